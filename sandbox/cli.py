@@ -1,0 +1,170 @@
+"""`sandbox` command line: up, down, status, logs, reset, env — over the Python API in `sandbox.api`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import click
+
+from sandbox.api import Sandbox
+from sandbox.embedded import SandboxError, tail
+from sandbox.safety import UnsafeEndpointError
+from sandbox.settings import Settings, SpeedKnobs
+
+
+class SandboxGroup(click.Group):
+    """Turns the sandbox's own errors into one clear line and exit code 1, instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (SandboxError, UnsafeEndpointError) as e:
+            click.secho(f"error: {e}", fg="red", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=SandboxGroup, invoke_without_command=True)
+@click.option("--state-dir", type=click.Path(file_okay=False), help="Where state lives (default ./.sandbox).")
+@click.option("--endpoint", help="Use an already running LocalStack at this URL (external backend).")
+@click.option("--allow-remote", is_flag=True, help="Allow an --endpoint that is not on loopback.")
+@click.option("--region", help="Default AWS region (default us-east-1).")
+@click.pass_context
+def main(ctx, state_dir, endpoint, allow_remote, region):
+    """Serverless Sandbox: serverless on AWS, offline, on an embedded LocalStack."""
+    settings = Settings()
+    if state_dir:
+        settings.state_dir = Settings(state_dir=state_dir).state_dir
+    if endpoint:
+        settings.endpoint = endpoint
+    if allow_remote:
+        settings.allow_remote = True
+    if region:
+        settings.region = region
+    ctx.obj = settings
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+def _sandbox(settings: Settings) -> Sandbox:
+    return Sandbox(settings)
+
+
+@main.command()
+@click.option("--port", type=int, help="Port on 127.0.0.1 (default 4566).")
+@click.option("--retry-base-delay", type=int, help="Seconds before the first async Lambda retry (AWS ~60).")
+@click.option("--keepalive-ms", type=int, help="How long idle Lambda environments stay warm.")
+@click.option("--esm-poll-interval", type=float, help="Seconds between event source mapping polls.")
+@click.option("--timeout", type=float, default=90, show_default=True, help="Seconds to wait for healthy.")
+@click.pass_obj
+def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interval, timeout):
+    """Start the sandbox in the background and wait until it is healthy."""
+    if port:
+        settings.port = port
+    knobs: SpeedKnobs = settings.knobs
+    if retry_base_delay is not None:
+        knobs.lambda_retry_base_delay = retry_base_delay
+    if keepalive_ms is not None:
+        knobs.lambda_keepalive_ms = keepalive_ms
+    if esm_poll_interval is not None:
+        knobs.esm_poll_interval = esm_poll_interval
+    sb = _sandbox(settings)
+    if settings.external:
+        sb.up()
+        click.echo(f"external backend at {sb.endpoint} is up")
+        return
+    if not sb.embedded.instance():
+        click.echo(f"starting LocalStack on 127.0.0.1:{settings.port} (state in {settings.state_dir}) ...", err=True)
+    inst, seconds, started = sb.up(timeout=timeout)
+    if not started:
+        click.echo(f"already running at {inst.endpoint} (pid {inst.pid})")
+        return
+    click.echo(f"sandbox ready at {inst.endpoint} in {seconds:.1f}s (pid {inst.pid})")
+
+
+@main.command()
+@click.pass_obj
+def down(settings: Settings):
+    """Stop the sandbox and every process it started."""
+    sb = _sandbox(settings)
+    stopped = sb.down()
+    if not stopped["localstack"] and not stopped["lambda_processes"] and not stopped["leftovers"]:
+        click.echo("nothing was running")
+        return
+    parts = []
+    if stopped["localstack"]:
+        parts.append(f"LocalStack (pid {stopped['localstack']})")
+    if stopped["lambda_processes"]:
+        pids = ", ".join(map(str, stopped["lambda_processes"]))
+        parts.append(f"{len(stopped['lambda_processes'])} Lambda environment process(es) (pids {pids})")
+    if stopped["leftovers"]:
+        parts.append(f"{len(stopped['leftovers'])} leftover process(es) (pids {', '.join(map(str, stopped['leftovers']))})")
+    click.echo("stopped " + " and ".join(parts))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(settings: Settings, as_json):
+    """Is the sandbox running, where, and with which services."""
+    st = _sandbox(settings).status()
+    if as_json:
+        click.echo(json.dumps(st, indent=2))
+        return
+    if not st["running"]:
+        click.echo(f"not running ({st['backend']} backend, {st['endpoint']})")
+        sys.exit(3)
+    click.echo(f"running: {st['backend']} backend at {st['endpoint']}" + (f" (pid {st['pid']})" if st["pid"] else ""))
+    if "lambda_processes" in st:
+        click.echo(f"lambda environments: {len(st['lambda_processes'])}")
+    available = sorted(k for k, v in st["services"].items() if v in ("available", "running"))
+    click.echo(f"services: {', '.join(available)}")
+
+
+@main.command()
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
+@click.option("-n", "--lines", type=int, default=100, show_default=True)
+@click.pass_obj
+def logs(settings: Settings, follow, lines):
+    """Show LocalStack's log."""
+    if settings.external:
+        raise SandboxError("the external backend's log is where it runs (e.g. `docker compose logs -f`).")
+    path = settings.state_dir / "localstack.log"
+    if not path.exists():
+        raise SandboxError(f"no log at {path}: the sandbox has not been started in this state directory.")
+    click.echo(tail(path, lines))
+    if not follow:
+        return
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        try:
+            while True:
+                chunk = f.read()
+                if chunk:
+                    click.echo(chunk.decode("utf-8", "replace"), nl=False)
+                else:
+                    time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+
+
+@main.command()
+@click.pass_obj
+def reset(settings: Settings):
+    """Empty the running sandbox: every resource and Lambda environment gone, in seconds."""
+    result = _sandbox(settings).reset()
+    click.echo(f"reset {len(result['reset'])} services in {result['seconds']:.2f}s")
+
+
+@main.command()
+@click.pass_obj
+def env(settings: Settings):
+    """Print exports that point AWS CLIs (awslocal, aws) at the sandbox: eval "$(sandbox env)"."""
+    for k, v in _sandbox(settings).aws_env().items():
+        click.echo(f"export {k}={v}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""The embedded backend: LocalStack as a managed background process on 127.0.0.1, all state under one directory.
+
+Layout of the state directory (default `.sandbox/` in the working directory):
+    sandbox.json      the running instance: pid, start time, port, settings
+    localstack.log    LocalStack's output (`sandbox logs`)
+    localstack/       LocalStack's FILESYSTEM_ROOT (data, cache)
+    tmp/              TMPDIR of LocalStack: unzipped function code lives here, not in the shared /tmp
+    lambda/envs/      one folder per Lambda execution environment (its /tmp and output)
+    pids/             a record per process we started, so nothing is left behind
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from sandbox.process_registry import ProcessRecord, ProcessRegistry
+from sandbox.settings import Settings
+
+# Environment of the LocalStack process. Found necessary to run it on the host (see README, "How it works").
+HOST_MODE_ENV = {
+    "OVERRIDE_IN_DOCKER": "0",  # this machine looks like a container to LocalStack; it is not
+    "DNS_ADDRESS": "0",  # no DNS server (it would bind port 53 and forward queries upstream)
+    "DISABLE_EVENTS": "1",  # no analytics; also, without it SIGTERM hangs on the analytics publisher
+    "SKIP_SSL_CERT_DOWNLOAD": "1",  # no certificate download at start
+    "LAMBDA_RUNTIME_EXECUTOR": "process",  # our executor: functions run as local processes
+    "PROVIDER_OVERRIDE_DYNAMODB": "moto",  # our provider: no Java/DynamoDB Local download
+    "PROVIDER_OVERRIDE_DYNAMODBSTREAMS": "moto",
+    "SQS_ENDPOINT_STRATEGY": "path",  # queue URLs on 127.0.0.1, no *.localstack.cloud DNS names
+    "EAGER_SERVICE_LOADING": "0",
+    "LS_LOG": "info",
+}
+# Host variables LocalStack may see; everything else (AWS_* credentials and profiles first) is withheld.
+HOST_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "TERM")
+
+
+class SandboxError(Exception):
+    """A failure with a message meant for the user, saying what went wrong and how to fix it."""
+
+
+@dataclass
+class Instance:
+    pid: int
+    create_time: float
+    port: int
+    endpoint: str
+    started_at: float
+    knobs: dict
+
+    @property
+    def record(self) -> ProcessRecord:
+        return ProcessRecord(self.pid, self.create_time, "localstack", "localstack", Path())
+
+
+class EmbeddedBackend:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.state_dir = settings.state_dir
+        self.instance_file = self.state_dir / "sandbox.json"
+        self.log_file = self.state_dir / "localstack.log"
+        self.registry = ProcessRegistry(self.state_dir / "pids")
+
+    # --- queries ---------------------------------------------------------------------------------------
+    def instance(self) -> Instance | None:
+        """The running instance recorded in the state dir, or None (stale records are dropped)."""
+        try:
+            data = json.loads(self.instance_file.read_text())
+            inst = Instance(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+        if not inst.record.is_alive():
+            return None
+        return inst
+
+    # --- up --------------------------------------------------------------------------------------------
+    def up(self, timeout: float = 90.0, on_progress=None) -> tuple[Instance, float, bool]:
+        """Starts LocalStack and waits until it is healthy. Returns (instance, seconds taken, started_now)."""
+        running = self.instance()
+        if running:
+            return running, 0.0, False
+        port = self.settings.port
+        check_port_free(port)
+        for sub in ("localstack", "tmp", "lambda", "pids", "home"):
+            (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        self.registry.stop_all()  # environments of an instance that was killed hard
+        env = {k: os.environ[k] for k in HOST_PASSTHROUGH if k in os.environ}
+        env.update(HOST_MODE_ENV)
+        env.update(self.settings.knobs.localstack_env())
+        env.update(
+            {
+                "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+                "LOCALSTACK_HOST": f"127.0.0.1:{port}",
+                "FILESYSTEM_ROOT": str(self.state_dir / "localstack"),
+                # tempfile's TMPDIR under another name: LocalStack warns about a variable named TMPDIR
+                "TMP": str(self.state_dir / "tmp"),
+                "HOME": str(self.state_dir / "home"),  # no ~/.localstack profile or ~/.aws of the user
+                "SANDBOX_STATE_DIR": str(self.state_dir),
+                "PYTHONUNBUFFERED": "1",
+                "NO_PROXY": "127.0.0.1,localhost",
+            }
+        )
+        started = time.perf_counter()
+        with open(self.log_file, "ab") as log:
+            log.write(f"\n=== sandbox up {time.strftime('%Y-%m-%d %H:%M:%S')} port {port} ===\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "localstack.runtime.main"],
+                env=env,
+                cwd=str(self.state_dir),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        rec = self.registry.add(proc.pid, "localstack", "localstack")
+        inst = Instance(
+            pid=proc.pid,
+            create_time=rec.create_time,
+            port=port,
+            endpoint=f"http://127.0.0.1:{port}",
+            started_at=time.time(),
+            knobs=self.settings.knobs.as_dict(),
+        )
+        tmp = self.instance_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(inst.__dict__, indent=2))
+        tmp.replace(self.instance_file)
+        try:
+            self._wait_healthy(proc, inst.endpoint, timeout, on_progress)
+        except BaseException:
+            self._stop_process(inst, grace=5)
+            raise
+        return inst, time.perf_counter() - started, True
+
+    def _wait_healthy(self, proc: subprocess.Popen, endpoint: str, timeout: float, on_progress) -> None:
+        deadline = time.monotonic() + timeout
+        session = requests.Session()
+        session.trust_env = False
+        while time.monotonic() < deadline:
+            code = proc.poll()
+            if code is not None:
+                raise SandboxError(
+                    f"LocalStack exited during start-up (exit code {code}). Last lines of {self.log_file}:\n"
+                    + tail(self.log_file, 25)
+                )
+            try:
+                if session.get(f"{endpoint}/_sandbox/info", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                pass
+            if on_progress:
+                on_progress()
+            time.sleep(0.05)
+        raise SandboxError(
+            f"LocalStack did not become healthy within {timeout:.0f}s. Last lines of {self.log_file}:\n"
+            + tail(self.log_file, 25)
+        )
+
+    # --- down ------------------------------------------------------------------------------------------
+    def down(self) -> dict:
+        """Stops LocalStack and every process it started. Returns what was stopped."""
+        inst = self.instance()
+        lambda_pids = [r.pid for r in self.registry.alive() if r.kind == "lambda"]
+        stopped = {"localstack": None, "lambda_processes": lambda_pids, "leftovers": []}
+        if inst:
+            self._stop_process(inst)
+            stopped["localstack"] = inst.pid
+        leftovers = self.registry.stop_all()
+        stopped["leftovers"] = [r.pid for r in leftovers if r.pid not in lambda_pids]
+        self.instance_file.unlink(missing_ok=True)
+        return stopped
+
+    def _stop_process(self, inst: Instance, grace: float = 20.0) -> None:
+        rec = inst.record
+        try:
+            os.kill(inst.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and rec.is_alive():
+            time.sleep(0.05)
+        if rec.is_alive():
+            os.killpg(inst.pid, signal.SIGKILL)
+            while rec.is_alive():
+                time.sleep(0.05)
+        self.registry.remove(inst.pid)
+
+
+def check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise SandboxError(
+                f"Port {port} on 127.0.0.1 is already in use. Stop whatever listens there (`ss -ltnp 'sport = :{port}'` "
+                f"shows it), or start the sandbox on another port: `sandbox up --port {free_port()}`."
+            ) from None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tail(path: Path, lines: int) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(f.seek(0, os.SEEK_END) - 64 * 1024, 0))
+            return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

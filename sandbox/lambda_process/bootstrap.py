@@ -1,0 +1,353 @@
+"""Python runtime of one Lambda execution environment, run as a plain local process.
+
+It plays the part the Go `init` plays in LocalStack's Docker executor: it speaks LocalStack's executor-endpoint
+protocol (see localstack/services/lambda_/invocation/executor_endpoint.py):
+
+* `POST {LOCALSTACK_RUNTIME_ENDPOINT}/status/{id}/ready` once the handler is imported (body: our invoke port),
+* serves `POST /invoke` on 127.0.0.1,
+* per invocation `POST .../invocations/{request_id}/logs`, then `.../response` or `.../error`.
+
+Only the standard library is imported here, so a cold start costs what the handler's own imports cost.
+This file must not import anything from `sandbox`: it runs in the function's environment, not LocalStack's.
+"""
+
+import http.client
+import http.server
+import importlib
+import io
+import json
+import logging
+import math
+import os
+import queue
+import resource
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+
+BOOTSTRAP_FILE = os.path.abspath(__file__)
+INIT_STARTED = time.perf_counter()
+# Cap what one invocation may log (CloudWatch would split it anyway); the rest is counted, not kept.
+MAX_LOG_BYTES = int(os.environ.get("SANDBOX_MAX_LOG_BYTES", str(1024 * 1024)))
+
+_real_stdout = sys.stdout
+_real_stderr = sys.stderr
+
+
+class InvocationLog(io.TextIOBase):
+    """A tee for stdout/stderr: keeps up to MAX_LOG_BYTES of the current invocation's output."""
+
+    def __init__(self, sink):
+        self.sink = sink
+        self.parts = []
+        self.size = 0
+        self.dropped = 0
+        self.lock = threading.Lock()
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if not isinstance(text, str):
+            text = str(text)
+        with self.lock:
+            room = MAX_LOG_BYTES - self.size
+            if room <= 0:
+                self.dropped += len(text)
+                return len(text)
+            kept = text[:room]
+            self.parts.append(kept)
+            self.size += len(kept)
+            self.dropped += len(text) - len(kept)
+        try:
+            self.sink.write(kept)
+        except Exception:
+            pass
+        return len(text)
+
+    def flush(self):
+        try:
+            self.sink.flush()
+        except Exception:
+            pass
+
+    def isatty(self):
+        return False
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def take(self):
+        with self.lock:
+            text = "".join(self.parts)
+            if self.dropped:
+                text += f"\n[sandbox] {self.dropped} characters of output were dropped (limit {MAX_LOG_BYTES} per invocation)\n"
+            self.parts, self.size, self.dropped = [], 0, 0
+            return text
+
+
+class LambdaContext:
+    """The `context` argument, with the attributes and method AWS's Python runtime provides."""
+
+    def __init__(self, request_id, invoked_arn, deadline_ms, trace_id):
+        self.aws_request_id = request_id
+        self.invoked_function_arn = invoked_arn
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.identity = None
+        self.client_context = None
+        self.tenant_id = None
+        self._deadline_ms = deadline_ms
+        self._trace_id = trace_id
+
+    def get_remaining_time_in_millis(self):
+        return max(int(self._deadline_ms - time.time() * 1000), 0)
+
+    def __repr__(self):
+        return f"LambdaContext(aws_request_id={self.aws_request_id!r}, function_name={self.function_name!r})"
+
+
+class _RequestIdFilter(logging.Filter):
+    request_id = None
+
+    def filter(self, record):
+        record.aws_request_id = self.request_id
+        return True
+
+
+def error_payload(exc, request_id, error_type=None, skip_frames=0):
+    """AWS's error shape; frames of this bootstrap are left out of stackTrace."""
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__)[skip_frames:] if os.path.abspath(f.filename) != BOOTSTRAP_FILE
+    ]
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(frames),
+    }
+
+
+def peak_memory_mb():
+    """Peak RSS of this process (VmHWM; ru_maxrss would include the parent's peak from before exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+class Runtime:
+    def __init__(self):
+        self.runtime_id = os.environ["LOCALSTACK_RUNTIME_ID"]
+        endpoint = urllib.parse.urlsplit(os.environ["LOCALSTACK_RUNTIME_ENDPOINT"])
+        self.endpoint_host = endpoint.hostname
+        self.endpoint_port = endpoint.port
+        self.endpoint_prefix = endpoint.path.rstrip("/")
+        self.conn = None
+        self.invocations = queue.Queue()
+        self.handler = None
+        self.init_error = None
+        self.init_duration_ms = None
+        self.first_invoke = True
+        self.log = InvocationLog(_real_stdout)
+        self.request_filter = _RequestIdFilter()
+
+    # --- talking to LocalStack -------------------------------------------------------------------------
+    def post(self, path, body):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        for attempt in range(2):
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection(self.endpoint_host, self.endpoint_port, timeout=30)
+                self.conn.request(
+                    "POST", self.endpoint_prefix + path, body=data, headers={"Content-Type": "application/json"}
+                )
+                resp = self.conn.getresponse()
+                resp.read()
+                return resp.status
+            except (OSError, http.client.HTTPException):
+                self.conn = None
+                if attempt:
+                    raise
+
+    # --- init ------------------------------------------------------------------------------------------
+    def setup_paths(self):
+        # Function code first, then layers (as /opt/python would be), then the bundled SDKs.
+        extra = [p for p in os.environ.get("SANDBOX_PYTHONPATH", "").split(os.pathsep) if p]
+        here = os.path.dirname(BOOTSTRAP_FILE)
+        rest = [p for p in sys.path if p and os.path.abspath(p) != here]
+        sys.path[:] = extra + rest
+        os.chdir(os.environ["LAMBDA_TASK_ROOT"])
+
+    def setup_logging(self):
+        sys.stdout = self.log
+        sys.stderr = self.log
+        root = logging.getLogger()
+        handler = logging.StreamHandler(self.log)
+        handler.setFormatter(
+            logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n", "%Y-%m-%dT%H:%M:%S")
+        )
+        handler.terminator = ""
+        handler.addFilter(self.request_filter)
+        root.addHandler(handler)
+        level = os.environ.get("AWS_LAMBDA_LOG_LEVEL")
+        if level:
+            root.setLevel(level.upper())
+
+    def import_handler(self):
+        spec = os.environ.get("_HANDLER", "")
+        module_name, _, func_name = spec.rpartition(".")
+        if not module_name or not func_name:
+            self.init_error = {
+                "errorMessage": f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)",
+                "errorType": "Runtime.MalformedHandlerName",
+                "stackTrace": [],
+            }
+            return
+        module_name = module_name.replace("/", ".")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            self.init_error = {
+                "errorMessage": f"Unable to import module '{module_name}': {exc}",
+                "errorType": "Runtime.ImportModuleError",
+                "stackTrace": [],
+            }
+            return
+        except SyntaxError as exc:
+            self.init_error = {
+                "errorMessage": f"Syntax error in module '{module_name}': {exc}",
+                "errorType": "Runtime.UserCodeSyntaxError",
+                "stackTrace": [],
+            }
+            return
+        except Exception as exc:
+            self.init_error = error_payload(exc, None)
+            return
+        handler = getattr(module, func_name, None)
+        if handler is None:
+            self.init_error = {
+                "errorMessage": f"Handler '{func_name}' missing on module '{module_name}'",
+                "errorType": "Runtime.HandlerNotFound",
+                "stackTrace": [],
+            }
+            return
+        self.handler = handler
+
+    def serve(self):
+        runtime = self
+
+        class InvokeHandler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if self.path != "/invoke":
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                runtime.invocations.put(json.loads(body))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), InvokeHandler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, name="invoke-server", daemon=True).start()
+        return server.server_address[1]
+
+    def watch_parent(self):
+        """Exit when LocalStack goes away, even if it was killed: no orphaned environments."""
+        parent = os.getppid()
+
+        def loop():
+            while True:
+                time.sleep(0.5)
+                if os.getppid() != parent:
+                    os._exit(0)
+
+        threading.Thread(target=loop, name="parent-watch", daemon=True).start()
+
+    # --- invoke ----------------------------------------------------------------------------------------
+    def run(self):
+        self.watch_parent()
+        self.setup_paths()
+        self.setup_logging()
+        self.import_handler()
+        self.init_duration_ms = (time.perf_counter() - INIT_STARTED) * 1000
+        port = self.serve()
+        init_logs = self.log.take()  # output of the handler module's import goes to the first invocation
+        self.post(f"/status/{self.runtime_id}/ready", {"port": port})
+        while True:
+            self.invoke(self.invocations.get(), init_logs)
+            init_logs = ""
+
+    def invoke(self, inv, init_logs):
+        request_id = inv["invoke-id"]
+        self.request_filter.request_id = request_id
+        os.environ["_X_AMZN_TRACE_ID"] = inv.get("trace-id") or ""
+        timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT") or 3)
+        started = time.perf_counter()
+        context = LambdaContext(request_id, inv.get("invoked-function-arn"), time.time() * 1000 + timeout_s * 1000, inv.get("trace-id"))
+        version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.log.sink.write(init_logs)
+        header = f"{init_logs}START RequestId: {request_id} Version: {version}\n"
+        result, error = None, None
+        if self.init_error is not None:
+            error = dict(self.init_error, requestId=request_id)
+            print(f"[ERROR] {error['errorType']}: {error['errorMessage']}")
+        else:
+            try:
+                event = json.loads(inv.get("payload") or "null")
+                result = self.handler(event, context)
+            except Exception as exc:
+                error = error_payload(exc, request_id)
+                print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", flush=True)
+                print("Traceback (most recent call last):\n" + "".join(error["stackTrace"]), end="")
+            else:
+                try:
+                    body = json.dumps(result).encode()
+                except (TypeError, ValueError) as exc:
+                    error = {
+                        "errorMessage": f"Unable to marshal response: {exc}",
+                        "errorType": "Runtime.MarshalError",
+                        "requestId": request_id,
+                        "stackTrace": [],
+                    }
+        sys.stdout.flush()
+        duration = (time.perf_counter() - started) * 1000
+        max_mem_mb = peak_memory_mb()
+        report = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {math.ceil(duration)} ms\t"
+            f"Memory Size: {os.environ.get('AWS_LAMBDA_FUNCTION_MEMORY_SIZE')} MB\tMax Memory Used: {max_mem_mb} MB"
+        )
+        if self.first_invoke:
+            report += f"\tInit Duration: {self.init_duration_ms:.2f} ms"
+            self.first_invoke = False
+        footer = f"END RequestId: {request_id}\n{report}\n"
+        logs = header + self.log.take() + footer
+        self.post(f"/invocations/{request_id}/logs", {"logs": logs})
+        if error is not None:
+            self.post(f"/invocations/{request_id}/error", error)
+        else:
+            self.post(f"/invocations/{request_id}/response", body)
+        self.request_filter.request_id = None
+
+
+if __name__ == "__main__":
+    Runtime().run()

@@ -1,0 +1,280 @@
+"""LocalStack runtime executor whose execution environments are local processes instead of Docker containers.
+
+LocalStack drives it exactly like its Docker executor (start → ready → invoke → stop); each environment is a
+process running `bootstrap.py` (Python) or `bootstrap.mjs` (Node.js) that speaks the executor-endpoint protocol.
+On top of what the Go init does in a container, this executor enforces the function timeout and notices a
+crashed runtime, so both fail the invocation the way AWS does and the next invocation gets a fresh process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from http import HTTPStatus
+from pathlib import Path
+
+import requests
+from localstack import config
+from localstack.http import Response
+from localstack.services.lambda_.invocation.executor_endpoint import (
+    ExecutorEndpoint,
+    InvokeSendError,
+    StatusErrorException,
+)
+from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
+from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
+from werkzeug import Request
+
+from sandbox.lambda_process import runtimes
+from sandbox.process_registry import ProcessRegistry, terminate_group
+
+LOG = logging.getLogger(__name__)
+
+# What an environment may see of the host: nothing AWS-related, only enough to run an interpreter.
+HOST_ENV_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
+# Output of one environment's process kept on disk (startup errors, crashes); later output is dropped.
+MAX_ENV_LOG_BYTES = 4 * 1024 * 1024
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("SANDBOX_STATE_DIR") or Path(config.dirs.tmp) / "sandbox").resolve()
+
+
+def process_registry() -> ProcessRegistry:
+    return ProcessRegistry(state_dir() / "pids")
+
+
+class ProcessEndpoint(ExecutorEndpoint):
+    """The executor endpoint, told the environment's port in the ready call (no port is reserved up front)."""
+
+    def status_ready(self, request: Request, executor_id: str) -> Response:
+        try:
+            self.container_port = int(json.loads(request.data or b"{}")["port"])
+        except (ValueError, KeyError, TypeError):
+            self.startup_future.set_exception(
+                StatusErrorException("Environment sent no invoke port", payload=request.data)
+            )
+            return Response(status=HTTPStatus.BAD_REQUEST)
+        return super().status_ready(request, executor_id)
+
+
+class ProcessRuntimeExecutor(RuntimeExecutor):
+    def __init__(self, id: str, function_version: FunctionVersion) -> None:
+        super().__init__(id=id, function_version=function_version)
+        self.endpoint = ProcessEndpoint(self.id, container_address="127.0.0.1", container_port=None)
+        self.process: subprocess.Popen | None = None
+        self.env_vars: dict[str, str] = {}
+        self.env_dir = state_dir() / "lambda" / "envs" / self.id
+        self.log_path = self.env_dir / "process.log"
+        self.session = requests.Session()
+        self.session.trust_env = False  # never through a proxy: environments live on loopback
+        self.lock = threading.Lock()
+        self.stopped = False
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    def start(self, env_vars: dict[str, str]) -> None:
+        self.env_vars = dict(env_vars)
+        self._spawn()
+
+    def _spawn(self) -> None:
+        launcher = runtimes.launcher_for(self.function_version.config.runtime)
+        task_root = self.function_version.config.code.get_unzipped_code_location()
+        layer_roots = [layer.code.get_unzipped_code_location() for layer in self.function_version.config.layers]
+        tmp = self.env_dir / "tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)  # a fresh environment gets a fresh /tmp
+        tmp.mkdir(parents=True, exist_ok=True)
+
+        env = {k: os.environ[k] for k in HOST_ENV_PASSTHROUGH if k in os.environ}
+        env.update({k: str(v) for k, v in self.env_vars.items()})
+        env.update(
+            {
+                "LAMBDA_TASK_ROOT": str(task_root),
+                "LAMBDA_RUNTIME_DIR": str(Path(launcher.command[-1]).parent),
+                "HOME": str(tmp),
+                "TMPDIR": str(tmp),
+                # No profile or credentials file of the host may be read by the SDKs in the function.
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_EC2_METADATA_DISABLED": "true",
+                # Lets the recorder attribute the function's SDK calls to it (user agent `app/<name>`).
+                "AWS_SDK_UA_APP_ID": self.function_version.id.function_name,
+                "SANDBOX_STATE_DIR": str(state_dir()),
+            }
+        )
+        env.update(launcher.environment(Path(task_root), [Path(p) for p in layer_roots]))
+
+        self.endpoint.start()
+        self.env_dir.mkdir(parents=True, exist_ok=True)
+        log_file = open(self.log_path, "ab")
+        try:
+            self.process = subprocess.Popen(
+                launcher.command,
+                env=env,
+                cwd=str(task_root),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stop() takes its children too
+                close_fds=True,
+            )
+        finally:
+            log_file.close()
+        process_registry().add(self.process.pid, "lambda", f"{self.function_version.id.function_name}/{self.id}")
+        threading.Thread(
+            target=self._watch, args=(self.process,), name=f"lambda-env-{self.id[:8]}", daemon=True
+        ).start()
+        self.endpoint.wait_for_startup()
+
+    def _watch(self, process: subprocess.Popen) -> None:
+        """Turns an exiting runtime into the error AWS reports, for the startup or the invocation in flight."""
+        code = process.wait()
+        process_registry().remove(process.pid)
+        reason = f"signal: {signal.Signals(-code).name.lower()}" if code < 0 else f"exit status {code}"
+        startup = self.endpoint.startup_future
+        if startup is not None and not startup.done():
+            payload = json.dumps(
+                {
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": f"Runtime exited during init with error: {reason}. {self._log_tail()}",
+                }
+            ).encode()
+            startup.set_exception(StatusErrorException("Environment startup failed", payload=payload))
+        pending = self.endpoint.invocation_future
+        if pending is not None and not pending.done() and not self.stopped:
+            pending.set_result(self._synthetic_error(pending, "Runtime.ExitError", f"Runtime exited with error: {reason}"))
+
+    def stop(self) -> None:
+        self.stopped = True
+        self._kill()
+        try:
+            self.endpoint.shutdown()
+        except Exception as e:  # noqa: BLE001 - stopping must go on
+            LOG.debug("Error shutting down endpoint of environment %s: %s", self.id, e)
+        shutil.rmtree(self.env_dir, ignore_errors=True)
+
+    def _kill(self) -> None:
+        proc = self.process
+        if proc is None or proc.poll() is not None:
+            return
+        terminate_group(proc.pid, signal.SIGKILL)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            LOG.warning("Lambda environment process %s did not exit after SIGKILL", proc.pid)
+        process_registry().remove(proc.pid)
+
+    # --- invoke ----------------------------------------------------------------------------------------
+    def invoke(self, payload: dict[str, str]) -> InvocationResult:
+        with self.lock:
+            if self.process is None or self.process.poll() is not None:
+                # The previous invocation crashed or timed out: like AWS, start a fresh environment (cold).
+                self.endpoint.shutdown()
+                self.endpoint = ProcessEndpoint(self.id, container_address="127.0.0.1", container_port=None)
+                self._spawn()
+            return self._invoke(payload)
+
+    def _invoke(self, payload: dict[str, str]) -> InvocationResult:
+        future: Future[InvocationResult] = Future()
+        self.endpoint.invocation_future = future
+        self.endpoint.logs = None
+        self._current_request_id = payload.get("invoke-id")
+        self._invoke_started = time.perf_counter()
+        self._log_offset = self._rotate_log()
+        url = f"http://127.0.0.1:{self.endpoint.container_port}/invoke"
+        try:
+            response = self.session.post(url, json=payload, timeout=10)
+        except requests.RequestException as e:
+            raise InvokeSendError(f"Could not send the invocation to environment {self.id}: {e}") from e
+        if not response.ok:
+            raise InvokeSendError(f"Environment {self.id} refused the invocation: HTTP {response.status_code}")
+        timeout = float(self.function_version.config.timeout)
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            if future.done():
+                return future.result()
+            result = self._synthetic_error(
+                future, "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds", status="timeout"
+            )
+            future.set_result(result)
+            self._kill()  # AWS stops a timed-out environment; the next invoke starts a fresh one
+            return result
+
+    def _synthetic_error(self, future: Future, error_type: str, message: str, status: str = "error") -> InvocationResult:
+        request_id = getattr(self, "_current_request_id", None) or ""
+        duration_ms = (time.perf_counter() - getattr(self, "_invoke_started", time.perf_counter())) * 1000
+        logs = self._log_since(getattr(self, "_log_offset", 0))
+        logs += (
+            f"END RequestId: {request_id}\n"
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {int(duration_ms) + 1} ms\t"
+            f"Memory Size: {self.function_version.config.memory_size} MB\tMax Memory Used: 0 MB\tStatus: {status}\n"
+        )
+        body = {"errorType": error_type, "errorMessage": f"RequestId: {request_id} Error: {message}"}
+        return InvocationResult(request_id, json.dumps(body).encode(), is_error=True, logs=logs)
+
+    def _rotate_log(self) -> int:
+        """Keeps the environment's output file bounded; returns where this invocation's output starts."""
+        try:
+            size = self.log_path.stat().st_size
+        except OSError:
+            return 0
+        if size > MAX_ENV_LOG_BYTES:
+            os.truncate(self.log_path, 0)  # the child appends (O_APPEND), so it writes at the new end
+            return 0
+        return size
+
+    def _log_since(self, offset: int, limit: int = 256 * 1024) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                return f.read(limit).decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def _log_tail(self, limit: int = 2000) -> str:
+        text = self._log_since(max((self.log_path.stat().st_size if self.log_path.exists() else 0) - limit, 0))
+        return f"Output: {text.strip()}" if text.strip() else ""
+
+    # --- addresses -------------------------------------------------------------------------------------
+    def get_address(self) -> str:
+        return "127.0.0.1"
+
+    def get_endpoint_from_executor(self) -> str:
+        return "127.0.0.1"
+
+    def get_runtime_endpoint(self) -> str:
+        return f"http://127.0.0.1:{config.GATEWAY_LISTEN[0].port}{self.endpoint.get_endpoint_prefix()}"
+
+    def get_logs(self) -> str:
+        return self._log_since(0)
+
+    # --- versions --------------------------------------------------------------------------------------
+    @classmethod
+    def prepare_version(cls, function_version: FunctionVersion) -> None:
+        if not function_version.config.runtime:
+            raise LambdaRuntimeException(
+                "Container-image functions need Docker: use the docker-compose backend for them."
+            )
+        runtimes.launcher_for(function_version.config.runtime)  # fails early, e.g. Node.js without `node`
+        if function_version.config.code:
+            function_version.config.code.prepare_for_execution()
+        for layer in function_version.config.layers:
+            if layer.code:
+                layer.code.prepare_for_execution()
+
+    @classmethod
+    def cleanup_version(cls, function_version: FunctionVersion) -> None:
+        pass
+
+    @classmethod
+    def validate_environment(cls) -> bool:
+        return True

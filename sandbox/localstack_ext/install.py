@@ -1,0 +1,15 @@
+"""Installs every sandbox extension into the running LocalStack, in a fixed order."""
+
+import logging
+
+LOG = logging.getLogger(__name__)
+
+
+def install_all() -> None:
+    from sandbox.localstack_ext import internal_api, loopback_guard, patches, unsupported_services
+
+    loopback_guard.install()
+    unsupported_services.install()
+    internal_api.install()
+    patches.apply_all()
+    LOG.info("Serverless Sandbox extensions loaded")

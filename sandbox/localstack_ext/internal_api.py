@@ -1,0 +1,77 @@
+"""`/_sandbox/*` routes served by the LocalStack gateway: identity of the backend and fast state reset."""
+
+import logging
+import os
+import time
+
+from localstack.http import Request, Response, route
+from localstack.services.edge import ROUTER
+from localstack.services.plugins import SERVICE_PLUGINS
+from localstack.state import StateVisitor
+
+from sandbox.localstack_ext import loopback_guard
+
+LOG = logging.getLogger(__name__)
+STARTED = time.time()
+
+
+class ResetVisitor(StateVisitor):
+    """Empties every store a service exposes: LocalStack stores, moto backends, asset directories."""
+
+    def visit(self, state_container):
+        from localstack.services.stores import AccountRegionBundle
+        from localstack.state.core import AssetDirectory
+        from moto.core.base_backend import BackendDict
+
+        if isinstance(state_container, AccountRegionBundle):
+            state_container.reset()
+        elif isinstance(state_container, BackendDict):
+            state_container.reset()
+        elif isinstance(state_container, AssetDirectory):
+            import shutil
+
+            shutil.rmtree(state_container.path, ignore_errors=True)
+
+
+def reset_all_services() -> list[str]:
+    """Every running service back to empty, Lambda first so no environment or poller outlives its function."""
+    names = [n for n in SERVICE_PLUGINS.list_loaded_services() if SERVICE_PLUGINS.is_running(n)]
+    names.sort(key=lambda n: n != "lambda")
+    services = [SERVICE_PLUGINS.get_service(n) for n in names]
+    for service in services:
+        service.lifecycle_hook.on_before_state_reset()
+    for service in services:
+        service.accept_state_visitor(ResetVisitor())
+    from moto.core.base_backend import BackendDict
+
+    BackendDict.reset()  # moto backends not reachable through a provider (sts, iam behind LocalStack's own)
+    for service in services:
+        service.lifecycle_hook.on_after_state_reset()
+    return names
+
+
+class SandboxApi:
+    @route("/_sandbox/info", methods=["GET"])
+    def info(self, request: Request) -> Response:
+        from sandbox.lambda_process.executor import process_registry
+
+        return Response.for_json(
+            {
+                "sandbox": True,
+                "pid": os.getpid(),
+                "state_dir": os.environ.get("SANDBOX_STATE_DIR"),
+                "started": STARTED,
+                "lambda_processes": [r.pid for r in process_registry().alive() if r.kind == "lambda"],
+                "blocked_connections": loopback_guard.blocked(),
+            }
+        )
+
+    @route("/_sandbox/reset", methods=["POST"])
+    def reset(self, request: Request) -> Response:
+        started = time.perf_counter()
+        services = reset_all_services()
+        return Response.for_json({"reset": services, "seconds": round(time.perf_counter() - started, 3)})
+
+
+def install() -> None:
+    ROUTER.add(SandboxApi())

@@ -1,0 +1,102 @@
+"""PID files for every process the sandbox starts, so `sandbox down` and test teardown can stop exactly those.
+
+Each record holds the PID *and* the process start time: a PID the kernel recycled for someone else's process
+is never signalled (we never kill by name).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    pid: int
+    create_time: float
+    kind: str
+    label: str
+    path: Path
+
+    def is_alive(self) -> bool:
+        """True if the PID still belongs to the process we started (same start time)."""
+        try:
+            proc = psutil.Process(self.pid)
+            return abs(proc.create_time() - self.create_time) < 0.05 and proc.status() != psutil.STATUS_ZOMBIE
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return False
+
+
+class ProcessRegistry:
+    """A directory of `<pid>.json` records; safe to use from several processes at once."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def add(self, pid: int, kind: str, label: str) -> ProcessRecord:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            create_time = psutil.Process(pid).create_time()
+        except psutil.NoSuchProcess:
+            create_time = 0.0
+        path = self.directory / f"{pid}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pid": pid, "create_time": create_time, "kind": kind, "label": label}))
+        tmp.replace(path)
+        return ProcessRecord(pid, create_time, kind, label, path)
+
+    def remove(self, pid: int) -> None:
+        (self.directory / f"{pid}.json").unlink(missing_ok=True)
+
+    def records(self) -> list[ProcessRecord]:
+        out = []
+        if not self.directory.is_dir():
+            return out
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                data = json.loads(path.read_text())
+                out.append(ProcessRecord(int(data["pid"]), float(data["create_time"]), data["kind"], data["label"], path))
+            except (OSError, ValueError, KeyError):
+                path.unlink(missing_ok=True)
+        return out
+
+    def alive(self) -> list[ProcessRecord]:
+        return [r for r in self.records() if r.is_alive()]
+
+    def stop_all(self, grace: float = 2.0) -> list[ProcessRecord]:
+        """Stop every live recorded process (its whole process group) and drop all records.
+
+        Returns the records of the processes that were still running.
+        """
+        live = self.alive()
+        for rec in live:
+            terminate_group(rec.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(r.is_alive() for r in live):
+            time.sleep(0.05)
+        for rec in live:
+            if rec.is_alive():
+                terminate_group(rec.pid, signal.SIGKILL)
+        for rec in self.records():
+            rec.path.unlink(missing_ok=True)
+        return live
+
+
+def terminate_group(pid: int, sig: int) -> None:
+    """Signal the process group led by `pid` (our children are session leaders), else the process alone."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+            return
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,67 @@
+"""Sandbox settings: where state lives, which port, which backend, and the speed knobs for teaching and tests.
+
+Every value comes from a CLI option, else a `SANDBOX_*` environment variable, else the default below.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+DEFAULT_PORT = 4566
+DEFAULT_REGION = "us-east-1"
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"{name}={value!r} is not a whole number") from None
+
+
+@dataclass
+class SpeedKnobs:
+    """LocalStack timings that make failure modes take minutes on AWS; shortened to watch them in seconds."""
+
+    lambda_retry_base_delay: int = 60  # seconds before the first async-invoke retry (AWS: ~1 min)
+    lambda_keepalive_ms: int = 600_000  # how long an idle environment stays warm
+    esm_poll_interval: float = 1.0  # seconds between event source mapping polls
+
+    @classmethod
+    def from_env(cls) -> "SpeedKnobs":
+        return cls(
+            lambda_retry_base_delay=_env_int("SANDBOX_LAMBDA_RETRY_BASE_DELAY", cls.lambda_retry_base_delay),
+            lambda_keepalive_ms=_env_int("SANDBOX_LAMBDA_KEEPALIVE_MS", cls.lambda_keepalive_ms),
+            esm_poll_interval=float(os.environ.get("SANDBOX_ESM_POLL_INTERVAL") or cls.esm_poll_interval),
+        )
+
+    def localstack_env(self) -> dict[str, str]:
+        return {
+            "LAMBDA_RETRY_BASE_DELAY": str(self.lambda_retry_base_delay),
+            "LAMBDA_KEEPALIVE_MS": str(self.lambda_keepalive_ms),
+            "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC": str(self.esm_poll_interval),
+        }
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Settings:
+    state_dir: Path = field(default_factory=lambda: Path(os.environ.get("SANDBOX_STATE_DIR") or ".sandbox"))
+    port: int = field(default_factory=lambda: _env_int("SANDBOX_PORT", DEFAULT_PORT))
+    endpoint: str | None = field(default_factory=lambda: os.environ.get("SANDBOX_ENDPOINT") or None)
+    allow_remote: bool = field(default_factory=lambda: os.environ.get("SANDBOX_ALLOW_REMOTE", "") in ("1", "true"))
+    region: str = field(default_factory=lambda: os.environ.get("SANDBOX_REGION") or DEFAULT_REGION)
+    knobs: SpeedKnobs = field(default_factory=SpeedKnobs.from_env)
+
+    def __post_init__(self) -> None:
+        self.state_dir = Path(self.state_dir).expanduser().resolve()
+
+    @property
+    def external(self) -> bool:
+        return bool(self.endpoint)

@@ -1,0 +1,142 @@
+"""The process executor: sync/async invokes and every way a handler can go wrong."""
+
+import base64
+
+HANDLER = '''
+import json, os, sys, time
+print("init ran")
+def handler(event, context):
+    print("event", json.dumps(event))
+    action = event.get("action")
+    if action == "fail":
+        raise ValueError("boom: " + event.get("why", ""))
+    if action == "sleep":
+        time.sleep(event["seconds"])
+    if action == "exit":
+        os._exit(3)
+    if action == "sysexit":
+        sys.exit(2)
+    if action == "shout":
+        sys.stdout.write("y" * 10_000_000)
+    if action == "env":
+        return dict(os.environ)
+    return {"ok": True, "pid": os.getpid(), "remaining": context.get_remaining_time_in_millis(),
+            "request_id": context.aws_request_id}
+'''
+
+
+def test_sync_invoke_returns_result(sb, helpers):
+    fn = helpers.create_function(sb, HANDLER)
+    body, resp = helpers.invoke(sb, fn, {"hello": 1})
+    assert resp["StatusCode"] == 200 and "FunctionError" not in resp
+    assert body["ok"] is True and 0 < body["remaining"] <= 5000
+
+
+def test_warm_environment_is_reused(sb, helpers):
+    fn = helpers.create_function(sb, HANDLER)
+    first, _ = helpers.invoke(sb, fn)
+    second, _ = helpers.invoke(sb, fn)
+    assert first["pid"] == second["pid"]
+
+
+def test_unhandled_error_has_type_message_and_no_sandbox_frames(sb, helpers):
+    fn = helpers.create_function(sb, HANDLER)
+    body, resp = helpers.invoke(sb, fn, {"action": "fail", "why": "bad input"})
+    assert resp["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "ValueError"
+    assert body["errorMessage"] == "boom: bad input"
+    trace = "".join(body["stackTrace"])
+    assert "app.py" in trace and "bootstrap" not in trace and "sandbox/" not in trace.replace(".sandbox", "")
+
+
+def test_timeout_kills_environment_and_next_invoke_is_fresh(sb, helpers):
+    fn = helpers.create_function(sb, HANDLER, timeout=1)
+    before, _ = helpers.invoke(sb, fn)
+    body, resp = helpers.invoke(sb, fn, {"action": "sleep", "seconds": 5}, LogType="Tail")
+    assert resp["FunctionError"] == "Unhandled"
+    assert "Task timed out after 1.00 seconds" in body["errorMessage"]
+    log = base64.b64decode(resp["LogResult"]).decode()
+    assert "Status: timeout" in log
+    after, _ = helpers.invoke(sb, fn)
+    assert after["ok"] and after["pid"] != before["pid"]
+
+
+def test_crash_is_runtime_exit_error_and_recovers(sb, helpers):
+    fn = helpers.create_function(sb, HANDLER)
+    for action in ("exit", "sysexit"):
+        body, resp = helpers.invoke(sb, fn, {"action": action})
+        assert resp["FunctionError"] == "Unhandled"
+        assert body["errorType"] == "Runtime.ExitError", body
+        again, resp = helpers.invoke(sb, fn)
+        assert again["ok"] is True
+
+
+def test_import_error_is_reported(sb, helpers):
+    fn = helpers.create_function(sb, "import not_a_module_anywhere\ndef handler(e, c): return 1\n")
+    body, resp = helpers.invoke(sb, fn)
+    assert resp["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert "not_a_module_anywhere" in body["errorMessage"]
+
+
+def test_missing_handler_function(sb, helpers):
+    fn = helpers.create_function(sb, "def other(e, c): return 1\n")
+    body, _ = helpers.invoke(sb, fn)
+    assert body["errorType"] == "Runtime.HandlerNotFound"
+
+
+def test_ten_megabytes_of_stdout_does_not_break_anything(sb, helpers):
+    fn = helpers.create_function(sb, HANDLER)
+    body, resp = helpers.invoke(sb, fn, {"action": "shout"}, LogType="Tail")
+    assert body["ok"] is True
+    assert "dropped" in base64.b64decode(resp["LogResult"]).decode()
+    again, _ = helpers.invoke(sb, fn)
+    assert again["ok"] is True
+
+
+def test_environment_has_no_host_credentials(sb, helpers):
+    fn = helpers.create_function(sb, HANDLER)
+    env, _ = helpers.invoke(sb, fn, {"action": "env"})
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == fn
+    assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    for var, secret in helpers.HOST_SECRETS.items():
+        assert secret not in env.values(), f"host {var} leaked into the function"
+    assert "AWS_PROFILE" not in env and "AWS_DEFAULT_PROFILE" not in env
+    assert env["AWS_SHARED_CREDENTIALS_FILE"] == "/dev/null" and env["AWS_CONFIG_FILE"] == "/dev/null"
+    assert env["LAMBDA_TASK_ROOT"].startswith(str(sb.settings.state_dir))
+    assert env["TMPDIR"].startswith(str(sb.settings.state_dir))
+
+
+def test_logs_reach_cloudwatch(sb, helpers):
+    fn = helpers.create_function(sb, HANDLER)
+    helpers.invoke(sb, fn, {"marker": "find-me-123"})
+    text = helpers.wait_for(lambda: "find-me-123" in helpers.log_text(sb, fn) and helpers.log_text(sb, fn),
+                            message="the invocation's log lines in CloudWatch Logs")
+    assert "init ran" in text
+    assert "START RequestId:" in text and "END RequestId:" in text and "REPORT RequestId:" in text
+    assert "Init Duration:" in text
+
+
+def test_async_invoke_runs(sb, helpers):
+    fn = helpers.create_function(sb, HANDLER)
+    resp = sb.client("lambda").invoke(FunctionName=fn, InvocationType="Event", Payload=b'{"marker": "async-42"}')
+    assert resp["StatusCode"] == 202
+    helpers.wait_for(lambda: "async-42" in helpers.log_text(sb, fn), message="the async invocation's log")
+
+
+def test_boto3_and_powertools_importable_in_handler(sb, helpers):
+    code = '''
+import boto3
+from aws_lambda_powertools import Logger
+logger = Logger(service="probe")
+def handler(event, context):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=event["bucket"])
+    logger.info("created", extra={"bucket": event["bucket"]})
+    return [b["Name"] for b in s3.list_buckets()["Buckets"]]
+'''
+    fn = helpers.create_function(sb, code)
+    body, resp = helpers.invoke(sb, fn, {"bucket": "from-lambda"})
+    assert "FunctionError" not in resp, body
+    assert "from-lambda" in body
+    assert "from-lambda" in [b["Name"] for b in sb.client("s3").list_buckets()["Buckets"]]
