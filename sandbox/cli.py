@@ -90,18 +90,15 @@ def down(settings: Settings):
     """Stop the sandbox and every process it started."""
     sb = _sandbox(settings)
     stopped = sb.down()
-    if not stopped["localstack"] and not stopped["lambda_processes"] and not stopped["leftovers"]:
-        click.echo("nothing was running")
-        return
     parts = []
     if stopped["localstack"]:
         parts.append(f"LocalStack (pid {stopped['localstack']})")
-    if stopped["lambda_processes"]:
-        pids = ", ".join(map(str, stopped["lambda_processes"]))
-        parts.append(f"{len(stopped['lambda_processes'])} Lambda environment process(es) (pids {pids})")
-    if stopped["leftovers"]:
-        parts.append(f"{len(stopped['leftovers'])} leftover process(es) (pids {', '.join(map(str, stopped['leftovers']))})")
-    click.echo("stopped " + " and ".join(parts))
+    for key, what in (("lambda_processes", "Lambda environment process(es)"),
+                      ("fork_servers", "Lambda fork server(s)"),
+                      ("leftovers", "leftover process(es) of an earlier run")):
+        if stopped[key]:
+            parts.append(f"{len(stopped[key])} {what} (pids {', '.join(map(str, stopped[key]))})")
+    click.echo(("stopped " + ", ".join(parts)) if parts else "nothing was running")
 
 
 @main.command()

@@ -7,20 +7,27 @@ import os
 import boto3
 import botocore.session
 from botocore.config import Config
+from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
 
 from sandbox.safety import DUMMY_CREDENTIALS, check_endpoint
 
-# Environment variables through which botocore would pick up the host's AWS identity or endpoints.
-_HOST_AWS_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+def _isolated_session_vars() -> dict:
+    """botocore's session variables with no environment variable behind them and no config files.
+
+    So neither AWS_PROFILE, AWS_ENDPOINT_URL_*, ~/.aws/config nor ~/.aws/credentials of the host can change
+    where or as whom the sandbox's clients talk.
+    """
+    out = {}
+    for name, (config_key, _env, default, convert) in BOTOCORE_DEFAUT_SESSION_VARIABLES.items():
+        if name in ("config_file", "credentials_file"):
+            default = os.devnull
+        out[name] = (config_key, None, default, convert)
+    return out
 
 
 def isolated_session(region: str) -> boto3.Session:
-    """A boto3 session that reads no profile, config or credentials file of the host."""
-    core = botocore.session.Session(session_vars=None)
-    core.set_config_variable("config_file", os.devnull)
-    core.set_config_variable("credentials_file", os.devnull)
-    core.set_config_variable("profile", None)
-    core.set_config_variable("ignore_configured_endpoint_urls", True)
+    """A boto3 session that reads no profile, config, credentials file or AWS_* variable of the host."""
+    core = botocore.session.Session(session_vars=_isolated_session_vars())
     return boto3.Session(botocore_session=core, region_name=region, **DUMMY_CREDENTIALS)
 
 
@@ -36,7 +43,8 @@ def make_client(
     """A client for `service` at the sandbox endpoint. No retries by default: scenarios want to see failures."""
     endpoint = check_endpoint(endpoint, allow_remote)
     config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        # total_max_attempts counts the first call too (botocore's max_attempts counts only retries)
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         connect_timeout=5,
         read_timeout=read_timeout,
         s3={"addressing_style": "path"},

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import requests
 
+from sandbox.localstack_ext.warmup import share_cache_files
 from sandbox.process_registry import ProcessRecord, ProcessRegistry
 from sandbox.settings import Settings
 
@@ -37,6 +38,7 @@ HOST_MODE_ENV = {
     "PROVIDER_OVERRIDE_DYNAMODBSTREAMS": "moto",
     "SQS_ENDPOINT_STRATEGY": "path",  # queue URLs on 127.0.0.1, no *.localstack.cloud DNS names
     "EAGER_SERVICE_LOADING": "0",
+    "AWS_EC2_METADATA_DISABLED": "true",  # botocore inside LocalStack must not probe 169.254.169.254
     "LS_LOG": "info",
 }
 # Host variables LocalStack may see; everything else (AWS_* credentials and profiles first) is withheld.
@@ -92,6 +94,9 @@ class EmbeddedBackend:
         for sub in ("localstack", "tmp", "lambda", "pids", "home"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
         self.registry.stop_all()  # environments of an instance that was killed hard
+        shared_cache = shared_cache_dir()
+        if shared_cache.is_dir():
+            share_cache_files(str(shared_cache), str(self.state_dir / "localstack" / "var" / "lib" / "localstack" / "cache"))
         env = {k: os.environ[k] for k in HOST_PASSTHROUGH if k in os.environ}
         env.update(HOST_MODE_ENV)
         env.update(self.settings.knobs.localstack_env())
@@ -104,6 +109,7 @@ class EmbeddedBackend:
                 "TMP": str(self.state_dir / "tmp"),
                 "HOME": str(self.state_dir / "home"),  # no ~/.localstack profile or ~/.aws of the user
                 "SANDBOX_STATE_DIR": str(self.state_dir),
+                "SANDBOX_SHARED_CACHE": str(shared_cache),
                 "PYTHONUNBUFFERED": "1",
                 "NO_PROXY": "127.0.0.1,localhost",
             }
@@ -166,15 +172,19 @@ class EmbeddedBackend:
 
     # --- down ------------------------------------------------------------------------------------------
     def down(self) -> dict:
-        """Stops LocalStack and every process it started. Returns what was stopped."""
+        """Stops LocalStack and every process it started. Returns what was stopped, by kind."""
         inst = self.instance()
-        lambda_pids = [r.pid for r in self.registry.alive() if r.kind == "lambda"]
-        stopped = {"localstack": None, "lambda_processes": lambda_pids, "leftovers": []}
+        before = self.registry.alive()
+        stopped = {
+            "localstack": inst.pid if inst else None,
+            "lambda_processes": [r.pid for r in before if r.kind == "lambda"],
+            "fork_servers": [r.pid for r in before if r.kind == "lambda-zygote"],
+            "leftovers": [],
+        }
         if inst:
             self._stop_process(inst)
-            stopped["localstack"] = inst.pid
-        leftovers = self.registry.stop_all()
-        stopped["leftovers"] = [r.pid for r in leftovers if r.pid not in lambda_pids]
+        known = {stopped["localstack"], *stopped["lambda_processes"], *stopped["fork_servers"]}
+        stopped["leftovers"] = [r.pid for r in self.registry.stop_all() if r.pid not in known]
         self.instance_file.unlink(missing_ok=True)
         return stopped
 
@@ -192,6 +202,14 @@ class EmbeddedBackend:
             while rec.is_alive():
                 time.sleep(0.05)
         self.registry.remove(inst.pid)
+
+
+def shared_cache_dir() -> Path:
+    """Per-user cache of what every instance of this LocalStack version can reuse (the service catalog)."""
+    from localstack import version
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "serverless-sandbox" / f"localstack-{version.__version__}"
 
 
 def check_port_free(port: int) -> None:

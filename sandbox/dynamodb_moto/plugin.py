@@ -7,19 +7,35 @@ providers serve both APIs from moto, which LocalStack already ships, so DynamoDB
 from localstack.services.plugins import Service, aws_provider
 
 
-@aws_provider(api="dynamodb", name="moto")
-def dynamodb_moto():
+def _serialized_moto_dispatcher(provider):
+    """MotoFallbackDispatcher whose handlers run one at a time, each in a stream-recording scope (see streams.py)."""
     from localstack.services.moto import MotoFallbackDispatcher
 
+    from sandbox.dynamodb_moto import streams
+
+    table = MotoFallbackDispatcher(provider)
+
+    def wrap(fn):
+        def _call(context, request):
+            with streams.LOCK, streams.request_scope():
+                return fn(context, request)
+
+        return _call
+
+    for op, fn in table.items():
+        table[op] = wrap(fn)
+    return table
+
+
+@aws_provider(api="dynamodb", name="moto")
+def dynamodb_moto():
     from sandbox.dynamodb_moto.provider import MotoDynamoDBProvider
 
-    return Service.for_provider(MotoDynamoDBProvider(), dispatch_table_factory=MotoFallbackDispatcher)
+    return Service.for_provider(MotoDynamoDBProvider(), dispatch_table_factory=_serialized_moto_dispatcher)
 
 
 @aws_provider(api="dynamodbstreams", name="moto")
 def dynamodbstreams_moto():
-    from localstack.services.moto import MotoFallbackDispatcher
-
     from sandbox.dynamodb_moto.provider import MotoDynamoDBStreamsProvider
 
-    return Service.for_provider(MotoDynamoDBStreamsProvider(), dispatch_table_factory=MotoFallbackDispatcher)
+    return Service.for_provider(MotoDynamoDBStreamsProvider(), dispatch_table_factory=_serialized_moto_dispatcher)

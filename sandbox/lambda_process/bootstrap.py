@@ -28,12 +28,10 @@ import traceback
 import urllib.parse
 
 BOOTSTRAP_FILE = os.path.abspath(__file__)
-INIT_STARTED = time.perf_counter()
+PROCESS_STARTED = time.perf_counter()
 # Cap what one invocation may log (CloudWatch would split it anyway); the rest is counted, not kept.
 MAX_LOG_BYTES = int(os.environ.get("SANDBOX_MAX_LOG_BYTES", str(1024 * 1024)))
 
-_real_stdout = sys.stdout
-_real_stderr = sys.stderr
 
 
 class InvocationLog(io.TextIOBase):
@@ -147,7 +145,9 @@ def peak_memory_mb():
 
 
 class Runtime:
-    def __init__(self):
+    def __init__(self, init_started=None):
+        # A forked environment (zygote.py) starts its init clock at the fork, not when this module was imported.
+        self.init_started = init_started if init_started is not None else PROCESS_STARTED
         self.runtime_id = os.environ["LOCALSTACK_RUNTIME_ID"]
         endpoint = urllib.parse.urlsplit(os.environ["LOCALSTACK_RUNTIME_ENDPOINT"])
         self.endpoint_host = endpoint.hostname
@@ -159,7 +159,7 @@ class Runtime:
         self.init_error = None
         self.init_duration_ms = None
         self.first_invoke = True
-        self.log = InvocationLog(_real_stdout)
+        self.log = InvocationLog(sys.stdout)
         self.request_filter = _RequestIdFilter()
 
     # --- talking to LocalStack -------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class Runtime:
         self.setup_paths()
         self.setup_logging()
         self.import_handler()
-        self.init_duration_ms = (time.perf_counter() - INIT_STARTED) * 1000
+        self.init_duration_ms = (time.perf_counter() - self.init_started) * 1000
         port = self.serve()
         init_logs = self.log.take()  # output of the handler module's import goes to the first invocation
         self.post(f"/status/{self.runtime_id}/ready", {"port": port})
@@ -305,8 +305,10 @@ class Runtime:
         started = time.perf_counter()
         context = LambdaContext(request_id, inv.get("invoked-function-arn"), time.time() * 1000 + timeout_s * 1000, inv.get("trace-id"))
         version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        self.log.sink.write(init_logs)
         header = f"{init_logs}START RequestId: {request_id} Version: {version}\n"
+        # Also into the process output, which the executor reports as the logs if this invocation times out or
+        # crashes before posting its own.
+        self.log.sink.write(header)
         result, error = None, None
         if self.init_error is not None:
             error = dict(self.init_error, requestId=request_id)

@@ -18,6 +18,7 @@ import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime, timezone
 from http import HTTPStatus
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 from werkzeug import Request
 
-from sandbox.lambda_process import runtimes
+from sandbox.lambda_process import runtimes, zygote_client
 from sandbox.process_registry import ProcessRegistry, terminate_group
 
 LOG = logging.getLogger(__name__)
@@ -50,6 +51,22 @@ def state_dir() -> Path:
 
 def process_registry() -> ProcessRegistry:
     return ProcessRegistry(state_dir() / "pids")
+
+
+_zygote: zygote_client.Zygote | None = None
+_zygote_lock = threading.Lock()
+
+
+def zygote() -> zygote_client.Zygote:
+    """The fork server of this LocalStack process (one for all Python environments)."""
+    global _zygote
+    with _zygote_lock:
+        if _zygote is None:
+            _zygote = zygote_client.Zygote(
+                state_dir() / "lambda" / "zygote.log",
+                on_start=lambda pid: process_registry().add(pid, "lambda-zygote", "fork server"),
+            )
+        return _zygote
 
 
 class ProcessEndpoint(ExecutorEndpoint):
@@ -114,20 +131,27 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
 
         self.endpoint.start()
         self.env_dir.mkdir(parents=True, exist_ok=True)
-        log_file = open(self.log_path, "ab")
-        try:
-            self.process = subprocess.Popen(
-                launcher.command,
-                env=env,
-                cwd=str(task_root),
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: stop() takes its children too
-                close_fds=True,
-            )
-        finally:
-            log_file.close()
+        self.process = None
+        if launcher.forkable and zygote_client.enabled():
+            try:
+                self.process = zygote().spawn(env, cwd=str(task_root), log=str(self.log_path))
+            except zygote_client.ZygoteError as e:
+                LOG.warning("Lambda fork server unavailable (%s): starting a fresh interpreter instead", e)
+        if self.process is None:
+            log_file = open(self.log_path, "ab")
+            try:
+                self.process = subprocess.Popen(
+                    launcher.command,
+                    env=env,
+                    cwd=str(task_root),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: stop() takes its children too
+                    close_fds=True,
+                )
+            finally:
+                log_file.close()
         process_registry().add(self.process.pid, "lambda", f"{self.function_version.id.function_name}/{self.id}")
         threading.Thread(
             target=self._watch, args=(self.process,), name=f"lambda-env-{self.id[:8]}", daemon=True
@@ -210,9 +234,20 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             return result
 
     def _synthetic_error(self, future: Future, error_type: str, message: str, status: str = "error") -> InvocationResult:
+        """The result, and the START … REPORT logs, of an invocation its runtime could not finish (as AWS logs it)."""
         request_id = getattr(self, "_current_request_id", None) or ""
         duration_ms = (time.perf_counter() - getattr(self, "_invoke_started", time.perf_counter())) * 1000
         logs = self._log_since(getattr(self, "_log_offset", 0))
+        start = f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}\n"
+        if start not in logs:  # a runtime that does not echo its START line to its output (bootstrap.py does)
+            logs = start + logs
+        if logs and not logs.endswith("\n"):
+            logs += "\n"
+        if status == "timeout":
+            stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            logs += f"{stamp} {request_id} {message}\n"
+        else:
+            logs += f"RequestId: {request_id} Error: {message}\n{error_type}\n"
         logs += (
             f"END RequestId: {request_id}\n"
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {int(duration_ms) + 1} ms\t"

@@ -6,8 +6,11 @@ as Lambda bundles the SDK); Node.js runtimes run on the `node` found on PATH.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +30,17 @@ class Launcher:
     path_var: str
     layer_subdirs: tuple[str, ...] = field(default_factory=tuple)
     bundled: tuple[str, ...] = field(default_factory=tuple)
+    forkable: bool = False  # may be forked from the preloaded fork server (zygote.py)
 
     def environment(self, task_root: Path, layer_roots: list[Path]) -> dict[str, str]:
-        """Search path: function code, then each layer (as AWS mounts them under /opt), then bundled SDKs."""
+        """Search path: function code, then the layers as AWS mounts them, then bundled SDKs.
+
+        AWS extracts the layers in order into one /opt, so a later layer's file replaces an earlier one's: with one
+        directory per layer, that is each /opt subdirectory in AWS's search order, the last layer's copy first.
+        """
         paths = [str(task_root)]
-        for root in layer_roots:
-            paths += [str(root / sub) for sub in self.layer_subdirs]
+        for sub in self.layer_subdirs:
+            paths += [str(root / sub) for root in reversed(layer_roots)]
         paths += list(self.bundled)
         env = {self.path_var: os.pathsep.join(paths), "SANDBOX_LAYER_ROOTS": os.pathsep.join(map(str, layer_roots))}
         if self.runtime.startswith("python"):
@@ -44,14 +52,34 @@ class Launcher:
 
 
 def _python_launcher(runtime: str) -> Launcher:
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
     return Launcher(
         runtime=runtime,
         # -s: no user site-packages of the host; -u: unbuffered so a crash loses no output
         command=[sys.executable, "-s", "-u", str(PYTHON_BOOTSTRAP)],
         path_var="SANDBOX_PYTHONPATH",
-        layer_subdirs=("python", f"python/lib/python{version}/site-packages"),
+        forkable=True,
+        # As on AWS: the site-packages of the function's runtime (not of our interpreter), then /opt/python.
+        layer_subdirs=(f"python/lib/{runtime}/site-packages", "python"),
     )
+
+
+# Experimental node features AWS turns off in nodejs20.x/22.x (and older node lacks): require() of ES modules, and
+# ES module syntax in a .js file that package.json does not declare a module. Without these flags such code would
+# run here and fail on AWS.
+_AWS_DISABLED_NODE_FEATURES = ("--no-experimental-require-module", "--no-experimental-detect-module")
+
+
+@functools.cache
+def _node_flags_supported(node: str) -> tuple[str, ...]:
+    """Which of those flags this `node` knows (an unknown flag would stop it); asked once per node binary."""
+    flags = json.dumps(_AWS_DISABLED_NODE_FEATURES)
+    probe = f"console.log(JSON.stringify({flags}.filter(f => process.allowedNodeEnvironmentFlags.has(f))))"
+    try:
+        done = subprocess.run([node, "-e", probe], capture_output=True, text=True, timeout=15,
+                              env={"PATH": os.environ.get("PATH", "")}, stdin=subprocess.DEVNULL)
+        return tuple(json.loads(done.stdout))
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return ()
 
 
 def _node_launcher(runtime: str) -> Launcher:
@@ -61,11 +89,13 @@ def _node_launcher(runtime: str) -> Launcher:
             f"Runtime {runtime} needs Node.js, but `node` is not on PATH of the sandbox. "
             "Install Node.js (e.g. `apt-get install nodejs`) and restart the sandbox, or use a python3.x runtime."
         )
+    major = int("".join(c for c in runtime.removeprefix("nodejs").split(".")[0] if c.isdigit()) or 0)
     return Launcher(
         runtime=runtime,
-        command=[node, str(NODE_BOOTSTRAP)],
+        command=[node, *(_node_flags_supported(node) if major < 24 else ()), str(NODE_BOOTSTRAP)],
         path_var="NODE_PATH",
-        layer_subdirs=("nodejs/node_modules", "nodejs/node22/node_modules"),
+        # As AWS's NODE_PATH: /opt/nodejs/node<major>/node_modules before /opt/nodejs/node_modules.
+        layer_subdirs=(f"nodejs/node{runtime.removeprefix('nodejs').split('.')[0]}/node_modules", "nodejs/node_modules"),
         bundled=(str(NODE_MODULES),) if NODE_MODULES.is_dir() else (),
     )
 

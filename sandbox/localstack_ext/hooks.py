@@ -19,3 +19,12 @@ def load_sandbox_extensions():
     from sandbox.localstack_ext import install
 
     install.install_all()
+
+
+@hooks.on_infra_ready()
+def warm_up_sandbox():
+    if not os.environ.get("SANDBOX_STATE_DIR"):
+        return
+    from sandbox.localstack_ext import warmup
+
+    warmup.install()

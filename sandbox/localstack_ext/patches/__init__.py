@@ -1,5 +1,35 @@
-"""Workarounds for bugs of the frozen localstack-core 2026.3.0, one module per bug; each names what it fixes."""
+"""Workarounds for bugs of the frozen localstack-core 2026.3.0, one module per bug; each names what it fixes.
+
+Every module has an `apply()` that imports what it patches (so importing the module itself stays cheap and
+side-effect free) and installs the fix. A patch that fails to apply is logged and skipped: the sandbox still
+starts, without that one workaround.
+"""
+
+import importlib
+import logging
+
+LOG = logging.getLogger(__name__)
+
+# module name -> one line on what it fixes (shown in the log when it cannot be applied)
+PATCHES = {
+    "events_sfn_input_path": "EventBridge -> Step Functions targets with InputPath/InputTransformer",
+    "logs_filter_pattern": "CloudWatch Logs filterPattern in FilterLogEvents, subscription and metric filters",
+}
+
+_applied: list[str] = []
 
 
 def apply_all() -> None:
-    pass
+    for name, what in PATCHES.items():
+        if name in _applied:
+            continue
+        try:
+            importlib.import_module(f"{__name__}.{name}").apply()
+        except Exception:
+            LOG.exception("Sandbox patch %s (%s) could not be applied", name, what)
+            continue
+        _applied.append(name)
+
+
+def applied() -> list[str]:
+    return list(_applied)

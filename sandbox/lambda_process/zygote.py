@@ -1,0 +1,176 @@
+"""Fork server for Python execution environments: pays for `import boto3` once, not at every cold start.
+
+A cold start on a fresh interpreter spends ~250 ms importing boto3 and ~100 ms loading the JSON models of its
+first client. This process imports boto3, botocore and aws-lambda-powertools once, preloads the common service
+models, and then forks one child per execution environment; each child runs `bootstrap.Runtime` exactly as a
+freshly started interpreter would. The handler's own code is still imported in the child (that is its init).
+
+Protocol with the executor (JSON lines): on stdin `{"op": "spawn", "id", "env", "cwd", "log"}`; on the
+protocol fd `{"op": "spawned", "id", "pid"}`, `{"op": "error", "id", "message"}`, `{"op": "exited", "pid",
+"code"}`. Single-threaded on purpose: fork() from a threaded process can deadlock.
+Like bootstrap.py, this file must not import anything from `sandbox`.
+"""
+
+import io
+import json
+import os
+import selectors
+import signal
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Warm up what nearly every handler imports; the child can still shadow them with its own copies (see below).
+PRELOAD = ("boto3", "botocore.session", "aws_lambda_powertools", "aws_lambda_powertools.logging",
+           "aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.idempotency",
+           "aws_lambda_powertools.utilities.typing", "aws_lambda_powertools.utilities.data_classes")
+PRELOAD_MODELS = ("s3", "dynamodb", "sqs", "sns", "lambda", "events", "stepfunctions", "ses", "sesv2", "logs",
+                  "sts", "cloudwatch", "kinesis", "ssm", "secretsmanager", "apigateway", "scheduler")
+
+
+def preload() -> None:
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - an optional module missing only costs speed
+            pass
+    share_botocore_loader()
+
+
+def share_botocore_loader() -> None:
+    """Every botocore Session in the children reuses one data loader with the common models already parsed."""
+    try:
+        import botocore.loaders
+        import botocore.session
+    except ImportError:
+        return
+    loader = botocore.loaders.create_loader()
+    loader.load_data("endpoints")
+    loader.load_data("partitions")
+    loader.load_data("sdk-default-configuration")
+    for service in PRELOAD_MODELS:
+        for kind in ("service-2", "endpoint-rule-set-1", "paginators-1", "waiters-2"):
+            try:
+                loader.load_service_model(service, kind)
+            except Exception:  # noqa: BLE001 - not every service has every kind
+                pass
+    original = botocore.session.Session._register_data_loader
+
+    def register_shared_loader(self):
+        if os.environ.get("AWS_DATA_PATH"):
+            return original(self)  # custom model paths: a loader of its own, as botocore would build it
+        self._components.lazy_register_component("data_loader", lambda: loader)
+
+    botocore.session.Session._register_data_loader = register_shared_loader
+
+
+def preloaded_top_level() -> set[str]:
+    return {name.split(".")[0] for name in sys.modules}
+
+
+def forget_shadowed_modules(search_path: list[str], preloaded: set[str]) -> None:
+    """If the function ships its own copy of a preloaded package (say a pinned boto3), drop ours so the
+    function's copy is imported, as on AWS where the function's code comes first on sys.path."""
+    shadowed = set()
+    for directory in search_path:
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry[:-3] if entry.endswith(".py") else entry
+            if name in preloaded and name not in sys.builtin_module_names:
+                shadowed.add(name)
+    for name in list(sys.modules):
+        if name.split(".")[0] in shadowed:
+            del sys.modules[name]
+
+
+def child(request: dict, protocol_fd: int, preloaded: set[str]) -> None:
+    """Runs in the forked child: become a fresh environment, then run the bootstrap runtime."""
+    os.setsid()
+    os.close(protocol_fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(null)
+    os.close(log)
+    sys.stdin = open(0, closefd=False)
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace",
+                                  write_through=True)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace",
+                                  write_through=True)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    sys.argv = [os.path.join(HERE, "bootstrap.py")]
+    extra = [p for p in request["env"].get("SANDBOX_PYTHONPATH", "").split(os.pathsep) if p]
+    forget_shadowed_modules(extra, preloaded)
+    import bootstrap
+
+    bootstrap.Runtime(init_started=time.perf_counter()).run()
+
+
+def main() -> None:
+    # Protocol messages go to a private copy of stdout; fd 1 itself points at our log like stderr.
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)
+    protocol = io.FileIO(protocol_fd, "w", closefd=False)
+    sys.path.insert(0, HERE)
+    import bootstrap  # noqa: F401 - imported once here so children start with it loaded
+
+    preload()
+    preloaded = preloaded_top_level()
+
+    def send(msg: dict) -> None:
+        protocol.write((json.dumps(msg) + "\n").encode())
+
+    parent = os.getppid()
+    selector = selectors.DefaultSelector()
+    os.set_blocking(0, False)
+    selector.register(0, selectors.EVENT_READ)
+    buffer = b""
+    send({"op": "ready", "pid": os.getpid()})
+    while True:
+        events = selector.select(timeout=0.2)
+        # reap children and report their exit codes
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            send({"op": "exited", "pid": pid, "code": os.waitstatus_to_exitcode(status)})
+        if os.getppid() != parent:
+            os._exit(0)  # LocalStack is gone; our children notice we are gone and exit too
+        if not events:
+            continue
+        chunk = os.read(0, 1 << 20)
+        if not chunk:
+            os._exit(0)
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            request = json.loads(line)
+            try:
+                pid = os.fork()
+            except OSError as e:
+                send({"op": "error", "id": request["id"], "message": str(e)})
+                continue
+            if pid == 0:
+                try:
+                    selector.close()
+                    child(request, protocol_fd, preloaded)
+                finally:
+                    os._exit(1)
+            send({"op": "spawned", "id": request["id"], "pid": pid})
+
+
+if __name__ == "__main__":
+    main()

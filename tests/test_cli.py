@@ -1,0 +1,148 @@
+"""The `sandbox` command: up/down/status/logs/reset/env, safety rails, and no process left behind."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from sandbox import Sandbox
+from sandbox.embedded import free_port
+from sandbox.safety import UnsafeEndpointError
+
+BIN = Path(sys.executable).parent
+
+
+def run(*args, env=None, check=False, timeout=120):
+    proc = subprocess.run([str(BIN / "sandbox"), *args], capture_output=True, text=True, env=env, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"sandbox {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def test_up_twice_then_down_leaves_no_process(tmp_path, helpers):
+    state, port = tmp_path / "state", free_port()
+    base = ["--state-dir", str(state)]
+    first = run(*base, "up", "--port", str(port), check=True)
+    assert f"sandbox ready at http://127.0.0.1:{port} in" in first.stdout
+    second = run(*base, "up", "--port", str(port), check=True)
+    assert "already running" in second.stdout
+    # start a Lambda environment so `down` has a child process to stop
+    sb = Sandbox(state_dir=state, port=port, endpoint=None)
+    fn = helpers.create_function(sb, "import os\ndef handler(e, c):\n    return os.getpid()\n")
+    env_pid, _ = helpers.invoke(sb, fn)
+    status = json.loads(run(*base, "status", "--json", check=True).stdout)
+    assert status["running"] and status["backend"] == "embedded" and status["pid"]
+    assert env_pid in status["lambda_processes"]
+    pids = [status["pid"], env_pid]
+    down = run(*base, "down", check=True)
+    assert f"LocalStack (pid {status['pid']})" in down.stdout
+    for pid in pids:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, f"pid {pid} survived"
+    assert not list((state / "pids").glob("*.json"))
+    assert "nothing was running" in run(*base, "down", check=True).stdout
+    assert run(*base, "status").returncode == 3
+
+
+def test_port_in_use_is_a_clear_error(sandbox, tmp_path):
+    proc = run("--state-dir", str(tmp_path / "other"), "up", "--port", str(sandbox.settings.port))
+    assert proc.returncode == 1
+    assert f"Port {sandbox.settings.port} on 127.0.0.1 is already in use" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_status_json_shape(sandbox):
+    st = json.loads(run("--state-dir", str(sandbox.settings.state_dir), "status", "--json", check=True).stdout)
+    assert st["running"] is True and st["backend"] == "embedded"
+    assert st["endpoint"] == f"http://127.0.0.1:{sandbox.settings.port}"
+    assert isinstance(st["pid"], int)
+    assert st["services"]["lambda"] in ("available", "running") and "sqs" in st["services"]
+
+
+def test_logs_shows_localstack_log(sandbox):
+    out = run("--state-dir", str(sandbox.settings.state_dir), "logs", "-n", "200", check=True).stdout
+    assert "Serverless Sandbox extensions loaded" in out
+
+
+def test_external_backend_status(sandbox):
+    st = json.loads(run("--endpoint", sandbox.endpoint, "status", "--json", check=True).stdout)
+    assert st["backend"] == "external" and st["running"] is True and st["pid"] is None
+
+
+def test_non_loopback_endpoint_is_refused():
+    with pytest.raises(UnsafeEndpointError, match="not on loopback"):
+        Sandbox(endpoint="https://dynamodb.us-east-1.amazonaws.com")
+    proc = run("--endpoint", "http://10.0.0.5:4566", "status")
+    assert proc.returncode == 1 and "not on loopback" in proc.stderr and "--allow-remote" in proc.stderr
+    # explicitly allowed: accepted (no request is made here)
+    assert Sandbox(endpoint="http://10.0.0.5:4566", allow_remote=True).endpoint == "http://10.0.0.5:4566"
+
+
+def test_reset_empties_everything(sb, helpers):
+    s3, sqs, lam = sb.client("s3"), sb.client("sqs"), sb.client("lambda")
+    s3.create_bucket(Bucket="keep-me-not")
+    sqs.create_queue(QueueName="gone-soon")
+    fn = helpers.create_function(sb, "import os\ndef handler(e, c):\n    return os.getpid()\n")
+    env_pid, _ = helpers.invoke(sb, fn)
+    assert env_pid in sb.info()["lambda_processes"]
+    result = run("--state-dir", str(sb.settings.state_dir), "reset", check=True)
+    assert "reset" in result.stdout
+    assert s3.list_buckets()["Buckets"] == []
+    assert sqs.list_queues().get("QueueUrls", []) == []
+    assert lam.list_functions()["Functions"] == []
+    assert sb.info()["lambda_processes"] == []
+    assert not psutil.pid_exists(env_pid) or psutil.Process(env_pid).status() == psutil.STATUS_ZOMBIE
+    # and the sandbox still works afterwards
+    fn = helpers.create_function(sb, "def handler(e, c):\n    return 7\n")
+    assert helpers.invoke(sb, fn)[0] == 7
+
+
+def test_awslocal_works(sb):
+    sb.client("s3").create_bucket(Bucket="seen-by-awslocal")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(sb.aws_env())
+    proc = subprocess.run([str(BIN / "awslocal"), "s3", "ls"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "seen-by-awslocal" in proc.stdout
+
+
+def test_env_command_prints_exports(sandbox):
+    out = run("--state-dir", str(sandbox.settings.state_dir), "env", check=True).stdout
+    assert f"export AWS_ENDPOINT_URL=http://127.0.0.1:{sandbox.settings.port}" in out
+    assert "export AWS_ACCESS_KEY_ID=test" in out
+
+
+def test_loopback_guard_refuses_outbound_connections(sb):
+    """An SNS HTTP subscription to a non-loopback address: the guard refuses it inside LocalStack.
+
+    0.0.0.0 is used because, were the guard ever broken, Linux would route it to this machine: no packet can
+    leave even then.
+    """
+    sns = sb.client("sns")
+    topic = sns.create_topic(Name="guarded")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint="http://0.0.0.0:9/hook")
+    sns.publish(TopicArn=topic, Message="hello")
+
+    def refused():
+        return [b for b in sb.info()["blocked_connections"] if "0.0.0.0" in b]
+
+    from conftest import wait_for
+
+    assert wait_for(refused, timeout=15, message="the guard to refuse the connection to 0.0.0.0")
+
+
+def test_unsupported_service_has_a_clear_error(sb):
+    resp = requests.post(
+        sb.endpoint,
+        headers={"X-Amz-Target": "Kinesis_20131202.ListStreams", "Content-Type": "application/x-amz-json-1.1",
+                 "Authorization": "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/kinesis/aws4_request, "
+                                  "SignedHeaders=host, Signature=x"},
+        data="{}", timeout=10,
+    )
+    assert resp.status_code == 501
+    assert "not available in the embedded Serverless Sandbox" in resp.text
+    assert "docker-compose" in resp.text

@@ -1,0 +1,227 @@
+"""Our workarounds for bugs of localstack-core 2026.3.0 (sandbox/localstack_ext/patches/), one section per bug."""
+
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from sandbox.localstack_ext.patches.logs_filter_pattern import FilterPatternError, compile_pattern
+
+PASS_MACHINE = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+
+
+def executions(sb, machine_arn):
+    return sb.client("stepfunctions").list_executions(stateMachineArn=machine_arn)["executions"]
+
+
+# --- events_sfn_input_path: EventBridge -> Step Functions target with InputPath --------------------------------
+@pytest.mark.parametrize("bus_kind", ["custom", "default"])
+def test_eventbridge_sfn_target_with_input_path_starts_execution_with_detail(sb, helpers, bus_kind):
+    events, sfn = sb.client("events"), sb.client("stepfunctions")
+    machine = sfn.create_state_machine(name=helpers.unique("sm"), definition=PASS_MACHINE, roleArn=helpers.ROLE)
+    bus = helpers.unique("bus") if bus_kind == "custom" else "default"
+    if bus_kind == "custom":
+        events.create_event_bus(Name=bus)
+    events.put_rule(Name="orders", EventBusName=bus, EventPattern=json.dumps({"source": ["shop.orders"]}))
+    events.put_targets(Rule="orders", EventBusName=bus, Targets=[
+        {"Id": "sm", "Arn": machine["stateMachineArn"], "RoleArn": helpers.ROLE, "InputPath": "$.detail"}])
+
+    detail = {"order_id": "o-1", "amount": 42, "items": ["a", "b"]}
+    resp = events.put_events(Entries=[{"EventBusName": bus, "Source": "shop.orders", "DetailType": "OrderPlaced",
+                                       "Detail": json.dumps(detail)}])
+    assert resp["FailedEntryCount"] == 0
+    event_id = resp["Entries"][0]["EventId"]
+
+    [execution] = helpers.wait_for(lambda: executions(sb, machine["stateMachineArn"]),
+                                   message="an execution started by the EventBridge rule")
+    assert execution["name"] == event_id  # named after the original event, as without InputPath
+    described = helpers.wait_for(
+        lambda: (d := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "SUCCEEDED" and d,
+        message="the execution to succeed")
+    assert json.loads(described["input"]) == detail
+    assert json.loads(described["output"]) == detail
+
+
+def test_eventbridge_sfn_target_with_input_transformer_starts_execution(sb, helpers):
+    events, sfn = sb.client("events"), sb.client("stepfunctions")
+    machine = sfn.create_state_machine(name=helpers.unique("sm"), definition=PASS_MACHINE, roleArn=helpers.ROLE)
+    events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop.orders"]}))
+    events.put_targets(Rule="orders", Targets=[{
+        "Id": "sm", "Arn": machine["stateMachineArn"], "RoleArn": helpers.ROLE,
+        "InputTransformer": {"InputPathsMap": {"order": "$.detail.order_id"},
+                             "InputTemplate": '{"order": <order>, "kind": "transformed"}'}}])
+    events.put_events(Entries=[{"Source": "shop.orders", "DetailType": "OrderPlaced",
+                                "Detail": json.dumps({"order_id": "o-7"})}])
+    [execution] = helpers.wait_for(lambda: executions(sb, machine["stateMachineArn"]),
+                                   message="an execution started through an InputTransformer")
+    described = sfn.describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(described["input"]) == {"order": "o-7", "kind": "transformed"}
+
+
+def test_two_events_with_same_detail_id_start_two_executions(sb, helpers):
+    """Unpatched, a detail carrying its own "id" named the execution: the second event failed to start one."""
+    events, sfn = sb.client("events"), sb.client("stepfunctions")
+    machine = sfn.create_state_machine(name=helpers.unique("sm"), definition=PASS_MACHINE, roleArn=helpers.ROLE)
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["app"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "sm", "Arn": machine["stateMachineArn"], "InputPath": "$.detail"}])
+    for n in (1, 2):
+        events.put_events(Entries=[{"Source": "app", "DetailType": "t", "Detail": json.dumps({"id": "same", "n": n})}])
+    found = helpers.wait_for(lambda: len(ex := executions(sb, machine["stateMachineArn"])) == 2 and ex,
+                             message="two executions")
+    assert {e["name"] for e in found}.isdisjoint({"same"})
+
+
+# --- logs_filter_pattern: FilterLogEvents honours filterPattern ------------------------------------------------
+LOG_LINES = [
+    "[INFO] service started",
+    "[ERROR] payment failed: card declined",
+    "[ERROR] payment failed, will retry",
+    "[WARN] slow response from inventory",
+    "Exception occurred in handler",
+    json.dumps({"level": "ERROR", "latency": 250, "correlation_id": "abc-123", "msg": "db timeout"}),
+    json.dumps({"level": "INFO", "latency": 40, "correlation_id": "abc-999", "msg": "ok"}),
+    json.dumps({"level": "WARN", "latency": 101, "correlation_id": "xyz-555", "msg": "slow", "cached": True}),
+]
+
+
+@pytest.fixture
+def log_group(sb, helpers):
+    logs = sb.client("logs")
+    group = helpers.unique("/app/patterns")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s1")
+    logs.create_log_stream(logGroupName=group, logStreamName="s2")
+    now = int(time.time() * 1000)
+    half = len(LOG_LINES) // 2
+    for stream, lines, offset in (("s1", LOG_LINES[:half], 0), ("s2", LOG_LINES[half:], half)):
+        logs.put_log_events(logGroupName=group, logStreamName=stream,
+                            logEvents=[{"timestamp": now + offset + i, "message": m} for i, m in enumerate(lines)])
+    return group
+
+
+def filtered(sb, group, pattern):
+    events = sb.client("logs").filter_log_events(logGroupName=group, filterPattern=pattern)["events"]
+    return [LOG_LINES.index(e["message"]) for e in events]
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    ("ERROR", [1, 2, 5]),                                  # plain term, case-sensitive, also inside JSON text
+    ("error", []),
+    ("ERROR payment", [1, 2]),                             # all terms (AND), any order
+    ("payment ERROR declined", [1]),
+    ('"Exception occurred"', [4]),                         # exact phrase
+    ('"occurred Exception"', []),
+    ("?WARN ?Exception", [3, 4, 7]),                       # any of the ?-terms (OR)
+    ("ERROR -retry", [1, 5]),                              # exclusion
+    ('payment -"will retry"', [1]),
+    ('{ $.level = "ERROR" }', [5]),                        # JSON patterns: only JSON messages match
+    ("{ $.level = WARN }", [7]),
+    ("{ $.latency > 100 }", [5, 7]),
+    ("{ $.latency <= 100 }", [6]),
+    ('{ $.correlation_id = "abc*" }', [5, 6]),
+    ('{ $.level = "ERROR" || $.cached IS TRUE }', [5, 7]),
+    ('{ $.latency > 50 && $.correlation_id = "abc*" }', [5]),
+    ("{ $.cached NOT EXISTS }", [5, 6]),
+    ("[level = ERROR, ...]", [1, 2]),                      # space-delimited: [brackets] are one field
+    ("[level = ERROR, ..., last = retry]", [2]),
+    ("[level = WARN, w1, w2, w3, w4]", [3]),               # exactly five fields
+    ("", list(range(len(LOG_LINES)))),
+])
+def test_filter_log_events_applies_filter_pattern(sb, log_group, pattern, expected):
+    assert sorted(filtered(sb, log_group, pattern)) == expected
+
+
+def test_filter_log_events_pattern_combines_with_stream_and_time_filters(sb, log_group):
+    logs = sb.client("logs")
+    events = logs.filter_log_events(logGroupName=log_group, logStreamNames=["s2"], filterPattern="ERROR")["events"]
+    assert [e["message"] for e in events] == [LOG_LINES[5]]
+    everything = logs.filter_log_events(logGroupName=log_group)["events"]
+    start = min(e["timestamp"] for e in everything) + 2
+    late = logs.filter_log_events(logGroupName=log_group, filterPattern="ERROR", startTime=start)["events"]
+    assert sorted(LOG_LINES.index(e["message"]) for e in late) == [2, 5]
+
+
+def test_filter_log_events_rejects_invalid_pattern(sb, log_group):
+    with pytest.raises(ClientError) as err:
+        sb.client("logs").filter_log_events(logGroupName=log_group, filterPattern='{ $.latency > "fast" }')
+    assert err.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_lambda_log_lines_are_searchable_by_pattern(sb, helpers):
+    """The usual use: find a function's error lines, not its START/END/REPORT noise."""
+    fn = helpers.create_function(sb, '''
+import json
+def handler(event, context):
+    print(json.dumps({"level": event["level"], "order": event["order"]}))
+    return 1
+''')
+    for level, order in (("INFO", "o-1"), ("ERROR", "o-2"), ("INFO", "o-3")):
+        helpers.invoke(sb, fn, {"level": level, "order": order})
+    logs, group = sb.client("logs"), f"/aws/lambda/{fn}"
+    helpers.wait_for(lambda: "o-3" in helpers.log_text(sb, fn), message="the function's log lines")
+    found = logs.filter_log_events(logGroupName=group, filterPattern='{ $.level = "ERROR" }')["events"]
+    assert [json.loads(e["message"])["order"] for e in found] == ["o-2"]
+    reports = logs.filter_log_events(logGroupName=group, filterPattern="REPORT")["events"]
+    assert len(reports) == 3 and all(e["message"].startswith("REPORT RequestId:") for e in reports)
+
+
+def test_subscription_filter_forwards_only_matching_events(sb, helpers):
+    """The same matcher decides what a subscription filter delivers (it forwarded everything before)."""
+    bucket = helpers.unique("subscription")
+    sb.client("s3").create_bucket(Bucket=bucket)
+    fn = helpers.create_function(sb, '''
+import base64, gzip, json, os, boto3
+def handler(event, context):
+    data = json.loads(gzip.decompress(base64.b64decode(event["awslogs"]["data"])))
+    body = json.dumps([e["message"] for e in data["logEvents"]]).encode()
+    boto3.client("s3").put_object(Bucket=os.environ["BUCKET"], Key=context.aws_request_id, Body=body)
+''', Environment={"Variables": {"BUCKET": bucket}})
+    logs, group = sb.client("logs"), helpers.unique("/app/subscribed")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    fn_arn = sb.client("lambda").get_function(FunctionName=fn)["Configuration"]["FunctionArn"]
+    logs.put_subscription_filter(logGroupName=group, filterName="errors", filterPattern="{ $.level = ERROR }",
+                                 destinationArn=fn_arn)
+    now = int(time.time() * 1000)
+    lines = [json.dumps({"level": level, "n": n}) for n, level in enumerate(["INFO", "ERROR", "WARN", "ERROR"])]
+    logs.put_log_events(logGroupName=group, logStreamName="s",
+                        logEvents=[{"timestamp": now + i, "message": m} for i, m in enumerate(lines)])
+
+    def delivered():
+        s3 = sb.client("s3")
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        return [m for k in keys for m in json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())]
+
+    got = helpers.wait_for(delivered, message="the subscription filter's delivery")
+    assert got == [lines[1], lines[3]]
+
+
+# The matcher itself, without the sandbox: the syntax corners the API tests above do not reach.
+@pytest.mark.parametrize("pattern, message, expected", [
+    ("%ERR(OR)?%", "ERR 1", True),
+    ("%^\\[WARN\\]%", "[INFO] [WARN]", False),
+    ("{ $.items[0].sku = ABC* }", '{"items": [{"sku": "ABC-1"}]}', True),
+    ("{ $.items[*].sku = XYZ }", '{"items": [{"sku": "ABC"}, {"sku": "XYZ"}]}', True),
+    ('{ $.tags = "prod" }', '{"tags": ["dev", "prod"]}', True),
+    ("{ $.n IS NULL }", '{"n": null}', True),
+    ("{ $.ok IS FALSE }", '{"ok": true}', False),
+    ("{ $.latency != 100 }", '{"latency": 100.0}', False),
+    ("{ $.level = %^ERR% }", '{"level": "ERROR"}', True),
+    ('{ $.level = "ERROR" }', "level ERROR but not json", False),
+    ("[ip, user, ..., status = 4*, bytes > 1000]", '1.2.3.4 - [10/Oct/2000:13:25:15 -0700] "GET /x HTTP/1.0" 404 2326',
+     True),
+    ("[ip, user, ..., status = 4*, bytes > 3000]", '1.2.3.4 - [10/Oct/2000:13:25:15 -0700] "GET /x HTTP/1.0" 404 2326',
+     False),
+    ("[a, b]", "one two three", False),
+    ("[a, b = 2 || b = 3]", "x 3", True),
+])
+def test_pattern_matcher_syntax(pattern, message, expected):
+    assert compile_pattern(pattern)(message) is expected
+
+
+@pytest.mark.parametrize("pattern", ['{ $.a > "x" }', "{ $.a = }", "{ a = 1 }", '"unterminated', "{ $.a = 1",
+                                     "[a, , b]", "{ $.a = %(% }"])
+def test_pattern_matcher_rejects_invalid_syntax(pattern):
+    with pytest.raises(FilterPatternError):
+        compile_pattern(pattern)
