@@ -112,6 +112,29 @@ class Sandbox:
         resp.raise_for_status()
         return resp.json()
 
+    # --- deployments -----------------------------------------------------------------------------------
+    def deploy(self, path_or_pattern: str, stack_name: str | None = None, parameters: dict | None = None,
+               region: str | None = None, on_event=None):
+        """Deploys a SAM/CloudFormation template or a built-in pattern; returns a DeployResult."""
+        from pathlib import Path
+
+        from sandbox.deploy import Deployer, resolve_template
+
+        self.require_running()
+        template, pattern = resolve_template(path_or_pattern)
+        name = stack_name or (pattern.default_stack_name if pattern else _stack_name_for(Path(template)))
+        return Deployer(self, region).deploy(template, name, parameters, on_event=on_event)
+
+    def stacks(self, region: str | None = None) -> list[dict]:
+        from sandbox.deploy import Deployer
+
+        return Deployer(self, region).list_stacks()
+
+    def destroy(self, stack_name: str, region: str | None = None) -> bool:
+        from sandbox.deploy import Deployer
+
+        return Deployer(self, region).destroy(stack_name)
+
     # --- AWS clients -----------------------------------------------------------------------------------
     def client(self, service: str, region: str | None = None, **kwargs):
         """A boto3 client for the sandbox (dummy credentials, sandbox endpoint, no host AWS config)."""
@@ -134,3 +157,12 @@ class Sandbox:
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_DEFAULT_REGION": self.settings.region,
         }
+
+
+def _stack_name_for(template) -> str:
+    """A stack name from the template's folder (what `sam deploy --guided` would suggest)."""
+    import re
+
+    base = template.parent.name if template.stem == "template" else template.stem
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", base).strip("-") or "stack"
+    return name if name[0].isalpha() else f"s-{name}"

@@ -155,6 +155,87 @@ def reset(settings: Settings):
     click.echo(f"reset {len(result['reset'])} services in {result['seconds']:.2f}s")
 
 
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SandboxError(f"--param {pair!r} is not KEY=VALUE")
+        out[key] = value
+    return out
+
+
+@main.command()
+@click.argument("target")
+@click.option("--stack-name", help="Stack name (default: the pattern name or the template's folder).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Template parameter (repeatable).")
+@click.option("--region", "deploy_region", help="Region to deploy into.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def deploy(settings: Settings, target, stack_name, params, deploy_region, as_json):
+    """Deploy a SAM/CloudFormation template (file or folder) or a built-in pattern by name."""
+    from sandbox.deploy import DeployError
+
+    def show(ev):
+        if not as_json:
+            reason = f"  {ev.reason}" if ev.reason else ""
+            colour = "red" if ev.failed else ("green" if ev.status.endswith("COMPLETE") else None)
+            click.secho(f"  {ev.status:<22} {ev.resource_type:<36} {ev.logical_id}{reason}", fg=colour, err=True)
+
+    sb = _sandbox(settings)
+    try:
+        result = sb.deploy(target, stack_name=stack_name, parameters=_parse_params(params), region=deploy_region,
+                           on_event=show)
+    except DeployError as e:
+        if as_json:
+            click.echo(json.dumps({"error": str(e), "failures": e.failures}, indent=2))
+        raise SandboxError(str(e)) from None
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    verb = "deployed" if result.changed else "unchanged:"
+    click.echo(f"{verb} stack {result.stack_name} ({result.status}) in {result.seconds:.1f}s")
+    for key, value in result.outputs.items():
+        click.echo(f"  {key}: {value}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def stacks(settings: Settings, as_json):
+    """List deployed stacks with their outputs."""
+    found = _sandbox(settings).stacks()
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        click.echo("no stacks")
+    for st in found:
+        click.echo(f"{st['name']}  {st['status']}")
+        for key, value in st["outputs"].items():
+            click.echo(f"  {key}: {value}")
+
+
+@main.command()
+@click.argument("stack_name")
+@click.pass_obj
+def destroy(settings: Settings, stack_name):
+    """Delete a deployed stack and everything in it."""
+    if not _sandbox(settings).destroy(stack_name):
+        raise SandboxError(f"no stack named {stack_name!r} (see `sandbox stacks`)")
+    click.echo(f"destroyed stack {stack_name}")
+
+
+@main.command()
+@click.pass_obj
+def patterns(settings: Settings):
+    """List the built-in patterns (deploy one with `sandbox deploy NAME`)."""
+    from sandbox.deploy import list_patterns
+
+    for p in list_patterns():
+        click.echo(f"{p.name:<18} {p.description.splitlines()[0] if p.description else ''}")
+
+
 @main.command()
 @click.pass_obj
 def env(settings: Settings):

@@ -34,7 +34,10 @@ def sandbox(tmp_path_factory) -> Sandbox:
     sb = Sandbox(settings)
     sb.up(timeout=120)
     yield sb
+    # No test may have made LocalStack reach beyond loopback (test_loopback_guard_* provokes 0.0.0.0 on purpose).
+    unexpected = [b for b in (sb.info() or {}).get("blocked_connections", []) if "0.0.0.0" not in b]
     stopped = sb.down()
+    assert not unexpected, f"LocalStack tried to reach beyond loopback: {unexpected}"
     leftovers = [r for r in sb.embedded.registry.alive()]
     assert not leftovers, f"processes left behind after down: {leftovers} (stopped: {stopped})"
 

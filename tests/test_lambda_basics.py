@@ -140,3 +140,24 @@ def handler(event, context):
     assert "FunctionError" not in resp, body
     assert "from-lambda" in body
     assert "from-lambda" in [b["Name"] for b in sb.client("s3").list_buckets()["Buckets"]]
+
+
+def test_invocation_metrics_reach_cloudwatch(sb, helpers):
+    """Invocations/Errors arrive (aggregated per second by the lambda_metrics_batching patch) with exact sums."""
+    import datetime
+
+    fn = helpers.create_function(sb, HANDLER)
+    for event in ({}, {}, {"action": "fail"}):
+        helpers.invoke(sb, fn, event)
+    cw = sb.client("cloudwatch")
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def total(metric):
+        points = cw.get_metric_statistics(
+            Namespace="AWS/Lambda", MetricName=metric, Dimensions=[{"Name": "FunctionName", "Value": fn}],
+            StartTime=now - datetime.timedelta(minutes=5), EndTime=now + datetime.timedelta(minutes=5),
+            Period=60, Statistics=["Sum"])["Datapoints"]
+        return sum(p["Sum"] for p in points)
+
+    helpers.wait_for(lambda: total("Invocations") == 3 and total("Errors") == 1, timeout=15,
+                     message="Invocations=3 and Errors=1 in CloudWatch")

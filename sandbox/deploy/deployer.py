@@ -1,0 +1,270 @@
+"""Package a SAM/CloudFormation template (as `aws cloudformation package` does) and create or update its stack.
+
+Local `CodeUri`, `ContentUri`, `DefinitionUri`, layers etc. are zipped and uploaded to a sandbox artifact
+bucket by awscli's own packager (`artifact_exporter.Template` + `S3Uploader`), content-addressed, so an unchanged
+function is not redeployed and a changed one is. Stack events stream to a callback while we wait. A failed
+create names the failing resources and deletes the stack, so nothing half-deployed is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from sandbox.deploy.patterns import load_template
+
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
+MAX_TEMPLATE_BODY = 51_200
+# execute-api URLs as a template would write them (AWS form) or as LocalStack renders them (its DNS names).
+EXECUTE_API_URL = re.compile(r"https?://([a-z0-9]+)\.execute-api\.[A-Za-z0-9.\-]+(?::\d+)?/([^/\s]+)(/[^\s]*)?")
+
+
+class DeployError(Exception):
+    """A deployment that failed, with what failed and why (and what to change) in the message."""
+
+    def __init__(self, message: str, failures: list[dict] | None = None):
+        super().__init__(message)
+        self.failures = failures or []
+
+
+@dataclass
+class StackEvent:
+    timestamp: float
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status.endswith("FAILED")
+
+
+@dataclass
+class DeployResult:
+    stack_name: str
+    status: str
+    outputs: dict[str, str]
+    seconds: float
+    changed: bool = True
+    events: list[StackEvent] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"stack_name": self.stack_name, "status": self.status, "outputs": self.outputs,
+                "seconds": round(self.seconds, 2), "changed": self.changed}
+
+
+def supported_resource_types() -> set[str]:
+    """Resource types LocalStack's CloudFormation engine has providers for (lower-case, from its plugins)."""
+    return {ep.name for ep in entry_points(group="localstack.cloudformation.resource_providers")}
+
+
+def unsupported_types(template: dict, supported: set[str]) -> list[str]:
+    out = []
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        rtype = str((resource or {}).get("Type", ""))
+        if rtype.startswith(("AWS::Serverless::", "Custom::")) or rtype == "AWS::CloudFormation::CustomResource":
+            continue
+        if rtype.lower() not in supported:
+            out.append(f"{logical_id} ({rtype or 'no Type'})")
+    return out
+
+
+def local_urls(value: str, endpoint: str) -> str:
+    """Rewrites execute-api URLs to the sandbox's path form `/_aws/execute-api/<id>/<stage>/...`."""
+    return EXECUTE_API_URL.sub(lambda m: f"{endpoint}/_aws/execute-api/{m[1]}/{m[2]}{m[3] or '/'}", value)
+
+
+class Deployer:
+    def __init__(self, sandbox, region: str | None = None):
+        self.sandbox = sandbox
+        self.region = region or sandbox.settings.region
+        self.cfn = sandbox.client("cloudformation", region=self.region)
+        self.s3 = sandbox.client("s3", region=self.region)
+
+    # --- packaging -------------------------------------------------------------------------------------
+    @property
+    def artifact_bucket(self) -> str:
+        return f"sandbox-artifacts-{self.region}"
+
+    def _ensure_bucket(self) -> None:
+        try:
+            self.s3.head_bucket(Bucket=self.artifact_bucket)
+        except ClientError:
+            kwargs = {}
+            if self.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+            self.s3.create_bucket(Bucket=self.artifact_bucket, **kwargs)
+
+    def package(self, template_path: Path) -> dict:
+        """The template with every local artifact uploaded and replaced by its S3 location."""
+        from awscli.customizations.cloudformation import exceptions as cfn_exceptions
+        from awscli.customizations.cloudformation.artifact_exporter import Template
+        from awscli.customizations.s3uploader import S3Uploader
+
+        template_path = Path(template_path).resolve()
+        try:
+            load_template(template_path)
+        except Exception as e:  # noqa: BLE001 - yaml raises many types; all mean the same to the user
+            raise DeployError(f"{template_path} is not a valid YAML/JSON template: {e}") from None
+        self._ensure_bucket()
+        uploader = S3Uploader(self.s3, self.artifact_bucket, prefix="artifacts")
+        try:
+            # S3Uploader prints upload progress on stdout/stderr
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                return Template(template_path.name, str(template_path.parent), uploader).export()
+        except cfn_exceptions.CloudFormationCommandError as e:
+            raise DeployError(f"packaging {template_path.name} failed: {e}") from None
+
+    # --- stacks ----------------------------------------------------------------------------------------
+    def stack(self, name: str) -> dict | None:
+        try:
+            return self.cfn.describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError as e:
+            if "does not exist" in str(e):
+                return None
+            raise
+
+    def deploy(
+        self,
+        template_path: Path,
+        stack_name: str,
+        parameters: dict[str, str] | None = None,
+        on_event: Callable[[StackEvent], None] | None = None,
+        timeout: float = 300,
+    ) -> DeployResult:
+        started = time.perf_counter()
+        original = load_template(Path(template_path)) if Path(template_path).is_file() else {}
+        self._check_parameters(original, parameters or {})
+        template = self.package(Path(template_path))
+        missing = unsupported_types(template, supported_resource_types())
+        if missing:
+            raise DeployError(
+                "the sandbox cannot create these resource types (LocalStack community has no provider for them): "
+                + ", ".join(missing)
+                + ". Remove them or replace them with supported types."
+            )
+        body = json.dumps(template)
+        kwargs = {"StackName": stack_name, "Capabilities": CAPABILITIES,
+                  "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in (parameters or {}).items()]}
+        kwargs.update(self._template_argument(body, stack_name))
+
+        existing = self.stack(stack_name)
+        if existing and existing["StackStatus"] in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED"):
+            self._delete_and_wait(stack_name, timeout)  # a failed first create cannot be updated
+            existing = None
+        seen = self._event_ids(stack_name) if existing else set()
+        try:
+            if existing:
+                self.cfn.update_stack(**kwargs)
+            else:
+                self.cfn.create_stack(**kwargs)
+        except ClientError as e:
+            if "No updates are to be performed" in str(e):
+                return DeployResult(stack_name, existing["StackStatus"], self._outputs(existing),
+                                    time.perf_counter() - started, changed=False)
+            raise DeployError(f"CloudFormation refused the template: {e.response['Error']['Message']}") from None
+
+        stack, events = self._wait(stack_name, seen, on_event, timeout)
+        status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+        if status not in TERMINAL_OK:
+            failures = [e for e in events if e.failed and e.logical_id != stack_name]
+            detail = "; ".join(f"{e.logical_id} ({e.resource_type}): {e.reason or e.status}" for e in failures)
+            if not existing:
+                self._delete_and_wait(stack_name, timeout)
+                tail = "The stack was deleted: nothing is left behind."
+            else:
+                tail = f"The stack is in {status}."
+            raise DeployError(
+                f"deploying stack {stack_name} failed ({status}). {detail or 'No resource reported a reason.'} {tail}",
+                failures=[e.__dict__ for e in failures],
+            )
+        return DeployResult(stack_name, status, self._outputs(stack), time.perf_counter() - started, events=events)
+
+    def destroy(self, stack_name: str, timeout: float = 300) -> bool:
+        """Deletes the stack; False if there was none."""
+        if not self.stack(stack_name):
+            return False
+        self._delete_and_wait(stack_name, timeout)
+        return True
+
+    def list_stacks(self) -> list[dict]:
+        out = []
+        for page in self.cfn.get_paginator("describe_stacks").paginate():
+            for st in page["Stacks"]:
+                if st["StackStatus"] != "DELETE_COMPLETE":
+                    out.append({"name": st["StackName"], "status": st["StackStatus"],
+                                "created": st["CreationTime"].isoformat(), "outputs": self._outputs(st)})
+        return out
+
+    # --- helpers ---------------------------------------------------------------------------------------
+    def _check_parameters(self, template: dict, parameters: dict[str, str]) -> None:
+        declared = template.get("Parameters") or {}
+        unknown = sorted(set(parameters) - set(declared))
+        if unknown:
+            valid = ", ".join(sorted(declared)) or "(the template declares none)"
+            raise DeployError(f"unknown parameter(s) {', '.join(unknown)}. Valid: {valid}")
+
+    def _template_argument(self, body: str, stack_name: str) -> dict:
+        if len(body) <= MAX_TEMPLATE_BODY:
+            return {"TemplateBody": body}
+        key = f"templates/{stack_name}-{int(time.time() * 1000)}.json"
+        self.s3.put_object(Bucket=self.artifact_bucket, Key=key, Body=body.encode())
+        return {"TemplateURL": f"{self.sandbox.endpoint}/{self.artifact_bucket}/{key}"}
+
+    def _outputs(self, stack: dict) -> dict[str, str]:
+        return {o["OutputKey"]: local_urls(str(o["OutputValue"]), self.sandbox.endpoint)
+                for o in stack.get("Outputs", []) or []}
+
+    def _event_ids(self, stack_name: str) -> set[str]:
+        try:
+            return {e["EventId"] for e in self.cfn.describe_stack_events(StackName=stack_name)["StackEvents"]}
+        except ClientError:
+            return set()
+
+    def _wait(self, stack_name, seen, on_event, timeout) -> tuple[dict | None, list[StackEvent]]:
+        deadline = time.monotonic() + timeout
+        events: list[StackEvent] = []
+        while True:
+            try:
+                raw = self.cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
+            except ClientError:
+                raw = []
+            for e in reversed(raw):  # oldest first
+                if e["EventId"] in seen:
+                    continue
+                seen.add(e["EventId"])
+                ev = StackEvent(e["Timestamp"].timestamp(), e["LogicalResourceId"], e.get("ResourceType", ""),
+                                e["ResourceStatus"], e.get("ResourceStatusReason") or "")
+                events.append(ev)
+                if on_event:
+                    on_event(ev)
+            stack = self.stack(stack_name)
+            if stack is None or not stack["StackStatus"].endswith("_IN_PROGRESS"):
+                return stack, events
+            if time.monotonic() > deadline:
+                raise DeployError(f"stack {stack_name} did not finish within {timeout:.0f}s "
+                                  f"(status {stack['StackStatus']})")
+            time.sleep(0.1)
+
+    def _delete_and_wait(self, stack_name: str, timeout: float) -> None:
+        self.cfn.delete_stack(StackName=stack_name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            st = self.stack(stack_name)
+            if st is None or st["StackStatus"] == "DELETE_COMPLETE":
+                return
+            if st["StackStatus"] == "DELETE_FAILED":
+                raise DeployError(f"deleting stack {stack_name} failed: {st.get('StackStatusReason', '')}")
+            time.sleep(0.1)
+        raise DeployError(f"stack {stack_name} was not deleted within {timeout:.0f}s")
