@@ -77,7 +77,7 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
         return
     if not sb.embedded.instance():
         click.echo(f"starting LocalStack on 127.0.0.1:{settings.port} (state in {settings.state_dir}) ...", err=True)
-    inst, seconds, started = sb.up(timeout=timeout)
+    inst, seconds, started = sb.up(timeout=timeout, on_progress=lambda msg: click.echo(msg, err=True))
     if not started:
         click.echo(f"already running at {inst.endpoint} (pid {inst.pid})")
         return

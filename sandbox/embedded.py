@@ -23,6 +23,7 @@ from pathlib import Path
 
 import requests
 
+from sandbox import node_sdk
 from sandbox.localstack_ext.warmup import share_cache_files
 from sandbox.process_registry import ProcessRecord, ProcessRegistry
 from sandbox.settings import Settings
@@ -85,12 +86,16 @@ class EmbeddedBackend:
 
     # --- up --------------------------------------------------------------------------------------------
     def up(self, timeout: float = 90.0, on_progress=None) -> tuple[Instance, float, bool]:
-        """Starts LocalStack and waits until it is healthy. Returns (instance, seconds taken, started_now)."""
+        """Starts LocalStack and waits until it is healthy. Returns (instance, seconds taken, started_now).
+
+        `on_progress(message)` hears about the slow one-time steps.
+        """
         running = self.instance()
         if running:
             return running, 0.0, False
         port = self.settings.port
         check_port_free(port)
+        node_sdk.ensure_installed(say=lambda msg: on_progress(msg) if on_progress else None)
         for sub in ("localstack", "tmp", "lambda", "pids", "home"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
         self.registry.stop_all()  # environments of an instance that was killed hard
@@ -140,13 +145,13 @@ class EmbeddedBackend:
         tmp.write_text(json.dumps(inst.__dict__, indent=2))
         tmp.replace(self.instance_file)
         try:
-            self._wait_healthy(proc, inst.endpoint, timeout, on_progress)
+            self._wait_healthy(proc, inst.endpoint, timeout)
         except BaseException:
             self._stop_process(inst, grace=5)
             raise
         return inst, time.perf_counter() - started, True
 
-    def _wait_healthy(self, proc: subprocess.Popen, endpoint: str, timeout: float, on_progress) -> None:
+    def _wait_healthy(self, proc: subprocess.Popen, endpoint: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         session = requests.Session()
         session.trust_env = False
@@ -162,8 +167,6 @@ class EmbeddedBackend:
                     return
             except requests.RequestException:
                 pass
-            if on_progress:
-                on_progress()
             time.sleep(0.05)
         raise SandboxError(
             f"LocalStack did not become healthy within {timeout:.0f}s. Last lines of {self.log_file}:\n"

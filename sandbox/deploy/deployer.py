@@ -235,7 +235,8 @@ class Deployer:
     def _wait(self, stack_name, seen, on_event, timeout) -> tuple[dict | None, list[StackEvent]]:
         deadline = time.monotonic() + timeout
         events: list[StackEvent] = []
-        while True:
+
+        def drain() -> None:
             try:
                 raw = self.cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
             except ClientError:
@@ -249,8 +250,12 @@ class Deployer:
                 events.append(ev)
                 if on_event:
                     on_event(ev)
+
+        while True:
+            drain()
             stack = self.stack(stack_name)
             if stack is None or not stack["StackStatus"].endswith("_IN_PROGRESS"):
+                drain()  # the events written while the stack reached its final status
                 return stack, events
             if time.monotonic() > deadline:
                 raise DeployError(f"stack {stack_name} did not finish within {timeout:.0f}s "

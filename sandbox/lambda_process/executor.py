@@ -201,12 +201,22 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         with self.lock:
             if self.process is None or self.process.poll() is not None:
                 # The previous invocation crashed or timed out: like AWS, start a fresh environment (cold).
-                self.endpoint.shutdown()
-                self.endpoint = ProcessEndpoint(self.id, container_address="127.0.0.1", container_port=None)
-                self._spawn()
+                self._respawn()
             return self._invoke(payload)
 
-    def _invoke(self, payload: dict[str, str]) -> InvocationResult:
+    def _exited_within(self, seconds: float) -> bool:
+        try:
+            self.process.wait(timeout=seconds)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def _respawn(self) -> None:
+        self.endpoint.shutdown()
+        self.endpoint = ProcessEndpoint(self.id, container_address="127.0.0.1", container_port=None)
+        self._spawn()
+
+    def _invoke(self, payload: dict[str, str], retry_on_dead: bool = True) -> InvocationResult:
         future: Future[InvocationResult] = Future()
         self.endpoint.invocation_future = future
         self.endpoint.logs = None
@@ -217,7 +227,11 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         try:
             response = self.session.post(url, json=payload, timeout=10)
         except requests.RequestException as e:
-            raise InvokeSendError(f"Could not send the invocation to environment {self.id}: {e}") from e
+            if not retry_on_dead or not self._exited_within(2.0):
+                raise InvokeSendError(f"Could not send the invocation to environment {self.id}: {e}") from e
+            # The runtime was on its way out (it reports an uncaught error, then exits): a fresh one takes it.
+            self._respawn()
+            return self._invoke(payload, retry_on_dead=False)
         if not response.ok:
             raise InvokeSendError(f"Environment {self.id} refused the invocation: HTTP {response.status_code}")
         timeout = float(self.function_version.config.timeout)

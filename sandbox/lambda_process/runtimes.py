@@ -20,7 +20,7 @@ from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntim
 HERE = Path(__file__).resolve().parent
 PYTHON_BOOTSTRAP = HERE / "bootstrap.py"
 NODE_BOOTSTRAP = HERE / "bootstrap.mjs"
-NODE_MODULES = HERE / "node_runtime" / "node_modules"  # AWS SDK v3, installed by `sandbox setup-node`
+NODE_MODULES = HERE / "node_runtime" / "node_modules"  # AWS SDK v3: `npm ci` here (.ci/run; `sandbox up` when missing)
 
 
 @dataclass(frozen=True)
