@@ -80,6 +80,18 @@ def unsupported_types(template: dict, supported: set[str]) -> list[str]:
     return out
 
 
+def read_template(path: Path) -> dict:
+    try:
+        template = load_template(path)
+    except OSError as e:
+        raise DeployError(f"cannot read template {path}: {e.strerror}") from None
+    except Exception as e:  # noqa: BLE001 - yaml raises many types; all mean the same to the user
+        raise DeployError(f"{path} is not a valid YAML/JSON template: {e}") from None
+    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
+        raise DeployError(f"{path} has no Resources section: a CloudFormation/SAM template needs one")
+    return template
+
+
 def local_urls(value: str, endpoint: str) -> str:
     """Rewrites execute-api URLs to the sandbox's path form `/_aws/execute-api/<id>/<stage>/...`."""
     return EXECUTE_API_URL.sub(lambda m: f"{endpoint}/_aws/execute-api/{m[1]}/{m[2]}{m[3] or '/'}", value)
@@ -113,10 +125,7 @@ class Deployer:
         from awscli.customizations.s3uploader import S3Uploader
 
         template_path = Path(template_path).resolve()
-        try:
-            load_template(template_path)
-        except Exception as e:  # noqa: BLE001 - yaml raises many types; all mean the same to the user
-            raise DeployError(f"{template_path} is not a valid YAML/JSON template: {e}") from None
+        read_template(template_path)
         self._ensure_bucket()
         uploader = S3Uploader(self.s3, self.artifact_bucket, prefix="artifacts")
         try:
@@ -144,7 +153,7 @@ class Deployer:
         timeout: float = 300,
     ) -> DeployResult:
         started = time.perf_counter()
-        original = load_template(Path(template_path)) if Path(template_path).is_file() else {}
+        original = read_template(Path(template_path))
         self._check_parameters(original, parameters or {})
         template = self.package(Path(template_path))
         missing = unsupported_types(template, supported_resource_types())
@@ -263,13 +272,33 @@ class Deployer:
             time.sleep(0.1)
 
     def _delete_and_wait(self, stack_name: str, timeout: float) -> None:
-        self.cfn.delete_stack(StackName=stack_name)
+        """Deletes the stack, retrying a DELETE_FAILED.
+
+        LocalStack 2026.3.0 (cloudformation/resource_provider.py, "Remove") fails to delete a resource whose create
+        had failed (e.g. the DynamoDB table provider reads a TableName that was never set), and a delete issued
+        while the engine is still rolling back fails the same way. A second attempt, then one that retains the
+        resources that never existed, gets the rest of the stack deleted.
+        """
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            st = self.stack(stack_name)
-            if st is None or st["StackStatus"] == "DELETE_COMPLETE":
-                return
-            if st["StackStatus"] == "DELETE_FAILED":
-                raise DeployError(f"deleting stack {stack_name} failed: {st.get('StackStatusReason', '')}")
-            time.sleep(0.1)
-        raise DeployError(f"stack {stack_name} was not deleted within {timeout:.0f}s")
+        retain: list[str] = []
+        for attempt in range(3):
+            kwargs = {"StackName": stack_name}
+            if retain:
+                kwargs["RetainResources"] = retain
+            self.cfn.delete_stack(**kwargs)
+            while time.monotonic() < deadline:
+                st = self.stack(stack_name)
+                if st is None or st["StackStatus"] == "DELETE_COMPLETE":
+                    return
+                if st["StackStatus"] == "DELETE_FAILED":
+                    break
+                time.sleep(0.1)
+            else:
+                raise DeployError(f"stack {stack_name} was not deleted within {timeout:.0f}s")
+            if attempt >= 1:
+                resources = self.cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
+                retain = [r["LogicalResourceId"] for r in resources
+                          if r["ResourceStatus"] in ("CREATE_FAILED", "DELETE_FAILED")]
+            time.sleep(0.3)
+        st = self.stack(stack_name) or {}
+        raise DeployError(f"deleting stack {stack_name} failed: {st.get('StackStatusReason') or st.get('StackStatus')}")

@@ -1,0 +1,188 @@
+"""`sandbox deploy`: user SAM templates with local code, failures that leave nothing behind, redeploys."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox.deploy import DeployError
+
+BIN = Path(sys.executable).parent
+
+ARTICLE_TEMPLATE = """
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Description: The article's first pattern, as a user would write it.
+Parameters:
+  Greeting:
+    Type: String
+    Default: hello
+Resources:
+  ItemsTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+  CreateItemFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.lambda_handler
+      CodeUri: src/
+      Environment:
+        Variables:
+          TABLE_NAME: !Ref ItemsTable
+          GREETING: !Ref Greeting
+      Policies:
+        - DynamoDBCrudPolicy: {TableName: !Ref ItemsTable}
+      Events:
+        CreateItem:
+          Type: Api
+          Properties: {Path: /items, Method: post}
+Outputs:
+  ApiUrl:
+    Value: !Sub "https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod/"
+  TableName:
+    Value: !Ref ItemsTable
+"""
+
+ARTICLE_HANDLER = """
+import json, os, uuid
+import boto3
+
+table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+
+def lambda_handler(event, context):
+    body = json.loads(event["body"])
+    item = {"id": str(uuid.uuid4()), "payload": body}
+    table.put_item(Item=item)
+    return {"statusCode": 201, "body": json.dumps({"id": item["id"], "greeting": os.environ["GREETING"]})}
+"""
+
+
+def write_app(root: Path, template: str = ARTICLE_TEMPLATE, handler: str = ARTICLE_HANDLER) -> Path:
+    (root / "src").mkdir(parents=True, exist_ok=True)
+    (root / "template.yaml").write_text(textwrap.dedent(template))
+    (root / "src" / "app.py").write_text(textwrap.dedent(handler))
+    return root
+
+
+def post_item(api_url: str, payload: dict) -> requests.Response:
+    return requests.post(api_url.rstrip("/") + "/items", json=payload, timeout=30)
+
+
+def test_user_sam_template_with_local_code_deploys_and_works(sb, tmp_path):
+    app = write_app(tmp_path / "my-app")
+    events = []
+    result = sb.deploy(str(app), on_event=events.append)
+    assert result.stack_name == "my-app" and result.status == "CREATE_COMPLETE"
+    api = result.outputs["ApiUrl"]
+    assert api.startswith(f"{sb.endpoint}/_aws/execute-api/") and api.endswith("/Prod/")
+    assert any(e.resource_type == "AWS::Lambda::Function" and e.status == "CREATE_COMPLETE" for e in events)
+
+    resp = post_item(api, {"name": "widget"})
+    assert resp.status_code == 201, resp.text
+    item_id = resp.json()["id"]
+    stored = sb.client("dynamodb").get_item(TableName=result.outputs["TableName"], Key={"id": {"S": item_id}})
+    assert stored["Item"]["payload"]["M"]["name"]["S"] == "widget"
+
+
+def test_redeploy_with_changed_code_changes_behaviour(sb, tmp_path):
+    app = write_app(tmp_path / "app")
+    first = sb.deploy(str(app), stack_name="redeploy")
+    assert post_item(first.outputs["ApiUrl"], {}).json()["greeting"] == "hello"
+    (app / "src" / "app.py").write_text(ARTICLE_HANDLER.replace('os.environ["GREETING"]', '"changed"'))
+    second = sb.deploy(str(app), stack_name="redeploy")
+    assert second.status == "UPDATE_COMPLETE"
+    assert post_item(second.outputs["ApiUrl"], {}).json()["greeting"] == "changed"
+
+
+def test_parameters_are_passed_and_unknown_ones_refused(sb, tmp_path):
+    app = write_app(tmp_path / "app")
+    result = sb.deploy(str(app), stack_name="params", parameters={"Greeting": "ahoy"})
+    assert post_item(result.outputs["ApiUrl"], {}).json()["greeting"] == "ahoy"
+    with pytest.raises(DeployError, match=r"unknown parameter\(s\) Nope. Valid: Greeting"):
+        sb.deploy(str(app), stack_name="params", parameters={"Nope": "x"})
+
+
+def test_failing_resource_is_named_and_nothing_is_left_behind(sb, tmp_path):
+    template = """
+    AWSTemplateFormatVersion: "2010-09-09"
+    Resources:
+      Queue:
+        Type: AWS::SQS::Queue
+        Properties: {QueueName: survives-if-leaky}
+      BrokenTable:
+        Type: AWS::DynamoDB::Table
+        DependsOn: Queue
+        Properties:
+          BillingMode: PAY_PER_REQUEST
+          AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+          KeySchema: [{AttributeName: other, KeyType: HASH}]
+    """
+    app = tmp_path / "broken"
+    app.mkdir()
+    (app / "template.yaml").write_text(textwrap.dedent(template))
+    with pytest.raises(DeployError) as err:
+        sb.deploy(str(app))
+    message = str(err.value)
+    assert "BrokenTable (AWS::DynamoDB::Table)" in message
+    assert "AttributeDefinitions" in message
+    assert "nothing is left behind" in message
+    assert sb.stacks() == []
+    assert sb.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+def test_unsupported_resource_type_is_named_before_anything_is_created(sb, tmp_path):
+    template = """
+    Resources:
+      Topic:
+        Type: AWS::SNS::Topic
+      Cluster:
+        Type: AWS::EKS::Cluster
+        Properties: {RoleArn: arn:aws:iam::000000000000:role/x, ResourcesVpcConfig: {SubnetIds: []}}
+    """
+    (tmp_path / "template.yaml").write_text(textwrap.dedent(template))
+    with pytest.raises(DeployError, match=r"Cluster \(AWS::EKS::Cluster\)"):
+        sb.deploy(str(tmp_path), stack_name="unsupported")
+    assert sb.stacks() == []
+    assert sb.client("sns").list_topics()["Topics"] == []
+
+
+def test_malformed_template_and_missing_code_are_clear_errors(sb, tmp_path):
+    (tmp_path / "bad.yaml").write_text("Resources:\n  Fn: [unclosed\n")
+    with pytest.raises(DeployError, match="not a valid YAML/JSON template"):
+        sb.deploy(str(tmp_path / "bad.yaml"))
+    app = write_app(tmp_path / "nocode")
+    (app / "src" / "app.py").unlink()
+    (app / "src").rmdir()
+    with pytest.raises(DeployError, match="packaging template.yaml failed"):
+        sb.deploy(str(app))
+    with pytest.raises(DeployError, match="neither a template file nor a built-in pattern"):
+        sb.deploy("no-such-pattern-or-file")
+
+
+def test_cli_deploy_stacks_destroy(sb, tmp_path):
+    app = write_app(tmp_path / "cli-app")
+    base = [str(BIN / "sandbox"), "--state-dir", str(sb.settings.state_dir)]
+    done = subprocess.run([*base, "deploy", str(app), "--json", "--param", "Greeting=hi"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["stack_name"] == "cli-app" and result["outputs"]["ApiUrl"].startswith(sb.endpoint)
+    listed = json.loads(subprocess.run([*base, "stacks", "--json"], capture_output=True, text=True).stdout)
+    assert [s["name"] for s in listed] == ["cli-app"]
+    done = subprocess.run([*base, "destroy", "cli-app"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "destroyed stack cli-app" in done.stdout
+    assert sb.stacks() == []
+    assert sb.client("lambda").list_functions()["Functions"] == []
+    again = subprocess.run([*base, "destroy", "cli-app"], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "no stack named 'cli-app'" in again.stderr
+    bad = subprocess.run([*base, "deploy", str(app), "--param", "novalue"], capture_output=True, text=True)
+    assert bad.returncode == 1 and "is not KEY=VALUE" in bad.stderr
