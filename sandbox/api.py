@@ -125,6 +125,13 @@ class Sandbox:
         name = stack_name or (pattern.default_stack_name if pattern else _stack_name_for(Path(template)))
         return Deployer(self, region).deploy(template, name, parameters, on_event=on_event)
 
+    def deploy_patterns(self, names: list[str] | None = None, on_progress=None, parameters=None):
+        """Deploys built-in patterns (all by default), independent ones in parallel: (results, seconds)."""
+        from sandbox.deploy.bulk import deploy_patterns
+
+        self.require_running()
+        return deploy_patterns(self, names, on_progress=on_progress, parameters=parameters)
+
     def stacks(self, region: str | None = None) -> list[dict]:
         from sandbox.deploy import Deployer
 

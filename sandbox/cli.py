@@ -58,8 +58,10 @@ def _sandbox(settings: Settings) -> Sandbox:
 @click.option("--keepalive-ms", type=int, help="How long idle Lambda environments stay warm.")
 @click.option("--esm-poll-interval", type=float, help="Seconds between event source mapping polls.")
 @click.option("--timeout", type=float, default=90, show_default=True, help="Seconds to wait for healthy.")
+@click.option("--deploy", "deploy_names", metavar="all|NAME[,NAME]",
+              help="Also deploy built-in patterns (`all`, or a comma-separated list).")
 @click.pass_obj
-def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interval, timeout):
+def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interval, timeout, deploy_names):
     """Start the sandbox in the background and wait until it is healthy."""
     if port:
         settings.port = port
@@ -80,8 +82,25 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
     inst, seconds, started = sb.up(timeout=timeout, on_progress=lambda msg: click.echo(msg, err=True))
     if not started:
         click.echo(f"already running at {inst.endpoint} (pid {inst.pid})")
-        return
-    click.echo(f"sandbox ready at {inst.endpoint} in {seconds:.1f}s (pid {inst.pid})")
+    else:
+        click.echo(f"sandbox ready at {inst.endpoint} in {seconds:.1f}s (pid {inst.pid})")
+    if deploy_names:
+        _deploy_patterns(sb, [n.strip() for n in deploy_names.split(",") if n.strip()])
+
+
+def _deploy_patterns(sb, names: list[str]) -> None:
+    from sandbox.deploy import DeployError
+
+    try:
+        results, seconds = sb.deploy_patterns(
+            names, on_progress=lambda name, msg: click.echo(f"  {name:<16} {msg}", err=True))
+    except DeployError as e:
+        raise SandboxError(str(e)) from None
+    click.echo(f"deployed {len(results)} pattern(s) in {seconds:.1f}s")
+    for result in results:
+        for key, value in result.outputs.items():
+            if key.endswith(("Url", "Bucket", "BusName")):
+                click.echo(f"  {result.stack_name}.{key}: {value}")
 
 
 @main.command()
