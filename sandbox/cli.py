@@ -48,8 +48,12 @@ def main(ctx, state_dir, endpoint, allow_remote, region):
         click.echo(ctx.get_help())
 
 
-def _sandbox(settings: Settings) -> Sandbox:
+def get_sandbox(settings: Settings) -> Sandbox:
+    """The Sandbox for the CLI's settings (commands in sandbox/commands use this too)."""
     return Sandbox(settings)
+
+
+_sandbox = get_sandbox
 
 
 @main.command()
@@ -262,6 +266,10 @@ def env(settings: Settings):
     for k, v in _sandbox(settings).aws_env().items():
         click.echo(f"export {k}={v}")
 
+
+from sandbox.commands import register  # noqa: E402 - the feature commands attach to `main`
+
+register(main)
 
 if __name__ == "__main__":
     main()

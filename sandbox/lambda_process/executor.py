@@ -34,7 +34,7 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 from werkzeug import Request
 
-from sandbox.lambda_process import runtimes, zygote_client
+from sandbox.lambda_process import hooks, runtimes, zygote_client
 from sandbox.process_registry import ProcessRegistry, terminate_group
 
 LOG = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.session.trust_env = False  # never through a proxy: environments live on loopback
         self.lock = threading.Lock()
         self.stopped = False
+        self.invocations_in_process = 0
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self, env_vars: dict[str, str]) -> None:
@@ -132,6 +133,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.endpoint.start()
         self.env_dir.mkdir(parents=True, exist_ok=True)
         self.process = None
+        self.invocations_in_process = 0
         if launcher.forkable and zygote_client.enabled():
             try:
                 self.process = zygote().spawn(env, cwd=str(task_root), log=str(self.log_path))
@@ -202,7 +204,58 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             if self.process is None or self.process.poll() is not None:
                 # The previous invocation crashed or timed out: like AWS, start a fresh environment (cold).
                 self._respawn()
-            return self._invoke(payload)
+            info = self._invoke_info(payload)
+            self.invocations_in_process += 1
+            started = time.perf_counter()
+            directive = hooks.run_before(info)
+            result = self._apply(directive, payload) if directive else self._invoke(payload)
+            hooks.run_after(hooks.InvokeOutcome(info, result.is_error, result.payload,
+                                                (time.perf_counter() - started) * 1000, directive))
+            return result
+
+    def _invoke_info(self, payload: dict[str, str]) -> hooks.InvokeInfo:
+        fv = self.function_version
+        return hooks.InvokeInfo(
+            function_name=fv.id.function_name, function_arn=fv.qualified_arn,
+            invoked_arn=payload.get("invoked-function-arn") or fv.qualified_arn, account=fv.id.account,
+            region=fv.id.region, memory_mb=int(fv.config.memory_size), timeout_s=float(fv.config.timeout),
+            runtime=str(fv.config.runtime), request_id=payload.get("invoke-id") or "",
+            payload=payload.get("payload") or "", trace_header=payload.get("trace-id") or "",
+            environment_id=self.id, cold=self.invocations_in_process == 0,
+        )
+
+    def _apply(self, directive: hooks.Directive, payload: dict[str, str]) -> InvocationResult:
+        """Carries out a fault directive (see hooks.Directive) instead of, or before, the real invocation."""
+        if directive.latency_ms:
+            time.sleep(directive.latency_ms / 1000)
+        if directive.crash:
+            self._kill()
+            self._start_bookkeeping(payload)
+            return self._synthetic_error(None, "Runtime.ExitError", "Runtime exited with error: signal: killed")
+        if directive.timeout:
+            self._start_bookkeeping(payload)
+            timeout = float(self.function_version.config.timeout)
+            time.sleep(timeout)
+            self._kill()
+            return self._synthetic_error(None, "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds",
+                                         status="timeout")
+        if directive.error_type:
+            self._start_bookkeeping(payload)
+            request_id = payload.get("invoke-id") or ""
+            body = {"errorType": directive.error_type, "errorMessage": directive.error_message, "requestId": request_id,
+                    "stackTrace": []}
+            logs = (f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}\n"
+                    f"[ERROR] {directive.error_type}: {directive.error_message} (injected by the sandbox)\n"
+                    f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: 0.00 ms\t"
+                    f"Billed Duration: 1 ms\tMemory Size: {self.function_version.config.memory_size} MB\t"
+                    f"Max Memory Used: 0 MB\n")
+            return InvocationResult(request_id, json.dumps(body).encode(), is_error=True, logs=logs)
+        return self._invoke(payload)
+
+    def _start_bookkeeping(self, payload: dict[str, str]) -> None:
+        self._current_request_id = payload.get("invoke-id")
+        self._invoke_started = time.perf_counter()
+        self._log_offset = self._rotate_log()
 
     def _exited_within(self, seconds: float) -> bool:
         try:
@@ -220,9 +273,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         future: Future[InvocationResult] = Future()
         self.endpoint.invocation_future = future
         self.endpoint.logs = None
-        self._current_request_id = payload.get("invoke-id")
-        self._invoke_started = time.perf_counter()
-        self._log_offset = self._rotate_log()
+        self._start_bookkeeping(payload)
         url = f"http://127.0.0.1:{self.endpoint.container_port}/invoke"
         try:
             response = self.session.post(url, json=payload, timeout=10)
@@ -247,7 +298,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self._kill()  # AWS stops a timed-out environment; the next invoke starts a fresh one
             return result
 
-    def _synthetic_error(self, future: Future, error_type: str, message: str, status: str = "error") -> InvocationResult:
+    def _synthetic_error(self, future: Future | None, error_type: str, message: str, status: str = "error") -> InvocationResult:
         """The result, and the START … REPORT logs, of an invocation its runtime could not finish (as AWS logs it)."""
         request_id = getattr(self, "_current_request_id", None) or ""
         duration_ms = (time.perf_counter() - getattr(self, "_invoke_started", time.perf_counter())) * 1000
