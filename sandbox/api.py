@@ -142,6 +142,14 @@ class Sandbox:
 
         return Deployer(self, region).destroy(stack_name)
 
+    # --- fault injection -------------------------------------------------------------------------------
+    @cached_property
+    def faults(self):
+        """Fault injection: service faults, latency, Lambda faults and named templates (a `sandbox.faults.Faults`)."""
+        from sandbox.faults import Faults
+
+        return Faults(self)
+
     # --- AWS clients -----------------------------------------------------------------------------------
     def client(self, service: str, region: str | None = None, **kwargs):
         """A boto3 client for the sandbox (dummy credentials, sandbox endpoint, no host AWS config)."""
@@ -153,6 +161,13 @@ class Sandbox:
         if key:
             self._clients[key] = client
         return client
+
+    @property
+    def dlq(self):
+        """Dead-letter queues of the default region: list, peek, redrive, purge (`sandbox.dlq.DeadLetterQueues`)."""
+        from sandbox.dlq import DeadLetterQueues
+
+        return DeadLetterQueues(self)
 
     def aws_env(self) -> dict[str, str]:
         """Environment for AWS CLIs (`awslocal`, `aws --endpoint-url`) pointed at this sandbox."""

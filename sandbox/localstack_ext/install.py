@@ -6,10 +6,12 @@ LOG = logging.getLogger(__name__)
 
 
 def install_all() -> None:
+    from sandbox import chaos
     from sandbox.localstack_ext import internal_api, loopback_guard, patches, unsupported_services
 
     loopback_guard.install()
     unsupported_services.install()
     internal_api.install()
+    chaos.install()
     patches.apply_all()
     LOG.info("Serverless Sandbox extensions loaded")

@@ -69,6 +69,9 @@ class SandboxApi:
     @route("/_sandbox/reset", methods=["POST"])
     def reset(self, request: Request) -> Response:
         started = time.perf_counter()
+        from sandbox import chaos
+
+        chaos.reset()  # faults are state too: a reset sandbox is a healthy one
         services = reset_all_services()
         return Response.for_json({"reset": services, "seconds": round(time.perf_counter() - started, 3)})
 
