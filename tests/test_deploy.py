@@ -186,3 +186,23 @@ def test_cli_deploy_stacks_destroy(sb, tmp_path):
     assert again.returncode == 1 and "no stack named 'cli-app'" in again.stderr
     bad = subprocess.run([*base, "deploy", str(app), "--param", "novalue"], capture_output=True, text=True)
     assert bad.returncode == 1 and "is not KEY=VALUE" in bad.stderr
+
+
+def test_parameter_constraints_are_checked_before_deploying(sb, tmp_path):
+    template = """
+    Parameters:
+      Mode: {Type: String, Default: none, AllowedValues: [none, transient]}
+      Count: {Type: Number, Default: 2, MinValue: 1, MaxValue: 5}
+      Name: {Type: String, Default: ok, AllowedPattern: "[a-z]+", ConstraintDescription: lower-case letters}
+    Resources:
+      Topic: {Type: AWS::SNS::Topic}
+    """
+    (tmp_path / "template.yaml").write_text(textwrap.dedent(template))
+    with pytest.raises(DeployError) as err:
+        sb.deploy(str(tmp_path), stack_name="constraints", parameters={"Mode": "always", "Count": "9", "Name": "Bad1"})
+    message = str(err.value)
+    assert "Mode='always' is not one of none, transient" in message
+    assert "Count=9 is above MaxValue 5" in message
+    assert "Name='Bad1' does not match [a-z]+ (lower-case letters)" in message
+    assert sb.stacks() == [] and sb.client("sns").list_topics()["Topics"] == []
+    assert sb.deploy(str(tmp_path), stack_name="constraints").status == "CREATE_COMPLETE"

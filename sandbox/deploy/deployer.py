@@ -80,6 +80,32 @@ def unsupported_types(template: dict, supported: set[str]) -> list[str]:
     return out
 
 
+def parameter_problems(name: str, spec: dict, value: str) -> list[str]:
+    """What is wrong with `value` for the parameter declared by `spec` (CloudFormation's rules)."""
+    out = []
+    allowed = spec.get("AllowedValues")
+    if allowed and value not in [str(v) for v in allowed]:
+        out.append(f"{name}={value!r} is not one of {', '.join(map(str, allowed))}")
+    pattern = spec.get("AllowedPattern")
+    if pattern and not re.fullmatch(str(pattern), value):
+        out.append(f"{name}={value!r} does not match {pattern}" + (
+            f" ({spec['ConstraintDescription']})" if spec.get("ConstraintDescription") else ""))
+    if str(spec.get("Type", "String")) == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return out + [f"{name}={value!r} is not a number"]
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            out.append(f"{name}={value} is below MinValue {spec['MinValue']}")
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            out.append(f"{name}={value} is above MaxValue {spec['MaxValue']}")
+    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        out.append(f"{name} is shorter than MinLength {spec['MinLength']}")
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        out.append(f"{name} is longer than MaxLength {spec['MaxLength']}")
+    return out
+
+
 def read_template(path: Path) -> dict:
     try:
         template = load_template(path)
@@ -218,11 +244,27 @@ class Deployer:
 
     # --- helpers ---------------------------------------------------------------------------------------
     def _check_parameters(self, template: dict, parameters: dict[str, str]) -> None:
+        """Unknown names and values outside the declared constraints are refused before anything is created.
+
+        LocalStack 2026.3.0 does not enforce AllowedValues/AllowedPattern/Min*/Max* (cloudformation engine v2):
+        a bad value would create resources and then fail obscurely, or deploy silently.
+        """
         declared = template.get("Parameters") or {}
         unknown = sorted(set(parameters) - set(declared))
         if unknown:
             valid = ", ".join(sorted(declared)) or "(the template declares none)"
             raise DeployError(f"unknown parameter(s) {', '.join(unknown)}. Valid: {valid}")
+        problems = []
+        for name, spec in declared.items():
+            if not isinstance(spec, dict):
+                continue
+            value = parameters.get(name, spec.get("Default"))
+            if value is None:
+                problems.append(f"{name} has no default: pass --param {name}=...")
+                continue
+            problems += parameter_problems(name, spec, str(value))
+        if problems:
+            raise DeployError("invalid parameter value(s): " + "; ".join(problems))
 
     def _template_argument(self, body: str, stack_name: str) -> dict:
         if len(body) <= MAX_TEMPLATE_BODY:

@@ -45,6 +45,9 @@ def reset_all_services() -> list[str]:
     from moto.core.base_backend import BackendDict
 
     BackendDict.reset()  # moto backends not reachable through a provider (sts, iam behind LocalStack's own)
+    from localstack.services.ses import provider as ses_provider
+
+    ses_provider.EMAILS.clear()  # the /_aws/ses record of sent mail is module state, outside any store
     for service in services:
         service.lifecycle_hook.on_after_state_reset()
     return names
