@@ -64,7 +64,7 @@ def test_status_json_shape(sandbox):
 
 
 def test_logs_shows_localstack_log(sandbox):
-    out = run("--state-dir", str(sandbox.settings.state_dir), "logs", "-n", "200", check=True).stdout
+    out = run("--state-dir", str(sandbox.settings.state_dir), "logs", "-n", "100000", check=True).stdout
     assert "Serverless Sandbox extensions loaded" in out
 
 

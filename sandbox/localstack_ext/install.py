@@ -14,4 +14,5 @@ def install_all() -> None:
     internal_api.install()
     chaos.install()
     patches.apply_all()
+    __import__("sandbox.observability.install", fromlist=["install"]).install()  # recorder: /_sandbox/events ...
     LOG.info("Serverless Sandbox extensions loaded")

@@ -74,8 +74,16 @@ class SandboxApi:
         started = time.perf_counter()
         from sandbox import chaos
 
+        from sandbox.localstack_ext.patches import lambda_metrics_batching
+
         chaos.reset()  # faults are state too: a reset sandbox is a healthy one
-        services = reset_all_services()
+        with lambda_metrics_batching.paused():
+            try:
+                services = reset_all_services()
+            except Exception as e:  # noqa: BLE001 - e.g. a late CloudWatch writer racing the SQLite reset
+                LOG.warning("State reset failed once (%s); retrying", e)
+                time.sleep(0.2)
+                services = reset_all_services()
         return Response.for_json({"reset": services, "seconds": round(time.perf_counter() - started, 3)})
 
 

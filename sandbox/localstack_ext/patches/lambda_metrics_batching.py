@@ -11,6 +11,7 @@ only their timestamps are rounded to the flush.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -22,6 +23,7 @@ FLUSH_SECONDS = 1.0
 
 _counts: Counter = Counter()
 _lock = threading.Lock()
+_flush_lock = threading.Lock()  # held while publishing, and by `paused()` (a state reset)
 _flusher: threading.Thread | None = None
 
 
@@ -44,7 +46,12 @@ def record_error(function_name: str, account_id: str, region_name: str) -> None:
 
 
 def flush() -> None:
-    """Publishes the counts gathered so far (also called by tests and at reset)."""
+    """Publishes the counts gathered so far."""
+    with _flush_lock:
+        _publish()
+
+
+def _publish() -> None:
     from localstack.aws.connect import connect_to
     from localstack.utils.cloudwatch.cloudwatch_util import dimension_lambda
 
@@ -70,6 +77,16 @@ def flush() -> None:
                 client.put_metric_data(Namespace="AWS/Lambda", MetricData=data[i : i + 500])
         except Exception as e:  # noqa: BLE001 - metrics are best effort, as in LocalStack
             LOG.debug("Failed to publish Lambda metrics: %s", e)
+
+
+@contextlib.contextmanager
+def paused():
+    """No publishing while a state reset empties CloudWatch (its SQLite file goes away); pending counts belong to
+    resources that are being deleted, so they are dropped."""
+    with _flush_lock:
+        with _lock:
+            _counts.clear()
+        yield
 
 
 def _flush_loop() -> None:
