@@ -14,6 +14,7 @@ LOG = logging.getLogger(__name__)
 PATCHES = {
     "events_sfn_input_path": "EventBridge -> Step Functions targets with InputPath/InputTransformer",
     "logs_filter_pattern": "CloudWatch Logs filterPattern in FilterLogEvents, subscription and metric filters",
+    "cfn_lambda_reserved_concurrency": "ReservedConcurrentExecutions of AWS::Lambda::Function in templates",
     "lambda_metrics_batching": "Lambda Invocations/Errors metrics aggregated per second (speed)",
 }
 
