@@ -1,0 +1,175 @@
+"""`sandbox scenario list|show|run` and `sandbox replay`: the scenario catalog from the command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+
+import click
+
+from sandbox.embedded import SandboxError
+
+
+def _scenarios():
+    import scenarios
+
+    return scenarios
+
+
+def _get(scenario_id: str):
+    sc = _scenarios()
+    try:
+        return sc.get_scenario(scenario_id)
+    except sc.UnknownScenario as e:
+        raise SandboxError(str(e)) from None
+
+
+def print_event(event: dict) -> None:
+    """Human-readable progress of a run (or a replay)."""
+    kind = event.get("type")
+    if kind == "run":
+        click.secho(f"\n{event['title']}  [{event['scenario']}, seed {event['seed']}]", bold=True)
+        click.echo(event.get("summary", ""))
+        for item in event.get("learn", []):
+            click.echo(f"  - {item}")
+    elif kind == "variant":
+        click.secho(f"\n== variant {event['variant']}: {event['description']}", fg="cyan", bold=True)
+    elif kind == "phase":
+        click.echo(f"   ... {event['text']}")
+    elif kind == "step":
+        click.secho(f"\n {event['index']}. {event['title']}", bold=True)
+        if event.get("narrative"):
+            click.echo(f"    {event['narrative']}")
+    elif kind == "narrative":
+        click.echo(f"    > {event['text']}")
+    elif kind == "observation":
+        click.echo(f"    observed {event['name']} = {event['value']}")
+    elif kind == "error":
+        click.secho(f"    step failed: {event['text']}", fg="red")
+    elif kind == "expectation":
+        mark = click.style("PASS", fg="green") if event["passed"] else click.style("FAIL", fg="red")
+        click.echo(f"  [{mark}] {event['name']}: expected {event['op']} {event['target']!r}, "
+                   f"observed {event['observed']!r}")
+    elif kind == "report":
+        r = event["report"]
+        counts = ", ".join(f"{k} {v}" for k, v in r["counts"].items())
+        lat = r["latency_ms"]
+        cost = f"${r['cost_usd']:.6f}" if r.get("cost_usd") is not None else "n/a"
+        click.echo(f"  counts: {counts}")
+        click.echo(f"  latency p50 {lat.get('p50')} ms, p99 {lat.get('p99')} ms; cost {cost}; {r['seconds']}s")
+        verdict = click.style("PASSED", fg="green") if r["passed"] else click.style("FAILED", fg="red")
+        click.echo(f"  {r['variant']}: {verdict}")
+    elif kind == "comparison":
+        print_comparison(event["reports"])
+
+
+def print_comparison(report_dicts: list[dict]) -> None:
+    from scenarios.runner import Report, comparison_rows
+
+    reports = [Report.from_dict(d) for d in report_dicts]
+    names = [r.variant for r in reports]
+    rows = comparison_rows(reports)
+    width = max(len(label) for label, _ in rows)
+    click.secho("\nbefore / after", bold=True)
+    click.echo(f"  {'':<{width}}  " + "  ".join(f"{n:>12}" for n in names))
+    for label, values in rows:
+        click.echo(f"  {label:<{width}}  " + "  ".join(f"{v:>12}" for v in values))
+
+
+@click.group("scenario")
+def scenario_group():
+    """Run the catalog of failure scenarios (list, show, run)."""
+
+
+@scenario_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def list_cmd(as_json):
+    """The scenarios, with what each teaches."""
+    found = _scenarios().all_scenarios()
+    if as_json:
+        click.echo(json.dumps([{"id": s.id, "title": s.title, "variants": s.variant_names, "patterns": s.patterns}
+                               for s in found], indent=2))
+        return
+    for s in found:
+        click.echo(f"{s.id:<22} {s.title}")
+
+
+@scenario_group.command("show")
+@click.argument("scenario_id")
+def show_cmd(scenario_id):
+    """Everything about one scenario: lesson, patterns, variants, steps, expectations, parameters."""
+    s = _get(scenario_id)
+    click.secho(s.title, bold=True)
+    click.echo(s.summary)
+    click.echo("\nYou will learn:")
+    for item in s.learn:
+        click.echo(f"  - {item}")
+    click.echo(f"\nPatterns: {', '.join(s.patterns) or '(none)'}")
+    click.echo("Variants:")
+    for v in s.variants:
+        click.echo(f"  {v.name:<8} {v.description}")
+    click.echo("Steps:")
+    for i, step in enumerate(s.steps, 1):
+        click.echo(f"  {i}. {step.title}")
+    click.echo("Expectations:")
+    for e in s.expectations:
+        scope = f" [{', '.join(e.variants)}]" if e.variants else ""
+        click.echo(f"  - {e.name}: {e.op} {e.target!r}{scope}")
+    if s.params:
+        click.echo("Parameters (--param KEY=VALUE): " + ", ".join(f"{k}={v}" for k, v in s.params.items()))
+
+
+@scenario_group.command("run")
+@click.argument("scenario_id")
+@click.option("--variant", default="broken", show_default=True, help="A variant name, or `all`.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the traffic generators.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Scenario parameter (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON at the end.")
+@click.pass_obj
+def run_cmd(settings, scenario_id, variant, seed, params, as_json):
+    """Run a scenario variant (or all of them, with a before/after table). Exit 1 if an expectation fails."""
+    from sandbox.cli import _parse_params, get_sandbox
+
+    sc = _scenarios()
+    s = _get(scenario_id)
+    variants = s.variant_names if variant == "all" else [variant]
+    sb = get_sandbox(settings)
+    sb.require_running()
+    try:
+        runner = sc.Runner(sb, s, seed=seed, params=_parse_params(params),
+                           listeners=[] if as_json else [print_event])
+    except sc.ScenarioError as e:
+        raise SandboxError(str(e)) from None
+    previous = signal.signal(signal.SIGINT, lambda *_: runner.stop())  # Ctrl-C: stop cleanly, faults cleared
+    try:
+        reports = runner.run(variants)
+    except sc.ScenarioError as e:
+        raise SandboxError(str(e)) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if as_json:
+        click.echo(json.dumps({"recording": str(runner.recording), "reports": [r.as_dict() for r in reports]},
+                              indent=2, default=str))
+    else:
+        click.echo(f"\nrecording: {runner.recording}")
+    sys.exit(0 if all(r.passed for r in reports) else 1)
+
+
+@click.command("replay")
+@click.argument("recording", type=click.Path(dir_okay=False))
+@click.option("--speed", type=float, default=0, help="Replay at the original pace divided by this (0 = instant).")
+@click.option("--json", "as_json", is_flag=True)
+def replay_cmd(recording, speed, as_json):
+    """Play back a recorded run (no LocalStack needed)."""
+    sc = _scenarios()
+    try:
+        reports = sc.replay(recording, listener=None if as_json else print_event, speed=speed)
+    except sc.ReplayError as e:
+        raise SandboxError(str(e)) from None
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in reports], indent=2, default=str))
+    sys.exit(0 if all(r.passed for r in reports) else 1)
+
+
+COMMANDS = [scenario_group, replay_cmd]

@@ -1,0 +1,83 @@
+"""workflow-retries: Step Functions Retry with backoff rides out a transient SES failure; a permanent one is
+caught and compensated. Without Retry, the first hiccup kills the onboarding."""
+
+from scenarios import kit
+from scenarios.model import Expectation, Scenario, Step, Variant
+from scenarios.runner import RunContext
+
+USER_OK, USER_DOOMED = "ada", "grace"
+
+
+def onboard_through_transient_failure(ctx: RunContext) -> None:
+    event_id = kit.put_user_created(ctx, USER_OK, f"{USER_OK}@example.com", correlation_id="wf-transient")
+    execution = kit.finished_execution(ctx, event_id)
+    history = kit.execution_history(ctx, execution["executionArn"])
+    attempts = kit.task_failures(history, "SendWelcomeEmail") + (execution["status"] == "SUCCEEDED")
+    ctx.count("retried", attempts - 1)
+    ctx.observe("transient.status", execution["status"])
+    ctx.observe("transient.email_attempts", attempts)
+    ctx.observe("transient.user_kept", kit.user_exists(ctx, USER_OK))
+    ctx.observe("transient.transitions", kit.state_transitions(history))
+    ctx.latencies.append((execution["stopDate"] - execution["startDate"]).total_seconds() * 1000)
+    if execution["status"] == "SUCCEEDED":
+        ctx.count("succeeded")
+
+
+def onboard_during_ses_outage(ctx: RunContext) -> None:
+    ctx.sb.faults.apply("service-outage", service="ses")
+    event_id = kit.put_user_created(ctx, USER_DOOMED, f"{USER_DOOMED}@example.com", correlation_id="wf-outage")
+    execution = kit.finished_execution(ctx, event_id)
+    ctx.sb.faults.clear()
+    history = kit.execution_history(ctx, execution["executionArn"])
+    ctx.count("retried", max(kit.task_failures(history, "SendWelcomeEmail") - 1, 0))
+    ctx.observe("outage.status", execution["status"])
+    ctx.observe("outage.user_kept", kit.user_exists(ctx, USER_DOOMED))
+    ctx.observe("outage.transitions", kit.state_transitions(history))
+    failures = ctx.wait_until(lambda: kit.drain(ctx, ctx.output("user-onboarding", "OnboardingFailuresQueueUrl")),
+                              timeout=30, what="the user.onboarding_failed event")
+    ctx.observe("outage.failure_events", len(failures))
+
+
+SCENARIO = Scenario(
+    id="workflow-retries",
+    title="Workflow retries: ride out transient failures, compensate permanent ones",
+    summary="A user.created event starts the onboarding workflow. SES first fails transiently (the email "
+            "function's first two attempts per user fail), then goes down for good.",
+    learn=[
+        "Retry with exponential backoff and jitter turns a transient failure into a short delay",
+        "Without Retry the first hiccup fails the whole workflow, and compensation undoes the work",
+        "A permanent failure must end in Catch -> compensation, not in endless retries",
+        "Every retry is a state transition: it shows in the history and on the bill",
+    ],
+    patterns=["user-onboarding"],
+    variants=[
+        Variant("broken", "no Retry: RetryMaxAttempts=0",
+                parameters={"user-onboarding": {"EmailFailureMode": "transient", "RetryMaxAttempts": "0"}}),
+        Variant("fixed", "Retry with backoff and full jitter: 3 attempts, 1 s, x2",
+                parameters={"user-onboarding": {"EmailFailureMode": "transient", "RetryMaxAttempts": "3",
+                                                "RetryIntervalSeconds": "1", "RetryBackoffRate": "2"}}),
+    ],
+    steps=[
+        Step("Onboard a user while SES fails transiently", onboard_through_transient_failure,
+             "The email Lambda fails its first two attempts for this user. Watch SendWelcomeEmail in the "
+             "execution history: with Retry you see TaskFailed, a growing wait, then TaskSucceeded."),
+        Step("SES goes down for good", onboard_during_ses_outage,
+             "A fault makes every SES call fail with 503. Retries cannot help: the Catch sends the execution to "
+             "RemovePartialUserRecord and NotifyOnboardingFailed - the saga undoes what was done."),
+    ],
+    expectations=[
+        Expectation("transient failure survived", lambda c: c.observations.get("transient.status"), "==",
+                    "SUCCEEDED", variants=("fixed",), why="Retry with backoff absorbs it"),
+        Expectation("transient failure killed the workflow", lambda c: c.observations.get("transient.status"), "==",
+                    "FAILED", variants=("broken",), why="no Retry: one failure ends the execution"),
+        Expectation("user record kept after transient failure", lambda c: c.observations.get("transient.user_kept"),
+                    "==", True, variants=("fixed",)),
+        Expectation("retries happened", lambda c: c.observations.get("transient.email_attempts"), "==", 3,
+                    variants=("fixed",), why="two failed attempts, then success"),
+        Expectation("permanent failure compensated: no record", lambda c: c.observations.get("outage.user_kept"),
+                    "==", False),
+        Expectation("permanent failure reported", lambda c: c.observations.get("outage.failure_events"), ">=", 1),
+        Expectation("permanent failure ends the execution", lambda c: c.observations.get("outage.status"), "==",
+                    "FAILED"),
+    ],
+)

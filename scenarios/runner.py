@@ -1,0 +1,324 @@
+"""Runs a scenario variant against the sandbox: reset, deploy, steps, expectations, report, recording.
+
+Everything a run does is emitted as events (dicts with a "type"), to listeners (CLI, TUI) and to the recording
+`.sandbox/runs/<timestamp>-<id>.jsonl`, which `scenarios.replay` plays back without LocalStack. Faults are
+cleared when a run ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scenarios.model import Scenario, Variant
+
+COUNT_NAMES = ("sent", "invoked", "succeeded", "retried", "duplicated", "throttled", "in_dlq", "lost")
+
+
+class ScenarioError(Exception):
+    """A scenario could not run (bad parameters, a step that failed): the message says what and how to fix it."""
+
+
+class ScenarioStopped(Exception):
+    """The run was stopped from outside (TUI stop button, Ctrl-C)."""
+
+
+@dataclass
+class Report:
+    scenario: str
+    variant: str
+    seed: int
+    started: float
+    seconds: float
+    counts: dict[str, int]
+    latency_ms: dict[str, float | None]
+    cost_usd: float | None
+    expectations: list[dict]
+    observations: dict[str, Any]
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(e["passed"] for e in self.expectations)
+
+    def as_dict(self) -> dict:
+        return {"scenario": self.scenario, "variant": self.variant, "seed": self.seed, "started": self.started,
+                "seconds": round(self.seconds, 2), "passed": self.passed, "counts": self.counts,
+                "latency_ms": self.latency_ms, "cost_usd": self.cost_usd, "expectations": self.expectations,
+                "observations": self.observations, "error": self.error}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Report":
+        return cls(d["scenario"], d["variant"], d["seed"], d["started"], d["seconds"], d["counts"], d["latency_ms"],
+                   d["cost_usd"], d["expectations"], d["observations"], d.get("error"))
+
+
+@dataclass
+class RunContext:
+    """What a step sees: the sandbox, deployed outputs, the seeded RNG, and ways to count and wait."""
+
+    sb: Any
+    scenario: Scenario
+    variant: Variant
+    params: dict[str, Any]
+    rng: random.Random
+    emit: Callable[[dict], None]
+    stop_event: threading.Event
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_NAMES, 0))
+    latencies: list[float] = field(default_factory=list)
+    observations: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        return self.variant.settings.get(name, default)
+
+    def param(self, name: str) -> Any:
+        return self.params[name]
+
+    def output(self, pattern: str, key: str) -> str:
+        try:
+            return self.outputs[pattern][key]
+        except KeyError:
+            raise ScenarioError(f"pattern {pattern} has no output {key}") from None
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
+    def set_count(self, name: str, value: int) -> None:
+        self.counts[name] = value
+
+    def observe(self, name: str, value: Any) -> Any:
+        self.observations[name] = value
+        self.emit({"type": "observation", "name": name, "value": value})
+        return value
+
+    def narrate(self, text: str) -> None:
+        self.emit({"type": "narrative", "text": text})
+
+    def check_stopped(self) -> None:
+        if self.stop_event.is_set():
+            raise ScenarioStopped("stopped")
+
+    def sleep(self, seconds: float) -> None:
+        if self.stop_event.wait(seconds):
+            raise ScenarioStopped("stopped")
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
+        """Polls `predicate` until truthy; a step waits on conditions, never on fixed sleeps."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            self.check_stopped()
+            last = predicate()
+            if last:
+                return last
+            self.sleep(interval)
+        raise ScenarioError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))], 1)
+
+
+def merge_params(scenario: Scenario, given: dict[str, str] | None) -> dict[str, Any]:
+    params = dict(scenario.params)
+    for key, raw in (given or {}).items():
+        if key not in params:
+            valid = ", ".join(sorted(params)) or "(none)"
+            raise ScenarioError(f"scenario {scenario.id} has no parameter {key!r}. Valid: {valid}")
+        default = params[key]
+        try:
+            params[key] = type(default)(raw) if default is not None and not isinstance(raw, type(default)) else raw
+        except ValueError:
+            raise ScenarioError(f"parameter {key}={raw!r} must be a {type(default).__name__}") from None
+    return params
+
+
+class Runner:
+    def __init__(self, sb, scenario: Scenario, seed: int = 1, params: dict[str, str] | None = None,
+                 listeners: list[Callable[[dict], None]] | None = None, record: bool = True):
+        self.sb = sb
+        self.scenario = scenario
+        self.seed = seed
+        self.params = merge_params(scenario, params)
+        self.listeners = list(listeners or [])
+        self.stop_event = threading.Event()
+        self.record = record
+        self.recording: Path | None = None
+        self._file = None
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    # --- events ----------------------------------------------------------------------------------------
+    def emit(self, event: dict) -> None:
+        event = {"ts": round(time.time(), 3), **event}
+        if self._file:
+            self._file.write(json.dumps(event, default=str) + "\n")
+            self._file.flush()
+        for listener in self.listeners:
+            listener(event)
+
+    def _open_recording(self, variants: list[str]) -> None:
+        if not self.record:
+            return
+        runs = Path(self.sb.settings.state_dir) / "runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.recording = runs / f"{stamp}-{self.scenario.id}.jsonl"
+        self._file = open(self.recording, "w")
+
+    # --- running ---------------------------------------------------------------------------------------
+    def run(self, variants: list[str]) -> list[Report]:
+        unknown = [v for v in variants if v not in self.scenario.variant_names]
+        if unknown:
+            raise ScenarioError(f"scenario {self.scenario.id} has no variant {', '.join(unknown)}. "
+                                f"Valid: {', '.join(self.scenario.variant_names)}, all")
+        self._open_recording(variants)
+        try:
+            self.emit({"type": "run", "scenario": self.scenario.id, "title": self.scenario.title,
+                       "variants": variants, "seed": self.seed, "params": self.params,
+                       "learn": self.scenario.learn, "summary": self.scenario.summary})
+            reports = [self._run_variant(self.scenario.variant(v)) for v in variants]
+            if len(reports) > 1:
+                self.emit({"type": "comparison", "reports": [r.as_dict() for r in reports]})
+            return reports
+        finally:
+            if self._file:
+                self._file.close()
+                self._file = None
+
+    def _run_variant(self, variant: Variant) -> Report:
+        ctx = RunContext(self.sb, self.scenario, variant, self.params, random.Random(self.seed), self.emit,
+                         self.stop_event)
+        started = time.perf_counter()
+        cursor = self._events_cursor()
+        self.emit({"type": "variant", "variant": variant.name, "description": variant.description})
+        error = None
+        try:
+            self.emit({"type": "phase", "text": "resetting the sandbox"})
+            self.sb.reset()
+            for pattern in self.scenario.patterns:
+                self.emit({"type": "phase", "text": f"deploying {pattern}"})
+                result = self.sb.deploy(pattern, parameters=variant.parameters.get(pattern))
+                ctx.outputs[pattern] = result.outputs
+            for index, step in enumerate(self.scenario.steps, 1):
+                ctx.check_stopped()
+                self.emit({"type": "step", "index": index, "title": step.title, "narrative": step.narrative})
+                step_started = time.perf_counter()
+                step.run(ctx)
+                self.emit({"type": "step_done", "index": index, "seconds": round(time.perf_counter() - step_started, 2)})
+        except ScenarioStopped:
+            error = "stopped before the end"
+        except Exception as e:  # noqa: BLE001 - a failed step is part of the report, not a crash
+            error = f"{type(e).__name__}: {e}"
+            self.emit({"type": "error", "text": error})
+        finally:
+            self._clear_faults()
+        return self._report(ctx, variant, started, error, cursor)
+
+    def _report(self, ctx: RunContext, variant: Variant, started: float, error: str | None, cursor) -> Report:
+        results = []
+        for exp in self.scenario.expectations:
+            if not exp.applies_to(variant.name):
+                continue
+            try:
+                value = exp.observed(ctx) if error is None else None
+                passed = error is None and exp.check(value)
+            except Exception as e:  # noqa: BLE001
+                value, passed = f"error: {e}", False
+            result = {"name": exp.name, "op": exp.op, "target": exp.target, "observed": value, "passed": passed,
+                      "why": exp.why}
+            results.append(result)
+            self.emit({"type": "expectation", **result})
+        if not self.scenario.lesson_is_loss:
+            lost = ctx.counts.get("lost", 0)
+            ok = lost == 0
+            results.append({"name": "nothing lost", "op": "==", "target": 0, "observed": lost, "passed": ok,
+                            "why": "every message is processed or parked in a DLQ"})
+            self.emit({"type": "expectation", **results[-1]})
+        report = Report(self.scenario.id, variant.name, self.seed, ctx.started, time.perf_counter() - started,
+                        dict(ctx.counts),
+                        {"p50": percentile(ctx.latencies, 50), "p99": percentile(ctx.latencies, 99),
+                         "samples": len(ctx.latencies)},
+                        self._cost_since(ctx.started), results, ctx.observations, error)
+        self._record_trail(cursor, ctx.started)
+        self.emit({"type": "report", "report": report.as_dict()})
+        return report
+
+    # --- optional integrations -------------------------------------------------------------------------
+    def _clear_faults(self) -> None:
+        try:
+            self.sb.faults.clear()
+        except Exception:  # noqa: BLE001 - a backend without fault injection has nothing to clear
+            pass
+
+    def _events_cursor(self):
+        events = getattr(self.sb, "events", None)
+        if events is None:
+            return None
+        try:
+            return events(limit=1).get("cursor")
+        except Exception:  # noqa: BLE001
+            return None
+
+    def _cost_since(self, since: float) -> float | None:
+        cost = getattr(self.sb, "cost", None)
+        if cost is None:
+            return None
+        try:
+            result = cost(since=since)
+        except Exception:  # noqa: BLE001
+            return None
+        total = result.get("total_usd") if isinstance(result, dict) else getattr(result, "total_usd", None)
+        return round(float(total), 8) if total is not None else None
+
+    def _record_trail(self, cursor, since: float) -> None:
+        """Spans and function logs of the run go into the recording, for replay and study offline."""
+        if not self._file:
+            return
+        events = getattr(self.sb, "events", None)
+        if events is not None and cursor is not None:
+            try:
+                page = events(since=cursor, limit=100000, all=True)
+                for span in page.get("events", []):
+                    self.emit({"type": "span", "span": span})
+            except Exception:  # noqa: BLE001
+                pass
+        try:
+            logs = self.sb.client("logs")
+            for group in logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/").get("logGroups", []):
+                for page in logs.get_paginator("filter_log_events").paginate(
+                        logGroupName=group["logGroupName"], startTime=int(since * 1000)):
+                    for ev in page.get("events", []):
+                        self.emit({"type": "log", "group": group["logGroupName"], "time": ev["timestamp"] / 1000,
+                                   "message": ev["message"]})
+        except Exception:  # noqa: BLE001 - logs are a bonus in the recording
+            pass
+
+
+def comparison_rows(reports: list[Report]) -> list[tuple[str, list[str]]]:
+    """Rows of a before/after table: (measure, [value per variant])."""
+    rows = [(name, [str(r.counts.get(name, 0)) for r in reports]) for name in COUNT_NAMES]
+    rows.append(("latency p50 ms", [str(r.latency_ms.get("p50")) for r in reports]))
+    rows.append(("latency p99 ms", [str(r.latency_ms.get("p99")) for r in reports]))
+    rows.append(("cost USD", [f"{r.cost_usd:.6f}" if r.cost_usd is not None else "-" for r in reports]))
+    rows.append(("expectations", [f"{sum(e['passed'] for e in r.expectations)}/{len(r.expectations)}"
+                                  for r in reports]))
+    return rows
+
+
+def summarize(values: list[float]) -> dict:
+    return {"p50": percentile(values, 50), "p99": percentile(values, 99),
+            "mean": round(statistics.fmean(values), 1) if values else None}
