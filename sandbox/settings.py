@@ -30,6 +30,7 @@ class SpeedKnobs:
     lambda_retry_base_delay: int = 60  # seconds before the first async-invoke retry (AWS: ~1 min)
     lambda_keepalive_ms: int = 600_000  # how long an idle environment stays warm
     esm_poll_interval: float = 1.0  # seconds between event source mapping polls
+    esm_max_empty_backoff: float = 10.0  # longest pause of a mapping after empty polls (a first job waits this long)
 
     @classmethod
     def from_env(cls) -> "SpeedKnobs":
@@ -37,6 +38,7 @@ class SpeedKnobs:
             lambda_retry_base_delay=_env_int("SANDBOX_LAMBDA_RETRY_BASE_DELAY", cls.lambda_retry_base_delay),
             lambda_keepalive_ms=_env_int("SANDBOX_LAMBDA_KEEPALIVE_MS", cls.lambda_keepalive_ms),
             esm_poll_interval=float(os.environ.get("SANDBOX_ESM_POLL_INTERVAL") or cls.esm_poll_interval),
+            esm_max_empty_backoff=float(os.environ.get("SANDBOX_ESM_MAX_EMPTY_BACKOFF") or cls.esm_max_empty_backoff),
         )
 
     def localstack_env(self) -> dict[str, str]:
@@ -44,6 +46,7 @@ class SpeedKnobs:
             "LAMBDA_RETRY_BASE_DELAY": str(self.lambda_retry_base_delay),
             "LAMBDA_KEEPALIVE_MS": str(self.lambda_keepalive_ms),
             "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC": str(self.esm_poll_interval),
+            "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": str(self.esm_max_empty_backoff),
         }
 
     def as_dict(self) -> dict:

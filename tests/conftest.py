@@ -31,6 +31,7 @@ def sandbox(tmp_path_factory) -> Sandbox:
     # Fast failure modes for tests: async retries after 1 s, ESM polls every 0.2 s.
     settings.knobs.lambda_retry_base_delay = 1
     settings.knobs.esm_poll_interval = 0.2
+    settings.knobs.esm_max_empty_backoff = 1
     sb = Sandbox(settings)
     sb.up(timeout=120)
     yield sb

@@ -15,6 +15,8 @@ PATCHES = {
     "events_sfn_input_path": "EventBridge -> Step Functions targets with InputPath/InputTransformer",
     "logs_filter_pattern": "CloudWatch Logs filterPattern in FilterLogEvents, subscription and metric filters",
     "cfn_lambda_reserved_concurrency": "ReservedConcurrentExecutions of AWS::Lambda::Function in templates",
+    "s3_storage_dir": "large S3 objects kept under the sandbox's state dir, not a /tmp folder shared by all",
+    "sqs_esm_concurrency": "SQS event source mappings process several batches at once, as on AWS",
     "lambda_metrics_batching": "Lambda Invocations/Errors metrics aggregated per second (speed)",
 }
 
