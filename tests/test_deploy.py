@@ -206,3 +206,17 @@ def test_parameter_constraints_are_checked_before_deploying(sb, tmp_path):
     assert "Name='Bad1' does not match [a-z]+ (lower-case letters)" in message
     assert sb.stacks() == [] and sb.client("sns").list_topics()["Topics"] == []
     assert sb.deploy(str(tmp_path), stack_name="constraints").status == "CREATE_COMPLETE"
+
+
+def test_deploy_all_patterns_in_dependency_waves(sb):
+    from sandbox.deploy.bulk import select, waves
+
+    order = [[p.name for p in wave] for wave in waves(select(["stream-audit"]))]
+    assert order == [["crud-api"], ["stream-audit"]]
+    progress = []
+    results, seconds = sb.deploy_patterns(["all"], on_progress=lambda name, msg: progress.append((name, msg)))
+    assert sorted(r.stack_name for r in results) == ["crud-api", "media-pipeline", "stream-audit", "user-onboarding"]
+    assert all(r.status == "CREATE_COMPLETE" for r in results)
+    assert ("stream-audit", "deploying") in progress
+    assert progress.index(("stream-audit", "deploying")) > max(
+        i for i, (name, msg) in enumerate(progress) if name == "crud-api")

@@ -8,8 +8,6 @@ create names the failing resources and deletes the stack, so nothing half-deploy
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import time
@@ -27,6 +25,19 @@ TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 MAX_TEMPLATE_BODY = 51_200
 # execute-api URLs as a template would write them (AWS form) or as LocalStack renders them (its DNS names).
 EXECUTE_API_URL = re.compile(r"https?://([a-z0-9]+)\.execute-api\.[A-Za-z0-9.\-]+(?::\d+)?/([^/\s]+)(/[^\s]*)?")
+
+
+class _QuietTransfers:
+    """A TransferManager without awscli's progress printer (it writes to stderr, from any thread)."""
+
+    def __init__(self, manager):
+        self._manager = manager
+
+    def upload(self, fileobj, bucket, key, extra_args=None, subscribers=None):
+        return self._manager.upload(fileobj, bucket, key, extra_args)
+
+    def __getattr__(self, name):
+        return getattr(self._manager, name)
 
 
 class DeployError(Exception):
@@ -149,15 +160,15 @@ class Deployer:
         from awscli.customizations.cloudformation import exceptions as cfn_exceptions
         from awscli.customizations.cloudformation.artifact_exporter import Template
         from awscli.customizations.s3uploader import S3Uploader
+        from s3transfer.manager import TransferManager
 
         template_path = Path(template_path).resolve()
         read_template(template_path)
         self._ensure_bucket()
-        uploader = S3Uploader(self.s3, self.artifact_bucket, prefix="artifacts")
+        uploader = S3Uploader(self.s3, self.artifact_bucket, prefix="artifacts",
+                              transfer_manager=_QuietTransfers(TransferManager(self.s3)))
         try:
-            # S3Uploader prints upload progress on stdout/stderr
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                return Template(template_path.name, str(template_path.parent), uploader).export()
+            return Template(template_path.name, str(template_path.parent), uploader).export()
         except cfn_exceptions.CloudFormationCommandError as e:
             raise DeployError(f"packaging {template_path.name} failed: {e}") from None
 
@@ -215,6 +226,8 @@ class Deployer:
         if status not in TERMINAL_OK:
             failures = [e for e in events if e.failed and e.logical_id != stack_name]
             detail = "; ".join(f"{e.logical_id} ({e.resource_type}): {e.reason or e.status}" for e in failures)
+            if not detail and stack and stack.get("StackStatusReason"):
+                detail = stack["StackStatusReason"]
             if not existing:
                 self._delete_and_wait(stack_name, timeout)
                 tail = "The stack was deleted: nothing is left behind."
