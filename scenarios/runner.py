@@ -75,7 +75,9 @@ class RunContext:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_NAMES, 0))
     latencies: list[float] = field(default_factory=list)
     observations: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)  # per-run objects steps hand to each other
     started: float = field(default_factory=time.time)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # count/observe from traffic threads
 
     def setting(self, name: str, default: Any = None) -> Any:
         return self.variant.settings.get(name, default)
@@ -90,13 +92,16 @@ class RunContext:
             raise ScenarioError(f"pattern {pattern} has no output {key}") from None
 
     def count(self, name: str, n: int = 1) -> None:
-        self.counts[name] = self.counts.get(name, 0) + n
+        with self.lock:
+            self.counts[name] = self.counts.get(name, 0) + n
 
     def set_count(self, name: str, value: int) -> None:
-        self.counts[name] = value
+        with self.lock:
+            self.counts[name] = value
 
     def observe(self, name: str, value: Any) -> Any:
-        self.observations[name] = value
+        with self.lock:
+            self.observations[name] = value
         self.emit({"type": "observation", "name": name, "value": value})
         return value
 
