@@ -162,6 +162,7 @@ class Runner:
         self.record = record
         self.recording: Path | None = None
         self._file = None
+        self._emit_lock = threading.RLock()
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -169,11 +170,12 @@ class Runner:
     # --- events ----------------------------------------------------------------------------------------
     def emit(self, event: dict) -> None:
         event = {"ts": round(time.time(), 3), **event}
-        if self._file:
-            self._file.write(json.dumps(event, default=str) + "\n")
-            self._file.flush()
-        for listener in self.listeners:
-            listener(event)
+        with self._emit_lock:  # steps may report from traffic threads
+            if self._file:
+                self._file.write(json.dumps(event, default=str) + "\n")
+                self._file.flush()
+            for listener in self.listeners:
+                listener(event)
 
     def _open_recording(self, variants: list[str]) -> None:
         if not self.record:
