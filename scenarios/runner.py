@@ -144,7 +144,14 @@ def merge_params(scenario: Scenario, given: dict[str, str] | None) -> dict[str, 
             raise ScenarioError(f"scenario {scenario.id} has no parameter {key!r}. Valid: {valid}")
         default = params[key]
         try:
-            params[key] = type(default)(raw) if default is not None and not isinstance(raw, type(default)) else raw
+            if isinstance(default, bool) and isinstance(raw, str):
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(raw)
+                params[key] = raw.lower() in ("true", "1", "yes")
+            elif default is not None and not isinstance(raw, type(default)):
+                params[key] = type(default)(raw)
+            else:
+                params[key] = raw
         except ValueError:
             raise ScenarioError(f"parameter {key}={raw!r} must be a {type(default).__name__}") from None
     return params
