@@ -169,6 +169,13 @@ class Sandbox:
 
         return DeadLetterQueues(self)
 
+    @property
+    def logs(self):
+        """CloudWatch Logs of the Lambda functions, merged, searched and followed (`sandbox.logs.FunctionLogs`)."""
+        from sandbox.logs import FunctionLogs
+
+        return FunctionLogs(self)
+
     def aws_env(self) -> dict[str, str]:
         """Environment for AWS CLIs (`awslocal`, `aws --endpoint-url`) pointed at this sandbox."""
         host = self.endpoint.split("://", 1)[1]
@@ -179,6 +186,25 @@ class Sandbox:
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_DEFAULT_REGION": self.settings.region,
         }
+
+    # --- observability: recorded requests, traces, service map, cost (sandbox/observability/client.py) -------
+    @cached_property
+    def observe(self):
+        from sandbox.observability.client import ObservabilityClient
+
+        return ObservabilityClient(self)
+
+    def events(self, **filters) -> dict:
+        return self.observe.events(**filters)
+
+    def trace(self, trace_id: str, all: bool = False) -> dict:
+        return self.observe.trace(trace_id, all=all)
+
+    def graph(self, **filters) -> dict:
+        return self.observe.graph(**filters)
+
+    def cost(self, **window) -> dict:
+        return self.observe.cost(**window)
 
 
 def _stack_name_for(template) -> str:

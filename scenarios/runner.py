@@ -217,7 +217,7 @@ class Runner:
         ctx = RunContext(self.sb, self.scenario, variant, self.params, random.Random(self.seed), self.emit,
                          self.stop_event)
         started = time.perf_counter()
-        cursor = self._events_cursor()
+        cursor = None
         self.emit({"type": "variant", "variant": variant.name, "description": variant.description})
         error = None
         try:
@@ -227,6 +227,7 @@ class Runner:
                 self.emit({"type": "phase", "text": f"deploying {pattern}"})
                 result = self.sb.deploy(pattern, parameters=variant.parameters.get(pattern))
                 ctx.outputs[pattern] = result.outputs
+            cursor = self._events_cursor()  # the run's traffic (and cost) starts here, after set-up
             for index, step in enumerate(self.scenario.steps, 1):
                 ctx.check_stopped()
                 self.emit({"type": "step", "index": index, "title": step.title, "narrative": step.narrative})
@@ -266,7 +267,7 @@ class Runner:
                         dict(ctx.counts),
                         {"p50": percentile(ctx.latencies, 50), "p99": percentile(ctx.latencies, 99),
                          "samples": len(ctx.latencies)},
-                        self._cost_since(ctx.started), results, ctx.observations, error)
+                        self._cost_after(cursor), results, ctx.observations, error)
         self._record_trail(cursor, ctx.started)
         self.emit({"type": "report", "report": report.as_dict()})
         return report
@@ -278,24 +279,21 @@ class Runner:
         except Exception:  # noqa: BLE001 - a backend without fault injection has nothing to clear
             pass
 
-    def _events_cursor(self):
-        events = getattr(self.sb, "events", None)
-        if events is None:
-            return None
+    def _events_cursor(self) -> int | None:
+        """The recorder's newest cursor, or None on a backend without the recorder."""
         try:
-            return events(limit=1).get("cursor")
+            return int(self.sb.observe.cursor())
         except Exception:  # noqa: BLE001
             return None
 
-    def _cost_since(self, since: float) -> float | None:
-        cost = getattr(self.sb, "cost", None)
-        if cost is None:
+    def _cost_after(self, cursor: int | None) -> float | None:
+        """Estimated cost of what was recorded after `cursor` (the run's own traffic), in USD."""
+        if cursor is None:
             return None
         try:
-            result = cost(since=since)
+            total = self.sb.cost(since=cursor).get("total")
         except Exception:  # noqa: BLE001
             return None
-        total = result.get("total_usd") if isinstance(result, dict) else getattr(result, "total_usd", None)
         return round(float(total), 8) if total is not None else None
 
     def _record_trail(self, cursor, since: float) -> None:

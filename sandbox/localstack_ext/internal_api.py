@@ -28,6 +28,12 @@ class ResetVisitor(StateVisitor):
         elif isinstance(state_container, BackendDict):
             state_container.reset()
         elif isinstance(state_container, AssetDirectory):
+            if state_container.service_name == "cloudwatch":
+                # CloudWatch's on_before_state_reset already emptied its SQLite tables. Deleting the file as well
+                # races with metric writers (SQS/Lambda publishers): a write between the delete and the provider's
+                # re-init creates an empty file without tables, and every later PutMetricData fails with
+                # "no such table" (localstack/services/cloudwatch/provider_v2.py + cloudwatch_database_helper.py).
+                return
             import shutil
 
             shutil.rmtree(state_container.path, ignore_errors=True)

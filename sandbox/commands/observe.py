@@ -1,0 +1,137 @@
+"""`sandbox events | trace | graph | cost`: what the recorder saw, over `Sandbox.events/trace/graph/cost`."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import time
+
+import click
+from rich.console import Console
+
+from sandbox.cli import get_sandbox
+from sandbox.embedded import SandboxError
+from sandbox.observability import render
+
+DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(value: str | None) -> dict:
+    """`--since`: a duration back from now (30s, 10m, 2h, 1d), an ISO time (2026-03-01T10:00), or cursor:N."""
+    if not value:
+        return {}
+    value = value.strip()
+    if value.startswith("cursor:"):
+        try:
+            return {"since": int(value.split(":", 1)[1])}
+        except ValueError:
+            raise SandboxError(f"--since {value!r}: a cursor is cursor:<number>") from None
+    found = DURATION_RE.match(value)
+    if found:
+        return {"since_ts": time.time() - float(found.group(1)) * UNITS[found.group(2)]}
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise SandboxError(f"--since {value!r}: use a duration (10m, 2h), an ISO time or cursor:<n>") from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return {"since_ts": moment.timestamp()}
+
+
+@click.command()
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new events as they happen.")
+@click.option("--trace", "trace_id", metavar="ID", help="Only the spans of this trace.")
+@click.option("--service", metavar="S[,S]", help="Only these services (sqs, lambda, s3, ...).")
+@click.option("--correlation", metavar="ID", help="Only spans with this correlation id.")
+@click.option("--errors", is_flag=True, help="Only failed requests, executions and DLQ moves.")
+@click.option("--all", "include_noise", is_flag=True, help="Also platform noise (log shipping, polls, role assumption).")
+@click.option("-n", "--limit", type=int, default=50, show_default=True, help="How many of the newest events.")
+@click.option("--since", "since_cursor", type=int, metavar="CURSOR", help="Only events after this cursor.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def events(settings, follow, trace_id, service, correlation, errors, include_noise, limit, since_cursor, as_json):
+    """Requests and hops the sandbox recorded, newest last (noise hidden unless --all)."""
+    sb = get_sandbox(settings)
+    console = Console(highlight=False, soft_wrap=True)
+    filters = dict(service=service, trace=trace_id, all=include_noise, correlation=correlation, errors=errors)
+    if limit <= 0 and since_cursor is None:  # -n 0: nothing from the past (with -f: only what happens next)
+        got = {"events": [], "cursor": sb.observe.cursor()}
+    else:
+        got = sb.events(since=since_cursor, limit=max(limit, 1), **filters)
+
+    def show(span):
+        if as_json:
+            click.echo(json.dumps(span))
+        else:
+            console.print(render.event_line(span))
+
+    for span in got["events"]:
+        show(span)
+    if not follow:
+        if not got["events"] and not as_json and limit > 0:
+            click.echo("no events" + ("" if include_noise else " (noise hidden: --all shows it)"), err=True)
+        return
+    if sb.observe.offline:
+        raise SandboxError("--follow needs a running sandbox (`sandbox up`).")
+    try:
+        for span in sb.observe.follow(since=got["cursor"], **filters):
+            show(span)
+    except KeyboardInterrupt:
+        pass
+
+
+@click.command()
+@click.argument("trace_id")
+@click.option("--all", "include_noise", is_flag=True, help="Also platform noise.")
+@click.option("--json", "as_json", is_flag=True, help="The trace as JSON.")
+@click.pass_obj
+def trace(settings, trace_id, include_noise, as_json):
+    """One trace as a waterfall: every span under the one that caused it, on a shared time line."""
+    found = get_sandbox(settings).trace(trace_id, all=include_noise)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    console = Console(highlight=False)
+    console.print(render.waterfall(found))
+    if found.get("orphans"):
+        console.print(f"[yellow]{len(found['orphans'])} span(s) whose parent was not recorded are shown at the top "
+                      f"level.[/yellow]")
+
+
+@click.command()
+@click.option("--all", "include_noise", is_flag=True, help="Also platform noise.")
+@click.option("--since", "since", metavar="WHEN", help="Only calls since: 10m, 2h, an ISO time.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def graph(settings, include_noise, since, as_json):
+    """Service map: which resource called which, how often, how many failed, p50 latency."""
+    window = parse_since(since)
+    window.pop("since", None)
+    found = get_sandbox(settings).graph(all=include_noise, **window)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    if not found["edges"]:
+        click.echo("no calls recorded yet")
+        return
+    Console(highlight=False).print(render.graph_table(found))
+
+
+@click.command()
+@click.option("--since", "since", metavar="WHEN", help="Window start: 10m, 2h, an ISO time, or cursor:N.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def cost(settings, since, as_json):
+    """What the recorded traffic would cost on AWS (us-east-1 list prices, free tier not deducted)."""
+    found = get_sandbox(settings).cost(**parse_since(since))
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    console = Console(highlight=False)
+    console.print(render.cost_table(found))
+    console.print(f"[dim]{found.get('note')}[/dim]")
+
+
+COMMANDS = [events, trace, graph, cost]

@@ -1,0 +1,330 @@
+"""Gateway handlers that turn every AWS request (and every API Gateway invocation) into a span.
+
+Three handlers in LocalStack's handler chain (localstack.aws.app.LocalstackAwsGateway):
+
+    mark_start  first of `preprocess_request`: start time. An API Gateway invocation (routed before the AWS
+                handlers run, so it never gets a parsed service request) opens its span here.
+    enter       first of `serve_custom_service_request_handlers` (after LocalStack parsed the request and its
+                X-Amzn-Trace-Id into `context.trace_context["aws_trace_header"]`): opens the span. Trace id = the
+                header's Root (LocalStack makes one up when absent), parent = its Parent. Then the header is
+                rewritten so that Parent is *this* span, in the trace context and, when the client sent the
+                header, in the raw request too. Everything LocalStack derives from it - the payload header of a
+                Lambda invocation, the AWSTraceHeader of an SQS message, the trace header of EventBridge targets
+                and of S3 events - now names this span as the cause. The thread is bound to the span
+                (propagation.Current) so internal calls it makes carry it too.
+    finalize    in `run_custom_finalizers`: builds the span from the parsed request/response and records it.
+
+Noise, resource, caller, correlation id, previews and cost units: see the modules of the same names.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from time import perf_counter, perf_counter_ns
+
+from localstack.utils.xray.trace_header import TraceHeader
+
+from sandbox.observability import callers, correlation, noise, propagation, resources, units
+from sandbox.observability import recorder as recorder_mod
+from sandbox.observability.preview import preview
+from sandbox.observability.spans import new_span_id, new_trace_id, parse_trace_header
+
+EXECUTE_API_PREFIX = "/_aws/execute-api/"
+# Calls an event source mapping's poller makes on behalf of its function (marked hop "esm-poll")
+POLL_OPERATIONS = frozenset({"ReceiveMessage", "DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility",
+                             "ChangeMessageVisibilityBatch", "GetQueueAttributes", "GetQueueUrl", "GetRecords",
+                             "GetShardIterator", "DescribeStream", "ListShards", "ListStreams"})
+ATTR = "sandbox_span"
+
+
+class RequestState:
+    __slots__ = ("t0", "ts", "span_id", "trace_id", "parent_id", "hop", "corr", "caller", "prev", "apigw")
+
+    def __init__(self):
+        self.t0 = perf_counter()
+        self.ts = time.time()
+        self.span_id = None
+        self.trace_id = None
+        self.parent_id = None
+        self.hop = None
+        self.corr = None
+        self.caller = None
+        self.prev = None
+        self.apigw = None
+
+
+# --- handlers ---------------------------------------------------------------------------------------------
+
+
+def mark_start(chain, context, response) -> None:
+    rec = recorder_mod._recorder
+    if rec is None or not rec.enabled:
+        return
+    t0 = perf_counter_ns()
+    state = RequestState()
+    context.__dict__[ATTR] = state
+    environ = context.request.environ
+    path = environ.get("PATH_INFO") or ""
+    if path.startswith(EXECUTE_API_PREFIX) or "/_user_request_" in path or \
+            ".execute-api." in (environ.get("HTTP_HOST") or ""):
+        _open_apigw(rec, state, context)
+    rec.self_ns += perf_counter_ns() - t0
+
+
+def enter(chain, context, response) -> None:
+    state = context.__dict__.get(ATTR)
+    if state is None or state.span_id is not None:
+        return
+    rec = recorder_mod._recorder
+    if rec is None:
+        return
+    t0 = perf_counter_ns()
+    _open_service_span(rec, state, context, rewrite=True)
+    rec.self_ns += perf_counter_ns() - t0
+
+
+def finalize(chain, context, response) -> None:
+    state = context.__dict__.pop(ATTR, None)
+    if state is None:
+        return
+    opened = state.span_id is not None
+    t0 = perf_counter_ns()
+    rec = recorder_mod._recorder
+    try:
+        if rec is None:
+            return
+        if state.apigw is not None:
+            rec.record(_apigw_span(state, context, response))
+        elif context.service is not None:
+            if not opened:
+                _open_service_span(rec, state, context, rewrite=False)
+                opened = True
+            rec.record(_service_span(rec, state, context, response))
+    finally:
+        if opened:
+            propagation.set_current(state.prev)
+        if rec is not None:
+            rec.self_ns += perf_counter_ns() - t0
+            rec.requests += 1
+
+
+# --- service requests -------------------------------------------------------------------------------------
+
+
+def _open_service_span(rec, state: RequestState, context, rewrite: bool) -> None:
+    hdr = context.trace_context.get("aws_trace_header")
+    trace_id = (hdr.root if hdr is not None else None) or new_trace_id()
+    parent_id = hdr.parent if hdr is not None else None
+    span_id = new_span_id()
+    state.span_id, state.trace_id, state.parent_id = span_id, trace_id, parent_id
+    environ = context.request.environ
+    hop_raw = environ.get(propagation.HOP_ENVIRON_KEY)
+    if hop_raw:
+        try:
+            state.hop = json.loads(hop_raw)
+        except ValueError:
+            state.hop = None
+    service = context.service.service_name
+    operation = context.operation.name if context.operation is not None else None
+    caller = callers.caller_of(environ, context.internal_request_params, context.account_id, context.region)
+    hop = state.hop
+    if hop:
+        hop_caller = hop.get("caller")
+        if hop_caller == "inherit":
+            info = rec.info(parent_id)
+            if info is not None and info.caller:
+                caller = info.caller
+        elif isinstance(hop_caller, dict):
+            caller = hop_caller
+    state.caller = caller
+    params = context.service_request
+    if service == "lambda" and operation == "Invoke" and isinstance(params, dict):
+        payload = params.get("Payload")
+        if payload is not None and hasattr(payload, "read") and not hasattr(payload, "getvalue"):
+            # the provider reads this stream once; read it here instead (the payload is at most 6 MB) so that
+            # the span can show it and find a correlation id in it
+            params["Payload"] = io.BytesIO(payload.read())
+    corr = None
+    if operation is not None:
+        try:
+            corr = correlation.from_request(service, operation, params, environ)
+        except Exception:  # noqa: BLE001 - a malformed request must still be recorded
+            corr = None
+    if corr is None and hop:
+        corr = hop.get("correlation_id")
+    if corr is None and parent_id:
+        corr = rec.inherited_correlation(parent_id)
+    state.corr = corr
+    rec.open(span_id, trace_id, corr, caller)
+    if rewrite and hdr is not None:
+        new = TraceHeader(root=trace_id, parent=span_id, sampled=hdr.sampled if hdr.sampled is not None else 1,
+                          lineage=hdr.lineage, data=hdr.data)
+        context.trace_context["aws_trace_header"] = new
+        if "HTTP_X_AMZN_TRACE_ID" in environ:
+            environ["HTTP_X_AMZN_TRACE_ID"] = new.to_header_str()
+    state.prev = propagation.set_current(propagation.Current(trace_id, span_id))
+
+
+def _function_error(payload) -> str | None:
+    if isinstance(payload, (bytes, bytearray)) and len(payload) < 65536:
+        try:
+            body = json.loads(payload)
+        except ValueError:
+            return None
+        if isinstance(body, dict):
+            kind, message = body.get("errorType"), body.get("errorMessage")
+            return f"{kind}: {message}" if kind else (str(message) if message else None)
+    return None
+
+
+def _service_span(rec, state: RequestState, context, response) -> dict:
+    service = context.service.service_name
+    operation = context.operation.name if context.operation is not None else None
+    params = context.service_request
+    result = context.service_response
+    account, region = context.account_id, context.region
+    resource, resource_name = resources.resource_of(service, operation, params, account, region)
+    status = response.status_code
+    error = None
+    exc = context.service_exception
+    if exc is not None:
+        message = getattr(exc, "message", None) or str(exc)
+        error = {"code": getattr(exc, "code", None) or type(exc).__name__, "message": str(message)[:1000]}
+    elif status >= 400:
+        error = {"code": f"HTTP{status}", "message": None}
+    internal = context.internal_request_params is not None
+    trace_id, parent_id, corr = state.trace_id, state.parent_id, state.corr
+    attrs = None
+    if service == "lambda" and operation == "Invoke" and isinstance(params, dict):
+        attrs = {"invocation_type": params.get("InvocationType") or "RequestResponse"}
+        kind = response.headers.get("X-Amz-Function-Error")
+        if kind:
+            error = {"code": kind, "message": _function_error(result.get("Payload") if isinstance(result, dict) else None)}
+    elif service == "sqs" and isinstance(result, dict):
+        if operation == "SendMessage" and result.get("MessageId"):
+            attrs = {"message_id": result["MessageId"]}
+        elif operation == "ReceiveMessage" and result.get("Messages"):
+            ids = [m.get("MessageId") for m in result["Messages"]]
+            attrs = {"message_ids": ids[:10], "count": len(ids)}
+            if parent_id is None:
+                # A poll that starts its own trace (the event source mapping's): it belongs to the trace of the
+                # request that produced the message.
+                producer = rec.producers.get(ids[0])
+                if producer is not None:
+                    trace_id, parent_id = producer.trace_id, producer.span_id
+                    corr = corr or producer.correlation_id
+        elif operation == "SendMessageBatch" and result.get("Successful"):
+            attrs = {"message_ids": [e.get("MessageId") for e in result["Successful"]][:10]}
+    hop = state.hop
+    hop_kind = links = None
+    if hop:
+        hop_kind = hop.get("hop")
+        links = hop.get("links") or None
+        if hop.get("attrs"):
+            attrs = {**(attrs or {}), **hop["attrs"]}
+    elif internal and operation in POLL_OPERATIONS and state.caller.get("name") == "lambda":
+        hop_kind = "esm-poll"
+    return {
+        "seq": None,
+        "ts": state.ts,
+        "duration_ms": round((perf_counter() - state.t0) * 1000, 3),
+        "kind": "request",
+        "hop": hop_kind,
+        "account": account,
+        "region": region,
+        "service": service,
+        "operation": operation,
+        "resource": resource,
+        "resource_name": resource_name,
+        "status": status,
+        "error": error,
+        "caller": state.caller,
+        "trace_id": trace_id,
+        "span_id": state.span_id,
+        "parent_id": parent_id,
+        "links": links,
+        "request_id": context.request_id,
+        "correlation_id": corr,
+        "request": preview(params),
+        "response": preview(result) if exc is None else None,
+        "noise": noise.is_noise(service, operation, internal, resource_name, params, result),
+        "injected": context.__dict__.get("sandbox_fault"),
+        "attrs": attrs,
+        "units": units.units_for(service, operation, params, result) if status < 400 else None,
+    }
+
+
+# --- API Gateway invocations ------------------------------------------------------------------------------
+
+
+def _apigw_target(request) -> tuple[str | None, str | None, str]:
+    """(api id, stage, resource path) of an execute-api request, in any of LocalStack's URL styles."""
+    path = request.path
+    if path.startswith(EXECUTE_API_PREFIX):
+        parts = path[len(EXECUTE_API_PREFIX):].split("/", 2)
+        return parts[0].lower(), parts[1] if len(parts) > 1 else None, "/" + (parts[2] if len(parts) > 2 else "")
+    if "/_user_request_" in path:
+        head, _, rest = path.partition("/_user_request_")
+        parts = head.strip("/").split("/")
+        return (parts[1].lower() if len(parts) > 1 else None), (parts[2] if len(parts) > 2 else None), rest or "/"
+    api_id = request.host.split(".execute-api.", 1)[0].split("-vpce-", 1)[0].lower()
+    parts = path.lstrip("/").split("/", 1)
+    return api_id, parts[0] or None, "/" + (parts[1] if len(parts) > 1 else "")
+
+
+def _open_apigw(rec, state: RequestState, context) -> None:
+    request = context.request
+    environ = request.environ
+    root, parent = parse_trace_header(environ.get("HTTP_X_AMZN_TRACE_ID"))
+    state.trace_id = root or new_trace_id()
+    state.parent_id = parent
+    state.span_id = new_span_id()
+    api_id, stage, path = _apigw_target(request)
+    state.apigw = (api_id, stage, path)
+    caller = callers.caller_of(environ, None, None, None)
+    state.caller = caller
+    corr = environ.get(correlation.ENVIRON_KEY) or rec.inherited_correlation(parent)
+    state.corr = corr
+    rec.open(state.span_id, state.trace_id, corr, caller)
+    # API Gateway reads the trace header itself and passes it to the integration (Lambda: as its X-Ray header)
+    environ["HTTP_X_AMZN_TRACE_ID"] = f"Root={state.trace_id};Parent={state.span_id};Sampled=1"
+    state.prev = propagation.set_current(propagation.Current(state.trace_id, state.span_id))
+
+
+def _apigw_location(api_id: str | None, stage: str | None) -> tuple[str, str]:
+    try:
+        from localstack.constants import AWS_REGION_US_EAST_1, DEFAULT_AWS_ACCOUNT_ID
+        from localstack.services.apigateway.models import apigateway_stores
+
+        store = apigateway_stores[DEFAULT_AWS_ACCOUNT_ID][AWS_REGION_US_EAST_1]
+        deployment_id = store.active_deployments.get(api_id, {}).get(stage)
+        deployment = store.internal_deployments.get(api_id, {}).get(deployment_id)
+        if deployment is not None:
+            return deployment.account_id, deployment.region
+    except Exception:  # noqa: BLE001
+        pass
+    return "000000000000", "us-east-1"
+
+
+def _apigw_span(state: RequestState, context, response) -> dict:
+    api_id, stage, path = state.apigw
+    account, region = _apigw_location(api_id, stage)
+    request = context.request
+    status = response.status_code
+    body = request.get_data(cache=True) if (request.content_length or 0) <= 1024 * 1024 else b"<large body>"
+    out = None if response.is_streamed else response.get_data()
+    error = {"code": f"HTTP{status}", "message": None} if status >= 400 else None
+    return {
+        "seq": None, "ts": state.ts, "duration_ms": round((perf_counter() - state.t0) * 1000, 3),
+        "kind": "request", "hop": None, "account": account, "region": region, "service": "apigateway",
+        "operation": "Execute", "resource": f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}",
+        "resource_name": f"{api_id}/{stage}", "status": status, "error": error, "caller": state.caller,
+        "trace_id": state.trace_id, "span_id": state.span_id, "parent_id": state.parent_id, "links": None,
+        "request_id": response.headers.get("x-amzn-RequestId"), "correlation_id": state.corr,
+        "request": preview(body) if body else None, "response": preview(out) if out else None,
+        "noise": False, "injected": context.__dict__.get("sandbox_fault"),
+        "attrs": {"method": request.method, "path": path, "api_id": api_id, "stage": stage},
+        "units": {"requests": 1},
+    }

@@ -1,0 +1,51 @@
+"""Which spans are platform machinery rather than your application: recorded, but hidden unless asked for.
+
+    sts AssumeRole / GetCallerIdentity by a service   (Lambda assumes the function's role per environment)
+    logs PutLogEvents, CreateLogStream; other logs calls by a service  (function logs shipped by Lambda)
+    cloudwatch PutMetricData                          (Lambda and SQS metrics)
+    s3 on the deploy artifact bucket sandbox-artifacts-*, and Lambda's code store awslambda-<region>-tasks
+    lambda Invoke of type DryRun by a service (S3 checking a notification target)
+    events PutEvents by a service of events from AWS sources only (Step Functions status changes, ...)
+    sqs ReceiveMessage by a service that returned nothing (event source mapping polls), GetQueueUrl and
+        GetQueueAttributes by a service
+    dynamodbstreams / kinesis reads by a service that returned no records, and their iterator/describe calls
+"""
+
+from __future__ import annotations
+
+ARTIFACT_BUCKET_PREFIX = "sandbox-artifacts-"
+LAMBDA_CODE_BUCKET = ("awslambda-", "-tasks")
+_STREAM_SETUP = frozenset({"GetShardIterator", "DescribeStream", "ListStreams", "ListShards", "DescribeStreamSummary"})
+
+
+def is_noise(service: str | None, operation: str | None, internal: bool, resource_name: str | None,
+             params, response) -> bool:
+    if service == "logs":
+        return operation in ("PutLogEvents", "CreateLogStream") or internal
+    if service == "sts":
+        return internal
+    if service == "cloudwatch":
+        return operation == "PutMetricData"
+    if service == "s3":
+        if not resource_name:
+            return False
+        if resource_name.startswith(ARTIFACT_BUCKET_PREFIX):
+            return True
+        bucket = resource_name.split("/", 1)[0]
+        return internal and bucket.startswith(LAMBDA_CODE_BUCKET[0]) and bucket.endswith(LAMBDA_CODE_BUCKET[1])
+    if not internal:
+        return False
+    if service == "lambda":
+        return operation == "Invoke" and isinstance(response, dict) and response.get("StatusCode") == 204
+    if service == "events" and operation == "PutEvents" and isinstance(params, dict):
+        entries = params.get("Entries") or []
+        return bool(entries) and all(str((e or {}).get("Source", "")).startswith("aws.") for e in entries)
+    if service == "sqs":
+        if operation == "ReceiveMessage":
+            return not (isinstance(response, dict) and response.get("Messages"))
+        return operation in ("GetQueueUrl", "GetQueueAttributes")
+    if service in ("dynamodbstreams", "kinesis"):
+        if operation == "GetRecords":
+            return not (isinstance(response, dict) and response.get("Records"))
+        return operation in _STREAM_SETUP
+    return False

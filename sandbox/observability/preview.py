@@ -1,0 +1,140 @@
+"""Bounded previews of request and response payloads (at most `limit` characters, default 2 KB).
+
+The walk over a parsed request is budgeted: long strings are cut before they are serialised, and once the
+budget is spent the rest is elided, so a 6 MB Lambda payload or a 1 MB Scan result costs no more than a
+small one. Streams (S3 bodies) are never read; a BytesIO the gateway parsed is previewed without consuming it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from sandbox.observability.spans import PREVIEW_BYTES
+
+ELLIPSIS = "…"
+
+
+def _bytes_text(data: bytes, limit: int) -> str:
+    chunk = data[:limit]
+    text = chunk.decode("utf-8", "replace")
+    if "\ufffd" in text[:-3] or "\x00" in text:
+        return f"<{len(data)} bytes>"
+    return text + (ELLIPSIS if len(data) > limit else "")
+
+
+def peek(stream, limit: int) -> tuple[bytes, int] | None:
+    """The first `limit` bytes and the size of an in-memory stream (BytesIO), without copying all of it."""
+    try:
+        with stream.getbuffer() as view:
+            return bytes(view[:limit]), len(view)
+    except (AttributeError, ValueError, BufferError, TypeError):
+        return None
+
+
+def _stream_text(stream, limit: int) -> str:
+    found = peek(stream, limit)
+    if found is None:
+        return "<stream>"
+    head, size = found
+    return _bytes_text(head, limit) + (ELLIPSIS if size > limit else "")
+
+
+class _Budget:
+    __slots__ = ("left",)
+
+    def __init__(self, left: int):
+        self.left = left
+
+
+def _compact(value, budget: _Budget, depth: int):
+    if budget.left <= 0:
+        return ELLIPSIS
+    if isinstance(value, str):
+        budget.left -= len(value) + 3
+        return value if len(value) <= 512 else value[:512] + ELLIPSIS
+    if isinstance(value, (int, float, bool)) or value is None:
+        budget.left -= 6
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        text = _bytes_text(bytes(value), 512)
+        budget.left -= len(text) + 3
+        return text
+    if isinstance(value, dict):
+        if depth > 8:
+            return ELLIPSIS
+        out = {}
+        for key, item in value.items():
+            if budget.left <= 0:
+                out[ELLIPSIS] = ELLIPSIS
+                break
+            if isinstance(key, str) and key.startswith("_"):
+                continue
+            budget.left -= len(str(key)) + 4
+            out[key] = _compact(item, budget, depth + 1)
+        return out
+    if isinstance(value, (list, tuple, set, frozenset)):
+        if depth > 8:
+            return ELLIPSIS
+        out = []
+        for item in value:
+            if budget.left <= 0:
+                out.append(ELLIPSIS)
+                break
+            out.append(_compact(item, budget, depth + 1))
+        return out
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        budget.left -= 28
+        return value.isoformat()
+    if hasattr(value, "getbuffer"):
+        text = _stream_text(value, 512)
+        budget.left -= len(text) + 3
+        return text
+    if hasattr(value, "read"):
+        return "<stream>"
+    text = str(value)
+    budget.left -= len(text)
+    return text[:512]
+
+
+def _small(value, budget: _Budget, depth: int) -> bool:
+    """True when `value` is JSON-native and small enough to serialise as is (no allocation, stops early)."""
+    if isinstance(value, str):
+        budget.left -= len(value)
+        return budget.left > 0
+    if value is None or isinstance(value, (int, float, bool)):
+        return True
+    if depth > 6:
+        return False
+    if isinstance(value, dict):
+        if len(value) > 64:
+            return False
+        for key, item in value.items():
+            if not isinstance(key, str) or key[:1] == "_" or not _small(item, budget, depth + 1):
+                return False
+        return True
+    if isinstance(value, list):
+        if len(value) > 64:
+            return False
+        return all(_small(item, budget, depth + 1) for item in value)
+    return False
+
+
+def preview(value, limit: int = PREVIEW_BYTES) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[: limit - 1] + ELLIPSIS
+    if isinstance(value, (bytes, bytearray)):
+        return _bytes_text(bytes(value), limit - 1)
+    if hasattr(value, "getbuffer") and not isinstance(value, dict):
+        return _stream_text(value, limit - 1)
+    try:
+        if not _small(value, _Budget(limit), 0):
+            value = _compact(value, _Budget(limit), 0)
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    if text in ("{}", "[]"):
+        return None
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS

@@ -1,0 +1,293 @@
+"""Where spans live: a bounded ring buffer indexed by a monotonic `seq`, mirrored to an append-only JSONL file.
+
+Recording is the hot path (it runs in the finalizer of every gateway request): a lock, a slot assignment, an
+optional wake-up of long-polling readers, a put on the writer's queue. Serialising to JSON and writing to disk
+happen on one background thread, which then compacts the slot: the span dict (about 4 KB in memory) is replaced
+by its JSON, zlib-compressed (about 0.6 KB), so 100k spans stay near 100 MB. Each slot keeps, uncompressed,
+what filters look at first - (seq, ts, trace_id, service, noise) - so a trace lookup or a service filter only
+decompresses the spans it returns. Readers never hold the lock while they scan: a slot overwritten in the
+meantime has another `seq` and is skipped.
+
+On start the store continues the `seq` of the file it finds (read from its last line, so start-up stays fast)
+and loads the file's newest spans into the ring on a background thread. Clients therefore keep their cursors
+across a restart of the sandbox, and history survives it. The file is rotated at ROTATE_BYTES (one old file
+is kept, `spans.1.jsonl`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from queue import Empty, SimpleQueue
+
+from sandbox.observability.query import Filter
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_CAPACITY = 100_000
+ROTATE_BYTES = 64 * 1024 * 1024
+MAX_WAIT_SECONDS = 60.0
+
+# slot entry: (seq, ts, trace_id, service, noise, span dict | compressed JSON bytes)
+SEQ, TS, TRACE, SERVICE, NOISE, PAYLOAD = range(6)
+
+
+def _json_default(value):
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def dumps(span: dict) -> str:
+    return json.dumps(span, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+
+
+def _entry(span: dict, payload) -> tuple:
+    return (span["seq"], span.get("ts"), span.get("trace_id"), span.get("service"), bool(span.get("noise")), payload)
+
+
+def decode(entry: tuple) -> dict:
+    payload = entry[PAYLOAD]
+    if isinstance(payload, dict):
+        return payload
+    return json.loads(zlib.decompress(payload))
+
+
+class SpanStore:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, path: Path | None = None):
+        self.capacity = capacity
+        self.slots: list[tuple | None] = [None] * capacity
+        self.next_seq = 1
+        self.first_seq = 1
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.waiters = 0
+        self.path = Path(path) if path else None
+        self.loaded = threading.Event()
+        self._queue: SimpleQueue = SimpleQueue()
+        self._busy = False
+        self._writer: threading.Thread | None = None
+        if self.path is None:
+            self.loaded.set()
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        last = last_seq_in(self.path)
+        self.next_seq = self.first_seq = last + 1
+        self._writer = threading.Thread(target=self._write_loop, name="sandbox-span-writer", daemon=True)
+        self._writer.start()
+        atexit.register(self.flush, 3.0)  # LocalStack stopping (SIGTERM): what is queued still reaches the file
+        if last:
+            threading.Thread(target=self._load_history, name="sandbox-span-loader", daemon=True).start()
+        else:
+            self.loaded.set()
+
+    # --- writing ----------------------------------------------------------------------------------------
+    def record(self, span: dict) -> int:
+        with self.lock:
+            seq = self.next_seq
+            self.next_seq = seq + 1
+            span["seq"] = seq
+            entry = _entry(span, span)
+            self.slots[seq % self.capacity] = entry
+            if seq - self.first_seq >= self.capacity:
+                self.first_seq = seq - self.capacity + 1
+            if self.waiters:
+                self.cond.notify_all()
+        if self._writer is not None:
+            self._queue.put(entry)
+        return seq
+
+    def _write_loop(self) -> None:
+        out = None
+        slots, cap = self.slots, self.capacity
+        while True:
+            entry = self._queue.get()
+            self._busy = True
+            batch = [entry]
+            try:
+                while len(batch) < 1000:
+                    batch.append(self._queue.get_nowait())
+            except Empty:
+                pass
+            try:
+                if out is None:
+                    out = open(self.path, "a", encoding="utf-8")
+                lines = []
+                for i, entry in enumerate(batch):
+                    line = dumps(entry[PAYLOAD])
+                    lines.append(line + "\n")
+                    index = entry[SEQ] % cap
+                    if slots[index] is entry:  # not overwritten by a newer span meanwhile
+                        slots[index] = entry[:PAYLOAD] + (zlib.compress(line.encode("utf-8"), 1),)
+                    if i % 4 == 3:
+                        time.sleep(0)  # let request threads have the GIL: this thread is never in a hurry
+                out.write("".join(lines))
+                out.flush()
+                if out.tell() > ROTATE_BYTES:
+                    out.close()
+                    out = None
+                    os.replace(self.path, self.path.with_suffix(".1.jsonl"))
+            except Exception:  # noqa: BLE001 - the recorder must never take the sandbox down
+                LOG.exception("could not write spans to %s", self.path)
+                out = None
+                time.sleep(1)
+            finally:
+                self._busy = False
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Waits until everything recorded so far is on disk (shutdown)."""
+        if self._writer is None:
+            return
+        deadline = time.monotonic() + timeout
+        while (not self._queue.empty() or self._busy) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _load_history(self) -> None:
+        try:
+            lines = list(read_lines(self.path, self.capacity))
+            with self.lock:
+                room = self.capacity - (self.next_seq - self.first_seq)
+                start_seq = self.first_seq
+                for line in reversed(lines):
+                    if room <= 0:
+                        break
+                    try:
+                        span = json.loads(line)
+                        seq = span["seq"]
+                    except (ValueError, KeyError, TypeError):
+                        continue
+                    if not isinstance(seq, int) or seq >= start_seq or self.slots[seq % self.capacity] is not None:
+                        continue
+                    self.slots[seq % self.capacity] = _entry(span, zlib.compress(line.encode("utf-8"), 1))
+                    self.first_seq = min(self.first_seq, seq)
+                    room -= 1
+        except Exception:  # noqa: BLE001
+            LOG.exception("could not load recorded spans from %s", self.path)
+        finally:
+            self.loaded.set()
+
+    # --- reading ----------------------------------------------------------------------------------------
+    @property
+    def head(self) -> int:
+        """The newest seq handed out (0: nothing recorded yet)."""
+        return self.next_seq - 1
+
+    def __len__(self) -> int:
+        slots, cap = self.slots, self.capacity
+        return sum(1 for seq in range(self.first_seq, self.head + 1)
+                   if slots[seq % cap] is not None and slots[seq % cap][SEQ] == seq)
+
+    def _entries(self, start: int, end: int, match: Filter | None, reverse: bool = False) -> Iterator[tuple]:
+        slots, cap = self.slots, self.capacity
+        seqs = range(end, max(start, self.first_seq) - 1, -1) if reverse else range(max(start, self.first_seq), end + 1)
+        for seq in seqs:
+            entry = slots[seq % cap]
+            if entry is None or entry[SEQ] != seq:
+                continue
+            if match is not None and not match.quick(entry[TS], entry[TRACE], entry[SERVICE], entry[NOISE]):
+                continue
+            yield entry
+
+    def iter_range(self, start: int, end: int, match: Filter | None = None) -> Iterator[dict]:
+        """Spans with start <= seq <= end (that pass `match`), oldest first."""
+        for entry in self._entries(start, end, match):
+            span = decode(entry)
+            if match is None or match.quick_only or match(span):
+                yield span
+
+    def all(self, match: Filter | None = None) -> Iterator[dict]:
+        return self.iter_range(self.first_seq, self.head, match)
+
+    def since(self, cursor: int | None, limit: int, match: Filter | None = None,
+              wait: float = 0.0) -> tuple[list[dict], int]:
+        """Spans after `cursor` (oldest first, at most `limit`), and the cursor to continue from.
+
+        Without a cursor: the newest `limit` matching spans. With `wait`, blocks up to that many seconds until a
+        matching span arrives (long poll).
+        """
+        self.loaded.wait(timeout=10)
+        if cursor is None:
+            return self._tail(limit, match), self.head
+        deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT_SECONDS)
+        while True:
+            end = self.head
+            found: list[dict] = []
+            for entry in self._entries(cursor + 1, end, match):
+                span = decode(entry)
+                if match is None or match.quick_only or match(span):
+                    found.append(span)
+                    if len(found) >= limit:
+                        return found, entry[SEQ]
+            cursor = max(cursor, end)
+            remaining = deadline - time.monotonic()
+            if found or remaining <= 0:
+                return found, cursor
+            with self.cond:
+                if self.head == end:
+                    self.waiters += 1
+                    try:
+                        self.cond.wait(remaining)
+                    finally:
+                        self.waiters -= 1
+
+    def _tail(self, limit: int, match: Filter | None) -> list[dict]:
+        out: list[dict] = []
+        for entry in self._entries(self.first_seq, self.head, match, reverse=True):
+            span = decode(entry)
+            if match is None or match.quick_only or match(span):
+                out.append(span)
+                if len(out) >= limit:
+                    break
+        out.reverse()
+        return out
+
+
+def last_seq_in(path: Path) -> int:
+    """The seq of the last complete line of a JSONL file (0 if none), reading only its end."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            block = min(size, 256 * 1024)
+            f.seek(size - block)
+            lines = f.read(block).splitlines()
+    except OSError:
+        return 0
+    for line in reversed(lines):
+        try:
+            return int(json.loads(line)["seq"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return 0
+
+
+def read_lines(path: Path, newest: int | None = None) -> Iterator[str]:
+    """Lines of a JSONL file (and of its rotated predecessor), oldest first; only the newest `newest` if given."""
+    from collections import deque
+
+    paths = [p for p in (Path(path).with_suffix(".1.jsonl"), Path(path)) if p.exists()]
+    buf: deque = deque(maxlen=newest) if newest else deque()
+    for p in paths:
+        with open(p, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    buf.append(line)
+    return iter(buf)
+
+
+def read_jsonl(path: Path, newest: int | None = None) -> Iterator[dict]:
+    """Spans of a JSONL file (and of its rotated predecessor), oldest first."""
+    for line in read_lines(path, newest):
+        try:
+            yield json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash

@@ -1,0 +1,45 @@
+"""A trace as a tree: its spans in waterfall order (each after its parent, siblings by start time), with depth."""
+
+from __future__ import annotations
+
+
+def build_trace(trace_id: str, spans: list[dict]) -> dict:
+    spans = sorted(spans, key=lambda s: (s.get("ts") or 0, s.get("seq") or 0))
+    by_id = {s["span_id"]: s for s in spans if s.get("span_id")}
+    children: dict[str | None, list[dict]] = {}
+    roots: list[dict] = []
+    for span in spans:
+        parent = span.get("parent_id")
+        if parent and parent in by_id and parent != span.get("span_id"):
+            children.setdefault(parent, []).append(span)
+        else:
+            roots.append(span)
+    ordered: list[dict] = []
+    seen: set[str] = set()
+
+    def walk(span: dict, depth: int) -> None:
+        sid = span.get("span_id")
+        if sid in seen:
+            return
+        seen.add(sid)
+        ordered.append(dict(span, depth=depth))
+        for child in children.get(sid, ()):
+            walk(child, depth + 1)
+
+    for root in roots:
+        walk(root, 0)
+    if not spans:
+        return {"trace_id": trace_id, "spans": [], "roots": [], "orphans": [], "start": None, "duration_ms": 0,
+                "services": [], "errors": 0}
+    start = spans[0].get("ts") or 0
+    end = max((s.get("ts") or 0) + (s.get("duration_ms") or 0) / 1000 for s in spans)
+    return {
+        "trace_id": trace_id,
+        "spans": ordered,
+        "roots": [r.get("span_id") for r in roots if not r.get("parent_id")],
+        "orphans": [r.get("span_id") for r in roots if r.get("parent_id")],
+        "start": start,
+        "duration_ms": round((end - start) * 1000, 3),
+        "services": sorted({s.get("service") for s in spans if s.get("service")}),
+        "errors": sum(1 for s in spans if s.get("error")),
+    }
