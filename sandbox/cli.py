@@ -45,7 +45,9 @@ def main(ctx, state_dir, endpoint, allow_remote, region):
         settings.region = region
     ctx.obj = settings
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        from sandbox.commands.tui import launch_tui
+
+        launch_tui(settings)  # `sandbox` alone opens the TUI (it starts the sandbox if none is running)
 
 
 def get_sandbox(settings: Settings) -> Sandbox:

@@ -1,0 +1,1 @@
+"""The sandbox's Textual TUI (`sandbox`, `sandbox tui [--replay FILE]`): see tui/app.py."""

@@ -1,0 +1,231 @@
+"""The sandbox's terminal UI: scenarios, dead-letter queues, faults, function logs, the request flow, patterns, cost.
+
+    from tui.app import SandboxApp
+    SandboxApp().run()                                  # the sandbox of ./.sandbox; started if not running
+    SandboxApp(sandbox=Sandbox(port=4567)).run()
+    SandboxApp(replay=".sandbox/runs/<run>.jsonl").run()   # a recorded run, no LocalStack
+
+Everything that can block (the sandbox's HTTP API, reading a recording) runs in worker threads; results come
+back as messages, and streams (a scenario's events, spans, log lines) are batched to at most ten UI updates a
+second. The TUI talks only to `sandbox.Sandbox` and the `scenarios` package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from tui.backend import Backend, LiveBackend, ReplayBackend
+from tui.cost.pane import CostPane
+from tui.dlq.pane import DlqPane
+from tui.faults.pane import FaultsPane
+from tui.flow.pane import FlowPane
+from tui.format import Clock
+from tui.help.screen import HelpScreen
+from tui.logs.pane import LogsPane
+from tui.messages import BackendFailed, BackendReady, StartupProgress
+from tui.pane import Pane
+from tui.patterns.pane import PatternsPane
+from tui.scenarios.pane import ScenariosPane
+from tui.startup.screen import StartupScreen
+
+PANES: tuple[type[Pane], ...] = (ScenariosPane, DlqPane, FaultsPane, LogsPane, FlowPane, PatternsPane, CostPane)
+DARK, LIGHT = "textual-dark", "textual-light"
+
+
+class MainScreen(Screen):
+    """The feature tabs. Number keys switch tabs (their labels show the key)."""
+
+    BINDINGS = [Binding(str(i), f"app.show_tab('{pane.TAB_ID}')", pane.TAB_TITLE, show=False)
+                for i, pane in enumerate(PANES, 1)]
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="λ")
+        with TabbedContent(id="main-tabs", initial=PANES[0].TAB_ID):
+            for i, pane in enumerate(PANES, 1):
+                with TabPane(f"{i} {pane.TAB_TITLE}", id=pane.TAB_ID):
+                    yield pane(id=f"pane-{pane.TAB_ID}")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._focus_pane)
+
+    def _focus_pane(self) -> None:
+        pane = self.app.pane(self.query_one("#main-tabs", TabbedContent).active)
+        if pane is not None:
+            pane.focus_main()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id != "main-tabs":
+            return
+        for pane in self.app.panes:
+            if pane.TAB_ID != event.pane.id:
+                pane.deactivated()
+        pane = self.app.pane(event.pane.id)
+        if pane is not None:
+            pane.activated()
+            pane.focus_main()
+
+
+class SandboxApp(App):
+    TITLE = "Serverless Sandbox"
+    CSS_PATH = ["app.tcss", "scenarios/scenarios.tcss", "dlq/dlq.tcss", "faults/faults.tcss", "logs/logs.tcss",
+                "flow/flow.tcss", "patterns/patterns.tcss", "cost/cost.tcss", "startup/startup.tcss",
+                "help/help.tcss"]
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("ctrl+t", "toggle_theme", "Theme"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, sandbox=None, replay: str | Path | None = None, *, backend: Backend | None = None,
+                 start_backend: bool = True, theme: str = DARK):
+        super().__init__()
+        if backend is not None:
+            self.backend = backend
+        elif replay is not None:
+            self.backend = ReplayBackend(replay)
+        else:
+            if sandbox is None:
+                from sandbox import Sandbox
+
+                sandbox = Sandbox()
+            self.backend = LiveBackend(sandbox)
+        self.start_backend = start_backend
+        self.clock = Clock()
+        self.backend_ready = False
+        self.main_screen: MainScreen | None = None
+        self.theme = theme
+        self.sub_title = self.backend.label
+
+    @property
+    def replay_mode(self) -> bool:
+        return self.backend.mode == "replay"
+
+    # --- frame -----------------------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.main_screen = MainScreen()
+        self.push_screen(self.main_screen)
+        if self.replay_mode:
+            self._load_replay()
+        elif self.start_backend:
+            self.push_screen(StartupScreen(self.backend.label))
+            self._start_backend()
+        else:
+            self._check_backend()
+
+    def pane(self, tab_id: str) -> Pane | None:
+        try:
+            return self.main_screen.query_one(f"#pane-{tab_id}", Pane)
+        except Exception:  # noqa: BLE001 - not mounted (yet)
+            return None
+
+    @property
+    def panes(self) -> list[Pane]:
+        return [p for p in (self.pane(cls.TAB_ID) for cls in PANES) if p is not None]
+
+    # --- backend ---------------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="backend")
+    def _start_backend(self) -> None:
+        def progress(line: str) -> None:
+            self.post_message(StartupProgress([line]))
+
+        try:
+            detail = self.backend.start(progress)
+        except Exception as e:  # noqa: BLE001 - shown on the start-up screen
+            self.post_message(BackendFailed(f"{type(e).__name__}: {e}" if not str(e).startswith("No ") else str(e)))
+            return
+        self.post_message(BackendReady(detail))
+
+    @work(thread=True, exclusive=True, group="backend")
+    def _check_backend(self) -> None:
+        if self.backend.is_running():
+            self.post_message(BackendReady(f"connected to {self.backend.label}"))
+        else:
+            self.post_message(BackendFailed("no sandbox is running: start it with `sandbox up`"))
+
+    @work(thread=True, exclusive=True, group="backend")
+    def _load_replay(self) -> None:
+        try:
+            detail = self.backend.start(lambda line: None)
+        except Exception as e:  # noqa: BLE001
+            self.post_message(BackendFailed(f"cannot replay {self.backend.path}: {e}"))
+            return
+        self.post_message(BackendReady(detail))
+
+    def on_startup_progress(self, message: StartupProgress) -> None:
+        if isinstance(self.screen, StartupScreen):
+            self.screen.add_lines(message.lines)
+
+    def on_backend_failed(self, message: BackendFailed) -> None:
+        if isinstance(self.screen, StartupScreen):
+            self.screen.failed(message.error)
+        else:
+            self.notify(message.error, severity="error", timeout=10)
+
+    def on_backend_ready(self, message: BackendReady) -> None:
+        self.backend_ready = True
+        self.sub_title = self.backend.label
+        if isinstance(self.screen, StartupScreen):
+            self.pop_screen()
+        if self.replay_mode:
+            rec = self.backend.recording
+            self.clock = Clock(base=rec.start)
+            scenarios = self.pane(ScenariosPane.TAB_ID)
+            if scenarios is not None:
+                scenarios.replay(rec.events)
+        for pane in self.panes:
+            pane.backend_ready()
+        if not self.replay_mode:
+            self.notify(message.detail, timeout=4)
+
+    def retry_start(self) -> None:
+        self._start_backend()
+
+    # --- actions ---------------------------------------------------------------------------------------------
+    def action_show_tab(self, tab_id: str) -> None:
+        if self.screen is not self.main_screen:
+            return  # a modal is up
+        self.main_screen.query_one("#main-tabs", TabbedContent).active = tab_id
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(PANES))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.theme == DARK else DARK
+
+    def run_pane_action(self, tab_id: str, action: str) -> None:
+        """Switches to the pane's tab and runs one of its actions (what the command palette does)."""
+        self.action_show_tab(tab_id)
+        pane = self.pane(tab_id)
+        if pane is not None:
+            self.call_later(pane.run_action, action)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Toggle light/dark theme", "Switch between the light and the dark theme",
+                            self.action_toggle_theme)
+        yield SystemCommand("Help: key bindings", "Every key binding of every screen", self.action_help)
+        for i, pane in enumerate(PANES, 1):
+            yield SystemCommand(f"Go to {pane.TAB_TITLE} ({i})", f"Show the {pane.TAB_TITLE} tab",
+                                lambda tab=pane.TAB_ID: self.action_show_tab(tab))
+            for command in pane.COMMANDS_:
+                yield SystemCommand(f"{pane.TAB_TITLE}: {command.title}", command.help,
+                                    lambda tab=pane.TAB_ID, action=command.action: self.run_pane_action(tab, action))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m tui [--replay FILE]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tui", description="The Serverless Sandbox TUI")
+    parser.add_argument("--replay", metavar="FILE", help="show a recorded run (.sandbox/runs/*.jsonl), no LocalStack")
+    args = parser.parse_args(argv)
+    SandboxApp(replay=args.replay).run()

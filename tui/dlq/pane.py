@@ -1,0 +1,266 @@
+"""DLQ: dead-letter queues with their depth and what feeds them; peek inside, redrive, purge.
+
+Through `Sandbox.dlq` (list/peek/redrive/purge). Peeking receives the messages and makes them visible again at
+once: it adds one to their receive count (as on AWS), so it happens on Enter, never on mere highlighting.
+"""
+
+from __future__ import annotations
+
+import json
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Label, Static
+
+from tui.backend import Unavailable
+from tui.pane import Pane, PaneCommand
+from tui.widgets import ConfirmScreen, Notice
+
+REFRESH_SECONDS = 3.0
+
+
+class DlqPane(Pane):
+    """Dead-letter queues: depth, sources, messages with their errors; redrive and purge."""
+
+    TAB_ID = "dlq"
+    TAB_TITLE = "DLQ"
+    BINDINGS = [
+        Binding("r", "refresh", "Refresh"),
+        Binding("p", "peek", "Peek"),
+        Binding("d", "redrive", "Redrive"),
+        Binding("x", "purge", "Purge"),
+    ]
+    COMMANDS_ = (
+        PaneCommand("Refresh queues", "List the dead-letter queues again", "refresh"),
+        PaneCommand("Peek messages", "Look at the selected DLQ's messages (leaves them in place)", "peek"),
+        PaneCommand("Redrive DLQ", "Send the selected DLQ's messages back to their source queue", "redrive"),
+        PaneCommand("Purge DLQ", "Delete every message of the selected DLQ", "purge"),
+    )
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.queues: list = []
+        self.messages: list = []
+        self._timer = None
+
+    def compose(self) -> ComposeResult:
+        yield Notice(id="dlq-notice")
+        with Vertical(id="dlq-top"):
+            with Horizontal(classes="bar"):
+                yield Label("Dead-letter queues", classes="section-title")
+                yield Label("", id="dlq-count", classes="count")
+            yield DataTable(id="dlq-queues", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="dlq-bottom"):
+            with Vertical(id="dlq-messages-box"):
+                yield Label("Messages (enter: peek)", classes="section-title", id="dlq-messages-title")
+                yield DataTable(id="dlq-messages", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="dlq-detail-box"):
+                yield Static("", id="dlq-detail", classes="detail")
+
+    def on_mount(self) -> None:
+        queues = self.query_one("#dlq-queues", DataTable)
+        for label, key in (("queue", "name"), ("depth", "depth"), ("visible", "visible"), ("in flight", "in_flight"),
+                           ("sources", "sources")):
+            queues.add_column(label, key=key)
+        messages = self.query_one("#dlq-messages", DataTable)
+        for label, key in (("message", "id"), ("receives", "receives"), ("sent", "sent"), ("failure", "failure")):
+            messages.add_column(label, key=key)
+        self.query_one("#dlq-notice", Notice).show("waiting for the sandbox …")
+        self.query_one("#dlq-detail", Static).update(Text("Select a queue and press enter (or p) to peek.",
+                                                          style="dim"))
+
+    def backend_ready(self) -> None:
+        super().backend_ready()
+        self.action_refresh()
+        if self.backend.mode == "live":
+            self._timer = self.set_interval(REFRESH_SECONDS, self._auto_refresh, name="dlq-refresh")
+
+    def _auto_refresh(self) -> None:
+        if self.ready and self.is_attached and self.screen.is_current and self.display and \
+                self.screen.query_one("#main-tabs").active == self.TAB_ID:
+            self._load_queues(quiet=True)
+
+    def activated(self) -> None:
+        if self.ready:
+            self._load_queues(quiet=True)
+
+    def focus_main(self) -> None:
+        self.query_one("#dlq-queues", DataTable).focus()
+
+    # --- queues ----------------------------------------------------------------------------------------------
+    def action_refresh(self) -> None:
+        if self.ready:
+            self._load_queues()
+
+    @work(thread=True, exclusive=True, group="dlq-list")
+    def _load_queues(self, quiet: bool = False) -> None:
+        try:
+            found = self.backend.dlqs()
+        except Unavailable as e:
+            self.app.call_from_thread(self._unavailable, str(e))
+            return
+        except Exception as e:  # noqa: BLE001
+            if not quiet:
+                self.app.call_from_thread(self.problem, f"listing dead-letter queues failed: {e}")
+            return
+        self.app.call_from_thread(self._show_queues, found)
+
+    def _unavailable(self, text: str) -> None:
+        self.query_one("#dlq-notice", Notice).show(text)
+        self.query_one("#dlq-top").display = False
+        self.query_one("#dlq-bottom").display = False
+
+    def _show_queues(self, found: list) -> None:
+        self.query_one("#dlq-notice", Notice).hide()
+        self.query_one("#dlq-top").display = True
+        self.query_one("#dlq-bottom").display = True
+        self.queues = found
+        table = self.query_one("#dlq-queues", DataTable)
+        selected = self.selected_queue
+        table.clear()
+        for q in found:
+            if not q.exists:
+                table.add_row(Text(q.name, style="red"), Text("MISSING", style="bold red"), "-", "-",
+                              "; ".join(s.describe() for s in q.sources), key=q.arn)
+                continue
+            depth = Text(str(q.depth), style="bold yellow" if q.depth else "green")
+            table.add_row(q.name, depth, str(q.visible), str(q.in_flight),
+                          "; ".join(s.describe() for s in q.sources) or "-", key=q.arn)
+        if selected is not None:
+            for i, q in enumerate(found):
+                if q.arn == selected.arn:
+                    table.move_cursor(row=i)
+        total = sum(q.depth for q in found if q.exists)
+        self.query_one("#dlq-count", Label).update(f"{len(found)} queue(s), {total} message(s)")
+
+    @property
+    def selected_queue(self):
+        table = self.query_one("#dlq-queues", DataTable)
+        if not self.queues or table.cursor_row is None or not (0 <= table.cursor_row < len(self.queues)):
+            return None
+        return self.queues[table.cursor_row]
+
+    @on(DataTable.RowSelected, "#dlq-queues")
+    def _queue_selected(self) -> None:
+        self.action_peek()
+
+    # --- messages --------------------------------------------------------------------------------------------
+    def action_peek(self) -> None:
+        queue = self.selected_queue
+        if queue is None:
+            self.problem("no dead-letter queue selected", "warning")
+            return
+        self.query_one("#dlq-messages-title", Label).update(f"Messages of {queue.name}")
+        self._peek(queue.name)
+
+    @work(thread=True, exclusive=True, group="dlq-peek")
+    def _peek(self, name: str) -> None:
+        try:
+            found = self.backend.peek(name)
+        except Exception as e:  # noqa: BLE001
+            self.app.call_from_thread(self.problem, f"peek {name} failed: {e}")
+            return
+        self.app.call_from_thread(self._show_messages, found)
+
+    def _show_messages(self, found: list) -> None:
+        self.messages = found
+        table = self.query_one("#dlq-messages", DataTable)
+        table.clear()
+        for m in found:
+            failure = m.failure or {}
+            what = failure.get("error_type") or failure.get("error_message") or failure.get("error_code") or (
+                f"from {failure['source']}" if failure.get("source") else failure.get("kind")) or ""
+            table.add_row(m.message_id[:13], str(m.receive_count), (m.sent or "-")[11:23],
+                          Text(str(what)[:40], style="red" if what else ""), key=m.message_id)
+        if found:
+            self._show_detail(found[0])
+            table.focus()
+        else:
+            self.query_one("#dlq-detail", Static).update(Text("The queue is empty.", style="dim"))
+
+    @on(DataTable.RowHighlighted, "#dlq-messages")
+    def _message_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        found = next((m for m in self.messages if m.message_id == event.row_key.value), None)
+        if found is not None:
+            self._show_detail(found)
+
+    def _show_detail(self, m) -> None:
+        t = Text()
+        t.append("message ", style="bold")
+        t.append(f"{m.message_id}\n")
+        t.append("receives before this peek ", style="bold")
+        t.append(f"{m.receive_count}\n")
+        if m.sent:
+            t.append("sent ", style="bold")
+            t.append(f"{m.sent}\n")
+        if m.failure:
+            t.append("\nfailure\n", style="bold red")
+            for key, value in m.failure.items():
+                if value not in (None, "", {}):
+                    t.append(f"  {key}: ", style="red")
+                    t.append(f"{value if not isinstance(value, (dict, list)) else json.dumps(value)}\n")
+        if m.message_attributes:
+            t.append("\nmessage attributes\n", style="bold")
+            for name, value in m.message_attributes.items():
+                t.append(f"  {name}", style="cyan")
+                t.append(f" ({value.get('type')}): {value.get('value')}\n")
+        t.append("\nbody\n", style="bold")
+        t.append(m.pretty_body())
+        t.append("\n\nattributes\n", style="bold")
+        for name, value in sorted(m.attributes.items()):
+            t.append(f"  {name}: ", style="dim")
+            t.append(f"{value}\n")
+        self.query_one("#dlq-detail", Static).update(t)
+
+    # --- redrive / purge -------------------------------------------------------------------------------------
+    def action_redrive(self) -> None:
+        queue = self.selected_queue
+        if queue is None or not queue.exists:
+            self.problem("select an existing dead-letter queue first", "warning")
+            return
+        sources = [s.name for s in queue.sources if s.kind == "sqs-redrive"]
+        where = f"back to {sources[0]}" if len(sources) == 1 else "to its source queue"
+        body = (f"Move the {queue.depth} message(s) of {queue.name} {where}?\n\n"
+                "Consumers will process them again: fix the cause first.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._act("redrive", queue.name)
+
+        self.app.push_screen(ConfirmScreen(f"Redrive {queue.name}", body, "Redrive", danger=False), answered)
+
+    def action_purge(self) -> None:
+        queue = self.selected_queue
+        if queue is None or not queue.exists:
+            self.problem("select an existing dead-letter queue first", "warning")
+            return
+        body = f"Delete every message of {queue.name} ({queue.depth} now)? This cannot be undone."
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._act("purge", queue.name)
+
+        self.app.push_screen(ConfirmScreen(f"Purge {queue.name}", body, "Purge"), answered)
+
+    @work(thread=True, group="dlq-act")
+    def _act(self, what: str, name: str) -> None:
+        try:
+            result = getattr(self.backend, what)(name)
+        except Exception as e:  # noqa: BLE001
+            self.app.call_from_thread(self.problem, f"{what} {name} failed: {e}")
+            return
+        if what == "redrive":
+            text = f"redrove {result.moved} message(s) from {name} to {result.destination} ({result.method})"
+        else:
+            text = f"purged {result.deleted} message(s) from {name}"
+        self.app.call_from_thread(self.app.notify, text)
+        self.app.call_from_thread(self._after_action)
+
+    def _after_action(self) -> None:
+        self.query_one("#dlq-messages", DataTable).clear()
+        self.messages = []
+        self.query_one("#dlq-detail", Static).update("")
+        self._load_queues()

@@ -1,0 +1,217 @@
+"""Flow: the recorder's live event timeline (every request and hop), filtered; select one to see its trace.
+
+Through `Sandbox.events()` (long-polled in a worker) and `Sandbox.trace()`. The list is virtual, so 100k spans
+cost no more than a screenful; filtering runs in a worker thread on long lists. Without the recorder (a plain
+LocalStack) the tab says so.
+"""
+
+from __future__ import annotations
+
+import time
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Input, Label
+from textual.worker import get_current_worker
+
+from tui.backend import Unavailable
+from tui.flow.waterfall import Waterfall
+from tui.format import span_line, span_what
+from tui.messages import SpansArrived
+from tui.pane import Pane, PaneCommand
+from tui.pump import Pump
+from tui.widgets import Notice, VirtualList, text_matcher
+
+
+class FlowPane(Pane):
+    """Live event timeline from the recorder; enter opens the event's trace as a waterfall."""
+
+    TAB_ID = "flow"
+    TAB_TITLE = "Flow"
+    BINDINGS = [
+        Binding("slash", "search", "Filter"),
+        Binding("e", "toggle_errors", "Errors"),
+        Binding("n", "toggle_noise", "Noise"),
+        Binding("f", "toggle_follow", "Follow"),
+        Binding("escape", "close_trace", "Close trace", show=False),
+        Binding("ctrl+l", "clear", "Clear"),
+    ]
+    COMMANDS_ = (
+        PaneCommand("Filter events", "Filter the timeline by service, operation, resource or trace id", "search"),
+        PaneCommand("Only errors", "Show only failed requests and hops (toggle)", "toggle_errors"),
+        PaneCommand("Show platform noise", "Also show log shipping, polls and role assumption (toggle)",
+                    "toggle_noise"),
+        PaneCommand("Follow events", "Keep the newest event in view (toggle)", "toggle_follow"),
+        PaneCommand("Close trace", "Hide the waterfall", "close_trace"),
+        PaneCommand("Clear timeline", "Empty the view (new events keep coming)", "clear"),
+    )
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._query = ""
+        self._errors = False
+        self._noise = False
+        self._pump: Pump | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="bar"):
+            yield Input(placeholder="filter (/): service, operation, resource, trace id; re:regex",
+                        id="flow-search", compact=True)
+            yield Label("", id="flow-flags", classes="count")
+            yield Label("", id="flow-count", classes="count")
+        yield Notice(id="flow-notice")
+        yield VirtualList(lambda span: span_line(span, self.clock), id="flow-list")
+        with VerticalScroll(id="flow-trace-box"):
+            yield Waterfall(id="flow-trace")
+
+    def on_mount(self) -> None:
+        self.query_one("#flow-trace-box").display = False
+        self.query_one("#flow-notice", Notice).hide()
+        self._pump = Pump(self, SpansArrived).start()
+        self._apply_filter()
+
+    def backend_ready(self) -> None:
+        super().backend_ready()
+        self._poll()
+
+    def focus_main(self) -> None:
+        self.query_one("#flow-list", VirtualList).focus()
+
+    # --- incoming --------------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="flow-poll")
+    def _poll(self) -> None:
+        worker = get_current_worker()
+        cursor = None
+        failures = 0
+        while not worker.is_cancelled:
+            started = time.monotonic()
+            try:
+                spans, new_cursor = self.backend.poll_events(cursor, wait=1.0)
+                failures = 0
+            except Unavailable as e:
+                self.app.call_from_thread(self._unavailable, str(e))
+                return
+            except Exception:  # noqa: BLE001 - the sandbox restarting: try again, slower
+                failures += 1
+                spans, new_cursor = [], cursor
+                time.sleep(min(failures, 5))
+            if isinstance(cursor, int) and isinstance(new_cursor, int) and new_cursor < cursor:
+                new_cursor = None  # a new recorder (the sandbox restarted): start from its newest events
+            cursor = new_cursor
+            if spans:
+                self._pump.extend(spans)
+            if self.backend.mode != "live":
+                return
+            if not spans and time.monotonic() - started < 0.5:
+                time.sleep(1.0)  # no long poll (a stopped sandbox answers from its file at once)
+
+    def _unavailable(self, text: str) -> None:
+        self.query_one("#flow-notice", Notice).show(
+            f"{text}\n\nThe Flow tab shows the recorder's events: it needs the sandbox's embedded backend.",
+            warning=True)
+        self.query_one("#flow-list").display = False
+
+    def ingest(self, spans: list[dict]) -> None:
+        """Adds spans to the timeline (the poller does, through the pump; tests may too)."""
+        self._pump.extend(spans)
+
+    def on_spans_arrived(self, message: SpansArrived) -> None:
+        message.stop()
+        self.query_one("#flow-list", VirtualList).append(message.spans)
+        self._update_count()
+
+    # --- filters ---------------------------------------------------------------------------------------------
+    def _predicate(self):
+        query, errors, noise = self._query, self._errors, self._noise
+        if not query and not errors and noise:
+            return None
+        matches = text_matcher(query) if query else None
+
+        def keep(span: dict) -> bool:
+            if not noise and span.get("noise"):
+                return False
+            if errors and not span.get("error"):
+                return False
+            if matches is not None:
+                text = f"{span_what(span)} {span.get('resource_name') or ''} {span.get('trace_id') or ''} " \
+                       f"{span.get('correlation_id') or ''}"
+                return matches(text)
+            return True
+
+        return keep
+
+    def _apply_filter(self) -> None:
+        self.query_one("#flow-list", VirtualList).set_filter(self._predicate())
+        flags = []
+        if self._errors:
+            flags.append("errors only")
+        if self._noise:
+            flags.append("+noise")
+        self.query_one("#flow-flags", Label).update(" ".join(flags))
+
+    @on(Input.Changed, "#flow-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self._query = event.value.strip()
+        self._apply_filter()
+
+    @on(Input.Submitted, "#flow-search")
+    def _search_submitted(self) -> None:
+        self.focus_main()
+
+    @on(VirtualList.Filtered, "#flow-list")
+    @on(VirtualList.Highlighted, "#flow-list")
+    def _filtered(self) -> None:
+        self._update_count()
+
+    def _update_count(self) -> None:
+        view = self.query_one("#flow-list", VirtualList)
+        shown, total = view.shown_count, len(view.rows)
+        follow = " · following" if view.follow else ""
+        self.query_one("#flow-count", Label).update(f"{shown} of {total} events{follow}")
+
+    # --- actions ---------------------------------------------------------------------------------------------
+    def action_search(self) -> None:
+        self.query_one("#flow-search", Input).focus()
+
+    def action_toggle_errors(self) -> None:
+        self._errors = not self._errors
+        self._apply_filter()
+
+    def action_toggle_noise(self) -> None:
+        self._noise = not self._noise
+        self._apply_filter()
+
+    def action_toggle_follow(self) -> None:
+        view = self.query_one("#flow-list", VirtualList)
+        view.follow = not view.follow
+        if view.follow:
+            view.action_last()
+        self._update_count()
+
+    def action_clear(self) -> None:
+        self.query_one("#flow-list", VirtualList).clear()
+        self._update_count()
+
+    def action_close_trace(self) -> None:
+        self.query_one("#flow-trace-box").display = False
+
+    @on(VirtualList.Selected, "#flow-list")
+    def _selected(self, event: VirtualList.Selected) -> None:
+        span = event.item
+        trace_id = span.get("trace_id")
+        if not trace_id:
+            return
+        self.query_one("#flow-trace-box").display = True
+        self.query_one("#flow-trace", Waterfall).show(None, f"loading trace {trace_id} …")
+        self._load_trace(trace_id, self._noise or bool(span.get("noise")))
+
+    @work(thread=True, exclusive=True, group="flow-trace")
+    def _load_trace(self, trace_id: str, noise: bool) -> None:
+        try:
+            trace = self.backend.trace(trace_id, all=noise)
+        except Exception as e:  # noqa: BLE001
+            self.app.call_from_thread(self.query_one("#flow-trace", Waterfall).show, None, f"trace {trace_id}: {e}")
+            return
+        self.app.call_from_thread(self.query_one("#flow-trace", Waterfall).show, trace)

@@ -1,0 +1,91 @@
+"""SVG screenshots of the TUI's screens from a recording (for the docs): `python -m tui.screenshots OUT_DIR [FILE]`.
+
+Replay mode, so no LocalStack is needed and the pictures do not depend on when they were taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from textual.widgets import DataTable, TabbedContent
+
+from tui.app import SandboxApp
+from tui.widgets import VirtualList
+
+DEFAULT_RECORDING = Path(__file__).resolve().parent.parent / "tests" / "data" / "replay-workflow-retries.jsonl"
+SIZE = (110, 32)
+
+
+async def _until(pilot, predicate, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception:  # noqa: BLE001 - not mounted yet
+            pass
+        await pilot.pause(0.1)
+    raise TimeoutError("the recording did not load")
+
+
+async def take(out: Path, recording: Path, size: tuple[int, int] = SIZE) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    saved: list[Path] = []
+    app = SandboxApp(replay=recording)
+    async with app.run_test(size=size) as pilot:
+        screen = lambda: app.main_screen  # noqa: E731
+        await _until(pilot, lambda: app.backend_ready and
+                     screen().query_one("#report-table", DataTable).row_count > 0 and
+                     screen().query_one("#cost-lines", DataTable).row_count > 0)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+
+        def save(name: str) -> None:
+            path = out / f"{name}.svg"
+            app.save_screenshot(str(path))
+            saved.append(path)
+
+        tabs = screen().query_one("#run-tabs", TabbedContent)
+        for inner, name in (("narrative", "scenarios-narrative"), ("checks", "scenarios-checks"),
+                            ("report", "scenarios-before-after")):
+            tabs.active = inner
+            await pilot.pause(0.3)
+            save(name)
+        await pilot.press("5")
+        await pilot.press("slash", *"sfn-execution", "enter")
+        await pilot.pause(0.3)
+        await pilot.press("home", "down", "down", "enter")
+        await _until(pilot, lambda: screen().query_one("#flow-trace").trace is not None)
+        await pilot.pause(0.3)
+        save("flow-trace")
+        await pilot.press("4")
+        await pilot.press("slash", *"Welcome email failed", "enter")
+        await pilot.pause(0.3)
+        await pilot.press("home", "enter")
+        await pilot.pause(0.3)
+        save("logs")
+        for key, name in (("6", "patterns"), ("7", "cost")):
+            await pilot.press(key)
+            await pilot.pause(0.5)
+            save(name)
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+        save("help")
+        assert screen().query_one("#flow-list", VirtualList).rows
+    return saved
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        sys.exit("usage: python -m tui.screenshots OUT_DIR [RECORDING]")
+    recording = Path(argv[1]) if len(argv) > 1 else DEFAULT_RECORDING
+    for path in asyncio.run(take(Path(argv[0]), recording)):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""Widgets shared by the TUI's screens."""
+
+from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.notice import Notice
+from tui.widgets.virtual_list import VirtualList, text_matcher
+
+__all__ = ["ConfirmScreen", "Notice", "VirtualList", "text_matcher"]
