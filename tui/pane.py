@@ -44,3 +44,31 @@ class Pane(Vertical):
 
     def problem(self, text: str, severity: str = "error") -> None:
         self.app.notify(text, severity=severity, timeout=6)
+
+
+class PollingPane(Pane):
+    """A pane that reloads its data every REFRESH_SECONDS while its tab is shown (live mode only), on activation,
+    and on the refresh action. Subclasses implement `_load(quiet)`, usually as a thread worker."""
+
+    REFRESH_SECONDS = 5.0
+
+    def backend_ready(self) -> None:
+        super().backend_ready()
+        self.action_refresh()
+        if self.backend.mode == "live":
+            self.set_interval(self.REFRESH_SECONDS, self._auto_refresh, name=f"{self.TAB_ID}-refresh")
+
+    def _auto_refresh(self) -> None:
+        if self.ready and self.screen.is_current and self.screen.query_one("#main-tabs").active == self.TAB_ID:
+            self._load(quiet=True)
+
+    def activated(self) -> None:
+        if self.ready:
+            self._load(quiet=True)
+
+    def action_refresh(self) -> None:
+        if self.ready:
+            self._load()
+
+    def _load(self, quiet: bool = False) -> None:
+        raise NotImplementedError

@@ -14,19 +14,19 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Static
 
 from tui.backend import Unavailable
-from tui.pane import Pane, PaneCommand
+from tui.pane import PaneCommand, PollingPane
 from tui.widgets import Notice
 
-REFRESH_SECONDS = 5.0
 
 
 def _money(value: float | None) -> str:
     return "-" if value is None else f"${value:,.8f}"
 
 
-class CostPane(Pane):
+class CostPane(PollingPane):
     """Estimated AWS cost of the recorded traffic, per line item and per service."""
 
+    REFRESH_SECONDS = 5.0
     TAB_ID = "cost"
     TAB_TITLE = "Cost"
     BINDINGS = [Binding("r", "refresh", "Refresh")]
@@ -47,26 +47,9 @@ class CostPane(Pane):
             table.add_column(label, key=key)
         self.query_one("#cost-notice", Notice).hide()
 
-    def backend_ready(self) -> None:
-        super().backend_ready()
-        self.action_refresh()
-        if self.backend.mode == "live":
-            self.set_interval(REFRESH_SECONDS, self._auto_refresh, name="cost-refresh")
-
-    def _auto_refresh(self) -> None:
-        if self.ready and self.screen.is_current and self.screen.query_one("#main-tabs").active == self.TAB_ID:
-            self._load(quiet=True)
-
-    def activated(self) -> None:
-        if self.ready:
-            self._load(quiet=True)
 
     def focus_main(self) -> None:
         self.query_one("#cost-lines", DataTable).focus()
-
-    def action_refresh(self) -> None:
-        if self.ready:
-            self._load()
 
     @work(thread=True, exclusive=True, group="cost-load")
     def _load(self, quiet: bool = False) -> None:

@@ -17,10 +17,9 @@ from textual.widgets import DataTable, Label, Static
 
 from tui.backend import Unavailable
 from tui.faults.add_fault import AddFaultScreen
-from tui.pane import Pane, PaneCommand
+from tui.pane import PaneCommand, PollingPane
 from tui.widgets import ConfirmScreen, Notice
 
-REFRESH_SECONDS = 3.0
 
 
 def _rule_text(kind: str, rule: dict) -> Text:
@@ -52,9 +51,10 @@ def _rule_text(kind: str, rule: dict) -> Text:
     return text
 
 
-class FaultsPane(Pane):
+class FaultsPane(PollingPane):
     """Fault rules in force: add from templates, remove one, clear all."""
 
+    REFRESH_SECONDS = 3.0
     TAB_ID = "faults"
     TAB_TITLE = "Faults"
     BINDINGS = [
@@ -91,26 +91,9 @@ class FaultsPane(Pane):
         table.add_column("rule", key="rule")
         self.query_one("#faults-notice", Notice).show("waiting for the sandbox …")
 
-    def backend_ready(self) -> None:
-        super().backend_ready()
-        self.action_refresh()
-        if self.backend.mode == "live":
-            self.set_interval(REFRESH_SECONDS, self._auto_refresh, name="faults-refresh")
-
-    def _auto_refresh(self) -> None:
-        if self.ready and self.screen.is_current and self.screen.query_one("#main-tabs").active == self.TAB_ID:
-            self._load(quiet=True)
-
-    def activated(self) -> None:
-        if self.ready:
-            self._load(quiet=True)
 
     def focus_main(self) -> None:
         self.query_one("#fault-rules", DataTable).focus()
-
-    def action_refresh(self) -> None:
-        if self.ready:
-            self._load()
 
     @work(thread=True, exclusive=True, group="faults-load")
     def _load(self, quiet: bool = False) -> None:

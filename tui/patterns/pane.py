@@ -16,9 +16,8 @@ from textual.widgets import DataTable, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.backend import Unavailable
-from tui.pane import Pane, PaneCommand
+from tui.pane import PaneCommand, PollingPane
 
-REFRESH_SECONDS = 5.0
 
 
 def _short_type(resource_type: str) -> str:
@@ -31,9 +30,10 @@ def match_nodes(stack: str, logical_id: str, nodes: list[dict]) -> list[dict]:
     return [n for n in nodes if needle in str(n.get("label", "")).lower() or needle in str(n.get("id", "")).lower()]
 
 
-class PatternsPane(Pane):
+class PatternsPane(PollingPane):
     """Built-in patterns, their deployed stacks and resources, with the recorder's counters."""
 
+    REFRESH_SECONDS = 5.0
     TAB_ID = "patterns"
     TAB_TITLE = "Patterns"
     BINDINGS = [Binding("r", "refresh", "Refresh")]
@@ -62,19 +62,6 @@ class PatternsPane(Pane):
                            ("executions", "executions")):
             table.add_column(label, key=key)
 
-    def backend_ready(self) -> None:
-        super().backend_ready()
-        self.action_refresh()
-        if self.backend.mode == "live":
-            self.set_interval(REFRESH_SECONDS, self._auto_refresh, name="patterns-refresh")
-
-    def _auto_refresh(self) -> None:
-        if self.ready and self.screen.is_current and self.screen.query_one("#main-tabs").active == self.TAB_ID:
-            self._load(quiet=True)
-
-    def activated(self) -> None:
-        if self.ready:
-            self._load(quiet=True)
 
     def focus_main(self) -> None:
         self.query_one("#pattern-list", OptionList).focus()
