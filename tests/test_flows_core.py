@@ -257,7 +257,8 @@ def handler(event, context):
         request_id = record["requestContext"]["requestId"]
         assert request_id == ids[action], "the request id the async invoke returned"
         log = helpers.wait_for(lambda: helpers.log_text(sb, fn).count(f"REPORT RequestId: {request_id}") == 2
-                               and helpers.log_text(sb, fn), message=f"both {action} attempts in the logs")
+                               and helpers.log_text(sb, fn), timeout=60,
+                               message=f"both {action} attempts in the logs")
         assert log.count(f"START RequestId: {request_id} Version: $LATEST") == 2
         assert log.count(f"END RequestId: {request_id}") == 2
         assert log.count(text) >= 2, log
