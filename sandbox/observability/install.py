@@ -14,7 +14,15 @@ import os
 
 LOG = logging.getLogger(__name__)
 
-HOP_PATCHES = ("lambda_hops", "esm_hops", "sqs_hops", "notifier_hops", "sfn_hops", "stream_hops")
+# hop patch -> the module whose first import arms it (LocalStack loads services lazily; so do we)
+HOP_PATCHES = {
+    "lambda_hops": "localstack.services.lambda_.provider",
+    "esm_hops": "localstack.services.lambda_.provider",
+    "sqs_hops": "localstack.services.sqs.provider",
+    "notifier_hops": ("localstack.services.s3.provider", "localstack.services.sns.provider"),
+    "sfn_hops": "localstack.services.stepfunctions.provider",
+    "stream_hops": "sandbox.dynamodb_moto.provider",
+}
 _installed = False
 
 
@@ -34,11 +42,27 @@ def install() -> None:
     handlers.preprocess_request.handlers.insert(0, gateway.mark_start)
     handlers.serve_custom_service_request_handlers.handlers.insert(0, gateway.enter)
     handlers.run_custom_finalizers.append(gateway.finalize)
-    for name in HOP_PATCHES:
-        try:
-            importlib.import_module(f"sandbox.observability.{name}").install()
-        except Exception:  # noqa: BLE001 - the sandbox starts without that link of the traces
-            LOG.exception("Sandbox recorder: %s could not be installed; those hops will not be linked", name)
+    from sandbox.localstack_ext.lazy import when_imported
+
+    for name, targets in HOP_PATCHES.items():
+        for target in (targets,) if isinstance(targets, str) else targets:
+            when_imported(target, _hop_installer(name))
     api.install()
     _installed = True
     LOG.info("Sandbox recorder installed")
+
+
+_hops_installed: set[str] = set()
+
+
+def _hop_installer(name: str):
+    def run() -> None:
+        if name in _hops_installed:
+            return
+        _hops_installed.add(name)
+        try:
+            importlib.import_module(f"sandbox.observability.{name}").install()
+        except Exception:  # noqa: BLE001 - the sandbox runs without that link of the traces
+            LOG.exception("Sandbox recorder: %s could not be installed; those hops will not be linked", name)
+
+    return run

@@ -1,7 +1,8 @@
 """Workarounds for bugs of the frozen localstack-core 2026.3.0, one module per bug; each names what it fixes.
 
-Every module has an `apply()` that imports what it patches (so importing the module itself stays cheap and
-side-effect free) and installs the fix. A patch that fails to apply is logged and skipped: the sandbox still
+Every module has a `TARGET` (the LocalStack module it patches) and an `apply()` that imports what it patches
+(so importing the patch module stays cheap and side-effect free) and installs the fix; `apply()` runs when
+LocalStack first imports TARGET, so start-up does not pay for services nobody uses. A patch that fails to apply is logged and skipped: the sandbox still
 starts, without that one workaround.
 """
 
@@ -25,15 +26,26 @@ _applied: list[str] = []
 
 
 def apply_all() -> None:
+    """Arms every patch: each is applied when LocalStack first imports its TARGET module (see lazy.py)."""
+    from sandbox.localstack_ext.lazy import when_imported
+
     for name, what in PATCHES.items():
+        module = importlib.import_module(f"{__name__}.{name}")
+        when_imported(module.TARGET, _applier(name, what, module.apply))
+
+
+def _applier(name: str, what: str, apply):
+    def run() -> None:
         if name in _applied:
-            continue
+            return
         try:
-            importlib.import_module(f"{__name__}.{name}").apply()
+            apply()
         except Exception:
             LOG.exception("Sandbox patch %s (%s) could not be applied", name, what)
-            continue
+            return
         _applied.append(name)
+
+    return run
 
 
 def applied() -> list[str]:

@@ -27,6 +27,9 @@ def _apply(request, result) -> None:
         client.delete_function_concurrency(FunctionName=name)
 
 
+TARGET = "localstack.services.lambda_.resource_providers.aws_lambda_function"
+
+
 def apply() -> None:
     from localstack.services.lambda_.resource_providers.aws_lambda_function import LambdaFunctionProvider
     from localstack.utils.patch import patch

@@ -12,6 +12,9 @@ import threading
 _lock = threading.Lock()
 
 
+TARGET = "localstack.services.cloudformation.engine.v2.change_set_model_transform"
+
+
 def apply() -> None:
     from localstack.services.cloudformation.engine.v2.change_set_model_transform import ChangeSetModelTransform
 

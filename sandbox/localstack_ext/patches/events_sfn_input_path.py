@@ -25,6 +25,9 @@ LOG = logging.getLogger(__name__)
 _current = threading.local()
 
 
+TARGET = "localstack.services.events.target"
+
+
 def apply() -> None:
     from localstack.services.events.target import StatesTargetSender
     from localstack.services.events.utils import to_json_str

@@ -96,6 +96,9 @@ def _flush_loop() -> None:
             flush()
 
 
+TARGET = "localstack.services.lambda_.invocation.version_manager"
+
+
 def apply() -> None:
     from localstack.services.lambda_.invocation import version_manager
 

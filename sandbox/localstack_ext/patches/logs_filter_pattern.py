@@ -493,6 +493,9 @@ def get_pattern_matcher(pattern: str) -> Callable[[str, Any], bool]:
     return lambda _pattern, event: compiled(_message_of(event))
 
 
+TARGET = "localstack.services.logs.provider"
+
+
 def apply() -> None:
     from localstack.services.logs import provider as logs_provider
     from localstack.utils.patch import Patch, patch

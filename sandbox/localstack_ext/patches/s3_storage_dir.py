@@ -10,6 +10,9 @@ own directory under its state dir instead.
 import os
 
 
+TARGET = "localstack.services.s3.provider"
+
+
 def apply() -> None:
     from localstack.services.s3 import provider
 

@@ -24,6 +24,9 @@ LOG = logging.getLogger(__name__)
 CONCURRENCY = int(os.environ.get("SANDBOX_SQS_ESM_CONCURRENCY") or 5)
 
 
+TARGET = "localstack.services.lambda_.event_source_mapping.pollers.sqs_poller"
+
+
 def apply() -> None:
     from localstack.services.lambda_.event_source_mapping.pollers.sqs_poller import SqsPoller
 
