@@ -24,8 +24,6 @@ import json
 import math
 import random
 import re
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +32,6 @@ from typing import Any
 
 from scenarios.runner import RunContext, ScenarioError, percentile
 
-APPS = Path(__file__).resolve().parent / "apps"
 
 # --- the cold-start model ----------------------------------------------------------------------------------
 BASE_MS = 150.0  # a fresh Python runtime with a tiny package
@@ -84,22 +81,8 @@ def flag(value: Any) -> bool:
 # --- deploying an app --------------------------------------------------------------------------------------
 def deploy_app(ctx: RunContext, app: str, stack_name: str | None = None, parameters: dict | None = None,
                template: str = "template.yaml", build: Callable[[Path], None] | None = None) -> dict[str, str]:
-    """Deploys `scenarios/apps/<app>/<template>`; `build(dir)` may add generated files to a staged copy first.
-    The outputs land in `ctx.outputs[app]` (read them with `ctx.output(app, key)`)."""
-    source = APPS / app
-    if not (source / template).is_file():
-        raise ScenarioError(f"scenario app {app!r} has no {template} in {source}")
-    stack = stack_name or app
-    if build is None:
-        result = ctx.sb.deploy(str(source / template), stack_name=stack, parameters=parameters)
-    else:
-        with tempfile.TemporaryDirectory(prefix=f"sandbox-app-{app}-") as tmp:
-            staged = Path(tmp) / app
-            shutil.copytree(source, staged, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            build(staged)
-            result = ctx.sb.deploy(str(staged / template), stack_name=stack, parameters=parameters)
-    ctx.outputs[app] = dict(result.outputs)
-    return ctx.outputs[app]
+    """See RunContext.deploy_app; outputs in `ctx.outputs[app]`."""
+    return ctx.deploy_app(app, stack_name=stack_name, parameters=parameters, template=template, build=build)
 
 
 def generate_heavy_deps(dest: Path, seed: int = 1, modules: int = 60, blob_kb: int = 4000) -> None:

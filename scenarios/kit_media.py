@@ -19,12 +19,10 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 
 from scenarios.runner import RunContext, ScenarioError
 
 PATTERN = "media-pipeline"
-APPS = Path(__file__).resolve().parent / "apps"
 MAGIC = b"MEDIA1"
 KIB = 1024
 MB = 1024 * 1024
@@ -409,8 +407,5 @@ def sandbox_cost(ctx: RunContext, since_ts: float, until_ts: float | None = None
 
 # --- scenario apps -----------------------------------------------------------------------------------------
 def deploy_app(ctx: RunContext, name: str, stack_name: str, parameters: dict[str, str]) -> dict[str, str]:
-    result = ctx.sb.deploy(str(APPS / name), stack_name=stack_name, parameters=parameters)
-    if not str(result.status).endswith("_COMPLETE") or "ROLLBACK" in str(result.status):
-        raise ScenarioError(f"deploying {name} ended in {result.status}")
-    ctx.outputs[name] = result.outputs
-    return result.outputs
+    """See RunContext.deploy_app (a failed deploy raises DeployError with the failing resource)."""
+    return ctx.deploy_app(name, stack_name=stack_name, parameters=parameters)

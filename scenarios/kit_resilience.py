@@ -16,26 +16,19 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import requests
 
 from scenarios.runner import RunContext
 
-APPS = Path(__file__).resolve().parent / "apps"
 
 
 # --- deploying from a step ---------------------------------------------------------------------------------
 def deploy_app(ctx: RunContext, app: str, *, name: str | None = None, parameters: dict | None = None,
                region: str | None = None, stack_name: str | None = None) -> dict[str, str]:
-    """Deploys `scenarios/apps/<app>/template.yaml`; its outputs go to `ctx.outputs[name or app]`."""
-    where = f" in {region}" if region else ""
-    ctx.emit({"type": "phase", "text": f"deploying {app}{where}"})
-    result = ctx.sb.deploy(str(APPS / app), stack_name=stack_name,
-                           parameters={k: str(v) for k, v in (parameters or {}).items()}, region=region)
-    ctx.outputs[name or app] = result.outputs
-    return result.outputs
+    """See RunContext.deploy_app; outputs in `ctx.outputs[name or app]`."""
+    return ctx.deploy_app(app, name=name, parameters=parameters, region=region, stack_name=stack_name)
 
 
 def deploy_pattern(ctx: RunContext, pattern: str, *, name: str, parameters: dict | None = None,
@@ -193,5 +186,4 @@ class Flag:
 def state(ctx: RunContext, key: str) -> dict:
     """Objects a scenario's steps share that are not observations (clients, threads, timestamps), kept on the
     run's context so that they go away with it."""
-    store = ctx.__dict__.setdefault("_kit_resilience_state", {})
-    return store.setdefault(key, {})
+    return ctx.state.setdefault(key, {})

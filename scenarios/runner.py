@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import statistics
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from typing import Any
 
 from scenarios.model import Scenario, Variant
 
+APPS_DIR = Path(__file__).resolve().parent / "apps"
 COUNT_NAMES = ("sent", "invoked", "succeeded", "retried", "duplicated", "throttled", "in_dlq", "lost")
 
 
@@ -78,6 +81,28 @@ class RunContext:
     state: dict[str, Any] = field(default_factory=dict)  # per-run objects steps hand to each other
     started: float = field(default_factory=time.time)
     lock: threading.Lock = field(default_factory=threading.Lock)  # count/observe from traffic threads
+
+    def deploy_app(self, app: str, *, name: str | None = None, stack_name: str | None = None,
+                   parameters: dict | None = None, region: str | None = None, template: str = "template.yaml",
+                   build: Callable[[Path], None] | None = None) -> dict[str, str]:
+        """Deploys a scenario app, `scenarios/apps/<app>/<template>`, from a step; its outputs go to
+        `self.outputs[name or app]`. `build(dir)` may add generated files to a staged copy first."""
+        source = APPS_DIR / app
+        if not (source / template).is_file():
+            raise ScenarioError(f"scenario app {app!r} has no {template} in {source}")
+        self.emit({"type": "phase", "text": f"deploying {app}" + (f" in {region}" if region else "")})
+        params = {k: str(v) for k, v in (parameters or {}).items()}
+        stack = stack_name  # None: Sandbox.deploy names it after the app's folder (dashes, as stacks need)
+        if build is None:
+            result = self.sb.deploy(str(source / template), stack_name=stack, parameters=params, region=region)
+        else:
+            with tempfile.TemporaryDirectory(prefix=f"sandbox-app-{app}-") as tmp:
+                staged = Path(tmp) / app
+                shutil.copytree(source, staged, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                build(staged)
+                result = self.sb.deploy(str(staged / template), stack_name=stack, parameters=params, region=region)
+        self.outputs[name or app] = dict(result.outputs)
+        return self.outputs[name or app]
 
     def setting(self, name: str, default: Any = None) -> Any:
         return self.variant.settings.get(name, default)

@@ -17,7 +17,6 @@ With `realistic=true` (default) cold starts also get the modeled start-up latenc
 size and memory, see docs/cold-start-model.md).
 """
 
-import json
 import shutil
 import time
 from pathlib import Path
