@@ -23,10 +23,7 @@ def _run(name: str) -> None:
     with _lock:
         callbacks = _pending.pop(name, [])
     for callback in callbacks:
-        try:
-            callback()
-        except Exception:  # noqa: BLE001 - a patch that fails must not break the import of the module
-            LOG.exception("post-import hook %s for %s failed", getattr(callback, "__qualname__", callback), name)
+        callback()
 
 
 class _PostImportFinder(importlib.abc.MetaPathFinder):
@@ -57,12 +54,26 @@ class _PostImportFinder(importlib.abc.MetaPathFinder):
 _finder = _PostImportFinder()
 
 
-def when_imported(module: str, callback: Callable[[], None]) -> None:
-    """Calls `callback` once `module` is imported: now if it already is, else right after its import."""
-    with _lock:
-        if module not in sys.modules:
-            _pending.setdefault(module, []).append(callback)
-            if _finder not in sys.meta_path:
-                sys.meta_path.insert(0, _finder)
-            return
-    callback()
+def when_imported(modules: str | tuple[str, ...], callback: Callable[[], None], what: str) -> None:
+    """Calls `callback` once, as soon as one of `modules` is imported (now, if one already is). A callback that
+    fails is logged with `what` and does not break the import."""
+    done = threading.Event()
+
+    def once() -> None:
+        with _lock:
+            if done.is_set():
+                return
+            done.set()
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - the sandbox runs without that one hook
+            LOG.exception("%s could not be applied", what)
+
+    for module in (modules,) if isinstance(modules, str) else modules:
+        with _lock:
+            if module not in sys.modules:
+                _pending.setdefault(module, []).append(once)
+                if _finder not in sys.meta_path:
+                    sys.meta_path.insert(0, _finder)
+                continue
+        once()

@@ -45,24 +45,11 @@ def install() -> None:
     from sandbox.localstack_ext.lazy import when_imported
 
     for name, targets in HOP_PATCHES.items():
-        for target in (targets,) if isinstance(targets, str) else targets:
-            when_imported(target, _hop_installer(name))
+        when_imported(targets, _hop_installer(name), what=f"recorder hop patch {name} (those hops stay unlinked)")
     api.install()
     _installed = True
     LOG.info("Sandbox recorder installed")
 
 
-_hops_installed: set[str] = set()
-
-
 def _hop_installer(name: str):
-    def run() -> None:
-        if name in _hops_installed:
-            return
-        _hops_installed.add(name)
-        try:
-            importlib.import_module(f"sandbox.observability.{name}").install()
-        except Exception:  # noqa: BLE001 - the sandbox runs without that link of the traces
-            LOG.exception("Sandbox recorder: %s could not be installed; those hops will not be linked", name)
-
-    return run
+    return lambda: importlib.import_module(f"sandbox.observability.{name}").install()

@@ -7,9 +7,7 @@ starts, without that one workaround.
 """
 
 import importlib
-import logging
 
-LOG = logging.getLogger(__name__)
 
 # module name -> one line on what it fixes (shown in the log when it cannot be applied)
 PATCHES = {
@@ -22,31 +20,10 @@ PATCHES = {
     "lambda_metrics_batching": "Lambda Invocations/Errors metrics aggregated per second (speed)",
 }
 
-_applied: list[str] = []
-
-
 def apply_all() -> None:
     """Arms every patch: each is applied when LocalStack first imports its TARGET module (see lazy.py)."""
     from sandbox.localstack_ext.lazy import when_imported
 
     for name, what in PATCHES.items():
         module = importlib.import_module(f"{__name__}.{name}")
-        when_imported(module.TARGET, _applier(name, what, module.apply))
-
-
-def _applier(name: str, what: str, apply):
-    def run() -> None:
-        if name in _applied:
-            return
-        try:
-            apply()
-        except Exception:
-            LOG.exception("Sandbox patch %s (%s) could not be applied", name, what)
-            return
-        _applied.append(name)
-
-    return run
-
-
-def applied() -> list[str]:
-    return list(_applied)
+        when_imported(module.TARGET, module.apply, what=f"sandbox patch {name} ({what})")
