@@ -45,6 +45,12 @@ _ERRORISH = re.compile(r"Task timed out after|Traceback \(most recent call last\
                        r"^\s*File \".*\", line \d+|Error: |Exception: ")
 
 
+_REQUEST_ID = re.compile(r"RequestId: ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|"
+                         r"\t([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\t")
+REQUEST_ID_KEYS = ("function_request_id", "aws_request_id", "requestId", "request_id", "awsRequestId")
+CORRELATION_KEYS = ("correlation_id", "correlationId", "x-correlation-id")
+
+
 def parse_json(message: str) -> object | None:
     """The message as JSON when it is a JSON object or array, else None."""
     text = message.strip()
@@ -97,6 +103,28 @@ class LogLine:
     @property
     def level(self) -> str:
         return level_of(self.message)
+
+    @property
+    def request_id(self) -> str | None:
+        """The Lambda request id the line belongs to: a structured log's field (Powertools' function_request_id),
+        the runtime's "RequestId: ..." (START/END/REPORT), or the tab-separated id of the runtime's log format."""
+        parsed = self.json
+        if isinstance(parsed, dict):
+            for key in REQUEST_ID_KEYS:
+                if isinstance(parsed.get(key), str) and parsed[key]:
+                    return parsed[key]
+        found = _REQUEST_ID.search(self.message[:200])
+        return (found.group(1) or found.group(2)) if found else None
+
+    @property
+    def correlation_id(self) -> str | None:
+        """A structured log's correlation id (Powertools' `correlation_id`), if it has one."""
+        parsed = self.json
+        if isinstance(parsed, dict):
+            for key in CORRELATION_KEYS:
+                if isinstance(parsed.get(key), str) and parsed[key]:
+                    return parsed[key]
+        return None
 
     def pretty(self) -> str:
         """The message, JSON pretty-printed when it is JSON."""

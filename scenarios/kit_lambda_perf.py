@@ -66,18 +66,6 @@ def apply_cold_start_model(ctx: RunContext, functions: dict[str, str], observe_p
     return out
 
 
-def flag(value: Any) -> bool:
-    """A yes/no scenario parameter: `--param realistic=false` arrives as the string "false"."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ScenarioError(f"expected true or false, got {value!r}")
-
-
 # --- deploying an app --------------------------------------------------------------------------------------
 def deploy_app(ctx: RunContext, app: str, stack_name: str | None = None, parameters: dict | None = None,
                template: str = "template.yaml", build: Callable[[Path], None] | None = None) -> dict[str, str]:
@@ -96,7 +84,7 @@ def generate_heavy_deps(dest: Path, seed: int = 1, modules: int = 60, blob_kb: i
     for m in range(modules):
         lines = [f'"""Generated dependency module {m} (a stand-in for a third-party library)."""',
                  "import dataclasses", "",
-                 f"TABLE = {{" + ", ".join(f"'k{i}': {rng.randint(0, 10**6)}" for i in range(300)) + "}", ""]
+                 "TABLE = {" + ", ".join(f"'k{i}': {rng.randint(0, 10**6)}" for i in range(300)) + "}", ""]
         for f in range(40):
             a, b = rng.randint(1, 99), rng.randint(2, 99)
             lines += [f"def f{f}(x, y={a}):",

@@ -37,7 +37,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Expectation:
-    """`observed(ctx)` compared with `target` by `op`; `variants` limits it to some variants (None = all)."""
+    """`observed(ctx)` compared with `target` by `op`; `variants` limits it to some variants (None = all), `when`
+    to runs whose parameters it accepts (e.g. only when the scenario redrives its DLQ itself)."""
 
     name: str
     observed: Callable[["Any"], Any]
@@ -45,13 +46,16 @@ class Expectation:
     target: Any
     variants: tuple[str, ...] | None = None
     why: str = ""
+    when: Callable[[dict[str, Any]], bool] | None = None
 
     def __post_init__(self):
         if self.op not in OPERATORS:
             raise ValueError(f"expectation {self.name!r}: unknown operator {self.op!r} (use {', '.join(OPERATORS)})")
 
-    def applies_to(self, variant: str) -> bool:
-        return self.variants is None or variant in self.variants
+    def applies_to(self, variant: str, params: dict[str, Any] | None = None) -> bool:
+        if self.variants is not None and variant not in self.variants:
+            return False
+        return self.when is None or bool(self.when(params or {}))
 
     def check(self, value: Any) -> bool:
         try:

@@ -271,7 +271,7 @@ class Runner:
     def _report(self, ctx: RunContext, variant: Variant, started: float, error: str | None, cursor) -> Report:
         results = []
         for exp in self.scenario.expectations:
-            if not exp.applies_to(variant.name):
+            if not exp.applies_to(variant.name, self.params):
                 continue
             try:
                 value = exp.observed(ctx) if error is None else None

@@ -42,6 +42,17 @@ def q(app, selector, kind=None):
     return app.main_screen.query_one(selector, kind) if kind else app.main_screen.query_one(selector)
 
 
+def plain(widget, width: int = 200) -> str:
+    """What a Static shows, as plain text (its content may be any rich renderable, e.g. a Group)."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=width, file=io.StringIO(), color_system=None)
+    console.print(widget.content)
+    return console.file.getvalue()
+
+
 def active_tab(app) -> str:
     return q(app, "#main-tabs", TabbedContent).active
 
@@ -178,6 +189,120 @@ def test_logs_screen_follows_function_logs(sb, helpers):
             await pilot.press("slash")
             await pilot.press(*"tui-probe")
             await until(pilot, lambda: view.shown_count == 1, 10, "the search to keep one line")
+
+    asyncio.run(scenario())
+
+
+def _queue_to_function(sb, helpers) -> tuple[str, str]:
+    """An SQS queue whose messages an event source mapping hands to a function that fails on "poison"."""
+    name = helpers.create_function(sb, "import json\n"
+                                       "def handler(event, context):\n"
+                                       "    for record in event['Records']:\n"
+                                       "        body = json.loads(record['body'])\n"
+                                       "        print(json.dumps({'level': 'INFO', 'message': 'got order',\n"
+                                       "                          'correlation_id': body['correlation_id']}))\n"
+                                       "        if body.get('poison'):\n"
+                                       "            raise ValueError('cannot ship order ' + str(body['order']))\n"
+                                       "    return {'ok': len(event['Records'])}\n")
+    sqs = sb.client("sqs")
+    url = sqs.create_queue(QueueName=helpers.unique("tui-orders"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    lam = sb.client("lambda")
+    uuid_ = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, BatchSize=1)["UUID"]
+    helpers.wait_for(lambda: lam.get_event_source_mapping(UUID=uuid_)["State"] == "Enabled", 30,
+                     message="the event source mapping")
+    return name, url
+
+
+def test_follow_a_trace_from_the_flow_screen(sb, helpers):
+    """A message crosses SQS -> event source mapping -> Lambda and fails: the Flow screen finds it, and its trace
+    shows the hops linked under the SendMessage, with the request payload and the function's error."""
+    name, url = _queue_to_function(sb, helpers)
+    corr = helpers.unique("tui-trace")
+
+    async def scenario():
+        app = SandboxApp(sandbox=sb)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.backend_ready, 60, "the sandbox to be ready")
+            await pilot.press("5")
+            assert active_tab(app) == "flow"
+            await in_thread(lambda: sb.client("sqs").send_message(
+                QueueUrl=url, MessageBody=json.dumps({"order": 7, "poison": True, "correlation_id": corr})))
+            flow = q(app, "#flow-list", VirtualList)
+            await pilot.press("slash", *corr, "enter")  # filter by correlation id, back to the list
+            await until(pilot, lambda: any(s.get("hop") == "lambda-exec" and s.get("error")
+                                           for s in (flow.shown_row(i) for i in range(flow.shown_count))), 60,
+                        "the failed execution in the filtered timeline")
+            shown = [flow.shown_row(i) for i in range(flow.shown_count)]
+            assert all(s.get("correlation_id") == corr for s in shown)
+            send = next(i for i, s in enumerate(shown) if s.get("operation") == "SendMessage")
+            flow.focus()
+            await pilot.press("home", *["down"] * send, "enter")
+            waterfall = q(app, "#flow-trace")
+            await until(pilot, lambda: waterfall.trace is not None, 20, "the trace")
+            spans = waterfall.trace["spans"]
+            assert spans[0]["operation"] == "SendMessage" and spans[0]["depth"] == 0
+            execs = [s for s in spans if s.get("hop") == "lambda-exec"]
+            assert execs and execs[0]["depth"] > 0 and execs[0]["error"], spans  # linked under the send, failed
+            # The highlighted span is the one chosen in the timeline; its details show the payload sent.
+            rows = waterfall.rows
+            assert app.focused is rows and rows.highlighted["operation"] == "SendMessage"
+            detail = plain(q(app, "#span-detail"))
+            assert "request" in detail and "poison" in detail and corr in detail, detail
+            # Down to the failed execution: its error is in the details.
+            await pilot.press(*["down"] * spans.index(execs[0]))
+            assert rows.highlighted is execs[0]
+            detail = plain(q(app, "#span-detail"))
+            assert "cannot ship order 7" in detail and "✘" in detail, detail
+            await pilot.press("z")  # the trace takes the whole tab, then shares it again
+            assert not flow.display
+            await pilot.press("z", "escape")
+            assert flow.display and not waterfall.display and app.focused is flow
+
+    asyncio.run(scenario())
+
+
+def test_jump_from_a_log_line_to_its_trace(sb, helpers):
+    name = helpers.create_function(sb, "import json\n"
+                                       "def handler(event, context):\n"
+                                       "    print(json.dumps({'level': 'INFO', 'message': 'tui-jump',\n"
+                                       "                      'correlation_id': event['correlation_id']}))\n"
+                                       "    return 1\n")
+    corr = helpers.unique("tui-jump")
+
+    async def scenario():
+        app = SandboxApp(sandbox=sb)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.backend_ready, 60, "the sandbox to be ready")
+            await pilot.press("4")
+            _, resp = await in_thread(lambda: helpers.invoke(sb, name, {"correlation_id": corr}))
+            request_id = resp["ResponseMetadata"]["RequestId"]
+            view = q(app, "#logs-list", VirtualList)
+            await pilot.press("slash", *name, "enter")
+            await until(pilot, lambda: any(r.message.startswith("REPORT") for r in view.rows
+                                           if r.function == name), 60, "the function's REPORT line")
+            flow = q(app, "#flow-list", VirtualList)
+            await until(pilot, lambda: any(s.get("request_id") == request_id for s in flow.rows), 30,
+                        "the invocation in the Flow timeline")
+            # The structured line: followed by its correlation id.
+            view.focus()
+            view._move_to(next(i for i in range(view.shown_count) if "tui-jump" in view.shown_row(i).message))
+            await pilot.press("t")
+            waterfall = q(app, "#flow-trace")
+            await until(pilot, lambda: active_tab(app) == "flow" and waterfall.trace is not None, 20, "the trace")
+            assert q(app, "#flow-search", Input).value == corr
+            assert any(s.get("hop") == "lambda-exec" and s.get("request_id") == request_id
+                       for s in waterfall.trace["spans"])
+            # A platform line: followed by its request id, to that execution.
+            await pilot.press("4")
+            view.focus()
+            view._move_to(next(i for i in range(view.shown_count) if view.shown_row(i).message.startswith("REPORT")))
+            trace_before = waterfall.trace
+            await pilot.press("t")
+            await until(pilot, lambda: active_tab(app) == "flow" and waterfall.trace is not trace_before
+                        and waterfall.trace is not None, 20, "the trace again")
+            assert waterfall.rows.highlighted.get("request_id") == request_id
+            assert waterfall.rows.highlighted.get("hop") == "lambda-exec"
 
     asyncio.run(scenario())
 

@@ -39,7 +39,7 @@ class Backend:
 
         return scenarios.all_scenarios()
 
-    def runner(self, scenario, variants, listener):  # pragma: no cover - live only
+    def runner(self, scenario, variants, listener, params=None):  # pragma: no cover - live only
         raise Unavailable("scenarios run on the live sandbox only")
 
     # the rest: see LiveBackend
@@ -118,10 +118,10 @@ class LiveBackend(Backend):
         self.label = f"{self.sb.backend} · {self.sb.endpoint}"
         return f"sandbox ready at {inst.endpoint} in {seconds:.1f}s" if started else f"connected to {inst.endpoint}"
 
-    def runner(self, scenario, variants, listener):
+    def runner(self, scenario, variants, listener, params=None):
         import scenarios
 
-        return scenarios.Runner(self.sb, scenario, listeners=[listener])
+        return scenarios.Runner(self.sb, scenario, params=params, listeners=[listener])
 
     # DLQ
     def dlqs(self) -> list:

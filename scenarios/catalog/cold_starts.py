@@ -44,7 +44,7 @@ def _function(ctx: RunContext, label: str) -> str:
 
 
 def _realistic(ctx: RunContext) -> bool:
-    return kit.flag(ctx.param("realistic"))
+    return ctx.param("realistic")
 
 
 def deploy(ctx: RunContext) -> None:
@@ -177,7 +177,7 @@ SCENARIO = Scenario(
         "Once warm, environments are reused: the same burst again is served warm",
     ],
     patterns=[],
-    params={"burst": 4, "memory": 256, "realistic": "true"},
+    params={"burst": 4, "memory": 256, "realistic": True},
     variants=[
         Variant("broken", "traffic on the fat function, on demand: every environment is started by a request",
                 settings={"serve": "fat", "provisioned": False}),

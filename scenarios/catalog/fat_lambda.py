@@ -81,7 +81,7 @@ def deploy(ctx: RunContext) -> None:
     ctx.narrate(f"{layout}: {len(set(functions.values()))} function(s); package behind /users "
                 f"{ctx.observations['users.package_kb']:.0f} KB, behind /payments "
                 f"{ctx.observations['payments.package_kb']:.0f} KB")
-    if kit.flag(ctx.param("realistic")):
+    if ctx.param("realistic"):
         labels = {label: _function(ctx, LAYOUTS[layout][label][0]) for label in LAYOUTS[layout]}
         model = kit.apply_cold_start_model(ctx, labels, observe_prefix="model")
         ctx.narrate("realistic cold starts: " + ", ".join(
@@ -185,7 +185,7 @@ SCENARIO = Scenario(
         "One SAM template can still deploy them together",
     ],
     patterns=[],
-    params={"memory": 256, "realistic": "true"},
+    params={"memory": 256, "realistic": True},
     variants=[
         Variant("broken", "monolith: one function (all features, all dependencies) behind every route",
                 settings={"layout": "monolith"}),

@@ -12,7 +12,9 @@ reports failure:
   record goes back; the good ones are transcoded once and deleted; the DLQ holds the poison message alone.
 
 Then the fix ships (the worker learns MEDIA2), the mapping is paused while it deploys, the DLQ is redriven to the
-jobs queue (`sb.dlq.redrive`), and the parked jobs complete: the DLQ empties and nothing is lost.
+jobs queue (`sb.dlq.redrive`), and the parked jobs complete: the DLQ empties and nothing is lost. With the parameter
+`redrive=false` the run stops after the fix with the messages still parked, for you to look at them and redrive
+them yourself (`sandbox dlq peek|redrive`, or the TUI's DLQ screen).
 
 The pattern's own worker always reports batch item failures (Powertools BatchProcessor). To show the other way,
 the scenario pauses the pattern's worker and puts its own on the jobs queue (scenarios/apps/media-batch-worker),
@@ -108,6 +110,14 @@ def fix_and_redrive(ctx: RunContext) -> None:
     jobs_queue, dlq = ctx.output(km.PATTERN, "JobsQueueUrl"), ctx.output(km.PATTERN, "DeadLetterQueueUrl")
     km.set_mapping_enabled(ctx, _worker(ctx), False)
     _deploy_worker(ctx, "MEDIA1,MEDIA2")
+    if not ctx.param("redrive"):
+        parked = km.queue_total(ctx, dlq)
+        km.set_mapping_enabled(ctx, _worker(ctx), True)
+        ctx.observe("after_fix.dlq", parked)
+        ctx.narrate(f"fix deployed (MEDIA2 accepted); the DLQ keeps its {parked} message(s) (redrive=false): peek "
+                    f"at them and redrive them yourself, with `sandbox dlq redrive {dlq.rsplit('/', 1)[-1]}` or "
+                    f"from the DLQ screen; the fixed worker reads the jobs queue")
+        return
     result = ctx.sb.dlq.redrive(dlq)
     ctx.narrate(f"fix deployed (MEDIA2 accepted); {result.moved} message(s) redriven to the jobs queue "
                 f"({result.method}); the mapping resumes")
@@ -134,6 +144,14 @@ def fix_and_redrive(ctx: RunContext) -> None:
                 f"{len(keys)} jobs")
 
 
+def _redrives(params: dict) -> bool:
+    return params.get("redrive", True)
+
+
+def _keeps(params: dict) -> bool:
+    return not _redrives(params)
+
+
 SCENARIO = Scenario(
     id="poison-message",
     title="Poison message: partial batch failures keep one bad upload from taking its batch down",
@@ -149,7 +167,7 @@ SCENARIO = Scenario(
         "The DLQ keeps the original messages: fix the cause, then redrive them; nothing is lost",
     ],
     patterns=[km.PATTERN],
-    params={"good": 4},
+    params={"good": 4, "redrive": True},
     variants=[
         Variant("broken", "all-or-nothing batches: the invocation fails if any record failed",
                 parameters={km.PATTERN: PIPELINE}, settings={"report_batch_item_failures": "disabled"}),
@@ -186,7 +204,11 @@ SCENARIO = Scenario(
         Expectation("only the poison message in the DLQ", lambda c: c.observations["before_fix.dlq"], "==", 1,
                     variants=("fixed",)),
         Expectation("after the fix and the redrive the DLQ is empty", lambda c: c.observations["after_fix.dlq"], "==",
-                    0),
-        Expectation("the redriven job completed", lambda c: c.observations["after_fix.bad_status"], "==", "DONE"),
+                    0, when=_redrives),
+        Expectation("the redriven job completed", lambda c: c.observations["after_fix.bad_status"], "==", "DONE",
+                    when=_redrives),
+        Expectation("without the redrive every parked message still waits in the DLQ",
+                    lambda c: c.observations["after_fix.dlq"] == c.observations["before_fix.dlq"], "==", True,
+                    when=_keeps, why="redrive=false: they are yours to peek at and redrive"),
     ],
 )

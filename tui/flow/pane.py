@@ -12,7 +12,7 @@ import time
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Input, Label
 from textual.worker import get_current_worker
 
@@ -35,6 +35,7 @@ class FlowPane(Pane):
         Binding("e", "toggle_errors", "Errors"),
         Binding("n", "toggle_noise", "Noise"),
         Binding("f", "toggle_follow", "Follow"),
+        Binding("z", "zoom_trace", "Zoom trace", show=False),
         Binding("escape", "close_trace", "Close trace", show=False),
         Binding("ctrl+l", "clear", "Clear"),
     ]
@@ -44,6 +45,8 @@ class FlowPane(Pane):
         PaneCommand("Show platform noise", "Also show log shipping, polls and role assumption (toggle)",
                     "toggle_noise"),
         PaneCommand("Follow events", "Keep the newest event in view (toggle)", "toggle_follow"),
+        PaneCommand("Zoom trace", "Give the open trace the whole tab, or share it with the timeline (toggle)",
+                    "zoom_trace"),
         PaneCommand("Close trace", "Hide the waterfall", "close_trace"),
         PaneCommand("Clear timeline", "Empty the view (new events keep coming)", "clear"),
     )
@@ -63,11 +66,10 @@ class FlowPane(Pane):
             yield Label("", id="flow-count", classes="count")
         yield Notice(id="flow-notice")
         yield VirtualList(lambda span: span_line(span, self.clock), id="flow-list")
-        with VerticalScroll(id="flow-trace-box"):
-            yield Waterfall(id="flow-trace")
+        yield Waterfall(id="flow-trace")
 
     def on_mount(self) -> None:
-        self.query_one("#flow-trace-box").display = False
+        self.query_one("#flow-trace").display = False
         self.query_one("#flow-notice", Notice).hide()
         self._pump = Pump(self, SpansArrived).start()
         self._apply_filter()
@@ -77,7 +79,11 @@ class FlowPane(Pane):
         self._poll()
 
     def focus_main(self) -> None:
-        self.query_one("#flow-list", VirtualList).focus()
+        waterfall = self.query_one("#flow-trace", Waterfall)
+        if waterfall.display and waterfall.trace is not None:
+            waterfall.focus_rows()
+        else:
+            self.query_one("#flow-list", VirtualList).focus()
 
     # --- incoming --------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="flow-poll")
@@ -195,23 +201,69 @@ class FlowPane(Pane):
         self._update_count()
 
     def action_close_trace(self) -> None:
-        self.query_one("#flow-trace-box").display = False
+        waterfall = self.query_one("#flow-trace", Waterfall)
+        if waterfall.display:
+            waterfall.display = False
+            self._zoom(False)
+            self.query_one("#flow-list", VirtualList).focus()
+
+    def action_zoom_trace(self) -> None:
+        if self.query_one("#flow-trace", Waterfall).display:
+            self._zoom(self.query_one("#flow-list").display)
+
+    def _zoom(self, on: bool) -> None:
+        self.query_one("#flow-list").display = not on
+        self.query_one("#flow-trace", Waterfall).set_class(on, "-zoomed")
 
     @on(VirtualList.Selected, "#flow-list")
     def _selected(self, event: VirtualList.Selected) -> None:
-        span = event.item
+        self.open_trace(event.item)
+
+    def open_trace(self, span: dict) -> None:
+        """Opens the trace `span` belongs to, with `span` highlighted."""
         trace_id = span.get("trace_id")
         if not trace_id:
             return
-        self.query_one("#flow-trace-box").display = True
-        self.query_one("#flow-trace", Waterfall).show(None, f"loading trace {trace_id} …")
-        self._load_trace(trace_id, self._noise or bool(span.get("noise")))
+        waterfall = self.query_one("#flow-trace", Waterfall)
+        waterfall.display = True
+        waterfall.show(None, f"loading trace {trace_id} …")
+        self._load_trace(trace_id, span.get("span_id"), self._noise or bool(span.get("noise")))
+
+    def find_span(self, correlation_id: str | None = None, request_id: str | None = None) -> dict | None:
+        """The span of a Lambda invocation (`request_id`), else the first span of a correlation id, in the
+        timeline (newest rows last)."""
+        rows = self.query_one("#flow-list", VirtualList).rows
+        if request_id:
+            found = [s for s in rows if s.get("request_id") == request_id]
+            if found:  # the execution itself, rather than the Invoke request that caused it
+                return next((s for s in found if s.get("hop") == "lambda-exec"), found[0])
+        if correlation_id:
+            return next((s for s in rows if s.get("correlation_id") == correlation_id and not s.get("noise")),
+                        None)
+        return None
+
+    def show_trace_of(self, correlation_id: str | None = None, request_id: str | None = None) -> bool:
+        """Jumps to the trace of a log line (its request id or correlation id): filters the timeline by the
+        correlation id and opens the trace. False when the timeline has no such span."""
+        span = self.find_span(correlation_id, request_id)
+        if span is None:
+            return False
+        if correlation_id:
+            self.query_one("#flow-search", Input).value = correlation_id
+        self.open_trace(span)
+        return True
 
     @work(thread=True, exclusive=True, group="flow-trace")
-    def _load_trace(self, trace_id: str, noise: bool) -> None:
+    def _load_trace(self, trace_id: str, span_id: str | None, noise: bool) -> None:
+        waterfall = self.query_one("#flow-trace", Waterfall)
         try:
             trace = self.backend.trace(trace_id, all=noise)
         except Exception as e:  # noqa: BLE001
-            self.app.call_from_thread(self.query_one("#flow-trace", Waterfall).show, None, f"trace {trace_id}: {e}")
+            self.app.call_from_thread(waterfall.show, None, f"trace {trace_id}: {e}")
             return
-        self.app.call_from_thread(self.query_one("#flow-trace", Waterfall).show, trace)
+        self.app.call_from_thread(self._trace_loaded, trace, span_id)
+
+    def _trace_loaded(self, trace: dict, span_id: str | None) -> None:
+        waterfall = self.query_one("#flow-trace", Waterfall)
+        waterfall.show(trace, span_id=span_id)
+        waterfall.focus_rows()

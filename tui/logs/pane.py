@@ -40,6 +40,7 @@ class LogsPane(Pane):
         Binding("slash", "search", "Search"),
         Binding("f", "toggle_follow", "Follow"),
         Binding("e", "errors", "Errors"),
+        Binding("t", "trace", "Trace"),
         Binding("enter", "details", "Details", show=False),
         Binding("escape", "close_details", "Close", show=False),
         Binding("ctrl+l", "clear", "Clear"),
@@ -48,6 +49,8 @@ class LogsPane(Pane):
         PaneCommand("Search logs", "Filter the function logs by text (re: for a regular expression)", "search"),
         PaneCommand("Follow logs", "Keep the newest log line in view (toggle)", "toggle_follow"),
         PaneCommand("Only errors", "Show only ERROR lines (toggle)", "errors"),
+        PaneCommand("Trace of log line", "Open the trace of the selected line (its request or correlation id) in Flow",
+                    "trace"),
         PaneCommand("Clear logs", "Empty the view (new lines keep coming)", "clear"),
     )
 
@@ -200,6 +203,24 @@ class LogsPane(Pane):
         item = self.query_one("#logs-list", VirtualList).highlighted
         if item is not None:
             self._show_details(item)
+
+    def action_trace(self) -> None:
+        """Jumps to the Flow tab with the trace of the highlighted line: by its Lambda request id (the invocation
+        that wrote it), else by its correlation id."""
+        line = self.query_one("#logs-list", VirtualList).highlighted
+        if line is None:
+            self.problem("select a log line first (up/down)", "warning")
+            return
+        request_id, correlation_id = line.request_id, line.correlation_id
+        if not request_id and not correlation_id:
+            self.problem("this line names no request id or correlation id to follow", "warning")
+            return
+        flow = self.app.pane("flow")
+        if flow is None or not flow.show_trace_of(correlation_id=correlation_id, request_id=request_id):
+            what = f"request {request_id}" if request_id else f"correlation id {correlation_id}"
+            self.problem(f"no recorded event for {what} in the Flow timeline (is the recorder on?)", "warning")
+            return
+        self.app.action_show_tab("flow")
 
     def action_close_details(self) -> None:
         self.query_one("#logs-detail-box").display = False

@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 from tui.messages import ScenarioEvents
 from tui.pane import Pane, PaneCommand
 from tui.pump import Pump
+from tui.scenarios.params import ScenarioParamsScreen, as_text
 
 ALL = "all"
 
@@ -36,6 +37,7 @@ class ScenariosPane(Pane):
         Binding("r", "run", "Run"),
         Binding("s", "stop", "Stop"),
         Binding("v", "next_variant", "Variant"),
+        Binding("p", "edit_params", "Params"),
         Binding("n", "show('narrative')", "Narrative", show=False),
         Binding("c", "show('checks')", "Checks", show=False),
         Binding("b", "show('report')", "Before/after", show=False),
@@ -45,6 +47,8 @@ class ScenariosPane(Pane):
         PaneCommand("Run scenario", "Run the selected scenario variant (or all variants)", "run"),
         PaneCommand("Stop scenario", "Stop the running scenario (faults are cleared)", "stop"),
         PaneCommand("Next variant", "Choose the next variant to run", "next_variant"),
+        PaneCommand("Scenario parameters", "Set the selected scenario's parameters (--param) for the next run",
+                    "edit_params"),
         PaneCommand("Show narrative", "The running scenario's narrative", "show('narrative')"),
         PaneCommand("Show checks", "The expectation checklist", "show('checks')"),
         PaneCommand("Show before/after", "The before/after table of the last run", "show('report')"),
@@ -63,6 +67,7 @@ class ScenariosPane(Pane):
         self._step_total = 0
         self._pump: Pump | None = None
         self._variant_values: list[str] = [ALL]
+        self._params: dict[str, dict[str, str]] = {}  # scenario id -> the parameters set in the form (as text)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="scenarios-body"):
@@ -71,6 +76,7 @@ class ScenariosPane(Pane):
                 yield Static("", id="scenario-title")
                 with Horizontal(id="run-controls"):
                     yield Select([(ALL, ALL)], id="variant", allow_blank=False, compact=True, value=ALL)
+                    yield Button("⚙ Params", id="params", compact=True)
                     yield Button("▶ Run", id="run", variant="success", compact=True)
                     yield Button("■ Stop", id="stop", variant="error", compact=True, disabled=True)
                 yield Label("", id="run-status")
@@ -134,11 +140,31 @@ class ScenariosPane(Pane):
         self._variant_values = [value for _, value in options]
         variant.set_options(options)
         variant.value = ALL
-        self.query_one("#about-text", Static).update(self._about(scenario))
+        self._show_params()
         self._update_controls()
 
+    def params_of(self, scenario) -> dict[str, str]:
+        """The parameters set for `scenario` in the form (those that differ from its defaults)."""
+        return dict(self._params.get(scenario.id, {}))
+
+    def set_params(self, scenario, given: dict[str, str]) -> None:
+        self._params[scenario.id] = dict(given)
+        if scenario is self.selected:
+            self._show_params()
+
+    def _show_params(self) -> None:
+        scenario = self.selected
+        self.query_one("#about-text", Static).update(self._about(scenario, self.params_of(scenario)))
+        button = self.query_one("#params", Button)
+        given = self.params_of(scenario)
+        button.set_class(bool(given), "-set")
+        button.disabled = not scenario.params
+        if not self.running:
+            self._set_status(Text("parameters: " + " ".join(f"{k}={v}" for k, v in given.items()), style="cyan")
+                             if given else Text(""))
+
     @staticmethod
-    def _about(s) -> Text:
+    def _about(s, given: dict[str, str] | None = None) -> Text:
         t = Text()
         t.append(f"{s.title}\n", style="bold")
         t.append(f"{s.summary}\n\n")
@@ -160,8 +186,14 @@ class ScenariosPane(Pane):
             t.append(f"  ☐ {e.name}: {e.op} {_value(e.target)}")
             t.append(f"{scope}\n", style="dim")
         if s.params:
-            t.append("\nParameters ", style="bold")
-            t.append(", ".join(f"{k}={v}" for k, v in s.params.items()))
+            t.append("\nParameters", style="bold underline")
+            t.append("  (p to change)\n", style="dim")
+            for k, v in s.params.items():
+                if given and k in given:
+                    t.append(f"  {k}={given[k]}", style="bold cyan")
+                    t.append(f"  (default {as_text(v)})\n", style="dim")
+                else:
+                    t.append(f"  {k}={as_text(v)}\n")
         return t
 
     # --- actions -------------------------------------------------------------------------------------------
@@ -184,6 +216,24 @@ class ScenariosPane(Pane):
     @on(Button.Pressed, "#stop")
     def _stop_pressed(self) -> None:
         self.action_stop()
+
+    @on(Button.Pressed, "#params")
+    def _params_pressed(self) -> None:
+        self.action_edit_params()
+
+    def action_edit_params(self) -> None:
+        scenario = self.selected
+        if scenario is None:
+            return
+        if not scenario.params:
+            self.problem(f"{scenario.id} has no parameters", "information")
+            return
+
+        def chosen(given: dict[str, str] | None) -> None:
+            if given is not None:
+                self.set_params(scenario, given)
+
+        self.app.push_screen(ScenarioParamsScreen(scenario, self.params_of(scenario)), chosen)
 
     def action_show(self, tab: str) -> None:
         self.query_one("#run-tabs", TabbedContent).active = tab
@@ -209,12 +259,13 @@ class ScenariosPane(Pane):
             return
         value = self.query_one("#variant", Select).value
         variants = self.selected.variant_names if value == ALL else [value]
+        params = self.params_of(self.selected)
         self.running = True
-        self._reset_views(self.selected, variants)
+        self._reset_views(self.selected, variants, params)
         self._set_status(Text(f"starting {', '.join(variants)} …", style="yellow"))
         self.action_show("narrative")
         self._update_controls()
-        self._run(self.selected, variants)
+        self._run(self.selected, variants, params)
 
     def on_unmount(self) -> None:
         if self._runner is not None:  # quitting mid-run: end it (the runner clears its faults)
@@ -226,11 +277,11 @@ class ScenariosPane(Pane):
             self._set_status(Text("stopping …", style="yellow"))
 
     @work(thread=True, exclusive=True, group="scenario-run")
-    def _run(self, scenario, variants: list[str]) -> None:
+    def _run(self, scenario, variants: list[str], params: dict[str, str]) -> None:
         pump = self._pump
         reports, error = [], None
         try:
-            self._runner = self.backend.runner(scenario, variants, pump.put)
+            self._runner = self.backend.runner(scenario, variants, pump.put, params)
             reports = [r.as_dict() for r in self._runner.run(variants)]
         except Exception as e:  # noqa: BLE001 - shown in the pane
             error = f"{type(e).__name__}: {e}"
@@ -239,22 +290,32 @@ class ScenariosPane(Pane):
             pump.put({"type": "_finished", "reports": reports, "error": error})
 
     # --- events --------------------------------------------------------------------------------------------
-    def _reset_views(self, scenario, variants: list[str]) -> None:
+    def _reset_views(self, scenario, variants: list[str], params: dict | None = None) -> None:
         self._run_scenario = scenario
         self._reports = []
         self.query_one("#narrative-log", RichLog).clear()
         checklist = self.query_one("#checklist", DataTable)
         checklist.clear()
         if scenario is not None:
+            merged = self._merged(scenario, params)
             for variant in variants:
                 for exp in scenario.expectations:
-                    if exp.applies_to(variant):
+                    if exp.applies_to(variant, merged):
                         self._add_check(variant, exp.name, exp.op, exp.target)
                 if not scenario.lesson_is_loss:
                     self._add_check(variant, "nothing lost", "==", 0)
         table = self.query_one("#report-table", DataTable)
         table.clear(columns=True)
         self.query_one("#report-summary", Static).update("The before/after table appears when the run ends.")
+
+    @staticmethod
+    def _merged(scenario, params: dict | None) -> dict:
+        from scenarios.runner import ScenarioError, merge_params
+
+        try:
+            return merge_params(scenario, {k: v for k, v in (params or {}).items() if k in scenario.params})
+        except ScenarioError:  # the run says so; the checklist shows the defaults' expectations
+            return dict(scenario.params)
 
     def _add_check(self, variant: str, name: str, op: str, target: Any) -> None:
         checklist = self.query_one("#checklist", DataTable)
@@ -282,7 +343,7 @@ class ScenariosPane(Pane):
             for i, s in enumerate(self.scenarios):
                 if s.id == scenario.id:
                     catalog.highlighted = i
-        self._reset_views(scenario, run.get("variants", []) if run else [])
+        self._reset_views(scenario, run.get("variants", []) if run else [], run.get("params") if run else None)
         self._apply(events)
         self._finish([e["report"] for e in events if e.get("type") == "report"], None, replayed=True)
 

@@ -51,7 +51,7 @@ class VirtualList(ScrollView, can_focus=True):
     cursor = reactive(-1, always_update=True)
     follow = reactive(True)
 
-    class Selected(Message):
+    class RowMessage(Message):
         def __init__(self, virtual_list: "VirtualList", item: Any, index: int):
             super().__init__()
             self.virtual_list = virtual_list
@@ -62,8 +62,13 @@ class VirtualList(ScrollView, can_focus=True):
         def control(self) -> "VirtualList":
             return self.virtual_list
 
-    class Highlighted(Selected):
-        pass
+    # Siblings, not parent and child: Textual dispatches a message to the handlers of its base classes too, so
+    # a Highlighted that subclassed Selected would "open" every row the cursor passes.
+    class Selected(RowMessage):
+        """Enter or a click on a row."""
+
+    class Highlighted(RowMessage):
+        """The cursor moved to a row."""
 
     class Filtered(Message):
         def __init__(self, virtual_list: "VirtualList", shown: int, total: int):
