@@ -67,6 +67,21 @@ def test_unknown_scenario_variant_and_parameter_are_clear_errors(sandbox):
     done = subprocess.run([str(BIN / "sandbox"), "--state-dir", str(sandbox.settings.state_dir), "scenario", "run",
                            "nope"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Valid:" in done.stderr and "Traceback" not in done.stderr
+    with pytest.raises(ScenarioError, match="parameter redrive='maybe' must be a bool"):
+        Runner(sandbox, get_scenario("poison-message"), params={"redrive": "maybe"})
+
+
+def test_parameters_choose_which_expectations_apply():
+    """poison-message with redrive=false checks that the DLQ keeps its messages, not that it drains."""
+    from scenarios.runner import merge_params
+
+    s = get_scenario("poison-message")
+    names = lambda params: [e.name for e in s.expectations if e.applies_to("fixed", merge_params(s, params))]  # noqa: E731
+    assert "after the fix and the redrive the DLQ is empty" in names({})
+    kept = names({"redrive": "false"})
+    assert "after the fix and the redrive the DLQ is empty" not in kept
+    assert "without the redrive every parked message still waits in the DLQ" in kept
+    assert merge_params(get_scenario("cold-starts"), {"realistic": "no"})["realistic"] is False
 
 
 def test_faults_are_cleared_even_when_a_run_fails_or_is_stopped(sandbox):

@@ -193,6 +193,17 @@ def test_logs_screen_follows_function_logs(sb, helpers):
     asyncio.run(scenario())
 
 
+def test_log_lines_name_their_request_and_correlation_ids():
+    rid = "0b5c8a0e-1f2d-4c3b-9a8e-7d6c5b4a3f21"
+    powertools = LogLine(0, "/aws/lambda/f", json.dumps({"level": "INFO", "message": "m", "function_request_id": rid,
+                                                          "correlation_id": "order-9"}))
+    assert (powertools.request_id, powertools.correlation_id) == (rid, "order-9")
+    assert LogLine(0, "g", f"REPORT RequestId: {rid}\tDuration: 1.0 ms").request_id == rid
+    assert LogLine(0, "g", f"[ERROR]\t2026-01-01T00:00:00Z\t{rid}\tboom").request_id == rid
+    plain = LogLine(0, "g", "just a print")
+    assert (plain.request_id, plain.correlation_id) == (None, None)
+
+
 def _queue_to_function(sb, helpers) -> tuple[str, str]:
     """An SQS queue whose messages an event source mapping hands to a function that fails on "poison"."""
     name = helpers.create_function(sb, "import json\n"
