@@ -240,10 +240,11 @@ def test_follow_a_trace_from_the_flow_screen(sb, helpers):
             await in_thread(lambda: sb.client("sqs").send_message(
                 QueueUrl=url, MessageBody=json.dumps({"order": 7, "poison": True, "correlation_id": corr})))
             flow = q(app, "#flow-list", VirtualList)
-            await pilot.press("slash", *corr, "enter")  # filter by correlation id, back to the list
+            await pilot.press("slash", *corr, "escape")  # filter by correlation id; escape: back to the list
             await until(pilot, lambda: any(s.get("hop") == "lambda-exec" and s.get("error")
                                            for s in (flow.shown_row(i) for i in range(flow.shown_count))), 60,
                         "the failed execution in the filtered timeline")
+            assert app.focused is flow
             shown = [flow.shown_row(i) for i in range(flow.shown_count)]
             assert all(s.get("correlation_id") == corr for s in shown)
             send = next(i for i, s in enumerate(shown) if s.get("operation") == "SendMessage")

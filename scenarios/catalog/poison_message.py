@@ -186,7 +186,8 @@ SCENARIO = Scenario(
              "dead-letter queue. Watch the good jobs' attempts: do they ride along with the bad one?"),
         Step("Ship the fix and redrive the DLQ", fix_and_redrive,
              "The worker learns MEDIA2. The mapping is paused while the fix deploys (so the old code does not "
-             "consume the redriven messages), the DLQ is moved back to the jobs queue, and the mapping resumes."),
+             "consume the redriven messages), the DLQ is moved back to the jobs queue, and the mapping resumes. "
+             "With redrive=false the messages stay parked, for you to peek at and redrive."),
     ],
     expectations=[
         Expectation("one batch held the poison message and the good ones",

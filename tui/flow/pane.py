@@ -22,7 +22,7 @@ from tui.format import span_line, span_what
 from tui.messages import SpansArrived
 from tui.pane import Pane, PaneCommand
 from tui.pump import Pump
-from tui.widgets import Notice, VirtualList, text_matcher
+from tui.widgets import Notice, SearchInput, VirtualList, text_matcher
 
 
 class FlowPane(Pane):
@@ -60,7 +60,7 @@ class FlowPane(Pane):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="bar"):
-            yield Input(placeholder="filter (/): service, operation, resource, trace id; re:regex",
+            yield SearchInput(placeholder="filter (/): service, operation, resource, trace id; re:regex",
                         id="flow-search", compact=True)
             yield Label("", id="flow-flags", classes="count")
             yield Label("", id="flow-count", classes="count")

@@ -24,7 +24,7 @@ from tui.format import log_line
 from tui.messages import LogLinesArrived
 from tui.pane import Pane, PaneCommand
 from tui.pump import Pump
-from tui.widgets import Notice, VirtualList, text_matcher
+from tui.widgets import Notice, SearchInput, VirtualList, text_matcher
 
 POLL_SECONDS = 1.0
 LEVEL_CHOICES = [("all levels", ""), ("errors", "ERROR"), ("warnings+", "WARNING"), ("info", "INFO"),
@@ -67,7 +67,7 @@ class LogsPane(Pane):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="bar"):
-            yield Input(placeholder="search (/), re:regex", id="logs-search", compact=True)
+            yield SearchInput(placeholder="search (/), re:regex", id="logs-search", compact=True)
             yield Select(LEVEL_CHOICES, value="", allow_blank=False, id="logs-level", compact=True)
             yield Label("", id="logs-count", classes="count")
         yield Notice(id="logs-notice")

@@ -2,6 +2,7 @@
 
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.notice import Notice
+from tui.widgets.search_input import SearchInput
 from tui.widgets.virtual_list import VirtualList, text_matcher
 
-__all__ = ["ConfirmScreen", "Notice", "VirtualList", "text_matcher"]
+__all__ = ["ConfirmScreen", "Notice", "SearchInput", "VirtualList", "text_matcher"]
