@@ -53,10 +53,11 @@ def span_what(span: dict) -> str:
     return f"{label} [{hop}]" if hop else label
 
 
-def span_outcome(span: dict) -> Text:
+def span_outcome(span: dict, width: int = 22) -> Text:
     error = span.get("error")
     if error:
-        return Text(str(error.get("code") or "error")[:22], style="bold red")
+        code = str(error.get("code") or "error")
+        return Text(code if len(code) <= width else code[: width - 1] + "…", style="bold red")
     status = span.get("status")
     return Text(str(status) if status is not None else "ok", style="green")
 
@@ -69,23 +70,38 @@ def caller_label(caller: dict | None) -> str:
     return caller.get("name") or "service"
 
 
-def span_line(span: dict, clock: Clock) -> Text:
+def _clamp(value: float, low: int, high: int) -> int:
+    return int(max(low, min(high, value)))
+
+
+def span_line(span: dict, clock: Clock, width: int = 120) -> Text:
+    """One timeline row; the columns share `width` (what was done, outcome, resource, caller grow with it)."""
+    rest = max(width - 24, 40)  # after the time (12+1) and the duration (10+1)
+    what_w = _clamp(rest * 0.3, 22, 44)
+    outcome_w = _clamp(rest * 0.16, 12, 28)
+    caller_w = _clamp(rest * 0.18, 10, 36) if width >= 100 else 0  # narrow: the resource matters more
+    resource_w = max(10, rest - what_w - outcome_w - (caller_w + 3 if caller_w else 0) - 1)
     line = Text(no_wrap=True)
-    line.append(f"{clock(span.get('ts')):>10} ", style="dim")
-    line.append(f"{span_what(span)[:30]:<30} ", style="dim" if span.get("noise") else "bold")
-    outcome = span_outcome(span)
-    outcome.truncate(14, pad=True)
+    line.append(f"{clock(span.get('ts')):>12} ", style="dim")
+    what = span_what(span)
+    what = what if len(what) <= what_w else what[: what_w - 1] + "…"
+    line.append(f"{what:<{what_w}} ", style="dim" if span.get("noise") else "bold")
+    outcome = span_outcome(span, outcome_w)
+    outcome.truncate(outcome_w, pad=True)
     line.append_text(outcome)
     line.append(f"{span.get('duration_ms') or 0:>8.1f}ms ", style="cyan")
-    line.append(short_name(span.get("resource_name") or "-", 32), style="")
+    resource = Text(short_name(span.get("resource_name") or "-", resource_w))
     if span.get("injected"):
-        line.append(" ⚡fault", style="bold red")
+        resource.append(" ⚡fault", style="bold red")
     attrs = span.get("attrs") or {}
     if attrs.get("attempt"):
-        line.append(f" #{attrs['attempt']}", style="yellow")
+        resource.append(f" #{attrs['attempt']}", style="yellow")
     if span.get("hop") == "lambda-exec" and attrs.get("cold"):
-        line.append(" cold", style="yellow")
-    line.append(f"  ← {short_name(caller_label(span.get('caller')), 32)}", style="magenta")
+        resource.append(" cold", style="yellow")
+    resource.truncate(resource_w, overflow="ellipsis", pad=True)
+    line.append_text(resource)
+    if caller_w:
+        line.append(f" ← {short_name(caller_label(span.get('caller')), caller_w)}", style="magenta")
     return line
 
 

@@ -18,9 +18,35 @@ from tui.pane import PaneCommand, PollingPane
 from tui.widgets import Notice
 
 
-
 def _money(value: float | None) -> str:
     return "-" if value is None else f"${value:,.8f}"
+
+
+def unit_price(price: float) -> str:
+    """AWS quotes tiny prices per million (requests, GB-seconds); so does this column."""
+    if price and price < 0.01:
+        return f"${price * 1_000_000:,.2f} / 1M"
+    return f"${price:,.4f}"
+
+
+def item_label(item: str) -> str:
+    """A price sheet key as words: gb_seconds_x86_64 -> GB-seconds x86_64."""
+    text = str(item).replace("x86_64", "\0").replace("gb_seconds", "GB-seconds").replace("_", " ")
+    return text.replace("\0", "x86_64")
+
+
+def share_bar(part: float, whole: float, width: int = 20) -> Text:
+    """A bar of `width` cells for part/whole, with the percentage."""
+    fraction = part / whole if whole else 0.0
+    cells = fraction * width
+    full = int(cells)
+    bar = "█" * full + ("▌" if cells - full >= 0.5 else "")
+    text = Text(f"{bar:<{width}}", style="cyan")
+    text.append(f" {fraction * 100:5.1f}%", style="dim")
+    return text
+
+
+WIDE = 120  # columns from which the per-service totals are drawn as bars
 
 
 class CostPane(PollingPane):
@@ -47,9 +73,14 @@ class CostPane(PollingPane):
             table.add_column(label, key=key)
         self.query_one("#cost-notice", Notice).hide()
 
+    _estimate: dict | None = None
 
     def focus_main(self) -> None:
         self.query_one("#cost-lines", DataTable).focus()
+
+    def on_resize(self) -> None:
+        if self._estimate is not None:
+            self._show(self._estimate)
 
     @work(thread=True, exclusive=True, group="cost-load")
     def _load(self, quiet: bool = False) -> None:
@@ -74,10 +105,10 @@ class CostPane(PollingPane):
         self.query_one("#cost-lines").display = True
         table = self.query_one("#cost-lines", DataTable)
         table.clear()
-        for line in estimate.get("lines", []):
-            table.add_row(line["service"], str(line["item"]).replace("_", " "), f"{line['quantity']:,.6g}",
-                          f"${line['unit_price']:.10g}", _money(line["cost"]))
         total = estimate.get("total", estimate.get("total_usd"))
+        for line in sorted(estimate.get("lines", []), key=lambda item: -(item.get("cost") or 0)):
+            table.add_row(line["service"], item_label(line["item"]), f"{line['quantity']:,.6g}",
+                          unit_price(line["unit_price"]), _money(line["cost"]))
         window = estimate.get("window") or {}
         self.query_one("#cost-total", Label).update(
             Text.assemble(("total ", "dim"), (_money(total), "bold"),
@@ -85,10 +116,19 @@ class CostPane(PollingPane):
                            f" ({estimate.get('prices_as_of') or '?'})", "dim")))
         text = Text()
         by_service = estimate.get("by_service") or {}
-        if by_service:
+        self._estimate = estimate
+        if by_service and self.size.width < WIDE:
             text.append("per service  ", style="bold")
             text.append("   ".join(f"{name} {_money(value)}" for name, value in
                                    sorted(by_service.items(), key=lambda kv: -kv[1])))
+        elif by_service:  # room for a bar per service
+            text.append("per service\n", style="bold")
+            width = max(len(name) for name in by_service)
+            for name, value in sorted(by_service.items(), key=lambda kv: -kv[1]):
+                text.append(f"  {name:<{width}}  {_money(value)}  ")
+                text.append_text(share_bar(value, total or 0, 30))
+                text.append("\n")
+            text.rstrip()
         if estimate.get("note"):
             text.append(f"\n{estimate['note']}", style="dim")
         if not estimate.get("lines"):

@@ -37,7 +37,7 @@ class FlowPane(Pane):
         Binding("f", "toggle_follow", "Follow"),
         Binding("z", "zoom_trace", "Zoom trace", show=False),
         Binding("escape", "close_trace", "Close trace", show=False),
-        Binding("ctrl+l", "clear", "Clear"),
+        Binding("ctrl+l", "clear", "Clear", show=False),
     ]
     COMMANDS_ = (
         PaneCommand("Filter events", "Filter the timeline by service, operation, resource or trace id", "search"),
@@ -65,7 +65,9 @@ class FlowPane(Pane):
             yield Label("", id="flow-flags", classes="count")
             yield Label("", id="flow-count", classes="count")
         yield Notice(id="flow-notice")
-        yield VirtualList(lambda span: span_line(span, self.clock), id="flow-list")
+        timeline = VirtualList(lambda span: span_line(span, self.clock, timeline.scrollable_content_region.width),
+                               id="flow-list")
+        yield timeline
         yield Waterfall(id="flow-trace")
 
     def on_mount(self) -> None:

@@ -44,6 +44,7 @@ class Waterfall(Vertical):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= WIDE, "-wide")
+        self.query_one("#trace-title", Static).update(self._title())
 
     @property
     def rows(self) -> VirtualList:
@@ -80,8 +81,11 @@ class Waterfall(Vertical):
         spans = trace.get("spans") or []
         total = float(trace.get("duration_ms") or 0)
         title = Text(no_wrap=True, overflow="ellipsis")
-        title.append(f"trace {trace.get('trace_id')}", style="bold")
-        title.append(f"  ·  {len(spans)} spans  ·  {total:.1f} ms  ·  ", style="dim")
+        trace_id = str(trace.get("trace_id"))
+        narrow = self.size.width < 100
+        title.append(f"trace …{trace_id[-12:]}" if narrow else f"trace {trace_id}", style="bold")
+        title.append(f" · {len(spans)} spans · {total:.0f} ms · " if narrow
+                     else f"  ·  {len(spans)} spans  ·  {total:.1f} ms  ·  ", style="dim")
         errors = trace.get("errors", 0)
         title.append(f"{errors} error(s)", style="bold red" if errors else "dim")
         injected = sum(1 for s in spans if s.get("injected"))
@@ -97,7 +101,8 @@ class Waterfall(Vertical):
         total = max(float(trace.get("duration_ms") or 0), 0.001)
         width = max(self.rows.scrollable_content_region.width, 50)
         label_width = max(24, min(48, int(width * 0.4)))
-        bar_width = max(6, width - label_width - MS_WIDTH - 8 - 3)
+        outcome_width = max(8, min(24, int(width * 0.12)))
+        bar_width = max(6, width - label_width - MS_WIDTH - outcome_width - 3)
         depth = span.get("depth", 0)
         offset = ((span.get("ts") or start) - start) * 1000
         left = max(0, min(int(offset / total * bar_width), bar_width - 1))
@@ -115,8 +120,8 @@ class Waterfall(Vertical):
         row = Text(no_wrap=True)
         row.append_text(label)
         row.append(f"{span.get('duration_ms') or 0:>{MS_WIDTH}.1f} ", style="cyan")
-        outcome = span_outcome(span)
-        outcome.truncate(8, pad=True)
+        outcome = span_outcome(span, outcome_width)
+        outcome.truncate(outcome_width, pad=True)
         row.append_text(outcome)
         row.append(" ")
         row.append(" " * left)

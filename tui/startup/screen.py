@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, LoadingIndicator, RichLog, Static
+from textual.widgets import Label, LoadingIndicator, Static
 
 
 class StartupScreen(ModalScreen):
@@ -22,13 +22,14 @@ class StartupScreen(ModalScreen):
             yield Label("Serverless Sandbox", id="startup-title")
             yield Static(f"connecting to the sandbox ({self.label}) …", id="startup-what")
             yield LoadingIndicator(id="startup-spinner")
-            yield RichLog(id="startup-log", wrap=True, markup=False)
+            yield Static("", id="startup-log")  # wraps when drawn (a RichLog cut lines wider than its first size)
             yield Static("", id="startup-error")
 
+    MAX_LINES = 12
+
     def add_lines(self, lines: list[str]) -> None:
-        log = self.query_one("#startup-log", RichLog)
-        for line in lines:
-            log.write(Text(line, style="dim"))
+        self._lines = (getattr(self, "_lines", []) + list(lines))[-self.MAX_LINES:]
+        self.query_one("#startup-log", Static).update(Text("\n".join(self._lines), style="dim"))
 
     def failed(self, error: str) -> None:
         self.query_one("#startup-spinner").display = False
