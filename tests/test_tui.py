@@ -319,6 +319,41 @@ def test_jump_from_a_log_line_to_its_trace(sb, helpers):
     asyncio.run(scenario())
 
 
+def test_external_backend_is_used_as_is_and_a_dead_one_is_a_clear_error(sb, tmp_path):
+    """`sandbox --endpoint URL`: the TUI connects to that LocalStack (no embedded one is started); when nothing
+    answers there, it says so and how to fix it, instead of starting one."""
+    from sandbox import Sandbox
+    from sandbox.embedded import free_port
+
+    sqs = sb.client("sqs")
+    dlq_url = sqs.create_queue(QueueName="tui-external-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.create_queue(QueueName="tui-external-src", Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})})
+
+    async def connected():
+        app = SandboxApp(sandbox=Sandbox(endpoint=sb.endpoint, state_dir=tmp_path / "ext"))
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.backend_ready, 30, "the external sandbox")
+            assert app.backend.mode == "live" and "external" in app.backend.label
+            await pilot.press("2")
+            pane = app.pane("dlq")
+            await until(pilot, lambda: any(d.name == "tui-external-dlq" for d in pane.queues), 30,
+                        "the external sandbox's DLQ in the table")
+
+    async def dead():
+        app = SandboxApp(sandbox=Sandbox(endpoint=f"http://127.0.0.1:{free_port()}", state_dir=tmp_path / "dead"))
+        async with app.run_test(size=SIZE) as pilot:
+            error = await until(pilot, lambda: str(app.screen.query_one("#startup-error").render()).strip(), 30,
+                                "the startup error")
+            assert "could not start the sandbox" in error and "127.0.0.1" in error, error
+            assert not app.backend_ready
+        assert not (tmp_path / "dead" / "localstack.pid").exists()
+
+    asyncio.run(connected())
+    asyncio.run(dead())
+
+
 # --- replay: no LocalStack ----------------------------------------------------------------------------------
 def replay_app() -> SandboxApp:
     return SandboxApp(replay=RECORDING)
