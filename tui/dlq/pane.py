@@ -6,6 +6,7 @@ once: it adds one to their receive count (as on AWS), so it happens on Enter, ne
 
 from __future__ import annotations
 
+import datetime
 import json
 
 from rich.text import Text
@@ -20,6 +21,14 @@ from tui.pane import Pane, PaneCommand
 from tui.widgets import ConfirmScreen, Notice
 
 REFRESH_SECONDS = 3.0
+
+
+def _attribute(name: str, value) -> str:
+    """SQS timestamps (epoch milliseconds) as UTC times; anything else as it is."""
+    if name.endswith("Timestamp") and str(value).isdigit():
+        stamp = datetime.datetime.fromtimestamp(int(value) / 1000, datetime.UTC)
+        return f"{stamp:%Y-%m-%d %H:%M:%S}.{stamp.microsecond // 1000:03d} UTC ({value})"
+    return str(value)
 
 
 class DlqPane(Pane):
@@ -212,7 +221,7 @@ class DlqPane(Pane):
         t.append("\n\nattributes\n", style="bold")
         for name, value in sorted(m.attributes.items()):
             t.append(f"  {name}: ", style="dim")
-            t.append(f"{value}\n")
+            t.append(f"{_attribute(name, value)}\n")
         self.query_one("#dlq-detail", Static).update(t)
 
     # --- redrive / purge -------------------------------------------------------------------------------------
