@@ -25,7 +25,7 @@ class Sandbox:
         if self.settings.endpoint:
             self.settings.endpoint = check_endpoint(self.settings.endpoint, self.settings.allow_remote)
         self.embedded = EmbeddedBackend(self.settings)
-        self._clients: dict[tuple[str, str], object] = {}
+        self._clients: dict[tuple[str, str, bool], object] = {}
 
     # --- where -----------------------------------------------------------------------------------------
     @property
@@ -135,7 +135,18 @@ class Sandbox:
     def stacks(self, region: str | None = None) -> list[dict]:
         from sandbox.deploy import Deployer
 
-        return Deployer(self, region).list_stacks()
+        deployer = Deployer(self, region)
+        # a read of the sandbox's own (the TUI polls it): platform noise in the recorder, not your traffic
+        deployer.cfn = self.client("cloudformation", deployer.region, observer=True)
+        return deployer.list_stacks()
+
+    def functions(self, region: str | None = None) -> list[str]:
+        """Names of the Lambda functions of a region (default: the sandbox's), sorted. An observer read: the
+        recorder files it as platform noise."""
+        lam = self.client("lambda", region, observer=True)
+        names = [fn["FunctionName"] for page in lam.get_paginator("list_functions").paginate()
+                 for fn in page.get("Functions", [])]
+        return sorted(names)
 
     def destroy(self, stack_name: str, region: str | None = None) -> bool:
         from sandbox.deploy import Deployer
@@ -151,13 +162,18 @@ class Sandbox:
         return Faults(self)
 
     # --- AWS clients -----------------------------------------------------------------------------------
-    def client(self, service: str, region: str | None = None, **kwargs):
-        """A boto3 client for the sandbox (dummy credentials, sandbox endpoint, no host AWS config)."""
+    def client(self, service: str, region: str | None = None, *, observer: bool = False, **kwargs):
+        """A boto3 client for the sandbox (dummy credentials, sandbox endpoint, no host AWS config).
+
+        `observer=True`: for the sandbox's own reads (DLQ listing, log following, stack listing): the recorder
+        marks its requests as platform noise, so they stay out of the request flow and the cost estimate.
+        """
         region = region or self.settings.region
-        key = (service, region) if not kwargs else None
+        key = (service, region, observer) if not kwargs else None
         if key and key in self._clients:
             return self._clients[key]
-        client = make_client(service, self.endpoint, region, allow_remote=self.settings.allow_remote, **kwargs)
+        client = make_client(service, self.endpoint, region, allow_remote=self.settings.allow_remote,
+                             observer=observer, **kwargs)
         if key:
             self._clients[key] = client
         return client

@@ -9,7 +9,9 @@ import botocore.session
 from botocore.config import Config
 from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
 
+from sandbox.observability.noise import OBSERVER_USER_AGENT
 from sandbox.safety import DUMMY_CREDENTIALS, check_endpoint
+
 
 def _isolated_session_vars() -> dict:
     """botocore's session variables with no environment variable behind them and no config files.
@@ -39,10 +41,17 @@ def make_client(
     allow_remote: bool = False,
     max_attempts: int = 1,
     read_timeout: float = 70,
+    observer: bool = False,
 ):
-    """A client for `service` at the sandbox endpoint. No retries by default: scenarios want to see failures."""
+    """A client for `service` at the sandbox endpoint. No retries by default: scenarios want to see failures.
+
+    `observer`: a client of the sandbox's own observers (DLQ listing, log following, stack listing, ...): its
+    user agent carries OBSERVER_USER_AGENT, so the recorder files its requests as platform noise (hidden in the
+    request flow, not billed) instead of as your traffic.
+    """
     endpoint = check_endpoint(endpoint, allow_remote)
     config = Config(
+        user_agent_extra=OBSERVER_USER_AGENT if observer else None,
         # total_max_attempts counts the first call too (botocore's max_attempts counts only retries)
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         connect_timeout=5,

@@ -305,11 +305,18 @@ class DeadLetterQueues:
         return self if not region or region == self.region else DeadLetterQueues(self.sb, region)
 
     def _client(self, service: str, region: str | None = None):
-        return self.sb.client(service, region or self.region)
+        """For looking (discovery, depth, peek): an observer client, whose requests the recorder files as platform
+        noise. What changes queues (redrive, purge) goes through `mover`, as your traffic."""
+        return self.sb.client(service, region or self.region, observer=True)
 
     @property
     def sqs(self):
         return self._client("sqs")
+
+    @property
+    def mover(self):
+        """The SQS client of redrive and purge: visible in the recorder like any other request of yours."""
+        return self.sb.client("sqs", self.region)
 
     # --- discovery -----------------------------------------------------------------------------------------
     def list(self) -> list[DeadLetterQueue]:
@@ -455,7 +462,7 @@ class DeadLetterQueues:
     def _move_task(self, dlq: DeadLetterQueue, dest_arn: str, deadline: float) -> tuple[int, str | None]:
         """(moved, failure reason or None) of an SQS message move task, followed until it ends."""
         try:
-            handle = self.sqs.start_message_move_task(SourceArn=dlq.arn, DestinationArn=dest_arn)["TaskHandle"]
+            handle = self.mover.start_message_move_task(SourceArn=dlq.arn, DestinationArn=dest_arn)["TaskHandle"]
         except ClientError as e:
             if "already a task running" in _message(e):
                 raise SandboxError(f"a message move task is already running for {dlq.name}: wait for it, or cancel it "
@@ -463,7 +470,7 @@ class DeadLetterQueues:
             raise _MoveTaskUnavailable(f"StartMessageMoveTask was refused ({_code(e)}: {_message(e)}); "
                                        f"moved the messages by hand") from None
         while True:
-            results = self.sqs.list_message_move_tasks(SourceArn=dlq.arn, MaxResults=10).get("Results", [])
+            results = self.mover.list_message_move_tasks(SourceArn=dlq.arn, MaxResults=10).get("Results", [])
             # Most recent first; only one task per source can be active, so the newest one is ours.
             task = next((t for t in results if t.get("TaskHandle") == handle), results[0] if results else None)
             status = task.get("Status") if task else None
@@ -474,7 +481,7 @@ class DeadLetterQueues:
                 return moved, task.get("FailureReason") or status.lower()
             if time.monotonic() > deadline:
                 try:
-                    self.sqs.cancel_message_move_task(TaskHandle=handle)
+                    self.mover.cancel_message_move_task(TaskHandle=handle)
                 except ClientError:
                     pass
                 raise SandboxError(f"the message move task of {dlq.name} did not finish in time ({moved} message(s) "
@@ -484,17 +491,17 @@ class DeadLetterQueues:
     def _move_by_hand(self, src_url: str, dest_url: str, dest_fifo: bool, deadline: float) -> int:
         moved = 0
         while time.monotonic() < deadline:
-            messages = self.sqs.receive_message(
+            messages = self.mover.receive_message(
                 QueueUrl=src_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=_PEEK_VISIBILITY,
                 MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
             if not messages:
                 return moved
             for batch in _size_batches(messages):
                 entries = {str(i): _send_entry(str(i), m, dest_fifo) for i, m in enumerate(batch)}
-                resp = self.sqs.send_message_batch(QueueUrl=dest_url, Entries=list(entries.values()))
+                resp = self.mover.send_message_batch(QueueUrl=dest_url, Entries=list(entries.values()))
                 sent = [batch[int(ok["Id"])] for ok in resp.get("Successful", [])]
                 if sent:
-                    self.sqs.delete_message_batch(QueueUrl=src_url, Entries=[
+                    self.mover.delete_message_batch(QueueUrl=src_url, Entries=[
                         {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(sent)])
                     moved += len(sent)
                 if failed := resp.get("Failed", []):
@@ -512,7 +519,7 @@ class DeadLetterQueues:
             return self.in_region(dlq.region).purge(dlq, timeout)
         count = dlq.depth + dlq.delayed
         try:
-            self.sqs.purge_queue(QueueUrl=dlq.url)
+            self.mover.purge_queue(QueueUrl=dlq.url)
         except ClientError as e:
             if _code(e) in ("PurgeQueueInProgress", "AWS.SimpleQueueService.PurgeQueueInProgress"):
                 raise SandboxError(f"{dlq.name} was purged less than 60 s ago (one purge a minute, as on AWS): "

@@ -4,7 +4,7 @@
     sb.faults.apply("service-outage", service="dynamodb")          # every DynamoDB call fails with 503
     sb.faults.add({"service": "sqs", "operation": "SendMessage", "probability": 0.2})
     sb.faults.set_latency(200)                                      # 200 ms on every AWS request
-    sb.faults.apply("lambda-errors", function="orders", probability=0.3)
+    sb.faults.apply("lambda-errors", function="orders", probability=0.3)  # FaultError if no function "orders"
     with sb.faults.injected("throttling", service="dynamodb"):      # removed again on exit
         ...
     sb.faults.clear()
@@ -16,6 +16,7 @@ Rule formats: see `sandbox/chaos/rules.py`.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -214,6 +215,31 @@ def build_template(name: str, *, cli_names: bool = False, **params) -> FaultPlan
     return template.build(**given)
 
 
+# --- targets that exist --------------------------------------------------------------------------------------
+MAX_LISTED_FUNCTIONS = 20
+
+
+def similar_functions(name: str, known: list[str]) -> list[str]:
+    """Functions `name` probably meant: those containing it (the logical id of a stack's function, say), else the
+    close spellings."""
+    low = name.lower()
+    containing = [k for k in known if low in k.lower()]
+    return containing[:3] if containing else difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+
+
+def unknown_function_message(name: str, region: str, known: list[str]) -> str:
+    """Says that no function `name` exists in `region`, which one was probably meant, and which exist."""
+    text = f"no Lambda function {name!r} in {region}"
+    close = similar_functions(name, known)
+    if close:
+        text += f" (did you mean {' or '.join(close)}?)"
+    if not known:
+        return text + f"; there are no functions in {region} (deploy first)"
+    listed = ", ".join(known[:MAX_LISTED_FUNCTIONS])
+    more = f" and {len(known) - MAX_LISTED_FUNCTIONS} more" if len(known) > MAX_LISTED_FUNCTIONS else ""
+    return f"{text}; functions in {region}: {listed}{more}"
+
+
 # --- the client --------------------------------------------------------------------------------------------
 class Faults:
     """Client of the fault API of a running sandbox (what `Sandbox.faults` returns)."""
@@ -315,12 +341,50 @@ class Faults:
         return dict(TEMPLATES)
 
     def apply(self, template: str, **params) -> FaultPlan:
-        """Adds what the named template describes (see TEMPLATES); returns it, e.g. for `remove_plan`."""
+        """Adds what the named template describes (see TEMPLATES); returns it, e.g. for `remove_plan`.
+
+        FaultError if it names a Lambda function that does not exist (the message says which do).
+        """
         plan = build_template(template, **params)
         self.apply_plan(plan)
         return plan
 
-    def apply_plan(self, plan: FaultPlan) -> None:
+    def check_plan(self, plan: FaultPlan) -> None:
+        """FaultError when a Lambda rule of the plan names a function that does not exist in its region (the
+        rule's, the ARN's, or the sandbox's default region): a typo would otherwise match nothing, silently.
+
+        A rule without a function (every function) passes; so does everything when the functions cannot be
+        listed (the fault API then says what is wrong).
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from sandbox.chaos.rules import FUNCTION_ARN_RE
+
+        listed: dict[str, list[str]] = {}
+        for rule in plan.lambda_rules:
+            value = rule.get("function")
+            if not value or not isinstance(value, str):
+                continue
+            name, region = value, rule.get("region")
+            if value.startswith("arn:"):
+                m = FUNCTION_ARN_RE.match(value)
+                if not m:
+                    continue  # the fault API's validation explains the ARN format
+                name, region = m["name"], region or m["region"]
+            region = region or self.sandbox.settings.region
+            if region not in listed:
+                try:
+                    listed[region] = self.sandbox.functions(region)
+                except (BotoCoreError, ClientError):
+                    return
+            if name not in listed[region]:
+                raise FaultError(unknown_function_message(name, region, listed[region]))
+
+    def apply_plan(self, plan: FaultPlan, check: bool = True) -> None:
+        """Adds a plan's rules and effects; `check`: first refuse a Lambda rule for a function that does not
+        exist (see `check_plan`)."""
+        if check:
+            self.check_plan(plan)
         if plan.faults:
             self.add(*plan.faults)
         if plan.lambda_rules:
@@ -342,7 +406,7 @@ class Faults:
         """A template's (or the given rules') faults for the duration of a `with` block."""
         plan = build_template(template, **params) if template else FaultPlan(list(rules or []),
                                                                              list(lambda_rules or []))
-        self.apply_plan(plan)
+        self.apply_plan(plan, check=template is not None)
         try:
             yield plan
         finally:

@@ -159,7 +159,8 @@ class FunctionLogs:
 
     @property
     def client(self):
-        return self.sb.client("logs", self.region)
+        # reads only: an observer client, so the recorder files them as platform noise (not your traffic)
+        return self.sb.client("logs", self.region, observer=True)
 
     def in_region(self, region: str) -> "FunctionLogs":
         return FunctionLogs(self.sb, region, self.prefix)

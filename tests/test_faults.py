@@ -513,3 +513,45 @@ def test_reset_clears_faults_and_effects(sandbox):
     assert sandbox.faults.lambda_faults() == []
     assert sandbox.faults.effects().get("latency", 0) == 0
     sandbox.client("sqs").list_queues()  # and requests go through again
+
+
+# --- targets that exist ----------------------------------------------------------------------------------------
+def test_unknown_function_message_names_the_likely_one_and_the_deployed_ones():
+    from sandbox.faults import similar_functions, unknown_function_message
+
+    known = ["media-pipeline-IngestFunction-76760eee", "media-pipeline-TranscodeFunction-1a2b3c4d"]
+    assert similar_functions("IngestFunction", known) == ["media-pipeline-IngestFunction-76760eee"]
+    assert similar_functions("media-pipeline-TranscodeFunction-1a2b3c4e", known) == [known[1]]
+    message = unknown_function_message("IngestFunction", "us-east-1", known)
+    assert message == ("no Lambda function 'IngestFunction' in us-east-1 (did you mean "
+                       "media-pipeline-IngestFunction-76760eee?); functions in us-east-1: "
+                       "media-pipeline-IngestFunction-76760eee, media-pipeline-TranscodeFunction-1a2b3c4d")
+    assert unknown_function_message("x", "eu-west-1", []) == \
+        "no Lambda function 'x' in eu-west-1; there are no functions in eu-west-1 (deploy first)"
+    many = [f"fn-{i:02d}" for i in range(25)]
+    assert unknown_function_message("zzz", "us-east-1", many).endswith("fn-19 and 5 more")
+
+
+def test_a_template_for_a_function_that_does_not_exist_is_refused(sb, helpers):
+    fn = helpers.create_function(sb, COUNTING_HANDLER, name=helpers.unique("media-pipeline-IngestFunction"))
+    with pytest.raises(FaultError) as info:
+        sb.faults.apply("lambda-errors", function="IngestFunction")
+    assert f"no Lambda function 'IngestFunction' in us-east-1 (did you mean {fn}?)" in str(info.value)
+    assert f"functions in us-east-1: {fn}" in str(info.value)
+    with pytest.raises(FaultError, match="no Lambda function 'IngestFunction' in eu-west-1"):
+        sb.faults.apply("lambda-crash", function="IngestFunction", region="eu-west-1")
+    with pytest.raises(FaultError, match=f"no Lambda function '{fn}' in eu-west-1"):
+        sb.faults.apply("lambda-timeout", function=f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{fn}")
+    assert sb.faults.lambda_faults() == [], "nothing was added"
+
+    # the deployed name, or its ARN, or no function at all (every function) are fine
+    sb.faults.apply("lambda-errors", function=fn)
+    sb.faults.apply("lambda-latency", ms=10, function=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{fn}")
+    sb.faults.apply("lambda-timeout")
+    assert [r.get("function") for r in sb.faults.lambda_faults()] == \
+        [fn, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{fn}", None]
+    # raw rules are not looked up (a rule may be set before its function is deployed)
+    sb.faults.add_lambda({"function": "not-deployed-yet", "fault": "crash"})
+
+    out = cli(sb, "add", "lambda-errors", "--function", "IngestFunction")
+    assert out.returncode == 1 and f"(did you mean {fn}?)" in out.stderr and "Traceback" not in out.stderr

@@ -403,3 +403,61 @@ def test_cli_events_trace_graph_cost(sb, helpers):
     cost = json.loads(run("cost", "--since", f"cursor:{cursor}", "--json"))
     assert {line["item"] for line in cost["lines"]} >= {"requests", "standard_requests"}
     assert "total" in run("cost", "--since", "10m")
+
+
+def test_observer_user_agent_marks_platform_noise():
+    from sandbox.observability.noise import OBSERVER_USER_AGENT, is_noise, is_observer
+
+    ua = f"Boto3/1.42 md/Botocore#1.42 ua/2.1 cfg/retry-mode#standard Botocore/1.42 {OBSERVER_USER_AGENT}"
+    assert is_observer(ua) and is_noise("sqs", "ListQueues", False, None, {}, {}, user_agent=ua)
+    plain = "Boto3/1.42 md/Botocore#1.42 ua/2.1 Botocore/1.42"
+    assert not is_observer(plain) and not is_noise("sqs", "ListQueues", False, None, {}, {}, user_agent=plain)
+    assert not is_observer(f"{plain} {OBSERVER_USER_AGENT}-not") and not is_observer(None)
+    # a user agent that merely mentions it inside another token is not an observer
+    assert not is_noise("lambda", "ListFunctions", False, None, {}, {}, user_agent=f"x/{OBSERVER_USER_AGENT}")
+
+
+def test_the_sandbox_own_reads_are_noise_and_free_while_your_calls_stay_visible(sb, helpers):
+    """sb.dlq / sb.logs / sb.stacks() / sb.functions() read through observer clients: recorded as noise, hidden
+    by default and not billed; the same call through sb.client() is yours; a redrive is yours too."""
+    sqs = sb.client("sqs")
+    dlq_url, dlq_arn = queue(sb, helpers)
+    queue(sb, helpers, RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"}))
+    sqs.send_message(QueueUrl=dlq_url, MessageBody="parked")
+    fn = helpers.create_function(sb, "def handler(event, context):\n    print('observed')\n")
+    helpers.invoke(sb, fn)
+    helpers.wait_for(lambda: "observed" in helpers.log_text(sb, fn), message="the function's log")
+    cursor = sb.observe.cursor()
+
+    dlq_name = dlq_url.rsplit("/", 1)[-1]
+    assert [d.name for d in sb.dlq.list()] == [dlq_name]
+    assert [m.body for m in sb.dlq.peek(dlq_name)] == ["parked"]
+    lines, _ = sb.logs.poll()
+    assert any("observed" in line.message for line in lines)
+    assert sb.stacks() == [] and sb.functions() == [fn]
+
+    expected = {("sqs", "ListQueues"), ("sqs", "GetQueueAttributes"), ("sqs", "ReceiveMessage"),
+                ("lambda", "ListFunctions"), ("logs", "DescribeLogGroups"), ("logs", "FilterLogEvents"),
+                ("cloudformation", "DescribeStacks")}
+    spans = helpers.wait_for(
+        lambda: (found := events_after(sb, cursor, all=True))
+        and expected <= {(s["service"], s["operation"]) for s in found} and found,
+        message="the spans of the sandbox's own reads")
+    external = [s for s in spans if s["caller"]["kind"] == "external"]
+    assert external and all(s["noise"] for s in external), [(s["operation"], s["noise"]) for s in external]
+    time.sleep(0.5)  # anything late would show up here
+    assert [s for s in events_after(sb, cursor) if s["caller"]["kind"] == "external"] == []
+    assert sb.cost(since=cursor)["lines"] == []
+
+    mine = sb.observe.cursor()
+    sqs.list_queues()
+    listed = wait_for_span(sb, mine, helpers, lambda s: s["operation"] == "ListQueues", "your ListQueues")
+    assert listed["noise"] is False and listed["caller"]["kind"] == "external"
+    assert [(line["item"], line["quantity"]) for line in sb.cost(since=mine)["lines"]] == [("standard_requests", 1)]
+
+    # a redrive changes queues: your traffic, visible (its look-ups are not)
+    moved = sb.observe.cursor()
+    assert sb.dlq.redrive(dlq_name).moved == 1
+    task = wait_for_span(sb, moved, helpers, lambda s: s["operation"] == "StartMessageMoveTask", "the move task")
+    assert task["noise"] is False
+    assert all(s["noise"] for s in events_after(sb, moved, all=True) if s["operation"] == "ListQueues")

@@ -196,7 +196,9 @@ class SandboxApp(App):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(PANES))
+            current = self.main_screen.query_one("#main-tabs", TabbedContent).active if self.screen is self.main_screen \
+                else None
+            self.push_screen(HelpScreen(PANES, current))
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK
@@ -228,4 +230,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tui", description="The Serverless Sandbox TUI")
     parser.add_argument("--replay", metavar="FILE", help="show a recorded run (.sandbox/runs/*.jsonl), no LocalStack")
     args = parser.parse_args(argv)
-    SandboxApp(replay=args.replay).run()
+    app = SandboxApp(replay=args.replay)
+    app.run()
+    from sandbox.commands.tui import exit_hint
+
+    hint = exit_hint(app)
+    if hint:
+        print(hint)

@@ -66,6 +66,14 @@ class Backend:
     def apply_fault(self, template: str, params: dict):
         raise Unavailable("not in replay mode")
 
+    def functions(self) -> list[str]:
+        """Names of the deployed Lambda functions (what a Lambda fault may name)."""
+        raise Unavailable("functions are live state: not part of a recording")
+
+    def services(self) -> list[str]:
+        """Names of the sandbox's AWS services (what a service fault may name)."""
+        raise Unavailable("services are live state: not part of a recording")
+
     def remove_fault(self, rule: dict, lambda_rule: bool):
         raise Unavailable("not in replay mode")
 
@@ -95,6 +103,33 @@ class Backend:
     def stacks(self) -> list[dict]:
         return []
 
+    # patterns: deploy on demand, and what the diagram needs beyond the service map
+    def deploy(self, pattern: str, on_progress) -> list[dict]:
+        raise Unavailable("deploying needs the live sandbox: a recording cannot change")
+
+    def destroy(self, stack: str, on_progress) -> bool:
+        raise Unavailable("destroying needs the live sandbox: a recording cannot change")
+
+    def stack_resources(self, stack: str) -> list[dict]:
+        raise Unavailable("a recording has no stack resources")
+
+    def gauges(self, resources: list[dict]) -> dict[str, dict]:
+        raise Unavailable("queue depths and running executions are live state: not part of a recording")
+
+    def throttles(self, cursor):
+        raise Unavailable("recorder not available")
+
+
+def _throttle_edges(spans: list[dict]) -> dict[tuple[str, str], int]:
+    """Throttled requests per service-map edge (the error each service answers when it throttles)."""
+    from sandbox.faults import DEFAULT_THROTTLING_ERROR, THROTTLING_ERRORS
+    from sandbox.observability.graph import build_graph
+
+    codes = {code for _, code in THROTTLING_ERRORS.values()} | {DEFAULT_THROTTLING_ERROR[1], "ThrottledException",
+                                                                 "RequestLimitExceeded"}
+    throttled = [s for s in spans if (s.get("error") or {}).get("code") in codes]
+    return {(e["source"], e["target"]): e["count"] for e in build_graph(throttled)["edges"]}
+
 
 class LiveBackend(Backend):
     mode = "live"
@@ -103,6 +138,11 @@ class LiveBackend(Backend):
     def __init__(self, sb):
         self.sb = sb
         self.label = f"{sb.backend} · {sb.endpoint}"
+        self.started_here = False  # whether `start` started the embedded backend (it keeps running after)
+
+    @property
+    def region(self) -> str:
+        return self.sb.settings.region
 
     def is_running(self) -> bool:
         return self.sb.is_running()
@@ -115,8 +155,23 @@ class LiveBackend(Backend):
             self.sb.require_running()  # raises a clear SandboxError
         on_progress(f"starting LocalStack on {self.sb.endpoint} (state in {self.sb.settings.state_dir}) ...")
         inst, seconds, started = self.sb.up(on_progress=on_progress)
+        self.started_here = self.started_here or started
         self.label = f"{self.sb.backend} · {self.sb.endpoint}"
         return f"sandbox ready at {inst.endpoint} in {seconds:.1f}s" if started else f"connected to {inst.endpoint}"
+
+    def exit_hint(self) -> str | None:
+        """What to tell on leaving the TUI when it started the embedded backend itself: that LocalStack keeps
+        running (shared with the CLI) and how to stop it. None when it was already running, or is gone."""
+        if not self.started_here or self.sb.settings.external:
+            return None
+        inst = self.sb.embedded.instance()
+        if inst is None:
+            return None
+        from sandbox.settings import Settings
+
+        state = "" if self.sb.settings.state_dir == Settings().state_dir else \
+            f" --state-dir {self.sb.settings.state_dir}"
+        return f"sandbox still running at {inst.endpoint} — `uv run sandbox{state} down` stops it"
 
     def runner(self, scenario, variants, listener, params=None):
         import scenarios
@@ -146,6 +201,15 @@ class LiveBackend(Backend):
 
     def apply_fault(self, template: str, params: dict):
         return self.sb.faults.apply(template, **params)
+
+    def functions(self) -> list[str]:
+        return self.sb.functions()
+
+    def services(self) -> list[str]:
+        """The services LocalStack offers, those already running (in use) first."""
+        services = self.sb.status().get("services") or {}
+        return sorted((name for name, state in services.items() if state != "disabled"),
+                      key=lambda name: (services[name] != "running", name))
 
     def remove_fault(self, rule: dict, lambda_rule: bool):
         clean = {k: v for k, v in rule.items() if k not in ("hits", "injected", "id")}
@@ -207,6 +271,81 @@ class LiveBackend(Backend):
 
     def stacks(self) -> list[dict]:
         return self.sb.stacks()
+
+    # patterns
+    def deploy(self, pattern: str, on_progress) -> list[dict]:
+        """Deploys a built-in pattern (and the patterns it needs that are not deployed yet), streaming its stack
+        events to `on_progress` as dicts: {"stack", "logical_id", "type", "status", "reason"} or {"stack",
+        "message"}. Returns each stack's DeployResult as a dict; raises DeployError with what failed."""
+        from sandbox.deploy.bulk import select
+
+        deployed = {s["name"] for s in self.sb.stacks()}
+        results = []
+        for p in select([pattern]):
+            if p.name != pattern and p.name in deployed:
+                continue
+            on_progress({"stack": p.name, "message": f"deploying {p.name}" + (
+                f" (needed by {pattern})" if p.name != pattern else "")})
+
+            def event(e, stack=p.name) -> None:
+                on_progress({"stack": stack, "logical_id": e.logical_id, "type": e.resource_type,
+                             "status": e.status, "reason": e.reason})
+
+            result = self.sb.deploy(p.name, on_event=event)
+            on_progress({"stack": p.name, "message": f"{result.status} in {result.seconds:.1f}s"
+                         + ("" if result.changed else " (nothing to change)")})
+            results.append(result.as_dict())
+        return results
+
+    def destroy(self, stack: str, on_progress) -> bool:
+        on_progress({"stack": stack, "message": f"deleting stack {stack}"})
+        gone = self.sb.destroy(stack)
+        on_progress({"stack": stack, "message": "deleted" if gone else "there was no such stack"})
+        return gone
+
+    def stack_resources(self, stack: str) -> list[dict]:
+        found = self.sb.client("cloudformation").describe_stack_resources(StackName=stack)["StackResources"]
+        return [{"logical_id": r["LogicalResourceId"], "type": r["ResourceType"],
+                 "physical_id": r.get("PhysicalResourceId") or "", "status": r.get("ResourceStatus", "")}
+                for r in found]
+
+    def gauges(self, resources: list[dict]) -> dict[str, dict]:
+        """Per logical id: queue depth and messages in flight (SQS), running executions (Step Functions)."""
+        out: dict[str, dict] = {}
+        for r in resources:
+            pid = r.get("physical_id")
+            try:
+                if r.get("type") == "AWS::SQS::Queue" and pid:
+                    attrs = self.sb.client("sqs").get_queue_attributes(
+                        QueueUrl=pid, AttributeNames=["ApproximateNumberOfMessages",
+                                                      "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+                    out[r["logical_id"]] = {"depth": int(attrs.get("ApproximateNumberOfMessages", 0)),
+                                            "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))}
+                elif r.get("type") == "AWS::StepFunctions::StateMachine" and pid:
+                    running = self.sb.client("stepfunctions").list_executions(
+                        stateMachineArn=pid, statusFilter="RUNNING", maxResults=100)["executions"]
+                    out[r["logical_id"]] = {"in_flight": len(running)}
+            except Exception:  # noqa: BLE001 - a resource being deleted: no gauge this time
+                continue
+        return out
+
+    def throttles(self, cursor):
+        """Throttled requests per service-map edge recorded after `cursor`: ({(source, target): n}, cursor)."""
+        spans: list[dict] = []
+        since = cursor or 0
+        try:
+            while True:
+                got = self._recorder("events")(since=since, errors=True, limit=2000)
+                batch = got.get("events", [])
+                spans += batch
+                since = got.get("cursor", since)
+                if len(batch) < 2000:
+                    break
+        except Unavailable:
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise _recorder_error(e) from None
+        return _throttle_edges(spans), since
 
 
 @dataclass
@@ -331,6 +470,11 @@ class ReplayBackend(Backend):
         found = super().patterns()
         recorded = {s["name"] for s in self.stacks()}
         return [p for p in found if p.name in recorded] or found
+
+    def throttles(self, cursor):
+        if cursor is not None:
+            return {}, cursor
+        return _throttle_edges(self.recording.spans), "end"
 
     def stacks(self) -> list[dict]:
         """Stacks the recorded run created (its CloudFormation CreateStack calls)."""

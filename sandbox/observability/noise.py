@@ -1,5 +1,8 @@
 """Which spans are platform machinery rather than your application: recorded, but hidden unless asked for.
 
+    any request whose user agent carries OBSERVER_USER_AGENT: the sandbox's own observers (the TUI's DLQ list,
+        log following, stack listing, `sandbox dlq` reads), whose clients are made with
+        `Sandbox.client(..., observer=True)`
     sts AssumeRole / GetCallerIdentity by a service   (Lambda assumes the function's role per environment)
     logs PutLogEvents, CreateLogStream; other logs calls by a service  (function logs shipped by Lambda)
     cloudwatch PutMetricData                          (Lambda and SQS metrics)
@@ -15,11 +18,23 @@ from __future__ import annotations
 
 ARTIFACT_BUCKET_PREFIX = "sandbox-artifacts-"
 LAMBDA_CODE_BUCKET = ("awslambda-", "-tasks")
+# Appended to the user agent of the sandbox's observer clients (botocore Config(user_agent_extra=...)).
+OBSERVER_USER_AGENT = "serverless-sandbox/observer"
 _STREAM_SETUP = frozenset({"GetShardIterator", "DescribeStream", "ListStreams", "ListShards", "DescribeStreamSummary"})
 
 
+def is_observer(user_agent: str | None) -> bool:
+    """Whether a request comes from one of the sandbox's own observers (see OBSERVER_USER_AGENT)."""
+    if not user_agent:
+        return False
+    return any(token == OBSERVER_USER_AGENT for token in user_agent.split())
+
+
 def is_noise(service: str | None, operation: str | None, internal: bool, resource_name: str | None,
-             params, response) -> bool:
+             params, response, user_agent: str | None = None) -> bool:
+    """`user_agent`: the request's User-Agent header (None for internal calls that have none)."""
+    if not internal and is_observer(user_agent):
+        return True
     if service == "logs":
         return operation in ("PutLogEvents", "CreateLogStream") or internal
     if service == "sts":

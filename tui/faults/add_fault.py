@@ -2,26 +2,55 @@
 
 Dismisses with (template name, {parameter: value}) or None; the values are strings, converted and checked by
 `Sandbox.faults.apply` (its error is shown if a required one is missing).
+
+What the form checks itself, so that a rule does not quietly match more, or nothing:
+  * the deployed functions (and the sandbox's services) are fetched in a worker, offered as completions
+    (right arrow accepts) and listed under the field; a function name that is not deployed is refused here
+    with the names that are (and `Sandbox.faults.apply` refuses it too);
+  * an optional target left empty (a Lambda template's function) means EVERY function: the form says so
+    while it is empty, and the first ctrl+s only asks to confirm; the second applies.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
+
+from sandbox.faults import similar_functions, unknown_function_message
+
+# Parameters that choose what a rule applies to; left empty, a rule applies to every one of them.
+TARGETS = {"function": "functions", "service": "services"}
+MAX_HINT_NAMES = 6
+
+
+def _function_name(value: str) -> str | None:
+    """The function name of a name or function ARN (None for an ARN it cannot read: the fault API explains)."""
+    if not value.startswith("arn:"):
+        return value
+    from sandbox.chaos.rules import FUNCTION_ARN_RE
+
+    m = FUNCTION_ARN_RE.match(value)
+    return m["name"] if m else None
 
 
 class AddFaultScreen(ModalScreen[tuple[str, dict] | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "apply", "Apply")]
 
-    def __init__(self, templates: dict):
+    def __init__(self, templates: dict, backend=None):
         super().__init__()
         self.templates = templates
         self.template = next(iter(templates), None)
+        self.source = backend
+        # what exists, once the worker has asked (None: not known, e.g. not loaded yet or replay mode)
+        self.known: dict[str, list[str] | None] = {"functions": None, "services": None}
+        self.default_region: str | None = getattr(backend, "region", None)
+        self._confirm_every: str | None = None  # the empty target the next ctrl+s confirms
 
     def compose(self) -> ComposeResult:
         with Vertical(id="add-fault-box"):
@@ -29,7 +58,9 @@ class AddFaultScreen(ModalScreen[tuple[str, dict] | None]):
             yield Select([(name, name) for name in self.templates], value=self.template, allow_blank=False,
                          id="fault-template")
             yield Static("", id="fault-description")
-            yield VerticalScroll(id="fault-params")
+            # not focusable itself: Tab from the template goes straight to the first field
+            yield VerticalScroll(id="fault-params", can_focus=False)
+            yield Static("", id="fault-scope")
             yield Static("", id="fault-error")
             with Horizontal(id="add-fault-buttons"):
                 yield Button("Cancel (esc)", id="cancel", compact=True)
@@ -38,7 +69,52 @@ class AddFaultScreen(ModalScreen[tuple[str, dict] | None]):
     async def on_mount(self) -> None:
         await self._show_template(self.template)
         self.query_one("#fault-template", Select).focus()
+        if self.source is not None and getattr(self.source, "mode", None) == "live":
+            self._load_targets()
 
+    # --- what exists ---------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="fault-targets")
+    def _load_targets(self) -> None:
+        found: dict[str, list[str] | None] = {}
+        for kind in TARGETS.values():
+            try:
+                found[kind] = list(getattr(self.source, kind)())
+            except Exception:  # noqa: BLE001 - then no completions; Sandbox.faults.apply still checks
+                found[kind] = None
+        self.app.call_from_thread(self._targets_loaded, found)
+
+    def _targets_loaded(self, found: dict) -> None:
+        self.known.update(found)
+        for param, kind in TARGETS.items():
+            for field in self.query(f"#param-{param}").results(Input):
+                field.suggester = self._suggester(kind)
+        self._update_hints()
+        self._update_scope()
+
+    def _suggester(self, kind: str) -> SuggestFromList | None:
+        names = self.known.get(kind)
+        return SuggestFromList(names, case_sensitive=False) if names else None
+
+    def _update_hints(self) -> None:
+        for param, kind in TARGETS.items():
+            for hint in self.query(f"#hint-{param}").results(Static):
+                hint.update(self._hint_text(param, kind))
+
+    def _hint_text(self, param: str, kind: str) -> Text:
+        names = self.known.get(kind)
+        if names is None:
+            return Text("")
+        if not names:
+            return Text(f"no {kind} in the sandbox" + (" (deploy first)" if param == "function" else ""),
+                        style="yellow")
+        shown = ", ".join(names[:MAX_HINT_NAMES])
+        more = f" … {len(names) - MAX_HINT_NAMES} more" if len(names) > MAX_HINT_NAMES else ""
+        text = Text("deployed: " if param == "function" else "services (in use first): ", style="dim")
+        text.append(shown + more)
+        text.append("  (→ completes)", style="dim")
+        return text
+
+    # --- the template's fields -----------------------------------------------------------------------------
     @on(Select.Changed, "#fault-template")
     async def _template_changed(self, event: Select.Changed) -> None:
         if event.value != self.template:
@@ -46,6 +122,7 @@ class AddFaultScreen(ModalScreen[tuple[str, dict] | None]):
 
     async def _show_template(self, name) -> None:
         self.template = name
+        self._confirm_every = None
         template = self.templates.get(name)
         box = self.query_one("#fault-params", VerticalScroll)
         await box.remove_children()
@@ -58,10 +135,16 @@ class AddFaultScreen(ModalScreen[tuple[str, dict] | None]):
             label.append(" *" if param.required else " (optional)", style="red" if param.required else "dim")
             widgets.append(Label(label, classes="param-label"))
             placeholder = param.help + (" (number)" if param.kind in (int, float) else "")
+            kind = TARGETS.get(param.name)
             widgets.append(Input(placeholder=placeholder, id=f"param-{param.name}", classes="param",
-                                 type="number" if param.kind in (int, float) else "text", compact=True))
+                                 type="number" if param.kind in (int, float) else "text", compact=True,
+                                 suggester=self._suggester(kind) if kind else None))
+            if kind:
+                widgets.append(Static(self._hint_text(param.name, kind), id=f"hint-{param.name}",
+                                      classes="param-hint"))
         await box.mount_all(widgets)
         self.query_one("#fault-error", Static).update("")
+        self._update_scope()
 
     def params(self) -> dict:
         out = {}
@@ -71,6 +154,63 @@ class AddFaultScreen(ModalScreen[tuple[str, dict] | None]):
                 out[field.id.removeprefix("param-")] = value
         return out
 
+    # --- what the rule will apply to -----------------------------------------------------------------------
+    def _every(self) -> str | None:
+        """The optional target (function/service) the template has and the form leaves empty, if any."""
+        template = self.templates.get(self.template)
+        if template is None:
+            return None
+        given = self.params()
+        for param in template.params:
+            if param.name in TARGETS and not param.required and param.name not in given:
+                return param.name
+        return None
+
+    def _update_scope(self) -> None:
+        every = self._every()
+        scope = self.query_one("#fault-scope", Static)
+        if every is None:
+            scope.update("")
+            return
+        text = Text("applies to ", style="bold")
+        text.append(f"EVERY {every}", style="bold reverse yellow")
+        text.append(f" — name one {every} to narrow it", style="yellow")
+        scope.update(text)
+
+    @on(Input.Changed, ".param")
+    def _param_changed(self) -> None:
+        self._confirm_every = None
+        self.query_one("#fault-error", Static).update("")
+        self._update_scope()
+
+    def _unknown_function(self, given: dict) -> str | None:
+        """Why the function named in the form does not exist (None when it does, or it cannot be told here)."""
+        value = given.get("function")
+        known = self.known.get("functions")
+        if not value or known is None:
+            return None
+        region = given.get("region")
+        if region and self.default_region and region != self.default_region:
+            return None  # the list is of the default region; Sandbox.faults.apply checks the other one
+        name = _function_name(value)
+        if name is None or name in known:
+            return None
+        region = self.default_region or "the sandbox's region"
+        if not known:
+            return unknown_function_message(name, region, known)
+        close = similar_functions(name, known)
+        # the deployed ones are listed under the field
+        return f"no Lambda function {name!r} in {region}" + (
+            f": did you mean {' or '.join(close)}?" if close else ": name one of those deployed")
+
+    # --- apply / cancel -------------------------------------------------------------------------------------
+    def _error(self, text: str | Text, field: str | None = None) -> None:
+        self.query_one("#fault-error", Static).update(text if isinstance(text, Text) else
+                                                       Text(text, style="bold red"))
+        if field:
+            for widget in self.query(f"#param-{field}").results(Input):
+                widget.focus()
+
     def action_apply(self) -> None:
         template = self.templates.get(self.template)
         if template is None:
@@ -78,8 +218,20 @@ class AddFaultScreen(ModalScreen[tuple[str, dict] | None]):
         given = self.params()
         missing = [p.name for p in template.params if p.required and p.name not in given]
         if missing:
-            self.query_one("#fault-error", Static).update(Text(f"needs {', '.join(missing)}", style="bold red"))
-            self.query_one(f"#param-{missing[0]}", Input).focus()
+            self._error(f"needs {', '.join(missing)}", missing[0])
+            return
+        unknown = self._unknown_function(given)
+        if unknown:
+            self._error(unknown, "function")
+            return
+        every = self._every()
+        if every and self._confirm_every != every:
+            self._confirm_every = every
+            text = Text("ctrl+s again", style="bold")
+            text.append(" to apply it to ", style="yellow")
+            text.append(f"EVERY {every}", style="bold yellow")
+            text.append(f" — or name one {every}.", style="yellow")
+            self._error(text)
             return
         self.dismiss((self.template, given))
 

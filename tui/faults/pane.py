@@ -158,7 +158,7 @@ class FaultsPane(PollingPane):
                 template, params = choice
                 self._apply(template, params)
 
-        self.app.push_screen(AddFaultScreen(self.backend.fault_templates()), chosen)
+        self.app.push_screen(AddFaultScreen(self.backend.fault_templates(), backend=self.backend), chosen)
 
     @work(thread=True, group="faults-change")
     def _apply(self, template: str, params: dict) -> None:

@@ -1,8 +1,12 @@
 """Logs: every Lambda function's CloudWatch Logs, merged in time order and followed live.
 
-Through `Sandbox.logs` (sandbox/logs.py): a worker polls for new lines once a second; they reach the view in
-batches (at most ten a second). The list is virtual, so 100k lines cost no more than a screenful; search and
-the level filter run in a worker thread on long lists. Enter shows a line in full, JSON pretty-printed.
+Through `Sandbox.logs` (sandbox/logs.py): in live mode a worker polls for new lines all the time, once a second
+while the tab is shown and every two seconds while it is not (a scenario run resets the sandbox between variants,
+deleting the log groups: lines not read by then would be lost). Those reads are the sandbox's own (observer
+clients): the recorder files them as platform noise. Lines reach the view in batches (at most ten a second).
+While following, the view keeps the newest line in view, also when it is first shown or resized. The list is
+virtual, so 100k lines cost no more than a screenful; search and the level filter run in a worker thread on long
+lists. Enter shows a line in full, JSON pretty-printed.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from tui.pane import Pane, PaneCommand
 from tui.pump import Pump
 from tui.widgets import Notice, SearchInput, VirtualList, text_matcher
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 1.0  # while the tab is shown
+HIDDEN_POLL_SECONDS = 2.0  # while it is not
 LEVEL_CHOICES = [("all levels", ""), ("errors", "ERROR"), ("warnings+", "WARNING"), ("info", "INFO"),
                  ("platform (START/END/REPORT)", "PLATFORM")]
 
@@ -43,7 +48,7 @@ class LogsPane(Pane):
         Binding("t", "trace", "Trace"),
         Binding("enter", "details", "Details", show=False),
         Binding("escape", "close_details", "Close", show=False),
-        Binding("ctrl+l", "clear", "Clear"),
+        Binding("ctrl+l", "clear", "Clear", show=False),
     ]
     COMMANDS_ = (
         PaneCommand("Search logs", "Filter the function logs by text (re: for a regular expression)", "search"),
@@ -60,8 +65,7 @@ class LogsPane(Pane):
         self._level = ""
         self._pump: Pump | None = None
         self.total = 0
-        # Polling CloudWatch Logs is itself traffic the recorder sees: poll only while the tab is shown
-        # (the cursor catches up on everything that came meanwhile when it is shown again).
+        # Polled faster while the tab is shown; showing it polls at once.
         self._shown = threading.Event()
         self._wake = threading.Event()
 
@@ -91,6 +95,17 @@ class LogsPane(Pane):
     def activated(self) -> None:
         self._shown.set()
         self._wake.set()
+        self.call_after_refresh(self._show_newest)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._show_newest)
+
+    def _show_newest(self) -> None:
+        """While following: the newest line in view. (The list's own scroll is ignored while it has no
+        scrollbar yet, e.g. for the first lines after the tab is shown, so it is forced here.)"""
+        view = self.query_one("#logs-list", VirtualList)
+        if view.follow and view.shown_count and view.scroll_offset.y < view.max_scroll_y:
+            view.scroll_to(y=view.max_scroll_y, animate=False, force=True)
 
     def deactivated(self) -> None:
         self._shown.clear()
@@ -105,10 +120,6 @@ class LogsPane(Pane):
         cursor = None
         failures = 0
         while not worker.is_cancelled:
-            if self.backend.mode == "live" and not self._shown.is_set():
-                self._wake.wait(0.5)
-                self._wake.clear()
-                continue
             try:
                 lines, cursor = self.backend.poll_logs(cursor)
                 failures = 0
@@ -122,7 +133,8 @@ class LogsPane(Pane):
                 self._pump.extend(lines)
             if self.backend.mode != "live":
                 return
-            self._wake.wait(POLL_SECONDS * min(failures + 1, 5))
+            interval = POLL_SECONDS if self._shown.is_set() else HIDDEN_POLL_SECONDS
+            self._wake.wait(interval * min(failures + 1, 5))
             self._wake.clear()
 
     def ingest(self, lines: list) -> None:
@@ -135,6 +147,8 @@ class LogsPane(Pane):
         view.append(message.lines)
         self.total = len(view.rows)
         self._update_count()
+        self._show_newest()
+        self.call_after_refresh(self._show_newest)
 
     # --- filters ---------------------------------------------------------------------------------------------
     def _predicate(self):
@@ -169,8 +183,12 @@ class LogsPane(Pane):
         self._apply_filter()
 
     @on(VirtualList.Filtered, "#logs-list")
-    @on(VirtualList.Highlighted, "#logs-list")
     def _filtered(self) -> None:
+        self._update_count()
+        self.call_after_refresh(self._show_newest)
+
+    @on(VirtualList.Highlighted, "#logs-list")
+    def _highlighted(self) -> None:
         self._update_count()
 
     def _update_count(self) -> None:
