@@ -304,7 +304,8 @@ class LiveBackend(Backend):
         return gone
 
     def stack_resources(self, stack: str) -> list[dict]:
-        found = self.sb.client("cloudformation").describe_stack_resources(StackName=stack)["StackResources"]
+        cfn = self.sb.client("cloudformation", observer=True)  # the TUI's own read: platform noise, not billed
+        found = cfn.describe_stack_resources(StackName=stack)["StackResources"]
         return [{"logical_id": r["LogicalResourceId"], "type": r["ResourceType"],
                  "physical_id": r.get("PhysicalResourceId") or "", "status": r.get("ResourceStatus", "")}
                 for r in found]
@@ -316,13 +317,13 @@ class LiveBackend(Backend):
             pid = r.get("physical_id")
             try:
                 if r.get("type") == "AWS::SQS::Queue" and pid:
-                    attrs = self.sb.client("sqs").get_queue_attributes(
+                    attrs = self.sb.client("sqs", observer=True).get_queue_attributes(
                         QueueUrl=pid, AttributeNames=["ApproximateNumberOfMessages",
                                                       "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
                     out[r["logical_id"]] = {"depth": int(attrs.get("ApproximateNumberOfMessages", 0)),
                                             "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))}
                 elif r.get("type") == "AWS::StepFunctions::StateMachine" and pid:
-                    running = self.sb.client("stepfunctions").list_executions(
+                    running = self.sb.client("stepfunctions", observer=True).list_executions(
                         stateMachineArn=pid, statusFilter="RUNNING", maxResults=100)["executions"]
                     out[r["logical_id"]] = {"in_flight": len(running)}
             except Exception:  # noqa: BLE001 - a resource being deleted: no gauge this time

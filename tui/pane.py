@@ -56,10 +56,11 @@ class PollingPane(Pane):
         super().backend_ready()
         self.action_refresh()
         if self.backend.mode == "live":
-            self.set_interval(self.REFRESH_SECONDS, self._auto_refresh, name=f"{self.TAB_ID}-refresh")
+            self.set_interval(self.REFRESH_SECONDS, self._refresh_if_shown, name=f"{self.TAB_ID}-refresh")
 
-    def _auto_refresh(self) -> None:
-        if self.ready and self.screen.is_current and self.screen.query_one("#main-tabs").active == self.TAB_ID:
+    def _refresh_if_shown(self) -> None:
+        if self.ready and self.is_attached and self.screen.is_current and \
+                self.screen.query_one("#main-tabs").active == self.TAB_ID:
             self._load(quiet=True)
 
     def activated(self) -> None:

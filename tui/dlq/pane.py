@@ -85,9 +85,9 @@ class DlqPane(Pane):
         super().backend_ready()
         self.action_refresh()
         if self.backend.mode == "live":
-            self._timer = self.set_interval(REFRESH_SECONDS, self._auto_refresh, name="dlq-refresh")
+            self._timer = self.set_interval(REFRESH_SECONDS, self._refresh_if_shown, name="dlq-refresh")
 
-    def _auto_refresh(self) -> None:
+    def _refresh_if_shown(self) -> None:
         if self.ready and self.is_attached and self.screen.is_current and self.display and \
                 self.screen.query_one("#main-tabs").active == self.TAB_ID:
             self._load_queues(quiet=True)
