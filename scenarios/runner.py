@@ -23,6 +23,12 @@ from scenarios.model import Scenario, Variant
 
 APPS_DIR = Path(__file__).resolve().parent / "apps"
 COUNT_NAMES = ("sent", "invoked", "succeeded", "retried", "duplicated", "throttled", "in_dlq", "lost")
+# What each count means, as the before/after table names it. sent/succeeded/lost count work items (messages,
+# jobs, orders, executions); invoked counts function invocations, and one invocation may take a whole batch.
+COUNT_LABELS = {"sent": "items sent", "invoked": "function invocations", "succeeded": "items succeeded",
+                "retried": "retries", "duplicated": "duplicates", "throttled": "throttled", "in_dlq": "in DLQ",
+                "lost": "items lost"}
+STOPPED = "stopped before the end"
 
 
 class ScenarioError(Exception):
@@ -46,21 +52,28 @@ class Report:
     expectations: list[dict]
     observations: dict[str, Any]
     error: str | None = None
+    # stopped from outside (stop button, Ctrl-C): neither passed nor failed; its expectations were not evaluated
+    # (each has "passed": None, "skipped": True)
+    stopped: bool = False
 
     @property
     def passed(self) -> bool:
-        return self.error is None and all(e["passed"] for e in self.expectations)
+        return self.error is None and not self.stopped and all(e["passed"] for e in self.expectations)
+
+    @property
+    def verdict(self) -> str:
+        return "STOPPED" if self.stopped else "PASSED" if self.passed else "FAILED"
 
     def as_dict(self) -> dict:
         return {"scenario": self.scenario, "variant": self.variant, "seed": self.seed, "started": self.started,
-                "seconds": round(self.seconds, 2), "passed": self.passed, "counts": self.counts,
-                "latency_ms": self.latency_ms, "cost_usd": self.cost_usd, "expectations": self.expectations,
-                "observations": self.observations, "error": self.error}
+                "seconds": round(self.seconds, 2), "passed": self.passed, "stopped": self.stopped,
+                "counts": self.counts, "latency_ms": self.latency_ms, "cost_usd": self.cost_usd,
+                "expectations": self.expectations, "observations": self.observations, "error": self.error}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Report":
         return cls(d["scenario"], d["variant"], d["seed"], d["started"], d["seconds"], d["counts"], d["latency_ms"],
-                   d["cost_usd"], d["expectations"], d["observations"], d.get("error"))
+                   d["cost_usd"], d["expectations"], d["observations"], d.get("error"), bool(d.get("stopped")))
 
 
 @dataclass
@@ -195,8 +208,12 @@ class Runner:
         self.recording: Path | None = None
         self._file = None
         self._emit_lock = threading.RLock()
+        self.stopped = False  # the last run was stopped: its last report says so, later variants did not start
+        self.not_run: list[str] = []  # the variants of the last run that a stop kept from starting
 
     def stop(self) -> None:
+        """Ends the run soon (at the step's next wait): the current variant's report says stopped, no further
+        variant starts, and the faults are cleared as always."""
         self.stop_event.set()
 
     # --- events ----------------------------------------------------------------------------------------
@@ -229,7 +246,15 @@ class Runner:
             self.emit({"type": "run", "scenario": self.scenario.id, "title": self.scenario.title,
                        "variants": variants, "seed": self.seed, "params": self.params,
                        "learn": self.scenario.learn, "summary": self.scenario.summary})
-            reports = [self._run_variant(self.scenario.variant(v)) for v in variants]
+            self.stopped, self.not_run = False, []
+            reports = []
+            for i, name in enumerate(variants):
+                if self.stop_event.is_set():  # stopped between two variants: the rest does not start
+                    self._stopped(None, variants[i:])
+                    break
+                reports.append(self._run_variant(self.scenario.variant(name), later=variants[i + 1:]))
+                if reports[-1].stopped:
+                    break
             if len(reports) > 1:
                 self.emit({"type": "comparison", "reports": [r.as_dict() for r in reports]})
             return reports
@@ -238,17 +263,22 @@ class Runner:
                 self._file.close()
                 self._file = None
 
-    def _run_variant(self, variant: Variant) -> Report:
+    def _stopped(self, variant: str | None, not_run: list[str], step: int | None = None) -> None:
+        self.stopped, self.not_run = True, list(not_run)
+        self.emit({"type": "stopped", "variant": variant, "step": step, "not_run": list(not_run)})
+
+    def _run_variant(self, variant: Variant, later: list[str] | None = None) -> Report:
         ctx = RunContext(self.sb, self.scenario, variant, self.params, random.Random(self.seed), self.emit,
                          self.stop_event)
         started = time.perf_counter()
         cursor = None
         self.emit({"type": "variant", "variant": variant.name, "description": variant.description})
-        error = None
+        error, stopped, index = None, False, None
         try:
             self.emit({"type": "phase", "text": "resetting the sandbox"})
             self.sb.reset()
             for pattern in self.scenario.patterns:
+                ctx.check_stopped()
                 self.emit({"type": "phase", "text": f"deploying {pattern}"})
                 result = self.sb.deploy(pattern, parameters=variant.parameters.get(pattern))
                 ctx.outputs[pattern] = result.outputs
@@ -260,18 +290,31 @@ class Runner:
                 step.run(ctx)
                 self.emit({"type": "step_done", "index": index, "seconds": round(time.perf_counter() - step_started, 2)})
         except ScenarioStopped:
-            error = "stopped before the end"
+            stopped = True
         except Exception as e:  # noqa: BLE001 - a failed step is part of the report, not a crash
-            error = f"{type(e).__name__}: {e}"
-            self.emit({"type": "error", "text": error})
+            if self.stop_event.is_set():  # a step (or its traffic threads) wrapped the stop in another error
+                stopped = True
+            else:
+                error = f"{type(e).__name__}: {e}"
+                self.emit({"type": "error", "text": error})
         finally:
             self._clear_faults()
-        return self._report(ctx, variant, started, error, cursor)
+        if stopped:
+            error = STOPPED
+            self._stopped(variant.name, later or [], index)
+        return self._report(ctx, variant, started, error, cursor, stopped)
 
-    def _report(self, ctx: RunContext, variant: Variant, started: float, error: str | None, cursor) -> Report:
+    def _report(self, ctx: RunContext, variant: Variant, started: float, error: str | None, cursor,
+                stopped: bool = False) -> Report:
         results = []
         for exp in self.scenario.expectations:
             if not exp.applies_to(variant.name, self.params):
+                continue
+            if stopped:  # not evaluated: what was observed so far says nothing about the lesson
+                result = {"name": exp.name, "op": exp.op, "target": exp.target, "observed": None, "passed": None,
+                          "skipped": True, "why": exp.why}
+                results.append(result)
+                self.emit({"type": "expectation", **result})
                 continue
             try:
                 value = exp.observed(ctx) if error is None else None
@@ -284,15 +327,19 @@ class Runner:
             self.emit({"type": "expectation", **result})
         if not self.scenario.lesson_is_loss:
             lost = ctx.counts.get("lost", 0)
-            ok = lost == 0
-            results.append({"name": "nothing lost", "op": "==", "target": 0, "observed": lost, "passed": ok,
-                            "why": "every message is processed or parked in a DLQ"})
+            why = "every message is processed or parked in a DLQ"
+            if stopped:
+                results.append({"name": "nothing lost", "op": "==", "target": 0, "observed": None, "passed": None,
+                                "skipped": True, "why": why})
+            else:
+                results.append({"name": "nothing lost", "op": "==", "target": 0, "observed": lost,
+                                "passed": lost == 0, "why": why})
             self.emit({"type": "expectation", **results[-1]})
         report = Report(self.scenario.id, variant.name, self.seed, ctx.started, time.perf_counter() - started,
                         dict(ctx.counts),
                         {"p50": percentile(ctx.latencies, 50), "p99": percentile(ctx.latencies, 99),
                          "samples": len(ctx.latencies)},
-                        self._cost_after(cursor), results, ctx.observations, error)
+                        self._cost_after(cursor), results, ctx.observations, error, stopped)
         self._record_trail(cursor, ctx.started)
         self.emit({"type": "report", "report": report.as_dict()})
         return report
@@ -345,14 +392,30 @@ class Runner:
             pass
 
 
+NOTHING = "–"  # a measure with no value (no latency samples, no cost data)
+
+
+def _shown(value: Any) -> str:
+    return NOTHING if value is None else str(value)
+
+
+def expectations_met(report: Report) -> str:
+    """"5/7" (met of checked), or "stopped" when the run was stopped before its expectations were evaluated."""
+    if report.stopped:
+        return "stopped"
+    return f"{sum(1 for e in report.expectations if e['passed'])}/{len(report.expectations)}"
+
+
 def comparison_rows(reports: list[Report]) -> list[tuple[str, list[str]]]:
-    """Rows of a before/after table: (measure, [value per variant])."""
-    rows = [(name, [str(r.counts.get(name, 0)) for r in reports]) for name in COUNT_NAMES]
-    rows.append(("latency p50 ms", [str(r.latency_ms.get("p50")) for r in reports]))
-    rows.append(("latency p99 ms", [str(r.latency_ms.get("p99")) for r in reports]))
-    rows.append(("cost USD", [f"{r.cost_usd:.6f}" if r.cost_usd is not None else "-" for r in reports]))
-    rows.append(("expectations", [f"{sum(e['passed'] for e in r.expectations)}/{len(r.expectations)}"
-                                  for r in reports]))
+    """Rows of a before/after table: (measure, [value per variant]); counts by their labels (COUNT_LABELS), a
+    missing value as "–"."""
+    rows = [(COUNT_LABELS[name], [_shown(r.counts.get(name, 0)) for r in reports]) for name in COUNT_NAMES]
+    extra = sorted({name for r in reports for name in r.counts} - set(COUNT_NAMES))  # counts a scenario added
+    rows += [(name.replace("_", " "), [_shown(r.counts.get(name, 0)) for r in reports]) for name in extra]
+    rows.append(("latency p50 ms", [_shown(r.latency_ms.get("p50")) for r in reports]))
+    rows.append(("latency p99 ms", [_shown(r.latency_ms.get("p99")) for r in reports]))
+    rows.append(("cost USD", [f"{r.cost_usd:.6f}" if r.cost_usd is not None else NOTHING for r in reports]))
+    rows.append(("expectations met", [expectations_met(r) for r in reports]))
     return rows
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import scenarios
-from scenarios import Expectation, Runner, Scenario, ScenarioError, Step, Variant, get_scenario, replay
+from scenarios import Expectation, Report, Runner, Scenario, ScenarioError, Step, Variant, get_scenario, replay
 
 BIN = Path(sys.executable).parent
 CATALOG = [(s.id, v) for s in scenarios.all_scenarios() for v in s.variant_names]
@@ -106,4 +106,98 @@ def test_faults_are_cleared_even_when_a_run_fails_or_is_stopped(sandbox):
     runner = Runner(sandbox, stopping, record=False)
     [report] = runner.run(["broken"])
     assert report.error == "stopped before the end"
+    assert sandbox.faults.list() == []
+
+
+def test_stop_ends_a_multi_variant_run_no_further_variant_starts(sandbox, capsys):
+    """Stopped during `broken` of broken+fixed: `fixed` never starts, the report says stopped (its expectations not
+    evaluated, not failed), the faults are cleared; stopped between variants, the rest does not start either."""
+    from sandbox.commands.scenario import print_event
+
+    def inject_then_stop(ctx):
+        ctx.sb.faults.apply("service-outage", service="sns")
+        runner.stop()
+        ctx.sleep(5)
+
+    base = Scenario(id="t-stop", title="t", summary="", learn=["x"], patterns=[],
+                    variants=[Variant("broken", "b"), Variant("fixed", "f"), Variant("third", "t")],
+                    steps=[Step("inject and stop", inject_then_stop, "n"), Step("never", lambda c: 1 / 0, "n")],
+                    expectations=[Expectation("one", lambda c: 1, "==", 1)])
+    events = []
+    runner = Runner(sandbox, base, record=False, listeners=[events.append, print_event])
+    reports = runner.run(["broken", "fixed", "third"])
+    assert [r.variant for r in reports] == ["broken"]
+    [report] = reports
+    assert report.stopped and not report.passed and report.verdict == "STOPPED"
+    assert report.error == "stopped before the end"
+    assert [(e["name"], e["passed"], e["skipped"]) for e in report.expectations] == [
+        ("one", None, True), ("nothing lost", None, True)]  # not evaluated: neither passed nor failed
+    assert runner.stopped and runner.not_run == ["fixed", "third"]
+    assert [e["variant"] for e in events if e["type"] == "variant"] == ["broken"]
+    stopped = [e for e in events if e["type"] == "stopped"]
+    assert stopped == [{"ts": stopped[0]["ts"], "type": "stopped", "variant": "broken", "step": 1,
+                        "not_run": ["fixed", "third"]}]
+    assert not [e for e in events if e["type"] == "error"]
+    assert sandbox.faults.list() == []
+    assert Report.from_dict(report.as_dict()).stopped  # recordings and replays keep it
+    out = capsys.readouterr().out
+    assert "stopped (variant broken, step 1); not run: fixed, third" in out and "STOPPED" in out
+    assert "SKIP" in out and "FAIL" not in out, out
+
+    # stopped at the end of a variant's last step: that variant finishes, the next ones do not start
+    def last_step_then_stop(ctx):
+        ctx.count("sent")
+        runner.stop()
+
+    events.clear()
+    ends = dataclasses.replace(base, steps=[Step("send then stop", last_step_then_stop, "n")])
+    runner = Runner(sandbox, ends, record=False, listeners=[events.append])
+    [report] = runner.run(["broken", "fixed"])
+    assert report.passed and not report.stopped
+    assert runner.stopped and runner.not_run == ["fixed"]
+    assert [e["variant"] for e in events if e["type"] == "variant"] == ["broken"]
+    assert [e for e in events if e["type"] == "stopped"][0]["variant"] is None
+
+
+def test_before_after_rows_name_what_they_count():
+    from scenarios.runner import comparison_rows
+
+    def report(variant, **kw):
+        return Report("s", variant, 1, 0.0, 1.0, {"sent": 5, "invoked": 4, "succeeded": 5, "in_dlq": 1},
+                      {"p50": None, "p99": None, "samples": 0}, None,
+                      [{"name": "x", "op": "==", "target": 1, "observed": 1, "passed": True}], {}, **kw)
+
+    rows = dict(comparison_rows([report("broken"), report("fixed", error="stopped before the end", stopped=True)]))
+    assert rows["function invocations"] == ["4", "4"] and rows["items succeeded"] == ["5", "5"]
+    assert rows["in DLQ"] == ["1", "1"] and "invoked" not in rows and "in_dlq" not in rows
+    assert rows["latency p50 ms"] == ["–", "–"] and rows["cost USD"] == ["–", "–"]
+    assert rows["expectations met"] == ["1/1", "stopped"]
+
+
+def test_ctrl_c_stops_a_cli_run_of_all_variants(sandbox):
+    """Ctrl-C during `broken` of `--variant all`: `fixed` never starts, the output says stopped (no FAIL), the faults
+    are cleared, the exit code is 130."""
+    import os
+    import signal
+    import time
+
+    proc = subprocess.Popen([str(BIN / "sandbox"), "--state-dir", str(sandbox.settings.state_dir), "scenario", "run",
+                             "workflow-retries", "--variant", "all"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        seen, deadline = [], time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if "variant broken" in line or not line:
+                break
+        assert any("variant broken" in line for line in seen), "".join(seen)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    out = "".join(seen) + out
+    assert proc.returncode == 130, (proc.returncode, out[-2000:], err[-2000:])
+    assert "stopped (variant broken" in out and "not run: fixed" in out and "broken: STOPPED" in out, out[-2000:]
+    assert "== variant fixed" not in out and "[FAIL]" not in out and ": FAILED" not in out, out[-2000:]
     assert sandbox.faults.list() == []

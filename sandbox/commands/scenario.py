@@ -48,18 +48,31 @@ def print_event(event: dict) -> None:
     elif kind == "error":
         click.secho(f"    step failed: {event['text']}", fg="red")
     elif kind == "expectation":
+        if event.get("skipped") or event["passed"] is None:  # the run was stopped: not evaluated
+            click.echo(f"  [{click.style('SKIP', fg='yellow')}] {event['name']}: expected {event['op']} "
+                       f"{event['target']!r}, not evaluated (stopped)")
+            return
         mark = click.style("PASS", fg="green") if event["passed"] else click.style("FAIL", fg="red")
         click.echo(f"  [{mark}] {event['name']}: expected {event['op']} {event['target']!r}, "
                    f"observed {event['observed']!r}")
+    elif kind == "stopped":
+        where = f"variant {event['variant']}" + (f", step {event['step']}" if event.get("step") else "")
+        not_run = f"; not run: {', '.join(event['not_run'])}" if event.get("not_run") else ""
+        click.secho(f"\n  stopped ({where}){not_run}" if event.get("variant") else f"\n  stopped{not_run}",
+                    fg="yellow", bold=True)
     elif kind == "report":
+        from scenarios.runner import COUNT_LABELS, Report
+
         r = event["report"]
-        counts = ", ".join(f"{k} {v}" for k, v in r["counts"].items())
+        counts = ", ".join(f"{COUNT_LABELS.get(k, k)} {v}" for k, v in r["counts"].items())
         lat = r["latency_ms"]
         cost = f"${r['cost_usd']:.6f}" if r.get("cost_usd") is not None else "n/a"
         click.echo(f"  counts: {counts}")
-        click.echo(f"  latency p50 {lat.get('p50')} ms, p99 {lat.get('p99')} ms; cost {cost}; {r['seconds']}s")
-        verdict = click.style("PASSED", fg="green") if r["passed"] else click.style("FAILED", fg="red")
-        click.echo(f"  {r['variant']}: {verdict}")
+        p50, p99 = ("n/a" if lat.get(p) is None else lat[p] for p in ("p50", "p99"))
+        click.echo(f"  latency p50 {p50} ms, p99 {p99} ms; cost {cost}; {r['seconds']}s")
+        verdict = Report.from_dict(r).verdict
+        click.echo(f"  {r['variant']}: " + click.style(verdict, fg={"PASSED": "green", "STOPPED": "yellow"}.get(
+            verdict, "red")))
     elif kind == "comparison":
         print_comparison(event["reports"])
 
@@ -128,7 +141,8 @@ def show_cmd(scenario_id):
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON at the end.")
 @click.pass_obj
 def run_cmd(settings, scenario_id, variant, seed, params, as_json):
-    """Run a scenario variant (or all of them, with a before/after table). Exit 1 if an expectation fails."""
+    """Run a scenario variant (or all of them, with a before/after table). Exit 1 if an expectation fails; Ctrl-C
+    stops the run (faults cleared, no further variant) and exits 130."""
     from sandbox.cli import _parse_params, get_sandbox
 
     sc = _scenarios()
@@ -149,10 +163,12 @@ def run_cmd(settings, scenario_id, variant, seed, params, as_json):
     finally:
         signal.signal(signal.SIGINT, previous)
     if as_json:
-        click.echo(json.dumps({"recording": str(runner.recording), "reports": [r.as_dict() for r in reports]},
-                              indent=2, default=str))
+        click.echo(json.dumps({"recording": str(runner.recording), "reports": [r.as_dict() for r in reports],
+                               "stopped": runner.stopped, "not_run": runner.not_run}, indent=2, default=str))
     else:
         click.echo(f"\nrecording: {runner.recording}")
+    if runner.stopped:  # Ctrl-C: neither passed nor failed (130, as for any command interrupted by SIGINT)
+        sys.exit(130)
     sys.exit(0 if all(r.passed for r in reports) else 1)
 
 

@@ -2,10 +2,19 @@
 
 A run goes through `scenarios.Runner` in a thread worker; its events reach this pane in batches (at most ten a
 second) as `ScenarioEvents` messages. A replay feeds the recorded events through the same path.
+
+What a scenario's runs showed (narrative, checks, the last report of each variant) is kept per scenario: browsing
+the catalog while a run goes on loses nothing, and running `broken`, then `fixed`, gives a before/after table with
+both columns.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
@@ -13,19 +22,49 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, DataTable, Label, OptionList, RichLog, Select, Static, TabbedContent, TabPane
+from textual.events import Resize
+from textual.widgets import Button, DataTable, Label, OptionList, Select, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from tui.messages import ScenarioEvents
 from tui.pane import Pane, PaneCommand
 from tui.pump import Pump
+from tui.scenarios.narrative import NarrativeLog
 from tui.scenarios.params import ScenarioParamsScreen, as_text
 
 ALL = "all"
+DASH = "–"
+PENDING = "…"
+LEGEND = "items: messages, jobs, orders, executions; one function invocation may take a batch of items"
 
 
 def _value(v: Any) -> str:
+    if v is None:
+        return DASH
     return repr(v) if isinstance(v, str) else str(v)
+
+
+def _cell(value: Any, style: str = "") -> Text:
+    """A table cell that never wraps: a value longer than its column ends with an ellipsis."""
+    text = value if isinstance(value, Text) else Text(str(value), style=style)
+    text.no_wrap, text.overflow, text.end = True, "ellipsis", ""
+    return text
+
+
+@dataclass
+class RunView:
+    """What the pane shows of one scenario's runs."""
+
+    narrative: list[Text] = field(default_factory=list)
+    # the checklist of the newest run: key (variant, NUL, name) -> {"mark", "variant", "name", "expected", "observed"}
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reports: dict[str, dict] = field(default_factory=dict)  # variant -> its last report, this run or an earlier one
+    latest: set[str] = field(default_factory=set)  # the variants whose column comes from the newest run
+    status: Text | None = None
+    variant: str | None = None  # the variant running now
+    step_total: int = 0
+    variants: list[str] = field(default_factory=list)  # the scenario's variants, in its order
+    stopped: dict | None = None  # the newest run's "stopped" event (which variant, which did not run)
 
 
 class ScenariosPane(Pane):
@@ -38,6 +77,7 @@ class ScenariosPane(Pane):
         Binding("s", "stop", "Stop"),
         Binding("v", "next_variant", "Variant"),
         Binding("p", "edit_params", "Params"),
+        Binding("ctrl+r", "reload_catalog", "Reload"),
         Binding("n", "show('narrative')", "Narrative", show=False),
         Binding("c", "show('checks')", "Checks", show=False),
         Binding("b", "show('report')", "Before/after", show=False),
@@ -45,13 +85,16 @@ class ScenariosPane(Pane):
     ]
     COMMANDS_ = (
         PaneCommand("Run scenario", "Run the selected scenario variant (or all variants)", "run"),
-        PaneCommand("Stop scenario", "Stop the running scenario (faults are cleared)", "stop"),
+        PaneCommand("Stop scenario", "Stop the running scenario: no further variant starts, faults are cleared",
+                    "stop"),
         PaneCommand("Next variant", "Choose the next variant to run", "next_variant"),
         PaneCommand("Scenario parameters", "Set the selected scenario's parameters (--param) for the next run",
                     "edit_params"),
+        PaneCommand("Reload catalog", "Import the scenario modules again (after fixing or adding one)",
+                    "reload_catalog"),
         PaneCommand("Show narrative", "The running scenario's narrative", "show('narrative')"),
         PaneCommand("Show checks", "The expectation checklist", "show('checks')"),
-        PaneCommand("Show before/after", "The before/after table of the last run", "show('report')"),
+        PaneCommand("Show before/after", "The before/after table of the last runs", "show('report')"),
         PaneCommand("Show about", "What the selected scenario teaches", "show('about')"),
     )
 
@@ -59,15 +102,17 @@ class ScenariosPane(Pane):
         super().__init__(**kwargs)
         self.scenarios: list = []
         self.selected = None
-        self.running = False
+        self._scenario_running = False
+        self.catalog_error: str | None = None
         self._runner = None
-        self._reports: list[dict] = []
         self._run_scenario = None
-        self._variant = None
-        self._step_total = 0
+        self._run_id: str | None = None  # the scenario of the running (or last) run
+        self._views: dict[str, RunView] = {}  # scenario id -> what its runs showed
         self._pump: Pump | None = None
         self._variant_values: list[str] = [ALL]
         self._params: dict[str, dict[str, str]] = {}  # scenario id -> the parameters set in the form (as text)
+        self._checks_width = 0
+        self._variants_of: str | None = None  # the scenario whose variants the selector offers
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="scenarios-body"):
@@ -75,56 +120,83 @@ class ScenariosPane(Pane):
             with Vertical(id="scenario-main"):
                 yield Static("", id="scenario-title")
                 with Horizontal(id="run-controls"):
-                    yield Select([(ALL, ALL)], id="variant", allow_blank=False, compact=True, value=ALL)
+                    yield Select([("all variants", ALL)], id="variant", allow_blank=False, compact=True, value=ALL)
                     yield Button("⚙ Params", id="params", compact=True)
                     yield Button("▶ Run", id="run", variant="success", compact=True)
                     yield Button("■ Stop", id="stop", variant="error", compact=True, disabled=True)
+                yield Static("", id="variant-help")
                 yield Label("", id="run-status")
                 with TabbedContent(id="run-tabs", initial="about"):
                     with TabPane("About", id="about"):
                         with VerticalScroll():
                             yield Static("", id="about-text")
                     with TabPane("Narrative", id="narrative"):
-                        yield RichLog(id="narrative-log", wrap=True, markup=False, highlight=False, min_width=20)
+                        yield NarrativeLog(id="narrative-log", min_width=20)
                     with TabPane("Checks", id="checks"):
                         yield DataTable(id="checklist", cursor_type="row", zebra_stripes=True)
+                        yield Static("", id="check-detail")
                     with TabPane("Before/after", id="report"):
                         yield Static("No run yet: press r to run the selected variant.", id="report-summary")
                         yield DataTable(id="report-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        checklist = self.query_one("#checklist", DataTable)
-        checklist.add_column(" ", key="mark", width=2)
-        checklist.add_column("variant", key="variant")
-        checklist.add_column("expectation", key="name")
-        checklist.add_column("expected", key="expected")
-        checklist.add_column("observed", key="observed")
         self._pump = Pump(self, ScenarioEvents).start()
+        self._render_checks(None)
         self._load_catalog()
 
     # --- catalog -------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="catalog")
-    def _load_catalog(self) -> None:
+    def _load_catalog(self, reload: bool = False) -> None:
         try:
+            if reload:
+                _forget_catalog_modules()
             found = self.backend.catalog()
-        except Exception as e:  # noqa: BLE001
-            self.app.call_from_thread(self.problem, f"could not load the scenario catalog: {e}")
+        except Exception as e:  # noqa: BLE001 - shown in the pane, with how to retry
+            self.app.call_from_thread(self._catalog_failed, _describe(e))
             return
-        self.app.call_from_thread(self._show_catalog, found)
+        self.app.call_from_thread(self._show_catalog, found, reload)
 
-    def _show_catalog(self, found: list) -> None:
+    def action_reload_catalog(self) -> None:
+        self.query_one("#run-status", Label).update(Text("reloading the catalog …", style="yellow"))
+        self._load_catalog(reload=True)
+
+    def _catalog_failed(self, error: str) -> None:
+        self.catalog_error = error
+        self.scenarios = []
+        self.selected = None
+        catalog = self.query_one("#catalog", OptionList)
+        catalog.clear_options()
+        catalog.add_option(Option(Text.assemble(("⚠ not loaded\n", "bold red"), ("ctrl+r: reload", "dim")),
+                                  id="-error", disabled=True))
+        self.query_one("#scenario-title", Static).update(Text("The scenario catalog did not load", style="bold red"))
+        about = Text()
+        about.append("Importing the scenario modules (scenarios/catalog/*.py) failed:\n\n", style="bold")
+        about.append(error + "\n\n", style="red")
+        about.append("Fix the module, then press ctrl+r (Reload catalog) to import the catalog again.")
+        self.query_one("#about-text", Static).update(about)
+        self.query_one("#variant-help", Static).update("")
+        self._set_variant_options(None)
+        self.query_one("#params", Button).disabled = True
+        self.action_show("about")
+        self._show_status()
+        self._update_controls()
+        self.problem(f"could not load the scenario catalog: {error.splitlines()[0]} (ctrl+r reloads)")
+
+    def _show_catalog(self, found: list, reloaded: bool = False) -> None:
+        self.catalog_error = None
         self.scenarios = found
         catalog = self.query_one("#catalog", OptionList)
         catalog.clear_options()
         for s in found:
-            prompt = Text()
-            prompt.append(s.id, style="bold")
-            prompt.append(f"\n{s.title}", style="dim")
-            catalog.add_option(Option(prompt, id=s.id))
+            catalog.add_option(Option(Text.assemble((s.id, "bold"), "\n", (s.title, "dim")), id=s.id))
+        if reloaded:
+            self.app.notify(f"scenario catalog reloaded: {len(found)} scenarios", timeout=3)
         if found:
-            wanted = self._run_scenario.id if self._run_scenario else found[0].id
+            wanted = self.selected.id if self.selected else self._run_id or found[0].id
             catalog.highlighted = next((i for i, s in enumerate(found) if s.id == wanted), 0)
             self._select(found[catalog.highlighted])
+        else:
+            self._show_status()
 
     @on(OptionList.OptionHighlighted, "#catalog")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -133,15 +205,46 @@ class ScenariosPane(Pane):
             self._select(found)
 
     def _select(self, scenario) -> None:
+        changed = self.selected is None or self.selected.id != scenario.id
         self.selected = scenario
         self.query_one("#scenario-title", Static).update(Text(scenario.title, style="bold"))
+        self._set_variant_options(scenario)
+        self._show_params()
+        if changed:
+            self._show_view(scenario.id)
+            # a scenario that is not running opens on what it teaches; the running one on its narrative
+            self.action_show("narrative" if self.running and scenario.id == self._run_id else "about")
+        self._update_controls()
+
+    def _set_variant_options(self, scenario) -> None:
+        """Just the variant names (the chosen one's description is on the line below)."""
         variant = self.query_one("#variant", Select)
-        options = [(f"{v.name}: {v.description}", v.name) for v in scenario.variants] + [("all variants", ALL)]
+        previous, same = variant.value, scenario is not None and scenario.id == self._variants_of
+        self._variants_of = scenario.id if scenario is not None else None
+        options = [(v.name, v.name) for v in scenario.variants] if scenario else []
+        options.append(("all variants", ALL))
         self._variant_values = [value for _, value in options]
         variant.set_options(options)
-        variant.value = ALL
-        self._show_params()
-        self._update_controls()
+        variant.value = previous if same and previous in self._variant_values else ALL
+        self._show_variant_help()
+
+    @on(Select.Changed, "#variant")
+    def _variant_changed(self) -> None:
+        self._show_variant_help()
+
+    def _show_variant_help(self) -> None:
+        scenario, value = self.selected, self.query_one("#variant", Select).value
+        text = Text(style="dim")
+        if scenario is not None:
+            if value == ALL:
+                text.append("all variants", style="bold")
+                text.append(f": {', then '.join(scenario.variant_names)}, with a before/after table")
+            else:
+                found = next((v for v in scenario.variants if v.name == value), None)
+                if found is not None:
+                    text.append(found.name, style="bold")
+                    text.append(f": {found.description}")
+        self.query_one("#variant-help", Static).update(text)
 
     def params_of(self, scenario) -> dict[str, str]:
         """The parameters set for `scenario` in the form (those that differ from its defaults)."""
@@ -149,19 +252,16 @@ class ScenariosPane(Pane):
 
     def set_params(self, scenario, given: dict[str, str]) -> None:
         self._params[scenario.id] = dict(given)
-        if scenario is self.selected:
+        if self.selected is not None and scenario.id == self.selected.id:
             self._show_params()
 
     def _show_params(self) -> None:
         scenario = self.selected
         self.query_one("#about-text", Static).update(self._about(scenario, self.params_of(scenario)))
         button = self.query_one("#params", Button)
-        given = self.params_of(scenario)
-        button.set_class(bool(given), "-set")
+        button.set_class(bool(self.params_of(scenario)), "-set")
         button.disabled = not scenario.params
-        if not self.running:
-            self._set_status(Text("parameters: " + " ".join(f"{k}={v}" for k, v in given.items()), style="cyan")
-                             if given else Text(""))
+        self._show_status()
 
     @staticmethod
     def _about(s, given: dict[str, str] | None = None) -> Text:
@@ -197,6 +297,23 @@ class ScenariosPane(Pane):
         return t
 
     # --- actions -------------------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._scenario_running
+
+    @running.setter
+    def running(self, value: bool) -> None:
+        self._scenario_running = value
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers Stop while a run goes on, Reload (ctrl+r) otherwise (both fit at 80 columns)."""
+        if action == "stop":
+            return self.running
+        if action == "reload_catalog":
+            return not self.running
+        return True
+
     def _update_controls(self) -> None:
         can_run = self.ready and self.backend.can_run and self.selected is not None
         self.query_one("#run", Button).disabled = self.running or not can_run
@@ -238,6 +355,11 @@ class ScenariosPane(Pane):
     def action_show(self, tab: str) -> None:
         self.query_one("#run-tabs", TabbedContent).active = tab
 
+    @on(TabbedContent.TabActivated, "#run-tabs")
+    def _run_tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "narrative":
+            self.call_after_refresh(self.query_one("#narrative-log", NarrativeLog).refit)
+
     def action_next_variant(self) -> None:
         select = self.query_one("#variant", Select)
         values = self._variant_values
@@ -247,7 +369,7 @@ class ScenariosPane(Pane):
 
     def action_run(self) -> None:
         if self.running:
-            self.problem("a scenario is already running: stop it first (s)", "warning")
+            self.problem(f"{self._run_id} is running: stop it first (s)", "warning")
             return
         if not self.backend.can_run:
             self.problem("replay mode: runs need the live sandbox (start `sandbox tui` without --replay)", "warning")
@@ -272,9 +394,10 @@ class ScenariosPane(Pane):
             self._runner.stop()
 
     def action_stop(self) -> None:
-        if self._runner is not None:
+        if self._runner is not None and self.running:
             self._runner.stop()
-            self._set_status(Text("stopping …", style="yellow"))
+            self._set_status(Text("stopping … (the current step ends at its next wait; no further variant starts)",
+                                  style="yellow"))
 
     @work(thread=True, exclusive=True, group="scenario-run")
     def _run(self, scenario, variants: list[str], params: dict[str, str]) -> None:
@@ -289,24 +412,39 @@ class ScenariosPane(Pane):
             self._runner = None
             pump.put({"type": "_finished", "reports": reports, "error": error})
 
-    # --- events --------------------------------------------------------------------------------------------
+    # --- views ---------------------------------------------------------------------------------------------
+    def _view(self, scenario_id: str | None) -> RunView:
+        return self._views.setdefault(scenario_id or "?", RunView())
+
+    def _shown(self, scenario_id: str | None) -> bool:
+        """Whether the views show this scenario's runs (the selected one)."""
+        return self.selected is not None and self.selected.id == scenario_id
+
+    def _show_view(self, scenario_id: str) -> None:
+        view = self._views.get(scenario_id) or RunView()
+        self.query_one("#narrative-log", NarrativeLog).set_texts(view.narrative)
+        self._render_checks(view)
+        self._render_reports(view)
+        self._show_status()
+
     def _reset_views(self, scenario, variants: list[str], params: dict | None = None) -> None:
         self._run_scenario = scenario
-        self._reports = []
-        self.query_one("#narrative-log", RichLog).clear()
-        checklist = self.query_one("#checklist", DataTable)
-        checklist.clear()
+        self._run_id = scenario.id if scenario is not None else None
+        view = self._view(self._run_id)
+        view.narrative, view.checks, view.latest, view.stopped = [], {}, set(), None
+        view.variant, view.step_total = None, len(scenario.steps) if scenario is not None else 0
+        view.variants = list(scenario.variant_names) if scenario is not None else list(variants)
         if scenario is not None:
             merged = self._merged(scenario, params)
             for variant in variants:
                 for exp in scenario.expectations:
                     if exp.applies_to(variant, merged):
-                        self._add_check(variant, exp.name, exp.op, exp.target)
+                        self._add_check(view, variant, exp.name, exp.op, exp.target, exp.why)
                 if not scenario.lesson_is_loss:
-                    self._add_check(variant, "nothing lost", "==", 0)
-        table = self.query_one("#report-table", DataTable)
-        table.clear(columns=True)
-        self.query_one("#report-summary", Static).update("The before/after table appears when the run ends.")
+                    self._add_check(view, variant, "nothing lost", "==", 0,
+                                    "every message is processed or parked in a DLQ")
+        if self._shown(self._run_id) or scenario is None:
+            self._show_view(self._run_id or "?")
 
     @staticmethod
     def _merged(scenario, params: dict | None) -> dict:
@@ -317,13 +455,120 @@ class ScenariosPane(Pane):
         except ScenarioError:  # the run says so; the checklist shows the defaults' expectations
             return dict(scenario.params)
 
-    def _add_check(self, variant: str, name: str, op: str, target: Any) -> None:
-        checklist = self.query_one("#checklist", DataTable)
+    @staticmethod
+    def _add_check(view: RunView, variant: str, name: str, op: str, target: Any, why: str = "") -> str:
         key = f"{variant}\x00{name}"
-        if key in checklist.rows:
-            return
-        checklist.add_row(Text("☐", style="dim"), variant, name, f"{op} {_value(target)}", "…", key=key)
+        if key not in view.checks:
+            view.checks[key] = {"mark": Text("☐", style="dim"), "variant": variant, "name": name,
+                                "expected": f"{op} {_value(target)}", "observed": Text(PENDING, style="dim"),
+                                "why": why}
+        return key
 
+    # --- the checklist: columns sized to the width (expectation flexible, long values end in "…") ---------------
+    def _checks_layout(self, view: RunView | None) -> dict[str, int]:
+        rows = list(view.checks.values()) if view else []
+        natural = {
+            "variant": max([len("variant")] + [len(r["variant"]) for r in rows]),
+            "name": max([len("expectation")] + [len(r["name"]) for r in rows]),
+            "expected": max([len("expected")] + [len(r["expected"]) for r in rows]),
+            "observed": max([len("observed")] + [len(str(r["observed"])) for r in rows]),
+        }
+        total = self.query_one("#run-tabs", TabbedContent).size.width - 1  # the scrollbar's column
+        if total <= 0:
+            return natural
+        room = total - 3 - (natural["variant"] + 2) - 3 * 2  # mark, variant, and the cell padding of the rest
+        if natural["name"] + natural["expected"] + natural["observed"] <= room:  # all fits: observed takes the rest
+            return {**natural, "observed": room - natural["name"] - natural["expected"]}
+        # too narrow: the expectation keeps at least (about) half, the values share the rest, observed first; the
+        # highlighted check is shown in full under the table
+        name_min = min(natural["name"], max(16, int(room * 0.45)))
+        budget = room - name_min
+        expected = min(natural["expected"], max(8, int(budget * 0.35)))
+        observed = min(natural["observed"], max(8, budget - expected))
+        name = max(room - expected - observed, name_min)
+        return {**natural, "expected": expected, "observed": observed, "name": name}
+
+    def _render_checks(self, view: RunView | None) -> None:
+        table = self.query_one("#checklist", DataTable)
+        widths = self._checks_layout(view)
+        self._checks_width = self.query_one("#run-tabs", TabbedContent).size.width
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        table.add_column(" ", key="mark", width=1)
+        table.add_column("variant", key="variant", width=widths["variant"])
+        table.add_column("expectation", key="name", width=widths["name"])
+        table.add_column("expected", key="expected", width=widths["expected"])
+        table.add_column("observed", key="observed", width=widths["observed"])
+        for key, row in (view.checks.items() if view else ()):
+            table.add_row(_cell(row["mark"]), _cell(row["variant"]), _cell(row["name"]), _cell(row["expected"]),
+                          _cell(row["observed"]), key=key)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
+        self._show_check_detail()
+
+    @on(DataTable.RowHighlighted, "#checklist")
+    def _check_highlighted(self) -> None:
+        self._show_check_detail()
+
+    def _show_check_detail(self) -> None:
+        """The highlighted check in full (the table cuts long names and values)."""
+        table = self.query_one("#checklist", DataTable)
+        view = self._views.get(self.selected.id) if self.selected is not None else None
+        text = Text()
+        if view is not None and view.checks and table.row_count:
+            row = list(view.checks.values())[min(max(table.cursor_row, 0), len(view.checks) - 1)]
+            text.append_text(row["mark"])
+            text.append(f" {row['variant']} · ", style="dim")
+            text.append(row["name"], style="bold")
+            text.append(f": expected {row['expected']}, observed ")
+            text.append_text(row["observed"])
+            if row.get("why"):
+                text.append(f"\n{row['why']}", style="dim italic")
+        self.query_one("#check-detail", Static).update(text)
+
+    def on_resize(self, event: Resize) -> None:
+        self.call_after_refresh(self._refit_checks)
+
+    def _refit_checks(self) -> None:
+        if self.query_one("#run-tabs", TabbedContent).size.width != self._checks_width:
+            self._render_checks(self._views.get(self.selected.id) if self.selected else None)
+
+    # --- the before/after table: the last report of each variant ----------------------------------------------
+    def _render_reports(self, view: RunView) -> None:
+        from scenarios.runner import Report, comparison_rows
+
+        table = self.query_one("#report-table", DataTable)
+        summary = self.query_one("#report-summary", Static)
+        table.clear(columns=True)
+        if not view.reports:
+            summary.update("No run yet: press r to run the selected variant." if not self.running or
+                           not self._shown(self._run_id) else "The before/after table appears when a variant ends.")
+            return
+        names = [v for v in view.variants if v in view.reports] + [v for v in view.reports if v not in view.variants]
+        objs = [Report.from_dict(view.reports[v]) for v in names]
+        table.add_column("measure", key="measure")
+        for r in objs:
+            table.add_column(r.variant, key=f"v-{r.variant}")
+        earlier = [r for r in objs if r.variant not in view.latest]
+        if earlier:
+            table.add_row(_cell("run", "bold"),
+                          *[_cell("● this run", "bold cyan") if r.variant in view.latest
+                            else _cell(f"earlier {self._when(r.started)}".strip(), "dim") for r in objs])
+        for label, values in comparison_rows(objs):
+            table.add_row(_cell(label), *[_cell(v, "dim" if v == DASH else "") for v in values])
+        styles = {"PASSED": "bold green", "FAILED": "bold red", "STOPPED": "bold yellow"}
+        table.add_row(_cell("verdict", "bold"), *[_cell(r.verdict, styles[r.verdict]) for r in objs])
+        text = Text("before / after", style="bold")
+        text.append(f"  ({len(objs)} variant{'s' if len(objs) != 1 else ''}", style="dim")
+        text.append("; ● this run, the others: their last earlier run)" if earlier else ")", style="dim")
+        text.append(f"\n{LEGEND}", style="dim italic")
+        summary.update(text)
+
+    def _when(self, ts: float) -> str:
+        """When an earlier run started (wall clock; a replay has one run, so no time to compare with)."""
+        return time.strftime("%H:%M:%S", time.localtime(ts)) if self.clock.base is None and ts else ""
+
+    # --- events --------------------------------------------------------------------------------------------
     def replay(self, events: list[dict]) -> None:
         """Shows a recorded run (the app calls this in replay mode)."""
         run = next((e for e in events if e.get("type") == "run"), None)
@@ -337,7 +582,7 @@ class ScenariosPane(Pane):
                     scenario = scenarios.get_scenario(run.get("scenario"))
                 except Exception:  # noqa: BLE001 - a recording of a scenario this checkout does not have
                     scenario = None
-        if scenario is not None and scenario is not self.selected:
+        if scenario is not None and (self.selected is None or scenario.id != self.selected.id):
             self._select(scenario)
             catalog = self.query_one("#catalog", OptionList)
             for i, s in enumerate(self.scenarios):
@@ -352,111 +597,199 @@ class ScenariosPane(Pane):
         self._apply(message.events)
 
     def _apply(self, events: list[dict]) -> None:
-        log = self.query_one("#narrative-log", RichLog)
+        view = self._view(self._run_id)
+        shown = self._shown(self._run_id) or self._run_scenario is None
+        log = self.query_one("#narrative-log", NarrativeLog)
+        checks_changed = reports_changed = False
+
+        def say(text: Text) -> None:
+            view.narrative.append(text)
+            if shown:
+                log.add(text)
+
         for event in events:
             kind = event.get("type")
             if kind == "run":
                 line = Text(event.get("title", ""), style="bold")
                 line.append(f"  [{event.get('scenario')}, seed {event.get('seed')}]", style="dim")
-                log.write(line)
+                say(line)
                 if event.get("summary"):
-                    log.write(Text(event["summary"]))
+                    say(Text(event["summary"]))
             elif kind == "variant":
-                self._variant = event.get("variant")
-                self._step_total = len(self._run_scenario.steps) if self._run_scenario else 0
-                log.write(Text(""))
-                log.write(Text(f"══ variant {event.get('variant')}: {event.get('description')}", style="bold cyan"))
-                self._set_status(Text(f"{self._variant}: starting", style="yellow"))
+                view.variant = event.get("variant")
+                say(Text(""))
+                say(Text(f"══ variant {event.get('variant')}: {event.get('description')}", style="bold cyan"))
+                self._set_status(Text(f"{view.variant}: starting", style="yellow"))
             elif kind == "phase":
-                log.write(Text(f"   … {event.get('text')}", style="dim"))
-                self._set_status(Text(f"{self._variant}: {event.get('text')}", style="yellow"))
+                say(Text(f"   … {event.get('text')}", style="dim"))
+                self._set_status(Text(f"{view.variant}: {event.get('text')}", style="yellow"))
             elif kind == "step":
-                log.write(Text(""))
-                log.write(Text(f" {event.get('index')}. {event.get('title')}", style="bold"))
+                say(Text(""))
+                say(Text(f" {event.get('index')}. {event.get('title')}", style="bold"))
                 if event.get("narrative"):
-                    log.write(Text(f"    {event['narrative']}", style="italic"))
-                total = f"/{self._step_total}" if self._step_total else ""
-                self._set_status(Text(f"{self._variant}: step {event.get('index')}{total}", style="yellow"))
+                    say(Text(f"    {event['narrative']}", style="italic"))
+                total = f"/{view.step_total}" if view.step_total else ""
+                self._set_status(Text(f"{view.variant}: step {event.get('index')}{total}", style="yellow"))
             elif kind == "step_done":
-                log.write(Text(f"    ✓ step {event.get('index')} done in {event.get('seconds')}s", style="green"))
+                say(Text(f"    ✓ step {event.get('index')} done in {event.get('seconds')}s", style="green"))
             elif kind == "narrative":
-                log.write(Text(f"    › {event.get('text')}"))
+                say(Text(f"    › {event.get('text')}"))
             elif kind == "observation":
                 line = Text("    observed ", style="dim")
                 line.append(str(event.get("name")), style="cyan")
                 line.append(f" = {event.get('value')!r}")
-                log.write(line)
+                say(line)
             elif kind == "error":
-                log.write(Text(f"    ✘ step failed: {event.get('text')}", style="bold red"))
+                say(Text(f"    ✘ step failed: {event.get('text')}", style="bold red"))
+            elif kind == "stopped":
+                where = [f"variant {event['variant']}"] if event.get("variant") else []
+                if event.get("step"):
+                    where.append(f"step {event['step']}")
+                line = Text("  ■ stopped", style="bold yellow")
+                if where:
+                    line.append(f" ({', '.join(where)})", style="yellow")
+                if event.get("not_run"):
+                    line.append(f"; not run: {', '.join(event['not_run'])}", style="yellow")
+                say(line)
+                view.stopped = event
+                for row in view.checks.values():
+                    if row["variant"] in (event.get("not_run") or []):
+                        row["mark"], row["observed"] = Text(DASH, style="dim"), Text("not run", style="dim")
+                checks_changed = True
             elif kind == "expectation":
-                self._tick(event)
-                mark = Text("  ✔ " if event.get("passed") else "  ✘ ",
-                            style="bold green" if event.get("passed") else "bold red")
-                mark.append(f"{event.get('name')}: expected {event.get('op')} {_value(event.get('target'))}, "
-                            f"observed {_value(event.get('observed'))}")
-                log.write(mark)
+                self._tick(view, event)
+                checks_changed = True
+                if event.get("passed") is not None:  # not evaluated (stopped): the report line says how many
+                    passed = event.get("passed")
+                    mark = Text("  ✔ " if passed else "  ✘ ", style="bold green" if passed else "bold red")
+                    mark.append(f"{event.get('name')}: expected {event.get('op')} {_value(event.get('target'))}, "
+                                f"observed {_value(event.get('observed'))}")
+                    say(mark)
             elif kind == "report":
                 report = event["report"]
-                self._reports.append(report)
-                verdict = Text(f"  {report['variant']}: ", style="bold")
-                verdict.append("PASSED" if report.get("passed") else "FAILED",
-                               style="bold green" if report.get("passed") else "bold red")
-                verdict.append(f" in {report.get('seconds')}s", style="dim")
-                log.write(verdict)
-                self._show_reports(self._reports)
+                view.reports[report["variant"]] = report
+                view.latest.add(report["variant"])
+                reports_changed = True
+                verdict = _verdict(report)
+                line = Text(f"  {report['variant']}: ", style="bold")
+                line.append(verdict, style={"PASSED": "bold green", "STOPPED": "bold yellow"}.get(verdict, "bold red"))
+                line.append(f" in {report.get('seconds')}s", style="dim")
+                skipped = sum(1 for e in report.get("expectations", []) if e.get("passed") is None)
+                if skipped:
+                    line.append(f"  ({DASH} {skipped} expectation{'s' if skipped != 1 else ''} not evaluated)",
+                                style="dim")
+                say(line)
             elif kind == "comparison":
-                self._show_reports(event.get("reports", []))
+                reports_changed = True
             elif kind == "_finished":
                 self._finish(event.get("reports", []), event.get("error"))
+        if shown and checks_changed:
+            self._render_checks(view)
+        if shown and reports_changed:
+            self._render_reports(view)
 
-    def _tick(self, event: dict) -> None:
-        variant = self._variant or "?"
-        self._add_check(variant, event.get("name"), event.get("op"), event.get("target"))
-        key = f"{variant}\x00{event.get('name')}"
-        checklist = self.query_one("#checklist", DataTable)
+    def _tick(self, view: RunView, event: dict) -> None:
+        key = self._add_check(view, view.variant or "?", event.get("name"), event.get("op"), event.get("target"),
+                              event.get("why") or "")
+        row = view.checks[key]
         passed = event.get("passed")
-        checklist.update_cell(key, "mark", Text("✔", style="bold green") if passed else Text("✘", style="bold red"))
-        checklist.update_cell(key, "observed", Text(_value(event.get("observed")),
-                                                    style="green" if passed else "bold red"))
-
-    def _show_reports(self, reports: list[dict]) -> None:
-        if not reports:
+        if passed is None:  # the run was stopped: not evaluated
+            row["mark"], row["observed"] = Text(DASH, style="dim"), Text(DASH, style="dim")
             return
-        from scenarios.runner import Report, comparison_rows
-
-        objs = [Report.from_dict(r) for r in reports]
-        table = self.query_one("#report-table", DataTable)
-        table.clear(columns=True)
-        table.add_column("measure", key="measure")
-        for r in objs:
-            table.add_column(r.variant, key=f"v-{r.variant}")
-        for label, values in comparison_rows(objs):
-            table.add_row(label, *values)
-        table.add_row(Text("verdict", style="bold"),
-                      *[Text("PASSED", style="bold green") if r.passed else Text("FAILED", style="bold red")
-                        for r in objs])
-        summary = Text("before / after", style="bold")
-        summary.append(f"  ({len(objs)} variant{'s' if len(objs) != 1 else ''})", style="dim")
-        self.query_one("#report-summary", Static).update(summary)
+        row["mark"] = Text("✔", style="bold green") if passed else Text("✘", style="bold red")
+        row["observed"] = Text(_value(event.get("observed")), style="green" if passed else "bold red")
 
     def _finish(self, reports: list[dict], error: str | None, replayed: bool = False) -> None:
+        view = self._view(self._run_id)
+        shown = self._shown(self._run_id) or self._run_scenario is None
         self.running = False
         self._update_controls()
+        for report in reports:
+            view.reports[report["variant"]] = report
+            view.latest.add(report["variant"])
+        for row in view.checks.values():  # a check that no event reached (a crash, a stop): not evaluated
+            if str(row["observed"]) == PENDING:
+                row["mark"], row["observed"] = Text(DASH, style="dim"), Text(DASH, style="dim")
+        if shown:
+            self._render_checks(view)
+            self._render_reports(view)
         if error:
-            self.query_one("#narrative-log", RichLog).write(Text(f"run failed: {error}", style="bold red"))
+            line = Text(f"run failed: {error}", style="bold red")
+            view.narrative.append(line)
+            if shown:
+                self.query_one("#narrative-log", NarrativeLog).add(line)
             self._set_status(Text("run failed", style="bold red"))
             self.problem(error)
+            return
+        stopped = [r["variant"] for r in reports if r.get("stopped")]
+        if view.stopped is not None or stopped:  # neither passed nor failed: say what did not run
+            not_run = list(view.stopped.get("not_run") or []) if view.stopped else []
+            status = Text("stopped ■", style="bold yellow")
+            detail = ([f"{', '.join(stopped)} unfinished"] if stopped else []) + \
+                     ([f"not run: {', '.join(not_run)}"] if not_run else [])
+            if detail:
+                status.append(f"  {'; '.join(detail)}", style="yellow")
+            self._set_status(status)
             return
         if not reports:
             self._set_status(Text("no report", style="dim"))
             return
-        passed = all(r.get("passed") for r in reports)
         status = Text("replayed: " if replayed else "done: ", style="dim")
+        passed = all(r.get("passed") for r in reports)
         status.append("all expectations met ✔" if passed else "expectations failed ✘",
                       style="bold green" if passed else "bold red")
         self._set_status(status)
-        self._show_reports(reports)
-        self.action_show("report")
+        if shown:
+            self.action_show("report")
 
+    # --- the status line -------------------------------------------------------------------------------------
     def _set_status(self, text: Text) -> None:
-        self.query_one("#run-status", Label).update(text)
+        """The status of the run (kept with its scenario's views)."""
+        self._view(self._run_id).status = text
+        self._show_status()
+
+    def _show_status(self) -> None:
+        status = Text()
+        if self.selected is not None:
+            view = self._views.get(self.selected.id)
+            if view is not None and view.status is not None:
+                status.append_text(view.status)
+            if self.running and self._run_id != self.selected.id:
+                running = self._views.get(self._run_id)
+                status.append(f"{'  · ' if status else ''}▶ {self._run_id} is running", style="yellow")
+                if running is not None and running.status is not None:
+                    status.append(f" ({running.status.plain})", style="dim yellow")
+            given = self.params_of(self.selected)
+            if given and not (self.running and self._run_id == self.selected.id):
+                status.append("  · " if status else "")
+                status.append("parameters: " + " ".join(f"{k}={v}" for k, v in given.items()), style="cyan")
+        elif self.catalog_error:
+            status.append("catalog not loaded: ctrl+r reloads it", style="bold red")
+        self.query_one("#run-status", Label).update(status)
+
+
+def _verdict(report: dict) -> str:
+    return "STOPPED" if report.get("stopped") else "PASSED" if report.get("passed") else "FAILED"
+
+
+def _describe(error: Exception) -> str:
+    """The error of a failed catalog import, with where it happened (the scenario module's file and line)."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, SyntaxError):
+        if error.filename:
+            text = f"{type(error).__name__}: {error.msg}\n  at {error.filename}:{error.lineno}"
+            if error.text and error.text.strip():
+                text += f"\n    {error.text.strip()}"
+        return text
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if "scenarios" in f.filename]
+    if frames:
+        text += f"\n  at {frames[-1].filename}:{frames[-1].lineno}"
+    return text
+
+
+def _forget_catalog_modules() -> None:
+    """Makes the next catalog import read the scenario modules (and their kits) from disk again."""
+    importlib.invalidate_caches()
+    for name in list(sys.modules):
+        if name.startswith("scenarios.catalog.") or name.startswith("scenarios.kit"):
+            del sys.modules[name]

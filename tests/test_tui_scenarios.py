@@ -1,0 +1,350 @@
+"""The Scenarios screen: narrative that fills the width, a compact catalog, per-scenario views, the before/after table
+across runs, sized checklist columns, catalog reload, and stopping an "all variants" run (one live run, stopped early).
+
+Most tests feed recorded events (tests/data) through the pane's own event path, in replay mode: no LocalStack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Label, OptionList, RichLog, Select, TabbedContent
+
+from tests.test_tui import RECORDING, plain, q, replay_loaded, until
+from tui.app import SandboxApp
+
+RECORDED = [json.loads(line) for line in RECORDING.read_text().splitlines() if line.strip()]
+LONG = ("the welcome email Lambda fails twice, then succeeds: the state machine's Retry rides it out and the "
+        "execution ends SUCCEEDED")
+
+
+def _empty_recording(tmp_path: Path) -> Path:
+    """A recording of a scenario this checkout does not have: replay mode shows the whole catalog."""
+    path = tmp_path / "empty.jsonl"
+    path.write_text(json.dumps({"type": "run", "scenario": "synthetic", "ts": 1_800_000_000.0}) + "\n")
+    return path
+
+
+def _lines(widget) -> list[str]:
+    return [widget.render_line(y).text for y in range(widget.size.height)]
+
+
+async def _catalog_loaded(pilot, app):
+    pane = app.pane("scenarios")
+    await until(pilot, lambda: app.backend_ready and pane.scenarios and pane.selected, 30, "the catalog")
+    await pilot.pause(0.2)
+    return pane
+
+
+async def _highlight(pilot, app, scenario_id: str) -> None:
+    pane = app.pane("scenarios")
+    q(app, "#catalog", OptionList).highlighted = next(i for i, s in enumerate(pane.scenarios) if s.id == scenario_id)
+    await until(pilot, lambda: pane.selected.id == scenario_id, 10, f"{scenario_id} selected")
+    await pilot.pause(0.2)
+
+
+# --- 1. the narrative fills the width, even when written while another tab was shown ------------------------
+def test_narrative_written_while_hidden_fills_the_width_when_shown():
+    async def scenario():
+        app = SandboxApp(replay=RECORDING)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await replay_loaded(pilot)
+            pane, tabs = app.pane("scenarios"), q(app, "#run-tabs", TabbedContent)
+            log = q(app, "#narrative-log", RichLog)
+            tabs.active = "narrative"  # shown once: the log knows its size
+            await until(pilot, lambda: log.lines, 10, "the narrative")
+            tabs.active = "report"  # as at the end of every run
+            await pilot.pause(0.3)
+            pane._apply([{"type": "narrative", "text": LONG}])  # the run goes on while the narrative is hidden
+            await pilot.pause(0.2)
+            tabs.active = "narrative"
+            await pilot.pause(0.5)
+            width = log.scrollable_content_region.width
+            assert width > 60
+            start = max(i for i, line in enumerate(log.lines) if "›" in line.text)  # the line just written
+            lines = [line.text.rstrip() for line in log.lines[start:]]
+            assert len(lines[0]) > 60, lines[:6]  # not wrapped at the log's min_width (20)
+            assert len(lines) == -(-len(f"    › {LONG}") // width) or len(lines) <= 3, lines
+            assert all(len(line.text) <= width for line in log.lines)  # nothing cut off at the right
+            # a narrower terminal wraps every line again
+            await pilot.resize_terminal(90, 30)
+            await pilot.pause(0.5)
+            narrow = log.scrollable_content_region.width
+            assert narrow < width and all(len(line.text) <= narrow for line in log.lines)
+
+    asyncio.run(scenario())
+
+
+# --- 3. the catalog: id on one line, the title on one dimmed line -------------------------------------------
+def test_catalog_entries_are_an_id_line_and_a_cut_title_line_at_80x24(tmp_path):
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = await _catalog_loaded(pilot, app)
+            catalog = q(app, "#catalog", OptionList)
+            lines = [line.strip() for line in _lines(catalog)]
+            shown = [s for s in pane.scenarios if s.id in lines]
+            assert len(shown) >= 8, lines  # ~3 fitted when every title wrapped over 4-6 lines
+            for s in shown:
+                i = lines.index(s.id)  # the whole id on one line
+                title = lines[i + 1]
+                assert title == s.title or (title.endswith("…") and s.title.startswith(title[:-1].rstrip())), title
+            assert any(line.endswith("…") for line in lines)
+
+    asyncio.run(scenario())
+
+
+# --- 5. the variant selector shows names; the description is on the line below ------------------------------
+def test_variant_selector_shows_the_name_and_the_description_below(tmp_path):
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await _catalog_loaded(pilot, app)
+            await _highlight(pilot, app, "poison-message")
+            select = q(app, "#variant", Select)
+            select.value = "broken"
+            await pilot.pause(0.2)
+            current = plain(select.query_one("SelectCurrent #label")).strip()
+            assert current == "broken", current
+            description = pane.selected.variant("broken").description
+            assert description in plain(q(app, "#variant-help"))
+            await pilot.press("v")  # fixed
+            await pilot.pause(0.2)
+            assert pane.selected.variant("fixed").description in plain(q(app, "#variant-help"))
+
+    asyncio.run(scenario())
+
+
+def _events(variant: str | None = None) -> list[dict]:
+    """The recorded run's events (of one variant), without spans and logs."""
+    out, current = [], None
+    for e in RECORDED:
+        if e["type"] == "variant":
+            current = e["variant"]
+        if e["type"] in ("run", "comparison"):
+            continue
+        if variant is None or current == variant:
+            out.append(e)
+    return out
+
+
+# --- 6. selecting another scenario shows its own views; a running scenario's views are kept ------------------
+def test_browsing_the_catalog_during_a_run_shows_each_scenarios_own_views(tmp_path):
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=(120, 36)) as pilot:
+            pane = await _catalog_loaded(pilot, app)
+            tabs, log = q(app, "#run-tabs", TabbedContent), q(app, "#narrative-log", RichLog)
+            checklist, report = q(app, "#checklist", DataTable), q(app, "#report-table", DataTable)
+            await _highlight(pilot, app, "workflow-retries")
+            wr = pane.selected
+            # a run of workflow-retries (its recorded events, through the pane's event path)
+            pane.running = True
+            pane._reset_views(wr, ["broken"])
+            tabs.active = "narrative"
+            broken = _events("broken")
+            half = next(i for i, e in enumerate(broken) if e["type"] == "step_done")
+            pane._apply(broken[:half])
+            await pilot.pause(0.3)
+            assert any("Onboard a user" in line.text for line in log.lines)
+            # browsing: another scenario shows what it teaches, nothing of the run
+            await _highlight(pilot, app, "poison-message")
+            assert tabs.active == "about"
+            assert not any("Onboard a user" in t.plain for t in log.texts) and not log.lines
+            assert checklist.row_count == 0 and report.row_count == 0
+            assert "workflow-retries is running" in str(q(app, "#run-status", Label).render())
+            pane._apply(broken[half:])  # the run goes on meanwhile
+            await pilot.pause(0.3)
+            assert checklist.row_count == 0 and report.row_count == 0 and not log.lines
+            # back to the running scenario: its narrative, all of it
+            await _highlight(pilot, app, "workflow-retries")
+            assert tabs.active == "narrative"
+            await pilot.pause(0.3)
+            text = "\n".join(line.text for line in log.lines)
+            assert "Onboard a user" in text and "broken: PASSED" in text
+            assert checklist.row_count == 5 and report.row_count > 0
+            pane._apply([{"type": "_finished", "reports": [], "error": None}])
+            await pilot.pause(0.2)
+            assert not pane.running
+            # a scenario that never ran: About, empty views
+            await _highlight(pilot, app, "cold-starts")
+            assert tabs.active == "about" and checklist.row_count == 0 and report.row_count == 0
+
+    asyncio.run(scenario())
+
+
+# --- 4. the before/after table keeps the last report of each variant; clear labels, no "None" -----------------
+def test_before_after_keeps_each_variants_last_report_and_labels_its_counts(tmp_path):
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await _catalog_loaded(pilot, app)
+            await _highlight(pilot, app, "workflow-retries")
+            wr = pane.selected
+            report = q(app, "#report-table", DataTable)
+            for variant in ("broken", "fixed"):  # two single-variant runs, one after the other
+                pane.running = True
+                pane._reset_views(wr, [variant])
+                reports = [e["report"] for e in _events(variant) if e["type"] == "report"]
+                pane._apply(_events(variant) + [{"type": "_finished", "reports": reports, "error": None}])
+                await pilot.pause(0.3)
+            assert [c.label.plain for c in report.columns.values()] == ["measure", "broken", "fixed"]
+            rows = {str(report.get_row_at(i)[0]): [str(c) for c in report.get_row_at(i)[1:]]
+                    for i in range(report.row_count)}
+            assert rows["run"][0].startswith("earlier") and rows["run"][1] == "● this run", rows["run"]
+            assert {"function invocations", "items succeeded", "in DLQ", "items lost"} <= set(rows), list(rows)
+            assert not {"invoked", "in_dlq", "succeeded"} & set(rows)
+            assert rows["cost USD"] == ["–", "–"]  # no cost data in the recording: a dash, not None
+            assert rows["verdict"] == ["PASSED", "PASSED"]
+            assert not any("None" in v for values in rows.values() for v in values), rows
+            assert "● this run" in plain(q(app, "#report-summary"))
+
+    asyncio.run(scenario())
+
+
+# --- 4. checklist columns: sized to the width, long values cut with "…", the highlighted check in full --------
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)])
+def test_checklist_columns_fit_the_width(size, tmp_path):
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=size) as pilot:
+            pane = await _catalog_loaded(pilot, app)
+            await _highlight(pilot, app, "poison-message")
+            s = pane.selected
+            pane._reset_views(s, ["broken", "fixed"])
+            long_value = {"DONE": 4, "FAILED": 1, "PENDING": 0}
+            pane._view(s.id).variant = "broken"
+            exp = next(e for e in s.expectations if e.applies_to("broken") and 40 < len(e.name) < 60 and e.why)
+            name = exp.name
+            pane._apply([{"type": "expectation", "name": name, "op": exp.op, "target": exp.target,
+                          "observed": long_value, "passed": False, "why": exp.why}])
+            q(app, "#run-tabs", TabbedContent).active = "checks"
+            await pilot.pause(0.5)
+            table = q(app, "#checklist", DataTable)
+            assert table.virtual_size.width <= table.size.width  # no sideways scrolling
+            row = next(i for i in range(table.row_count) if str(table.get_row_at(i)[2]) == name)
+            table.move_cursor(row=row)
+            await pilot.pause(0.2)
+            line = _lines(table)[row + 1]  # after the header
+            detail = plain(q(app, "#check-detail"), width=size[0])
+            flat = " ".join(detail.split())
+            assert name in flat and " ".join(exp.why.split()) in flat, flat  # in full below the table
+            widths = {c.key.value: c.width for c in table.columns.values()}
+            if size[0] >= 160:
+                assert name in line and repr(long_value) in line, line  # the expectation and the value whole
+                assert widths["observed"] >= len(repr(long_value)) and widths["name"] >= 40, widths
+            else:
+                assert "…" in line, line  # cut, not wrapped
+                assert widths["name"] >= 14 and widths["observed"] >= 8, widths
+
+    asyncio.run(scenario())
+
+
+# --- 7. a broken scenario module: the error in the pane; ctrl+r reloads once it is fixed ----------------------
+BROKEN_MODULE = "from scenarios.model import Scenario\nSCENARIO = Scenario(id='zz-reloaded',\n"  # unclosed: SyntaxError
+FIXED_MODULE = textwrap.dedent("""
+    from scenarios.model import Expectation, Scenario, Step, Variant
+
+    SCENARIO = Scenario(
+        id="zz-reloaded", title="Reloaded: a module fixed while the TUI runs", summary="s", learn=["l"],
+        patterns=[], variants=[Variant("broken", "b"), Variant("fixed", "f")],
+        steps=[Step("nothing", lambda ctx: None, "n")], expectations=[Expectation("one", lambda c: 1, "==", 1)])
+""")
+
+
+def test_a_catalog_that_fails_to_load_says_why_and_reloads_with_ctrl_r(tmp_path, monkeypatch):
+    from scenarios import catalog
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "zz_reloaded.py").write_text(BROKEN_MODULE)
+    monkeypatch.setattr(catalog, "__path__", [*catalog.__path__, str(extra)])
+
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = app.pane("scenarios")
+            await until(pilot, lambda: pane.catalog_error, 30, "the catalog error")
+            assert "SyntaxError" in pane.catalog_error and "zz_reloaded.py" in pane.catalog_error
+            about = plain(q(app, "#about-text"))
+            assert "SyntaxError" in about and "ctrl+r" in about, about
+            assert q(app, "#run-tabs", TabbedContent).active == "about"
+            assert "did not load" in plain(q(app, "#scenario-title"))
+            assert "ctrl+r" in " ".join(_lines(q(app, "#catalog", OptionList)))
+            await until(pilot, lambda: "reload_catalog" in {k.action for k in app.main_screen.query("FooterKey")}, 5,
+                        "ctrl+r in the footer")
+            (extra / "zz_reloaded.py").write_text(FIXED_MODULE)
+            q(app, "#catalog", OptionList).focus()
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: any(s.id == "zz-reloaded" for s in pane.scenarios), 30, "the reloaded catalog")
+            assert pane.catalog_error is None and len(pane.scenarios) > 10
+            assert pane.selected is not None and "did not load" not in plain(q(app, "#scenario-title"))
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        sys.modules.pop("scenarios.catalog.zz_reloaded", None)
+
+
+def test_reload_catalog_is_in_the_command_palette(tmp_path):
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = await _catalog_loaded(pilot, app)
+            before = {s.id: s for s in pane.scenarios}
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.3)
+            await pilot.press(*"Scenarios: Reload catalog", "enter")
+            await until(pilot, lambda: pane.scenarios and pane.scenarios[0] is not before[pane.scenarios[0].id],
+                        30, "the catalog imported again")
+            assert [s.id for s in pane.scenarios] == list(before)
+
+    asyncio.run(scenario())
+
+
+# --- 2 and 6, live: stop an "all variants" run while browsing the catalog -------------------------------------
+def test_stop_ends_an_all_variants_run_and_browsing_keeps_its_views(sb):
+    async def scenario():
+        app = SandboxApp(sandbox=sb)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: app.backend_ready, 60, "the sandbox to be ready")
+            pane = await _catalog_loaded(pilot, app)
+            await _highlight(pilot, app, "workflow-retries")
+            assert q(app, "#variant", Select).value == "all"
+            q(app, "#catalog", OptionList).focus()
+            await pilot.press("r")
+            await until(pilot, lambda: pane.running, 10, "the run to start")
+            log = q(app, "#narrative-log", RichLog)
+            await until(pilot, lambda: any("variant broken" in line.text for line in log.lines), 60,
+                        "the broken variant to start")
+            # browse away and back while it runs
+            await _highlight(pilot, app, "poison-message")
+            assert q(app, "#run-tabs", TabbedContent).active == "about" and not log.lines
+            assert "workflow-retries is running" in str(q(app, "#run-status", Label).render())
+            await _highlight(pilot, app, "workflow-retries")
+            assert q(app, "#run-tabs", TabbedContent).active == "narrative"
+            await until(pilot, lambda: any("variant broken" in line.text for line in log.lines), 5, "its narrative")
+            await pilot.press("s")
+            await until(pilot, lambda: not pane.running, 120, "the run to stop")
+            status = str(q(app, "#run-status", Label).render())
+            assert "stopped" in status and "not run: fixed" in status and "✘" not in status, status
+            narrative = "\n".join(t.plain for t in log.texts)
+            assert "variant fixed" not in narrative and "■ stopped" in narrative, narrative[-1500:]
+            checklist = q(app, "#checklist", DataTable)
+            marks = {str(checklist.get_cell(k, "mark")) for k in checklist.rows}
+            assert marks == {"–"}, marks  # not evaluated: no ✘
+            fixed = [k for k in checklist.rows if str(checklist.get_cell(k, "variant")) == "fixed"]
+            assert fixed and {str(checklist.get_cell(k, "observed")) for k in fixed} == {"not run"}
+            report = q(app, "#report-table", DataTable)
+            assert [c.label.plain for c in report.columns.values()] == ["measure", "broken"]
+            verdict = next(report.get_row_at(i) for i in range(report.row_count)
+                           if str(report.get_row_at(i)[0]) == "verdict")
+            assert str(verdict[1]) == "STOPPED"
+
+    asyncio.run(scenario())
+    assert sb.faults.list() == []  # the runner cleared the faults
