@@ -241,6 +241,13 @@ def unknown_function_message(name: str, region: str, known: list[str]) -> str:
 
 
 # --- the client --------------------------------------------------------------------------------------------
+def _lambda_regions() -> list[str]:
+    """The regions botocore knows for Lambda (offline: from its bundled endpoint data; no host profile read)."""
+    from sandbox.clients import isolated_session
+
+    return isolated_session("us-east-1").get_available_regions("lambda")
+
+
 class Faults:
     """Client of the fault API of a running sandbox (what `Sandbox.faults` returns)."""
 
@@ -371,14 +378,20 @@ class Faults:
                 if not m:
                     continue  # the fault API's validation explains the ARN format
                 name, region = m["name"], region or m["region"]
-            region = region or self.sandbox.settings.region
-            if region not in listed:
-                try:
-                    listed[region] = self.sandbox.functions(region)
-                except (BotoCoreError, ClientError):
-                    return
-            if name not in listed[region]:
-                raise FaultError(unknown_function_message(name, region, listed[region]))
+            regions = [region] if region else [self.sandbox.settings.region]
+            if not region:  # a rule without a region matches the function in any region: look there too
+                regions += [r for r in _lambda_regions() if r not in regions]
+            try:
+                for where in regions:
+                    if where not in listed:
+                        listed[where] = self.sandbox.functions(where)
+                    if name in listed[where]:
+                        break
+                else:
+                    shown = regions[0]
+                    raise FaultError(unknown_function_message(name, shown, listed[shown]))
+            except (BotoCoreError, ClientError):
+                return
 
     def apply_plan(self, plan: FaultPlan, check: bool = True) -> None:
         """Adds a plan's rules and effects; `check`: first refuse a Lambda rule for a function that does not

@@ -195,6 +195,17 @@ def merge_params(scenario: Scenario, given: dict[str, str] | None) -> dict[str, 
     return params
 
 
+def _caused_by_stop(error: BaseException) -> bool:
+    """Whether ScenarioStopped is in `error`'s chain of causes (a real failure after a stop stays a failure)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, ScenarioStopped):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 class Runner:
     def __init__(self, sb, scenario: Scenario, seed: int = 1, params: dict[str, str] | None = None,
                  listeners: list[Callable[[dict], None]] | None = None, record: bool = True):
@@ -292,7 +303,7 @@ class Runner:
         except ScenarioStopped:
             stopped = True
         except Exception as e:  # noqa: BLE001 - a failed step is part of the report, not a crash
-            if self.stop_event.is_set():  # a step (or its traffic threads) wrapped the stop in another error
+            if self.stop_event.is_set() and _caused_by_stop(e):  # a step wrapped the stop in another error
                 stopped = True
             else:
                 error = f"{type(e).__name__}: {e}"

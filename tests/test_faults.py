@@ -552,6 +552,12 @@ def test_a_template_for_a_function_that_does_not_exist_is_refused(sb, helpers):
         [fn, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{fn}", None]
     # raw rules are not looked up (a rule may be set before its function is deployed)
     sb.faults.add_lambda({"function": "not-deployed-yet", "fault": "crash"})
+    # a rule without a region matches the function in any region: one deployed only in eu-west-1 is fine
+    elsewhere = helpers.unique("eu-only")
+    sb.client("lambda", region="eu-west-1").create_function(
+        FunctionName=elsewhere, Runtime="python3.13", Role=helpers.ROLE, Handler="app.handler",
+        Code={"ZipFile": helpers.zip_code({"app.py": COUNTING_HANDLER})})
+    sb.faults.apply("lambda-errors", function=elsewhere)
 
     out = cli(sb, "add", "lambda-errors", "--function", "IngestFunction")
     assert out.returncode == 1 and f"(did you mean {fn}?)" in out.stderr and "Traceback" not in out.stderr

@@ -298,7 +298,7 @@ def test_jump_from_a_log_line_to_its_trace(sb, helpers):
                         "the invocation in the Flow timeline")
             # The structured line: followed by its correlation id.
             view.focus()
-            view._move_to(next(i for i in range(view.shown_count) if "tui-jump" in view.shown_row(i).message))
+            view.move_to(next(i for i in range(view.shown_count) if "tui-jump" in view.shown_row(i).message))
             await pilot.press("t")
             waterfall = q(app, "#flow-trace")
             await until(pilot, lambda: active_tab(app) == "flow" and waterfall.trace is not None, 20, "the trace")
@@ -308,7 +308,7 @@ def test_jump_from_a_log_line_to_its_trace(sb, helpers):
             # A platform line: followed by its request id, to that execution.
             await pilot.press("4")
             view.focus()
-            view._move_to(next(i for i in range(view.shown_count) if view.shown_row(i).message.startswith("REPORT")))
+            view.move_to(next(i for i in range(view.shown_count) if view.shown_row(i).message.startswith("REPORT")))
             trace_before = waterfall.trace
             await pilot.press("t")
             await until(pilot, lambda: active_tab(app) == "flow" and waterfall.trace is not trace_before

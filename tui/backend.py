@@ -100,6 +100,18 @@ class Backend:
 
         return list_patterns()
 
+    def template(self, pattern) -> dict:
+        """A pattern's CloudFormation/SAM template, parsed (for drawing its architecture)."""
+        from sandbox.deploy.patterns import load_template
+
+        return load_template(pattern.template)
+
+    def dependencies(self, pattern) -> list[str]:
+        """The patterns `pattern` needs deployed first (its Metadata.SandboxDependsOn)."""
+        from sandbox.deploy.bulk import dependencies
+
+        return list(dependencies(pattern))
+
     def stacks(self) -> list[dict]:
         return []
 

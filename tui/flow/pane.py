@@ -57,6 +57,7 @@ class FlowPane(Pane):
         self._errors = False
         self._noise = False
         self._pump: Pump | None = None
+        self._wanted_trace: str | None = None  # the trace last opened (loads of earlier ones are dropped)
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="bar"):
@@ -229,6 +230,7 @@ class FlowPane(Pane):
         waterfall = self.query_one("#flow-trace", Waterfall)
         waterfall.display = True
         waterfall.show(None, f"loading trace {trace_id} …")
+        self._wanted_trace = trace_id
         self._load_trace(trace_id, span.get("span_id"), self._noise or bool(span.get("noise")))
 
     def find_span(self, correlation_id: str | None = None, request_id: str | None = None) -> dict | None:
@@ -257,15 +259,17 @@ class FlowPane(Pane):
 
     @work(thread=True, exclusive=True, group="flow-trace")
     def _load_trace(self, trace_id: str, span_id: str | None, noise: bool) -> None:
-        waterfall = self.query_one("#flow-trace", Waterfall)
         try:
             trace = self.backend.trace(trace_id, all=noise)
         except Exception as e:  # noqa: BLE001
-            self.app.call_from_thread(waterfall.show, None, f"trace {trace_id}: {e}")
+            self.app.call_from_thread(self._trace_loaded, trace_id, None, span_id, f"trace {trace_id}: {e}")
             return
-        self.app.call_from_thread(self._trace_loaded, trace, span_id)
+        self.app.call_from_thread(self._trace_loaded, trace_id, trace, span_id)
 
-    def _trace_loaded(self, trace: dict, span_id: str | None) -> None:
+    def _trace_loaded(self, trace_id: str, trace: dict | None, span_id: str | None, error: str | None = None) -> None:
+        if trace_id != self._wanted_trace:  # a slower load of a trace opened before the one now wanted
+            return
         waterfall = self.query_one("#flow-trace", Waterfall)
-        waterfall.show(trace, span_id=span_id)
-        waterfall.focus_rows()
+        waterfall.show(trace, error, span_id=span_id)
+        if trace is not None:
+            waterfall.focus_rows()

@@ -20,7 +20,6 @@ from textual.widgets import Static
 from tui.format import caller_label, span_outcome, span_what
 from tui.widgets import VirtualList
 
-LABEL_WIDTH = 34
 MS_WIDTH = 9
 WIDE = 150  # columns from which the span's details go beside the waterfall, not below
 
@@ -50,10 +49,6 @@ class Waterfall(Vertical):
     def rows(self) -> VirtualList:
         return self.query_one("#trace-spans", VirtualList)
 
-    @property
-    def span(self) -> dict | None:
-        return self.rows.highlighted
-
     def show(self, trace: dict | None, message: str | None = None, span_id: str | None = None) -> None:
         """Shows `trace` with the span `span_id` highlighted (else its first error, else its root)."""
         self.trace, self._message = trace, message
@@ -66,7 +61,7 @@ class Waterfall(Vertical):
             wanted = next((i for i, s in enumerate(spans) if span_id and s.get("span_id") == span_id), None)
             if wanted is None:
                 wanted = next((i for i, s in enumerate(spans) if s.get("error")), 0)
-            rows._move_to(wanted)
+            rows.move_to(wanted)
             rows.follow = False
             self._show_span(spans[wanted])
 

@@ -89,6 +89,7 @@ class PatternsPane(PollingPane):
         super().__init__(**kwargs)
         self.patterns: list = []
         self.templates: dict[str, dict] = {}
+        self._loading = self._load_again = False
         self.stacks: dict[str, dict] = {}
         self.graph: dict | None = None
         self.graph_error: str | None = None
@@ -148,18 +149,46 @@ class PatternsPane(PollingPane):
     def action_refresh(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, group="patterns-load")
     def _load(self, quiet: bool = False) -> None:
-        from sandbox.deploy.patterns import load_template
+        """One load at a time: a refresh asked for while one runs is done after it (a worker's thread is not
+        stopped by a newer one, so overlapping loads would land out of order and count throttles twice)."""
+        if self._loading:
+            self._load_again = True
+            return
+        self._loading, self._load_again = True, False
+        self._load_in_thread(quiet)
 
+    def _loaded(self) -> None:
+        self._loading = False
+        if self._load_again and self._alive():
+            self._load(quiet=True)
+
+    @work(thread=True, group="patterns-load")
+    def _load_in_thread(self, quiet: bool) -> None:
+        try:
+            self._read_everything(quiet)
+        finally:
+            try:
+                self.app.call_from_thread(self._loaded)
+            except RuntimeError:  # the app is closing
+                pass
+
+    def _read_everything(self, quiet: bool) -> None:
         try:
             patterns = self.patterns or self.backend.patterns()
-            templates = self.templates or {p.name: load_template(p.template) for p in patterns}
             stacks = {s["name"]: s for s in self.backend.stacks()}
         except Exception as e:  # noqa: BLE001
             if not quiet:
                 self.app.call_from_thread(self.problem, f"listing patterns failed: {e}")
             return
+        templates = dict(self.templates)
+        for pattern in patterns:  # one unreadable template leaves out its diagram, not the tab
+            if pattern.name not in templates:
+                try:
+                    templates[pattern.name] = self.backend.template(pattern)
+                except Exception as e:  # noqa: BLE001
+                    if not quiet:
+                        self.app.call_from_thread(self.problem, f"{pattern.name}: cannot read its template: {e}")
         graph, graph_error = None, None
         try:
             graph = self.backend.graph()
@@ -407,10 +436,8 @@ class PatternsPane(PollingPane):
         self.app.push_screen(ConfirmScreen(f"Deploy {pattern.name}", body, "Deploy", danger=False), answered)
 
     def _dependency_note(self, pattern) -> str:
-        from sandbox.deploy.bulk import dependencies
-
         try:
-            missing = [d for d in dependencies(pattern) if d not in self.stacks]
+            missing = [d for d in self.backend.dependencies(pattern) if d not in self.stacks]
         except Exception:  # noqa: BLE001
             return ""
         return f"\n\nIt needs {', '.join(missing)}, which is deployed first." if missing else ""

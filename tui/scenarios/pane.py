@@ -185,6 +185,9 @@ class ScenariosPane(Pane):
     def _show_catalog(self, found: list, reloaded: bool = False) -> None:
         self.catalog_error = None
         self.scenarios = found
+        for s in found:  # a reloaded scenario may have dropped a parameter set in the form: forget it
+            if s.id in self._params:
+                self._params[s.id] = {k: v for k, v in self._params[s.id].items() if k in s.params}
         catalog = self.query_one("#catalog", OptionList)
         catalog.clear_options()
         for s in found:
@@ -382,12 +385,17 @@ class ScenariosPane(Pane):
         value = self.query_one("#variant", Select).value
         variants = self.selected.variant_names if value == ALL else [value]
         params = self.params_of(self.selected)
+        try:  # here, not in the worker: a stop pressed at once then finds the runner (and bad parameters show now)
+            self._runner = self.backend.runner(self.selected, variants, self._pump.put, params)
+        except Exception as e:  # noqa: BLE001 - a ScenarioError says what to fix
+            self.problem(f"cannot run {self.selected.id}: {e}")
+            return
         self.running = True
         self._reset_views(self.selected, variants, params)
         self._set_status(Text(f"starting {', '.join(variants)} …", style="yellow"))
         self.action_show("narrative")
         self._update_controls()
-        self._run(self.selected, variants, params)
+        self._run(self._runner, variants)
 
     def on_unmount(self) -> None:
         if self._runner is not None:  # quitting mid-run: end it (the runner clears its faults)
@@ -400,17 +408,14 @@ class ScenariosPane(Pane):
                                   style="yellow"))
 
     @work(thread=True, exclusive=True, group="scenario-run")
-    def _run(self, scenario, variants: list[str], params: dict[str, str]) -> None:
-        pump = self._pump
+    def _run(self, runner, variants: list[str]) -> None:
         reports, error = [], None
         try:
-            self._runner = self.backend.runner(scenario, variants, pump.put, params)
-            reports = [r.as_dict() for r in self._runner.run(variants)]
+            reports = [r.as_dict() for r in runner.run(variants)]
         except Exception as e:  # noqa: BLE001 - shown in the pane
             error = f"{type(e).__name__}: {e}"
         finally:
-            self._runner = None
-            pump.put({"type": "_finished", "reports": reports, "error": error})
+            self._pump.put({"type": "_finished", "reports": reports, "error": error})
 
     # --- views ---------------------------------------------------------------------------------------------
     def _view(self, scenario_id: str | None) -> RunView:
@@ -703,6 +708,8 @@ class ScenariosPane(Pane):
         view = self._view(self._run_id)
         shown = self._shown(self._run_id) or self._run_scenario is None
         self.running = False
+        if not replayed:
+            self._runner = None
         self._update_controls()
         for report in reports:
             view.reports[report["variant"]] = report

@@ -16,6 +16,7 @@ class StartupScreen(ModalScreen):
     def __init__(self, label: str):
         super().__init__()
         self.label = label
+        self._lines: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="startup-box"):
@@ -25,10 +26,10 @@ class StartupScreen(ModalScreen):
             yield Static("", id="startup-log")  # wraps when drawn (a RichLog cut lines wider than its first size)
             yield Static("", id="startup-error")
 
-    MAX_LINES = 12
+    MAX_LINES = 6  # wrapped, they must still fit the box at 80x24
 
     def add_lines(self, lines: list[str]) -> None:
-        self._lines = (getattr(self, "_lines", []) + list(lines))[-self.MAX_LINES:]
+        self._lines = (self._lines + list(lines))[-self.MAX_LINES:]
         self.query_one("#startup-log", Static).update(Text("\n".join(self._lines), style="dim"))
 
     def failed(self, error: str) -> None:

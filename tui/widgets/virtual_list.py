@@ -228,7 +228,8 @@ class VirtualList(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self, self.shown_row(new), new))
 
     # --- moving --------------------------------------------------------------------------------------------
-    def _move_to(self, position: int) -> None:
+    def move_to(self, position: int) -> None:
+        """Puts the cursor on the row shown at `position` and scrolls it into view."""
         count = self.shown_count
         if not count:
             return
@@ -244,16 +245,16 @@ class VirtualList(ScrollView, can_focus=True):
 
     def action_cursor(self, delta: int) -> None:
         start = self.cursor if self.cursor >= 0 else (self.scroll_offset.y - 1 if delta > 0 else self.shown_count)
-        self._move_to(start + delta)
+        self.move_to(start + delta)
 
     def action_page(self, direction: int) -> None:
-        self._move_to(max(self.cursor, 0) + direction * max(1, self.scrollable_content_region.height - 1))
+        self.move_to(max(self.cursor, 0) + direction * max(1, self.scrollable_content_region.height - 1))
 
     def action_first(self) -> None:
-        self._move_to(0)
+        self.move_to(0)
 
     def action_last(self) -> None:
-        self._move_to(self.shown_count - 1)
+        self.move_to(self.shown_count - 1)
         self.follow = True
 
     def action_select(self) -> None:
@@ -263,7 +264,7 @@ class VirtualList(ScrollView, can_focus=True):
     def on_click(self, event: Click) -> None:
         position = self.scroll_offset.y + event.y
         if 0 <= position < self.shown_count:
-            self._move_to(position)
+            self.move_to(position)
             self.post_message(self.Selected(self, self.shown_row(position), position))
 
     def on_mouse_scroll_up(self) -> None:
