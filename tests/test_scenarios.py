@@ -178,25 +178,51 @@ def test_ctrl_c_stops_a_cli_run_of_all_variants(sandbox):
     """Ctrl-C during `broken` of `--variant all`: `fixed` never starts, the output says stopped (no FAIL), the faults
     are cleared, the exit code is 130."""
     import os
+    import queue
     import signal
+    import threading
     import time
 
     proc = subprocess.Popen([str(BIN / "sandbox"), "--state-dir", str(sandbox.settings.state_dir), "scenario", "run",
                              "workflow-retries", "--variant", "all"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    # Both pipes are read in threads: a read here never blocks past the deadline, and a full stderr pipe never
+    # stalls the process. None marks the end of stdout.
+    lines: queue.Queue[str | None] = queue.Queue()
+    err_parts: list[str] = []
+
+    def read_stdout():
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    readers = [threading.Thread(target=read_stdout, daemon=True),
+               threading.Thread(target=lambda: err_parts.append(proc.stderr.read()), daemon=True)]
+    for reader in readers:
+        reader.start()
+    seen: list[str] = []
     try:
-        seen, deadline = [], time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
+        deadline = time.monotonic() + 120
+        while not seen or "variant broken" not in seen[-1]:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break  # the deadline
+            if line is None:
+                break  # the process ended first
             seen.append(line)
-            if "variant broken" in line or not line:
-                break
-        assert any("variant broken" in line for line in seen), "".join(seen)
+        assert seen and "variant broken" in seen[-1], "".join(seen)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
+        proc.wait(timeout=120)
     finally:
-        proc.kill()
-    out = "".join(seen) + out
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        for reader in readers:
+            reader.join(timeout=30)
+    while not lines.empty():
+        seen.append(lines.get_nowait() or "")
+    out, err = "".join(seen), "".join(err_parts)
     assert proc.returncode == 130, (proc.returncode, out[-2000:], err[-2000:])
     assert "stopped (variant broken" in out and "not run: fixed" in out and "broken: STOPPED" in out, out[-2000:]
     assert "== variant fixed" not in out and "[FAIL]" not in out and ": FAILED" not in out, out[-2000:]

@@ -246,10 +246,18 @@ def test_function_logs_are_read_while_the_logs_tab_is_hidden(sb, helpers):
             await until(pilot, lambda: any("read-while-hidden" in r.message for r in view.rows), 60,
                         "the line, with the Logs tab never shown")
             assert q(app, "#main-tabs").active == "scenarios"
-            # a reset (every scenario variant does one) deletes the log group: the lines read stay
+            # a reset (every scenario variant does one) deletes the log group; the poller goes on (the tab still
+            # hidden): a function deployed again under the same name (a new log group, same name) is read too,
+            # and the line read before the reset is kept, once
             await in_thread(sb.reset)
-            await pilot.pause(2.5)
-            assert any("read-while-hidden" in r.message for r in view.rows)
+            assert await in_thread(helpers.log_text, sb, name) == "", "the reset deleted the log group"
+            await in_thread(lambda: helpers.create_function(
+                sb, "def handler(event, context):\n    print('read-after-reset')\n", name=name))
+            await in_thread(helpers.invoke, sb, name)
+            await until(pilot, lambda: any("read-after-reset" in r.message for r in view.rows), 60,
+                        "the line written after the reset, with the Logs tab never shown")
+            assert q(app, "#main-tabs").active == "scenarios"
+            assert sum("read-while-hidden" in r.message for r in view.rows) == 1
 
     asyncio.run(scenario())
 
@@ -269,25 +277,31 @@ def test_following_logs_show_the_newest_line_when_first_shown():
             view, pane = q(app, "#logs-list", VirtualList), app.pane("logs")
             lines = synthetic_logs(48)
             pane.ingest(lines[:10])  # some while hidden
-            await pilot.pause(0.3)
+            await until(pilot, lambda: len(view.rows) == 10, 10, "the lines ingested while hidden")
+            assert q(app, "#main-tabs").active != "logs"
             await pilot.press("4")
             pane.ingest(lines[10:])  # the rest as the tab appears, before it has its size
             await until(pilot, lambda: len(view.rows) == 48, 10, "the lines")
-            await pilot.pause(0.5)
+
+            def at_newest() -> bool:
+                return view.max_scroll_y > 0 and view.scroll_offset.y == view.max_scroll_y
+
+            await until(pilot, lambda: view.size.height and at_newest(), 10, "the view at the newest line")
             assert view.follow and "48 lines · following" in str(q(app, "#logs-count").render())
-            assert view.max_scroll_y > 0 and view.scroll_offset.y == view.max_scroll_y, \
-                (view.scroll_offset, view.max_scroll_y)
-            # resized: still at the newest line
+            # resized: still at the newest line (once the view has its new height)
+            height = view.size.height
             await pilot.resize_terminal(100, 40)
-            await pilot.pause(0.5)
-            assert view.scroll_offset.y == view.max_scroll_y > 0
+            await until(pilot, lambda: view.size.height > height and at_newest(), 10,
+                        "the taller view at the newest line")
             await pilot.resize_terminal(*SIZE)
-            await pilot.pause(0.5)
-            assert view.scroll_offset.y == view.max_scroll_y > 0
+            await until(pilot, lambda: view.size.height == height and at_newest(), 10,
+                        "the view, its height back, at the newest line")
             # not following (scrolled up by hand): left where it is
             await pilot.press("home")
+            await until(pilot, lambda: not view.follow and view.scroll_offset.y == 0, 10, "the view at the top")
             pane.ingest(synthetic_logs(5))
-            await pilot.pause(0.5)
+            await until(pilot, lambda: len(view.rows) == 53, 10, "the 5 new lines")
+            await pilot.pause()  # the refresh after they arrived (it would scroll a following view)
             assert not view.follow and view.scroll_offset.y == 0
 
     asyncio.run(scenario())

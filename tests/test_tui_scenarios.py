@@ -10,9 +10,11 @@ import asyncio
 import json
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
+from rich.text import Text
 from textual.widgets import DataTable, Label, OptionList, RichLog, Select, TabbedContent
 
 from tests.test_tui import RECORDING, plain, q, replay_loaded, until
@@ -34,10 +36,23 @@ def _lines(widget) -> list[str]:
     return [widget.render_line(y).text for y in range(widget.size.height)]
 
 
+async def eventually(pilot, check, timeout: float = 10, step: float = 0.1):
+    """Lets the app run until `check()` passes (returns without an AssertionError) and returns what it returns;
+    after `timeout` seconds the test fails with the check's last AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() >= deadline:
+                raise
+        await pilot.pause(step)
+
+
 async def _catalog_loaded(pilot, app):
     pane = app.pane("scenarios")
     await until(pilot, lambda: app.backend_ready and pane.scenarios and pane.selected, 30, "the catalog")
-    await pilot.pause(0.2)
+    await pilot.pause()  # the messages the selection posted
     return pane
 
 
@@ -45,7 +60,7 @@ async def _highlight(pilot, app, scenario_id: str) -> None:
     pane = app.pane("scenarios")
     q(app, "#catalog", OptionList).highlighted = next(i for i, s in enumerate(pane.scenarios) if s.id == scenario_id)
     await until(pilot, lambda: pane.selected.id == scenario_id, 10, f"{scenario_id} selected")
-    await pilot.pause(0.2)
+    await pilot.pause()  # the messages the selection posted
 
 
 # --- 1. the narrative fills the width, even when written while another tab was shown ------------------------
@@ -59,23 +74,33 @@ def test_narrative_written_while_hidden_fills_the_width_when_shown():
             tabs.active = "narrative"  # shown once: the log knows its size
             await until(pilot, lambda: log.lines, 10, "the narrative")
             tabs.active = "report"  # as at the end of every run
-            await pilot.pause(0.3)
+            await until(pilot, lambda: log.region.width == 0, 10, "the narrative hidden")
             pane._apply([{"type": "narrative", "text": LONG}])  # the run goes on while the narrative is hidden
-            await pilot.pause(0.2)
+            await pilot.pause()
             tabs.active = "narrative"
-            await pilot.pause(0.5)
-            width = log.scrollable_content_region.width
-            assert width > 60
-            start = max(i for i, line in enumerate(log.lines) if "›" in line.text)  # the line just written
-            lines = [line.text.rstrip() for line in log.lines[start:]]
-            assert len(lines[0]) > 60, lines[:6]  # not wrapped at the log's min_width (20)
-            assert len(lines) == -(-len(f"    › {LONG}") // width) or len(lines) <= 3, lines
-            assert all(len(line.text) <= width for line in log.lines)  # nothing cut off at the right
+
+            def filled() -> int:
+                width = log.scrollable_content_region.width
+                assert width > 60, width
+                assert any("›" in line.text for line in log.lines), "the line just written"
+                start = max(i for i, line in enumerate(log.lines) if "›" in line.text)
+                lines = [line.text.rstrip() for line in log.lines[start:]]
+                assert len(lines[0]) > 60, lines[:6]  # not wrapped at the log's min_width (20)
+                wrapped = [line.plain.rstrip() for line in Text(f"    › {LONG}").wrap(app.console, width)]
+                assert lines == wrapped, (width, lines)  # wrapped at the width the log has
+                assert all(len(line.text) <= width for line in log.lines)  # nothing cut off at the right
+                return width
+
+            width = await eventually(pilot, filled)
             # a narrower terminal wraps every line again
             await pilot.resize_terminal(90, 30)
-            await pilot.pause(0.5)
-            narrow = log.scrollable_content_region.width
-            assert narrow < width and all(len(line.text) <= narrow for line in log.lines)
+
+            def rewrapped() -> None:
+                narrow = log.scrollable_content_region.width
+                assert 0 < narrow < width, (narrow, width)
+                assert all(len(line.text) <= narrow for line in log.lines), narrow
+
+            await eventually(pilot, rewrapped)
 
     asyncio.run(scenario())
 
@@ -87,14 +112,19 @@ def test_catalog_entries_are_an_id_line_and_a_cut_title_line_at_80x24(tmp_path):
         async with app.run_test(size=(80, 24)) as pilot:
             pane = await _catalog_loaded(pilot, app)
             catalog = q(app, "#catalog", OptionList)
-            lines = [line.strip() for line in _lines(catalog)]
-            shown = [s for s in pane.scenarios if s.id in lines]
-            assert len(shown) >= 8, lines  # ~3 fitted when every title wrapped over 4-6 lines
-            for s in shown:
-                i = lines.index(s.id)  # the whole id on one line
-                title = lines[i + 1]
-                assert title == s.title or (title.endswith("…") and s.title.startswith(title[:-1].rstrip())), title
-            assert any(line.endswith("…") for line in lines)
+
+            def compact() -> None:
+                lines = [line.strip() for line in _lines(catalog)]
+                shown = [s for s in pane.scenarios if s.id in lines]
+                assert len(shown) >= 8, lines  # ~3 fitted when every title wrapped over 4-6 lines
+                for s in shown:
+                    i = lines.index(s.id)  # the whole id on one line
+                    title = lines[i + 1]
+                    cut = title.endswith("…") and s.title.startswith(title[:-1].rstrip())
+                    assert title == s.title or cut, title
+                assert any(line.endswith("…") for line in lines)
+
+            await eventually(pilot, compact)
 
     asyncio.run(scenario())
 
@@ -108,14 +138,17 @@ def test_variant_selector_shows_the_name_and_the_description_below(tmp_path):
             await _highlight(pilot, app, "poison-message")
             select = q(app, "#variant", Select)
             select.value = "broken"
-            await pilot.pause(0.2)
-            current = plain(select.query_one("SelectCurrent #label")).strip()
-            assert current == "broken", current
-            description = pane.selected.variant("broken").description
-            assert description in plain(q(app, "#variant-help"))
+
+            def shows(variant: str) -> None:
+                current = plain(select.query_one("SelectCurrent #label")).strip()
+                assert current == variant, current
+                description = pane.selected.variant(variant).description
+                assert description in plain(q(app, "#variant-help")), plain(q(app, "#variant-help"))
+
+            await eventually(pilot, lambda: shows("broken"))
+            assert pane.selected.variant("fixed").description not in plain(q(app, "#variant-help"))
             await pilot.press("v")  # fixed
-            await pilot.pause(0.2)
-            assert pane.selected.variant("fixed").description in plain(q(app, "#variant-help"))
+            await eventually(pilot, lambda: shows("fixed"))
 
     asyncio.run(scenario())
 
@@ -150,26 +183,29 @@ def test_browsing_the_catalog_during_a_run_shows_each_scenarios_own_views(tmp_pa
             broken = _events("broken")
             half = next(i for i, e in enumerate(broken) if e["type"] == "step_done")
             pane._apply(broken[:half])
-            await pilot.pause(0.3)
-            assert any("Onboard a user" in line.text for line in log.lines)
+            await until(pilot, lambda: any("Onboard a user" in line.text for line in log.lines), 10,
+                        "the first half of the narrative")
             # browsing: another scenario shows what it teaches, nothing of the run
             await _highlight(pilot, app, "poison-message")
             assert tabs.active == "about"
             assert not any("Onboard a user" in t.plain for t in log.texts) and not log.lines
             assert checklist.row_count == 0 and report.row_count == 0
             assert "workflow-retries is running" in str(q(app, "#run-status", Label).render())
-            pane._apply(broken[half:])  # the run goes on meanwhile
-            await pilot.pause(0.3)
-            assert checklist.row_count == 0 and report.row_count == 0 and not log.lines
+            pane._apply(broken[half:])  # the run goes on meanwhile: kept with its scenario, not shown
+            await pilot.pause()
+            assert any("broken: PASSED" in t.plain for t in pane._view(wr.id).narrative)
+            assert checklist.row_count == 0 and report.row_count == 0 and not log.lines and not log.texts
             # back to the running scenario: its narrative, all of it
             await _highlight(pilot, app, "workflow-retries")
             assert tabs.active == "narrative"
-            await pilot.pause(0.3)
-            text = "\n".join(line.text for line in log.lines)
-            assert "Onboard a user" in text and "broken: PASSED" in text
-            assert checklist.row_count == 5 and report.row_count > 0
+
+            def all_of_it() -> None:
+                text = "\n".join(line.text for line in log.lines)
+                assert "Onboard a user" in text and "broken: PASSED" in text, text[-1500:]
+                assert checklist.row_count == 5 and report.row_count > 0, (checklist.row_count, report.row_count)
+
+            await eventually(pilot, all_of_it)
             pane._apply([{"type": "_finished", "reports": [], "error": None}])
-            await pilot.pause(0.2)
             assert not pane.running
             # a scenario that never ran: About, empty views
             await _highlight(pilot, app, "cold-starts")
@@ -192,8 +228,11 @@ def test_before_after_keeps_each_variants_last_report_and_labels_its_counts(tmp_
                 pane._reset_views(wr, [variant])
                 reports = [e["report"] for e in _events(variant) if e["type"] == "report"]
                 pane._apply(_events(variant) + [{"type": "_finished", "reports": reports, "error": None}])
-                await pilot.pause(0.3)
-            assert [c.label.plain for c in report.columns.values()] == ["measure", "broken", "fixed"]
+                assert not pane.running
+                await pilot.pause()
+            columns = ["measure", "broken", "fixed"]
+            await until(pilot, lambda: [c.label.plain for c in report.columns.values()] == columns, 10,
+                        "a column for each variant's report")
             rows = {str(report.get_row_at(i)[0]): [str(c) for c in report.get_row_at(i)[1:]]
                     for i in range(report.row_count)}
             assert rows["run"][0].startswith("earlier") and rows["run"][1] == "● this run", rows["run"]
@@ -224,23 +263,35 @@ def test_checklist_columns_fit_the_width(size, tmp_path):
             pane._apply([{"type": "expectation", "name": name, "op": exp.op, "target": exp.target,
                           "observed": long_value, "passed": False, "why": exp.why}])
             q(app, "#run-tabs", TabbedContent).active = "checks"
-            await pilot.pause(0.5)
             table = q(app, "#checklist", DataTable)
-            assert table.virtual_size.width <= table.size.width  # no sideways scrolling
-            row = next(i for i in range(table.row_count) if str(table.get_row_at(i)[2]) == name)
+            await until(pilot, lambda: table.size.width > 0, 10, "the checklist shown")
+
+            def fits() -> int:
+                # no sideways scrolling
+                assert 0 < table.virtual_size.width <= table.size.width, (table.virtual_size, table.size)
+                widths = {c.key.value: c.width for c in table.columns.values()}
+                if size[0] >= 160:
+                    assert widths["observed"] >= len(repr(long_value)) and widths["name"] >= 40, widths
+                else:
+                    assert widths["name"] >= 14 and widths["observed"] >= 8, widths
+                rows = [i for i in range(table.row_count) if str(table.get_row_at(i)[2]) == name]
+                assert rows, f"no row for {name}"
+                return rows[0]
+
+            row = await eventually(pilot, fits)
             table.move_cursor(row=row)
-            await pilot.pause(0.2)
-            line = _lines(table)[row + 1]  # after the header
-            detail = plain(q(app, "#check-detail"), width=size[0])
-            flat = " ".join(detail.split())
-            assert name in flat and " ".join(exp.why.split()) in flat, flat  # in full below the table
-            widths = {c.key.value: c.width for c in table.columns.values()}
-            if size[0] >= 160:
-                assert name in line and repr(long_value) in line, line  # the expectation and the value whole
-                assert widths["observed"] >= len(repr(long_value)) and widths["name"] >= 40, widths
-            else:
-                assert "…" in line, line  # cut, not wrapped
-                assert widths["name"] >= 14 and widths["observed"] >= 8, widths
+
+            def shown_in_full() -> None:
+                line = _lines(table)[row + 1]  # after the header
+                detail = plain(q(app, "#check-detail"), width=size[0])
+                flat = " ".join(detail.split())
+                assert name in flat and " ".join(exp.why.split()) in flat, flat  # in full below the table
+                if size[0] >= 160:
+                    assert name in line and repr(long_value) in line, line  # the expectation and the value whole
+                else:
+                    assert "…" in line, line  # cut, not wrapped
+
+            await eventually(pilot, shown_in_full)
 
     asyncio.run(scenario())
 
@@ -298,7 +349,7 @@ def test_reload_catalog_is_in_the_command_palette(tmp_path):
             pane = await _catalog_loaded(pilot, app)
             before = {s.id: s for s in pane.scenarios}
             await pilot.press("ctrl+p")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", 10, "the command palette")
             await pilot.press(*"Scenarios: Reload catalog", "enter")
             await until(pilot, lambda: pane.scenarios and pane.scenarios[0] is not before[pane.scenarios[0].id],
                         30, "the catalog imported again")
