@@ -135,10 +135,7 @@ class Sandbox:
     def stacks(self, region: str | None = None) -> list[dict]:
         from sandbox.deploy import Deployer
 
-        deployer = Deployer(self, region)
-        # a read of the sandbox's own (the TUI polls it): platform noise in the recorder, not your traffic
-        deployer.cfn = self.client("cloudformation", deployer.region, observer=True)
-        return deployer.list_stacks()
+        return Deployer(self, region, observer=True).list_stacks()
 
     def functions(self, region: str | None = None) -> list[str]:
         """Names of the Lambda functions of a region (default: the sandbox's), sorted. An observer read: the

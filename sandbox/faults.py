@@ -227,14 +227,28 @@ def similar_functions(name: str, known: list[str]) -> list[str]:
     return containing[:3] if containing else difflib.get_close_matches(name, known, n=1, cutoff=0.75)
 
 
-def unknown_function_message(name: str, region: str, known: list[str]) -> str:
-    """Says that no function `name` exists in `region`, which one was probably meant, and which exist."""
+def function_target(value: str) -> tuple[str, str | None] | None:
+    """The function a rule's "function" names, as (name, the ARN's region or None for a plain name); None for an
+    ARN it cannot read (the fault API's validation explains the format)."""
+    if not value.startswith("arn:"):
+        return value, None
+    from sandbox.chaos.rules import FUNCTION_ARN_RE
+
+    m = FUNCTION_ARN_RE.match(value)
+    return (m["name"], m["region"]) if m else None
+
+
+def unknown_function_message(name: str, region: str, known: list[str], *, listed_by_caller: bool = False) -> str:
+    """Says that no function `name` exists in `region`, which one was probably meant, and which exist (unless
+    `listed_by_caller`: the add-fault form shows them under the field)."""
     text = f"no Lambda function {name!r} in {region}"
     close = similar_functions(name, known)
     if close:
         text += f" (did you mean {' or '.join(close)}?)"
     if not known:
         return text + f"; there are no functions in {region} (deploy first)"
+    if listed_by_caller:
+        return text if close else text + "; name one of those deployed"
     listed = ", ".join(known[:MAX_LISTED_FUNCTIONS])
     more = f" and {len(known) - MAX_LISTED_FUNCTIONS} more" if len(known) > MAX_LISTED_FUNCTIONS else ""
     return f"{text}; functions in {region}: {listed}{more}"
@@ -365,19 +379,13 @@ class Faults:
         """
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from sandbox.chaos.rules import FUNCTION_ARN_RE
-
         listed: dict[str, list[str]] = {}
         for rule in plan.lambda_rules:
             value = rule.get("function")
-            if not value or not isinstance(value, str):
+            target = function_target(value) if value and isinstance(value, str) else None
+            if target is None:
                 continue
-            name, region = value, rule.get("region")
-            if value.startswith("arn:"):
-                m = FUNCTION_ARN_RE.match(value)
-                if not m:
-                    continue  # the fault API's validation explains the ARN format
-                name, region = m["name"], region or m["region"]
+            name, region = target[0], rule.get("region") or target[1]
             regions = [region] if region else [self.sandbox.settings.region]
             if not region:  # a rule without a region matches the function in any region: look there too
                 regions += [r for r in _lambda_regions() if r not in regions]

@@ -29,6 +29,8 @@ COUNT_LABELS = {"sent": "items sent", "invoked": "function invocations", "succee
                 "retried": "retries", "duplicated": "duplicates", "throttled": "throttled", "in_dlq": "in DLQ",
                 "lost": "items lost"}
 STOPPED = "stopped before the end"
+# A report's verdict in colour names that click (CLI) and rich (TUI) both know, so both say it alike.
+VERDICT_COLOURS = {"PASSED": "green", "FAILED": "red", "STOPPED": "yellow"}
 
 
 class ScenarioError(Exception):

@@ -8,7 +8,6 @@ import os
 import time
 import uuid
 import zipfile
-from pathlib import Path
 
 import pytest
 

@@ -417,6 +417,15 @@ def test_observer_user_agent_marks_platform_noise():
     assert not is_noise("lambda", "ListFunctions", False, None, {}, {}, user_agent=f"x/{OBSERVER_USER_AGENT}")
 
 
+def test_the_alarm_scheduler_checks_are_noise_but_your_alarm_reads_are_not():
+    """LocalStack evaluates CloudWatch alarms with internal DescribeAlarms/GetMetricData calls, every period."""
+    from sandbox.observability.noise import is_noise
+
+    assert is_noise("cloudwatch", "DescribeAlarms", True, None, {}, {})
+    assert is_noise("cloudwatch", "GetMetricData", True, None, {}, {})
+    assert not is_noise("cloudwatch", "DescribeAlarms", False, None, {}, {})
+
+
 def test_the_sandbox_own_reads_are_noise_and_free_while_your_calls_stay_visible(sb, helpers):
     """sb.dlq / sb.logs / sb.stacks() / sb.functions() read through observer clients: recorded as noise, hidden
     by default and not billed; the same call through sb.client() is yours; a redrive is yours too."""

@@ -232,8 +232,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     app = SandboxApp(replay=args.replay)
     app.run()
-    from sandbox.commands.tui import exit_hint
-
-    hint = exit_hint(app)
+    hint = app.backend.exit_hint()
     if hint:
         print(hint)

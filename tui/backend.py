@@ -33,6 +33,10 @@ class Backend:
     def start(self, on_progress) -> str:
         return ""
 
+    def exit_hint(self) -> str | None:
+        """The line to print once the TUI has quit (None: nothing to say)."""
+        return None
+
     # scenarios
     def catalog(self) -> list:
         import scenarios
@@ -174,15 +178,18 @@ class LiveBackend(Backend):
     def exit_hint(self) -> str | None:
         """What to tell on leaving the TUI when it started the embedded backend itself: that LocalStack keeps
         running (shared with the CLI) and how to stop it. None when it was already running, or is gone."""
-        if not self.started_here or self.sb.settings.external:
-            return None
-        inst = self.sb.embedded.instance()
-        if inst is None:
-            return None
-        from sandbox.settings import Settings
+        try:
+            if not self.started_here or self.sb.settings.external:
+                return None
+            inst = self.sb.embedded.instance()
+            if inst is None:
+                return None
+            from sandbox.settings import Settings
 
-        state = "" if self.sb.settings.state_dir == Settings().state_dir else \
-            f" --state-dir {self.sb.settings.state_dir}"
+            default = Settings().state_dir
+        except Exception:  # noqa: BLE001 - a hint must never turn a clean exit into a traceback
+            return None
+        state = "" if self.sb.settings.state_dir == default else f" --state-dir {self.sb.settings.state_dir}"
         return f"sandbox still running at {inst.endpoint} — `uv run sandbox{state} down` stops it"
 
     def runner(self, scenario, variants, listener, params=None):

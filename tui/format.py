@@ -121,3 +121,10 @@ def log_line(line, clock: Clock) -> Text:
     else:
         text.append(one_line(line.message), style=LEVEL_STYLES.get(level, ""))
     return text
+
+
+def table_cell(value, style: str = "") -> Text:
+    """A DataTable cell that never wraps: a value longer than its column ends with an ellipsis."""
+    text = value if isinstance(value, Text) else Text(str(value), style=style)
+    text.no_wrap, text.overflow, text.end = True, "ellipsis", ""
+    return text

@@ -61,7 +61,7 @@ def print_event(event: dict) -> None:
         click.secho(f"\n  stopped ({where}){not_run}" if event.get("variant") else f"\n  stopped{not_run}",
                     fg="yellow", bold=True)
     elif kind == "report":
-        from scenarios.runner import COUNT_LABELS, Report
+        from scenarios.runner import COUNT_LABELS, VERDICT_COLOURS, Report
 
         r = event["report"]
         counts = ", ".join(f"{COUNT_LABELS.get(k, k)} {v}" for k, v in r["counts"].items())
@@ -71,8 +71,7 @@ def print_event(event: dict) -> None:
         p50, p99 = ("n/a" if lat.get(p) is None else lat[p] for p in ("p50", "p99"))
         click.echo(f"  latency p50 {p50} ms, p99 {p99} ms; cost {cost}; {r['seconds']}s")
         verdict = Report.from_dict(r).verdict
-        click.echo(f"  {r['variant']}: " + click.style(verdict, fg={"PASSED": "green", "STOPPED": "yellow"}.get(
-            verdict, "red")))
+        click.echo(f"  {r['variant']}: " + click.style(verdict, fg=VERDICT_COLOURS[verdict]))
     elif kind == "comparison":
         print_comparison(event["reports"])
 

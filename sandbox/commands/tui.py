@@ -25,21 +25,11 @@ def launch_tui(settings, replay: str | None = None) -> None:
 
         app = SandboxApp(sandbox=get_sandbox(settings))
     app.run()
-    hint = exit_hint(app)
+    hint = app.backend.exit_hint()
     if hint:
         click.echo(hint)
     if app.return_code:
         raise SystemExit(app.return_code)
-
-
-def exit_hint(app) -> str | None:
-    """The line to print after the TUI quit: LocalStack keeps running if the TUI started it (it is shared with
-    the CLI), so say where and how to stop it."""
-    hint = getattr(app.backend, "exit_hint", None)
-    try:
-        return hint() if hint else None
-    except Exception:  # noqa: BLE001 - a hint must never turn a clean exit into a traceback
-        return None
 
 
 @click.command("tui")

@@ -135,11 +135,12 @@ def local_urls(value: str, endpoint: str) -> str:
 
 
 class Deployer:
-    def __init__(self, sandbox, region: str | None = None):
+    def __init__(self, sandbox, region: str | None = None, *, observer: bool = False):
+        """`observer`: only to read (the TUI polls the stacks); the recorder files its calls as platform noise."""
         self.sandbox = sandbox
         self.region = region or sandbox.settings.region
-        self.cfn = sandbox.client("cloudformation", region=self.region)
-        self.s3 = sandbox.client("s3", region=self.region)
+        self.cfn = sandbox.client("cloudformation", region=self.region, observer=observer)
+        self.s3 = sandbox.client("s3", region=self.region, observer=observer)
 
     # --- packaging -------------------------------------------------------------------------------------
     @property

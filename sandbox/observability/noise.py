@@ -6,6 +6,7 @@
     sts AssumeRole / GetCallerIdentity by a service   (Lambda assumes the function's role per environment)
     logs PutLogEvents, CreateLogStream; other logs calls by a service  (function logs shipped by Lambda)
     cloudwatch PutMetricData                          (Lambda and SQS metrics)
+    cloudwatch DescribeAlarms / GetMetricData / GetMetricStatistics by a service  (the alarm scheduler's checks)
     s3 on the deploy artifact bucket sandbox-artifacts-*, and Lambda's code store awslambda-<region>-tasks
     lambda Invoke of type DryRun by a service (S3 checking a notification target)
     events PutEvents by a service of events from AWS sources only (Step Functions status changes, ...)
@@ -20,6 +21,7 @@ ARTIFACT_BUCKET_PREFIX = "sandbox-artifacts-"
 LAMBDA_CODE_BUCKET = ("awslambda-", "-tasks")
 # Appended to the user agent of the sandbox's observer clients (botocore Config(user_agent_extra=...)).
 OBSERVER_USER_AGENT = "serverless-sandbox/observer"
+_ALARM_CHECKS = frozenset({"DescribeAlarms", "GetMetricData", "GetMetricStatistics"})
 _STREAM_SETUP = frozenset({"GetShardIterator", "DescribeStream", "ListStreams", "ListShards", "DescribeStreamSummary"})
 
 
@@ -40,7 +42,7 @@ def is_noise(service: str | None, operation: str | None, internal: bool, resourc
     if service == "sts":
         return internal
     if service == "cloudwatch":
-        return operation == "PutMetricData"
+        return operation == "PutMetricData" or (internal and operation in _ALARM_CHECKS)
     if service == "s3":
         if not resource_name:
             return False

@@ -58,6 +58,10 @@ class CostPane(PollingPane):
     BINDINGS = [Binding("r", "refresh", "Refresh")]
     COMMANDS_ = (PaneCommand("Refresh cost", "Estimate the cost of the recorded traffic again", "refresh"),)
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._estimate: dict | None = None  # the last one shown: a resize lays out its per-service totals again
+
     def compose(self) -> ComposeResult:
         with Horizontal(classes="bar"):
             yield Label("Estimated cost", classes="section-title")
@@ -73,14 +77,12 @@ class CostPane(PollingPane):
             table.add_column(label, key=key)
         self.query_one("#cost-notice", Notice).hide()
 
-    _estimate: dict | None = None
-
     def focus_main(self) -> None:
         self.query_one("#cost-lines", DataTable).focus()
 
     def on_resize(self) -> None:
-        if self._estimate is not None:
-            self._show(self._estimate)
+        if self._estimate is not None:  # the table stays (and its cursor): only the totals depend on the width
+            self._show_services(self._estimate)
 
     @work(thread=True, exclusive=True, group="cost-load")
     def _load(self, quiet: bool = False) -> None:
@@ -114,9 +116,14 @@ class CostPane(PollingPane):
             Text.assemble(("total ", "dim"), (_money(total), "bold"),
                           (f"  ·  {window.get('spans', 0)} spans  ·  {estimate.get('region', '')} list prices"
                            f" ({estimate.get('prices_as_of') or '?'})", "dim")))
+        self._estimate = estimate
+        self._show_services(estimate)
+
+    def _show_services(self, estimate: dict) -> None:
+        """Per-service totals: one line when narrow, a bar per service from WIDE columns."""
+        total = estimate.get("total", estimate.get("total_usd"))
         text = Text()
         by_service = estimate.get("by_service") or {}
-        self._estimate = estimate
         if by_service and self.size.width < WIDE:
             text.append("per service  ", style="bold")
             text.append("   ".join(f"{name} {_money(value)}" for name, value in

@@ -16,37 +16,24 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
-from sandbox.faults import similar_functions, unknown_function_message
+from sandbox.faults import function_target, unknown_function_message
+from tui.widgets import FormScreen
 
 # Parameters that choose what a rule applies to; left empty, a rule applies to every one of them.
 TARGETS = {"function": "functions", "service": "services"}
 MAX_HINT_NAMES = 6
 
 
-def _function_name(value: str) -> str | None:
-    """The function name of a name or function ARN (None for an ARN it cannot read: the fault API explains)."""
-    if not value.startswith("arn:"):
-        return value
-    from sandbox.chaos.rules import FUNCTION_ARN_RE
-
-    m = FUNCTION_ARN_RE.match(value)
-    return m["name"] if m else None
-
-
-class AddFaultScreen(ModalScreen[tuple[str, dict] | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "apply", "Apply")]
-
+class AddFaultScreen(FormScreen[tuple[str, dict] | None]):
     def __init__(self, templates: dict, backend=None):
         super().__init__()
         self.templates = templates
         self.template = next(iter(templates), None)
-        self.source = backend
+        self.backend = backend
         # what exists, once the worker has asked (None: not known, e.g. not loaded yet or replay mode)
         self.known: dict[str, list[str] | None] = {"functions": None, "services": None}
         self.default_region: str | None = getattr(backend, "region", None)
@@ -63,13 +50,13 @@ class AddFaultScreen(ModalScreen[tuple[str, dict] | None]):
             yield Static("", id="fault-scope")
             yield Static("", id="fault-error")
             with Horizontal(id="add-fault-buttons"):
-                yield Button("Cancel (esc)", id="cancel", compact=True)
-                yield Button("Apply (ctrl+s)", id="apply", variant="error", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True, action="screen.cancel")
+                yield Button("Apply (ctrl+s)", id="apply", variant="error", compact=True, action="screen.apply")
 
     async def on_mount(self) -> None:
         await self._show_template(self.template)
         self.query_one("#fault-template", Select).focus()
-        if self.source is not None and getattr(self.source, "mode", None) == "live":
+        if self.backend is not None and getattr(self.backend, "mode", None) == "live":
             self._load_targets()
 
     # --- what exists ---------------------------------------------------------------------------------------
@@ -78,7 +65,7 @@ class AddFaultScreen(ModalScreen[tuple[str, dict] | None]):
         found: dict[str, list[str] | None] = {}
         for kind in TARGETS.values():
             try:
-                found[kind] = list(getattr(self.source, kind)())
+                found[kind] = list(getattr(self.backend, kind)())
             except Exception:  # noqa: BLE001 - then no completions; Sandbox.faults.apply still checks
                 found[kind] = None
         self.app.call_from_thread(self._targets_loaded, found)
@@ -189,19 +176,16 @@ class AddFaultScreen(ModalScreen[tuple[str, dict] | None]):
         known = self.known.get("functions")
         if not value or known is None:
             return None
-        region = given.get("region")
+        target = function_target(value)
+        if target is None:
+            return None
+        region = given.get("region") or target[1]  # the form's region field, else the ARN's
         if region and self.default_region and region != self.default_region:
             return None  # the list is of the default region; Sandbox.faults.apply checks the other one
-        name = _function_name(value)
-        if name is None or name in known:
+        if target[0] in known:
             return None
-        region = self.default_region or "the sandbox's region"
-        if not known:
-            return unknown_function_message(name, region, known)
-        close = similar_functions(name, known)
-        # the deployed ones are listed under the field
-        return f"no Lambda function {name!r} in {region}" + (
-            f": did you mean {' or '.join(close)}?" if close else ": name one of those deployed")
+        return unknown_function_message(target[0], self.default_region or "the sandbox's region", known,
+                                        listed_by_caller=True)
 
     # --- apply / cancel -------------------------------------------------------------------------------------
     def _error(self, text: str | Text, field: str | None = None) -> None:
@@ -234,18 +218,3 @@ class AddFaultScreen(ModalScreen[tuple[str, dict] | None]):
             self._error(text)
             return
         self.dismiss((self.template, given))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#apply")
-    def _apply_pressed(self) -> None:
-        self.action_apply()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self.action_apply()

@@ -1,12 +1,7 @@
 """Logs: every Lambda function's CloudWatch Logs, merged in time order and followed live.
 
-Through `Sandbox.logs` (sandbox/logs.py): in live mode a worker polls for new lines all the time, once a second
-while the tab is shown and every two seconds while it is not (a scenario run resets the sandbox between variants,
-deleting the log groups: lines not read by then would be lost). Those reads are the sandbox's own (observer
-clients): the recorder files them as platform noise. Lines reach the view in batches (at most ten a second).
-While following, the view keeps the newest line in view, also when it is first shown or resized. The list is
-virtual, so 100k lines cost no more than a screenful; search and the level filter run in a worker thread on long
-lists. Enter shows a line in full, JSON pretty-printed.
+It polls even while hidden (every two seconds; once a second when shown): a scenario's reset deletes the log
+groups, so lines not read by then would be lost. Its reads use observer clients, so they are not your traffic.
 """
 
 from __future__ import annotations

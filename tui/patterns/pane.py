@@ -314,7 +314,7 @@ class PatternsPane(PollingPane):
 
     def _alive(self) -> bool:
         """Still on screen: a worker's result can arrive while the app shuts down and the widgets are gone."""
-        return self.is_attached and not self._closing and bool(self.query("#pattern-list"))
+        return self.is_attached and self.app.is_running and bool(self.query("#pattern-list"))
 
     def _tick(self) -> None:
         """Lit edges go dark, deploy colours fade, a finished log closes: redraw when one of them is due."""
@@ -410,16 +410,22 @@ class PatternsPane(PollingPane):
         details.display = not details.display
 
     # --- deploy / destroy ------------------------------------------------------------------------------------
-    def action_deploy(self) -> None:
-        pattern = self.selected
+    def _may_operate(self, kind: str, pattern) -> bool:
+        """Whether a deploy/destroy of `pattern` may ask for confirmation now; if not, the user is told why."""
         if pattern is None:
             self.problem("no pattern selected", "warning")
-            return
+            return False
         if self.operation is not None and self.operation.running:
             self.problem(f"wait: {self.operation.kind} of {self.operation.pattern} is still running", "warning")
-            return
+            return False
         if not self.backend.can_run:
-            self._run("deploy", pattern.name)  # the backend says why it cannot
+            self._run(kind, pattern.name)  # the backend says why it cannot
+            return False
+        return True
+
+    def action_deploy(self) -> None:
+        pattern = self.selected
+        if not self._may_operate("deploy", pattern):
             return
         resources = self._architecture(pattern.name)
         again = pattern.name in self.stacks
@@ -444,14 +450,7 @@ class PatternsPane(PollingPane):
 
     def action_destroy(self) -> None:
         pattern = self.selected
-        if pattern is None:
-            self.problem("no pattern selected", "warning")
-            return
-        if self.operation is not None and self.operation.running:
-            self.problem(f"wait: {self.operation.kind} of {self.operation.pattern} is still running", "warning")
-            return
-        if not self.backend.can_run:
-            self._run("destroy", pattern.name)
+        if not self._may_operate("destroy", pattern):
             return
         if pattern.name not in self.stacks:
             self.problem(f"{pattern.name} is not deployed", "warning")

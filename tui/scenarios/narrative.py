@@ -51,9 +51,6 @@ class NarrativeLog(RichLog):
         self.texts = list(texts)
         self._rerender(self._width() or self._last_width)
 
-    def reset(self) -> None:
-        self.set_texts([])
-
     def refit(self) -> None:
         """Wraps every line again if the width changed since they were wrapped."""
         width = self._width()

@@ -26,29 +26,17 @@ from textual.events import Resize
 from textual.widgets import Button, DataTable, Label, OptionList, Select, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from scenarios.runner import NOTHING, Report
 from tui.messages import ScenarioEvents
 from tui.pane import Pane, PaneCommand
 from tui.pump import Pump
+from tui.scenarios import checklist
+from tui.scenarios.checklist import value_text
 from tui.scenarios.narrative import NarrativeLog
 from tui.scenarios.params import ScenarioParamsScreen, as_text
+from tui.scenarios.report import fill_report_table, verdict_style
 
 ALL = "all"
-DASH = "–"
-PENDING = "…"
-LEGEND = "items: messages, jobs, orders, executions; one function invocation may take a batch of items"
-
-
-def _value(v: Any) -> str:
-    if v is None:
-        return DASH
-    return repr(v) if isinstance(v, str) else str(v)
-
-
-def _cell(value: Any, style: str = "") -> Text:
-    """A table cell that never wraps: a value longer than its column ends with an ellipsis."""
-    text = value if isinstance(value, Text) else Text(str(value), style=style)
-    text.no_wrap, text.overflow, text.end = True, "ellipsis", ""
-    return text
 
 
 @dataclass
@@ -286,7 +274,7 @@ class ScenariosPane(Pane):
         t.append("\nExpectations\n", style="bold underline")
         for e in s.expectations:
             scope = f" [{', '.join(e.variants)}]" if e.variants else ""
-            t.append(f"  ☐ {e.name}: {e.op} {_value(e.target)}")
+            t.append(f"  ☐ {e.name}: {e.op} {value_text(e.target)}")
             t.append(f"{scope}\n", style="dim")
         if s.params:
             t.append("\nParameters", style="bold underline")
@@ -440,75 +428,14 @@ class ScenariosPane(Pane):
         view.variant, view.step_total = None, len(scenario.steps) if scenario is not None else 0
         view.variants = list(scenario.variant_names) if scenario is not None else list(variants)
         if scenario is not None:
-            merged = self._merged(scenario, params)
-            for variant in variants:
-                for exp in scenario.expectations:
-                    if exp.applies_to(variant, merged):
-                        self._add_check(view, variant, exp.name, exp.op, exp.target, exp.why)
-                if not scenario.lesson_is_loss:
-                    self._add_check(view, variant, "nothing lost", "==", 0,
-                                    "every message is processed or parked in a DLQ")
+            view.checks = checklist.planned(scenario, variants, params)
         if self._shown(self._run_id) or scenario is None:
             self._show_view(self._run_id or "?")
 
-    @staticmethod
-    def _merged(scenario, params: dict | None) -> dict:
-        from scenarios.runner import ScenarioError, merge_params
-
-        try:
-            return merge_params(scenario, {k: v for k, v in (params or {}).items() if k in scenario.params})
-        except ScenarioError:  # the run says so; the checklist shows the defaults' expectations
-            return dict(scenario.params)
-
-    @staticmethod
-    def _add_check(view: RunView, variant: str, name: str, op: str, target: Any, why: str = "") -> str:
-        key = f"{variant}\x00{name}"
-        if key not in view.checks:
-            view.checks[key] = {"mark": Text("☐", style="dim"), "variant": variant, "name": name,
-                                "expected": f"{op} {_value(target)}", "observed": Text(PENDING, style="dim"),
-                                "why": why}
-        return key
-
-    # --- the checklist: columns sized to the width (expectation flexible, long values end in "…") ---------------
-    def _checks_layout(self, view: RunView | None) -> dict[str, int]:
-        rows = list(view.checks.values()) if view else []
-        natural = {
-            "variant": max([len("variant")] + [len(r["variant"]) for r in rows]),
-            "name": max([len("expectation")] + [len(r["name"]) for r in rows]),
-            "expected": max([len("expected")] + [len(r["expected"]) for r in rows]),
-            "observed": max([len("observed")] + [len(str(r["observed"])) for r in rows]),
-        }
-        total = self.query_one("#run-tabs", TabbedContent).size.width - 1  # the scrollbar's column
-        if total <= 0:
-            return natural
-        room = total - 3 - (natural["variant"] + 2) - 3 * 2  # mark, variant, and the cell padding of the rest
-        if natural["name"] + natural["expected"] + natural["observed"] <= room:  # all fits: observed takes the rest
-            return {**natural, "observed": room - natural["name"] - natural["expected"]}
-        # too narrow: the expectation keeps at least (about) half, the values share the rest, observed first; the
-        # highlighted check is shown in full under the table
-        name_min = min(natural["name"], max(16, int(room * 0.45)))
-        budget = room - name_min
-        expected = min(natural["expected"], max(8, int(budget * 0.35)))
-        observed = min(natural["observed"], max(8, budget - expected))
-        name = max(room - expected - observed, name_min)
-        return {**natural, "expected": expected, "observed": observed, "name": name}
-
+    # --- the checklist: columns sized to the width (long values end in "…", the highlighted check in full) ------
     def _render_checks(self, view: RunView | None) -> None:
-        table = self.query_one("#checklist", DataTable)
-        widths = self._checks_layout(view)
         self._checks_width = self.query_one("#run-tabs", TabbedContent).size.width
-        cursor = table.cursor_row
-        table.clear(columns=True)
-        table.add_column(" ", key="mark", width=1)
-        table.add_column("variant", key="variant", width=widths["variant"])
-        table.add_column("expectation", key="name", width=widths["name"])
-        table.add_column("expected", key="expected", width=widths["expected"])
-        table.add_column("observed", key="observed", width=widths["observed"])
-        for key, row in (view.checks.items() if view else ()):
-            table.add_row(_cell(row["mark"]), _cell(row["variant"]), _cell(row["name"]), _cell(row["expected"]),
-                          _cell(row["observed"]), key=key)
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
+        checklist.fill(self.query_one("#checklist", DataTable), view.checks if view else {}, self._checks_width)
         self._show_check_detail()
 
     @on(DataTable.RowHighlighted, "#checklist")
@@ -516,19 +443,8 @@ class ScenariosPane(Pane):
         self._show_check_detail()
 
     def _show_check_detail(self) -> None:
-        """The highlighted check in full (the table cuts long names and values)."""
-        table = self.query_one("#checklist", DataTable)
         view = self._views.get(self.selected.id) if self.selected is not None else None
-        text = Text()
-        if view is not None and view.checks and table.row_count:
-            row = list(view.checks.values())[min(max(table.cursor_row, 0), len(view.checks) - 1)]
-            text.append_text(row["mark"])
-            text.append(f" {row['variant']} · ", style="dim")
-            text.append(row["name"], style="bold")
-            text.append(f": expected {row['expected']}, observed ")
-            text.append_text(row["observed"])
-            if row.get("why"):
-                text.append(f"\n{row['why']}", style="dim italic")
+        text = checklist.detail(self.query_one("#checklist", DataTable), view.checks if view else {})
         self.query_one("#check-detail", Static).update(text)
 
     def on_resize(self, event: Resize) -> None:
@@ -540,8 +456,6 @@ class ScenariosPane(Pane):
 
     # --- the before/after table: the last report of each variant ----------------------------------------------
     def _render_reports(self, view: RunView) -> None:
-        from scenarios.runner import Report, comparison_rows
-
         table = self.query_one("#report-table", DataTable)
         summary = self.query_one("#report-summary", Static)
         table.clear(columns=True)
@@ -549,25 +463,7 @@ class ScenariosPane(Pane):
             summary.update("No run yet: press r to run the selected variant." if not self.running or
                            not self._shown(self._run_id) else "The before/after table appears when a variant ends.")
             return
-        names = [v for v in view.variants if v in view.reports] + [v for v in view.reports if v not in view.variants]
-        objs = [Report.from_dict(view.reports[v]) for v in names]
-        table.add_column("measure", key="measure")
-        for r in objs:
-            table.add_column(r.variant, key=f"v-{r.variant}")
-        earlier = [r for r in objs if r.variant not in view.latest]
-        if earlier:
-            table.add_row(_cell("run", "bold"),
-                          *[_cell("● this run", "bold cyan") if r.variant in view.latest
-                            else _cell(f"earlier {self._when(r.started)}".strip(), "dim") for r in objs])
-        for label, values in comparison_rows(objs):
-            table.add_row(_cell(label), *[_cell(v, "dim" if v == DASH else "") for v in values])
-        styles = {"PASSED": "bold green", "FAILED": "bold red", "STOPPED": "bold yellow"}
-        table.add_row(_cell("verdict", "bold"), *[_cell(r.verdict, styles[r.verdict]) for r in objs])
-        text = Text("before / after", style="bold")
-        text.append(f"  ({len(objs)} variant{'s' if len(objs) != 1 else ''}", style="dim")
-        text.append("; ● this run, the others: their last earlier run)" if earlier else ")", style="dim")
-        text.append(f"\n{LEGEND}", style="dim italic")
-        summary.update(text)
+        summary.update(fill_report_table(table, view.reports, view.variants, view.latest, self._when))
 
     def _when(self, ts: float) -> str:
         """When an earlier run started (wall clock; a replay has one run, so no time to compare with)."""
@@ -659,29 +555,29 @@ class ScenariosPane(Pane):
                 view.stopped = event
                 for row in view.checks.values():
                     if row["variant"] in (event.get("not_run") or []):
-                        row["mark"], row["observed"] = Text(DASH, style="dim"), Text("not run", style="dim")
+                        checklist.not_evaluated(row, "not run")
                 checks_changed = True
             elif kind == "expectation":
-                self._tick(view, event)
+                checklist.tick(view.checks, view.variant or "?", event)
                 checks_changed = True
                 if event.get("passed") is not None:  # not evaluated (stopped): the report line says how many
                     passed = event.get("passed")
                     mark = Text("  ✔ " if passed else "  ✘ ", style="bold green" if passed else "bold red")
-                    mark.append(f"{event.get('name')}: expected {event.get('op')} {_value(event.get('target'))}, "
-                                f"observed {_value(event.get('observed'))}")
+                    mark.append(f"{event.get('name')}: expected {event.get('op')} {value_text(event.get('target'))}, "
+                                f"observed {value_text(event.get('observed'))}")
                     say(mark)
             elif kind == "report":
                 report = event["report"]
                 view.reports[report["variant"]] = report
                 view.latest.add(report["variant"])
                 reports_changed = True
-                verdict = _verdict(report)
+                verdict = Report.from_dict(report).verdict
                 line = Text(f"  {report['variant']}: ", style="bold")
-                line.append(verdict, style={"PASSED": "bold green", "STOPPED": "bold yellow"}.get(verdict, "bold red"))
+                line.append(verdict, style=verdict_style(verdict))
                 line.append(f" in {report.get('seconds')}s", style="dim")
                 skipped = sum(1 for e in report.get("expectations", []) if e.get("passed") is None)
                 if skipped:
-                    line.append(f"  ({DASH} {skipped} expectation{'s' if skipped != 1 else ''} not evaluated)",
+                    line.append(f"  ({NOTHING} {skipped} expectation{'s' if skipped != 1 else ''} not evaluated)",
                                 style="dim")
                 say(line)
             elif kind == "comparison":
@@ -693,17 +589,6 @@ class ScenariosPane(Pane):
         if shown and reports_changed:
             self._render_reports(view)
 
-    def _tick(self, view: RunView, event: dict) -> None:
-        key = self._add_check(view, view.variant or "?", event.get("name"), event.get("op"), event.get("target"),
-                              event.get("why") or "")
-        row = view.checks[key]
-        passed = event.get("passed")
-        if passed is None:  # the run was stopped: not evaluated
-            row["mark"], row["observed"] = Text(DASH, style="dim"), Text(DASH, style="dim")
-            return
-        row["mark"] = Text("✔", style="bold green") if passed else Text("✘", style="bold red")
-        row["observed"] = Text(_value(event.get("observed")), style="green" if passed else "bold red")
-
     def _finish(self, reports: list[dict], error: str | None, replayed: bool = False) -> None:
         view = self._view(self._run_id)
         shown = self._shown(self._run_id) or self._run_scenario is None
@@ -714,9 +599,7 @@ class ScenariosPane(Pane):
         for report in reports:
             view.reports[report["variant"]] = report
             view.latest.add(report["variant"])
-        for row in view.checks.values():  # a check that no event reached (a crash, a stop): not evaluated
-            if str(row["observed"]) == PENDING:
-                row["mark"], row["observed"] = Text(DASH, style="dim"), Text(DASH, style="dim")
+        checklist.settle(view.checks)
         if shown:
             self._render_checks(view)
             self._render_reports(view)
@@ -773,10 +656,6 @@ class ScenariosPane(Pane):
         elif self.catalog_error:
             status.append("catalog not loaded: ctrl+r reloads it", style="bold red")
         self.query_one("#run-status", Label).update(status)
-
-
-def _verdict(report: dict) -> str:
-    return "STOPPED" if report.get("stopped") else "PASSED" if report.get("passed") else "FAILED"
 
 
 def _describe(error: Exception) -> str:

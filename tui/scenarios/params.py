@@ -10,21 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, Switch
+
+from tui.widgets import FormScreen
 
 
 def as_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-class ScenarioParamsScreen(ModalScreen[dict[str, str] | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "apply", "Apply"),
-                Binding("ctrl+r", "defaults", "Defaults")]
+class ScenarioParamsScreen(FormScreen[dict[str, str] | None]):
+    BINDINGS = [Binding("ctrl+r", "defaults", "Defaults")]
 
     def __init__(self, scenario, current: dict[str, str]):
         super().__init__()
@@ -50,9 +49,9 @@ class ScenarioParamsScreen(ModalScreen[dict[str, str] | None]):
                                         else "text")
             yield Static("", id="params-error")
             with Horizontal(id="params-buttons"):
-                yield Button("Defaults (ctrl+r)", id="defaults", compact=True)
-                yield Button("Cancel (esc)", id="cancel", compact=True)
-                yield Button("Apply (ctrl+s)", id="apply", variant="primary", compact=True)
+                yield Button("Defaults (ctrl+r)", id="defaults", compact=True, action="screen.defaults")
+                yield Button("Cancel (esc)", id="cancel", compact=True, action="screen.cancel")
+                yield Button("Apply (ctrl+s)", id="apply", variant="primary", compact=True, action="screen.apply")
 
     def on_mount(self) -> None:
         first = next(iter(self.query(".param")), None)
@@ -88,22 +87,3 @@ class ScenarioParamsScreen(ModalScreen[dict[str, str] | None]):
             else:
                 widget.value = as_text(default)
         self.query_one("#params-error", Static).update("")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#apply")
-    def _apply_pressed(self) -> None:
-        self.action_apply()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    @on(Button.Pressed, "#defaults")
-    def _defaults_pressed(self) -> None:
-        self.action_defaults()
-
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self.action_apply()

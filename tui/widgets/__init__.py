@@ -1,8 +1,9 @@
 """Widgets shared by the TUI's screens."""
 
 from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.form import FormScreen
 from tui.widgets.notice import Notice
 from tui.widgets.search_input import SearchInput
 from tui.widgets.virtual_list import VirtualList, text_matcher
 
-__all__ = ["ConfirmScreen", "Notice", "SearchInput", "VirtualList", "text_matcher"]
+__all__ = ["ConfirmScreen", "FormScreen", "Notice", "SearchInput", "VirtualList", "text_matcher"]

@@ -1,0 +1,41 @@
+"""The before/after table: the last report of each variant side by side, so a fix is read against the breakage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from scenarios.runner import NOTHING, VERDICT_COLOURS, Report, comparison_rows
+from tui.format import table_cell
+
+LEGEND = "items: messages, jobs, orders, executions; one function invocation may take a batch of items"
+
+
+def verdict_style(verdict: str) -> str:
+    return f"bold {VERDICT_COLOURS[verdict]}"
+
+
+def fill_report_table(table: DataTable, reports: dict[str, dict], variants: list[str], latest: set[str],
+         when: Callable[[float], str]) -> Text:
+    """Fills the (cleared) table with a column per reported variant, in the scenario's order; returns the summary
+    above it. `latest`: the variants reported by the newest run; `when`: how an earlier run's start is written."""
+    names = [v for v in variants if v in reports] + [v for v in reports if v not in variants]
+    objs = [Report.from_dict(reports[v]) for v in names]
+    table.add_column("measure", key="measure")
+    for r in objs:
+        table.add_column(r.variant, key=f"v-{r.variant}")
+    earlier = [r for r in objs if r.variant not in latest]
+    if earlier:
+        table.add_row(table_cell("run", "bold"),
+                      *[table_cell("● this run", "bold cyan") if r.variant in latest
+                        else table_cell(f"earlier {when(r.started)}".strip(), "dim") for r in objs])
+    for label, values in comparison_rows(objs):
+        table.add_row(table_cell(label), *[table_cell(v, "dim" if v == NOTHING else "") for v in values])
+    table.add_row(table_cell("verdict", "bold"), *[table_cell(r.verdict, verdict_style(r.verdict)) for r in objs])
+    text = Text("before / after", style="bold")
+    text.append(f"  ({len(objs)} variant{'s' if len(objs) != 1 else ''}", style="dim")
+    text.append("; ● this run, the others: their last earlier run)" if earlier else ")", style="dim")
+    text.append(f"\n{LEGEND}", style="dim italic")
+    return text
