@@ -225,3 +225,36 @@ def test_pattern_matcher_syntax(pattern, message, expected):
 def test_pattern_matcher_rejects_invalid_syntax(pattern):
     with pytest.raises(FilterPatternError):
         compile_pattern(pattern)
+
+
+# --- reset: CloudWatch alarm timers (sandbox/localstack_ext/internal_api.py, _empty_alarm_scheduler) ----------
+def _alarm_checks(sb, since, alarm):
+    """The alarm scheduler's evaluations of `alarm` recorded after `since` (its DescribeAlarms by name)."""
+    spans = sb.events(since=since, limit=2000, all=True)["events"]
+    return [s for s in spans if s["service"] == "cloudwatch" and s["operation"] == "DescribeAlarms"
+            and (s.get("caller") or {}).get("kind") != "external" and alarm in (s.get("request") or "")]
+
+
+def _put_alarm(sb, name):
+    sb.client("cloudwatch").put_metric_alarm(
+        AlarmName=name, Namespace="Sandbox/Test", MetricName="Errors", Statistic="Sum", Period=10,
+        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+
+
+def test_reset_ends_the_alarm_timers_of_alarms_it_deleted(sb, helpers):
+    """LocalStack's AlarmScheduler kept its queue of timers across a reset, so deleted alarms were still evaluated
+    (and logged a warning) every period."""
+    old, new = helpers.unique("old-alarm"), helpers.unique("new-alarm")
+    start = sb.events(limit=1, all=True)["cursor"]
+    _put_alarm(sb, old)
+    helpers.wait_for(lambda: _alarm_checks(sb, start, old), 30, message="the old alarm's first evaluation")
+    sb.reset()
+    after = sb.events(limit=1, all=True)["cursor"]
+    _put_alarm(sb, new)
+    # Evaluations of the new alarm a whole period (10 s) apart: the scheduler ran that long after the reset.
+    def a_period_of_checks():
+        checks = _alarm_checks(sb, after, new)
+        return len(checks) >= 2 and checks[-1]["ts"] - checks[0]["ts"] >= 10
+
+    helpers.wait_for(a_period_of_checks, 45, interval=1, message="a period of evaluations of the new alarm")
+    assert _alarm_checks(sb, after, old) == [], "the deleted alarm was still evaluated after the reset"

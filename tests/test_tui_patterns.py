@@ -114,8 +114,9 @@ def test_deploy_crud_api_from_the_patterns_screen_and_watch_its_diagram_light_up
             lit = await until(pilot, lambda: pane.view.lit.get(("ItemsApi", "ItemsFunction")), 20,
                               "the API -> function edge to light up")
             assert lit == "lit"  # not "error": a 404 is an answer
-            await until(pilot, lambda: pane.diagram.nodes["ItemsFunction"].executions == 4, 20,
+            await until(pilot, lambda: pane.diagram.nodes["ItemsFunction"].executions >= 4, 60,
                         "4 invocations on the function's box")
+            assert pane.diagram.nodes["ItemsFunction"].executions == 4
             diagram = pane.diagram
             assert diagram.edges[("ItemsApi", "ItemsFunction")].count == 4
             assert diagram.edges[("ItemsFunction", "Items")].count == 4  # 3 PutItem, 1 GetItem

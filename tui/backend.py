@@ -93,7 +93,8 @@ class Backend:
     def trace(self, trace_id: str, all: bool = False) -> dict:
         raise Unavailable("recorder not available")
 
-    def graph(self) -> dict:
+    def graph(self, since_ts: float | None = None) -> dict:
+        """The recorder's service map; `since_ts` (epoch seconds): only traffic from then on."""
         raise Unavailable("recorder not available")
 
     def cost(self) -> dict:
@@ -272,9 +273,9 @@ class LiveBackend(Backend):
         except Exception as e:  # noqa: BLE001
             raise Unavailable(str(e)) from None
 
-    def graph(self) -> dict:
+    def graph(self, since_ts: float | None = None) -> dict:
         try:
-            return self._recorder("graph")()
+            return self._recorder("graph")(since_ts=since_ts)
         except Unavailable:
             raise
         except Exception as e:  # noqa: BLE001
@@ -471,12 +472,12 @@ class ReplayBackend(Backend):
         return build_trace(trace_id, [s for s in self.recording.spans if s.get("trace_id") == trace_id
                                       and (all or not s.get("noise"))])
 
-    def graph(self) -> dict:
+    def graph(self, since_ts: float | None = None) -> dict:
         try:
             from sandbox.observability.graph import build_graph
         except ImportError as e:
             raise _recorder_error(e) from None
-        return build_graph(self.recording.spans)
+        return build_graph([s for s in self.recording.spans if since_ts is None or (s.get("ts") or 0) >= since_ts])
 
     def cost(self) -> dict:
         try:

@@ -39,6 +39,18 @@ class ResetVisitor(StateVisitor):
             shutil.rmtree(state_container.path, ignore_errors=True)
 
 
+def _empty_alarm_scheduler(provider) -> None:
+    """localstack/services/cloudwatch/alarm_scheduler.py: on a state reset `AlarmScheduler.shutdown()` closes its
+    `Scheduler` with a poison pill but keeps the queue of alarm timers, and `start()` runs that same Scheduler
+    again, so every alarm scheduled before the reset keeps being evaluated after it (a warning a minute for an
+    alarm that no longer exists). A new, empty Scheduler between the two ends them."""
+    alarms = getattr(provider, "alarm_scheduler", None)
+    if alarms is not None:
+        from localstack.utils.scheduler import Scheduler
+
+        alarms.scheduler = Scheduler()
+
+
 def reset_all_services() -> list[str]:
     """Every running service back to empty, Lambda first so no environment or poller outlives its function."""
     names = [n for n in SERVICE_PLUGINS.list_loaded_services() if SERVICE_PLUGINS.is_running(n)]
@@ -46,6 +58,7 @@ def reset_all_services() -> list[str]:
     services = [SERVICE_PLUGINS.get_service(n) for n in names]
     for service in services:
         service.lifecycle_hook.on_before_state_reset()
+        _empty_alarm_scheduler(service.lifecycle_hook)
     for service in services:
         service.accept_state_visitor(ResetVisitor())
     from moto.core.base_backend import BackendDict

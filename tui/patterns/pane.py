@@ -62,6 +62,19 @@ def _short_type(resource_type: str) -> str:
     return resource_type.replace("AWS::Serverless::", "SAM ").replace("AWS::", "")
 
 
+def _created_ts(stack: dict | None) -> float | None:
+    """When a live stack was created (epoch seconds); None for a recorded or unknown one."""
+    created = (stack or {}).get("created")
+    if not created or (stack or {}).get("recorded"):
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(created).timestamp()
+    except ValueError:
+        return None
+
+
 class PatternsPane(PollingPane):
     """Built-in patterns as live diagrams; deploy and destroy them."""
 
@@ -190,14 +203,14 @@ class PatternsPane(PollingPane):
                     if not quiet:
                         self.app.call_from_thread(self.problem, f"{pattern.name}: cannot read its template: {e}")
         graph, graph_error = None, None
-        try:
-            graph = self.backend.graph()
+        selected = self.selected.name if self.selected is not None else None
+        try:  # the selected stack's traffic since it was created: a redeploy starts its counters at zero
+            graph = self.backend.graph(since_ts=_created_ts(stacks.get(selected)))
         except Unavailable as e:
             graph_error = str(e)
         except Exception as e:  # noqa: BLE001
             graph_error = f"recorder not available: {e}"
         snapshot = Snapshot(patterns, templates, stacks, graph, graph_error)
-        selected = self.selected.name if self.selected is not None else None
         stack = stacks.get(selected) if selected else None
         if stack:
             snapshot.resources, snapshot.gauges = self._read_stack(selected, stack)
