@@ -114,8 +114,11 @@ def test_deploy_crud_api_from_the_patterns_screen_and_watch_its_diagram_light_up
             lit = await until(pilot, lambda: pane.view.lit.get(("ItemsApi", "ItemsFunction")), 20,
                               "the API -> function edge to light up")
             assert lit == "lit"  # not "error": a 404 is an answer
-            await until(pilot, lambda: pane.diagram.nodes["ItemsFunction"].executions >= 4, 60,
-                        "4 invocations on the function's box")
+            # A request's span is recorded when it ends, after the execution it caused: wait for all four of each.
+            edges = (("ItemsApi", "ItemsFunction"), ("ItemsFunction", "Items"), ("external", "ItemsApi"))
+            await until(pilot, lambda: pane.diagram.nodes["ItemsFunction"].executions >= 4 and all(
+                e in pane.diagram.edges and pane.diagram.edges[e].count >= 4 for e in edges), 60,
+                "4 invocations on the function's box and 4 requests on each edge")
             assert pane.diagram.nodes["ItemsFunction"].executions == 4
             diagram = pane.diagram
             assert diagram.edges[("ItemsApi", "ItemsFunction")].count == 4

@@ -222,8 +222,7 @@ class VirtualList(ScrollView, can_focus=True):
         return strip
 
     def watch_cursor(self, old: int, new: int) -> None:
-        self._cache.clear()
-        self.refresh()
+        self.refresh()  # no cache to clear: a row's cache key says whether it is the cursor row
         if 0 <= new < self.shown_count:
             self.post_message(self.Highlighted(self, self.shown_row(new), new))
 
