@@ -151,25 +151,24 @@ def _events(op, p, account, region):
     return None
 
 
-def _apigateway(op, p, account, region):
-    api = p.get("restApiId")
-    if isinstance(api, str):
-        return f"arn:aws:apigateway:{region}::/restapis/{api}", api
-    return None
+def _named_by(keys: tuple[str, ...], arn: str):
+    """A resolver for services whose resource is one parameter (the first of `keys` given) put into an ARN
+    template ({region}, {account}, {name}; {bare}: the name without leading slashes)."""
+
+    def resolve(op, p, account, region):
+        for key in keys:
+            value = p.get(key)
+            if isinstance(value, str) and value:
+                return arn.format(region=region, account=account, name=value, bare=value.lstrip("/")), value
+        return None
+
+    return resolve
 
 
-def _logs(op, p, account, region):
-    group = p.get("logGroupName")
-    if isinstance(group, str):
-        return f"arn:aws:logs:{region}:{account}:log-group:{group}", group
-    return None
-
-
-def _ses(op, p, account, region):
-    src = p.get("Source") or p.get("FromEmailAddress")
-    if isinstance(src, str):
-        return f"arn:aws:ses:{region}:{account}:identity/{src}", src
-    return None
+_apigateway = _named_by(("restApiId",), "arn:aws:apigateway:{region}::/restapis/{name}")
+_logs = _named_by(("logGroupName",), "arn:aws:logs:{region}:{account}:log-group:{name}")
+_ses = _named_by(("Source", "FromEmailAddress"), "arn:aws:ses:{region}:{account}:identity/{name}")
+_ssm = _named_by(("Name",), "arn:aws:ssm:{region}:{account}:parameter/{bare}")
 
 
 def _kinesis(op, p, account, region):
@@ -201,13 +200,6 @@ def _sts(op, p, account, region):
     arn = p.get("RoleArn")
     if isinstance(arn, str):
         return arn, _name_from_arn(arn)
-    return None
-
-
-def _ssm(op, p, account, region):
-    name = p.get("Name")
-    if isinstance(name, str):
-        return f"arn:aws:ssm:{region}:{account}:parameter/{name.lstrip('/')}", name
     return None
 
 
