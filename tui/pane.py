@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual import work
 from textual.containers import Vertical
+
+from tui.backend import Unavailable
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ class Pane(Vertical):
 
 class PollingPane(Pane):
     """A pane that reloads its data every REFRESH_SECONDS while its tab is shown (live mode only), on activation,
-    and on the refresh action. Subclasses implement `_load(quiet)`, usually as a thread worker."""
+    and on the refresh action. Subclasses say what to fetch (`_fetch`, in a worker thread) and how to show it
+    (`_show`, on the UI thread), or replace `_load` altogether."""
 
     REFRESH_SECONDS = 5.0
 
@@ -71,5 +75,31 @@ class PollingPane(Pane):
         if self.ready:
             self._load()
 
+    FAILED = "loading failed"  # the start of the message when a fetch fails (not shown when refreshing quietly)
+
     def _load(self, quiet: bool = False) -> None:
+        self._load_in_thread(quiet)
+
+    @work(thread=True, exclusive=True, group="polling-load")
+    def _load_in_thread(self, quiet: bool) -> None:
+        try:
+            data = self._fetch()
+        except Unavailable as e:
+            self.app.call_from_thread(self._unavailable, str(e))
+            return
+        except Exception as e:  # noqa: BLE001 - shown, unless a quiet refresh
+            if not quiet:
+                self.app.call_from_thread(self.problem, f"{self.FAILED}: {e}")
+            return
+        self.app.call_from_thread(self._show, data)
+
+    def _fetch(self):
+        """The backend call (in a worker thread); its result goes to `_show` on the UI thread."""
         raise NotImplementedError
+
+    def _show(self, data) -> None:
+        raise NotImplementedError
+
+    def _unavailable(self, text: str) -> None:
+        """The backend cannot answer this (replay mode, no recorder): say so in place of the view."""
+        self.problem(text, "warning")

@@ -7,13 +7,11 @@ the cost each report of the run carried.
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Static
 
-from tui.backend import Unavailable
 from tui.pane import PaneCommand, PollingPane
 from tui.widgets import Notice
 
@@ -84,18 +82,10 @@ class CostPane(PollingPane):
         if self._estimate is not None:  # the table stays (and its cursor): only the totals depend on the width
             self._show_services(self._estimate)
 
-    @work(thread=True, exclusive=True, group="cost-load")
-    def _load(self, quiet: bool = False) -> None:
-        try:
-            estimate = self.backend.cost()
-        except Unavailable as e:
-            self.app.call_from_thread(self._unavailable, str(e))
-            return
-        except Exception as e:  # noqa: BLE001
-            if not quiet:
-                self.app.call_from_thread(self.problem, f"cost estimate failed: {e}")
-            return
-        self.app.call_from_thread(self._show, estimate)
+    FAILED = "cost estimate failed"
+
+    def _fetch(self) -> dict:
+        return self.backend.cost()
 
     def _unavailable(self, text: str) -> None:
         self.query_one("#cost-notice", Notice).show(f"{text}\n\nThe cost meter reads the recorder's spans.",

@@ -16,11 +16,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
-from tui.backend import Unavailable
-from tui.pane import Pane, PaneCommand
+from tui.pane import PaneCommand, PollingPane
 from tui.widgets import ConfirmScreen, Notice
 
-REFRESH_SECONDS = 3.0
 
 
 def _attribute(name: str, value) -> str:
@@ -31,9 +29,10 @@ def _attribute(name: str, value) -> str:
     return str(value)
 
 
-class DlqPane(Pane):
+class DlqPane(PollingPane):
     """Dead-letter queues: depth, sources, messages with their errors; redrive and purge."""
 
+    REFRESH_SECONDS = 3.0
     TAB_ID = "dlq"
     TAB_TITLE = "DLQ"
     BINDINGS = [
@@ -53,7 +52,6 @@ class DlqPane(Pane):
         super().__init__(**kwargs)
         self.queues: list = []
         self.messages: list = []
-        self._timer = None
 
     def compose(self) -> ComposeResult:
         yield Notice(id="dlq-notice")
@@ -81,41 +79,17 @@ class DlqPane(Pane):
         self.query_one("#dlq-detail", Static).update(Text("Select a queue and press enter (or p) to peek.",
                                                           style="dim"))
 
-    def backend_ready(self) -> None:
-        super().backend_ready()
-        self.action_refresh()
-        if self.backend.mode == "live":
-            self._timer = self.set_interval(REFRESH_SECONDS, self._refresh_if_shown, name="dlq-refresh")
-
-    def _refresh_if_shown(self) -> None:
-        if self.ready and self.is_attached and self.screen.is_current and self.display and \
-                self.screen.query_one("#main-tabs").active == self.TAB_ID:
-            self._load_queues(quiet=True)
-
-    def activated(self) -> None:
-        if self.ready:
-            self._load_queues(quiet=True)
-
     def focus_main(self) -> None:
         self.query_one("#dlq-queues", DataTable).focus()
 
     # --- queues ----------------------------------------------------------------------------------------------
-    def action_refresh(self) -> None:
-        if self.ready:
-            self._load_queues()
+    FAILED = "listing dead-letter queues failed"
 
-    @work(thread=True, exclusive=True, group="dlq-list")
-    def _load_queues(self, quiet: bool = False) -> None:
-        try:
-            found = self.backend.dlqs()
-        except Unavailable as e:
-            self.app.call_from_thread(self._unavailable, str(e))
-            return
-        except Exception as e:  # noqa: BLE001
-            if not quiet:
-                self.app.call_from_thread(self.problem, f"listing dead-letter queues failed: {e}")
-            return
-        self.app.call_from_thread(self._show_queues, found)
+    def _fetch(self) -> list:
+        return self.backend.dlqs()
+
+    def _show(self, found: list) -> None:
+        self._show_queues(found)
 
     def _unavailable(self, text: str) -> None:
         self.query_one("#dlq-notice", Notice).show(text)
@@ -272,4 +246,4 @@ class DlqPane(Pane):
         self.query_one("#dlq-messages", DataTable).clear()
         self.messages = []
         self.query_one("#dlq-detail", Static).update("")
-        self._load_queues()
+        self._load()

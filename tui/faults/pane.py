@@ -15,7 +15,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Static
 
-from tui.backend import Unavailable
 from tui.faults.add_fault import AddFaultScreen
 from tui.pane import PaneCommand, PollingPane
 from tui.widgets import ConfirmScreen, Notice
@@ -95,18 +94,13 @@ class FaultsPane(PollingPane):
     def focus_main(self) -> None:
         self.query_one("#fault-rules", DataTable).focus()
 
-    @work(thread=True, exclusive=True, group="faults-load")
-    def _load(self, quiet: bool = False) -> None:
-        try:
-            status = self.backend.fault_status()
-        except Unavailable as e:
-            self.app.call_from_thread(self.query_one("#faults-notice", Notice).show, str(e))
-            return
-        except Exception as e:  # noqa: BLE001
-            if not quiet:
-                self.app.call_from_thread(self.problem, f"reading the fault rules failed: {e}")
-            return
-        self.app.call_from_thread(self._show, status)
+    FAILED = "reading the fault rules failed"
+
+    def _fetch(self) -> dict:
+        return self.backend.fault_status()
+
+    def _unavailable(self, text: str) -> None:
+        self.query_one("#faults-notice", Notice).show(text)
 
     def _show(self, status: dict) -> None:
         self.status = status
