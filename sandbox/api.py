@@ -12,10 +12,12 @@ import time
 from functools import cached_property
 
 import requests
+import requests.auth
 
 from sandbox.clients import make_client
 from sandbox.embedded import EmbeddedBackend, Instance, SandboxError
 from sandbox.safety import check_endpoint
+from sandbox.security.policy import TOKEN_HEADER
 from sandbox.settings import Settings
 
 
@@ -39,10 +41,21 @@ class Sandbox:
         inst = self.embedded.instance()
         return inst.endpoint if inst else f"http://127.0.0.1:{self.settings.port}"
 
+    @property
+    def token(self) -> str:
+        """The instance token (X-Sandbox-Token): the embedded instance's own, else SANDBOX_TOKEN/settings."""
+        if self.settings.token:
+            return self.settings.token
+        inst = None if self.settings.external else self.embedded.instance()
+        return inst.token if inst else ""
+
     @cached_property
     def http(self) -> requests.Session:
+        """HTTP to the sandbox's own endpoints (/_sandbox, /_localstack): with the token, which the gateway
+        requires of every request that changes state (see docs/security.md)."""
         session = requests.Session()
         session.trust_env = False  # loopback only: never through a proxy from the environment
+        session.auth = _TokenAuth(self)
         return session
 
     # --- lifecycle -------------------------------------------------------------------------------------
@@ -89,9 +102,13 @@ class Sandbox:
         if info:
             out["lambda_processes"] = info.get("lambda_processes", [])
             out["blocked_connections"] = info.get("blocked_connections", [])
+            out["refused_requests"] = info.get("refused_requests", {})
+            out["lambda_confinement"] = info.get("lambda_confinement", {})
             out["uptime_seconds"] = round(time.time() - info.get("started", time.time()), 1)
         if inst:
             out["knobs"] = inst.knobs
+            out["listen"] = inst.listen
+            out["allowed_origins"] = inst.allowed_origins
         return out
 
     def info(self) -> dict | None:
@@ -170,7 +187,7 @@ class Sandbox:
         if key and key in self._clients:
             return self._clients[key]
         client = make_client(service, self.endpoint, region, allow_remote=self.settings.allow_remote,
-                             observer=observer, **kwargs)
+                             observer=observer, credentials=self.credentials(), **kwargs)
         if key:
             self._clients[key] = client
         return client
@@ -189,16 +206,45 @@ class Sandbox:
 
         return FunctionLogs(self)
 
-    def aws_env(self) -> dict[str, str]:
-        """Environment for AWS CLIs (`awslocal`, `aws --endpoint-url`) pointed at this sandbox."""
-        host = self.endpoint.split("://", 1)[1]
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "LOCALSTACK_HOST": host,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
+    def credentials(self) -> dict[str, str]:
+        """AWS credentials for this sandbox: the dummy `test`/`test` on loopback; for a sandbox reached over the
+        network (`--allow-remote`), the key derived from its token, which its gateway checks signatures against."""
+        from sandbox.safety import DUMMY_CREDENTIALS, is_loopback_host
+        from sandbox.security.sigv4 import remote_key_id
+        from urllib.parse import urlsplit
+
+        token = self.settings.token
+        if token and not is_loopback_host(urlsplit(self.endpoint).hostname):
+            return {"aws_access_key_id": remote_key_id(token), "aws_secret_access_key": token}
+        return dict(DUMMY_CREDENTIALS)
+
+    def aws_env(self, remote_host: str | None = None) -> dict[str, str]:
+        """Environment for AWS CLIs (`awslocal`, `aws --endpoint-url`) pointed at this sandbox.
+
+        `remote_host`: for a client on another machine (a sandbox started with --allow-remote): the address to
+        reach this one by, and the signing key derived from the token instead of the dummy credentials."""
+        endpoint = self.endpoint
+        creds = self.credentials()
+        if remote_host:
+            from sandbox.security.sigv4 import remote_key_id
+
+            token = self.token
+            if not token:
+                raise SandboxError("no token: `sandbox env --remote` needs a sandbox started here with --allow-remote")
+            endpoint = f"http://{remote_host}:{endpoint.rsplit(':', 1)[1]}"
+            creds = {"aws_access_key_id": remote_key_id(token), "aws_secret_access_key": token}
+        out = {
+            "AWS_ENDPOINT_URL": endpoint,
+            "LOCALSTACK_HOST": endpoint.split("://", 1)[1],
+            "AWS_ACCESS_KEY_ID": creds["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": creds["aws_secret_access_key"],
             "AWS_DEFAULT_REGION": self.settings.region,
         }
+        if self.token:
+            out["SANDBOX_TOKEN"] = self.token  # for curl to /_sandbox/* and /_localstack/*: -H "X-Sandbox-Token: ..."
+        if remote_host:
+            out["SANDBOX_ENDPOINT"] = endpoint
+        return out
 
     # --- observability: recorded requests, traces, service map, cost (sandbox/observability/client.py) -------
     @cached_property
@@ -218,6 +264,19 @@ class Sandbox:
 
     def cost(self, **window) -> dict:
         return self.observe.cost(**window)
+
+
+class _TokenAuth(requests.auth.AuthBase):
+    """Adds the current instance token (a restarted sandbox has a new one) to each request."""
+
+    def __init__(self, sb: Sandbox):
+        self.sb = sb
+
+    def __call__(self, request):
+        token = self.sb.token
+        if token:
+            request.headers[TOKEN_HEADER] = token
+        return request
 
 
 def _stack_name_for(template) -> str:

@@ -29,7 +29,8 @@ class SandboxGroup(click.Group):
 @click.group(cls=SandboxGroup, invoke_without_command=True)
 @click.option("--state-dir", type=click.Path(file_okay=False), help="Where state lives (default ./.sandbox).")
 @click.option("--endpoint", help="Use an already running LocalStack at this URL (external backend).")
-@click.option("--allow-remote", is_flag=True, help="Allow an --endpoint that is not on loopback.")
+@click.option("--allow-remote", is_flag=True,
+              help="Allow an --endpoint that is not on loopback; with `up`, serve the network too (token required).")
 @click.option("--region", help="Default AWS region (default us-east-1).")
 @click.pass_context
 def main(ctx, state_dir, endpoint, allow_remote, region):
@@ -63,14 +64,19 @@ _sandbox = get_sandbox
 @click.option("--retry-base-delay", type=int, help="Seconds before the first async Lambda retry (AWS ~60).")
 @click.option("--keepalive-ms", type=int, help="How long idle Lambda environments stay warm.")
 @click.option("--esm-poll-interval", type=float, help="Seconds between event source mapping polls.")
+@click.option("--allow-origin", "allow_origins", multiple=True, metavar="ORIGIN",
+              help="A local web app that may call the sandbox from a browser, e.g. http://localhost:5173 (repeatable).")
 @click.option("--timeout", type=float, default=90, show_default=True, help="Seconds to wait for healthy.")
 @click.option("--deploy", "deploy_names", metavar="all|NAME[,NAME]",
               help="Also deploy built-in patterns (`all`, or a comma-separated list).")
 @click.pass_obj
-def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interval, timeout, deploy_names):
+def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interval, allow_origins, timeout,
+       deploy_names):
     """Start the sandbox in the background and wait until it is healthy."""
     if port:
         settings.port = port
+    if allow_origins:
+        settings.allowed_origins = list(allow_origins)
     knobs: SpeedKnobs = settings.knobs
     if retry_base_delay is not None:
         knobs.lambda_retry_base_delay = retry_base_delay
@@ -90,6 +96,10 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
         click.echo(f"already running at {inst.endpoint} (pid {inst.pid})")
     else:
         click.echo(f"sandbox ready at {inst.endpoint} in {seconds:.1f}s (pid {inst.pid})")
+    if inst.listen.startswith("0.0.0.0"):
+        click.secho(f"warning: serving every network interface on port {inst.port} (--allow-remote). Remote clients "
+                    "must sign with the key `sandbox env --remote HOST` prints; anyone holding it can run code "
+                    "on this machine.", fg="yellow", err=True)
     if deploy_names:
         _deploy_patterns(sb, [n.strip() for n in deploy_names.split(",") if n.strip()])
 
@@ -124,6 +134,9 @@ def down(settings: Settings):
         if stopped[key]:
             parts.append(f"{len(stopped[key])} {what} (pids {', '.join(map(str, stopped[key]))})")
     click.echo(("stopped " + ", ".join(parts)) if parts else "nothing was running")
+    if stopped.get("forced"):
+        click.secho(f"warning: LocalStack did not stop within 20 s and was killed; its log: "
+                    f"{settings.state_dir / 'localstack.log'}", fg="yellow", err=True)
 
 
 @main.command()
@@ -141,6 +154,20 @@ def status(settings: Settings, as_json):
     click.echo(f"running: {st['backend']} backend at {st['endpoint']}" + (f" (pid {st['pid']})" if st["pid"] else ""))
     if "lambda_processes" in st:
         click.echo(f"lambda environments: {len(st['lambda_processes'])}")
+    if st.get("listen"):
+        exposure = "every interface (--allow-remote, token required)" if st["listen"].startswith("0.0.0.0") \
+            else "loopback only"
+        origins = f"; web apps allowed: {', '.join(st['allowed_origins'])}" if st.get("allowed_origins") else ""
+        click.echo(f"listening on {st['listen']}: {exposure}{origins}")
+    refused = st.get("refused_requests") or {}
+    if refused.get("total"):
+        last = refused["recent"][-1] if refused.get("recent") else {}
+        click.echo(f"refused requests: {refused['total']} ({', '.join(f'{k} {v}' for k, v in refused['by_kind'].items())}); "
+                   f"latest: {last.get('method')} {last.get('path')} - {last.get('reason')}")
+    confinement = st.get("lambda_confinement") or {}
+    if confinement.get("environments"):
+        click.echo(f"function confinement: {', '.join(confinement['applied']) or 'none'}"
+                   + (f" (not available: {'; '.join(confinement['problems'])})" if confinement.get("problems") else ""))
     available = sorted(k for k, v in st["services"].items() if v in ("available", "running"))
     click.echo(f"services: {', '.join(available)}")
 
@@ -262,11 +289,15 @@ def patterns(settings: Settings):
 
 
 @main.command()
+@click.option("--remote", "remote_host", metavar="HOST",
+              help="Exports for another machine, reaching this one as HOST (a sandbox started with --allow-remote).")
 @click.pass_obj
-def env(settings: Settings):
+def env(settings: Settings, remote_host):
     """Print exports that point AWS CLIs (awslocal, aws) at the sandbox: eval "$(sandbox env)"."""
-    for k, v in _sandbox(settings).aws_env().items():
-        click.echo(f"export {k}={v}")
+    import shlex
+
+    for k, v in _sandbox(settings).aws_env(remote_host=remote_host).items():
+        click.echo(f"export {k}={shlex.quote(v)}")
 
 
 from sandbox.commands import register  # noqa: E402 - the feature commands attach to `main`

@@ -27,10 +27,10 @@ def _isolated_session_vars() -> dict:
     return out
 
 
-def isolated_session(region: str) -> boto3.Session:
+def isolated_session(region: str, credentials: dict | None = None) -> boto3.Session:
     """A boto3 session that reads no profile, config, credentials file or AWS_* variable of the host."""
     core = botocore.session.Session(session_vars=_isolated_session_vars())
-    return boto3.Session(botocore_session=core, region_name=region, **DUMMY_CREDENTIALS)
+    return boto3.Session(botocore_session=core, region_name=region, **(credentials or DUMMY_CREDENTIALS))
 
 
 def make_client(
@@ -42,6 +42,7 @@ def make_client(
     max_attempts: int = 1,
     read_timeout: float = 70,
     observer: bool = False,
+    credentials: dict | None = None,
 ):
     """A client for `service` at the sandbox endpoint. No retries by default: scenarios want to see failures.
 
@@ -59,4 +60,4 @@ def make_client(
         s3={"addressing_style": "path"},
         proxies={},
     )
-    return isolated_session(region).client(service, endpoint_url=endpoint, config=config)
+    return isolated_session(region, credentials).client(service, endpoint_url=endpoint, config=config)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -41,9 +42,14 @@ HOST_MODE_ENV = {
     "EAGER_SERVICE_LOADING": "0",
     "AWS_EC2_METADATA_DISABLED": "true",  # botocore inside LocalStack must not probe 169.254.169.254
     "LS_LOG": "info",
+    # Our runtime server: binds the address it is given (LocalStack's binds every interface) and puts the request
+    # guard in front of the gateway (sandbox/security/server.py).
+    "GATEWAY_SERVER": "sandbox",
 }
 # Host variables LocalStack may see; everything else (AWS_* credentials and profiles first) is withheld.
 HOST_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "TERM")
+# The process executor's switches (sandbox/lambda_process/executor.py), passed on when set.
+EXECUTOR_SWITCHES = ("SANDBOX_LAMBDA_ZYGOTE", "SANDBOX_LAMBDA_CONFINE", "SANDBOX_LAMBDA_NAMESPACES")
 
 
 class SandboxError(Exception):
@@ -58,6 +64,9 @@ class Instance:
     endpoint: str
     started_at: float
     knobs: dict
+    token: str = ""  # proves a request comes from the user's tools (X-Sandbox-Token); sandbox.json is 0600
+    listen: str = ""  # the address the gateway is bound to
+    allowed_origins: list = field(default_factory=list)
 
     @property
     def record(self) -> ProcessRecord:
@@ -94,20 +103,32 @@ class EmbeddedBackend:
         if running:
             return running, 0.0, False
         port = self.settings.port
+        from sandbox.security.policy import check_origin
+
+        try:
+            origins = [check_origin(o) for o in self.settings.allowed_origins]
+        except ValueError as e:
+            raise SandboxError(str(e)) from None
         check_port_free(port)
         node_sdk.ensure_installed(say=lambda msg: on_progress(msg) if on_progress else None)
+        make_private_dir(self.state_dir)  # function code, logs and the token: for this user only
         for sub in ("localstack", "tmp", "lambda", "pids", "home"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
         self.registry.stop_all()  # environments of an instance that was killed hard
         shared_cache = shared_cache_dir()
         if shared_cache.is_dir():
             share_cache_files(str(shared_cache), str(self.state_dir / "localstack" / "var" / "lib" / "localstack" / "cache"))
-        env = {k: os.environ[k] for k in HOST_PASSTHROUGH if k in os.environ}
+        token = secrets.token_urlsafe(24)
+        listen = f"0.0.0.0:{port}" if self.settings.allow_remote else f"127.0.0.1:{port}"
+        env = {k: os.environ[k] for k in HOST_PASSTHROUGH + EXECUTOR_SWITCHES if k in os.environ}
         env.update(HOST_MODE_ENV)
         env.update(self.settings.knobs.localstack_env())
         env.update(
             {
-                "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+                "GATEWAY_LISTEN": listen,
+                "SANDBOX_TOKEN": token,
+                "SANDBOX_ALLOWED_ORIGINS": ",".join(origins),
+                "SANDBOX_ALLOW_REMOTE": "1" if self.settings.allow_remote else "",
                 "LOCALSTACK_HOST": f"127.0.0.1:{port}",
                 "FILESYSTEM_ROOT": str(self.state_dir / "localstack"),
                 # tempfile's TMPDIR under another name: LocalStack warns about a variable named TMPDIR
@@ -140,9 +161,15 @@ class EmbeddedBackend:
             endpoint=f"http://127.0.0.1:{port}",
             started_at=time.time(),
             knobs=self.settings.knobs.as_dict(),
+            token=token,
+            listen=listen,
+            allowed_origins=origins,
         )
         tmp = self.instance_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(inst.__dict__, indent=2))
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(inst.__dict__, indent=2))
         tmp.replace(self.instance_file)
         try:
             self._wait_healthy(proc, inst.endpoint, timeout)
@@ -180,31 +207,44 @@ class EmbeddedBackend:
         before = self.registry.alive()
         stopped = {
             "localstack": inst.pid if inst else None,
-            "lambda_processes": [r.pid for r in before if r.kind == "lambda"],
+            "lambda_processes": [r.pid for r in before if r.kind in ("lambda", "lambda-runtime")],
             "fork_servers": [r.pid for r in before if r.kind == "lambda-zygote"],
             "leftovers": [],
+            "forced": False,  # LocalStack did not stop on SIGTERM within the grace period and was killed
         }
         if inst:
-            self._stop_process(inst)
+            stopped["forced"] = not self._stop_process(inst)
         known = {stopped["localstack"], *stopped["lambda_processes"], *stopped["fork_servers"]}
         stopped["leftovers"] = [r.pid for r in self.registry.stop_all() if r.pid not in known]
         self.instance_file.unlink(missing_ok=True)
         return stopped
 
-    def _stop_process(self, inst: Instance, grace: float = 20.0) -> None:
+    def _stop_process(self, inst: Instance, grace: float = 20.0) -> bool:
+        """SIGTERM, then SIGKILL to its group after `grace` seconds. True if it stopped by itself."""
         rec = inst.record
         try:
             os.kill(inst.pid, signal.SIGTERM)
         except ProcessLookupError:
-            return
+            return True
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and rec.is_alive():
             time.sleep(0.05)
-        if rec.is_alive():
+        clean = not rec.is_alive()
+        if not clean:
             os.killpg(inst.pid, signal.SIGKILL)
             while rec.is_alive():
                 time.sleep(0.05)
         self.registry.remove(inst.pid)
+        return clean
+
+
+def make_private_dir(path: Path) -> None:
+    """Creates `path` readable by this user only (others on a shared machine must not read the token or code)."""
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        os.chmod(path, 0o700)
+    except OSError:
+        pass
 
 
 def shared_cache_dir() -> Path:

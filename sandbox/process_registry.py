@@ -88,10 +88,11 @@ class ProcessRegistry:
         return live
 
 
-def terminate_group(pid: int, sig: int) -> None:
-    """Signal the process group led by `pid` (our children are session leaders), else the process alone."""
+def terminate_group(pid: int, sig: int, group: bool = True) -> None:
+    """Signal the process group led by `pid` (our children are session leaders), else (or with group=False) the
+    process alone."""
     try:
-        if os.getpgid(pid) == pid:
+        if group and os.getpgid(pid) == pid:
             os.killpg(pid, sig)
             return
     except (ProcessLookupError, PermissionError):

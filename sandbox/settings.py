@@ -60,6 +60,11 @@ class Settings:
     endpoint: str | None = field(default_factory=lambda: os.environ.get("SANDBOX_ENDPOINT") or None)
     allow_remote: bool = field(default_factory=lambda: os.environ.get("SANDBOX_ALLOW_REMOTE", "") in ("1", "true"))
     region: str = field(default_factory=lambda: os.environ.get("SANDBOX_REGION") or DEFAULT_REGION)
+    # Origins of local web apps that may call the sandbox from a browser (e.g. http://localhost:5173).
+    allowed_origins: list[str] = field(default_factory=lambda: [
+        o.strip() for o in os.environ.get("SANDBOX_ALLOWED_ORIGINS", "").split(",") if o.strip()])
+    # The instance token, for a sandbox this process did not start (another state dir, or a remote one).
+    token: str = field(default_factory=lambda: os.environ.get("SANDBOX_TOKEN", ""))
     knobs: SpeedKnobs = field(default_factory=SpeedKnobs.from_env)
 
     def __post_init__(self) -> None:

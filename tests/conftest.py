@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
+import tempfile
 import time
 import uuid
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -23,10 +26,13 @@ HOST_SECRETS = {"AWS_ACCESS_KEY_ID": "AKIAHOSTSHOULDNOTLEAK", "AWS_SECRET_ACCESS
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory) -> Sandbox:
+def sandbox() -> Sandbox:
     os.environ.update(HOST_SECRETS)
-    state = tmp_path_factory.mktemp("sandbox-state")
+    # Not under /tmp: a function gets a private /tmp only when nothing the sandbox needs lives there, and the
+    # tests are to see what a user's sandbox (./.sandbox in a project) does.
+    state = Path(tempfile.mkdtemp(prefix="sandbox-test-state-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None))
     settings = Settings(state_dir=state, port=free_port(), endpoint=None)
+    settings.allowed_origins = ["http://localhost:5173"]  # a local web app (test_security)
     # Fast failure modes for tests: async retries after 1 s, ESM polls every 0.2 s.
     settings.knobs.lambda_retry_base_delay = 1
     settings.knobs.esm_poll_interval = 0.2
@@ -39,6 +45,7 @@ def sandbox(tmp_path_factory) -> Sandbox:
     stopped = sb.down()
     assert not unexpected, f"LocalStack tried to reach beyond loopback: {unexpected}"
     leftovers = [r for r in sb.embedded.registry.alive()]
+    shutil.rmtree(state, ignore_errors=True)
     assert not leftovers, f"processes left behind after down: {leftovers} (stopped: {stopped})"
 
 

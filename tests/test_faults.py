@@ -368,12 +368,13 @@ def test_lambda_service_fault_hits_s3_to_lambda_notification(sb, helpers):
 
 # --- Lambda-level faults -----------------------------------------------------------------------------------
 COUNTING_HANDLER = '''
-import os
+import uuid
+ENVIRONMENT = uuid.uuid4().hex  # one per execution environment (each runs in a PID namespace: getpid() is 1)
 runs = 0
 def handler(event, context):
     global runs
     runs += 1
-    return {"runs": runs, "pid": os.getpid()}
+    return {"runs": runs, "pid": ENVIRONMENT}
 '''
 
 

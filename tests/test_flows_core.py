@@ -390,10 +390,11 @@ def test_function_without_layer_cannot_import_it(sb, helpers):
 
 # --- 7: concurrency --------------------------------------------------------------------------------------
 SLEEPER = '''
-import os, time
+import time, uuid
+ENVIRONMENT = uuid.uuid4().hex  # one per execution environment (each runs in a PID namespace: getpid() is 1)
 def handler(event, context):
     time.sleep(event.get("seconds", 1))
-    return {"pid": os.getpid()}
+    return {"pid": ENVIRONMENT}
 '''
 
 
@@ -460,10 +461,11 @@ def test_cold_then_warm_start_in_report_line(sb, helpers):
 # --- 8: code updates -------------------------------------------------------------------------------------
 def test_update_function_code_takes_effect(sb, helpers):
     lam = sb.client("lambda")
-    code = "import os\ndef handler(e, c): return {'version': %r, 'pid': os.getpid()}\n"
+    code = "import uuid\nENV = uuid.uuid4().hex\ndef handler(e, c): return {'version': %r, 'pid': ENV}\n"
     fn = helpers.create_function(sb, code % "v1")
     v1, _ = helpers.invoke(sb, fn)
     assert v1["version"] == "v1"
+    v1_processes = set(sb.info()["lambda_processes"])
     lam.update_function_code(FunctionName=fn, ZipFile=helpers.zip_code({"app.py": code % "v2"}))
     lam.get_waiter("function_updated_v2").wait(FunctionName=fn, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
     v2, resp = helpers.invoke(sb, fn)
@@ -471,5 +473,5 @@ def test_update_function_code_takes_effect(sb, helpers):
     assert v2["version"] == "v2"
     assert v2["pid"] != v1["pid"], "new code runs in a new environment"
     # The old environment was stopped, not leaked.
-    helpers.wait_for(lambda: v1["pid"] not in (sb.info() or {}).get("lambda_processes", [v1["pid"]]),
+    helpers.wait_for(lambda: not v1_processes & set((sb.info() or {}).get("lambda_processes", v1_processes)),
                      timeout=10, message="the v1 environment to stop")

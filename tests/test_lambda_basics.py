@@ -3,7 +3,8 @@
 import base64
 
 HANDLER = '''
-import json, os, sys, time
+import json, os, sys, time, uuid
+ENVIRONMENT = uuid.uuid4().hex  # one per execution environment (each runs in a PID namespace: getpid() is 1)
 print("init ran")
 def handler(event, context):
     print("event", json.dumps(event))
@@ -20,7 +21,7 @@ def handler(event, context):
         sys.stdout.write("y" * 10_000_000)
     if action == "env":
         return dict(os.environ)
-    return {"ok": True, "pid": os.getpid(), "remaining": context.get_remaining_time_in_millis(),
+    return {"ok": True, "pid": ENVIRONMENT, "remaining": context.get_remaining_time_in_millis(),
             "request_id": context.aws_request_id}
 '''
 
@@ -104,7 +105,8 @@ def test_environment_has_no_host_credentials(sb, helpers):
     assert "AWS_PROFILE" not in env and "AWS_DEFAULT_PROFILE" not in env
     assert env["AWS_SHARED_CREDENTIALS_FILE"] == "/dev/null" and env["AWS_CONFIG_FILE"] == "/dev/null"
     assert env["LAMBDA_TASK_ROOT"].startswith(str(sb.settings.state_dir))
-    assert env["TMPDIR"].startswith(str(sb.settings.state_dir))
+    assert env["TMPDIR"] == env["HOME"] == "/tmp"  # a /tmp of its own (private mount), as on AWS
+    assert "SANDBOX_INVOKE_TOKEN" not in env and "SANDBOX_TOKEN" not in env  # the secrets stay out of its sight
 
 
 def test_logs_reach_cloudwatch(sb, helpers):

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,6 +26,7 @@ needs_sdk = pytest.mark.skipif(
 
 CJS = """
 console.log("init ran", typeof require);
+const ENVIRONMENT = require("node:crypto").randomUUID(); // one per environment (in its PID namespace, pid is 1)
 exports.handler = async (event, context) => {
   console.log("event", JSON.stringify(event));
   console.error("to stderr");
@@ -40,7 +42,7 @@ exports.handler = async (event, context) => {
   if (action === "env") return process.env;
   if (action === "circular") { const o = {}; o.self = o; return o; }
   return {
-    ok: true, pid: process.pid, remaining: context.getRemainingTimeInMillis(), requestId: context.awsRequestId,
+    ok: true, pid: ENVIRONMENT, remaining: context.getRemainingTimeInMillis(), requestId: context.awsRequestId,
     functionName: context.functionName, arn: context.invokedFunctionArn, memory: context.memoryLimitInMB,
     logGroup: context.logGroupName, logStream: context.logStreamName, waits: context.callbackWaitsForEmptyEventLoop,
   };
@@ -212,19 +214,23 @@ def test_process_exit_is_runtime_exit_error_and_recovers(sb, helpers):
     assert after["ok"] is True and after["pid"] != before["pid"]
 
 
-def wait_until_reaped(helpers, pid):
+def wait_until_reaped(sb, helpers, processes: set[int]):
     """After reporting an uncaught error the runtime kills itself, as AWS's does; the executor notices the exit a
-    moment after the error reached the caller, and an invoke sent within that moment fails (see the report)."""
-    helpers.wait_for(lambda: not psutil.pid_exists(pid), timeout=10, interval=0.02, message=f"environment {pid} to exit")
+    moment after the error reached the caller, and an invoke sent within that moment fails (see the report).
+    `processes`: the environment processes (supervisors) before the error."""
+    assert processes
+    helpers.wait_for(lambda: not any(psutil.pid_exists(pid) for pid in processes), timeout=10, interval=0.02,
+                     message=f"environment processes {processes} to exit")
 
 
 def test_uncaught_exception_fails_invocation_and_environment_is_replaced(sb, helpers):
     fn = node_function(sb, helpers, {"index.js": CJS})
     before, _ = helpers.invoke(sb, fn)
+    processes = set(sb.info()["lambda_processes"])
     body, resp = helpers.invoke(sb, fn, {"action": "uncaught"})
     assert resp["FunctionError"] == "Unhandled"
     assert body["errorType"] == "RangeError" and body["errorMessage"] == "from a timer", body
-    wait_until_reaped(helpers, before["pid"])
+    wait_until_reaped(sb, helpers, processes)
     after, _ = helpers.invoke(sb, fn)
     assert after["ok"] is True and after["pid"] != before["pid"]
 
@@ -232,10 +238,11 @@ def test_uncaught_exception_fails_invocation_and_environment_is_replaced(sb, hel
 def test_unhandled_rejection_fails_invocation(sb, helpers):
     fn = node_function(sb, helpers, {"index.js": CJS})
     before, _ = helpers.invoke(sb, fn)
+    processes = set(sb.info()["lambda_processes"])
     body, resp = helpers.invoke(sb, fn, {"action": "reject"})
     assert resp["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Runtime.UnhandledPromiseRejection" and body["errorMessage"] == "Error: nobody catches", body
-    wait_until_reaped(helpers, before["pid"])
+    wait_until_reaped(sb, helpers, processes)
     after, _ = helpers.invoke(sb, fn)
     assert after["ok"] is True and after["pid"] != before["pid"]
 
@@ -400,6 +407,7 @@ class _FakeEndpoint(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.calls.append((self.path, body))
+        self.server.tokens.add(self.headers.get("X-Sandbox-Runtime-Token"))
         self.send_response(202)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -413,15 +421,18 @@ def test_missing_sdk_install_is_explained(tmp_path):
     runtime_dir = tmp_path / "runtime"
     runtime_dir.mkdir()
     shutil.copy(runtimes.NODE_BOOTSTRAP, runtime_dir / "bootstrap.mjs")
+    shutil.copy(runtimes.NODE_BOOTSTRAP.parent / "network_guard.mjs", runtime_dir / "network_guard.mjs")
     task = tmp_path / "task"
     task.mkdir()
     (task / "index.mjs").write_text('export const handler = async () => { await import("@aws-sdk/client-s3"); };')
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeEndpoint)
     server.calls = []
+    server.tokens = set()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = {"PATH": os.environ["PATH"], "LOCALSTACK_RUNTIME_ID": "rt1", "_HANDLER": "index.handler",
            "LOCALSTACK_RUNTIME_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}/_lambda/rt1",
-           "LAMBDA_TASK_ROOT": str(task), "AWS_LAMBDA_FUNCTION_TIMEOUT": "5", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}
+           "LAMBDA_TASK_ROOT": str(task), "AWS_LAMBDA_FUNCTION_TIMEOUT": "5", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+           "SANDBOX_INVOKE_TOKEN": "secret-1"}
     proc = subprocess.Popen(["node", str(runtime_dir / "bootstrap.mjs")], env=env, cwd=task,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -432,13 +443,18 @@ def test_missing_sdk_install_is_explained(tmp_path):
             time.sleep(0.05)
         port = calls("/status/rt1/ready")[0]["port"]
         invoke = json.dumps({"invoke-id": "req-1", "payload": "{}", "invoked-function-arn": "arn:x"}).encode()
-        urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/invoke", data=invoke, method="POST"))
+        urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/invoke", data=invoke, method="POST",
+                                                      headers={"X-Sandbox-Invoke-Token": "secret-1"}))
         while not calls("/invocations/req-1/error") and time.monotonic() < deadline:
             time.sleep(0.05)
         error = calls("/invocations/req-1/error")[0]
         assert error["errorType"] == "Error" and "@aws-sdk/client-s3" in error["errorMessage"]
         assert f"npm ci --prefix {runtime_dir / 'node_runtime'}" in error["errorMessage"], error
         assert "END RequestId: req-1" in calls("/invocations/req-1/logs")[0]["logs"]
+        assert server.tokens == {"secret-1"}, "every callback carries the environment's secret"
+        forged = urllib.request.Request(f"http://127.0.0.1:{port}/invoke", data=invoke, method="POST")
+        with pytest.raises(urllib.error.HTTPError, match="403"):
+            urllib.request.urlopen(forged)
     finally:
         proc.kill()
         proc.wait(timeout=5)
@@ -453,7 +469,19 @@ def test_missing_node_gives_clear_error(monkeypatch):
 
 
 def test_bootstrap_has_no_dependencies():
-    source = Path(runtimes.NODE_BOOTSTRAP).read_text()
-    for line in source.splitlines():
-        if line.startswith("import "):
-            assert '"node:' in line, f"bootstrap.mjs may only import node built-ins: {line}"
+    """bootstrap.mjs, and the files of its own folder it imports, use node built-ins only."""
+    todo, seen = [Path(runtimes.NODE_BOOTSTRAP)], set()
+    while todo:
+        source = todo.pop()
+        seen.add(source.name)
+        for line in source.read_text().splitlines():
+            if not line.startswith("import "):
+                continue
+            if '"./' in line:
+                sibling = source.parent / line.split('"./', 1)[1].split('"', 1)[0]
+                assert sibling.is_file(), line
+                if sibling.name not in seen:
+                    todo.append(sibling)
+                continue
+            assert '"node:' in line, f"{source.name} may only import node built-ins: {line}"
+    assert "network_guard.mjs" in seen

@@ -14,6 +14,8 @@
 //
 // Only node built-ins are used. Nothing from `sandbox` may be imported: this runs in the function's environment.
 
+import "./network_guard.mjs"; // first: nothing the handler loads may reach beyond loopback
+import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import nodeModule from "node:module";
@@ -37,6 +39,11 @@ const RUNTIME_MAJOR = parseInt((/nodejs(\d+)/.exec(process.env.AWS_EXECUTION_ENV
 const CALLBACKS_SUPPORTED = !RUNTIME_MAJOR || RUNTIME_MAJOR < 24;
 // The bundled SDK warns about the *host's* node version; that is the sandbox's business, not the function's.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+// The environment's secret, on every invocation we accept and every callback we make; out of the handler's sight.
+const TOKEN = process.env.SANDBOX_INVOKE_TOKEN || "";
+delete process.env.SANDBOX_INVOKE_TOKEN;
+const MAX_INVOKE_BODY = 8 * 1024 * 1024; // Lambda's request limit is 6 MB; the envelope adds a little
 
 const require = nodeModule.createRequire(BOOTSTRAP_URL);
 const exit = process.exit.bind(process); // user code may replace process.exit; we must still be able to leave
@@ -346,32 +353,6 @@ async function loadModule(base) {
   return undefined;
 }
 
-/**
- * On AWS nothing above /var/task has a package.json. Here the code is unpacked inside the sandbox's state directory,
- * which may well sit in a JS project whose package.json says "type": "module": node would then load the function's
- * .js files as ES modules. A neutral package.json at the top of the state directory ends that search, as on AWS.
- */
-function isolatePackageScope(taskRoot) {
-  const stateDir = process.env.SANDBOX_STATE_DIR;
-  if (!stateDir) return;
-  const relative = path.relative(stateDir, taskRoot);
-  if (!relative || relative.startsWith("..") || path.isAbsolute(relative)) return; // e.g. hot-reloaded code: its own
-  const file = path.join(stateDir, "package.json");
-  if (fs.existsSync(file)) return;
-  const scope = {
-    description: "Written by the sandbox's Node.js runtime: Lambda code unpacked below gets no package.json settings from directories above, as in /var/task on AWS.",
-    private: true,
-    type: "commonjs",
-  };
-  try {
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(scope, null, 2) + "\n");
-    fs.renameSync(tmp, file); // atomic: environments starting together all see a whole file
-  } catch {
-    // a read-only state directory keeps node's default lookup
-  }
-}
-
 /** Returns {handler} or {error}. */
 async function loadHandler(spec, taskRoot) {
   if (spec.includes("..")) {
@@ -427,6 +408,29 @@ async function loadHandler(spec, taskRoot) {
 
 // --- the runtime -----------------------------------------------------------------------------------------------
 
+function validToken(given) {
+  if (!TOKEN || typeof given !== "string") return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(TOKEN);
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+/** The invocation the executor sent, or null if the body is not one (a forged or broken request). */
+function parseInvocation(body) {
+  let inv;
+  try {
+    inv = JSON.parse(body.toString("utf8"));
+  } catch {
+    return null;
+  }
+  if (inv === null || typeof inv !== "object" || Array.isArray(inv)) return null;
+  if (typeof inv["invoke-id"] !== "string" || !/^[A-Za-z0-9_-]{1,100}$/.test(inv["invoke-id"])) return null;
+  for (const key of ["payload", "invoked-function-arn", "trace-id", "client-context"]) {
+    if (inv[key] !== undefined && inv[key] !== null && typeof inv[key] !== "string") return null;
+  }
+  return inv;
+}
+
 function peakMemoryMb() {
   try {
     const match = /^VmHWM:\s+(\d+)/m.exec(fs.readFileSync("/proc/self/status", "utf8"));
@@ -463,7 +467,7 @@ class Runtime {
           path: this.endpoint.prefix + urlPath,
           method: "POST",
           agent: this.agent,
-          headers: { "Content-Type": "application/json", "Content-Length": body.length },
+          headers: { "Content-Type": "application/json", "Content-Length": body.length, "X-Sandbox-Runtime-Token": TOKEN },
           timeout: 30000,
         },
         (res) => {
@@ -498,20 +502,19 @@ class Runtime {
 
   serve() {
     const server = http.createServer((req, res) => {
+      const refuse = (status) => res.writeHead(status, { "Content-Length": "0", Connection: "close" }).end();
+      if (req.method !== "POST" || req.url !== "/invoke") return refuse(404);
+      if (!validToken(req.headers["x-sandbox-invoke-token"])) return refuse(403);
       const chunks = [];
-      req.on("data", (chunk) => chunks.push(chunk));
+      let size = 0;
+      req.on("data", (chunk) => {
+        size += chunk.length;
+        if (size > MAX_INVOKE_BODY) req.destroy();
+        else chunks.push(chunk);
+      });
       req.on("end", () => {
-        if (req.method !== "POST" || req.url !== "/invoke") {
-          res.writeHead(404, { "Content-Length": "0" }).end();
-          return;
-        }
-        let inv;
-        try {
-          inv = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-        } catch {
-          res.writeHead(400, { "Content-Length": "0" }).end();
-          return;
-        }
+        const inv = parseInvocation(Buffer.concat(chunks));
+        if (!inv) return refuse(400);
         inv.deadlineMs = Date.now() + parseFloat(process.env.AWS_LAMBDA_FUNCTION_TIMEOUT || "3") * 1000;
         // The handler starts once the 202 is out: a handler that blocks the event loop must not block it.
         res.writeHead(202, { "Content-Length": "0" }).end(() => {
@@ -538,7 +541,6 @@ class Runtime {
     process.on("beforeExit", () => this.onEmptyEventLoop());
     const taskRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
     process.chdir(taskRoot);
-    isolatePackageScope(taskRoot);
     const { handler, error } = await loadHandler(process.env._HANDLER || "", taskRoot);
     this.handler = handler;
     this.initError = error || null;

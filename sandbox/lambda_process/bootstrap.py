@@ -7,10 +7,15 @@ protocol (see localstack/services/lambda_/invocation/executor_endpoint.py):
 * serves `POST /invoke` on 127.0.0.1,
 * per invocation `POST .../invocations/{request_id}/logs`, then `.../response` or `.../error`.
 
+Both directions carry the environment's secret (SANDBOX_INVOKE_TOKEN, taken out of the environment before the
+handler loads): without it no other page or process on the machine can post an invocation to us, or a result
+to LocalStack in our name. network_guard keeps the handler on loopback.
+
 Only the standard library is imported here, so a cold start costs what the handler's own imports cost.
 This file must not import anything from `sandbox`: it runs in the function's environment, not LocalStack's.
 """
 
+import hmac
 import http.client
 import http.server
 import importlib
@@ -27,10 +32,31 @@ import time
 import traceback
 import urllib.parse
 
+import network_guard
+
 BOOTSTRAP_FILE = os.path.abspath(__file__)
 PROCESS_STARTED = time.perf_counter()
 # Cap what one invocation may log (CloudWatch would split it anyway); the rest is counted, not kept.
 MAX_LOG_BYTES = int(os.environ.get("SANDBOX_MAX_LOG_BYTES", str(1024 * 1024)))
+INVOKE_TOKEN_HEADER = "X-Sandbox-Invoke-Token"
+RUNTIME_TOKEN_HEADER = "X-Sandbox-Runtime-Token"
+MAX_INVOKE_BODY = 8 * 1024 * 1024  # Lambda's request limit is 6 MB; the envelope adds a little
+
+
+def parse_invocation(body: bytes):
+    """The invocation the executor sent, or None if `body` is not one (a forged or broken request)."""
+    try:
+        inv = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(inv, dict) or not isinstance(inv.get("invoke-id"), str) or not inv["invoke-id"]:
+        return None
+    if len(inv["invoke-id"]) > 100 or not all(c.isalnum() or c in "-_" for c in inv["invoke-id"]):
+        return None
+    for key in ("payload", "invoked-function-arn", "trace-id", "client-context"):
+        if inv.get(key) is not None and not isinstance(inv[key], str):
+            return None
+    return inv
 
 
 
@@ -161,6 +187,7 @@ class Runtime:
         self.first_invoke = True
         self.log = InvocationLog(sys.stdout)
         self.request_filter = _RequestIdFilter()
+        self.token = os.environ.pop("SANDBOX_INVOKE_TOKEN", "")
 
     # --- talking to LocalStack -------------------------------------------------------------------------
     def post(self, path, body):
@@ -170,7 +197,8 @@ class Runtime:
                 if self.conn is None:
                     self.conn = http.client.HTTPConnection(self.endpoint_host, self.endpoint_port, timeout=30)
                 self.conn.request(
-                    "POST", self.endpoint_prefix + path, body=data, headers={"Content-Type": "application/json"}
+                    "POST", self.endpoint_prefix + path, body=data,
+                    headers={"Content-Type": "application/json", RUNTIME_TOKEN_HEADER: self.token},
                 )
                 resp = self.conn.getresponse()
                 resp.read()
@@ -250,18 +278,29 @@ class Runtime:
         class InvokeHandler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                if self.path != "/invoke":
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                runtime.invocations.put(json.loads(body))
-                self.send_response(202)
+            def answer(self, status, close=False):
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
+                if close:  # the body was not read: the connection cannot carry another request
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 self.end_headers()
+
+            def do_POST(self):
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    length = -1
+                if self.path != "/invoke" or not 0 <= length <= MAX_INVOKE_BODY:
+                    return self.answer(404 if self.path != "/invoke" else 413, close=True)
+                given = (self.headers.get(INVOKE_TOKEN_HEADER) or "").encode()
+                if not runtime.token or not hmac.compare_digest(given, runtime.token.encode()):
+                    return self.answer(403, close=True)
+                inv = parse_invocation(self.rfile.read(length))
+                if inv is None:
+                    return self.answer(400)
+                runtime.invocations.put(inv)
+                self.answer(202)
 
             def log_message(self, *args):
                 pass
@@ -288,6 +327,7 @@ class Runtime:
         self.watch_parent()
         self.setup_paths()
         self.setup_logging()
+        network_guard.install([os.environ.get("TMPDIR") or "/tmp"])
         self.import_handler()
         self.init_duration_ms = (time.perf_counter() - self.init_started) * 1000
         port = self.serve()

@@ -8,12 +8,15 @@ crashed runtime, so both fail the invocation the way AWS does and the next invoc
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import Future
@@ -34,7 +37,7 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 from werkzeug import Request
 
-from sandbox.lambda_process import hooks, runtimes, zygote_client
+from sandbox.lambda_process import hooks, runtimes, supervisor, zygote_client
 from sandbox.process_registry import ProcessRegistry, terminate_group
 
 LOG = logging.getLogger(__name__)
@@ -43,6 +46,13 @@ LOG = logging.getLogger(__name__)
 HOST_ENV_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
 # Output of one environment's process kept on disk (startup errors, crashes); later output is dropped.
 MAX_ENV_LOG_BYTES = 4 * 1024 * 1024
+# The environment's secret, sent with every invocation and every runtime callback (bootstrap.py, bootstrap.mjs).
+INVOKE_TOKEN_HEADER = "X-Sandbox-Invoke-Token"
+RUNTIME_TOKEN_HEADER = "X-Sandbox-Runtime-Token"
+# Lambda's limit on a synchronous response (6 MB + 100 bytes of envelope), as localstack's config has it.
+MAX_RESPONSE_BYTES = int(config.LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES or 6 * 1024 * 1024 + 100)
+# How long a supervisor gets to stop its environment's processes before they are all killed outright.
+STOP_GRACE_S = 2.0
 
 
 def state_dir() -> Path:
@@ -55,6 +65,25 @@ def process_registry() -> ProcessRegistry:
 
 _zygote: zygote_client.Zygote | None = None
 _zygote_lock = threading.Lock()
+
+
+# How Lambda (its Go runtime API) names the signal that ended a runtime: "Runtime exited with error: signal: killed".
+_SIGNAL_NAMES = {signal.SIGKILL: "killed", signal.SIGTERM: "terminated", signal.SIGSEGV: "segmentation fault",
+                 signal.SIGABRT: "aborted", signal.SIGBUS: "bus error", signal.SIGINT: "interrupt",
+                 signal.SIGILL: "illegal instruction", signal.SIGFPE: "floating point exception"}
+
+
+def signal_name(number: int) -> str:
+    try:
+        return _SIGNAL_NAMES.get(signal.Signals(number)) or signal.Signals(number).name.lower()
+    except ValueError:
+        return f"signal {number}"
+
+
+def confinement_enabled() -> bool:
+    """SANDBOX_LAMBDA_CONFINE=0 turns off namespaces and Landlock (e.g. to tell whether they break a function);
+    SANDBOX_LAMBDA_NAMESPACES=0 only the namespaces (how the sandbox runs where user namespaces are disabled)."""
+    return os.environ.get("SANDBOX_LAMBDA_CONFINE", "1") not in ("0", "false", "no")
 
 
 def zygote() -> zygote_client.Zygote:
@@ -70,9 +99,53 @@ def zygote() -> zygote_client.Zygote:
 
 
 class ProcessEndpoint(ExecutorEndpoint):
-    """The executor endpoint, told the environment's port in the ready call (no port is reserved up front)."""
+    """The executor endpoint, told the environment's port in the ready call (no port is reserved up front).
+
+    Every callback must carry the environment's secret (RUNTIME_TOKEN_HEADER): the callbacks are routes of the
+    public gateway, and without it any local page or process could post a forged result for an invocation."""
+
+    def __init__(self, executor_id: str, token: str):
+        super().__init__(executor_id, container_address="127.0.0.1", container_port=None)
+        self.token = token
+        self.current_request_id: str | None = None
+
+    def _refused(self, request: Request, req_id: str | None = None) -> Response | None:
+        given = request.headers.get(RUNTIME_TOKEN_HEADER) or ""
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            LOG.warning("Refused a Lambda runtime callback for environment %s without its secret", self.executor_id)
+            return Response("this environment's secret is missing or wrong", status=HTTPStatus.FORBIDDEN)
+        if req_id is not None and (req_id != self.current_request_id or self.invocation_future is None
+                                   or self.invocation_future.done()):
+            return Response(f"no invocation {req_id} is waiting for a result", status=HTTPStatus.CONFLICT)
+        return None
+
+    def invocation_response(self, request: Request, req_id: str) -> Response:
+        if refused := self._refused(request, req_id):
+            return refused
+        if len(request.data) > MAX_RESPONSE_BYTES:
+            # As Lambda: the invocation fails, the caller gets this error (localstack's Go init does the same
+            # with LOCALSTACK_MAX_PAYLOAD_SIZE).
+            body = json.dumps({"errorMessage": "Response payload size exceeded maximum allowed payload size "
+                                               f"({MAX_RESPONSE_BYTES} bytes).",
+                               "errorType": "Function.ResponseSizeTooLarge"}).encode()
+            self.invocation_future.set_result(InvocationResult(req_id, body, is_error=True, logs=self.logs))
+            return Response(status=HTTPStatus.ACCEPTED)
+        return super().invocation_response(request, req_id)
+
+    def invocation_error(self, request: Request, req_id: str) -> Response:
+        return self._refused(request, req_id) or super().invocation_error(request, req_id)
+
+    def invocation_logs(self, request: Request, invoke_id: str) -> Response:
+        return self._refused(request) or super().invocation_logs(request, invoke_id)
+
+    def status_error(self, request: Request, executor_id: str) -> Response:
+        return self._refused(request) or super().status_error(request, executor_id)
 
     def status_ready(self, request: Request, executor_id: str) -> Response:
+        if refused := self._refused(request):
+            return refused
+        if self.startup_future is None or self.startup_future.done():
+            return Response("this environment is already started", status=HTTPStatus.CONFLICT)
         try:
             self.container_port = int(json.loads(request.data or b"{}")["port"])
         except (ValueError, KeyError, TypeError):
@@ -86,7 +159,8 @@ class ProcessEndpoint(ExecutorEndpoint):
 class ProcessRuntimeExecutor(RuntimeExecutor):
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
-        self.endpoint = ProcessEndpoint(self.id, container_address="127.0.0.1", container_port=None)
+        self.token = secrets.token_hex(16)
+        self.endpoint = ProcessEndpoint(self.id, self.token)
         self.process: subprocess.Popen | None = None
         self.env_vars: dict[str, str] = {}
         self.env_dir = state_dir() / "lambda" / "envs" / self.id
@@ -110,13 +184,17 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)  # a fresh environment gets a fresh /tmp
         tmp.mkdir(parents=True, exist_ok=True)
+        for marker in (supervisor.MEMORY_MARKER, supervisor.CONFINEMENT_FILE):
+            (self.env_dir / marker).unlink(missing_ok=True)
+        if launcher.runtime.startswith("nodejs"):
+            runtimes.isolate_node_package_scope(state_dir())
 
         env = {k: os.environ[k] for k in HOST_ENV_PASSTHROUGH if k in os.environ}
         env.update({k: str(v) for k, v in self.env_vars.items()})
         env.update(
             {
                 "LAMBDA_TASK_ROOT": str(task_root),
-                "LAMBDA_RUNTIME_DIR": str(Path(launcher.command[-1]).parent),
+                "LAMBDA_RUNTIME_DIR": str(runtimes.HERE),
                 "HOME": str(tmp),
                 "TMPDIR": str(tmp),
                 # No profile or credentials file of the host may be read by the SDKs in the function.
@@ -125,58 +203,94 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 "AWS_EC2_METADATA_DISABLED": "true",
                 # Lets the recorder attribute the function's SDK calls to it (user agent `app/<name>`).
                 "AWS_SDK_UA_APP_ID": self.function_version.id.function_name,
-                "SANDBOX_STATE_DIR": str(state_dir()),
+                # The environment's secret: the runtime takes it out of its environment before the handler loads.
+                "SANDBOX_INVOKE_TOKEN": self.token,
             }
         )
         env.update(launcher.environment(Path(task_root), [Path(p) for p in layer_roots]))
+        spec = {
+            "env": env,
+            "cwd": str(task_root),
+            "argv": None if launcher.runtime.startswith("python") else launcher.command,
+            "env_dir": str(self.env_dir),
+            "tmp": str(tmp),
+            "memory_mb": int(self.function_version.config.memory_size or 0),
+            "read_paths": [str(task_root), *map(str, layer_roots), *launcher.read_paths],
+            "registry_dir": str(process_registry().directory),
+            "label": f"{self.function_version.id.function_name}/{self.id}",
+            "confine": confinement_enabled(),
+            "namespaces": confinement_enabled() and os.environ.get("SANDBOX_LAMBDA_NAMESPACES", "1") not in ("0", "false", "no"),
+        }
 
         self.endpoint.start()
         self.env_dir.mkdir(parents=True, exist_ok=True)
         self.process = None
         self.invocations_in_process = 0
-        if launcher.forkable and zygote_client.enabled():
+        if zygote_client.enabled():
             try:
-                self.process = zygote().spawn(env, cwd=str(task_root), log=str(self.log_path))
+                self.process = zygote().spawn(spec, log=str(self.log_path))
             except zygote_client.ZygoteError as e:
                 LOG.warning("Lambda fork server unavailable (%s): starting a fresh interpreter instead", e)
         if self.process is None:
-            log_file = open(self.log_path, "ab")
-            try:
-                self.process = subprocess.Popen(
-                    launcher.command,
-                    env=env,
-                    cwd=str(task_root),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group: stop() takes its children too
-                    close_fds=True,
-                )
-            finally:
-                log_file.close()
-        process_registry().add(self.process.pid, "lambda", f"{self.function_version.id.function_name}/{self.id}")
+            self.process = self._start_supervisor(spec)
+        process_registry().add(self.process.pid, "lambda", spec["label"])
         threading.Thread(
             target=self._watch, args=(self.process,), name=f"lambda-env-{self.id[:8]}", daemon=True
         ).start()
         self.endpoint.wait_for_startup()
 
+    def _start_supervisor(self, spec: dict) -> subprocess.Popen:
+        """The supervisor as a fresh interpreter (no fork server): the spec goes in on stdin, not argv (visible
+        to every process in /proc/<pid>/cmdline), and it watches us with getppid() (we are multi-threaded)."""
+        with open(self.log_path, "ab") as log_file:
+            proc = subprocess.Popen(
+                [sys.executable, "-s", "-u", str(Path(supervisor.__file__))],
+                env={k: os.environ[k] for k in zygote_client.ZYGOTE_ENV if k in os.environ},
+                cwd=spec["cwd"],
+                stdin=subprocess.PIPE,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stop() takes its children too
+                close_fds=True,
+            )
+        proc.stdin.write(json.dumps(spec).encode())
+        proc.stdin.close()
+        return proc
+
     def _watch(self, process: subprocess.Popen) -> None:
         """Turns an exiting runtime into the error AWS reports, for the startup or the invocation in flight."""
         code = process.wait()
         process_registry().remove(process.pid)
-        reason = f"signal: {signal.Signals(-code).name.lower()}" if code < 0 else f"exit status {code}"
+        reason = f"signal: {signal_name(-code)}" if code < 0 else f"exit status {code}"
+        memory = self._memory_exceeded()
+        error_type = "Runtime.OutOfMemory" if memory else "Runtime.ExitError"
         startup = self.endpoint.startup_future
         if startup is not None and not startup.done():
             payload = json.dumps(
                 {
-                    "errorType": "Runtime.ExitError",
+                    "errorType": error_type,
                     "errorMessage": f"Runtime exited during init with error: {reason}. {self._log_tail()}",
                 }
             ).encode()
             startup.set_exception(StatusErrorException("Environment startup failed", payload=payload))
         pending = self.endpoint.invocation_future
         if pending is not None and not pending.done() and not self.stopped:
-            pending.set_result(self._synthetic_error(pending, "Runtime.ExitError", f"Runtime exited with error: {reason}"))
+            pending.set_result(self._synthetic_error(pending, error_type, f"Runtime exited with error: {reason}",
+                                                     max_memory_mb=memory.get("limit_mb", 0) if memory else 0))
+
+    def _memory_exceeded(self) -> dict | None:
+        """What the supervisor wrote when it killed the environment for using more than its memory size."""
+        try:
+            return json.loads((self.env_dir / supervisor.MEMORY_MARKER).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def confinement(self) -> dict | None:
+        """What the supervisor could apply to this environment (namespaces, Landlock, ...), for status and tests."""
+        try:
+            return json.loads((self.env_dir / supervisor.CONFINEMENT_FILE).read_text())
+        except (OSError, ValueError):
+            return None
 
     def stop(self) -> None:
         self.stopped = True
@@ -188,14 +302,19 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         shutil.rmtree(self.env_dir, ignore_errors=True)
 
     def _kill(self) -> None:
+        """The supervisor stops every process of the environment (SIGTERM); if it cannot, its group is killed."""
         proc = self.process
         if proc is None or proc.poll() is not None:
             return
-        terminate_group(proc.pid, signal.SIGKILL)
+        terminate_group(proc.pid, signal.SIGTERM, group=False)
         try:
-            proc.wait(timeout=5)
+            proc.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
-            LOG.warning("Lambda environment process %s did not exit after SIGKILL", proc.pid)
+            terminate_group(proc.pid, signal.SIGKILL)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                LOG.warning("Lambda environment process %s did not exit after SIGKILL", proc.pid)
         process_registry().remove(proc.pid)
 
     # --- invoke ----------------------------------------------------------------------------------------
@@ -266,7 +385,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
 
     def _respawn(self) -> None:
         self.endpoint.shutdown()
-        self.endpoint = ProcessEndpoint(self.id, container_address="127.0.0.1", container_port=None)
+        self.token = secrets.token_hex(16)
+        self.endpoint = ProcessEndpoint(self.id, self.token)
         self._spawn()
 
     def _invoke(self, payload: dict[str, str], retry_on_dead: bool = True) -> InvocationResult:
@@ -275,8 +395,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.endpoint.logs = None
         self._start_bookkeeping(payload)
         url = f"http://127.0.0.1:{self.endpoint.container_port}/invoke"
+        self.endpoint.current_request_id = payload.get("invoke-id")
         try:
-            response = self.session.post(url, json=payload, timeout=10)
+            response = self.session.post(url, json=payload, timeout=10, headers={INVOKE_TOKEN_HEADER: self.token})
         except requests.RequestException as e:
             if not retry_on_dead or not self._exited_within(2.0):
                 raise InvokeSendError(f"Could not send the invocation to environment {self.id}: {e}") from e
@@ -298,7 +419,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self._kill()  # AWS stops a timed-out environment; the next invoke starts a fresh one
             return result
 
-    def _synthetic_error(self, future: Future | None, error_type: str, message: str, status: str = "error") -> InvocationResult:
+    def _synthetic_error(self, future: Future | None, error_type: str, message: str, status: str = "error",
+                         max_memory_mb: int = 0) -> InvocationResult:
         """The result, and the START … REPORT logs, of an invocation its runtime could not finish (as AWS logs it)."""
         request_id = getattr(self, "_current_request_id", None) or ""
         duration_ms = (time.perf_counter() - getattr(self, "_invoke_started", time.perf_counter())) * 1000
@@ -316,7 +438,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         logs += (
             f"END RequestId: {request_id}\n"
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {int(duration_ms) + 1} ms\t"
-            f"Memory Size: {self.function_version.config.memory_size} MB\tMax Memory Used: 0 MB\tStatus: {status}\n"
+            f"Memory Size: {self.function_version.config.memory_size} MB\tMax Memory Used: {max_memory_mb} MB\t"
+            f"Status: {status}" + (f"\tError Type: {error_type}" if error_type == "Runtime.OutOfMemory" else "") + "\n"
         )
         body = {"errorType": error_type, "errorMessage": f"RequestId: {request_id} Error: {message}"}
         return InvocationResult(request_id, json.dumps(body).encode(), is_error=True, logs=logs)

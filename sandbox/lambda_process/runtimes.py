@@ -30,7 +30,7 @@ class Launcher:
     path_var: str
     layer_subdirs: tuple[str, ...] = field(default_factory=tuple)
     bundled: tuple[str, ...] = field(default_factory=tuple)
-    forkable: bool = False  # may be forked from the preloaded fork server (zygote.py)
+    read_paths: tuple[str, ...] = field(default_factory=tuple)  # what the runtime must read (Landlock, confine.py)
 
     def environment(self, task_root: Path, layer_roots: list[Path]) -> dict[str, str]:
         """Search path: function code, then the layers as AWS mounts them, then bundled SDKs.
@@ -51,13 +51,50 @@ class Launcher:
         return env
 
 
+@functools.cache
+def python_read_paths() -> tuple[str, ...]:
+    """The interpreter, its standard library and the sandbox's site-packages (boto3, Powertools), and the
+    runtime's own files; not the rest of the project or the user's home."""
+    paths = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix, str(HERE),
+             str(Path(os.path.realpath(sys.executable)).parent.parent)}
+    paths.update(p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p))
+    return tuple(sorted(paths))
+
+
+def _install_prefix(binary: str) -> str:
+    """/usr for /usr/bin/node; ~/.nvm/versions/node/v22.1.0 for a node installed there."""
+    return str(Path(os.path.realpath(binary)).parent.parent)
+
+
+def isolate_node_package_scope(state_dir: Path) -> None:
+    """On AWS nothing above /var/task has a package.json. Here the code is unpacked inside the sandbox's state
+    directory, which may well sit in a JS project whose package.json says "type": "module": node would then load
+    the function's .js files as ES modules. A neutral package.json at the top of the state directory ends that
+    search, as on AWS. (Written here: the function itself may not write outside its /tmp.)"""
+    file = state_dir / "package.json"
+    if file.exists():
+        return
+    scope = {
+        "description": "Written by the sandbox's Node.js runtime: Lambda code unpacked below gets no package.json "
+                       "settings from directories above, as in /var/task on AWS.",
+        "private": True,
+        "type": "commonjs",
+    }
+    tmp = file.with_name(f"package.json.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(scope, indent=2) + "\n")
+        tmp.replace(file)  # atomic: environments starting together all see a whole file
+    except OSError:
+        pass
+
+
 def _python_launcher(runtime: str) -> Launcher:
     return Launcher(
         runtime=runtime,
         # -s: no user site-packages of the host; -u: unbuffered so a crash loses no output
         command=[sys.executable, "-s", "-u", str(PYTHON_BOOTSTRAP)],
         path_var="SANDBOX_PYTHONPATH",
-        forkable=True,
+        read_paths=python_read_paths(),
         # As on AWS: the site-packages of the function's runtime (not of our interpreter), then /opt/python.
         layer_subdirs=(f"python/lib/{runtime}/site-packages", "python"),
     )
@@ -97,6 +134,7 @@ def _node_launcher(runtime: str) -> Launcher:
         # As AWS's NODE_PATH: /opt/nodejs/node<major>/node_modules before /opt/nodejs/node_modules.
         layer_subdirs=(f"nodejs/node{runtime.removeprefix('nodejs').split('.')[0]}/node_modules", "nodejs/node_modules"),
         bundled=(str(NODE_MODULES),) if NODE_MODULES.is_dir() else (),
+        read_paths=(str(HERE), _install_prefix(node)),
     )
 
 

@@ -5,9 +5,14 @@ first client. This process imports boto3, botocore and aws-lambda-powertools onc
 models, and then forks one child per execution environment; each child runs `bootstrap.Runtime` exactly as a
 freshly started interpreter would. The handler's own code is still imported in the child (that is its init).
 
-Protocol with the executor (JSON lines): on stdin `{"op": "spawn", "id", "env", "cwd", "log"}`; on the
-protocol fd `{"op": "spawned", "id", "pid"}`, `{"op": "error", "id", "message"}`, `{"op": "exited", "pid",
-"code"}`. Single-threaded on purpose: fork() from a threaded process can deadlock.
+Each child becomes an environment's supervisor (supervisor.py), which confines and runs the runtime.
+
+Protocol with the executor (JSON lines): on stdin `{"op": "spawn", "id", "spec", "log"}` (spec: see
+supervisor.Spec); on the protocol fd `{"op": "spawned", "id", "pid"}`, `{"op": "error", "id", "message"}`,
+`{"op": "exited", "pid", "code"}`. Single-threaded on purpose: fork() from a threaded process can deadlock, and
+a user namespace can only be created by a single-threaded process.
+The fork server is a subreaper too: a process of an environment whose supervisor was killed outright comes
+back to it, and it kills such strays.
 Like bootstrap.py, this file must not import anything from `sandbox`.
 """
 
@@ -17,7 +22,6 @@ import os
 import selectors
 import signal
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Warm up what nearly every handler imports; the child can still shadow them with its own copies (see below).
@@ -70,26 +74,8 @@ def preloaded_top_level() -> set[str]:
     return {name.split(".")[0] for name in sys.modules}
 
 
-def forget_shadowed_modules(search_path: list[str], preloaded: set[str]) -> None:
-    """If the function ships its own copy of a preloaded package (say a pinned boto3), drop ours so the
-    function's copy is imported, as on AWS where the function's code comes first on sys.path."""
-    shadowed = set()
-    for directory in search_path:
-        try:
-            entries = os.listdir(directory)
-        except OSError:
-            continue
-        for entry in entries:
-            name = entry[:-3] if entry.endswith(".py") else entry
-            if name in preloaded and name not in sys.builtin_module_names:
-                shadowed.add(name)
-    for name in list(sys.modules):
-        if name.split(".")[0] in shadowed:
-            del sys.modules[name]
-
-
 def child(request: dict, protocol_fd: int, preloaded: set[str]) -> None:
-    """Runs in the forked child: become a fresh environment, then run the bootstrap runtime."""
+    """Runs in the forked child: become a fresh environment's supervisor, which runs the runtime."""
     os.setsid()
     os.close(protocol_fd)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -105,15 +91,20 @@ def child(request: dict, protocol_fd: int, preloaded: set[str]) -> None:
                                   write_through=True)
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace",
                                   write_through=True)
-    os.environ.clear()
-    os.environ.update(request["env"])
-    os.chdir(request["cwd"])
-    sys.argv = [os.path.join(HERE, "bootstrap.py")]
-    extra = [p for p in request["env"].get("SANDBOX_PYTHONPATH", "").split(os.pathsep) if p]
-    forget_shadowed_modules(extra, preloaded)
-    import bootstrap
+    import supervisor
 
-    bootstrap.Runtime(init_started=time.perf_counter()).run()
+    spec = supervisor.Spec(request["spec"])
+    spec.parent_is_single_threaded = True
+    supervisor.run(spec, preloaded)
+
+
+def kill_strays(spawned: set[int]) -> None:
+    """Processes re-parented to us (we are a subreaper) whose supervisor is gone: nobody answers for them."""
+    import proctree
+
+    strays = [pid for pid in proctree.children(os.getpid()) if pid not in spawned]
+    if strays:
+        proctree.kill_all(strays)
 
 
 def main() -> None:
@@ -123,6 +114,7 @@ def main() -> None:
     protocol = io.FileIO(protocol_fd, "w", closefd=False)
     sys.path.insert(0, HERE)
     import bootstrap  # noqa: F401 - imported once here so children start with it loaded
+    import supervisor  # noqa: F401
 
     preload()
     preloaded = preloaded_top_level()
@@ -131,6 +123,10 @@ def main() -> None:
         protocol.write((json.dumps(msg) + "\n").encode())
 
     parent = os.getppid()
+    import confine
+
+    confine.own_process_tree()
+    spawned: set[int] = set()
     selector = selectors.DefaultSelector()
     os.set_blocking(0, False)
     selector.register(0, selectors.EVENT_READ)
@@ -146,7 +142,10 @@ def main() -> None:
                 break
             if pid == 0:
                 break
-            send({"op": "exited", "pid": pid, "code": os.waitstatus_to_exitcode(status)})
+            if pid in spawned:
+                spawned.discard(pid)
+                send({"op": "exited", "pid": pid, "code": os.waitstatus_to_exitcode(status)})
+        kill_strays(spawned)
         if os.getppid() != parent:
             os._exit(0)  # LocalStack is gone; our children notice we are gone and exit too
         if not events:
@@ -169,6 +168,7 @@ def main() -> None:
                     child(request, protocol_fd, preloaded)
                 finally:
                     os._exit(1)
+            spawned.add(pid)
             send({"op": "spawned", "id": request["id"], "pid": pid})
 
 

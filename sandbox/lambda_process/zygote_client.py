@@ -17,6 +17,9 @@ from pathlib import Path
 
 LOG = logging.getLogger(__name__)
 ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
+# The fork server's environment is what every function's /proc/self/environ starts from: nothing of LocalStack's
+# (its token, AWS_* variables), only what an interpreter needs.
+ZYGOTE_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT", "TMP", "TMPDIR")
 
 
 def enabled() -> bool:
@@ -68,7 +71,7 @@ class Zygote:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
-                env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+                env={k: os.environ[k] for k in ZYGOTE_ENV if k in os.environ},
                 start_new_session=True,
             )
         first = proc.stdout.readline()
@@ -80,14 +83,14 @@ class Zygote:
         threading.Thread(target=self._read, args=(proc,), name="lambda-zygote-reader", daemon=True).start()
         return proc
 
-    def spawn(self, env: dict[str, str], cwd: str, log: str, timeout: float = 10) -> ChildProcess:
+    def spawn(self, spec: dict, log: str, timeout: float = 10) -> ChildProcess:
         with self.lock:
             proc = self._ensure_started()
             self.next_id += 1
             request_id = self.next_id
             slot = {"event": threading.Event(), "reply": None}
             self.pending[request_id] = slot
-            msg = {"op": "spawn", "id": request_id, "env": env, "cwd": cwd, "log": log}
+            msg = {"op": "spawn", "id": request_id, "spec": spec, "log": log}
             proc.stdin.write((json.dumps(msg) + "\n").encode())
             proc.stdin.flush()
         if not slot["event"].wait(timeout):

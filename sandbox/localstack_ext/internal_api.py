@@ -10,6 +10,7 @@ from localstack.services.plugins import SERVICE_PLUGINS
 from localstack.state import StateVisitor
 
 from sandbox.localstack_ext import loopback_guard
+from sandbox.security.gateway import refusals
 
 LOG = logging.getLogger(__name__)
 STARTED = time.time()
@@ -72,6 +73,24 @@ def reset_all_services() -> list[str]:
     return names
 
 
+def lambda_confinement() -> dict:
+    """What the running environments' supervisors could apply (sandbox/lambda_process/supervisor.py)."""
+    from sandbox.lambda_process.executor import state_dir
+    from sandbox.lambda_process.supervisor import CONFINEMENT_FILE
+
+    import json
+
+    reports = []
+    for path in (state_dir() / "lambda" / "envs").glob(f"*/{CONFINEMENT_FILE}"):
+        try:
+            reports.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    applied = sorted({a for r in reports for a in r.get("applied", [])})
+    problems = sorted({p for r in reports for p in r.get("problems", [])})
+    return {"environments": len(reports), "applied": applied, "problems": problems}
+
+
 class SandboxApi:
     @route("/_sandbox/info", methods=["GET"])
     def info(self, request: Request) -> Response:
@@ -85,6 +104,8 @@ class SandboxApi:
                 "started": STARTED,
                 "lambda_processes": [r.pid for r in process_registry().alive() if r.kind == "lambda"],
                 "blocked_connections": loopback_guard.blocked(),
+                "refused_requests": refusals(),
+                "lambda_confinement": lambda_confinement(),
             }
         )
 

@@ -55,9 +55,15 @@ def warm_up() -> None:
             share_cache_files(config.dirs.cache, shared)
     except Exception as e:  # noqa: BLE001
         LOG.warning("Could not prepare the service catalog: %s", e)
+    from localstack.runtime import events
     from localstack.services.plugins import SERVICE_PLUGINS
 
     for name in SERVICES:
+        if events.infra_stopping.is_set():
+            # A service loaded after LocalStack's shutdown stopped the others is never stopped: its threads kept
+            # the process alive until `sandbox down` killed it 20 s later (`sandbox up` then `down` at once).
+            LOG.info("Sandbox warm-up cut short: LocalStack is stopping")
+            return
         try:
             SERVICE_PLUGINS.require(name)
         except Exception as e:  # noqa: BLE001

@@ -1,0 +1,79 @@
+"""LocalStack's HTTP server, bound to the address it was told, with the request guard in front of the gateway.
+
+localstack/runtime/server/twisted.py listens on every interface whatever GATEWAY_LISTEN says
+(`TCP4ServerEndpoint(reactor, port)`, marked `# TODO: interface = host?`): `127.0.0.1:4566` served the whole
+network. This runtime server plugin (GATEWAY_SERVER=sandbox, registered in pyproject.toml) passes the interface,
+refuses to bind anything but loopback unless the sandbox was started with `--allow-remote`, and puts
+sandbox.security.gateway.RequestGuard first in the gateway's handler chain before the first request is accepted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from localstack import config
+from localstack.runtime.server.core import RuntimeServer, RuntimeServerPlugin
+from localstack.runtime.server.twisted import TwistedRuntimeServer
+
+from sandbox.security import policy as policy_mod
+
+LOG = logging.getLogger(__name__)
+
+
+class ListenRefused(RuntimeError):
+    pass
+
+
+class SandboxRuntimeServer(TwistedRuntimeServer):
+    def register(self, gateway, listen: list[config.HostAndPort], ssl_creds=None):
+        from twisted.internet import endpoints, reactor, ssl
+        from rolo.serving.twisted import TwistedGateway
+        from localstack.aws.serving.twisted import TLSMultiplexerFactory
+
+        from sandbox.security.gateway import RequestGuard, harden_response, policy_from_env
+
+        allow_remote = os.environ.get("SANDBOX_ALLOW_REMOTE", "") in ("1", "true")
+        for address in listen:
+            if not policy_mod.is_loopback_address(address.host) and not allow_remote:
+                raise ListenRefused(f"refusing to listen on {address.host}:{address.port}: the sandbox serves "
+                                    "loopback only unless started with --allow-remote")
+        guard = RequestGuard(policy_from_env(listen[0].port))
+        gateway.request_handlers.insert(0, guard)
+        gateway.response_handlers.append(harden_response)
+        _restrict_cors_origins(guard.policy)
+
+        site = TwistedGateway(gateway)
+        if ssl_creds:
+            cert_file_name, key_file_name = ssl_creds
+            context_factory = ssl.DefaultOpenSSLContextFactory(key_file_name, cert_file_name)
+            context_factory.getContext().use_certificate_chain_file(cert_file_name)
+            protocol_factory = TLSMultiplexerFactory(context_factory, False, site)
+        else:
+            protocol_factory = site
+        for address in listen:
+            host = address.host.strip("[]")
+            if config.is_ipv6_address(host):
+                endpoint = endpoints.TCP6ServerEndpoint(reactor, address.port, interface=host)
+            else:
+                endpoint = endpoints.TCP4ServerEndpoint(reactor, address.port, interface=host)
+            endpoint.listen(protocol_factory)
+            LOG.info("Sandbox gateway listening on %s:%s", host, address.port)
+
+
+def _restrict_cors_origins(policy: policy_mod.Policy) -> None:
+    """LocalStack's CORS enforcer trusts https://app.localstack.cloud and others by default and answers them with
+    `Access-Control-Allow-Credentials: true` (localstack/aws/handlers/cors.py, ALLOWED_CORS_ORIGINS). Our guard
+    refuses them first; the list is narrowed too, so no later change to the guard can let them read answers."""
+    from localstack.aws.handlers import cors
+
+    own = [f"{scheme}://{host}:{policy.port}" for scheme in ("http", "https")
+           for host in ("127.0.0.1", "localhost", "[::1]")]
+    cors.ALLOWED_CORS_ORIGINS[:] = own + sorted(policy.allowed_origins)
+
+
+class SandboxRuntimeServerPlugin(RuntimeServerPlugin):
+    name = "sandbox"
+
+    def load(self, *args, **kwargs) -> RuntimeServer:
+        return SandboxRuntimeServer()

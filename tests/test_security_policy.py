@@ -1,0 +1,331 @@
+"""The request policy, SigV4 checking and the environment's own defences as pure logic: no LocalStack needed.
+
+The same attacks run against a live sandbox in test_security.py; here every rule is pinned down one by one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import botocore.session
+import psutil
+import pytest
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from sandbox.security import policy as p
+from sandbox.security import sigv4
+
+LAMBDA_PROCESS = Path(__file__).resolve().parent.parent / "sandbox" / "lambda_process"
+PORT = 4566
+POLICY = p.Policy.create(port=PORT, token="tok-123", allowed_origins=["http://localhost:5173"],
+                         local_names=["localhost.localstack.cloud"])
+SIGV4 = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=ab"
+
+
+def req(method="GET", path="/", headers=None, query=None, remote="127.0.0.1"):
+    return p.Request(method=method, path=path, headers={"Host": f"127.0.0.1:{PORT}", **(headers or {})},
+                     query=query or {}, remote_addr=remote)
+
+
+def verdict(request, is_s3=False):
+    return p.decide(request, POLICY, is_s3=lambda _: is_s3)
+
+
+# --- Host header (DNS rebinding) --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("host", [f"127.0.0.1:{PORT}", "127.0.0.1", f"localhost:{PORT}", f"[::1]:{PORT}",
+                                  f"bucket.s3.localhost:{PORT}", f"abc.execute-api.localhost:{PORT}",
+                                  f"localhost.localstack.cloud:{PORT}", f"q.sqs.localhost.localstack.cloud:{PORT}",
+                                  f"127.0.0.2:{PORT}", "LOCALHOST"])
+def test_hosts_of_this_machine_are_accepted(host):
+    assert verdict(req(headers={"Host": host})).allowed
+
+
+@pytest.mark.parametrize("host", [f"evil.example:{PORT}", "evil.example", f"localhost.evil.example:{PORT}",
+                                  f"127.0.0.1.nip.io:{PORT}", f"10.0.0.5:{PORT}", f"0.0.0.0:{PORT}",
+                                  f"localstack.cloud:{PORT}", f"[2001:db8::1]:{PORT}", ""])
+def test_foreign_hosts_are_refused(host):
+    decision = verdict(req(headers={"Host": host}))
+    assert not decision.allowed and decision.status == 403 and decision.kind == "host"
+    assert "127.0.0.1" in decision.reason  # says what to use instead
+
+
+def test_hosts_file_names_mapped_to_loopback_only():
+    text = "127.0.0.1 localhost\n127.0.1.1 laptop laptop.lan # comment\n::1 ip6-localhost\n" \
+           "0.0.0.0 ads.example\n10.0.0.2 nas\n#127.0.0.1 commented\n"
+    assert p.hosts_file_loopback_names(text) == {"localhost", "laptop", "laptop.lan", "ip6-localhost"}
+
+
+# --- cross-site requests ----------------------------------------------------------------------------------------
+
+def test_a_web_page_cannot_drive_the_sandbox_with_image_gets():
+    """`<img src="http://127.0.0.1:4566/?Action=CreateQueue...">`: no Origin, but Sec-Fetch-Site says cross-site."""
+    for query in ({"Action": "CreateStack"}, {"Action": "Subscribe"}, {"Action": "Publish"}):
+        decision = verdict(req(query=query, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}))
+        assert not decision.allowed and decision.kind == "cross-site"
+    # a page's read of the control plane is refused too
+    assert not verdict(req(path="/_sandbox/events", headers={"Sec-Fetch-Site": "cross-site"})).allowed
+
+
+def test_an_old_browser_without_fetch_metadata_is_stopped_by_the_signature_rule():
+    decision = verdict(req(query={"Action": "CreateQueue", "QueueName": "x"}))
+    assert not decision.allowed and decision.kind == "unsigned"
+    # even with a forged query signature: any page can put that on an <img>
+    forged = {"Action": "CreateQueue", "X-Amz-Signature": "x", "X-Amz-Credential": "test/x"}
+    assert not verdict(req(query=forged)).allowed
+
+
+@pytest.mark.parametrize("origin", ["https://app.localstack.cloud", "http://app.localstack.cloud", "file://",
+                                    "null", "https://localhost", f"http://127.0.0.1:{PORT + 1}",
+                                    f"http://evil.example:{PORT}", "http://localhost:5174"])
+def test_foreign_origins_are_refused_even_when_signed(origin):
+    decision = verdict(req("POST", "/2015-03-31/functions", headers={"Origin": origin, "Authorization": SIGV4}))
+    assert not decision.allowed and decision.kind == "cross-site"
+    assert "--allow-origin" in decision.reason
+    preflight = verdict(req("OPTIONS", "/2015-03-31/functions", headers={"Origin": origin}))
+    assert not preflight.allowed
+
+
+@pytest.mark.parametrize("origin", [f"http://127.0.0.1:{PORT}", f"http://localhost:{PORT}", "http://localhost:5173",
+                                    "HTTP://LOCALHOST:5173/"])
+def test_own_and_allowed_origins_pass(origin):
+    assert verdict(req("POST", "/", headers={"Origin": origin, "Authorization": SIGV4})).allowed
+    assert verdict(req("OPTIONS", "/", headers={"Origin": origin})).allowed
+
+
+def test_referer_without_origin_counts():
+    assert not verdict(req(query={"Action": "Publish"}, headers={"Referer": "https://evil.example/page"})).allowed
+    assert verdict(req(path="/_sandbox/info", headers={"Referer": f"http://127.0.0.1:{PORT}/x",
+                                                         "Sec-Fetch-Site": "same-origin"})).allowed
+
+
+def test_data_plane_and_s3_reads_serve_browsers_as_aws_does():
+    evil = {"Origin": "https://evil.example"}
+    assert verdict(req("POST", "/_aws/execute-api/abc/dev/items", headers=evil)).allowed
+    assert verdict(req("GET", "/restapis/abc/dev/_user_request_/items", headers=evil)).allowed
+    assert verdict(req("GET", "/", headers={**evil, "Host": f"abc.execute-api.localhost:{PORT}"})).allowed
+    # a presigned S3 link opened from a chat: a cross-site navigation
+    nav = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    assert verdict(req("GET", "/bucket/key", query={"X-Amz-Signature": "s"}, headers=nav), is_s3=True).allowed
+    # ...but not an S3 write, and not an S3-looking GET action
+    assert not verdict(req("PUT", "/bucket/key", headers=evil), is_s3=True).allowed
+    assert not verdict(req("POST", "/bucket", headers={**evil, "Content-Type": "multipart/form-data; b=x"}),
+                       is_s3=True).allowed
+    assert not verdict(req("GET", "/", query={"Action": "CreateQueue"}, headers=nav), is_s3=True).allowed
+
+
+# --- requests without any browser signal (tools) ----------------------------------------------------------------
+
+def test_tools_pass_with_a_signature_or_the_token():
+    assert verdict(req("POST", "/", headers={"Authorization": SIGV4})).allowed
+    assert verdict(req("PUT", "/b/k", headers={"Authorization": "AWS test:c2ln"})).allowed  # SigV2
+    assert verdict(req("PUT", "/b/k", query={"X-Amz-Signature": "s", "X-Amz-Credential": "c"})).allowed  # presigned
+    assert verdict(req("POST", "/_sandbox/reset", headers={"X-Sandbox-Token": "tok-123"})).allowed
+    assert verdict(req("POST", "/b", headers={"Content-Type": "multipart/form-data; boundary=x"})).allowed
+    assert verdict(req("GET", "/_sandbox/events")).allowed  # reads need nothing
+    assert verdict(req("POST", "/_localstack_lambda/env/invocations/r/response")).allowed  # checked by its endpoint
+
+
+def test_unsigned_state_changes_and_wrong_tokens_are_refused():
+    for method, path in (("POST", "/_sandbox/reset"), ("POST", "/_localstack/health"), ("DELETE", "/b/k"),
+                         ("POST", "/_localstack/chaos/faults"), ("PUT", "/2015-03-31/functions/f/code")):
+        decision = verdict(req(method, path))
+        assert not decision.allowed and decision.kind == "unsigned", (method, path)
+        assert "X-Sandbox-Token" in decision.reason
+    wrong = verdict(req("POST", "/_sandbox/reset", headers={"X-Sandbox-Token": "guess"}))
+    assert not wrong.allowed and wrong.kind == "token"
+
+
+# --- remote peers -----------------------------------------------------------------------------------------------
+
+def test_remote_peers_are_refused_unless_remote_is_allowed_and_they_authenticate():
+    remote = req("GET", "/_sandbox/info", remote="192.168.1.20", headers={"Host": "192.168.1.5:4566"})
+    assert p.decide(remote, POLICY).kind == "remote"
+    open_policy = p.Policy.create(port=PORT, token="tok-123", allow_remote=True)
+    refused = p.decide(remote, open_policy)
+    assert not refused.allowed and refused.status == 401
+    with_token = req("GET", "/_sandbox/info", remote="192.168.1.20",
+                     headers={"Host": "192.168.1.5:4566", "X-Sandbox-Token": "tok-123"})
+    assert p.decide(with_token, open_policy).allowed
+    signed_ok = p.RemoteAuth(lambda r: True)
+    assert p.decide(remote, open_policy, signed_ok).allowed
+
+
+@pytest.mark.parametrize("origin, error", [("http://localhost:5173", None), ("https://app.example.com", None),
+                                           ("*", "wildcards"), ("null", "wildcards"), ("localhost:3000", "scheme"),
+                                           ("http://localhost:3000/app", "scheme")])
+def test_allowed_origins_are_checked(origin, error):
+    if error is None:
+        assert p.check_origin(origin) == origin.lower()
+    else:
+        with pytest.raises(ValueError, match="e.g. http://localhost:5173"):
+            p.check_origin(origin)
+
+
+# --- SigV4 for remote clients -----------------------------------------------------------------------------------
+
+TOKEN = "remote-token-xyz"
+
+
+def signed(method, url, service, body=b"", headers=None, auth_class=SigV4Auth, secret=TOKEN, key_id=None):
+    creds = Credentials(key_id or sigv4.remote_key_id(TOKEN), secret)
+    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
+    auth_class(creds, service, "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    split = url.split("://", 1)[1]
+    host, _, rest = split.partition("/")
+    raw = "/" + rest
+    view = p.Request(method=method, path=raw.split("?")[0], headers={"Host": host, **dict(prepared.headers)},
+                     remote_addr="192.168.1.20")
+    return view, raw, prepared.body or b""
+
+
+@pytest.mark.parametrize("method, url, service, body, auth", [
+    ("POST", "http://10.0.0.1:4566/", "sqs", b"Action=CreateQueue&QueueName=q", SigV4Auth),
+    ("POST", "http://10.0.0.1:4566/2015-03-31/functions/my-fn/invocations", "lambda", b'{"a": 1}', SigV4Auth),
+    ("GET", "http://10.0.0.1:4566/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A0%3Afunction%3Af", "lambda",
+     b"", SigV4Auth),
+    ("PUT", "http://10.0.0.1:4566/bucket/dir/a%20file+%2B.txt", "s3", b"data", S3SigV4Auth),
+    ("GET", "http://10.0.0.1:4566/bucket?list-type=2&prefix=a%2Fb&max-keys=5", "s3", b"", S3SigV4Auth),
+])
+def test_sigv4_of_botocore_requests_verifies(method, url, service, body, auth):
+    view, raw, payload = signed(method, url, service, body, auth_class=auth)
+    assert sigv4.verify(view, TOKEN, raw, body=lambda: payload)
+    # tampering with anything signed breaks it
+    tampered = p.Request(view.method, view.path, {**view.headers, "X-Amz-Date": "20200101T000000Z"},
+                         remote_addr=view.remote_addr)
+    assert not sigv4.verify(tampered, TOKEN, raw, body=lambda: payload)
+    if payload and auth is SigV4Auth:
+        assert not sigv4.verify(view, TOKEN, raw, body=lambda: payload + b"x")
+
+
+def test_sigv4_refuses_other_keys_and_secrets():
+    view, raw, payload = signed("POST", "http://10.0.0.1:4566/", "sqs", b"Action=ListQueues", secret="test",
+                                key_id="test")
+    assert not sigv4.verify(view, TOKEN, raw, body=lambda: payload)
+    view, raw, payload = signed("POST", "http://10.0.0.1:4566/", "sqs", b"Action=ListQueues", secret="wrong")
+    assert not sigv4.verify(view, TOKEN, raw, body=lambda: payload)
+
+
+def test_presigned_s3_urls_verify_until_they_expire():
+    creds = Credentials(sigv4.remote_key_id(TOKEN), TOKEN)
+    request = AWSRequest(method="GET", url="http://10.0.0.1:4566/bucket/key.txt", headers={})
+    S3SigV4QueryAuth(creds, "s3", "us-east-1", expires=60).add_auth(request)
+    raw = request.url.split("4566", 1)[1]
+    view = p.Request("GET", "/bucket/key.txt", {"Host": "10.0.0.1:4566"}, remote_addr="192.168.1.20")
+    assert sigv4.verify(view, TOKEN, raw, body=lambda: b"")
+    later = datetime.now(timezone.utc).replace(year=datetime.now().year + 1)
+    assert not sigv4.verify(view, TOKEN, raw, body=lambda: b"", now=later)
+
+
+def test_remote_key_id_is_a_default_account_key():
+    from localstack.aws.accounts import get_account_id_from_access_key_id
+
+    key = sigv4.remote_key_id(TOKEN)
+    assert len(key) == 20 and key.startswith("SBX")
+    assert get_account_id_from_access_key_id(key) == "000000000000"
+
+
+# --- the environment's own defences -----------------------------------------------------------------------------
+
+@pytest.fixture
+def lambda_process_path(monkeypatch):
+    monkeypatch.syspath_prepend(str(LAMBDA_PROCESS))
+
+
+def test_invoke_servers_accept_only_well_formed_invocations(lambda_process_path):
+    import bootstrap
+
+    good = {"invoke-id": "5f0c-11aa", "payload": "{}", "invoked-function-arn": "arn:x", "trace-id": "Root=1"}
+    assert bootstrap.parse_invocation(json.dumps(good).encode()) == good
+    for bad in (b"{}", b"[]", b"null", b"not json", json.dumps({"invoke-id": 5}).encode(),
+                json.dumps({"invoke-id": "../../x"}).encode(), json.dumps({"invoke-id": "a", "payload": {}}).encode(),
+                json.dumps({"invoke-id": "a" * 101}).encode()):
+        assert bootstrap.parse_invocation(bad) is None, bad
+
+
+@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("::1", True), ("::ffff:127.0.0.1", True),
+                                            ("localhost", True), ("api.localhost", True), (None, True),
+                                            ("10.255.255.1", False), ("0.0.0.0", False), ("example.com", False),
+                                            ("::ffff:10.0.0.1", False), ("169.254.169.254", False)])
+def test_function_network_guard_knows_loopback(lambda_process_path, host, loopback):
+    import network_guard
+
+    assert network_guard.is_loopback(host) is loopback
+
+
+def test_process_start_times_match_psutil(lambda_process_path):
+    """Records the supervisor writes are read by ProcessRegistry through psutil: same start time or nothing
+    would ever be stopped."""
+    import proctree
+
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        assert abs(proctree.create_time(proc.pid) - psutil.Process(proc.pid).create_time()) < 0.05
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _run_supervisor(tmp_path, script: str, namespaces: bool, memory_mb: int = 0):
+    env_dir = tmp_path / "env"
+    (env_dir / "tmp").mkdir(parents=True)
+    spec = {"env": {"PATH": os.environ["PATH"]}, "cwd": str(tmp_path), "argv": ["/bin/sh", "-c", script],
+            "env_dir": str(env_dir), "tmp": str(env_dir / "tmp"), "memory_mb": memory_mb,
+            "read_paths": [sys.prefix, sys.base_prefix], "registry_dir": None, "label": "test", "confine": namespaces, "namespaces": namespaces}
+    proc = subprocess.Popen([sys.executable, "-s", str(LAMBDA_PROCESS / "supervisor.py")], stdin=subprocess.PIPE,
+                            start_new_session=True)
+    proc.stdin.write(json.dumps(spec).encode())
+    proc.stdin.close()
+    return proc, env_dir
+
+
+def _pids_of(tmp_path, name) -> list[int]:
+    marker = str(tmp_path / name)
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if marker in " ".join(proc.info["cmdline"] or []):
+            found.append(proc.pid)
+    return found
+
+
+@pytest.mark.parametrize("namespaces", [False, True], ids=["subreaper-only", "pid-namespace"])
+def test_supervisor_stops_every_process_of_the_environment(tmp_path, namespaces):
+    """Children that escape their parent (setsid, double fork) still die with the environment, with or without a
+    PID namespace (the fallback where user namespaces are disabled)."""
+    sleeper = f"{sys.executable} -S -c 'import time; time.sleep(300)' {tmp_path / 'marker'}"
+    script = f"setsid {sleeper} & ({sleeper} &) ; exec {sleeper}"
+    proc, env_dir = _run_supervisor(tmp_path, script, namespaces)
+    try:
+        deadline = time.monotonic() + 10
+        while len(_pids_of(tmp_path, "marker")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(_pids_of(tmp_path, "marker")) == 3
+        report = json.loads((env_dir / "confinement.json").read_text())
+        assert report["pid_namespace"] is namespaces
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _pids_of(tmp_path, "marker") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _pids_of(tmp_path, "marker") == []
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_supervisor_kills_an_environment_over_its_memory_size(tmp_path):
+    script = "python3 -c \"import time; b = bytearray(200 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); time.sleep(30)\""
+    proc, env_dir = _run_supervisor(tmp_path, script, namespaces=True, memory_mb=64)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    marker = json.loads((env_dir / "memory-exceeded").read_text())
+    assert marker["limit_mb"] == 64 and marker["peak_mb"] > 64
