@@ -43,6 +43,17 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 // The environment's secret, on every invocation we accept and every callback we make; out of the handler's sight.
 const TOKEN = process.env.SANDBOX_INVOKE_TOKEN || "";
 delete process.env.SANDBOX_INVOKE_TOKEN;
+// The supervisor samples memory often while an invocation runs: "i" when one starts, "d" when it is done.
+const ACTIVITY_FD = parseInt(process.env.SANDBOX_ACTIVITY_FD || "-1", 10);
+delete process.env.SANDBOX_ACTIVITY_FD;
+function signalActivity(marker) {
+  if (ACTIVITY_FD < 0) return;
+  try {
+    fs.writeSync(ACTIVITY_FD, marker);
+  } catch {
+    // the supervisor is gone or the pipe is full: nothing to tell
+  }
+}
 const MAX_INVOKE_BODY = 8 * 1024 * 1024; // Lambda's request limit is 6 MB; the envelope adds a little
 
 const require = nodeModule.createRequire(BOOTSTRAP_URL);
@@ -594,6 +605,7 @@ class Runtime {
   }
 
   invoke(inv) {
+    signalActivity("i");
     const requestId = inv["invoke-id"];
     const state = { requestId, done: false, started: performance.now(), waitForEmptyEventLoop: true, pending: null };
     this.current = state;
@@ -703,6 +715,7 @@ class Runtime {
       exit(1);
     }
     if (this.current === state) this.current = null;
+    signalActivity("d");
     this.next();
   }
 }

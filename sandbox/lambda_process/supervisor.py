@@ -37,7 +37,7 @@ import proctree  # noqa: E402
 MEMORY_MARKER = "memory-exceeded"
 CONFINEMENT_FILE = "confinement.json"
 # Sampling of the tree's memory: often while it changes, rarely while an idle environment waits.
-FAST_INTERVAL, SLOW_INTERVAL = 0.025, 0.5
+FAST_INTERVAL, SLOW_INTERVAL, IDLE_CHECK = 0.025, 0.5, 5.0  # seconds
 
 
 class Spec:
@@ -73,17 +73,20 @@ def run(spec: Spec, preloaded: set[str] | None = None) -> None:
     namespaces = spec.namespaces and note("user+pid namespaces", confine.new_user_and_pid_namespaces())
     report_r, report_w = os.pipe()
     status_r, status_w = os.pipe()
+    activity_r, activity_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(report_r)
         os.close(status_r)
+        os.close(activity_r)
         if namespaces:
-            _namespace_init(spec, report_w, status_w, preloaded)
+            _namespace_init(spec, report_w, status_w, activity_w, preloaded)
         os.close(status_w)
-        _runtime(spec, False, False, report_w, preloaded)
+        _runtime(spec, False, False, report_w, activity_w, preloaded)
         os._exit(1)  # not reached
     os.close(report_w)
     os.close(status_w)
+    os.close(activity_w)
     for line in _read_all(report_r).splitlines():
         try:
             report = json.loads(line)
@@ -93,10 +96,10 @@ def run(spec: Spec, preloaded: set[str] | None = None) -> None:
         problems += report.get("problems", [])
     _write_confinement(spec, pid, namespaces, applied, problems)
     _record(spec, pid, "lambda-runtime")
-    _supervise(spec, pid, parent, status_r if namespaces else None)
+    _supervise(spec, pid, parent, status_r if namespaces else None, activity_r)
 
 
-def _namespace_init(spec: Spec, report_w: int, status_w: int, preloaded: set[str] | None) -> None:
+def _namespace_init(spec: Spec, report_w: int, status_w: int, activity_w: int, preloaded: set[str] | None) -> None:
     """PID 1 of the environment's namespace: mounts its /proc and /tmp, starts the runtime, reaps orphans, and
     exits when the runtime does (the kernel then kills whatever is left in the namespace).
 
@@ -116,9 +119,10 @@ def _namespace_init(spec: Spec, report_w: int, status_w: int, preloaded: set[str
     runtime = os.fork()
     if runtime == 0:
         os.close(status_w)
-        _runtime(spec, True, tmp_mapped, report_w, preloaded)
+        _runtime(spec, True, tmp_mapped, report_w, activity_w, preloaded)
         os._exit(1)  # not reached
     os.close(report_w)
+    os.close(activity_w)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
     while True:
@@ -131,7 +135,8 @@ def _namespace_init(spec: Spec, report_w: int, status_w: int, preloaded: set[str
             os._exit(0)
 
 
-def _runtime(spec: Spec, namespaces: bool, tmp_mapped: bool, report_w: int, preloaded: set[str] | None) -> None:
+def _runtime(spec: Spec, namespaces: bool, tmp_mapped: bool, report_w: int, activity_w: int,
+             preloaded: set[str] | None) -> None:
     """The runtime process: confined (Landlock, no capabilities), then the Python runtime in this process, or
     `exec` of the Node.js one."""
     report = {"applied": [], "problems": []}
@@ -143,6 +148,8 @@ def _runtime(spec: Spec, namespaces: bool, tmp_mapped: bool, report_w: int, prel
     env = dict(spec.env)
     if tmp_mapped:
         env.update(TMPDIR="/tmp", HOME="/tmp")
+    os.set_inheritable(activity_w, True)  # kept across `exec node`
+    env["SANDBOX_ACTIVITY_FD"] = str(activity_w)
     if spec.confine:
         write = [spec.tmp, "/tmp"] + confine.SYSTEM_WRITE  # /tmp: its own when mapped, else the host's (by name)
         read = spec.read_paths + [spec.cwd] + confine.SYSTEM_READ
@@ -193,11 +200,16 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _supervise(spec: Spec, child: int, parent: int, status_fd: int | None) -> None:
-    """`child` is the runtime, or the namespace's init (`status_fd` then carries the runtime's wait status)."""
+def _supervise(spec: Spec, child: int, parent: int, status_fd: int | None, activity_fd: int) -> None:
+    """`child` is the runtime, or the namespace's init (`status_fd` then carries the runtime's wait status).
+
+    The runtime writes a byte to `activity_fd` when an invocation starts ("i") and ends ("d"): memory is sampled
+    often while one runs and while memory moves, and only every IDLE_CHECK seconds while the environment waits
+    (an idle environment costs next to nothing)."""
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     os.set_blocking(wake_r, False)
+    os.set_blocking(activity_fd, False)
     signal.set_wakeup_fd(wake_w)
     stop = {"signal": None}
 
@@ -208,13 +220,27 @@ def _supervise(spec: Spec, child: int, parent: int, status_fd: int | None) -> No
         signal.signal(sig, on_signal)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     limit = spec.memory_mb * 1024 * 1024
-    interval, last_rss, peak, runtime = FAST_INTERVAL, 0, 0, None
+    # Without a parent-death signal (started by a multi-threaded parent), we must look at our parent ourselves.
+    longest = IDLE_CHECK if spec.parent_is_single_threaded else SLOW_INTERVAL
+    activity: int | None = activity_fd
+    interval, busy, last_rss, peak, runtime, last_walk = FAST_INTERVAL, True, 0, 0, None, 0.0
     while True:
-        select.select([wake_r], [], [], interval)
+        readable, _, _ = select.select([wake_r] + ([activity] if activity is not None else []), [], [],
+                                       min(interval, longest))
         try:
             os.read(wake_r, 4096)
         except BlockingIOError:
             pass
+        if activity is not None and activity in readable:
+            try:
+                data = os.read(activity, 4096)
+            except BlockingIOError:
+                data = b"i"
+            if not data:  # every writer gone: the runtime has exited or closed it
+                os.close(activity)
+                activity = None
+            else:
+                busy, interval = data[-1:] != b"d", FAST_INTERVAL
         status = _reap(child)
         if status is not None:
             if status_fd is not None:
@@ -225,22 +251,29 @@ def _supervise(spec: Spec, child: int, parent: int, status_fd: int | None) -> No
         if stop["signal"] is not None or os.getppid() != parent:
             _finish(spec, child)
             os._exit(128 + (stop["signal"] or signal.SIGKILL))
-        if limit:
-            tree = proctree.descendants(os.getpid())
-            if runtime is None or runtime not in tree:
-                # the runtime: the child itself, or the init's (first) child in a namespace
-                runtime = child if status_fd is None else next(iter(proctree.children(child)), None)
-            rss = proctree.tree_memory(runtime, [p for p in tree if p != child or status_fd is None]) \
-                if runtime else 0
-            peak = max(peak, rss)
-            if rss > limit:
-                _mark_memory_exceeded(spec, peak)
-                _finish(spec, child)
-                os.kill(os.getpid(), signal.SIGKILL)
-            interval = FAST_INTERVAL if abs(rss - last_rss) > 1024 * 1024 else min(interval * 2, SLOW_INTERVAL)
-            last_rss = rss
+        if not limit:
+            interval = IDLE_CHECK
+            continue
+        if interval >= IDLE_CHECK and time.monotonic() - last_walk < IDLE_CHECK:
+            continue
+        last_walk = time.monotonic()
+        tree = proctree.descendants(os.getpid())
+        if runtime is None or runtime not in tree:
+            # the runtime: the child itself, or the init's (first) child in a namespace
+            runtime = child if status_fd is None else next(iter(proctree.children(child)), None)
+        rss = proctree.tree_memory(runtime, [p for p in tree if p != child or status_fd is None]) if runtime else 0
+        peak = max(peak, rss)
+        if rss > limit:
+            _mark_memory_exceeded(spec, peak)
+            _finish(spec, child)
+            os.kill(os.getpid(), signal.SIGKILL)
+        if abs(rss - last_rss) > 1024 * 1024:
+            interval = FAST_INTERVAL
+        elif busy:
+            interval = min(interval * 2, SLOW_INTERVAL)
         else:
-            interval = SLOW_INTERVAL
+            interval = IDLE_CHECK
+        last_rss = rss
 
 
 def _reap(child: int) -> int | None:
