@@ -259,6 +259,19 @@ def handler(event, context):
         out["bind"] = "bound to every interface"
     except OSError as e:
         out["bind"] = str(e)
+    unbound = socket.socket()
+    unbound.listen(1)  # the kernel would bind it to every interface
+    out["listen"] = unbound.getsockname()[0]
+    try:
+        socket.getaddrinfo("leak-via-dns.localhost", 80)  # the C library asks the DNS server about *.localhost
+        out["localhost_subdomain"] = "resolved"
+    except OSError as e:
+        out["localhost_subdomain"] = str(e)
+    try:
+        os.chmod(event["secret"], 0o644)
+        out["chmod"] = "changed"
+    except OSError as e:
+        out["chmod"] = type(e).__name__
     return out
 """
 
@@ -277,6 +290,13 @@ export const handler = async (event) => {
   try { out.environ = fs.readFileSync(`/proc/${event.pid}/environ`, "utf8"); } catch (e) { out.environ = e.code; }
   try { out.secret = fs.readFileSync(event.secret, "utf8"); } catch (e) { out.secret = e.code; }
   out.processes = fs.readdirSync("/proc").filter((p) => /^\\d+$/.test(p)).length;
+  out.listen = await new Promise((resolve) => {
+    const server = net.createServer();
+    server.listen(" 0", () => { const { address } = server.address(); server.close(); resolve(address); });
+  });
+  try { process.binding("tcp_wrap"); out.binding = "opened"; } catch (e) { out.binding = e.message; }
+  out.environ = out.environ + "|" + fs.readFileSync("/proc/self/environ", "utf8").includes("SANDBOX_INVOKE_TOKEN=");
+  try { fs.chmodSync(event.secret, 0o644); out.chmod = "changed"; } catch (e) { out.chmod = e.code; }
   return out;
 };
 """
@@ -289,6 +309,7 @@ def host_secret():
     folder.mkdir(exist_ok=True)
     secret = folder / "credentials"
     secret.write_text("[default]\naws_secret_access_key = host-secret-should-not-leak\n")
+    secret.chmod(0o600)
     yield secret
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -305,6 +326,8 @@ def test_a_python_handler_is_contained(sb, helpers, host_secret):
     assert os.getpid() not in out["processes"] and len(out["processes"]) <= 3  # its own processes only
     assert out["tmp"] == ["mine"]  # a /tmp of its own, as on AWS
     assert "not allowed" in out["bind"]
+    assert out["listen"] == "127.0.0.1" and "not allowed" in out["localhost_subdomain"], out
+    assert out["chmod"] == "OSError" and oct(host_secret.stat().st_mode)[-3:] == "600"  # read-only mounts
     confinement = sb.info()["lambda_confinement"]
     assert {"user+pid namespaces", "landlock", "private /proc and /tmp"} <= set(confinement["applied"]), confinement
 
@@ -314,8 +337,9 @@ def test_a_node_handler_is_contained(sb, helpers, host_secret):
     fn = helpers.create_function(sb, {"index.mjs": CONTAINMENT_NODE}, handler="index.handler", runtime="nodejs20.x")
     out, _ = helpers.invoke(sb, fn, {"pid": os.getpid(), "secret": str(host_secret)})
     assert "not allowed" in out["connect"] and "not allowed" in out["fetch"] and "not allowed" in out["dns"], out
-    assert out["environ"] in ("ENOENT", "EACCES") and out["secret"] == "EACCES", out
-    assert out["processes"] <= 2, out
+    assert out["environ"] in ("ENOENT|false", "EACCES|false") and out["secret"] == "EACCES", out
+    assert out["processes"] <= 2 and out["listen"] == "127.0.0.1" and "not allowed" in out["binding"], out
+    assert out["chmod"] == "EROFS" and oct(host_secret.stat().st_mode)[-3:] == "600", out
 
 
 def test_a_function_may_still_use_the_sandbox_and_local_services(sb, helpers):
@@ -425,6 +449,12 @@ def test_a_function_over_its_memory_size_is_killed_as_on_aws(sb, helpers):
                                        if line.startswith("REPORT") and "OutOfMemory" in line], message="the REPORT")
     assert "Max Memory Used: 128 MB" in report[0] and "Error Type: Runtime.OutOfMemory" in report[0]
     assert helpers.invoke(sb, fn, {"mb": 8})[0] == 8  # a fresh environment takes the next one
+    # memory that is in no resident set: a memory file (memfd_create), written but not mapped
+    memfd = helpers.create_function(sb, "import os\ndef handler(e, c):\n    fd = os.memfd_create('x')\n"
+                                        "    for _ in range(e['mb']):\n        os.write(fd, b'x' * 1048576)\n"
+                                        "    return e['mb']\n", MemorySize=128, timeout=30)
+    body, resp = helpers.invoke(sb, memfd, {"mb": 400})
+    assert body.get("errorType") == "Runtime.OutOfMemory", body
     big = helpers.create_function(sb, code, MemorySize=1024, timeout=30)
     assert helpers.invoke(sb, big, {"mb": 400})[0] == 400  # the same work fits a 1 GB function
 
@@ -550,6 +580,14 @@ def test_allow_remote_serves_the_network_only_to_token_holders(tmp_path):
     finally:
         host.down()
         shutil.rmtree(state, ignore_errors=True)
+
+
+def test_an_apps_html_is_served_without_the_sandboxs_origin(sb, raw):
+    """An app's page (or an XSS in it) at /_aws/execute-api/... would otherwise be a page of the sandbox's origin."""
+    api = sb.deploy("crud-api").outputs["ApiUrl"]
+    page = raw.get(api.rstrip("/") + "/items", timeout=30)
+    assert page.ok and "sandbox" in page.headers.get("Content-Security-Policy", "")
+    assert page.headers.get("X-Content-Type-Options") == "nosniff"
 
 
 def test_html_in_a_bucket_is_served_without_the_sandboxs_origin(sb, raw):

@@ -111,8 +111,10 @@ def test_referer_without_origin_counts():
 def test_data_plane_and_s3_reads_serve_browsers_as_aws_does():
     evil = {"Origin": "https://evil.example"}
     assert verdict(req("POST", "/_aws/execute-api/abc/dev/items", headers=evil)).allowed
-    assert verdict(req("GET", "/restapis/abc/dev/_user_request_/items", headers=evil)).allowed
     assert verdict(req("GET", "/", headers={**evil, "Host": f"abc.execute-api.localhost:{PORT}"})).allowed
+    assert verdict(req("POST", "/", headers={**evil, "Host": f"x1.lambda-url.us-east-1.localhost:{PORT}"})).allowed
+    # the legacy path form can reach the API Gateway control plane when no such API exists: not exempt
+    assert not verdict(req("GET", "/restapis/abc/dev/_user_request_/items", headers=evil)).allowed
     # a presigned S3 link opened from a chat: a cross-site navigation
     nav = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
     assert verdict(req("GET", "/bucket/key", query={"X-Amz-Signature": "s"}, headers=nav), is_s3=True).allowed
@@ -130,7 +132,8 @@ def test_tools_pass_with_a_signature_or_the_token():
     assert verdict(req("PUT", "/b/k", headers={"Authorization": "AWS test:c2ln"})).allowed  # SigV2
     assert verdict(req("PUT", "/b/k", query={"X-Amz-Signature": "s", "X-Amz-Credential": "c"})).allowed  # presigned
     assert verdict(req("POST", "/_sandbox/reset", headers={"X-Sandbox-Token": "tok-123"})).allowed
-    assert verdict(req("POST", "/b", headers={"Content-Type": "multipart/form-data; boundary=x"})).allowed
+    assert verdict(req("POST", "/bucket", headers={"Content-Type": "multipart/form-data; boundary=x"}),
+                   is_s3=True).allowed
     assert verdict(req("GET", "/_sandbox/events")).allowed  # reads need nothing
     assert verdict(req("POST", "/_localstack_lambda/env/invocations/r/response")).allowed  # checked by its endpoint
 
@@ -254,7 +257,7 @@ def test_invoke_servers_accept_only_well_formed_invocations(lambda_process_path)
 
 
 @pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("::1", True), ("::ffff:127.0.0.1", True),
-                                            ("localhost", True), ("api.localhost", True), (None, True),
+                                            ("localhost", True), ("api.localhost", False), (None, True),
                                             ("10.255.255.1", False), ("0.0.0.0", False), ("example.com", False),
                                             ("::ffff:10.0.0.1", False), ("169.254.169.254", False)])
 def test_function_network_guard_knows_loopback(lambda_process_path, host, loopback):
@@ -329,3 +332,51 @@ def test_supervisor_kills_an_environment_over_its_memory_size(tmp_path):
     assert proc.wait(timeout=30) == -signal.SIGKILL
     marker = json.loads((env_dir / "memory-exceeded").read_text())
     assert marker["limit_mb"] == 64 and marker["peak_mb"] > 64
+
+
+def test_lookalikes_of_exempt_requests_are_not_exempt():
+    """Found by an adversarial review: each of these created a function, a queue or read events."""
+    # a host that merely contains `.lambda-url.` is routed to the control plane by LocalStack
+    fake_url_host = req("POST", "/2015-03-31/functions", headers={"Host": f"abc.lambda-url.localhost:{PORT}"})
+    assert verdict(fake_url_host).kind == "unsigned"
+    # a multipart POST to `/` is the query protocol (`-F Action=CreateQueue`), not an S3 upload
+    form = {"Content-Type": "multipart/form-data; boundary=x"}
+    assert not verdict(req("POST", "/", headers=form), is_s3=True).allowed
+    assert not verdict(req("POST", "/bucket", headers=form), is_s3=False).allowed
+    assert not verdict(req("POST", "/bucket", headers=form, query={"Action": "CreateQueue"}), is_s3=True).allowed
+    # LocalStack calls unknown paths S3: the sandbox's own routes are never "S3 reads"
+    assert not verdict(req("GET", "/_sandbox/events", headers={"Sec-Fetch-Site": "cross-site"}), is_s3=True).allowed
+    # a page of an app's virtual host is the app's origin, not the sandbox's
+    for origin in (f"http://abc.execute-api.localhost:{PORT}", f"http://abc.execute-api.cloudfront.localhost:{PORT}",
+                   f"http://bucket.s3-website.localhost:{PORT}"):
+        assert not verdict(req("POST", "/2015-03-31/functions", headers={"Origin": origin, "Authorization": SIGV4})).allowed
+
+
+@pytest.mark.parametrize("host", ["[::1].evil.com", "[::1]:x", "[::1", f"127.0.0.1:{PORT}:80", "localhost:abc"])
+def test_malformed_hosts_are_refused(host):
+    assert verdict(req(headers={"Host": host})).kind == "host"
+
+
+def test_a_sniffed_signature_does_not_carry_another_body():
+    """The replay of the adversarial review: the signed headers of a sniffed request, a new body, and
+    `x-amz-content-sha256` naming the sniffed body's hash (added, since botocore does not sign it for Lambda)."""
+    import hashlib
+
+    body = b'{"ZipFile": "benign"}'
+    view, raw, payload = signed("PUT", "http://10.0.0.1:4566/2015-03-31/functions/f/code", "lambda", body)
+    assert sigv4.verify(view, TOKEN, raw, body=lambda: payload)
+    forged = p.Request(view.method, view.path, {**view.headers, "X-Amz-Content-Sha256": hashlib.sha256(body).hexdigest()},
+                       remote_addr=view.remote_addr)
+    assert not sigv4.verify(forged, TOKEN, raw, body=lambda: b'{"ZipFile": "attacker"}')
+    # S3 signs the header: a body that does not match it, or an unsigned payload, is refused
+    view, raw, payload = signed("PUT", "http://10.0.0.1:4566/bucket/code.zip", "s3", b"benign", auth_class=S3SigV4Auth)
+    assert sigv4.verify(view, TOKEN, raw, body=lambda: payload)
+    assert not sigv4.verify(view, TOKEN, raw, body=lambda: b"attacker")
+
+
+def test_presigned_urls_live_at_most_a_week():
+    creds = Credentials(sigv4.remote_key_id(TOKEN), TOKEN)
+    request = AWSRequest(method="GET", url="http://10.0.0.1:4566/bucket/key.txt", headers={})
+    S3SigV4QueryAuth(creds, "s3", "us-east-1", expires=10**9).add_auth(request)
+    view = p.Request("GET", "/bucket/key.txt", {"Host": "10.0.0.1:4566"}, remote_addr="192.168.1.20")
+    assert not sigv4.verify(view, TOKEN, request.url.split("4566", 1)[1], body=lambda: b"")

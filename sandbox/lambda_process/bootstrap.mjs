@@ -41,8 +41,28 @@ const CALLBACKS_SUPPORTED = !RUNTIME_MAJOR || RUNTIME_MAJOR < 24;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 // The environment's secret, on every invocation we accept and every callback we make; out of the handler's sight.
-const TOKEN = process.env.SANDBOX_INVOKE_TOKEN || "";
-delete process.env.SANDBOX_INVOKE_TOKEN;
+const TOKEN = readToken();
+function readToken() {
+  // From a pipe the supervisor wrote it to (an exec'd process cannot remove a variable from /proc/self/environ).
+  const fd = parseInt(process.env.SANDBOX_INVOKE_TOKEN_FD || "-1", 10);
+  delete process.env.SANDBOX_INVOKE_TOKEN_FD;
+  if (fd >= 0) {
+    try {
+      return fs.readFileSync(fd, "utf8");
+    } catch {
+      return "";
+    } finally {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+  }
+  const token = process.env.SANDBOX_INVOKE_TOKEN || "";
+  delete process.env.SANDBOX_INVOKE_TOKEN;
+  return token;
+}
 // The supervisor samples memory often while an invocation runs: "i" when one starts, "d" when it is done.
 const ACTIVITY_FD = parseInt(process.env.SANDBOX_ACTIVITY_FD || "-1", 10);
 delete process.env.SANDBOX_ACTIVITY_FD;

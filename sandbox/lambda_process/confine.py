@@ -28,7 +28,8 @@ PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAPBSET_DROP = 24
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
 # Landlock (include/uapi/linux/landlock.h); the syscall numbers are the same on every architecture
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
@@ -115,24 +116,68 @@ def _mount(source, target, fstype, flags) -> str | None:
     return None
 
 
-def private_mounts(tmp_dir: str | None) -> tuple[bool, str | None]:
-    """In a new mount namespace: a /proc of our PID namespace, and `tmp_dir` at /tmp.
+def private_mounts(tmp_dir: str, map_tmp: bool) -> tuple[bool, list[str]]:
+    """In a new mount namespace: a /proc of our PID namespace, `tmp_dir` at /tmp (when `map_tmp`), and every
+    other mount read-only. Returns (tmp_mapped, problems).
 
-    Returns (tmp_mapped, problem). /tmp is left alone when something the runtime needs lives under it (the
-    sandbox's own state directory, say): mapping over it would hide that."""
+    /tmp is not replaced when something the runtime needs lives under it (the sandbox's own state directory, say):
+    mapping over it would hide that. `tmp_dir` and the host's /tmp then stay writable, bound onto themselves."""
     try:
         os.unshare(CLONE_NEWNS)
     except OSError as e:
-        return False, f"mount namespace unavailable ({e.strerror})"
+        return False, [f"mount namespace unavailable ({e.strerror})"]
     problem = _mount(None, "/", None, MS_REC | MS_PRIVATE) or \
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     if problem:
-        return False, problem
-    if not tmp_dir:
-        return False, None
-    if problem := _mount(tmp_dir, "/tmp", None, MS_BIND | MS_REC):
-        return False, problem
-    return True, None
+        return False, [problem]
+    if map_tmp:
+        if problem := _mount(tmp_dir, "/tmp", None, MS_BIND | MS_REC):
+            return False, [problem]
+        writable = ("/proc", "/tmp")
+    else:
+        writable = ("/proc", "/tmp", tmp_dir)
+        for path in ("/tmp", tmp_dir):
+            if problem := _mount(path, path, None, MS_BIND | MS_REC):
+                return False, [problem]
+    problem = read_only_everywhere_but(writable)
+    return map_tmp, [problem] if problem else []
+
+
+_OPTION_FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
+                 "noatime": MS_NOATIME, "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
+
+
+def read_only_everywhere_but(keep: tuple[str, ...]) -> str | None:
+    """Every mount of our mount namespace read-only except `keep` (and what lies below them).
+
+    Landlock decides what may be read and written, but not who may change a file's mode, owner, times or
+    extended attributes: on a read-only mount nobody can (a function could otherwise `chmod 644` the sandbox's
+    token file, or `chmod 777` a home directory). The mount flags the kernel locked for us are passed back as
+    they are, or the remount is refused."""
+    problems = []
+    try:
+        with open("/proc/self/mountinfo") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        return f"mount list unavailable ({e.strerror})"
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 6:
+            continue
+        point = fields[4].encode().decode("unicode_escape")
+        if any(point == k or point.startswith(k.rstrip("/") + "/") for k in keep):
+            continue
+        options = fields[5].split(",")
+        if "ro" in options:
+            continue
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+        for option in options:
+            flags |= _OPTION_FLAGS.get(option, 0)
+        if not any(o in options for o in ("noatime", "relatime")):
+            flags |= MS_STRICTATIME
+        if problem := _mount(None, point, None, flags):
+            problems.append(problem)
+    return f"not read-only: {'; '.join(problems)}" if problems else None
 
 
 def needs_tmp(paths: list[str]) -> bool:

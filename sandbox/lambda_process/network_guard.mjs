@@ -43,10 +43,12 @@ function isLoopbackAddress(host) {
 
 const LOCAL_NAMES = hostsFileNames();
 
+/** A loopback address, `localhost`, or a name /etc/hosts maps to loopback. Not `*.localhost`: the C library
+ * asks the DNS server about those, and the name itself would leave the machine. */
 export function isLoopback(host) {
   if (host === undefined || host === null || host === "") return true; // node's default host is localhost
   const name = String(host).replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");
-  return name === "localhost" || name.endsWith(".localhost") || isLoopbackAddress(name) || LOCAL_NAMES.has(name);
+  return name === "localhost" || isLoopbackAddress(name) || LOCAL_NAMES.has(name);
 }
 
 function refusal(what, target) {
@@ -108,22 +110,43 @@ net.Socket.prototype.connect = function guardedConnect(...args) {
   return originalConnect.apply(this, args);
 };
 
+// As node decides (lib/net.js toNumber/isPipeName): a string Number() reads as >= 0 is a port (" 8080", "0x1F90").
+const asPort = (x) => (Number(x) >= 0 ? Number(x) : false);
+const wildcard = (h) => h === undefined || h === null || h === "" || h === "0.0.0.0" || h === "::" || h === "::0";
+
 const originalListen = net.Server.prototype.listen;
 net.Server.prototype.listen = function guardedListen(...args) {
   const [first, second] = args;
-  const wildcard = (h) => h === undefined || h === null || h === "" || h === "0.0.0.0" || h === "::";
-  if (first !== null && typeof first === "object" && !Array.isArray(first) && (first.path === undefined || first.path === null) && !first.handle && !first.fd) {
+  const isOptions = first !== null && typeof first === "object" && !Array.isArray(first);
+  if (isOptions && (first.path === undefined || first.path === null) && !first.handle && first.fd === undefined) {
     if (wildcard(first.host)) args[0] = { ...first, host: "127.0.0.1" };
     else if (!isLoopback(first.host)) throw refusal("listening on", first.host);
-  } else if (typeof first === "number" || (typeof first === "string" && /^\d+$/.test(first)) || first === undefined) {
+  } else if (!isOptions && (first === undefined || first === null || typeof first === "function" || asPort(first) !== false)) {
     if (typeof second === "string") {
       if (wildcard(second)) args[1] = "127.0.0.1";
       else if (!isLoopback(second)) throw refusal("listening on", second);
     } else {
-      args.splice(1, 0, "127.0.0.1"); // every interface on AWS is the function's own; here they are the laptop's
+      args.splice(typeof first === "function" ? 0 : 1, 0, ...(typeof first === "function" ? [0, "127.0.0.1"] : ["127.0.0.1"]));
     }
+  } else if (isOptions || typeof first === "object") {
+    throw refusal("listening on", "a handle or file descriptor"); // an inherited socket may be bound anywhere
   }
   return originalListen.apply(this, args);
+};
+
+const originalBind = dgram.Socket.prototype.bind;
+dgram.Socket.prototype.bind = function guardedBind(...args) {
+  const [first, second] = args;
+  if (first !== null && typeof first === "object") {
+    if (wildcard(first.address)) args[0] = { ...first, address: this.type === "udp6" ? "::1" : "127.0.0.1" };
+    else if (!isLoopback(first.address)) throw refusal("listening on", first.address);
+  } else if (typeof second === "string") {
+    if (wildcard(second)) args[1] = this.type === "udp6" ? "::1" : "127.0.0.1";
+    else if (!isLoopback(second)) throw refusal("listening on", second);
+  } else {
+    args.splice(typeof first === "function" ? 0 : 1, 0, ...(typeof first === "function" ? [0, "127.0.0.1"] : ["127.0.0.1"]));
+  }
+  return originalBind.apply(this, args);
 };
 
 for (const method of ["send", "connect"]) {
@@ -162,6 +185,15 @@ for (const target of [dns, dns.Resolver.prototype, dns.promises, dns.promises.Re
     };
   }
 }
+
+// process.binding("tcp_wrap") and friends open sockets below everything patched above.
+const originalBinding = process.binding;
+process.binding = function guardedBinding(name) {
+  if (/^(tcp|udp|pipe|cares|stream|js_stream)_wrap$/.test(String(name))) {
+    throw refusal("the internal binding", name);
+  }
+  return originalBinding.call(process, name);
+};
 
 // ES modules that import these functions by name (`import { lookup } from "node:dns"`) see the guarded ones too.
 nodeModule.syncBuiltinESMExports();

@@ -24,13 +24,17 @@ class NetworkAccessRefused(ConnectionRefusedError):
 
 
 def is_loopback(host) -> bool:
+    """A loopback address, `localhost`, or a name /etc/hosts maps to loopback. Not `*.localhost`: the C library
+    asks the DNS server about those, and the name itself would leave the machine."""
     if host is None or host == "":
         return True  # a passive socket or the default host: localhost
     if isinstance(host, bytes):
         host = host.decode(errors="replace")
     name = str(host).strip("[]").split("%")[0].lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
+    return name == "localhost" or _is_loopback_ip(name) or name in _local_names()
+
+
+def _is_loopback_ip(name: str) -> bool:
     try:
         address = ipaddress.ip_address(name)
     except ValueError:
@@ -85,7 +89,7 @@ def _audit(event: str, args) -> None:
             _refuse("network access to", host)
     elif event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"):
         host = args[0]
-        if not is_loopback(host) and host not in _local_names():
+        if not is_loopback(host):
             _refuse("network access to" if _is_address(host) else "looking up", host)
     elif event == "socket.getnameinfo":
         address = args[0]
@@ -105,12 +109,29 @@ def _local_names() -> frozenset[str]:
             with open("/etc/hosts") as f:
                 for line in f:
                     fields = line.split("#", 1)[0].split()
-                    if len(fields) >= 2 and is_loopback(fields[0]):
+                    if len(fields) >= 2 and _is_loopback_ip(fields[0].split("%")[0]):
                         names.update(n.lower() for n in fields[1:])
         except OSError:
             pass
         _hosts = frozenset(names)
     return _hosts
+
+
+def _bound_to_loopback_first(method):
+    """listen() on a socket never bound, or sendto() on a datagram socket never bound, makes the kernel bind it to
+    every interface (reachable from the network), and no audit event tells: bind it to loopback first."""
+
+    def guarded(self, *args):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                port = self.getsockname()[1]
+            except OSError:
+                port = 0
+            if port == 0:
+                self.bind(("127.0.0.1", 0) if self.family == socket.AF_INET else ("::1", 0))
+        return method(self, *args)
+
+    return guarded
 
 
 def install(tmp_dirs: list[str]) -> None:
@@ -121,4 +142,6 @@ def install(tmp_dirs: list[str]) -> None:
     _tmp_dirs = tuple(os.path.realpath(d) for d in tmp_dirs if d)
     _local_names()  # read before the handler can change /etc/hosts' view (it cannot write it anyway)
     sys.addaudithook(_audit)
+    for name in ("listen", "sendto", "sendmsg"):
+        setattr(socket.socket, name, _bound_to_loopback_first(getattr(socket.socket, name)))
     _installed = True

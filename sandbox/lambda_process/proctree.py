@@ -65,10 +65,34 @@ def private_bytes(pid: int) -> int:
         return rss_bytes(pid)
 
 
+def memfd_files(pid: int) -> dict[tuple[int, int], int]:
+    """Anonymous memory files (memfd_create) `pid` holds open: {(device, inode): bytes}. Their pages are memory but
+    count in no resident set until mapped."""
+    found = {}
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return found
+    for fd in fds:
+        path = f"/proc/{pid}/fd/{fd}"
+        try:
+            if not os.readlink(path).startswith("/memfd:"):
+                continue
+            st = os.stat(path)
+        except OSError:
+            continue
+        found[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+    return found
+
+
 def tree_memory(root: int, others: list[int]) -> int:
-    """The memory of an environment: all of its runtime process, plus what each other process holds alone.
-    (Summing resident sizes would count the pages a forked child shares with its parent twice.)"""
-    return rss_bytes(root) + sum(private_bytes(p) for p in others if p != root)
+    """The memory of an environment: all of its runtime process, plus what each other process holds alone, plus
+    the memory files any of them holds. (Summing resident sizes would count the pages a forked child shares with
+    its parent twice.)"""
+    files: dict[tuple[int, int], int] = {}
+    for pid in [root, *others]:
+        files.update(memfd_files(pid))
+    return rss_bytes(root) + sum(private_bytes(p) for p in others if p != root) + sum(files.values())
 
 
 def boot_time() -> float:

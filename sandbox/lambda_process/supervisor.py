@@ -106,15 +106,15 @@ def _namespace_init(spec: Spec, report_w: int, status_w: int, activity_w: int, p
     The runtime is not PID 1 itself: PID 1 ignores every signal it has no handler for, even SIGKILL sent from
     inside its namespace, and runtimes end themselves that way (bootstrap.mjs after an uncaught error)."""
     confine.die_with_parent()  # the supervisor is single-threaded
-    tmp_wanted = spec.tmp if not confine.needs_tmp(spec.read_paths + [spec.cwd]) else None
-    tmp_mapped, problem = confine.private_mounts(tmp_wanted)
-    report = {"applied": [], "problems": []}
-    if problem:
-        report["problems"].append(problem)
-    else:
+    map_tmp = not confine.needs_tmp(spec.read_paths + [spec.cwd])
+    tmp_mapped, problems = confine.private_mounts(spec.tmp, map_tmp)
+    report = {"applied": [], "problems": problems}
+    if not any(p.startswith(("mount namespace", "mount ")) for p in problems):
         report["applied"].append("private /proc" + (" and /tmp" if tmp_mapped else ""))
-        if not tmp_mapped:
-            report["problems"].append("/tmp shared: the sandbox's state directory is under /tmp")
+        if not any(p.startswith("not read-only") for p in problems):
+            report["applied"].append("read-only mounts")
+    if not map_tmp:
+        report["problems"].append("/tmp shared: the sandbox's state directory is under /tmp")
     os.write(report_w, (json.dumps(report) + "\n").encode())
     runtime = os.fork()
     if runtime == 0:
@@ -150,6 +150,13 @@ def _runtime(spec: Spec, namespaces: bool, tmp_mapped: bool, report_w: int, acti
         env.update(TMPDIR="/tmp", HOME="/tmp")
     os.set_inheritable(activity_w, True)  # kept across `exec node`
     env["SANDBOX_ACTIVITY_FD"] = str(activity_w)
+    if spec.argv and "SANDBOX_INVOKE_TOKEN" in env:
+        # An exec'd runtime cannot take a variable back out of /proc/self/environ: it reads the secret from a pipe.
+        token_r, token_w = os.pipe()
+        os.write(token_w, env.pop("SANDBOX_INVOKE_TOKEN").encode())
+        os.close(token_w)
+        os.set_inheritable(token_r, True)
+        env["SANDBOX_INVOKE_TOKEN_FD"] = str(token_r)
     if spec.confine:
         write = [spec.tmp, "/tmp"] + confine.SYSTEM_WRITE  # /tmp: its own when mapped, else the host's (by name)
         read = spec.read_paths + [spec.cwd] + confine.SYSTEM_READ

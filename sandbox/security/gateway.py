@@ -116,18 +116,18 @@ def _remember(view: policy_mod.Request, decision: policy_mod.Decision) -> None:
                         "kind": decision.kind, "reason": decision.reason})
 
 
-# An HTML object in a bucket, opened at http://127.0.0.1:4566/bucket/page.html, would otherwise be a page of the
-# sandbox's own origin, free to call every API. In an opaque origin its scripts still run (static sites work),
-# but its requests carry `Origin: null` and are refused like any other site's.
-S3_DOCUMENT_POLICY = "sandbox allow-scripts allow-forms allow-popups allow-downloads allow-modals"
+# A page the sandbox serves - an HTML object in a bucket at http://127.0.0.1:4566/bucket/page.html, the HTML an
+# app's API returns at /_aws/execute-api/... - would otherwise have the sandbox's own origin and be free to call
+# every API (with a made-up signature: only its shape is checked on loopback). As a document of no origin its
+# scripts still run (a static site or an app's page works), but its requests carry `Origin: null` and are
+# refused like any other site's. Added even when the app sets a policy of its own: browsers apply every policy.
+DOCUMENT_POLICY = "sandbox allow-scripts allow-forms allow-popups allow-downloads allow-modals"
 
 
 def harden_response(chain: HandlerChain, context: RequestContext, response: Response) -> None:
-    """Response handler: S3 content is served as a document of no origin (see S3_DOCUMENT_POLICY)."""
-    service = context.service.service_name if context.service else ""
-    if service == "s3" or ".s3-website" in (context.request.host or ""):
-        response.headers.setdefault("Content-Security-Policy", S3_DOCUMENT_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    """Response handler: nothing the sandbox serves can become a page of its origin (see DOCUMENT_POLICY)."""
+    response.headers.add("Content-Security-Policy", DOCUMENT_POLICY)
+    response.headers["X-Content-Type-Options"] = "nosniff"
 
 
 def refusals() -> dict:

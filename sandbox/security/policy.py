@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -28,9 +29,12 @@ TOKEN_HEADER = "X-Sandbox-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Where AWS serves the public: an app's API, not the control plane. The app's own CORS settings decide there.
 DATA_PLANE_PATH_PREFIXES = ("/_aws/execute-api/",)
-DATA_PLANE_HOST_MARKERS = (".execute-api.", ".lambda-url.")
+# LocalStack's routes for these hosts (localstack/services/apigateway/next_gen/execute_api/router.py,
+# localstack/services/lambda_/urlrouter.py) send every path of the host to the API or function URL.
+DATA_PLANE_HOST = re.compile(r"^[a-z0-9]+\.(execute-api|lambda-url\.[a-z]{2}(-[a-z]+)+-\d+)\.[a-z0-9.-]+$")
 # Lambda runtime callbacks: authenticated by their environment's own secret (lambda_process.executor).
 RUNTIME_CALLBACK_PREFIX = "/_localstack_lambda/"
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 HOW_TO_ALLOW_ORIGIN = "start the sandbox with `sandbox up --allow-origin <origin>` (or SANDBOX_ALLOWED_ORIGINS)"
 
 
@@ -114,14 +118,15 @@ def decide(request: Request, policy: Policy, remote_auth: RemoteAuth | None = No
     if crossing is not None:
         if data_plane:
             return ALLOW  # the app's API: its own CORS configuration answers, as on AWS
-        if request.method in ("GET", "HEAD") and "Action" not in request.query and is_s3 is not None and is_s3(request):
+        if request.method in ("GET", "HEAD") and "Action" not in request.query and \
+                not request.path.startswith("/_") and is_s3 is not None and is_s3(request):
             return ALLOW  # an S3 read, e.g. a presigned link opened from a chat or a page
         return Decision(False, 403, f"cross-site request from {crossing} refused: a web page may not drive the "
                                     f"sandbox. If {crossing} is your own local web app, {HOW_TO_ALLOW_ORIGIN}",
                         "cross-site")
     if not changes_state(request) or data_plane or request.path.startswith(RUNTIME_CALLBACK_PREFIX):
         return ALLOW
-    if token_ok or has_signature(request) or is_s3_form_post(request):
+    if token_ok or has_signature(request) or (is_s3_form_post(request) and is_s3 is not None and is_s3(request)):
         return ALLOW
     if request.header(TOKEN_HEADER) is not None:
         return Decision(False, 403, f"the {TOKEN_HEADER} header does not match this sandbox's token", "token")
@@ -143,13 +148,24 @@ def is_loopback_address(address: str | None) -> bool:
 
 
 def split_host(host: str) -> str:
-    """The host name of a Host header value, without port or IPv6 brackets, lower case."""
+    """The host name of a Host header value, without port or IPv6 brackets, lower case ("" if malformed)."""
     host = host.strip().lower()
     if host.startswith("["):
-        return host[1:host.find("]")] if "]" in host else host[1:]
+        end = host.find("]")
+        rest = host[end + 1:] if end > 0 else "?"
+        return host[1:end] if rest == "" or (rest.startswith(":") and rest[1:].isdigit()) else ""
     if host.count(":") == 1:
-        host = host.split(":", 1)[0]
+        host, port = host.split(":", 1)
+        if not port.isdigit():
+            return ""
     return host.rstrip(".")
+
+
+def _is_loopback_ip(name: str) -> bool:
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def is_local_host(host: str, local_names: frozenset[str] = frozenset()) -> bool:
@@ -203,8 +219,15 @@ def is_own_origin(origin: str, policy: Policy) -> bool:
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return False
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return port == policy.port and is_local_host(parts.netloc, policy.local_names)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    # Only the plain names of this machine: a page of a virtual host (an API's `<id>.execute-api.localhost`, a
+    # bucket website) is the app's, not the sandbox's.
+    name = parts.hostname.lower().rstrip(".")
+    own = name == "localhost" or name in policy.local_names or _is_loopback_ip(name)
+    return port == policy.port and own
 
 
 def cross_site_origin(request: Request, policy: Policy) -> str | None:
@@ -229,12 +252,13 @@ def cross_site_origin(request: Request, policy: Policy) -> str | None:
 
 
 def is_data_plane(request: Request) -> bool:
+    """An app's own API: `/_aws/execute-api/<id>/...`, or a host LocalStack routes to one (the whole host goes to
+    the API or function URL, never to the control plane): `<id>.execute-api.<host>`,
+    `<id>.lambda-url.<region>.<host>`. A host that only contains such a word is not enough."""
     if request.path.startswith(DATA_PLANE_PATH_PREFIXES):
         return True
-    if request.path.startswith("/restapis/") and "/_user_request_" in request.path:
-        return True
-    host = (request.header("Host") or "").lower()
-    return any(marker in host for marker in DATA_PLANE_HOST_MARKERS)
+    host = split_host(request.header("Host") or "")
+    return bool(DATA_PLANE_HOST.match(host))
 
 
 def changes_state(request: Request) -> bool:
@@ -261,8 +285,9 @@ def is_s3_form_post(request: Request) -> bool:
     """A browser-style S3 upload (POST policy): its signature is a form field. Browsers always send `Origin` on a
     POST, so one that reaches here without any browser signal comes from a tool such as curl."""
     content_type = (request.header("Content-Type") or "").lower()
+    bucket = request.path.strip("/").split("/", 1)[0]
     return request.method.upper() == "POST" and content_type.startswith("multipart/form-data") and \
-        not request.path.startswith(("/_", "/2015-03-31/"))
+        bool(BUCKET_NAME.match(bucket)) and "/" not in request.path.strip("/") and "Action" not in request.query
 
 
 def _constant_time_eq(given: str | None, expected: str) -> bool:

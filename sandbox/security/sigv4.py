@@ -23,6 +23,7 @@ from sandbox.security.policy import Request
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_SKEW = timedelta(minutes=15)
+MAX_PRESIGNED_SECONDS = 7 * 24 * 3600  # AWS's limit on X-Amz-Expires
 _AUTH = re.compile(r"AWS4-HMAC-SHA256\s+Credential=(?P<cred>[^,\s]+),\s*SignedHeaders=(?P<signed>[^,\s]+),\s*"
                    r"Signature=(?P<sig>[0-9a-f]{64})")
 
@@ -69,16 +70,16 @@ def verify(request: Request, token: str, raw_uri: str, body: Callable[[], bytes]
         return False
     if not stamp.startswith(day) or abs(now - when) > MAX_SKEW and not presigned:
         return False
-    if presigned and not (when - MAX_SKEW <= now <= when + timedelta(seconds=expires)):
+    if presigned and not (0 < expires <= MAX_PRESIGNED_SECONDS and when - MAX_SKEW <= now <= when +
+                          timedelta(seconds=expires)):
         return False
     names = [n for n in signed.lower().split(";") if n]
     if "host" not in names:
         return False
     header_block = "".join(f"{n}:{_header_values(request, n)}\n" for n in names)
-    if presigned:
-        payload = "UNSIGNED-PAYLOAD" if service == "s3" else hashlib.sha256(body() or b"").hexdigest()
-    else:
-        payload = request.header("X-Amz-Content-Sha256") or hashlib.sha256(body() or b"").hexdigest()
+    payload = _payload_hash(request, service, presigned, names, body)
+    if payload is None:
+        return False
     key = _signing_key(token, day, region, service)
     for canonical_path in _paths(path, service):
         for canonical_query in _queries(pairs):
@@ -90,6 +91,24 @@ def verify(request: Request, token: str, raw_uri: str, body: Callable[[], bytes]
             if hmac.compare_digest(expected, signature):
                 return True
     return False
+
+
+def _payload_hash(request: Request, service: str, presigned: bool, signed: list[str],
+                  body: Callable[[], bytes]) -> str | None:
+    """The payload hash the signature covers, or None if the body is not the one that was signed.
+
+    The hash is always taken of the body actually received: a sniffed signature stays valid for 15 minutes, and
+    trusting a claimed `x-amz-content-sha256` (added unsigned, or naming the sniffed body's hash) would let anyone
+    who saw one request send another body under it. Unsigned payloads - presigned URLs, streamed S3 uploads -
+    are refused (AWS SDKs sign the payload over plain HTTP), except a presigned S3 URL: whoever holds one may send
+    any body, on AWS too."""
+    claimed = request.header("X-Amz-Content-Sha256")
+    if presigned:
+        return "UNSIGNED-PAYLOAD" if service == "s3" else hashlib.sha256(body() or b"").hexdigest()
+    actual = hashlib.sha256(body() or b"").hexdigest()
+    if claimed is not None and "x-amz-content-sha256" in signed and not hmac.compare_digest(claimed, actual):
+        return None  # UNSIGNED-PAYLOAD, STREAMING-..., or the hash of another body
+    return actual
 
 
 def _header_values(request: Request, name: str) -> str:
