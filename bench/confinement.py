@@ -3,7 +3,7 @@
     uv run python bench/confinement.py [--cold 15] [--warm 200] [--idle 20]
 
 Starts two sandboxes in temporary directories on free ports, one with the supervisor's namespaces and Landlock
-(sandbox/lambda_process/confine.py) and one without, and alternates between them so both see the same machine
+(sandbox/lambda_process/environment/confine.py) and one without, and alternates between them so both see the same machine
 load. Prints cold and warm invoke times and the CPU the supervisors spend watching idle environments.
 Results are recorded in docs/benchmarks.md.
 """

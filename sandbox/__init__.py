@@ -1,7 +1,7 @@
 """Serverless Sandbox: a local serverless emulator and teaching sandbox on an embedded LocalStack."""
 
 from sandbox.api import Sandbox
-from sandbox.embedded import SandboxError
+from sandbox.errors import SandboxError
 from sandbox.settings import Settings, SpeedKnobs
 
 __all__ = ["Sandbox", "SandboxError", "Settings", "SpeedKnobs"]

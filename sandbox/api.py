@@ -15,7 +15,8 @@ import requests
 import requests.auth
 
 from sandbox.clients import make_client
-from sandbox.embedded import EmbeddedBackend, Instance, SandboxError
+from sandbox.embedded import EmbeddedBackend, Instance
+from sandbox.errors import SandboxError
 from sandbox.safety import check_endpoint
 from sandbox.security.policy import TOKEN_HEADER
 from sandbox.settings import Settings

@@ -9,8 +9,9 @@ import time
 
 import click
 
-from sandbox.api import Sandbox
-from sandbox.embedded import SandboxError, tail
+from sandbox.commands.common import get_sandbox, parse_params
+from sandbox.embedded import tail
+from sandbox.errors import SandboxError
 from sandbox.safety import UnsafeEndpointError
 from sandbox.settings import Settings, SpeedKnobs
 
@@ -51,12 +52,6 @@ def main(ctx, state_dir, endpoint, allow_remote, region):
         launch_tui(settings)  # `sandbox` alone opens the TUI (it starts the sandbox if none is running)
 
 
-def get_sandbox(settings: Settings) -> Sandbox:
-    """The Sandbox for the CLI's settings (commands in sandbox/commands use this too)."""
-    return Sandbox(settings)
-
-
-_sandbox = get_sandbox
 
 
 @main.command()
@@ -84,7 +79,7 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
         knobs.lambda_keepalive_ms = keepalive_ms
     if esm_poll_interval is not None:
         knobs.esm_poll_interval = esm_poll_interval
-    sb = _sandbox(settings)
+    sb = get_sandbox(settings)
     if settings.external:
         sb.up()
         click.echo(f"external backend at {sb.endpoint} is up")
@@ -123,7 +118,7 @@ def _deploy_patterns(sb, names: list[str]) -> None:
 @click.pass_obj
 def down(settings: Settings):
     """Stop the sandbox and every process it started."""
-    sb = _sandbox(settings)
+    sb = get_sandbox(settings)
     stopped = sb.down()
     parts = []
     if stopped["localstack"]:
@@ -144,7 +139,7 @@ def down(settings: Settings):
 @click.pass_obj
 def status(settings: Settings, as_json):
     """Is the sandbox running, where, and with which services."""
-    st = _sandbox(settings).status()
+    st = get_sandbox(settings).status()
     if as_json:
         click.echo(json.dumps(st, indent=2))
         return
@@ -203,18 +198,8 @@ def logs(settings: Settings, follow, lines):
 @click.pass_obj
 def reset(settings: Settings):
     """Empty the running sandbox: every resource and Lambda environment gone, in seconds."""
-    result = _sandbox(settings).reset()
+    result = get_sandbox(settings).reset()
     click.echo(f"reset {len(result['reset'])} services in {result['seconds']:.2f}s")
-
-
-def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SandboxError(f"--param {pair!r} is not KEY=VALUE")
-        out[key] = value
-    return out
 
 
 @main.command()
@@ -234,9 +219,9 @@ def deploy(settings: Settings, target, stack_name, params, deploy_region, as_jso
             colour = "red" if ev.failed else ("green" if ev.status.endswith("COMPLETE") else None)
             click.secho(f"  {ev.status:<22} {ev.resource_type:<36} {ev.logical_id}{reason}", fg=colour, err=True)
 
-    sb = _sandbox(settings)
+    sb = get_sandbox(settings)
     try:
-        result = sb.deploy(target, stack_name=stack_name, parameters=_parse_params(params), region=deploy_region,
+        result = sb.deploy(target, stack_name=stack_name, parameters=parse_params(params), region=deploy_region,
                            on_event=show)
     except DeployError as e:
         if as_json:
@@ -256,7 +241,7 @@ def deploy(settings: Settings, target, stack_name, params, deploy_region, as_jso
 @click.pass_obj
 def stacks(settings: Settings, as_json):
     """List deployed stacks with their outputs."""
-    found = _sandbox(settings).stacks()
+    found = get_sandbox(settings).stacks()
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
@@ -273,7 +258,7 @@ def stacks(settings: Settings, as_json):
 @click.pass_obj
 def destroy(settings: Settings, stack_name):
     """Delete a deployed stack and everything in it."""
-    if not _sandbox(settings).destroy(stack_name):
+    if not get_sandbox(settings).destroy(stack_name):
         raise SandboxError(f"no stack named {stack_name!r} (see `sandbox stacks`)")
     click.echo(f"destroyed stack {stack_name}")
 
@@ -296,7 +281,7 @@ def env(settings: Settings, remote_host):
     """Print exports that point AWS CLIs (awslocal, aws) at the sandbox: eval "$(sandbox env)"."""
     import shlex
 
-    for k, v in _sandbox(settings).aws_env(remote_host=remote_host).items():
+    for k, v in get_sandbox(settings).aws_env(remote_host=remote_host).items():
         click.echo(f"export {k}={shlex.quote(v)}")
 
 

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
-from sandbox.embedded import SandboxError
+from sandbox.errors import SandboxError
 
 # What sends failures to a DLQ: kind -> how it is shown.
 SOURCE_KINDS = {

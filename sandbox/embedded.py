@@ -25,6 +25,7 @@ from pathlib import Path
 import requests
 
 from sandbox import node_sdk
+from sandbox.errors import SandboxError
 from sandbox.localstack_ext.warmup import share_cache_files
 from sandbox.process_registry import ProcessRecord, ProcessRegistry
 from sandbox.settings import Settings
@@ -43,17 +44,13 @@ HOST_MODE_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",  # botocore inside LocalStack must not probe 169.254.169.254
     "LS_LOG": "info",
     # Our runtime server: binds the address it is given (LocalStack's binds every interface) and puts the request
-    # guard in front of the gateway (sandbox/security/server.py).
+    # guard in front of the gateway (sandbox/security/engine/server.py).
     "GATEWAY_SERVER": "sandbox",
 }
 # Host variables LocalStack may see; everything else (AWS_* credentials and profiles first) is withheld.
 HOST_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "TERM")
 # The process executor's switches (sandbox/lambda_process/executor.py), passed on when set.
 EXECUTOR_SWITCHES = ("SANDBOX_LAMBDA_ZYGOTE", "SANDBOX_LAMBDA_CONFINE", "SANDBOX_LAMBDA_NAMESPACES")
-
-
-class SandboxError(Exception):
-    """A failure with a message meant for the user, saying what went wrong and how to fix it."""
 
 
 @dataclass

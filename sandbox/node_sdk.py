@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-NODE_RUNTIME_DIR = Path(__file__).resolve().parent / "lambda_process" / "node_runtime"
+NODE_RUNTIME_DIR = Path(__file__).resolve().parent / "lambda_process" / "environment" / "node_runtime"
 
 
 def install_command() -> list[str]:

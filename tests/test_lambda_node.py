@@ -19,7 +19,7 @@ from sandbox.lambda_process import runtimes
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="`node` is not on PATH: Node.js runtimes cannot run")
 
-NPM_CI = "npm ci --prefix sandbox/lambda_process/node_runtime"
+NPM_CI = "npm ci --prefix sandbox/lambda_process/environment/node_runtime"
 needs_sdk = pytest.mark.skipif(
     not runtimes.NODE_MODULES.is_dir(), reason=f"the bundled AWS SDK v3 is not installed (run `{NPM_CI}`)"
 )

@@ -25,7 +25,7 @@ from sandbox import Sandbox, Settings
 from sandbox.embedded import free_port
 
 BIN = Path(sys.executable).parent
-NODE_MODULES = Path(__file__).resolve().parent.parent / "sandbox" / "lambda_process" / "node_runtime" / "node_modules"
+NODE_MODULES = Path(__file__).resolve().parent.parent / "sandbox" / "lambda_process" / "environment" / "node_runtime" / "node_modules"
 # What a browser sends with `<img src=... referrerpolicy=no-referrer>` / a no-cors fetch from another site
 IMG_FROM_ANOTHER_SITE = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
 SIGV4_SHAPE = ("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, "
@@ -526,12 +526,11 @@ def test_refusals_are_explained_and_counted(sb, raw):
     # an SDK gets the reason as its error message
     from botocore.exceptions import ClientError
 
-    lam = sb.client("lambda")
+    lam = sb.client("lambda", read_timeout=30)  # a client of its own (with kwargs it is not the cached one)
     lam.meta.events.register("before-send.lambda.ListFunctions",
                              lambda request, **_: request.headers.__setitem__("Host", "evil.example"))
     with pytest.raises(ClientError, match="is not this machine"):
         lam.list_functions()
-    lam.meta.events.unregister("before-send.lambda.ListFunctions")
 
 
 # --- --allow-remote ----------------------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ import json
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sandbox.cli import get_sandbox
+from sandbox.commands.common import get_sandbox
 from sandbox.dlq import DeadLetterQueue, DeadLetterQueues, PeekedMessage, ms_to_iso
-from sandbox.embedded import SandboxError
+from sandbox.errors import SandboxError
 
 _TIMESTAMPS = ("SentTimestamp", "ApproximateFirstReceiveTimestamp")
 

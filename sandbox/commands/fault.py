@@ -10,7 +10,7 @@ from sandbox.faults import TEMPLATES, FaultError, build_template, is_lambda_rule
 
 
 def _sandbox(settings):
-    from sandbox.cli import get_sandbox
+    from sandbox.commands.common import get_sandbox
 
     return get_sandbox(settings)
 

@@ -10,8 +10,8 @@ import time
 import click
 from rich.console import Console
 
-from sandbox.cli import get_sandbox
-from sandbox.embedded import SandboxError
+from sandbox.commands.common import get_sandbox
+from sandbox.errors import SandboxError
 from sandbox.observability import render
 
 DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from sandbox.embedded import SandboxError
+from sandbox.errors import SandboxError
 
 
 def _scenarios():
@@ -142,7 +142,7 @@ def show_cmd(scenario_id):
 def run_cmd(settings, scenario_id, variant, seed, params, as_json):
     """Run a scenario variant (or all of them, with a before/after table). Exit 1 if an expectation fails; Ctrl-C
     stops the run (faults cleared, no further variant) and exits 130."""
-    from sandbox.cli import _parse_params, get_sandbox
+    from sandbox.commands.common import get_sandbox, parse_params
 
     sc = _scenarios()
     s = _get(scenario_id)
@@ -150,7 +150,7 @@ def run_cmd(settings, scenario_id, variant, seed, params, as_json):
     sb = get_sandbox(settings)
     sb.require_running()
     try:
-        runner = sc.Runner(sb, s, seed=seed, params=_parse_params(params),
+        runner = sc.Runner(sb, s, seed=seed, params=parse_params(params),
                            listeners=[] if as_json else [print_event])
     except sc.ScenarioError as e:
         raise SandboxError(str(e)) from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sandbox.embedded import SandboxError
+from sandbox.errors import SandboxError
 
 
 def launch_tui(settings, replay: str | None = None) -> None:
@@ -21,7 +21,7 @@ def launch_tui(settings, replay: str | None = None) -> None:
             raise SandboxError(f"no recording at {replay} (recordings are in .sandbox/runs/)")
         app = SandboxApp(replay=replay)
     else:
-        from sandbox.cli import get_sandbox
+        from sandbox.commands.common import get_sandbox
 
         app = SandboxApp(sandbox=get_sandbox(settings))
     app.run()

@@ -37,7 +37,8 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 from werkzeug import Request
 
-from sandbox.lambda_process import hooks, runtimes, supervisor, zygote_client
+from sandbox.lambda_process import hooks, runtimes, zygote_client
+from sandbox.lambda_process.environment import layout
 from sandbox.process_registry import ProcessRegistry, terminate_group
 
 LOG = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.process: subprocess.Popen | None = None
         self.env_vars: dict[str, str] = {}
         self.env_dir = state_dir() / "lambda" / "envs" / self.id
-        self.log_path = self.env_dir / "process.log"
+        self.log_path = self.env_dir / layout.PROCESS_LOG
         self.session = requests.Session()
         self.session.trust_env = False  # never through a proxy: environments live on loopback
         self.lock = threading.Lock()
@@ -180,11 +181,11 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         launcher = runtimes.launcher_for(self.function_version.config.runtime)
         task_root = self.function_version.config.code.get_unzipped_code_location()
         layer_roots = [layer.code.get_unzipped_code_location() for layer in self.function_version.config.layers]
-        tmp = self.env_dir / "tmp"
+        tmp = self.env_dir / layout.TMP
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)  # a fresh environment gets a fresh /tmp
         tmp.mkdir(parents=True, exist_ok=True)
-        for marker in (supervisor.MEMORY_MARKER, supervisor.CONFINEMENT_FILE):
+        for marker in (layout.MEMORY_MARKER, layout.CONFINEMENT_FILE):
             (self.env_dir / marker).unlink(missing_ok=True)
         if launcher.runtime.startswith("nodejs"):
             runtimes.isolate_node_package_scope(state_dir())
@@ -194,7 +195,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         env.update(
             {
                 "LAMBDA_TASK_ROOT": str(task_root),
-                "LAMBDA_RUNTIME_DIR": str(runtimes.HERE),
+                "LAMBDA_RUNTIME_DIR": str(runtimes.ENVIRONMENT),
                 "HOME": str(tmp),
                 "TMPDIR": str(tmp),
                 # No profile or credentials file of the host may be read by the SDKs in the function.
@@ -244,7 +245,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         to every process in /proc/<pid>/cmdline), and it watches us with getppid() (we are multi-threaded)."""
         with open(self.log_path, "ab") as log_file:
             proc = subprocess.Popen(
-                [sys.executable, "-s", "-u", str(Path(supervisor.__file__))],
+                [sys.executable, "-s", "-u", str(runtimes.ENVIRONMENT / "supervisor.py")],
                 env={k: os.environ[k] for k in zygote_client.ZYGOTE_ENV if k in os.environ},
                 cwd=spec["cwd"],
                 stdin=subprocess.PIPE,
@@ -281,14 +282,14 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def _memory_exceeded(self) -> dict | None:
         """What the supervisor wrote when it killed the environment for using more than its memory size."""
         try:
-            return json.loads((self.env_dir / supervisor.MEMORY_MARKER).read_text())
+            return json.loads((self.env_dir / layout.MEMORY_MARKER).read_text())
         except (OSError, ValueError):
             return None
 
     def confinement(self) -> dict | None:
         """What the supervisor could apply to this environment (namespaces, Landlock, ...), for status and tests."""
         try:
-            return json.loads((self.env_dir / supervisor.CONFINEMENT_FILE).read_text())
+            return json.loads((self.env_dir / layout.CONFINEMENT_FILE).read_text())
         except (OSError, ValueError):
             return None
 
@@ -326,10 +327,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             info = self._invoke_info(payload)
             self.invocations_in_process += 1
             started = time.perf_counter()
-            directive = hooks.run_before(info)
-            result = self._apply(directive, payload) if directive else self._invoke(payload)
+            intercept = hooks.run_before(info)
+            result = intercept.run(self, payload) if intercept else self._invoke(payload)
             hooks.run_after(hooks.InvokeOutcome(info, result.is_error, result.payload,
-                                                (time.perf_counter() - started) * 1000, directive))
+                                                (time.perf_counter() - started) * 1000, intercept))
             return result
 
     def _invoke_info(self, payload: dict[str, str]) -> hooks.InvokeInfo:
@@ -343,33 +344,30 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             environment_id=self.id, cold=self.invocations_in_process == 0,
         )
 
-    def _apply(self, directive: hooks.Directive, payload: dict[str, str]) -> InvocationResult:
-        """Carries out a fault directive (see hooks.Directive) instead of, or before, the real invocation."""
-        if directive.latency_ms:
-            time.sleep(directive.latency_ms / 1000)
-        if directive.crash:
-            self._kill()
-            self._start_bookkeeping(payload)
-            return self._synthetic_error(None, "Runtime.ExitError", "Runtime exited with error: signal: killed")
-        if directive.timeout:
-            self._start_bookkeeping(payload)
-            timeout = float(self.function_version.config.timeout)
-            time.sleep(timeout)
-            self._kill()
-            return self._synthetic_error(None, "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds",
-                                         status="timeout")
-        if directive.error_type:
-            self._start_bookkeeping(payload)
-            request_id = payload.get("invoke-id") or ""
-            body = {"errorType": directive.error_type, "errorMessage": directive.error_message, "requestId": request_id,
-                    "stackTrace": []}
-            logs = (f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}\n"
-                    f"[ERROR] {directive.error_type}: {directive.error_message} (injected by the sandbox)\n"
-                    f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: 0.00 ms\t"
-                    f"Billed Duration: 1 ms\tMemory Size: {self.function_version.config.memory_size} MB\t"
-                    f"Max Memory Used: 0 MB\n")
-            return InvocationResult(request_id, json.dumps(body).encode(), is_error=True, logs=logs)
-        return self._invoke(payload)
+    # --- hooks.Environment: what an intercept (a Lambda fault) may do with this environment -------------------
+    @property
+    def memory_mb(self) -> int:
+        return int(self.function_version.config.memory_size)
+
+    @property
+    def timeout_s(self) -> float:
+        return float(self.function_version.config.timeout)
+
+    @property
+    def qualifier(self) -> str:
+        return self.function_version.id.qualifier
+
+    def run_invocation(self, payload: dict[str, str]) -> InvocationResult:
+        return self._invoke(payload)  # `invoke` is LocalStack's entry point, which holds the lock already
+
+    def begin(self, payload: dict[str, str]) -> None:
+        self._start_bookkeeping(payload)
+
+    def kill(self) -> None:
+        self._kill()
+
+    def failure(self, error_type: str, message: str, status: str = "error") -> InvocationResult:
+        return self._synthetic_error(None, error_type, message, status=status)
 
     def _start_bookkeeping(self, payload: dict[str, str]) -> None:
         self._current_request_id = payload.get("invoke-id")

@@ -17,10 +17,12 @@ from pathlib import Path
 
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException
 
-HERE = Path(__file__).resolve().parent
-PYTHON_BOOTSTRAP = HERE / "bootstrap.py"
-NODE_BOOTSTRAP = HERE / "bootstrap.mjs"
-NODE_MODULES = HERE / "node_runtime" / "node_modules"  # AWS SDK v3: `npm ci` here (.ci/run; `sandbox up` when missing)
+# What runs in the function's processes (bootstraps, supervisor, fork server) and what it reads (the Node SDK).
+ENVIRONMENT = Path(__file__).resolve().parent / "environment"
+PYTHON_BOOTSTRAP = ENVIRONMENT / "bootstrap.py"
+NODE_BOOTSTRAP = ENVIRONMENT / "bootstrap.mjs"
+NODE_RUNTIME = ENVIRONMENT / "node_runtime"
+NODE_MODULES = NODE_RUNTIME / "node_modules"  # AWS SDK v3: `npm ci` here (.ci/run; `sandbox up` when missing)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Launcher:
 def python_read_paths() -> tuple[str, ...]:
     """The interpreter, its standard library and the sandbox's site-packages (boto3, Powertools), and the
     runtime's own files; not the rest of the project or the user's home."""
-    paths = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix, str(HERE),
+    paths = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix, str(ENVIRONMENT),
              str(Path(os.path.realpath(sys.executable)).parent.parent)}
     paths.update(p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p))
     return tuple(sorted(paths))
@@ -134,7 +136,7 @@ def _node_launcher(runtime: str) -> Launcher:
         # As AWS's NODE_PATH: /opt/nodejs/node<major>/node_modules before /opt/nodejs/node_modules.
         layer_subdirs=(f"nodejs/node{runtime.removeprefix('nodejs').split('.')[0]}/node_modules", "nodejs/node_modules"),
         bundled=(str(NODE_MODULES),) if NODE_MODULES.is_dir() else (),
-        read_paths=(str(HERE), _install_prefix(node)),
+        read_paths=(str(ENVIRONMENT), _install_prefix(node)),
     )
 
 

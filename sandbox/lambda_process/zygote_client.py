@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 LOG = logging.getLogger(__name__)
-ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
+ZYGOTE = Path(__file__).resolve().parent / "environment" / "zygote.py"
 # The fork server's environment is what every function's /proc/self/environ starts from: nothing of LocalStack's
 # (its token, AWS_* variables), only what an interpreter needs.
 ZYGOTE_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT", "TMP", "TMPDIR")

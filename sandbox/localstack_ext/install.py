@@ -6,13 +6,13 @@ LOG = logging.getLogger(__name__)
 
 
 def install_all() -> None:
-    from sandbox import chaos
+    from sandbox.faults import engine as faults_engine
     from sandbox.localstack_ext import internal_api, loopback_guard, patches, unsupported_services
 
     loopback_guard.install()
     unsupported_services.install()
     internal_api.install()
-    chaos.install()
+    faults_engine.install()
     patches.apply_all()
-    __import__("sandbox.observability.install", fromlist=["install"]).install()  # recorder: /_sandbox/events ...
+    __import__("sandbox.observability.engine", fromlist=["install"]).install()  # recorder: /_sandbox/events ...
     LOG.info("Serverless Sandbox extensions loaded")

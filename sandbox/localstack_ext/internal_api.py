@@ -10,7 +10,7 @@ from localstack.services.plugins import SERVICE_PLUGINS
 from localstack.state import StateVisitor
 
 from sandbox.localstack_ext import loopback_guard
-from sandbox.security.gateway import refusals
+from sandbox.security.engine.gateway import refusals
 
 LOG = logging.getLogger(__name__)
 STARTED = time.time()
@@ -74,9 +74,9 @@ def reset_all_services() -> list[str]:
 
 
 def lambda_confinement() -> dict:
-    """What the running environments' supervisors could apply (sandbox/lambda_process/supervisor.py)."""
+    """What the running environments' supervisors could apply (sandbox/lambda_process/environment/supervisor.py)."""
     from sandbox.lambda_process.executor import state_dir
-    from sandbox.lambda_process.supervisor import CONFINEMENT_FILE
+    from sandbox.lambda_process.environment.layout import CONFINEMENT_FILE
 
     import json
 
@@ -112,11 +112,11 @@ class SandboxApi:
     @route("/_sandbox/reset", methods=["POST"])
     def reset(self, request: Request) -> Response:
         started = time.perf_counter()
-        from sandbox import chaos
+        from sandbox.faults import engine as faults_engine
 
         from sandbox.localstack_ext.patches import lambda_metrics_batching
 
-        chaos.reset()  # faults are state too: a reset sandbox is a healthy one
+        faults_engine.reset()  # faults are state too: a reset sandbox is a healthy one
         with lambda_metrics_batching.paused():
             try:
                 services = reset_all_services()

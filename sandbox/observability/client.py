@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from sandbox.embedded import SandboxError
+from sandbox.errors import SandboxError
 from sandbox.observability import cost as cost_mod
 from sandbox.observability import graph as graph_mod
 from sandbox.observability import query, traces

@@ -1,7 +1,7 @@
 """Who may talk to the sandbox: the decision for one HTTP request, as pure logic (no LocalStack, no I/O).
 
 Lambda functions here are host processes, so a request that creates or changes a function runs code on the
-laptop. The gateway (sandbox.security.gateway) asks `decide()` about every request before LocalStack sees it:
+laptop. The gateway (sandbox.security.engine.gateway) asks `decide()` about every request before LocalStack sees it:
 
 1. **Remote peers** (only reachable with `--allow-remote`) must authenticate: the instance token in
    `X-Sandbox-Token`, or AWS SigV4 signed with the instance's key (checked by sandbox.security.sigv4).

@@ -9,7 +9,7 @@ event source mapping that delivers the record to a function links its Invoke to 
 
 from __future__ import annotations
 
-from sandbox.observability import propagation
+from sandbox.observability.engine import propagation
 from sandbox.observability import recorder as recorder_mod
 from sandbox.observability.recorder import Producer
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-from sandbox.observability import propagation
+from sandbox.observability.engine import propagation
 from sandbox.observability import recorder as recorder_mod
 from sandbox.observability.preview import preview
 from sandbox.observability.recorder import GenerationMap

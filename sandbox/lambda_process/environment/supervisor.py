@@ -33,9 +33,7 @@ if HERE not in sys.path:
 
 import confine  # noqa: E402
 import proctree  # noqa: E402
-
-MEMORY_MARKER = "memory-exceeded"
-CONFINEMENT_FILE = "confinement.json"
+from layout import CONFINEMENT_FILE, MEMORY_MARKER  # noqa: E402
 # Sampling of the tree's memory: often while it changes, rarely while an idle environment waits.
 FAST_INTERVAL, SLOW_INTERVAL, IDLE_CHECK = 0.025, 0.5, 5.0  # seconds
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-from sandbox.observability import propagation
+from sandbox.observability.engine import propagation
 from sandbox.observability import recorder as recorder_mod
 from sandbox.observability.recorder import Producer
 from sandbox.observability.preview import preview

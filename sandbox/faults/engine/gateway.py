@@ -16,7 +16,7 @@ from localstack.aws.api import CommonServiceException, RequestContext
 from localstack.aws.chain import HandlerChain
 from localstack.http import Response
 
-from sandbox.chaos.store import STORE
+from sandbox.faults.engine.store import STORE
 
 LOG = logging.getLogger(__name__)
 

@@ -1,12 +1,11 @@
-"""Fault injection inside LocalStack: service faults and latency at the gateway, Lambda-level faults in the executor.
+"""Fault injection inside LocalStack (this package runs in the LocalStack process only).
 
-    rules.py         rule model and validation (LocalStack Chaos API shape; Lambda rules after AWS FIS)
     store.py         the configuration in memory, with hit counts
     gateway.py       handler in `serve_custom_service_request_handlers`: errors in the service's protocol, latency
     lambda_faults.py `before_invoke` hook of the process executor: error, latency, timeout, crash
     routes.py        /_localstack/chaos/{faults,effects}, /_sandbox/chaos/lambda, /_sandbox/chaos
 
-The host side (client and templates) is `sandbox.faults`.
+Rules are validated by `sandbox.faults.rules`; the host's side (client, templates) is the rest of `sandbox.faults`.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ def install() -> None:
     from localstack.services.edge import ROUTER
     from localstack.services.internal import get_internal_apis
 
-    from sandbox.chaos import gateway, lambda_faults, routes
+    from sandbox.faults.engine import gateway, lambda_faults, routes
 
     serve_custom_service_request_handlers.append(gateway.inject_faults)
     get_internal_apis().add(routes.ChaosApi())  # /_localstack/* is served by LocalStack's internal router
@@ -34,6 +33,6 @@ def install() -> None:
 
 def reset() -> None:
     """Removes every fault rule, Lambda fault rule and effect, and zeroes the counters (for `/_sandbox/reset`)."""
-    from sandbox.chaos.store import STORE
+    from sandbox.faults.engine.store import STORE
 
     STORE.clear(counts=True)

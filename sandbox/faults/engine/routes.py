@@ -16,8 +16,8 @@ import logging
 
 from localstack.http import Request, Response, route
 
-from sandbox.chaos import rules as R
-from sandbox.chaos.store import STORE
+from sandbox.faults import rules as R
+from sandbox.faults.engine.store import STORE
 
 LOG = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
-"""Installs the recorder into the running LocalStack (called from sandbox.localstack_ext.install).
+"""The recorder inside LocalStack: `install()` is called from sandbox.localstack_ext.install.
 
 Order matters only in one place: the gateway handlers go first in their composite handlers, so that the start
 time is taken before other pre-processing and the span is opened (and the trace header rewritten) before any
-other custom request handler can stop the chain - a fault injected by sandbox chaos is then recorded too.
+other custom request handler can stop the chain - a fault injected by sandbox.faults is then recorded too.
 Each hop patch is independent: one that cannot be applied is logged and skipped.
 """
 
@@ -32,7 +32,8 @@ def install() -> None:
         return
     from localstack.aws import handlers
 
-    from sandbox.observability import api, gateway, propagation, recorder
+    from sandbox.observability import recorder
+    from sandbox.observability.engine import api, gateway, propagation
 
     if os.environ.get("SANDBOX_RECORDER", "1") in ("0", "false", "off"):
         LOG.info("Sandbox recorder disabled (SANDBOX_RECORDER=%s)", os.environ.get("SANDBOX_RECORDER"))
@@ -52,4 +53,4 @@ def install() -> None:
 
 
 def _hop_installer(name: str):
-    return lambda: importlib.import_module(f"sandbox.observability.{name}").install()
+    return lambda: importlib.import_module(f"sandbox.observability.engine.{name}").install()

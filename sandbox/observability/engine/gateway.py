@@ -26,7 +26,8 @@ from time import perf_counter, perf_counter_ns
 
 from localstack.utils.xray.trace_header import TraceHeader
 
-from sandbox.observability import callers, correlation, noise, propagation, resources, units
+from sandbox.observability import callers, correlation, noise, resources, units
+from sandbox.observability.engine import propagation
 from sandbox.observability import recorder as recorder_mod
 from sandbox.observability.preview import preview
 from sandbox.observability.spans import new_span_id, new_trace_id, parse_trace_header

@@ -22,7 +22,8 @@ the other records of the batch. The mapping's DeleteMessageBatch joins the trace
 
 from __future__ import annotations
 
-from sandbox.observability import correlation, propagation
+from sandbox.observability import correlation
+from sandbox.observability.engine import propagation
 from sandbox.observability import recorder as recorder_mod
 from sandbox.observability.recorder import GenerationMap
 from sandbox.observability.spans import new_trace_id, parse_trace_header

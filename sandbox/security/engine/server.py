@@ -4,7 +4,7 @@ localstack/runtime/server/twisted.py listens on every interface whatever GATEWAY
 (`TCP4ServerEndpoint(reactor, port)`, marked `# TODO: interface = host?`): `127.0.0.1:4566` served the whole
 network. This runtime server plugin (GATEWAY_SERVER=sandbox, registered in pyproject.toml) passes the interface,
 refuses to bind anything but loopback unless the sandbox was started with `--allow-remote`, and puts
-sandbox.security.gateway.RequestGuard first in the gateway's handler chain before the first request is accepted.
+sandbox.security.engine.gateway.RequestGuard first in the gateway's handler chain before the first request is accepted.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class SandboxRuntimeServer(TwistedRuntimeServer):
         from rolo.serving.twisted import TwistedGateway
         from localstack.aws.serving.twisted import TLSMultiplexerFactory
 
-        from sandbox.security.gateway import RequestGuard, harden_response, policy_from_env
+        from sandbox.security.engine.gateway import RequestGuard, harden_response, policy_from_env
 
         allow_remote = os.environ.get("SANDBOX_ALLOW_REMOTE", "") in ("1", "true")
         for address in listen:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 
-from sandbox.chaos.rules import LambdaRule, ServiceRule
+from sandbox.faults.rules import LambdaRule, ServiceRule
 
 
 class ChaosStore:

@@ -1,6 +1,6 @@
 """The request guard inside LocalStack: the first handler of the gateway's chain applies `policy.decide`.
 
-Installed by our runtime server (sandbox.security.server) before the first request is served, ahead of every
+Installed by our runtime server (sandbox.security.engine.server) before the first request is served, ahead of every
 LocalStack handler: nothing (not /_localstack, not /_sandbox, not a service) runs for a refused request.
 Refusals are answered with a message that says what was wrong and how to fix it, logged, and listed at
 `/_sandbox/info` (`refused_requests`) so a user whose tool was refused can find out why.

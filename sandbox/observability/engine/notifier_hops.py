@@ -15,7 +15,7 @@ notification's internal request (an Event Invoke of the function, a SendMessage,
 
 from __future__ import annotations
 
-from sandbox.observability import propagation
+from sandbox.observability.engine import propagation
 
 
 def _patch(cls, method_name: str) -> None:

@@ -16,7 +16,7 @@ Patched LocalStack behaviour (localstack-core 2026.3.0):
   with its attempt number and the original caller, and binds the thread to the trace, so that deliveries to
   the function's dead-letter queue or destinations join it.
 
-`sandbox.lambda_process.hooks.after_invoke` adds what only the process executor knows (cold flag, directive).
+`sandbox.lambda_process.hooks.after_invoke` adds what only the process executor knows (cold flag, the fault that intercepted it).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ import re
 import time
 from time import perf_counter
 
-from sandbox.observability import correlation, propagation
+from sandbox.observability import correlation
+from sandbox.observability.engine import propagation
 from sandbox.observability import recorder as recorder_mod
 from sandbox.observability.preview import preview
 from sandbox.observability.spans import hop_span, new_span_id, new_trace_id, parse_trace_header
@@ -189,11 +190,9 @@ def _execution_span(rec, fv, invocation, exec_id, trace_id, parent_id, corr, ts,
     elif result is not None and result.is_error:
         error = _error_of(result.payload)
     injected = None
-    directive = outcome.directive if outcome is not None else None
-    if directive is not None:
-        injected = dict(directive.tags) if directive.tags else {
-            "kind": "fault", "latency_ms": directive.latency_ms, "crash": directive.crash,
-            "timeout": directive.timeout, "error_type": directive.error_type}
+    intercept = outcome.intercept if outcome is not None else None
+    if intercept is not None:
+        injected = dict(getattr(intercept, "tags", None) or {"kind": "fault"})
     return hop_span(
         ts=ts, duration_ms=wall_ms, hop="lambda-exec", account=fv.id.account, region=fv.id.region,
         service="lambda", operation="Execute", resource=fn_arn, resource_name=fn_name, trace_id=trace_id,
