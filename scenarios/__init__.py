@@ -6,7 +6,8 @@ Scenarios use the sandbox only through `sandbox.Sandbox`; they never import the 
 from scenarios.model import Expectation, Scenario, Step, Variant
 from scenarios.registry import UnknownScenario, all_scenarios, get_scenario
 from scenarios.replay import ReplayError, replay
-from scenarios.runner import Report, RunContext, Runner, ScenarioError
+from scenarios.report import Report
+from scenarios.runner import RunContext, Runner, ScenarioError
 
 __all__ = ["Expectation", "Scenario", "Step", "Variant", "UnknownScenario", "all_scenarios", "get_scenario",
            "ReplayError", "replay", "Report", "RunContext", "Runner", "ScenarioError"]

@@ -30,7 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scenarios.runner import RunContext, ScenarioError, percentile
+from scenarios.report import percentile
+from scenarios.runner import RunContext, ScenarioError
 
 
 # --- the cold-start model ----------------------------------------------------------------------------------

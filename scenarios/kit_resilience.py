@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 
+from scenarios import events
 from scenarios.runner import RunContext
 
 
@@ -35,7 +36,7 @@ def deploy_pattern(ctx: RunContext, pattern: str, *, name: str, parameters: dict
                    region: str | None = None) -> dict[str, str]:
     """A built-in pattern deployed by a step (e.g. a second copy in another region)."""
     where = f" in {region}" if region else ""
-    ctx.emit({"type": "phase", "text": f"deploying {pattern}{where}"})
+    ctx.emit(events.Phase(text=f"deploying {pattern}{where}"))
     result = ctx.sb.deploy(pattern, parameters={k: str(v) for k, v in (parameters or {}).items()}, region=region)
     ctx.outputs[name] = result.outputs
     return result.outputs

@@ -1,8 +1,8 @@
 """Runs a scenario variant against the sandbox: reset, deploy, steps, expectations, report, recording.
 
-Everything a run does is emitted as events (dicts with a "type"), to listeners (CLI, TUI) and to the recording
-`.sandbox/runs/<timestamp>-<id>.jsonl`, which `scenarios.replay` plays back without LocalStack. Faults are
-cleared when a run ends, however it ends.
+Everything a run does is emitted as typed events (scenarios/events.py), to listeners (CLI, TUI) and to the
+recording `.sandbox/runs/<timestamp>-<id>.jsonl`, which `scenarios.replay` plays back without LocalStack. The
+report of each variant is scenarios/report.py. Faults are cleared when a run ends, however it ends.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import statistics
 import tempfile
 import threading
 import time
@@ -19,18 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scenarios import events as ev
 from scenarios.model import Scenario, Variant
+from scenarios.report import COUNT_NAMES, STOPPED, Report, percentile
 
 APPS_DIR = Path(__file__).resolve().parent / "apps"
-COUNT_NAMES = ("sent", "invoked", "succeeded", "retried", "duplicated", "throttled", "in_dlq", "lost")
-# What each count means, as the before/after table names it. sent/succeeded/lost count work items (messages,
-# jobs, orders, executions); invoked counts function invocations, and one invocation may take a whole batch.
-COUNT_LABELS = {"sent": "items sent", "invoked": "function invocations", "succeeded": "items succeeded",
-                "retried": "retries", "duplicated": "duplicates", "throttled": "throttled", "in_dlq": "in DLQ",
-                "lost": "items lost"}
-STOPPED = "stopped before the end"
-# A report's verdict in colour names that click (CLI) and rich (TUI) both know, so both say it alike.
-VERDICT_COLOURS = {"PASSED": "green", "FAILED": "red", "STOPPED": "yellow"}
 
 
 class ScenarioError(Exception):
@@ -42,43 +34,6 @@ class ScenarioStopped(Exception):
 
 
 @dataclass
-class Report:
-    scenario: str
-    variant: str
-    seed: int
-    started: float
-    seconds: float
-    counts: dict[str, int]
-    latency_ms: dict[str, float | None]
-    cost_usd: float | None
-    expectations: list[dict]
-    observations: dict[str, Any]
-    error: str | None = None
-    # stopped from outside (stop button, Ctrl-C): neither passed nor failed; its expectations were not evaluated
-    # (each has "passed": None, "skipped": True)
-    stopped: bool = False
-
-    @property
-    def passed(self) -> bool:
-        return self.error is None and not self.stopped and all(e["passed"] for e in self.expectations)
-
-    @property
-    def verdict(self) -> str:
-        return "STOPPED" if self.stopped else "PASSED" if self.passed else "FAILED"
-
-    def as_dict(self) -> dict:
-        return {"scenario": self.scenario, "variant": self.variant, "seed": self.seed, "started": self.started,
-                "seconds": round(self.seconds, 2), "passed": self.passed, "stopped": self.stopped,
-                "counts": self.counts, "latency_ms": self.latency_ms, "cost_usd": self.cost_usd,
-                "expectations": self.expectations, "observations": self.observations, "error": self.error}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Report":
-        return cls(d["scenario"], d["variant"], d["seed"], d["started"], d["seconds"], d["counts"], d["latency_ms"],
-                   d["cost_usd"], d["expectations"], d["observations"], d.get("error"), bool(d.get("stopped")))
-
-
-@dataclass
 class RunContext:
     """What a step sees: the sandbox, deployed outputs, the seeded RNG, and ways to count and wait."""
 
@@ -87,7 +42,7 @@ class RunContext:
     variant: Variant
     params: dict[str, Any]
     rng: random.Random
-    emit: Callable[[dict], None]
+    emit: Callable[[ev.Event], None]
     stop_event: threading.Event
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_NAMES, 0))
@@ -105,7 +60,7 @@ class RunContext:
         source = APPS_DIR / app
         if not (source / template).is_file():
             raise ScenarioError(f"scenario app {app!r} has no {template} in {source}")
-        self.emit({"type": "phase", "text": f"deploying {app}" + (f" in {region}" if region else "")})
+        self.emit(ev.Phase(text=f"deploying {app}" + (f" in {region}" if region else "")))
         params = {k: str(v) for k, v in (parameters or {}).items()}
         stack = stack_name  # None: Sandbox.deploy names it after the app's folder (dashes, as stacks need)
         if build is None:
@@ -142,11 +97,11 @@ class RunContext:
     def observe(self, name: str, value: Any) -> Any:
         with self.lock:
             self.observations[name] = value
-        self.emit({"type": "observation", "name": name, "value": value})
+        self.emit(ev.Observation(name=name, value=value))
         return value
 
     def narrate(self, text: str) -> None:
-        self.emit({"type": "narrative", "text": text})
+        self.emit(ev.Narrative(text=text))
 
     def check_stopped(self) -> None:
         if self.stop_event.is_set():
@@ -167,13 +122,6 @@ class RunContext:
                 return last
             self.sleep(interval)
         raise ScenarioError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))], 1)
 
 
 def merge_params(scenario: Scenario, given: dict[str, str] | None) -> dict[str, Any]:
@@ -210,7 +158,7 @@ def _caused_by_stop(error: BaseException) -> bool:
 
 class Runner:
     def __init__(self, sb, scenario: Scenario, seed: int = 1, params: dict[str, str] | None = None,
-                 listeners: list[Callable[[dict], None]] | None = None, record: bool = True):
+                 listeners: list[Callable[[ev.Event], None]] | None = None, record: bool = True):
         self.sb = sb
         self.scenario = scenario
         self.seed = seed
@@ -230,11 +178,10 @@ class Runner:
         self.stop_event.set()
 
     # --- events ----------------------------------------------------------------------------------------
-    def emit(self, event: dict) -> None:
-        event = {"ts": round(time.time(), 3), **event}
+    def emit(self, event: ev.Event) -> None:
         with self._emit_lock:  # steps may report from traffic threads
             if self._file:
-                self._file.write(json.dumps(event, default=str) + "\n")
+                self._file.write(json.dumps(event.to_dict(), default=str) + "\n")
                 self._file.flush()
             for listener in self.listeners:
                 listener(event)
@@ -247,6 +194,7 @@ class Runner:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.recording = runs / f"{stamp}-{self.scenario.id}.jsonl"
         self._file = open(self.recording, "w")
+        self._file.write(json.dumps(ev.RecordingStarted().to_dict()) + "\n")
 
     # --- running ---------------------------------------------------------------------------------------
     def run(self, variants: list[str]) -> list[Report]:
@@ -256,9 +204,9 @@ class Runner:
                                 f"Valid: {', '.join(self.scenario.variant_names)}, all")
         self._open_recording(variants)
         try:
-            self.emit({"type": "run", "scenario": self.scenario.id, "title": self.scenario.title,
-                       "variants": variants, "seed": self.seed, "params": self.params,
-                       "learn": self.scenario.learn, "summary": self.scenario.summary})
+            self.emit(ev.RunStarted(scenario=self.scenario.id, title=self.scenario.title, variants=list(variants),
+                                    seed=self.seed, params=dict(self.params), learn=list(self.scenario.learn),
+                                    summary=self.scenario.summary))
             self.stopped, self.not_run = False, []
             reports = []
             for i, name in enumerate(variants):
@@ -269,7 +217,7 @@ class Runner:
                 if reports[-1].stopped:
                     break
             if len(reports) > 1:
-                self.emit({"type": "comparison", "reports": [r.as_dict() for r in reports]})
+                self.emit(ev.Comparison(reports=list(reports)))
             return reports
         finally:
             if self._file:
@@ -278,30 +226,30 @@ class Runner:
 
     def _stopped(self, variant: str | None, not_run: list[str], step: int | None = None) -> None:
         self.stopped, self.not_run = True, list(not_run)
-        self.emit({"type": "stopped", "variant": variant, "step": step, "not_run": list(not_run)})
+        self.emit(ev.Stopped(variant=variant, step=step, not_run=list(not_run)))
 
     def _run_variant(self, variant: Variant, later: list[str] | None = None) -> Report:
         ctx = RunContext(self.sb, self.scenario, variant, self.params, random.Random(self.seed), self.emit,
                          self.stop_event)
         started = time.perf_counter()
         cursor = None
-        self.emit({"type": "variant", "variant": variant.name, "description": variant.description})
+        self.emit(ev.VariantStarted(variant=variant.name, description=variant.description))
         error, stopped, index = None, False, None
         try:
-            self.emit({"type": "phase", "text": "resetting the sandbox"})
+            self.emit(ev.Phase(text="resetting the sandbox"))
             self.sb.reset()
             for pattern in self.scenario.patterns:
                 ctx.check_stopped()
-                self.emit({"type": "phase", "text": f"deploying {pattern}"})
+                self.emit(ev.Phase(text=f"deploying {pattern}"))
                 result = self.sb.deploy(pattern, parameters=variant.parameters.get(pattern))
                 ctx.outputs[pattern] = result.outputs
             cursor = self._events_cursor()  # the run's traffic (and cost) starts here, after set-up
             for index, step in enumerate(self.scenario.steps, 1):
                 ctx.check_stopped()
-                self.emit({"type": "step", "index": index, "title": step.title, "narrative": step.narrative})
+                self.emit(ev.StepStarted(index=index, title=step.title, narrative=step.narrative))
                 step_started = time.perf_counter()
                 step.run(ctx)
-                self.emit({"type": "step_done", "index": index, "seconds": round(time.perf_counter() - step_started, 2)})
+                self.emit(ev.StepDone(index=index, seconds=round(time.perf_counter() - step_started, 2)))
         except ScenarioStopped:
             stopped = True
         except Exception as e:  # noqa: BLE001 - a failed step is part of the report, not a crash
@@ -309,7 +257,7 @@ class Runner:
                 stopped = True
             else:
                 error = f"{type(e).__name__}: {e}"
-                self.emit({"type": "error", "text": error})
+                self.emit(ev.StepFailed(text=error))
         finally:
             self._clear_faults()
         if stopped:
@@ -327,7 +275,7 @@ class Runner:
                 result = {"name": exp.name, "op": exp.op, "target": exp.target, "observed": None, "passed": None,
                           "skipped": True, "why": exp.why}
                 results.append(result)
-                self.emit({"type": "expectation", **result})
+                self.emit(ev.ExpectationChecked.of(result))
                 continue
             try:
                 value = exp.observed(ctx) if error is None else None
@@ -337,7 +285,7 @@ class Runner:
             result = {"name": exp.name, "op": exp.op, "target": exp.target, "observed": value, "passed": passed,
                       "why": exp.why}
             results.append(result)
-            self.emit({"type": "expectation", **result})
+            self.emit(ev.ExpectationChecked.of(result))
         if not self.scenario.lesson_is_loss:
             lost = ctx.counts.get("lost", 0)
             why = "every message is processed or parked in a DLQ"
@@ -347,14 +295,14 @@ class Runner:
             else:
                 results.append({"name": "nothing lost", "op": "==", "target": 0, "observed": lost,
                                 "passed": lost == 0, "why": why})
-            self.emit({"type": "expectation", **results[-1]})
+            self.emit(ev.ExpectationChecked.of(results[-1]))
         report = Report(self.scenario.id, variant.name, self.seed, ctx.started, time.perf_counter() - started,
                         dict(ctx.counts),
                         {"p50": percentile(ctx.latencies, 50), "p99": percentile(ctx.latencies, 99),
                          "samples": len(ctx.latencies)},
                         self._cost_after(cursor), results, ctx.observations, error, stopped)
         self._record_trail(cursor, ctx.started)
-        self.emit({"type": "report", "report": report.as_dict()})
+        self.emit(ev.ReportReady(report=report))
         return report
 
     # --- optional integrations -------------------------------------------------------------------------
@@ -390,7 +338,7 @@ class Runner:
             try:
                 page = events(since=cursor, limit=100000, all=True)
                 for span in page.get("events", []):
-                    self.emit({"type": "span", "span": span})
+                    self.emit(ev.SpanRecorded(span=span))
             except Exception:  # noqa: BLE001
                 pass
         try:
@@ -398,40 +346,10 @@ class Runner:
             for group in logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/").get("logGroups", []):
                 for page in logs.get_paginator("filter_log_events").paginate(
                         logGroupName=group["logGroupName"], startTime=int(since * 1000)):
-                    for ev in page.get("events", []):
-                        self.emit({"type": "log", "group": group["logGroupName"], "time": ev["timestamp"] / 1000,
-                                   "message": ev["message"]})
+                    for item in page.get("events", []):
+                        self.emit(ev.LogRecorded(group=group["logGroupName"], time=item["timestamp"] / 1000,
+                                                 message=item["message"]))
         except Exception:  # noqa: BLE001 - logs are a bonus in the recording
             pass
 
 
-NOTHING = "–"  # a measure with no value (no latency samples, no cost data)
-
-
-def _shown(value: Any) -> str:
-    return NOTHING if value is None else str(value)
-
-
-def expectations_met(report: Report) -> str:
-    """"5/7" (met of checked), or "stopped" when the run was stopped before its expectations were evaluated."""
-    if report.stopped:
-        return "stopped"
-    return f"{sum(1 for e in report.expectations if e['passed'])}/{len(report.expectations)}"
-
-
-def comparison_rows(reports: list[Report]) -> list[tuple[str, list[str]]]:
-    """Rows of a before/after table: (measure, [value per variant]); counts by their labels (COUNT_LABELS), a
-    missing value as "–"."""
-    rows = [(COUNT_LABELS[name], [_shown(r.counts.get(name, 0)) for r in reports]) for name in COUNT_NAMES]
-    extra = sorted({name for r in reports for name in r.counts} - set(COUNT_NAMES))  # counts a scenario added
-    rows += [(name.replace("_", " "), [_shown(r.counts.get(name, 0)) for r in reports]) for name in extra]
-    rows.append(("latency p50 ms", [_shown(r.latency_ms.get("p50")) for r in reports]))
-    rows.append(("latency p99 ms", [_shown(r.latency_ms.get("p99")) for r in reports]))
-    rows.append(("cost USD", [f"{r.cost_usd:.6f}" if r.cost_usd is not None else NOTHING for r in reports]))
-    rows.append(("expectations met", [expectations_met(r) for r in reports]))
-    return rows
-
-
-def summarize(values: list[float]) -> dict:
-    return {"p50": percentile(values, 50), "p99": percentile(values, 99),
-            "mean": round(statistics.fmean(values), 1) if values else None}

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from scenarios import events as ev
+
 import scenarios
 from scenarios import Expectation, Report, Runner, Scenario, ScenarioError, Step, Variant, get_scenario, replay
 
@@ -48,7 +50,7 @@ def test_replay_reproduces_the_report_without_localstack(sandbox, tmp_path):
     events = []
     [replayed] = replay(runner.recording, listener=events.append)
     assert replayed.as_dict() == report.as_dict()
-    kinds = {e["type"] for e in events}
+    kinds = {e.kind for e in events}
     assert {"run", "variant", "step", "expectation", "report"} <= kinds
     # the CLI replays it too, in a process that is given no sandbox at all
     done = subprocess.run([str(BIN / "sandbox"), "--endpoint", "http://127.0.0.1:9", "replay", str(runner.recording),
@@ -133,11 +135,10 @@ def test_stop_ends_a_multi_variant_run_no_further_variant_starts(sandbox, capsys
     assert [(e["name"], e["passed"], e["skipped"]) for e in report.expectations] == [
         ("one", None, True), ("nothing lost", None, True)]  # not evaluated: neither passed nor failed
     assert runner.stopped and runner.not_run == ["fixed", "third"]
-    assert [e["variant"] for e in events if e["type"] == "variant"] == ["broken"]
-    stopped = [e for e in events if e["type"] == "stopped"]
-    assert stopped == [{"ts": stopped[0]["ts"], "type": "stopped", "variant": "broken", "step": 1,
-                        "not_run": ["fixed", "third"]}]
-    assert not [e for e in events if e["type"] == "error"]
+    assert [e.variant for e in events if isinstance(e, ev.VariantStarted)] == ["broken"]
+    stopped = [e for e in events if isinstance(e, ev.Stopped)]
+    assert stopped == [ev.Stopped(ts=stopped[0].ts, variant="broken", step=1, not_run=["fixed", "third"])]
+    assert not [e for e in events if isinstance(e, ev.StepFailed)]
     assert sandbox.faults.list() == []
     assert Report.from_dict(report.as_dict()).stopped  # recordings and replays keep it
     out = capsys.readouterr().out
@@ -155,12 +156,12 @@ def test_stop_ends_a_multi_variant_run_no_further_variant_starts(sandbox, capsys
     [report] = runner.run(["broken", "fixed"])
     assert report.passed and not report.stopped
     assert runner.stopped and runner.not_run == ["fixed"]
-    assert [e["variant"] for e in events if e["type"] == "variant"] == ["broken"]
-    assert [e for e in events if e["type"] == "stopped"][0]["variant"] is None
+    assert [e.variant for e in events if isinstance(e, ev.VariantStarted)] == ["broken"]
+    assert [e for e in events if isinstance(e, ev.Stopped)][0].variant is None
 
 
 def test_before_after_rows_name_what_they_count():
-    from scenarios.runner import comparison_rows
+    from scenarios.report import comparison_rows
 
     def report(variant, **kw):
         return Report("s", variant, 1, 0.0, 1.0, {"sent": 5, "invoked": 4, "succeeded": 5, "in_dlq": 1},

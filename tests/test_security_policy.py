@@ -315,6 +315,8 @@ def test_supervisor_stops_every_process_of_the_environment(tmp_path, namespaces)
         assert len(_pids_of(tmp_path, "marker")) == 3
         report = json.loads((env_dir / "confinement.json").read_text())
         assert report["pid_namespace"] is namespaces
+        if namespaces:  # its code (tmp_path) is under /tmp: bound back on top of the private /tmp
+            assert {"private /proc and /tmp", "read-only mounts"} <= set(report["applied"]), report
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
         deadline = time.monotonic() + 5

@@ -378,7 +378,9 @@ def test_replay_mode_needs_no_localstack(monkeypatch):
         raise AssertionError("replay mode must not create a Sandbox")
 
     monkeypatch.setattr(sandbox.api.Sandbox, "__init__", no_sandbox)
-    recorded = [json.loads(line) for line in RECORDING.read_text().splitlines() if line.strip()]
+    from scenarios.replay import read_events
+
+    recorded = list(read_events(RECORDING))
 
     async def scenario():
         app = replay_app()
@@ -392,13 +394,13 @@ def test_replay_mode_needs_no_localstack(monkeypatch):
             assert "variant broken" in narrative and "variant fixed" in narrative
             assert "SES goes down for good" in narrative
             checklist = q(app, "#checklist", DataTable)
-            expectations = [e for e in recorded if e["type"] == "expectation"]
+            expectations = [e for e in recorded if e.kind == "expectation"]
             assert checklist.row_count == len(expectations) == 12
             assert {str(checklist.get_cell_at((r, 0))) for r in range(checklist.row_count)} == {"✔"}
             report = q(app, "#report-table", DataTable)
             assert [c.label.plain for c in report.columns.values()] == ["measure", "broken", "fixed"]
-            assert len(q(app, "#flow-list", VirtualList).rows) == sum(e["type"] == "span" for e in recorded)
-            assert len(q(app, "#logs-list", VirtualList).rows) == sum(e["type"] == "log" for e in recorded)
+            assert len(q(app, "#flow-list", VirtualList).rows) == sum(e.kind == "span" for e in recorded)
+            assert len(q(app, "#logs-list", VirtualList).rows) == sum(e.kind == "log" for e in recorded)
             # Replay cannot change anything: runs and fault changes say so instead of trying.
             await pilot.press("r")
             assert not app.pane("scenarios").running

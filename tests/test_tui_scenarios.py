@@ -18,9 +18,12 @@ from rich.text import Text
 from textual.widgets import DataTable, Label, OptionList, RichLog, Select, TabbedContent
 
 from tests.test_tui import RECORDING, plain, q, replay_loaded, until
+from scenarios import events as ev
+from scenarios.replay import read_events
+from tui.scenarios.pane import RunFinished
 from tui.app import SandboxApp
 
-RECORDED = [json.loads(line) for line in RECORDING.read_text().splitlines() if line.strip()]
+RECORDED = list(read_events(RECORDING))  # typed events (scenarios/events.py)
 LONG = ("the welcome email Lambda fails twice, then succeeds: the state machine's Retry rides it out and the "
         "execution ends SUCCEEDED")
 
@@ -75,7 +78,7 @@ def test_narrative_written_while_hidden_fills_the_width_when_shown():
             await until(pilot, lambda: log.lines, 10, "the narrative")
             tabs.active = "report"  # as at the end of every run
             await until(pilot, lambda: log.region.width == 0, 10, "the narrative hidden")
-            pane._apply([{"type": "narrative", "text": LONG}])  # the run goes on while the narrative is hidden
+            pane._apply([ev.Narrative(text=LONG)])  # the run goes on while the narrative is hidden
             await pilot.pause()
             tabs.active = "narrative"
 
@@ -153,13 +156,15 @@ def test_variant_selector_shows_the_name_and_the_description_below(tmp_path):
     asyncio.run(scenario())
 
 
-def _events(variant: str | None = None) -> list[dict]:
+def _events(variant: str | None = None) -> list:
     """The recorded run's events (of one variant), without spans and logs."""
     out, current = [], None
     for e in RECORDED:
-        if e["type"] == "variant":
-            current = e["variant"]
-        if e["type"] in ("run", "comparison"):
+        if e.kind in ("span", "log"):
+            continue
+        if e.kind == "variant":
+            current = e.variant
+        if e.kind in ("run", "comparison"):
             continue
         if variant is None or current == variant:
             out.append(e)
@@ -181,7 +186,7 @@ def test_browsing_the_catalog_during_a_run_shows_each_scenarios_own_views(tmp_pa
             pane._reset_views(wr, ["broken"])
             tabs.active = "narrative"
             broken = _events("broken")
-            half = next(i for i, e in enumerate(broken) if e["type"] == "step_done")
+            half = next(i for i, e in enumerate(broken) if e.kind == "step_done")
             pane._apply(broken[:half])
             await until(pilot, lambda: any("Onboard a user" in line.text for line in log.lines), 10,
                         "the first half of the narrative")
@@ -205,7 +210,7 @@ def test_browsing_the_catalog_during_a_run_shows_each_scenarios_own_views(tmp_pa
                 assert checklist.row_count == 5 and report.row_count > 0, (checklist.row_count, report.row_count)
 
             await eventually(pilot, all_of_it)
-            pane._apply([{"type": "_finished", "reports": [], "error": None}])
+            pane._apply([RunFinished(reports=[], error=None)])
             assert not pane.running
             # a scenario that never ran: About, empty views
             await _highlight(pilot, app, "cold-starts")
@@ -226,8 +231,8 @@ def test_before_after_keeps_each_variants_last_report_and_labels_its_counts(tmp_
             for variant in ("broken", "fixed"):  # two single-variant runs, one after the other
                 pane.running = True
                 pane._reset_views(wr, [variant])
-                reports = [e["report"] for e in _events(variant) if e["type"] == "report"]
-                pane._apply(_events(variant) + [{"type": "_finished", "reports": reports, "error": None}])
+                reports = [e.report for e in _events(variant) if e.kind == "report"]
+                pane._apply(_events(variant) + [RunFinished(reports=reports, error=None)])
                 assert not pane.running
                 await pilot.pause()
             columns = ["measure", "broken", "fixed"]
@@ -260,8 +265,8 @@ def test_checklist_columns_fit_the_width(size, tmp_path):
             pane._view(s.id).variant = "broken"
             exp = next(e for e in s.expectations if e.applies_to("broken") and 40 < len(e.name) < 60 and e.why)
             name = exp.name
-            pane._apply([{"type": "expectation", "name": name, "op": exp.op, "target": exp.target,
-                          "observed": long_value, "passed": False, "why": exp.why}])
+            pane._apply([ev.ExpectationChecked(name=name, op=exp.op, target=exp.target, observed=long_value,
+                                               passed=False, why=exp.why)])
             q(app, "#run-tabs", TabbedContent).active = "checks"
             table = q(app, "#checklist", DataTable)
             await until(pilot, lambda: table.size.width > 0, 10, "the checklist shown")

@@ -374,39 +374,37 @@ class Recording:
     """A recorded run, split by kind: the scenario's own events, the recorder's spans, the functions' logs."""
 
     path: Path
-    events: list[dict] = field(default_factory=list)
+    events: list = field(default_factory=list)  # scenarios.events.Event, but spans and log lines
     spans: list[dict] = field(default_factory=list)
     logs: list[Any] = field(default_factory=list)  # sandbox.logs.LogLine
 
     @property
     def scenario_id(self) -> str | None:
-        for event in self.events:
-            if event.get("type") == "run":
-                return event.get("scenario")
-        return None
+        from scenarios.events import RunStarted
+
+        return next((e.scenario for e in self.events if isinstance(e, RunStarted)), None)
 
     @property
     def start(self) -> float | None:
-        times = [e["ts"] for e in self.events[:1] if "ts" in e]
+        times = [e.ts for e in self.events[:1]]
         times += [s["ts"] for s in self.spans[:1] if s.get("ts")]
         return min(times) if times else None
 
     @classmethod
     def load(cls, path: str | Path) -> "Recording":
         from sandbox.logs import LogLine
+        from scenarios.events import LogRecorded, SpanRecorded
         from scenarios.replay import read_events
 
         rec = cls(Path(path))
         for event in read_events(path):
-            kind = event.get("type")
-            if kind == "span":
-                rec.spans.append(event["span"])
-            elif kind == "log":
-                rec.logs.append(LogLine(time=float(event.get("time") or event.get("ts") or 0),
-                                        group=event.get("group", ""),
-                                        message=str(event.get("message", "")).rstrip("\n")))
-            else:
-                rec.events.append(event)
+            match event:
+                case SpanRecorded():
+                    rec.spans.append(event.span)
+                case LogRecorded():
+                    rec.logs.append(LogLine(time=event.time, group=event.group, message=event.message.rstrip("\n")))
+                case _:
+                    rec.events.append(event)
         rec.spans.sort(key=lambda s: (s.get("ts") or 0, s.get("seq") or 0))
         rec.logs.sort(key=lambda line: line.time)
         return rec

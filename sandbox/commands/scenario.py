@@ -25,61 +25,58 @@ def _get(scenario_id: str):
         raise SandboxError(str(e)) from None
 
 
-def print_event(event: dict) -> None:
-    """Human-readable progress of a run (or a replay)."""
-    kind = event.get("type")
-    if kind == "run":
-        click.secho(f"\n{event['title']}  [{event['scenario']}, seed {event['seed']}]", bold=True)
-        click.echo(event.get("summary", ""))
-        for item in event.get("learn", []):
-            click.echo(f"  - {item}")
-    elif kind == "variant":
-        click.secho(f"\n== variant {event['variant']}: {event['description']}", fg="cyan", bold=True)
-    elif kind == "phase":
-        click.echo(f"   ... {event['text']}")
-    elif kind == "step":
-        click.secho(f"\n {event['index']}. {event['title']}", bold=True)
-        if event.get("narrative"):
-            click.echo(f"    {event['narrative']}")
-    elif kind == "narrative":
-        click.echo(f"    > {event['text']}")
-    elif kind == "observation":
-        click.echo(f"    observed {event['name']} = {event['value']}")
-    elif kind == "error":
-        click.secho(f"    step failed: {event['text']}", fg="red")
-    elif kind == "expectation":
-        if event.get("skipped") or event["passed"] is None:  # the run was stopped: not evaluated
-            click.echo(f"  [{click.style('SKIP', fg='yellow')}] {event['name']}: expected {event['op']} "
-                       f"{event['target']!r}, not evaluated (stopped)")
-            return
-        mark = click.style("PASS", fg="green") if event["passed"] else click.style("FAIL", fg="red")
-        click.echo(f"  [{mark}] {event['name']}: expected {event['op']} {event['target']!r}, "
-                   f"observed {event['observed']!r}")
-    elif kind == "stopped":
-        where = f"variant {event['variant']}" + (f", step {event['step']}" if event.get("step") else "")
-        not_run = f"; not run: {', '.join(event['not_run'])}" if event.get("not_run") else ""
-        click.secho(f"\n  stopped ({where}){not_run}" if event.get("variant") else f"\n  stopped{not_run}",
-                    fg="yellow", bold=True)
-    elif kind == "report":
-        from scenarios.runner import COUNT_LABELS, VERDICT_COLOURS, Report
+def print_event(event) -> None:
+    """Human-readable progress of a run (or a replay): one case per event type (scenarios/events.py)."""
+    from scenarios import events as ev
+    from scenarios.report import COUNT_LABELS, VERDICT_COLOURS
 
-        r = event["report"]
-        counts = ", ".join(f"{COUNT_LABELS.get(k, k)} {v}" for k, v in r["counts"].items())
-        lat = r["latency_ms"]
-        cost = f"${r['cost_usd']:.6f}" if r.get("cost_usd") is not None else "n/a"
-        click.echo(f"  counts: {counts}")
-        p50, p99 = ("n/a" if lat.get(p) is None else lat[p] for p in ("p50", "p99"))
-        click.echo(f"  latency p50 {p50} ms, p99 {p99} ms; cost {cost}; {r['seconds']}s")
-        verdict = Report.from_dict(r).verdict
-        click.echo(f"  {r['variant']}: " + click.style(verdict, fg=VERDICT_COLOURS[verdict]))
-    elif kind == "comparison":
-        print_comparison(event["reports"])
+    match event:
+        case ev.RunStarted():
+            click.secho(f"\n{event.title}  [{event.scenario}, seed {event.seed}]", bold=True)
+            click.echo(event.summary)
+            for item in event.learn:
+                click.echo(f"  - {item}")
+        case ev.VariantStarted():
+            click.secho(f"\n== variant {event.variant}: {event.description}", fg="cyan", bold=True)
+        case ev.Phase():
+            click.echo(f"   ... {event.text}")
+        case ev.StepStarted():
+            click.secho(f"\n {event.index}. {event.title}", bold=True)
+            if event.narrative:
+                click.echo(f"    {event.narrative}")
+        case ev.Narrative():
+            click.echo(f"    > {event.text}")
+        case ev.Observation():
+            click.echo(f"    observed {event.name} = {event.value}")
+        case ev.StepFailed():
+            click.secho(f"    step failed: {event.text}", fg="red")
+        case ev.ExpectationChecked(skipped=True) | ev.ExpectationChecked(passed=None):  # stopped: not evaluated
+            click.echo(f"  [{click.style('SKIP', fg='yellow')}] {event.name}: expected {event.op} "
+                       f"{event.target!r}, not evaluated (stopped)")
+        case ev.ExpectationChecked():
+            mark = click.style("PASS", fg="green") if event.passed else click.style("FAIL", fg="red")
+            click.echo(f"  [{mark}] {event.name}: expected {event.op} {event.target!r}, observed {event.observed!r}")
+        case ev.Stopped():
+            where = f"variant {event.variant}" + (f", step {event.step}" if event.step else "")
+            not_run = f"; not run: {', '.join(event.not_run)}" if event.not_run else ""
+            click.secho(f"\n  stopped ({where}){not_run}" if event.variant else f"\n  stopped{not_run}",
+                        fg="yellow", bold=True)
+        case ev.ReportReady(report=r):
+            counts = ", ".join(f"{COUNT_LABELS.get(k, k)} {v}" for k, v in r.counts.items())
+            cost = f"${r.cost_usd:.6f}" if r.cost_usd is not None else "n/a"
+            click.echo(f"  counts: {counts}")
+            p50, p99 = ("n/a" if r.latency_ms.get(p) is None else r.latency_ms[p] for p in ("p50", "p99"))
+            click.echo(f"  latency p50 {p50} ms, p99 {p99} ms; cost {cost}; {round(r.seconds, 2)}s")
+            click.echo(f"  {r.variant}: " + click.style(r.verdict, fg=VERDICT_COLOURS[r.verdict]))
+        case ev.Comparison(reports=reports):
+            print_comparison(reports)
+        case _:  # spans and log lines of the recording, StepDone: not shown
+            pass
 
 
-def print_comparison(report_dicts: list[dict]) -> None:
-    from scenarios.runner import Report, comparison_rows
+def print_comparison(reports) -> None:
+    from scenarios.report import comparison_rows
 
-    reports = [Report.from_dict(d) for d in report_dicts]
     names = [r.variant for r in reports]
     rows = comparison_rows(reports)
     width = max(len(label) for label, _ in rows)

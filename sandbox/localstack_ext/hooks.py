@@ -28,3 +28,28 @@ def warm_up_sandbox():
     from sandbox.localstack_ext import warmup
 
     warmup.install()
+
+
+@hooks.on_infra_shutdown(priority=10)
+def quiesce_sandbox():
+    """Before LocalStack stops its services (its hook has priority -10): nothing of ours may start a service after
+    that, or the service is never stopped and its non-daemon threads keep LocalStack from exiting (`sandbox down`
+    then waits 20 s and kills it). The warm-up is waited for (warmup.stop), the Lambda metrics are published once
+    more and then no more (patches/lambda_metrics_batching.stop)."""
+    if not os.environ.get("SANDBOX_STATE_DIR"):
+        return
+    from sandbox.localstack_ext import warmup
+    from sandbox.localstack_ext.patches import lambda_metrics_batching
+
+    warmup.stop()
+    lambda_metrics_batching.stop()
+
+
+@hooks.on_infra_shutdown(priority=-30)
+def stop_late_services():
+    """After LocalStack stopped its services: a service a last request started meanwhile is stopped too."""
+    if not os.environ.get("SANDBOX_STATE_DIR"):
+        return
+    from localstack.services.plugins import SERVICE_PLUGINS
+
+    SERVICE_PLUGINS.stop_all_services()

@@ -55,13 +55,10 @@ def warm_up() -> None:
             share_cache_files(config.dirs.cache, shared)
     except Exception as e:  # noqa: BLE001
         LOG.warning("Could not prepare the service catalog: %s", e)
-    from localstack.runtime import events
     from localstack.services.plugins import SERVICE_PLUGINS
 
     for name in SERVICES:
-        if events.infra_stopping.is_set():
-            # A service loaded after LocalStack's shutdown stopped the others is never stopped: its threads kept
-            # the process alive until `sandbox down` killed it 20 s later (`sandbox up` then `down` at once).
+        if _stopping.is_set():
             LOG.info("Sandbox warm-up cut short: LocalStack is stopping")
             return
         try:
@@ -71,5 +68,24 @@ def warm_up() -> None:
     LOG.info("Sandbox warm-up done in %.1fs", time.perf_counter() - started)
 
 
+_stopping = threading.Event()
+_thread: threading.Thread | None = None
+
+
 def install() -> None:
-    threading.Thread(target=warm_up, name="sandbox-warmup", daemon=True).start()
+    global _thread
+    _thread = threading.Thread(target=warm_up, name="sandbox-warmup", daemon=True)
+    _thread.start()
+
+
+def stop(timeout: float = 15.0) -> None:
+    """An on_infra_shutdown hook that runs before LocalStack stops its services (sandbox/localstack_ext/hooks.py).
+
+    localstack/runtime/shutdown.py stops the services that are running when shutdown begins. A service the warm-up
+    was still loading then (CloudWatch, whose alarm scheduler is a non-daemon thread) came up afterwards, was never
+    stopped, and kept the process alive until `sandbox down` killed it 20 s later (`sandbox up` then `down` at
+    once). So the warm-up is told to stop and waited for: whatever it loaded is running before the services are
+    stopped."""
+    _stopping.set()
+    if _thread is not None and _thread.is_alive():
+        _thread.join(timeout)

@@ -11,7 +11,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from scenarios.runner import NOTHING, ScenarioError, merge_params
+from scenarios.report import NOTHING
+from scenarios.runner import ScenarioError, merge_params
 from tui.format import table_cell
 
 PENDING = "…"
@@ -53,16 +54,14 @@ def _merged(scenario, params: dict | None) -> dict:
         return dict(scenario.params)
 
 
-def tick(checks: dict[str, dict], variant: str, event: dict) -> None:
-    """Marks the check an "expectation" event reports (one the plan did not list is added)."""
-    row = checks[add_check(checks, variant, event.get("name"), event.get("op"), event.get("target"),
-                           event.get("why") or "")]
-    passed = event.get("passed")
-    if passed is None:  # the run was stopped: not evaluated
+def tick(checks: dict[str, dict], variant: str, event) -> None:
+    """Marks the check an ExpectationChecked event reports (one the plan did not list is added)."""
+    row = checks[add_check(checks, variant, event.name, event.op, event.target, event.why or "")]
+    if event.passed is None:  # the run was stopped: not evaluated
         not_evaluated(row)
         return
-    row["mark"] = Text("✔", style="bold green") if passed else Text("✘", style="bold red")
-    row["observed"] = Text(value_text(event.get("observed")), style="green" if passed else "bold red")
+    row["mark"] = Text("✔", style="bold green") if event.passed else Text("✘", style="bold red")
+    row["observed"] = Text(value_text(event.observed), style="green" if event.passed else "bold red")
 
 
 def not_evaluated(row: dict, observed: str = NOTHING) -> None:

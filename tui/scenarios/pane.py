@@ -26,7 +26,8 @@ from textual.events import Resize
 from textual.widgets import Button, DataTable, Label, OptionList, Select, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from scenarios.runner import NOTHING, Report
+from scenarios import events as ev
+from scenarios.report import NOTHING, Report
 from tui.messages import ScenarioEvents
 from tui.pane import Pane, PaneCommand
 from tui.pump import Pump
@@ -39,6 +40,14 @@ from tui.scenarios.report import fill_report_table, verdict_style
 ALL = "all"
 
 
+@dataclass(frozen=True)
+class RunFinished:
+    """The pane's own last event of a run (not a scenario event): the runner returned or raised."""
+
+    reports: list[Report]
+    error: str | None
+
+
 @dataclass
 class RunView:
     """What the pane shows of one scenario's runs."""
@@ -46,13 +55,13 @@ class RunView:
     narrative: list[Text] = field(default_factory=list)
     # the checklist of the newest run: key (variant, NUL, name) -> {"mark", "variant", "name", "expected", "observed"}
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    reports: dict[str, dict] = field(default_factory=dict)  # variant -> its last report, this run or an earlier one
+    reports: dict[str, Report] = field(default_factory=dict)  # variant -> its last report, this run or an earlier
     latest: set[str] = field(default_factory=set)  # the variants whose column comes from the newest run
     status: Text | None = None
     variant: str | None = None  # the variant running now
     step_total: int = 0
     variants: list[str] = field(default_factory=list)  # the scenario's variants, in its order
-    stopped: dict | None = None  # the newest run's "stopped" event (which variant, which did not run)
+    stopped: ev.Stopped | None = None  # the newest run's stop (which variant, which did not run)
 
 
 class ScenariosPane(Pane):
@@ -399,11 +408,11 @@ class ScenariosPane(Pane):
     def _run(self, runner, variants: list[str]) -> None:
         reports, error = [], None
         try:
-            reports = [r.as_dict() for r in runner.run(variants)]
+            reports = runner.run(variants)
         except Exception as e:  # noqa: BLE001 - shown in the pane
             error = f"{type(e).__name__}: {e}"
         finally:
-            self._pump.put({"type": "_finished", "reports": reports, "error": error})
+            self._pump.put(RunFinished(reports=reports, error=error))
 
     # --- views ---------------------------------------------------------------------------------------------
     def _view(self, scenario_id: str | None) -> RunView:
@@ -470,17 +479,17 @@ class ScenariosPane(Pane):
         return time.strftime("%H:%M:%S", time.localtime(ts)) if self.clock.base is None and ts else ""
 
     # --- events --------------------------------------------------------------------------------------------
-    def replay(self, events: list[dict]) -> None:
+    def replay(self, events: list[ev.Event]) -> None:
         """Shows a recorded run (the app calls this in replay mode)."""
-        run = next((e for e in events if e.get("type") == "run"), None)
+        run = next((e for e in events if isinstance(e, ev.RunStarted)), None)
         scenario = None
         if run is not None:
-            scenario = next((s for s in self.scenarios if s.id == run.get("scenario")), None)
+            scenario = next((s for s in self.scenarios if s.id == run.scenario), None)
             if scenario is None:
                 try:
                     import scenarios
 
-                    scenario = scenarios.get_scenario(run.get("scenario"))
+                    scenario = scenarios.get_scenario(run.scenario)
                 except Exception:  # noqa: BLE001 - a recording of a scenario this checkout does not have
                     scenario = None
         if scenario is not None and (self.selected is None or scenario.id != self.selected.id):
@@ -489,15 +498,16 @@ class ScenariosPane(Pane):
             for i, s in enumerate(self.scenarios):
                 if s.id == scenario.id:
                     catalog.highlighted = i
-        self._reset_views(scenario, run.get("variants", []) if run else [], run.get("params") if run else None)
+        self._reset_views(scenario, run.variants if run else [], run.params if run else None)
         self._apply(events)
-        self._finish([e["report"] for e in events if e.get("type") == "report"], None, replayed=True)
+        self._finish([e.report for e in events if isinstance(e, ev.ReportReady)], None, replayed=True)
 
     def on_scenario_events(self, message: ScenarioEvents) -> None:
         message.stop()
         self._apply(message.events)
 
-    def _apply(self, events: list[dict]) -> None:
+    def _apply(self, events: list) -> None:
+        """Renders a batch of the run's events (scenarios/events.py), one case per type."""
         view = self._view(self._run_id)
         shown = self._shown(self._run_id) or self._run_scenario is None
         log = self.query_one("#narrative-log", NarrativeLog)
@@ -509,87 +519,85 @@ class ScenariosPane(Pane):
                 log.add(text)
 
         for event in events:
-            kind = event.get("type")
-            if kind == "run":
-                line = Text(event.get("title", ""), style="bold")
-                line.append(f"  [{event.get('scenario')}, seed {event.get('seed')}]", style="dim")
-                say(line)
-                if event.get("summary"):
-                    say(Text(event["summary"]))
-            elif kind == "variant":
-                view.variant = event.get("variant")
-                say(Text(""))
-                say(Text(f"══ variant {event.get('variant')}: {event.get('description')}", style="bold cyan"))
-                self._set_status(Text(f"{view.variant}: starting", style="yellow"))
-            elif kind == "phase":
-                say(Text(f"   … {event.get('text')}", style="dim"))
-                self._set_status(Text(f"{view.variant}: {event.get('text')}", style="yellow"))
-            elif kind == "step":
-                say(Text(""))
-                say(Text(f" {event.get('index')}. {event.get('title')}", style="bold"))
-                if event.get("narrative"):
-                    say(Text(f"    {event['narrative']}", style="italic"))
-                total = f"/{view.step_total}" if view.step_total else ""
-                self._set_status(Text(f"{view.variant}: step {event.get('index')}{total}", style="yellow"))
-            elif kind == "step_done":
-                say(Text(f"    ✓ step {event.get('index')} done in {event.get('seconds')}s", style="green"))
-            elif kind == "narrative":
-                say(Text(f"    › {event.get('text')}"))
-            elif kind == "observation":
-                line = Text("    observed ", style="dim")
-                line.append(str(event.get("name")), style="cyan")
-                line.append(f" = {event.get('value')!r}")
-                say(line)
-            elif kind == "error":
-                say(Text(f"    ✘ step failed: {event.get('text')}", style="bold red"))
-            elif kind == "stopped":
-                where = [f"variant {event['variant']}"] if event.get("variant") else []
-                if event.get("step"):
-                    where.append(f"step {event['step']}")
-                line = Text("  ■ stopped", style="bold yellow")
-                if where:
-                    line.append(f" ({', '.join(where)})", style="yellow")
-                if event.get("not_run"):
-                    line.append(f"; not run: {', '.join(event['not_run'])}", style="yellow")
-                say(line)
-                view.stopped = event
-                for row in view.checks.values():
-                    if row["variant"] in (event.get("not_run") or []):
-                        checklist.not_evaluated(row, "not run")
-                checks_changed = True
-            elif kind == "expectation":
-                checklist.tick(view.checks, view.variant or "?", event)
-                checks_changed = True
-                if event.get("passed") is not None:  # not evaluated (stopped): the report line says how many
-                    passed = event.get("passed")
-                    mark = Text("  ✔ " if passed else "  ✘ ", style="bold green" if passed else "bold red")
-                    mark.append(f"{event.get('name')}: expected {event.get('op')} {value_text(event.get('target'))}, "
-                                f"observed {value_text(event.get('observed'))}")
-                    say(mark)
-            elif kind == "report":
-                report = event["report"]
-                view.reports[report["variant"]] = report
-                view.latest.add(report["variant"])
-                reports_changed = True
-                verdict = Report.from_dict(report).verdict
-                line = Text(f"  {report['variant']}: ", style="bold")
-                line.append(verdict, style=verdict_style(verdict))
-                line.append(f" in {report.get('seconds')}s", style="dim")
-                skipped = sum(1 for e in report.get("expectations", []) if e.get("passed") is None)
-                if skipped:
-                    line.append(f"  ({NOTHING} {skipped} expectation{'s' if skipped != 1 else ''} not evaluated)",
-                                style="dim")
-                say(line)
-            elif kind == "comparison":
-                reports_changed = True
-            elif kind == "_finished":
-                self._finish(event.get("reports", []), event.get("error"))
+            match event:
+                case ev.RunStarted():
+                    line = Text(event.title, style="bold")
+                    line.append(f"  [{event.scenario}, seed {event.seed}]", style="dim")
+                    say(line)
+                    if event.summary:
+                        say(Text(event.summary))
+                case ev.VariantStarted():
+                    view.variant = event.variant
+                    say(Text(""))
+                    say(Text(f"══ variant {event.variant}: {event.description}", style="bold cyan"))
+                    self._set_status(Text(f"{view.variant}: starting", style="yellow"))
+                case ev.Phase():
+                    say(Text(f"   … {event.text}", style="dim"))
+                    self._set_status(Text(f"{view.variant}: {event.text}", style="yellow"))
+                case ev.StepStarted():
+                    say(Text(""))
+                    say(Text(f" {event.index}. {event.title}", style="bold"))
+                    if event.narrative:
+                        say(Text(f"    {event.narrative}", style="italic"))
+                    total = f"/{view.step_total}" if view.step_total else ""
+                    self._set_status(Text(f"{view.variant}: step {event.index}{total}", style="yellow"))
+                case ev.StepDone():
+                    say(Text(f"    ✓ step {event.index} done in {event.seconds}s", style="green"))
+                case ev.Narrative():
+                    say(Text(f"    › {event.text}"))
+                case ev.Observation():
+                    line = Text("    observed ", style="dim")
+                    line.append(str(event.name), style="cyan")
+                    line.append(f" = {event.value!r}")
+                    say(line)
+                case ev.StepFailed():
+                    say(Text(f"    ✘ step failed: {event.text}", style="bold red"))
+                case ev.Stopped():
+                    where = [f"variant {event.variant}"] if event.variant else []
+                    if event.step:
+                        where.append(f"step {event.step}")
+                    line = Text("  ■ stopped", style="bold yellow")
+                    if where:
+                        line.append(f" ({', '.join(where)})", style="yellow")
+                    if event.not_run:
+                        line.append(f"; not run: {', '.join(event.not_run)}", style="yellow")
+                    say(line)
+                    view.stopped = event
+                    for row in view.checks.values():
+                        if row["variant"] in event.not_run:
+                            checklist.not_evaluated(row, "not run")
+                    checks_changed = True
+                case ev.ExpectationChecked():
+                    checklist.tick(view.checks, view.variant or "?", event)
+                    checks_changed = True
+                    if event.passed is not None:  # not evaluated (stopped): the report line says how many
+                        mark = Text("  ✔ " if event.passed else "  ✘ ",
+                                    style="bold green" if event.passed else "bold red")
+                        mark.append(f"{event.name}: expected {event.op} {value_text(event.target)}, "
+                                    f"observed {value_text(event.observed)}")
+                        say(mark)
+                case ev.ReportReady(report=report):
+                    view.reports[report.variant] = report
+                    view.latest.add(report.variant)
+                    reports_changed = True
+                    line = Text(f"  {report.variant}: ", style="bold")
+                    line.append(report.verdict, style=verdict_style(report.verdict))
+                    line.append(f" in {round(report.seconds, 2)}s", style="dim")
+                    skipped = sum(1 for e in report.expectations if e.get("passed") is None)
+                    if skipped:
+                        line.append(f"  ({NOTHING} {skipped} expectation{'s' if skipped != 1 else ''} not evaluated)",
+                                    style="dim")
+                    say(line)
+                case ev.Comparison():
+                    reports_changed = True
+                case RunFinished():
+                    self._finish(event.reports, event.error)
         if shown and checks_changed:
             self._render_checks(view)
         if shown and reports_changed:
             self._render_reports(view)
 
-    def _finish(self, reports: list[dict], error: str | None, replayed: bool = False) -> None:
+    def _finish(self, reports: list[Report], error: str | None, replayed: bool = False) -> None:
         view = self._view(self._run_id)
         shown = self._shown(self._run_id) or self._run_scenario is None
         self.running = False
@@ -597,8 +605,8 @@ class ScenariosPane(Pane):
             self._runner = None
         self._update_controls()
         for report in reports:
-            view.reports[report["variant"]] = report
-            view.latest.add(report["variant"])
+            view.reports[report.variant] = report
+            view.latest.add(report.variant)
         checklist.settle(view.checks)
         if shown:
             self._render_checks(view)
@@ -611,9 +619,9 @@ class ScenariosPane(Pane):
             self._set_status(Text("run failed", style="bold red"))
             self.problem(error)
             return
-        stopped = [r["variant"] for r in reports if r.get("stopped")]
+        stopped = [r.variant for r in reports if r.stopped]
         if view.stopped is not None or stopped:  # neither passed nor failed: say what did not run
-            not_run = list(view.stopped.get("not_run") or []) if view.stopped else []
+            not_run = list(view.stopped.not_run) if view.stopped else []
             status = Text("stopped ■", style="bold yellow")
             detail = ([f"{', '.join(stopped)} unfinished"] if stopped else []) + \
                      ([f"not run: {', '.join(not_run)}"] if not_run else [])
@@ -625,7 +633,7 @@ class ScenariosPane(Pane):
             self._set_status(Text("no report", style="dim"))
             return
         status = Text("replayed: " if replayed else "done: ", style="dim")
-        passed = all(r.get("passed") for r in reports)
+        passed = all(r.passed for r in reports)
         status.append("all expectations met ✔" if passed else "expectations failed ✘",
                       style="bold green" if passed else "bold red")
         self._set_status(status)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.widgets import DataTable
 
-from scenarios.runner import NOTHING, VERDICT_COLOURS, Report, comparison_rows
+from scenarios.report import NOTHING, VERDICT_COLOURS, Report, comparison_rows
 from tui.format import table_cell
 
 LEGEND = "items: messages, jobs, orders, executions; one function invocation may take a batch of items"
@@ -17,12 +17,12 @@ def verdict_style(verdict: str) -> str:
     return f"bold {VERDICT_COLOURS[verdict]}"
 
 
-def fill_report_table(table: DataTable, reports: dict[str, dict], variants: list[str], latest: set[str],
+def fill_report_table(table: DataTable, reports: dict[str, Report], variants: list[str], latest: set[str],
          when: Callable[[float], str]) -> Text:
     """Fills the (cleared) table with a column per reported variant, in the scenario's order; returns the summary
     above it. `latest`: the variants reported by the newest run; `when`: how an earlier run's start is written."""
     names = [v for v in variants if v in reports] + [v for v in reports if v not in variants]
-    objs = [Report.from_dict(reports[v]) for v in names]
+    objs = [reports[v] for v in names]
     table.add_column("measure", key="measure")
     for r in objs:
         table.add_column(r.variant, key=f"v-{r.variant}")

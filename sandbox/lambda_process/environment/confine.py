@@ -116,39 +116,53 @@ def _mount(source, target, fstype, flags) -> str | None:
     return None
 
 
-def private_mounts(tmp_dir: str, map_tmp: bool) -> tuple[bool, list[str]]:
-    """In a new mount namespace: a /proc of our PID namespace, `tmp_dir` at /tmp (when `map_tmp`), and every
-    other mount read-only. Returns (tmp_mapped, problems).
+def private_mounts(tmp_dir: str, keep: list[str]) -> list[str]:
+    """In a new mount namespace: a /proc of our PID namespace, `tmp_dir` at /tmp, and every other mount read-only.
+    Returns the problems (none: all done).
 
-    /tmp is not replaced when something the runtime needs lives under it (the sandbox's own state directory, say):
-    mapping over it would hide that. `tmp_dir` and the host's /tmp then stay writable, bound onto themselves."""
+    Whatever of `keep` (the runtime, the function's code and layers) lies under /tmp - the sandbox checked out or
+    its state kept there - would be hidden by the new /tmp: each is bound back at its own path on top of it."""
     try:
         os.unshare(CLONE_NEWNS)
     except OSError as e:
-        return False, [f"mount namespace unavailable ({e.strerror})"]
+        return [f"mount namespace unavailable ({e.strerror})"]
     problem = _mount(None, "/", None, MS_REC | MS_PRIVATE) or \
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     if problem:
-        return False, [problem]
-    if map_tmp:
+        return [problem]
+    hidden = {}
+    for path in dict.fromkeys(keep):
+        real = os.path.realpath(path)
+        if real.startswith("/tmp/") and os.path.exists(real):
+            try:
+                hidden[real] = os.open(real, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+    try:
         if problem := _mount(tmp_dir, "/tmp", None, MS_BIND | MS_REC):
-            return False, [problem]
-        writable = ("/proc", "/tmp")
-    else:
-        writable = ("/proc", "/tmp", tmp_dir)
-        for path in ("/tmp", tmp_dir):
-            if problem := _mount(path, path, None, MS_BIND | MS_REC):
-                return False, [problem]
-    problem = read_only_everywhere_but(writable)
-    return map_tmp, [problem] if problem else []
+            return [problem]
+        for real, fd in sorted(hidden.items()):
+            try:
+                os.makedirs(real, exist_ok=True) if os.path.isdir(f"/proc/self/fd/{fd}") else \
+                    (os.makedirs(os.path.dirname(real), exist_ok=True), open(real, "a").close())
+            except OSError as e:
+                return [f"cannot keep {real} visible under the private /tmp ({e.strerror})"]
+            if problem := _mount(f"/proc/self/fd/{fd}", real, None, MS_BIND | MS_REC):
+                return [problem]
+    finally:
+        for fd in hidden.values():
+            os.close(fd)
+    problem = read_only_everywhere_but(("/proc",), writable_exactly=("/tmp",))
+    return [problem] if problem else []
 
 
 _OPTION_FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
                  "noatime": MS_NOATIME, "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
 
 
-def read_only_everywhere_but(keep: tuple[str, ...]) -> str | None:
-    """Every mount of our mount namespace read-only except `keep` (and what lies below them).
+def read_only_everywhere_but(keep: tuple[str, ...], writable_exactly: tuple[str, ...] = ()) -> str | None:
+    """Every mount of our mount namespace read-only except `keep` (and what lies below them) and the mounts at
+    exactly `writable_exactly` (what is mounted below those becomes read-only too).
 
     Landlock decides what may be read and written, but not who may change a file's mode, owner, times or
     extended attributes: on a read-only mount nobody can (a function could otherwise `chmod 644` the sandbox's
@@ -165,7 +179,7 @@ def read_only_everywhere_but(keep: tuple[str, ...]) -> str | None:
         if len(fields) < 6:
             continue
         point = fields[4].encode().decode("unicode_escape")
-        if any(point == k or point.startswith(k.rstrip("/") + "/") for k in keep):
+        if point in writable_exactly or any(point == k or point.startswith(k.rstrip("/") + "/") for k in keep):
             continue
         options = fields[5].split(",")
         if "ro" in options:
@@ -178,15 +192,6 @@ def read_only_everywhere_but(keep: tuple[str, ...]) -> str | None:
         if problem := _mount(None, point, None, flags):
             problems.append(problem)
     return f"not read-only: {'; '.join(problems)}" if problems else None
-
-
-def needs_tmp(paths: list[str]) -> bool:
-    """Whether any of `paths` lies under /tmp (so /tmp cannot be replaced)."""
-    for path in paths:
-        real = os.path.realpath(path)
-        if real == "/tmp" or real.startswith("/tmp/"):
-            return True
-    return False
 
 
 def drop_capabilities() -> str | None:

@@ -104,15 +104,13 @@ def _namespace_init(spec: Spec, report_w: int, status_w: int, activity_w: int, p
     The runtime is not PID 1 itself: PID 1 ignores every signal it has no handler for, even SIGKILL sent from
     inside its namespace, and runtimes end themselves that way (bootstrap.mjs after an uncaught error)."""
     confine.die_with_parent()  # the supervisor is single-threaded
-    map_tmp = not confine.needs_tmp(spec.read_paths + [spec.cwd])
-    tmp_mapped, problems = confine.private_mounts(spec.tmp, map_tmp)
+    problems = confine.private_mounts(spec.tmp, spec.read_paths + [spec.cwd])
+    tmp_mapped = not problems or all(p.startswith("not read-only") for p in problems)
     report = {"applied": [], "problems": problems}
-    if not any(p.startswith(("mount namespace", "mount ")) for p in problems):
-        report["applied"].append("private /proc" + (" and /tmp" if tmp_mapped else ""))
-        if not any(p.startswith("not read-only") for p in problems):
+    if tmp_mapped:
+        report["applied"].append("private /proc and /tmp")
+        if not problems:
             report["applied"].append("read-only mounts")
-    if not map_tmp:
-        report["problems"].append("/tmp shared: the sandbox's state directory is under /tmp")
     os.write(report_w, (json.dumps(report) + "\n").encode())
     runtime = os.fork()
     if runtime == 0:

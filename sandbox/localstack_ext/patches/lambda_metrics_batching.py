@@ -48,7 +48,8 @@ def record_error(function_name: str, account_id: str, region_name: str) -> None:
 def flush() -> None:
     """Publishes the counts gathered so far."""
     with _flush_lock:
-        _publish()
+        if not _stopped.is_set():
+            _publish()
 
 
 def _publish() -> None:
@@ -89,10 +90,23 @@ def paused():
         yield
 
 
-def _flush_loop() -> None:
-    while True:
-        time.sleep(FLUSH_SECONDS)
+_stopped = threading.Event()
+
+
+def stop() -> None:
+    """LocalStack is shutting down: the pending counts are published now, while CloudWatch still runs, and no more
+    after (a publish would start CloudWatch again once its services were stopped, and its alarm scheduler's thread
+    would keep the process alive)."""
+    with _flush_lock:
+        _stopped.set()
         if _counts:
+            _publish()
+
+
+def _flush_loop() -> None:
+    while not _stopped.is_set():
+        time.sleep(FLUSH_SECONDS)
+        if _counts and not _stopped.is_set():
             flush()
 
 
