@@ -150,6 +150,25 @@ class Sandbox:
         self.require_running()
         return deploy_patterns(self, names, on_progress=on_progress, parameters=parameters)
 
+    def deploy_with_dependencies(self, pattern: str, on_progress) -> list:
+        """A built-in pattern and what it needs that is not deployed yet (sandbox.deploy.bulk)."""
+        from sandbox.deploy.bulk import deploy_with_dependencies
+
+        self.require_running()
+        return deploy_with_dependencies(self, pattern, on_progress)
+
+    def stack_resources(self, stack: str) -> list[dict]:
+        """The resources of a deployed stack (an observer read)."""
+        from sandbox.deploy.resources import stack_resources
+
+        return stack_resources(self, stack)
+
+    def gauges(self, resources: list[dict]) -> dict[str, dict]:
+        """Queue depths and running executions of a stack's resources (an observer read)."""
+        from sandbox.deploy.resources import gauges
+
+        return gauges(self, resources)
+
     def stacks(self, region: str | None = None) -> list[dict]:
         from sandbox.deploy import Deployer
 

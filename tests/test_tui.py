@@ -335,7 +335,7 @@ def test_external_backend_is_used_as_is_and_a_dead_one_is_a_clear_error(sb, tmp_
         app = SandboxApp(sandbox=Sandbox(endpoint=sb.endpoint, state_dir=tmp_path / "ext"))
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.backend_ready, 30, "the external sandbox")
-            assert app.backend.mode == "live" and "external" in app.backend.label
+            assert app.backend.live and app.backend.external and "external" in app.backend.label
             await pilot.press("2")
             pane = app.pane("dlq")
             await until(pilot, lambda: any(d.name == "tui-external-dlq" for d in pane.queues), 30,
@@ -421,6 +421,7 @@ def test_replay_mode_needs_no_localstack(monkeypatch):
 
 def test_every_action_is_in_the_command_palette():
     from tui.app import PANES
+    from tui.pane import palette_commands
 
     async def scenario():
         app = replay_app()
@@ -429,11 +430,11 @@ def test_every_action_is_in_the_command_palette():
             titles = {c.title for c in app.get_system_commands(app.screen)}
             for pane in PANES:
                 assert f"Go to {pane.TAB_TITLE} ({PANES.index(pane) + 1})" in titles
-                shown = {b.action for b in pane.BINDINGS if b.show}
-                in_palette = {c.action for c in pane.COMMANDS_}
-                assert shown <= in_palette, f"{pane.TAB_TITLE}: {shown - in_palette} not in the palette"
-                for command in pane.COMMANDS_:
-                    assert f"{pane.TAB_TITLE}: {command.title}" in titles
+                in_palette = {c.action for c in palette_commands(pane)}
+                every = {b.action for b in pane.BINDINGS}
+                assert every == in_palette, f"{pane.TAB_TITLE}: {every - in_palette} not in the palette (no tooltip?)"
+                for command in palette_commands(pane):
+                    assert f"{pane.TAB_TITLE}: {command.title}" in titles and command.help
             assert "Toggle light/dark theme" in titles and "Help: key bindings" in titles
             await pilot.press("ctrl+p")
             await pilot.pause(0.3)
@@ -441,7 +442,7 @@ def test_every_action_is_in_the_command_palette():
             await until(pilot, lambda: active_tab(app) == "cost", 10, "the palette command")
             await pilot.press("ctrl+p")
             await pilot.pause(0.3)
-            await pilot.press(*"Flow: Only errors", "enter")
+            await pilot.press(*"Flow: Errors", "enter")
             await until(pilot, lambda: active_tab(app) == "flow" and app.pane("flow")._errors, 10, "the palette action")
 
     asyncio.run(scenario())
@@ -478,7 +479,7 @@ def test_sandbox_without_a_command_opens_the_tui(monkeypatch, tmp_path):
     monkeypatch.setattr(SandboxApp, "run", fake_run)
     result = CliRunner().invoke(main, ["--state-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert seen["backend"].mode == "live" and str(seen["backend"].sb.settings.state_dir) == str(tmp_path)
+    assert seen["backend"].live and str(seen["backend"].sb.settings.state_dir) == str(tmp_path)
 
 
 # --- 100k rows without blocking input -----------------------------------------------------------------------

@@ -225,7 +225,10 @@ def test_replay_diagram_at_80x24_scrolls_and_keeps_every_box_whole():
 class FailingDeploys(Backend):
     """Deploys that stream two stack events and then fail the way the Deployer does."""
 
-    mode, label, can_run = "live", "fake", True
+    live, label = True, "fake"
+
+    def start(self, on_progress) -> str:
+        return "fake backend"
 
     def deploy(self, pattern: str, on_progress) -> list[dict]:
         from sandbox.deploy.deployer import DeployError
@@ -370,7 +373,7 @@ def test_activity_lights_edges_whose_counts_grew_for_a_while():
 
 
 def test_throttles_come_from_recorded_throttling_errors():
-    from tui.backend import _throttle_edges
+    from sandbox.observability.graph import throttled_edges as _throttle_edges
 
     span = {"service": "lambda", "operation": "Invoke", "resource": "arn:aws:lambda:us-east-1:000000000000:function:f",
             "caller": {"kind": "external"}, "error": {"code": "TooManyRequestsException"}}

@@ -355,7 +355,7 @@ def test_reload_catalog_is_in_the_command_palette(tmp_path):
             before = {s.id: s for s in pane.scenarios}
             await pilot.press("ctrl+p")
             await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", 10, "the command palette")
-            await pilot.press(*"Scenarios: Reload catalog", "enter")
+            await pilot.press(*"Scenarios: Reload", "enter")
             await until(pilot, lambda: pane.scenarios and pane.scenarios[0] is not before[pane.scenarios[0].id],
                         30, "the catalog imported again")
             assert [s.id for s in pane.scenarios] == list(before)

@@ -30,7 +30,7 @@ from tui.format import Clock
 from tui.help.screen import HelpScreen
 from tui.logs.pane import LogsPane
 from tui.messages import BackendFailed, BackendReady, StartupProgress
-from tui.pane import Pane
+from tui.pane import Pane, palette_commands
 from tui.patterns.pane import PatternsPane
 from tui.scenarios.pane import ScenariosPane
 from tui.startup.screen import StartupScreen
@@ -92,11 +92,7 @@ class SandboxApp(App):
         elif replay is not None:
             self.backend = ReplayBackend(replay)
         else:
-            if sandbox is None:
-                from sandbox import Sandbox
-
-                sandbox = Sandbox()
-            self.backend = LiveBackend(sandbox)
+            self.backend = LiveBackend(sandbox)  # None: the CLI's default sandbox
         self.start_backend = start_backend
         self.clock = Clock()
         self.backend_ready = False
@@ -106,7 +102,7 @@ class SandboxApp(App):
 
     @property
     def replay_mode(self) -> bool:
-        return self.backend.mode == "replay"
+        return self.backend.replay
 
     # --- frame -----------------------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -218,7 +214,7 @@ class SandboxApp(App):
         for i, pane in enumerate(PANES, 1):
             yield SystemCommand(f"Go to {pane.TAB_TITLE} ({i})", f"Show the {pane.TAB_TITLE} tab",
                                 lambda tab=pane.TAB_ID: self.action_show_tab(tab))
-            for command in pane.COMMANDS_:
+            for command in palette_commands(pane):
                 yield SystemCommand(f"{pane.TAB_TITLE}: {command.title}", command.help,
                                     lambda tab=pane.TAB_ID, action=command.action: self.run_pane_action(tab, action))
 

@@ -1,16 +1,30 @@
-"""What the TUI's panes ask for, answered by the live sandbox (`sandbox.Sandbox`) or by a recording (replay).
+"""The TUI's one door to the sandbox: what its panes may ask, answered live or from a recording.
 
-Every method here may block (HTTP to the sandbox, reading files): panes call them from thread workers, never on
-the UI thread. The TUI reaches the sandbox only through `sandbox.Sandbox` and the `scenarios` package.
+`Backend` is the contract. Its capability flags say what an implementation can do, so panes ask
+`backend.live`/`backend.replay` instead of comparing names:
+
+    live       it changes the sandbox: runs scenarios, injects faults, redrives, deploys (LiveBackend)
+    replay     it answers from a recording, without LocalStack (ReplayBackend)
+    external   the sandbox is a LocalStack the sandbox did not start (the docker-compose backend)
+
+What an implementation cannot answer raises `Unavailable` with the reason, which the pane shows. Every method may
+block (HTTP to the sandbox, reading files): panes call them from thread workers, never on the UI thread. Domain
+logic lives in `sandbox` (deploying with dependencies, gauges, throttled edges); this module only adapts it.
+The TUI imports nothing else of `sandbox` (import-linter checks it): the pure helpers it shows with are
+re-exported here.
 """
 
 from __future__ import annotations
 
+import abc
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sandbox.faults import function_target, unknown_function_message  # noqa: F401 - for the add-fault form
+from sandbox.observability.labels import caller_label, span_what  # noqa: F401 - for Flow and the trace view
 
 
 class Unavailable(Exception):
@@ -21,17 +35,19 @@ def _recorder_error(e: Exception) -> Unavailable:
     return Unavailable(f"recorder not available: {e}")
 
 
-class Backend:
-    mode = "?"
+class Backend(abc.ABC):
+    live = False
+    replay = False
+    external = False
     label = ""
-    can_run = False
 
     # lifecycle
+    @abc.abstractmethod
+    def start(self, on_progress) -> str:
+        """Makes the backend answer (starting the embedded sandbox if needed); returns a line about it."""
+
     def is_running(self) -> bool:
         return True
-
-    def start(self, on_progress) -> str:
-        return ""
 
     def exit_hint(self) -> str | None:
         """The line to print once the TUI has quit (None: nothing to say)."""
@@ -46,7 +62,7 @@ class Backend:
     def runner(self, scenario, variants, listener, params=None):  # pragma: no cover - live only
         raise Unavailable("scenarios run on the live sandbox only")
 
-    # the rest: see LiveBackend
+    # the rest: answered by LiveBackend, in part by ReplayBackend
     def dlqs(self) -> list:
         raise Unavailable("dead-letter queues are live state: not part of a recording")
 
@@ -137,23 +153,16 @@ class Backend:
         raise Unavailable("recorder not available")
 
 
-def _throttle_edges(spans: list[dict]) -> dict[tuple[str, str], int]:
-    """Throttled requests per service-map edge (the error each service answers when it throttles)."""
-    from sandbox.faults import DEFAULT_THROTTLING_ERROR, THROTTLING_ERRORS
-    from sandbox.observability.graph import build_graph
-
-    codes = {code for _, code in THROTTLING_ERRORS.values()} | {DEFAULT_THROTTLING_ERROR[1], "ThrottledException",
-                                                                 "RequestLimitExceeded"}
-    throttled = [s for s in spans if (s.get("error") or {}).get("code") in codes]
-    return {(e["source"], e["target"]): e["count"] for e in build_graph(throttled)["edges"]}
-
-
 class LiveBackend(Backend):
-    mode = "live"
-    can_run = True
+    live = True
 
-    def __init__(self, sb):
+    def __init__(self, sb=None):
+        if sb is None:
+            from sandbox import Sandbox
+
+            sb = Sandbox()  # the CLI's defaults: ./.sandbox, or SANDBOX_ENDPOINT
         self.sb = sb
+        self.external = sb.settings.external
         self.label = f"{sb.backend} · {sb.endpoint}"
         self.started_here = False  # whether `start` started the embedded backend (it keeps running after)
 
@@ -294,28 +303,8 @@ class LiveBackend(Backend):
 
     # patterns
     def deploy(self, pattern: str, on_progress) -> list[dict]:
-        """Deploys a built-in pattern (and the patterns it needs that are not deployed yet), streaming its stack
-        events to `on_progress` as dicts: {"stack", "logical_id", "type", "status", "reason"} or {"stack",
-        "message"}. Returns each stack's DeployResult as a dict; raises DeployError with what failed."""
-        from sandbox.deploy.bulk import select
-
-        deployed = {s["name"] for s in self.sb.stacks()}
-        results = []
-        for p in select([pattern]):
-            if p.name != pattern and p.name in deployed:
-                continue
-            on_progress({"stack": p.name, "message": f"deploying {p.name}" + (
-                f" (needed by {pattern})" if p.name != pattern else "")})
-
-            def event(e, stack=p.name) -> None:
-                on_progress({"stack": stack, "logical_id": e.logical_id, "type": e.resource_type,
-                             "status": e.status, "reason": e.reason})
-
-            result = self.sb.deploy(p.name, on_event=event)
-            on_progress({"stack": p.name, "message": f"{result.status} in {result.seconds:.1f}s"
-                         + ("" if result.changed else " (nothing to change)")})
-            results.append(result.as_dict())
-        return results
+        """A built-in pattern and what it needs (sandbox.deploy.bulk.deploy_with_dependencies)."""
+        return [r.as_dict() for r in self.sb.deploy_with_dependencies(pattern, on_progress)]
 
     def destroy(self, stack: str, on_progress) -> bool:
         on_progress({"stack": stack, "message": f"deleting stack {stack}"})
@@ -324,49 +313,20 @@ class LiveBackend(Backend):
         return gone
 
     def stack_resources(self, stack: str) -> list[dict]:
-        cfn = self.sb.client("cloudformation", observer=True)  # the TUI's own read: platform noise, not billed
-        found = cfn.describe_stack_resources(StackName=stack)["StackResources"]
-        return [{"logical_id": r["LogicalResourceId"], "type": r["ResourceType"],
-                 "physical_id": r.get("PhysicalResourceId") or "", "status": r.get("ResourceStatus", "")}
-                for r in found]
+        return self.sb.stack_resources(stack)
 
     def gauges(self, resources: list[dict]) -> dict[str, dict]:
-        """Per logical id: queue depth and messages in flight (SQS), running executions (Step Functions)."""
-        out: dict[str, dict] = {}
-        for r in resources:
-            pid = r.get("physical_id")
-            try:
-                if r.get("type") == "AWS::SQS::Queue" and pid:
-                    attrs = self.sb.client("sqs", observer=True).get_queue_attributes(
-                        QueueUrl=pid, AttributeNames=["ApproximateNumberOfMessages",
-                                                      "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-                    out[r["logical_id"]] = {"depth": int(attrs.get("ApproximateNumberOfMessages", 0)),
-                                            "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))}
-                elif r.get("type") == "AWS::StepFunctions::StateMachine" and pid:
-                    running = self.sb.client("stepfunctions", observer=True).list_executions(
-                        stateMachineArn=pid, statusFilter="RUNNING", maxResults=100)["executions"]
-                    out[r["logical_id"]] = {"in_flight": len(running)}
-            except Exception:  # noqa: BLE001 - a resource being deleted: no gauge this time
-                continue
-        return out
+        return self.sb.gauges(resources)
 
     def throttles(self, cursor):
         """Throttled requests per service-map edge recorded after `cursor`: ({(source, target): n}, cursor)."""
-        spans: list[dict] = []
-        since = cursor or 0
+        observe = getattr(self.sb, "observe", None)
+        if observe is None:
+            raise Unavailable("recorder not available: this sandbox has no observability API")
         try:
-            while True:
-                got = self._recorder("events")(since=since, errors=True, limit=2000)
-                batch = got.get("events", [])
-                spans += batch
-                since = got.get("cursor", since)
-                if len(batch) < 2000:
-                    break
-        except Unavailable:
-            raise
+            return observe.throttled_edges(cursor)
         except Exception as e:  # noqa: BLE001
             raise _recorder_error(e) from None
-        return _throttle_edges(spans), since
 
 
 @dataclass
@@ -413,7 +373,7 @@ class Recording:
 class ReplayBackend(Backend):
     """Answers from a recording: no LocalStack, nothing live (DLQs and fault rules say so)."""
 
-    mode = "replay"
+    replay = True
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -493,7 +453,9 @@ class ReplayBackend(Backend):
     def throttles(self, cursor):
         if cursor is not None:
             return {}, cursor
-        return _throttle_edges(self.recording.spans), "end"
+        from sandbox.observability.graph import throttled_edges
+
+        return throttled_edges(self.recording.spans), "end"
 
     def stacks(self) -> list[dict]:
         """Stacks the recorded run created (its CloudFormation CreateStack calls)."""

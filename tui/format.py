@@ -11,6 +11,8 @@ import re
 
 from rich.text import Text
 
+from tui.backend import caller_label, span_what  # noqa: F401 - one naming of spans, the sandbox's
+
 LEVEL_STYLES = {"ERROR": "bold red", "WARNING": "yellow", "INFO": "", "DEBUG": "dim", "PLATFORM": "blue"}
 LEVEL_TAGS = {"ERROR": "ERR ", "WARNING": "WARN", "INFO": "INFO", "DEBUG": "DBG ", "PLATFORM": "λ   ", "": "    "}
 
@@ -47,12 +49,6 @@ def one_line(text: str, limit: int = 400) -> str:
     return text[:limit]
 
 
-def span_what(span: dict) -> str:
-    hop = span.get("hop")
-    label = f"{span.get('service')} {span.get('operation')}"
-    return f"{label} [{hop}]" if hop else label
-
-
 def span_outcome(span: dict, width: int = 22) -> Text:
     error = span.get("error")
     if error:
@@ -60,14 +56,6 @@ def span_outcome(span: dict, width: int = 22) -> Text:
         return Text(code if len(code) <= width else code[: width - 1] + "…", style="bold red")
     status = span.get("status")
     return Text(str(status) if status is not None else "ok", style="green")
-
-
-def caller_label(caller: dict | None) -> str:
-    if not caller or caller.get("kind") == "external":
-        return "external"
-    if caller.get("kind") == "lambda":
-        return f"λ {caller.get('name')}"
-    return caller.get("name") or "service"
 
 
 def _clamp(value: float, low: int, high: int) -> int:

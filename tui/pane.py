@@ -1,4 +1,4 @@
-"""The base of the TUI's feature panes (one per tab): hooks the app calls, and commands for the palette."""
+"""The base of the TUI's feature panes (one per tab): hooks the app calls; its bindings are its palette commands."""
 
 from __future__ import annotations
 
@@ -17,12 +17,17 @@ class PaneCommand:
     action: str  # an action of the pane, e.g. "run" for action_run
 
 
+def palette_commands(pane: type["Pane"]) -> list[PaneCommand]:
+    """A pane's entries in the command palette: its key bindings, titled by what the footer calls them and
+    explained by their tooltip (one list: a new binding is in the palette too)."""
+    return [PaneCommand(b.description, b.tooltip, b.action) for b in pane.BINDINGS if b.tooltip]
+
+
 class Pane(Vertical):
     """A tab's content. `backend_ready` is called once the backend answers; `activated` when its tab is shown."""
 
     TAB_ID = ""
     TAB_TITLE = ""
-    COMMANDS_: tuple[PaneCommand, ...] = ()
     ready = False
 
     @property
@@ -59,7 +64,7 @@ class PollingPane(Pane):
     def backend_ready(self) -> None:
         super().backend_ready()
         self.action_refresh()
-        if self.backend.mode == "live":
+        if self.backend.live:
             self.set_interval(self.REFRESH_SECONDS, self._refresh_if_shown, name=f"{self.TAB_ID}-refresh")
 
     def _refresh_if_shown(self) -> None:

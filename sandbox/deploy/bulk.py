@@ -84,3 +84,26 @@ def deploy_patterns(
         if errors:
             raise DeployError("deploying patterns failed. " + " | ".join(errors))
     return results, time.perf_counter() - started
+
+
+def deploy_with_dependencies(sb, pattern: str, on_progress: Callable[[dict], None]) -> list[DeployResult]:
+    """Deploys a built-in pattern and the patterns it needs that are not deployed yet, one after the other,
+    streaming its stack events to `on_progress` as dicts: {"stack", "logical_id", "type", "status", "reason"} or
+    {"stack", "message"}. Raises DeployError with what failed."""
+    deployed = {s["name"] for s in sb.stacks()}
+    results = []
+    for p in select([pattern]):
+        if p.name != pattern and p.name in deployed:
+            continue
+        on_progress({"stack": p.name, "message": f"deploying {p.name}" + (
+            f" (needed by {pattern})" if p.name != pattern else "")})
+
+        def event(e, stack=p.name) -> None:
+            on_progress({"stack": stack, "logical_id": e.logical_id, "type": e.resource_type,
+                         "status": e.status, "reason": e.reason})
+
+        result = sb.deploy(p.name, on_event=event)
+        on_progress({"stack": p.name, "message": f"{result.status} in {result.seconds:.1f}s"
+                     + ("" if result.changed else " (nothing to change)")})
+        results.append(result)
+    return results

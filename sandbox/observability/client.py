@@ -79,6 +79,19 @@ class ObservabilityClient:
         after = [s for s in spans if s.get("seq", 0) > since][:limit]
         return {"events": after, "cursor": after[-1]["seq"] if after else max(since, head)}
 
+    def throttled_edges(self, since: int | None = None) -> tuple[dict[tuple[str, str], int], int]:
+        """Throttled requests per service-map edge recorded after `since`: ({(source, target): n}, cursor)."""
+        spans: list[dict] = []
+        cursor = since or 0
+        while True:
+            got = self.events(since=cursor, errors=True, limit=2000)
+            batch = got.get("events", [])
+            spans += batch
+            cursor = got.get("cursor", cursor)
+            if len(batch) < 2000:
+                break
+        return graph_mod.throttled_edges(spans), cursor
+
     def cursor(self) -> int:
         """The newest cursor: pass it as `since` to see only what happens from now on."""
         return self.recorder()["cursor"]

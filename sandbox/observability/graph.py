@@ -85,3 +85,15 @@ def build_graph(spans: Iterable[dict], include_noise: bool = False) -> dict:
         out_edges.append(edge)
     out_edges.sort(key=lambda e: (-e["count"], e["source"], e["target"]))
     return {"nodes": sorted(nodes.values(), key=lambda n: n["id"]), "edges": out_edges}
+
+
+# Error codes services answer when they throttle (sandbox.faults.templates.THROTTLING_ERRORS injects these too).
+THROTTLE_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException",
+                            "TooManyRequestsException", "SlowDown", "Throttling", "ThrottledException",
+                            "RequestLimitExceeded"})
+
+
+def throttled_edges(spans: Iterable[dict]) -> dict[tuple[str, str], int]:
+    """Throttled requests per service-map edge: {(source, target): count}."""
+    throttled = [s for s in spans if (s.get("error") or {}).get("code") in THROTTLE_CODES]
+    return {(e["source"], e["target"]): e["count"] for e in build_graph(throttled)["edges"]}

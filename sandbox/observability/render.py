@@ -8,6 +8,8 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from sandbox.observability.labels import caller_label
+from sandbox.observability.labels import span_what as what
 from sandbox.observability.resources import short_name
 
 BAR_WIDTH = 40
@@ -17,22 +19,6 @@ def _clock(ts: float | None) -> str:
     if not ts:
         return "-"
     return datetime.datetime.fromtimestamp(ts).strftime("%H:%M:%S.%f")[:-3]
-
-
-def caller_label(caller: dict | None) -> str:
-    if not caller or caller.get("kind") == "external":
-        return "external"
-    if caller.get("kind") == "lambda":
-        return f"λ {caller.get('name')}"
-    if caller.get("source_arn"):
-        return f"{caller.get('name') or 'service'}:{short_name(caller['source_arn'])}"
-    return f"{caller.get('name') or 'localstack'}"
-
-
-def what(span: dict) -> str:
-    hop = span.get("hop")
-    label = f"{span.get('service')} {span.get('operation')}"
-    return f"{label} [{hop}]" if hop else label
 
 
 def outcome(span: dict) -> Text:

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Static
 
-from tui.pane import PaneCommand, PollingPane
+from tui.pane import PollingPane
 from tui.widgets import Notice
 
 
@@ -53,8 +53,7 @@ class CostPane(PollingPane):
     REFRESH_SECONDS = 5.0
     TAB_ID = "cost"
     TAB_TITLE = "Cost"
-    BINDINGS = [Binding("r", "refresh", "Refresh")]
-    COMMANDS_ = (PaneCommand("Refresh cost", "Estimate the cost of the recorded traffic again", "refresh"),)
+    BINDINGS = [Binding("r", "refresh", "Refresh", tooltip="Estimate the cost of the recorded traffic again")]
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
-from tui.pane import PaneCommand, PollingPane
+from tui.pane import PollingPane
 from tui.widgets import ConfirmScreen, Notice
 
 
@@ -36,17 +36,11 @@ class DlqPane(PollingPane):
     TAB_ID = "dlq"
     TAB_TITLE = "DLQ"
     BINDINGS = [
-        Binding("r", "refresh", "Refresh"),
-        Binding("p", "peek", "Peek"),
-        Binding("d", "redrive", "Redrive"),
-        Binding("x", "purge", "Purge"),
+        Binding("r", "refresh", "Refresh", tooltip="List the dead-letter queues again"),
+        Binding("p", "peek", "Peek", tooltip="Look at the selected DLQ's messages (leaves them in place)"),
+        Binding("d", "redrive", "Redrive", tooltip="Send the selected DLQ's messages back to their source queue"),
+        Binding("x", "purge", "Purge", tooltip="Delete every message of the selected DLQ"),
     ]
-    COMMANDS_ = (
-        PaneCommand("Refresh queues", "List the dead-letter queues again", "refresh"),
-        PaneCommand("Peek messages", "Look at the selected DLQ's messages (leaves them in place)", "peek"),
-        PaneCommand("Redrive DLQ", "Send the selected DLQ's messages back to their source queue", "redrive"),
-        PaneCommand("Purge DLQ", "Delete every message of the selected DLQ", "purge"),
-    )
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
-from sandbox.faults import function_target, unknown_function_message
+from tui.backend import function_target, unknown_function_message
 from tui.widgets import FormScreen
 
 # Parameters that choose what a rule applies to; left empty, a rule applies to every one of them.
@@ -56,7 +56,7 @@ class AddFaultScreen(FormScreen[tuple[str, dict] | None]):
     async def on_mount(self) -> None:
         await self._show_template(self.template)
         self.query_one("#fault-template", Select).focus()
-        if self.backend is not None and getattr(self.backend, "mode", None) == "live":
+        if self.backend is not None and self.backend.live:
             self._load_targets()
 
     # --- what exists ---------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Static
 
 from tui.faults.add_fault import AddFaultScreen
-from tui.pane import PaneCommand, PollingPane
+from tui.pane import PollingPane
 from tui.widgets import ConfirmScreen, Notice
 
 
@@ -57,18 +57,11 @@ class FaultsPane(PollingPane):
     TAB_ID = "faults"
     TAB_TITLE = "Faults"
     BINDINGS = [
-        Binding("a", "add", "Add fault"),
-        Binding("delete,backspace", "remove", "Remove"),
-        Binding("c", "clear", "Clear all"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("a", "add", "Add fault", tooltip="Inject a fault from a template (service outage, throttling, Lambda errors, ...)"),
+        Binding("delete,backspace", "remove", "Remove", tooltip="Remove the selected fault rule"),
+        Binding("c", "clear", "Clear all", tooltip="Remove every fault rule and effect"),
+        Binding("r", "refresh", "Refresh", tooltip="Read the fault rules again"),
     ]
-    COMMANDS_ = (
-        PaneCommand("Add fault", "Inject a fault from a template (service outage, throttling, Lambda errors, ...)",
-                    "add"),
-        PaneCommand("Remove fault", "Remove the selected fault rule", "remove"),
-        PaneCommand("Clear all faults", "Remove every fault rule and effect", "clear"),
-        PaneCommand("Refresh faults", "Read the fault rules again", "refresh"),
-    )
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -138,7 +131,7 @@ class FaultsPane(PollingPane):
 
     # --- changes ---------------------------------------------------------------------------------------------
     def _live_only(self) -> bool:
-        if self.backend.mode != "live":
+        if not self.backend.live:
             self.problem("replay mode: fault rules can only be changed on the live sandbox", "warning")
             return False
         return self.ready

@@ -20,7 +20,7 @@ from tui.backend import Unavailable
 from tui.flow.waterfall import Waterfall
 from tui.format import span_line, span_what
 from tui.messages import SpansArrived
-from tui.pane import Pane, PaneCommand
+from tui.pane import Pane
 from tui.pump import Pump
 from tui.widgets import Notice, SearchInput, VirtualList, text_matcher
 
@@ -31,25 +31,14 @@ class FlowPane(Pane):
     TAB_ID = "flow"
     TAB_TITLE = "Flow"
     BINDINGS = [
-        Binding("slash", "search", "Filter"),
-        Binding("e", "toggle_errors", "Errors"),
-        Binding("n", "toggle_noise", "Noise"),
-        Binding("f", "toggle_follow", "Follow"),
-        Binding("z", "zoom_trace", "Zoom trace", show=False),
-        Binding("escape", "close_trace", "Close trace", show=False),
-        Binding("ctrl+l", "clear", "Clear", show=False),
+        Binding("slash", "search", "Filter", tooltip="Filter the timeline by service, operation, resource or trace id"),
+        Binding("e", "toggle_errors", "Errors", tooltip="Show only failed requests and hops (toggle)"),
+        Binding("n", "toggle_noise", "Noise", tooltip="Also show log shipping, polls and role assumption (toggle)"),
+        Binding("f", "toggle_follow", "Follow", tooltip="Keep the newest event in view (toggle)"),
+        Binding("z", "zoom_trace", "Zoom trace", show=False, tooltip="Give the open trace the whole tab, or share it with the timeline (toggle)"),
+        Binding("escape", "close_trace", "Close trace", show=False, tooltip="Hide the waterfall"),
+        Binding("ctrl+l", "clear", "Clear", show=False, tooltip="Empty the view (new events keep coming)"),
     ]
-    COMMANDS_ = (
-        PaneCommand("Filter events", "Filter the timeline by service, operation, resource or trace id", "search"),
-        PaneCommand("Only errors", "Show only failed requests and hops (toggle)", "toggle_errors"),
-        PaneCommand("Show platform noise", "Also show log shipping, polls and role assumption (toggle)",
-                    "toggle_noise"),
-        PaneCommand("Follow events", "Keep the newest event in view (toggle)", "toggle_follow"),
-        PaneCommand("Zoom trace", "Give the open trace the whole tab, or share it with the timeline (toggle)",
-                    "zoom_trace"),
-        PaneCommand("Close trace", "Hide the waterfall", "close_trace"),
-        PaneCommand("Clear timeline", "Empty the view (new events keep coming)", "clear"),
-    )
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -111,7 +100,7 @@ class FlowPane(Pane):
             cursor = new_cursor
             if spans:
                 self._pump.extend(spans)
-            if self.backend.mode != "live":
+            if not self.backend.live:
                 return
             if not spans and time.monotonic() - started < 0.5:
                 time.sleep(1.0)  # no long poll (a stopped sandbox answers from its file at once)

@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 from tui.backend import Unavailable
 from tui.format import log_line
 from tui.messages import LogLinesArrived
-from tui.pane import Pane, PaneCommand
+from tui.pane import Pane
 from tui.pump import Pump
 from tui.widgets import Notice, SearchInput, VirtualList, text_matcher
 
@@ -37,22 +37,14 @@ class LogsPane(Pane):
     TAB_ID = "logs"
     TAB_TITLE = "Logs"
     BINDINGS = [
-        Binding("slash", "search", "Search"),
-        Binding("f", "toggle_follow", "Follow"),
-        Binding("e", "errors", "Errors"),
-        Binding("t", "trace", "Trace"),
-        Binding("enter", "details", "Details", show=False),
-        Binding("escape", "close_details", "Close", show=False),
-        Binding("ctrl+l", "clear", "Clear", show=False),
+        Binding("slash", "search", "Search", tooltip="Filter the function logs by text (re: for a regular expression)"),
+        Binding("f", "toggle_follow", "Follow", tooltip="Keep the newest log line in view (toggle)"),
+        Binding("e", "errors", "Errors", tooltip="Show only ERROR lines (toggle)"),
+        Binding("t", "trace", "Trace", tooltip="Open the trace of the selected line (its request or correlation id) in Flow"),
+        Binding("enter", "details", "Details", show=False, tooltip="Show the selected log line in full (JSON pretty-printed)"),
+        Binding("escape", "close_details", "Close", show=False, tooltip="Close the line's details"),
+        Binding("ctrl+l", "clear", "Clear", show=False, tooltip="Empty the view (new lines keep coming)"),
     ]
-    COMMANDS_ = (
-        PaneCommand("Search logs", "Filter the function logs by text (re: for a regular expression)", "search"),
-        PaneCommand("Follow logs", "Keep the newest log line in view (toggle)", "toggle_follow"),
-        PaneCommand("Only errors", "Show only ERROR lines (toggle)", "errors"),
-        PaneCommand("Trace of log line", "Open the trace of the selected line (its request or correlation id) in Flow",
-                    "trace"),
-        PaneCommand("Clear logs", "Empty the view (new lines keep coming)", "clear"),
-    )
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -126,7 +118,7 @@ class LogsPane(Pane):
                 lines = []
             if lines:
                 self._pump.extend(lines)
-            if self.backend.mode != "live":
+            if not self.backend.live:
                 return
             interval = POLL_SECONDS if self._shown.is_set() else HIDDEN_POLL_SECONDS
             self._wake.wait(interval * min(failures + 1, 5))

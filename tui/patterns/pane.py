@@ -23,7 +23,7 @@ from textual.widgets import DataTable, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
 
 from tui.backend import Unavailable
-from tui.pane import PaneCommand, PollingPane
+from tui.pane import PollingPane
 from tui.patterns.activity import Activity
 from tui.patterns.architecture import Architecture, build
 from tui.patterns.diagram import KIND_LABELS, human
@@ -82,21 +82,12 @@ class PatternsPane(PollingPane):
     TAB_ID = "patterns"
     TAB_TITLE = "Patterns"
     BINDINGS = [
-        Binding("d", "deploy", "Deploy"),
-        Binding("x", "destroy", "Destroy"),
-        Binding("t", "toggle_details", "Resources"),
-        Binding("z", "zoom", "Zoom"),
-        Binding("r", "refresh", "Refresh", show=False),  # it refreshes every second anyway
+        Binding("d", "deploy", "Deploy", tooltip="Deploy the selected pattern into the sandbox (asks first)"),
+        Binding("x", "destroy", "Destroy", tooltip="Delete the selected pattern's stack and its resources (asks first)"),
+        Binding("t", "toggle_details", "Resources", tooltip="The selected pattern's resources, physical ids and outputs as a table"),
+        Binding("z", "zoom", "Zoom", tooltip="The diagram alone, as large as the tab (z again: back)"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Read the stacks and the recorder's counters again"),  # it refreshes every second anyway
     ]
-    COMMANDS_ = (
-        PaneCommand("Deploy pattern", "Deploy the selected pattern into the sandbox (asks first)", "deploy"),
-        PaneCommand("Destroy pattern", "Delete the selected pattern's stack and its resources (asks first)",
-                    "destroy"),
-        PaneCommand("Show or hide resources", "The selected pattern's resources, physical ids and outputs as a table",
-                    "toggle_details"),
-        PaneCommand("Zoom the diagram", "The diagram alone, as large as the tab (z again: back)", "zoom"),
-        PaneCommand("Refresh patterns", "Read the stacks and the recorder's counters again", "refresh"),
-    )
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -351,7 +342,7 @@ class PatternsPane(PollingPane):
                 info.append(" (in the recording)", style="dim")
         elif op is None or not op.running:
             info.append("  not deployed", style="dim")
-            if self.backend.can_run:
+            if self.backend.live:
                 info.append(" · d deploys it; the drawing shows what its template declares", style="dim")
         description = " ".join((pattern.description or "").split())
         info.append("\n" + description, style="dim")
@@ -431,7 +422,7 @@ class PatternsPane(PollingPane):
         if self.operation is not None and self.operation.running:
             self.problem(f"wait: {self.operation.kind} of {self.operation.pattern} is still running", "warning")
             return False
-        if not self.backend.can_run:
+        if not self.backend.live:
             self._run(kind, pattern.name)  # the backend says why it cannot
             return False
         return True

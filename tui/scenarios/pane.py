@@ -29,7 +29,7 @@ from textual.widgets.option_list import Option
 from scenarios import events as ev
 from scenarios.report import NOTHING, Report
 from tui.messages import ScenarioEvents
-from tui.pane import Pane, PaneCommand
+from tui.pane import Pane
 from tui.pump import Pump
 from tui.scenarios import checklist
 from tui.scenarios.checklist import value_text
@@ -70,30 +70,16 @@ class ScenariosPane(Pane):
     TAB_ID = "scenarios"
     TAB_TITLE = "Scenarios"
     BINDINGS = [
-        Binding("r", "run", "Run"),
-        Binding("s", "stop", "Stop"),
-        Binding("v", "next_variant", "Variant"),
-        Binding("p", "edit_params", "Params"),
-        Binding("ctrl+r", "reload_catalog", "Reload"),
-        Binding("n", "show('narrative')", "Narrative", show=False),
-        Binding("c", "show('checks')", "Checks", show=False),
-        Binding("b", "show('report')", "Before/after", show=False),
-        Binding("i", "show('about')", "About", show=False),
+        Binding("r", "run", "Run", tooltip="Run the selected scenario variant (or all variants)"),
+        Binding("s", "stop", "Stop", tooltip="Stop the running scenario: no further variant starts, faults are cleared"),
+        Binding("v", "next_variant", "Variant", tooltip="Choose the next variant to run"),
+        Binding("p", "edit_params", "Params", tooltip="Set the selected scenario's parameters (--param) for the next run"),
+        Binding("ctrl+r", "reload_catalog", "Reload", tooltip="Import the scenario modules again (after fixing or adding one)"),
+        Binding("n", "show('narrative')", "Narrative", show=False, tooltip="The running scenario's narrative"),
+        Binding("c", "show('checks')", "Checks", show=False, tooltip="The expectation checklist"),
+        Binding("b", "show('report')", "Before/after", show=False, tooltip="The before/after table of the last runs"),
+        Binding("i", "show('about')", "About", show=False, tooltip="What the selected scenario teaches"),
     ]
-    COMMANDS_ = (
-        PaneCommand("Run scenario", "Run the selected scenario variant (or all variants)", "run"),
-        PaneCommand("Stop scenario", "Stop the running scenario: no further variant starts, faults are cleared",
-                    "stop"),
-        PaneCommand("Next variant", "Choose the next variant to run", "next_variant"),
-        PaneCommand("Scenario parameters", "Set the selected scenario's parameters (--param) for the next run",
-                    "edit_params"),
-        PaneCommand("Reload catalog", "Import the scenario modules again (after fixing or adding one)",
-                    "reload_catalog"),
-        PaneCommand("Show narrative", "The running scenario's narrative", "show('narrative')"),
-        PaneCommand("Show checks", "The expectation checklist", "show('checks')"),
-        PaneCommand("Show before/after", "The before/after table of the last runs", "show('report')"),
-        PaneCommand("Show about", "What the selected scenario teaches", "show('about')"),
-    )
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -315,7 +301,7 @@ class ScenariosPane(Pane):
         return True
 
     def _update_controls(self) -> None:
-        can_run = self.ready and self.backend.can_run and self.selected is not None
+        can_run = self.ready and self.backend.live and self.selected is not None
         self.query_one("#run", Button).disabled = self.running or not can_run
         self.query_one("#stop", Button).disabled = not self.running
 
@@ -371,7 +357,7 @@ class ScenariosPane(Pane):
         if self.running:
             self.problem(f"{self._run_id} is running: stop it first (s)", "warning")
             return
-        if not self.backend.can_run:
+        if not self.backend.live:
             self.problem("replay mode: runs need the live sandbox (start `sandbox tui` without --replay)", "warning")
             return
         if not self.ready:
