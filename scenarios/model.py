@@ -35,6 +35,11 @@ class Step:
     narrative: str = ""
 
 
+def observed(name: str) -> Callable[["Any"], Any]:
+    """What a step observed under `name` (ctx.observe): the `observed` of most expectations."""
+    return lambda ctx: ctx.observations.get(name)
+
+
 @dataclass(frozen=True)
 class Expectation:
     """`observed(ctx)` compared with `target` by `op`; `variants` limits it to some variants (None = all), `when`

@@ -1,4 +1,9 @@
-"""One real embedded LocalStack per test session, on a free loopback port; state reset between tests."""
+"""One real embedded LocalStack per test session, on a free loopback port; state reset between tests.
+
+The tiers: tests/unit (pure logic), tests/tui (the TUI on recordings, SVG snapshots), tests/live (the embedded
+sandbox). Every test that uses the sandbox fixture, wherever it is, is marked `live` here, so
+`pytest -m "not live"` is the fast tier: no LocalStack is started.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,12 @@ ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 # Host credentials that must never reach LocalStack or a function (the tests check for them).
 HOST_SECRETS = {"AWS_ACCESS_KEY_ID": "AKIAHOSTSHOULDNOTLEAK", "AWS_SECRET_ACCESS_KEY": "host-secret-should-not-leak",
                 "AWS_PROFILE": "host-profile-should-not-leak", "AWS_SESSION_TOKEN": "host-token-should-not-leak"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "sandbox" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.live)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,9 @@
 import logging
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from localstack.http import Request, Response, route
 from localstack.services.edge import ROUTER
@@ -40,6 +43,32 @@ class ResetVisitor(StateVisitor):
             shutil.rmtree(state_container.path, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class ResetHook:
+    """What LocalStack's own state reset leaves behind, put right: `before` runs on each service's lifecycle hook
+    before the stores are emptied, `after` once they all are. Each hook's docstring names the LocalStack module
+    and behaviour it fixes."""
+
+    name: str
+    before: Callable[[Any], None] | None = None
+    after: Callable[[], None] | None = None
+
+
+RESET_HOOKS: list[ResetHook] = []
+
+
+def reset_hook(name: str, when: str = "after"):
+    """Registers the decorated function as a reset hook (`when`: "before" gets each service's lifecycle hook)."""
+
+    def register(fn):
+        RESET_HOOKS.append(ResetHook(name, before=fn if when == "before" else None,
+                                     after=fn if when == "after" else None))
+        return fn
+
+    return register
+
+
+@reset_hook("cloudwatch alarm timers", when="before")
 def _empty_alarm_scheduler(provider) -> None:
     """localstack/services/cloudwatch/alarm_scheduler.py: on a state reset `AlarmScheduler.shutdown()` closes its
     `Scheduler` with a poison pill but keeps the queue of alarm timers, and `start()` runs that same Scheduler
@@ -52,6 +81,23 @@ def _empty_alarm_scheduler(provider) -> None:
         alarms.scheduler = Scheduler()
 
 
+@reset_hook("moto backends behind no provider")
+def _reset_moto_backends() -> None:
+    """moto backends not reachable through a provider's state visitor (sts, and iam behind LocalStack's own)."""
+    from moto.core.base_backend import BackendDict
+
+    BackendDict.reset()
+
+
+@reset_hook("sent mail")
+def _forget_sent_mail() -> None:
+    """localstack/services/ses/provider.py keeps the /_aws/ses record of sent mail in module state, outside any
+    store: a reset sandbox would still list the mail of before."""
+    from localstack.services.ses import provider as ses_provider
+
+    ses_provider.EMAILS.clear()
+
+
 def reset_all_services() -> list[str]:
     """Every running service back to empty, Lambda first so no environment or poller outlives its function."""
     names = [n for n in SERVICE_PLUGINS.list_loaded_services() if SERVICE_PLUGINS.is_running(n)]
@@ -59,15 +105,14 @@ def reset_all_services() -> list[str]:
     services = [SERVICE_PLUGINS.get_service(n) for n in names]
     for service in services:
         service.lifecycle_hook.on_before_state_reset()
-        _empty_alarm_scheduler(service.lifecycle_hook)
+        for hook in RESET_HOOKS:
+            if hook.before is not None:
+                hook.before(service.lifecycle_hook)
     for service in services:
         service.accept_state_visitor(ResetVisitor())
-    from moto.core.base_backend import BackendDict
-
-    BackendDict.reset()  # moto backends not reachable through a provider (sts, iam behind LocalStack's own)
-    from localstack.services.ses import provider as ses_provider
-
-    ses_provider.EMAILS.clear()  # the /_aws/ses record of sent mail is module state, outside any store
+    for hook in RESET_HOOKS:
+        if hook.after is not None:
+            hook.after()
     for service in services:
         service.lifecycle_hook.on_after_state_reset()
     return names

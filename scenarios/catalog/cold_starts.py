@@ -22,7 +22,7 @@ server has boto3 imported already). The model adds that time back to every cold 
 `package_mb` is the zipped package (`CodeSize`), 1,769 MB is where a function gets a full vCPU. With 256 MB the
 slim function gets 150 ms, the fat one (4.2 MB) ~810 ms. `--param realistic=false` leaves only the sandbox's own
 init time.
-See docs/cold-start-model.md and scenarios/kit_lambda_perf.py.
+See docs/cold-start-model.md and scenarios/kits/lambda_performance.py.
 
 Sandbox note: the `startup-latency` fault is charged on the first invocation of an environment, not when the
 environment starts, so a provisioned environment would still pay it once. With the model on, the fixed variant
@@ -30,7 +30,7 @@ therefore sends one warm-up request to every provisioned environment before the 
 concurrency alone does this).
 """
 
-from scenarios import kit_lambda_perf as kit
+from scenarios.kits import lambda_performance as kit
 from scenarios.model import Expectation, Scenario, Step, Variant
 from scenarios.runner import RunContext, ScenarioError
 
@@ -49,7 +49,7 @@ def _realistic(ctx: RunContext) -> bool:
 
 def deploy(ctx: RunContext) -> None:
     seed = ctx.rng.randrange(1 << 30)
-    kit.deploy_app(ctx, APP, stack_name="cold-starts", parameters={"FunctionMemorySize": str(ctx.param("memory"))},
+    ctx.deploy_app(APP, stack_name="cold-starts", parameters={"FunctionMemorySize": str(ctx.param("memory"))},
                    build=lambda staged: kit.generate_heavy_deps(staged / "fat", seed=seed))
     lam = ctx.sb.client("lambda")
     for label in ("slim", "fat"):

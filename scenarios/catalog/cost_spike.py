@@ -9,7 +9,7 @@ notifies an SNS topic (subscribed by a queue, so the scenario sees the alert arr
 * fixed: VisibilityTimeout 6 x the function timeout and idempotency: one invocation per upload, the alarm stays OK.
 
 The cost is estimated from the worker's REPORT lines (invocations x billed duration x memory) at the Lambda prices in
-`scenarios/kit_media.py`; the sandbox's own cost meter (`sb.cost`) is reported next to it when the backend has one.
+`scenarios/kits/media_pipeline.py`; the sandbox's own cost meter (`sb.cost`) is reported next to it when the backend has one.
 
 Sandbox note: LocalStack evaluates a metric alarm when it is defined and then every Period x EvaluationPeriods
 seconds from then on (AWS evaluates every minute on the minute). So that the run does not wait up to a minute for the
@@ -24,7 +24,7 @@ import json
 import math
 import time
 
-from scenarios import kit_media as km
+from scenarios.kits import media_pipeline as km
 from scenarios.model import Expectation, Scenario, Step, Variant
 from scenarios.runner import RunContext
 

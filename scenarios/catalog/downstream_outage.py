@@ -12,8 +12,8 @@ import threading
 import time
 from datetime import datetime
 
-from scenarios import kit_resilience as kr
-from scenarios.model import Expectation, Scenario, Step, Variant
+from scenarios.kits import resilience as kr
+from scenarios.model import Expectation, Scenario, Step, Variant, observed
 from scenarios.runner import RunContext, ScenarioError
 
 MEDIA_BYTES = 16 * 1024
@@ -170,10 +170,6 @@ def recovery(ctx: RunContext) -> None:
     ctx.set_count("lost", (len(orders) - orders_landed) + (uploads - len(done) - in_dlq))
 
 
-def _obs(name):
-    return lambda c: c.observations.get(name)
-
-
 SCENARIO = Scenario(
     id="downstream-outage",
     title="Downstream outage: synchronous calls fail, queues and retries buffer",
@@ -211,20 +207,20 @@ SCENARIO = Scenario(
              "clients that gave up have lost theirs. The queue drains: every job is done, none in the DLQ."),
     ],
     expectations=[
-        Expectation("the API answered 5xx during the outage", _obs("api.errors_during_outage"), ">=", 1,
+        Expectation("the API answered 5xx during the outage", observed("api.errors_during_outage"), ">=", 1,
                     why="a synchronous path fails with its database"),
-        Expectation("orders placed during the outage were lost", _obs("orders.lost"), ">=", 1,
+        Expectation("orders placed during the outage were lost", observed("orders.lost"), ">=", 1,
                     variants=("broken",), why="a client that does not retry drops the order"),
-        Expectation("every order was stored", _obs("orders.lost"), "==", 0, variants=("fixed",),
+        Expectation("every order was stored", observed("orders.lost"), "==", 0, variants=("fixed",),
                     why="retries with backoff outlasted the outage"),
-        Expectation("no order stored twice", _obs("orders.duplicates"), "==", 0, variants=("fixed",),
+        Expectation("no order stored twice", observed("orders.duplicates"), "==", 0, variants=("fixed",),
                     why="the Idempotency-Key makes a retry return the first result"),
         Expectation("clients retried", lambda c: c.counts.get("retried", 0), ">=", 1, variants=("fixed",)),
-        Expectation("jobs waited out the outage in the queue", _obs("pipeline.finished_after_outage_began"),
+        Expectation("jobs waited out the outage in the queue", observed("pipeline.finished_after_outage_began"),
                     ">=", 1, why="the queue buffered them"),
-        Expectation("every job was done after the recovery", _obs("pipeline.not_done"), "==", 0,
+        Expectation("every job was done after the recovery", observed("pipeline.not_done"), "==", 0,
                     why="the retry budget outlasted the outage"),
-        Expectation("no job in the DLQ", _obs("pipeline.in_dlq"), "==", 0),
+        Expectation("no job in the DLQ", observed("pipeline.in_dlq"), "==", 0),
         Expectation("nothing lost in fixed", lambda c: c.counts.get("lost", 0), "==", 0, variants=("fixed",)),
     ],
 )

@@ -21,7 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
-from scenarios import kit_lambda_perf as kit
+from scenarios.kits import lambda_performance as kit
 from scenarios.model import Expectation, Scenario, Step, Variant
 from scenarios.runner import RunContext, ScenarioError
 
@@ -69,7 +69,7 @@ def request(ctx: RunContext, route: str) -> tuple[int, float, str]:
 def deploy(ctx: RunContext) -> None:
     layout = ctx.setting("layout")
     seed = ctx.rng.randrange(1 << 30)
-    kit.deploy_app(ctx, APP, stack_name="fat-lambda", template=f"{layout}.yaml",
+    ctx.deploy_app(APP, stack_name="fat-lambda", template=f"{layout}.yaml",
                    parameters={"FunctionMemorySize": str(ctx.param("memory"))},
                    build=lambda staged: build_packages(staged, layout, seed))
     lam = ctx.sb.client("lambda")

@@ -20,7 +20,7 @@ import math
 import time
 import zlib
 
-from scenarios import kit_lambda_perf as kit
+from scenarios.kits import lambda_performance as kit
 from scenarios.model import Expectation, Scenario, Step, Variant
 from scenarios.runner import RunContext, ScenarioError
 
@@ -36,7 +36,7 @@ def partition_key(ctx: RunContext, order_id: str) -> str:
 
 
 def deploy(ctx: RunContext) -> None:
-    kit.deploy_app(ctx, APP, stack_name="hot-partition",
+    ctx.deploy_app(APP, stack_name="hot-partition",
                    parameters={"PartitionWritesPerSecond": str(ctx.param("partition_limit"))})
     ctx.narrate(f"each partition key takes at most {ctx.param('partition_limit')} writes/s; "
                 + (f"orders are spread over {ctx.param('shards')} keys {PRODUCT}#0..{ctx.param('shards') - 1}"

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 
-from scenarios import kit_media as km
+from scenarios.kits import media_pipeline as km
 from scenarios.model import Expectation, Scenario, Step, Variant
 from scenarios.runner import RunContext
 
@@ -36,7 +36,7 @@ PIPELINE = {"VisibilityTimeout": "2", "MaxReceiveCount": str(MAX_RECEIVES)}
 
 
 def _deploy_worker(ctx: RunContext, formats: str) -> dict:
-    return km.deploy_app(ctx, APP, stack_name=APP, parameters={
+    return ctx.deploy_app(APP, stack_name=APP, parameters={
         "JobsQueueArn": ctx.output(km.PATTERN, "JobsQueueArn"),
         "JobsTableName": ctx.output(km.PATTERN, "JobsTableName"),
         "UploadsBucket": ctx.output(km.PATTERN, "UploadsBucket"),

@@ -13,8 +13,8 @@ from __future__ import annotations
 import threading
 import time
 
-from scenarios import kit_resilience as kr
-from scenarios.model import Expectation, Scenario, Step, Variant
+from scenarios.kits import resilience as kr
+from scenarios.model import Expectation, Scenario, Step, Variant, observed
 from scenarios.runner import RunContext, ScenarioError
 
 PRIMARY, STANDBY = "us-east-1", "us-west-2"
@@ -97,7 +97,7 @@ def stand_up_standby(ctx: RunContext) -> None:
         standby = kr.deploy_pattern(ctx, "crud-api", name="crud-api-standby", parameters=API_PARAMS, region=STANDBY)
         urls[STANDBY] = standby["ApiUrl"]
         standby_table = standby["ItemsTableName"]
-        kr.deploy_app(ctx, "region_replication", parameters={
+        ctx.deploy_app("region-replication", parameters={
             "SourceStreamArn": ctx.output("crud-api", "ItemsTableStreamArn"), "TargetTableName": standby_table,
             "TargetRegion": STANDBY, "ReplicationLagMs": ctx.param("replication_lag_ms")})
         warm = kr.call(kr.http(), "GET", urls[STANDBY] + "items?limit=1", timeout=30)
@@ -214,10 +214,6 @@ def _record(ctx: RunContext, results: list[dict]) -> None:
             st["acked"][r["id"]] = (r["region"], r["acked_at"], r["n"])
 
 
-def _obs(name):
-    return lambda c: c.observations.get(name)
-
-
 SCENARIO = Scenario(
     id="region-outage",
     title="Region outage: single region vs. a replicated standby with failover",
@@ -256,17 +252,17 @@ SCENARIO = Scenario(
              "arrive late - they were at risk for the whole outage."),
     ],
     expectations=[
-        Expectation("writes failed for the whole outage", _obs("during.failed"), ">=", 1, variants=("broken",),
+        Expectation("writes failed for the whole outage", observed("during.failed"), ">=", 1, variants=("broken",),
                     why="one region: nothing can take the writes while it is down"),
         Expectation("the outage lost writes", lambda c: c.counts.get("lost", 0), ">=", 1, variants=("broken",),
                     why="a write that failed was never stored anywhere"),
-        Expectation("no write failed during the outage", _obs("during.failed"), "==", 0, variants=("fixed",),
+        Expectation("no write failed during the outage", observed("during.failed"), "==", 0, variants=("fixed",),
                     why="the client moved to the standby region and retried there"),
-        Expectation("traffic failed over to us-west-2", _obs("failover.region"), "==", STANDBY,
+        Expectation("traffic failed over to us-west-2", observed("failover.region"), "==", STANDBY,
                     variants=("fixed",)),
-        Expectation("RTO: writes resumed within 10 s", _obs("failover.rto_ms"), "<", 10_000, variants=("fixed",),
+        Expectation("RTO: writes resumed within 10 s", observed("failover.rto_ms"), "<", 10_000, variants=("fixed",),
                     why="health checks with a 1 s timeout detect the outage in seconds"),
-        Expectation("RPO: the standby lacked recent writes at failover", _obs("rpo.writes"), ">=", 1,
+        Expectation("RPO: the standby lacked recent writes at failover", observed("rpo.writes"), ">=", 1,
                     variants=("fixed",), why="replication is asynchronous: its lag is the data at risk"),
         Expectation("nothing lost once replication caught up", lambda c: c.counts.get("lost", 0), "==", 0,
                     variants=("fixed",), why="the region came back and the stream delivered the late writes"),

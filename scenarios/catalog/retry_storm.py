@@ -17,7 +17,7 @@ storm is at most 5 transcodes wide: a handful of uploads leaves room for duplica
 
 from __future__ import annotations
 
-from scenarios import kit_media as km
+from scenarios.kits import media_pipeline as km
 from scenarios.model import Expectation, Scenario, Step, Variant
 from scenarios.runner import RunContext
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import statistics
 
-from scenarios import kit
-from scenarios import kit_resilience as kr
-from scenarios.model import Expectation, Scenario, Step, Variant
+from scenarios.kits import onboarding as kit
+from scenarios.kits import resilience as kr
+from scenarios.model import Expectation, Scenario, Step, Variant, observed
 from scenarios.runner import RunContext, ScenarioError
 
-APP = "sync_chain"
+APP = "sync-chain"
 CHARGE_MS, RECEIPT_MS = 300, 150
 CLIENT_TIMEOUT_S = 15
 
@@ -47,7 +47,7 @@ def _latencies(ctx: RunContext, calls: list[kr.Call]) -> None:
 # --- steps -------------------------------------------------------------------------------------------------
 def deploy_order_service(ctx: RunContext) -> None:
     mode = ctx.setting("mode")
-    kr.deploy_app(ctx, APP, parameters={"Mode": mode, "ChargeMs": CHARGE_MS, "ReceiptMs": RECEIPT_MS})
+    ctx.deploy_app(APP, parameters={"Mode": mode, "ChargeMs": CHARGE_MS, "ReceiptMs": RECEIPT_MS})
     warm = _post(ctx, {"order_id": "warm-up", "amount": 1})
     if not _answered(warm):
         raise ScenarioError(f"the warm-up order failed: {warm.status} {warm.body}")
@@ -125,10 +125,6 @@ def after_recovery(ctx: RunContext) -> None:
                     "nothing will ever charge them")
 
 
-def _obs(name):
-    return lambda c: c.observations.get(name)
-
-
 SCENARIO = Scenario(
     id="sync-chain",
     title="Synchronous Lambda chains: latency adds up, failures cascade",
@@ -153,7 +149,7 @@ SCENARIO = Scenario(
     ],
     steps=[
         Step("Deploy the order service", deploy_order_service,
-             "The app lives in scenarios/apps/sync_chain: the same three functions in both variants; the Mode "
+             "The app lives in scenarios/apps/sync-chain: the same three functions in both variants; the Mode "
              "parameter decides whether Validate calls Charge directly or through a workflow. A warm-up order "
              "takes the cold starts out of the numbers."),
         Step("Normal traffic", normal_traffic,
@@ -168,17 +164,17 @@ SCENARIO = Scenario(
              "orders and send their receipts. In the chain nothing retries: the failed orders stay half-done."),
     ],
     expectations=[
-        Expectation("the chain's latency includes every hop", _obs("normal.client_p50_ms"), ">=",
+        Expectation("the chain's latency includes every hop", observed("normal.client_p50_ms"), ">=",
                     CHARGE_MS + RECEIPT_MS, variants=("broken",),
                     why="Validate waits for Charge, which waits for Receipt"),
-        Expectation("the outage cascaded to the client", _obs("outage.client_errors"), ">=", 1, variants=("broken",),
+        Expectation("the outage cascaded to the client", observed("outage.client_errors"), ">=", 1, variants=("broken",),
                     why="Charge's error became Validate's error became a 502"),
-        Expectation("orders were abandoned half-way", _obs("orders.stuck_received"), ">=", 1, variants=("broken",),
+        Expectation("orders were abandoned half-way", observed("orders.stuck_received"), ">=", 1, variants=("broken",),
                     why="validated and recorded, never charged: nothing retries a synchronous chain"),
         Expectation("the outage lost orders", lambda c: c.counts.get("lost", 0), ">=", 1, variants=("broken",)),
-        Expectation("the client does not wait for the downstream hops", _obs("normal.client_p50_ms"), "<",
+        Expectation("the client does not wait for the downstream hops", observed("normal.client_p50_ms"), "<",
                     CHARGE_MS + RECEIPT_MS, variants=("fixed",), why="202 Accepted once the workflow has the order"),
-        Expectation("no client saw an error during the outage", _obs("outage.client_errors"), "==", 0,
+        Expectation("no client saw an error during the outage", observed("outage.client_errors"), "==", 0,
                     variants=("fixed",)),
         Expectation("the workflow retried Charge", lambda c: c.counts.get("retried", 0), ">=", 1,
                     variants=("fixed",), why="Retry with backoff rides out the outage"),

@@ -7,11 +7,11 @@ from __future__ import annotations
 import statistics
 import time
 
-from scenarios import kit_resilience as kr
-from scenarios.model import Expectation, Scenario, Step, Variant
+from scenarios.kits import resilience as kr
+from scenarios.model import Expectation, Scenario, Step, Variant, observed
 from scenarios.runner import RunContext, ScenarioError
 
-APP = "sync_waits"
+APP = "sync-waits"
 POLL_INTERVAL_S = 0.25
 RESULT_DEADLINE_S = 40
 
@@ -50,7 +50,7 @@ def _upload(ctx: RunContext, name: str, processing_ms: int) -> dict:
 # --- steps -------------------------------------------------------------------------------------------------
 def deploy_upload_api(ctx: RunContext) -> None:
     mode = ctx.setting("mode")
-    kr.deploy_app(ctx, APP, parameters={"Mode": mode})
+    ctx.deploy_app(APP, parameters={"Mode": mode})
     warm = _upload(ctx, "warm-up", 0)
     if warm["result"] is None:
         raise ScenarioError(f"the warm-up upload got no result: {warm}")
@@ -104,10 +104,6 @@ def what_happened(ctx: RunContext) -> None:
     ctx.set_count("lost", len(results) - done)
 
 
-def _obs(name):
-    return lambda c: c.observations.get(name)
-
-
 SCENARIO = Scenario(
     id="sync-waits-on-async",
     title="A synchronous API waiting on asynchronous work: client timeouts",
@@ -130,7 +126,7 @@ SCENARIO = Scenario(
     ],
     steps=[
         Step("Deploy the upload API", deploy_upload_api,
-             "The app lives in scenarios/apps/sync_waits: API Gateway -> upload function -> S3 -> processor "
+             "The app lives in scenarios/apps/sync-waits: API Gateway -> upload function -> S3 -> processor "
              "function -> uploads table. A warm-up upload takes the cold starts out of the numbers. (API Gateway "
              "would wait up to 29 s; the clients here give up after 3 s, as mobile and browser clients do.)"),
         Step("Clients upload files", clients_upload,
@@ -142,16 +138,16 @@ SCENARIO = Scenario(
              "for work that succeeded; the upload function kept waiting (and being billed) after they left."),
     ],
     expectations=[
-        Expectation("slow uploads timed out at the client", _obs("clients.timed_out"), ">=", 1, variants=("broken",),
+        Expectation("slow uploads timed out at the client", observed("clients.timed_out"), ">=", 1, variants=("broken",),
                     why="processing takes longer than the client will wait"),
-        Expectation("quick uploads still worked (sometimes it works)", _obs("clients.got_result"), ">=", 1,
+        Expectation("quick uploads still worked (sometimes it works)", observed("clients.got_result"), ">=", 1,
                     variants=("broken",), why="which is what makes this anti-pattern hard to spot"),
-        Expectation("work finished unseen after the client gave up", _obs("files.processed_unseen"), ">=", 1,
+        Expectation("work finished unseen after the client gave up", observed("files.processed_unseen"), ">=", 1,
                     variants=("broken",)),
-        Expectation("no client timed out", _obs("clients.timed_out"), "==", 0, variants=("fixed",)),
-        Expectation("every client got its result by polling", _obs("clients.without_result"), "==", 0,
+        Expectation("no client timed out", observed("clients.timed_out"), "==", 0, variants=("fixed",)),
+        Expectation("every client got its result by polling", observed("clients.without_result"), "==", 0,
                     variants=("fixed",), why="202 + status URL: the wait moved to the client"),
-        Expectation("every upload was answered within 2 s", _obs("clients.answer_p99_ms"), "<", 2000,
+        Expectation("every upload was answered within 2 s", observed("clients.answer_p99_ms"), "<", 2000,
                     variants=("fixed",), why="accepting a job is fast; doing it is not the API's business"),
     ],
 )

@@ -23,7 +23,7 @@ sandbox recorder), succeeded (jobs done), lost (sent but never done), in_dlq.
 import json
 import time
 
-from scenarios import kit_lambda_perf as kit
+from scenarios.kits import lambda_performance as kit
 from scenarios.model import Expectation, Scenario, Step, Variant
 from scenarios.runner import RunContext, ScenarioError
 
@@ -37,7 +37,7 @@ def _state(ctx: RunContext) -> dict:
 
 
 def deploy(ctx: RunContext) -> None:
-    kit.deploy_app(ctx, APP, stack_name="throttling", parameters={
+    ctx.deploy_app(APP, stack_name="throttling", parameters={
         "ReservedConcurrency": str(ctx.param("reserved")), "WorkMs": str(ctx.param("work_ms"))})
     fn = ctx.output(APP, "WorkerFunctionName")
     reserved = ctx.sb.client("lambda").get_function_concurrency(FunctionName=fn).get("ReservedConcurrentExecutions")

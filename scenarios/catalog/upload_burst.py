@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import time
 
-from scenarios import kit_media as km
-from scenarios.model import Expectation, Scenario, Step, Variant
+from scenarios.kits import media_pipeline as km
+from scenarios.model import Expectation, Scenario, Step, Variant, observed
 from scenarios.runner import RunContext
 
 MS_PER_MB = 4000  # simulated transcode: 128 KiB take 500 ms
@@ -153,7 +153,7 @@ SCENARIO = Scenario(
         Expectation("every job done", lambda c: c.observations["burst.not_done"], "==", 0,
                     why="the queue holds the burst until the workers get to it"),
         Expectation("no job transcoded twice", lambda c: c.counts["duplicated"], "==", 0),
-        Expectation("one environment only", lambda c: c.observations.get("worker.environments"), "==", 1,
+        Expectation("one environment only", observed("worker.environments"), "==", 1,
                     variants=("broken",), why="reserved concurrency 1"),
         Expectation("one invocation per job", lambda c: c.observations["worker.invocations_per_job"], ">=", 1,
                     variants=("broken",), why="BatchSize 1"),
@@ -162,7 +162,7 @@ SCENARIO = Scenario(
                     why="the uploads arrive faster than one environment drains them"),
         Expectation("slower than one environment's ceiling (throughput / ceiling)",
                     lambda c: c.observations["burst.speedup"], "<", 1, variants=("broken",)),
-        Expectation("several environments in parallel", lambda c: c.observations.get("worker.environments"), ">=", 2,
+        Expectation("several environments in parallel", observed("worker.environments"), ">=", 2,
                     variants=("fixed",)),
         Expectation("batches: far fewer invocations than jobs", lambda c: c.observations["worker.invocations_per_job"],
                     "<=", 0.5, variants=("fixed",), why="up to 5 messages per invocation"),

@@ -1,8 +1,8 @@
 """workflow-retries: Step Functions Retry with backoff rides out a transient SES failure; a permanent one is
 caught and compensated. Without Retry, the first hiccup kills the onboarding."""
 
-from scenarios import kit
-from scenarios.model import Expectation, Scenario, Step, Variant
+from scenarios.kits import onboarding as kit
+from scenarios.model import Expectation, Scenario, Step, Variant, observed
 from scenarios.runner import RunContext
 
 USER_OK, USER_DOOMED = "ada", "grace"
@@ -66,18 +66,18 @@ SCENARIO = Scenario(
              "RemovePartialUserRecord and NotifyOnboardingFailed - the saga undoes what was done."),
     ],
     expectations=[
-        Expectation("transient failure survived", lambda c: c.observations.get("transient.status"), "==",
+        Expectation("transient failure survived", observed("transient.status"), "==",
                     "SUCCEEDED", variants=("fixed",), why="Retry with backoff absorbs it"),
-        Expectation("transient failure killed the workflow", lambda c: c.observations.get("transient.status"), "==",
+        Expectation("transient failure killed the workflow", observed("transient.status"), "==",
                     "FAILED", variants=("broken",), why="no Retry: one failure ends the execution"),
-        Expectation("user record kept after transient failure", lambda c: c.observations.get("transient.user_kept"),
+        Expectation("user record kept after transient failure", observed("transient.user_kept"),
                     "==", True, variants=("fixed",)),
-        Expectation("retries happened", lambda c: c.observations.get("transient.email_attempts"), "==", 3,
+        Expectation("retries happened", observed("transient.email_attempts"), "==", 3,
                     variants=("fixed",), why="two failed attempts, then success"),
-        Expectation("permanent failure compensated: no record", lambda c: c.observations.get("outage.user_kept"),
+        Expectation("permanent failure compensated: no record", observed("outage.user_kept"),
                     "==", False),
-        Expectation("permanent failure reported", lambda c: c.observations.get("outage.failure_events"), ">=", 1),
-        Expectation("permanent failure ends the execution", lambda c: c.observations.get("outage.status"), "==",
+        Expectation("permanent failure reported", observed("outage.failure_events"), ">=", 1),
+        Expectation("permanent failure ends the execution", observed("outage.status"), "==",
                     "FAILED"),
     ],
 )

@@ -1,6 +1,6 @@
 """The fat endpoint: the same answer as the slim one, but its package carries a dependency tree and a model file.
 
-`heavydeps` is generated at deploy time by the cold-starts scenario (scenarios/kit_lambda_perf.py,
+`heavydeps` is generated at deploy time by the cold-starts scenario (scenarios/kits/lambda_performance.py,
 `generate_heavy_deps`): about 60 modules of Python that are compiled and executed at every cold start (Lambda
 writes no .pyc into the package), and a few MB of data read at init, as an ML model or a big lookup table would be.
 """

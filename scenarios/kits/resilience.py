@@ -26,12 +26,6 @@ from scenarios.runner import RunContext
 
 
 # --- deploying from a step ---------------------------------------------------------------------------------
-def deploy_app(ctx: RunContext, app: str, *, name: str | None = None, parameters: dict | None = None,
-               region: str | None = None, stack_name: str | None = None) -> dict[str, str]:
-    """See RunContext.deploy_app; outputs in `ctx.outputs[name or app]`."""
-    return ctx.deploy_app(app, name=name, parameters=parameters, region=region, stack_name=stack_name)
-
-
 def deploy_pattern(ctx: RunContext, pattern: str, *, name: str, parameters: dict | None = None,
                    region: str | None = None) -> dict[str, str]:
     """A built-in pattern deployed by a step (e.g. a second copy in another region)."""

@@ -25,7 +25,7 @@ from sandbox import Sandbox, Settings
 from sandbox.embedded import free_port
 
 BIN = Path(sys.executable).parent
-NODE_MODULES = Path(__file__).resolve().parent.parent / "sandbox" / "lambda_process" / "environment" / "node_runtime" / "node_modules"
+NODE_MODULES = Path(__file__).resolve().parents[2] / "sandbox" / "lambda_process" / "environment" / "node_runtime" / "node_modules"
 # What a browser sends with `<img src=... referrerpolicy=no-referrer>` / a no-cors fetch from another site
 IMG_FROM_ANOTHER_SITE = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
 SIGV4_SHAPE = ("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, "
@@ -402,6 +402,7 @@ def test_children_that_escape_their_handler_die_with_the_environment(sb, helpers
     helpers.wait_for(lambda: not _marked(marker), timeout=10, message="the escaped children to be stopped")
 
 
+@pytest.mark.live  # starts a LocalStack of its own
 def test_kill_9_of_localstack_leaves_nothing_behind(tmp_path, helpers):
     """Everything a killed sandbox started goes with it; the next `down` finds nothing left running."""
     state = Path("/var/tmp") / f"sandbox-kill9-{tmp_path.name}"
@@ -547,6 +548,7 @@ def _lan_address() -> str | None:
 
 
 @pytest.mark.skipif(_lan_address() is None, reason="no network interface besides loopback")
+@pytest.mark.live  # starts a LocalStack of its own
 def test_allow_remote_serves_the_network_only_to_token_holders(tmp_path):
     state = Path("/var/tmp") / f"sandbox-remote-{tmp_path.name}"
     settings = Settings(state_dir=state, port=free_port(), endpoint=None, allow_remote=True)

@@ -12,7 +12,7 @@ import requests
 from textual.widgets import OptionList, RichLog
 
 from sandbox.deploy.patterns import list_patterns, load_template
-from tests.test_tui import RECORDING, in_thread, q, until
+from tests.tui.test_tui import RECORDING, in_thread, q, until
 from tui.app import SandboxApp
 from tui.backend import Backend
 from tui.patterns.activity import Activity

@@ -67,13 +67,7 @@ def apply_cold_start_model(ctx: RunContext, functions: dict[str, str], observe_p
     return out
 
 
-# --- deploying an app --------------------------------------------------------------------------------------
-def deploy_app(ctx: RunContext, app: str, stack_name: str | None = None, parameters: dict | None = None,
-               template: str = "template.yaml", build: Callable[[Path], None] | None = None) -> dict[str, str]:
-    """See RunContext.deploy_app; outputs in `ctx.outputs[app]`."""
-    return ctx.deploy_app(app, stack_name=stack_name, parameters=parameters, template=template, build=build)
-
-
+# --- generated packages -----------------------------------------------------------------------------------
 def generate_heavy_deps(dest: Path, seed: int = 1, modules: int = 60, blob_kb: int = 4000) -> None:
     """A stand-in for a fat dependency tree in `dest/heavydeps`: `modules` modules of generated Python (about
     20 KB each, all imported by the package, compiled at every cold start since Lambda writes no .pyc) and a
@@ -100,7 +94,7 @@ def generate_heavy_deps(dest: Path, seed: int = 1, modules: int = 60, blob_kb: i
         name = f"mod{m:03d}"
         (pkg / f"{name}.py").write_text("\n".join(lines))
         names.append(name)
-    (pkg / "__init__.py").write_text('"""Generated: a fat dependency tree (see scenarios/kit_lambda_perf.py)."""\n'
+    (pkg / "__init__.py").write_text('"""Generated: a fat dependency tree (see scenarios/kits/lambda_performance.py)."""\n'
                                      + "".join(f"from heavydeps import {n}\n" for n in names)
                                      + f"MODULES = {len(names)}\n")
     (pkg / "data" / "model.bin").write_bytes(rng.randbytes(blob_kb * 1000))

@@ -9,7 +9,7 @@ import time
 import pytest
 from textual.widgets import DataTable, Label, OptionList, RichLog, Select, Static, Switch, TabbedContent
 
-from tests.test_tui import SIZE, active_tab, in_thread, q, until
+from tests.tui.test_tui import SIZE, active_tab, in_thread, q, until
 from tui.app import SandboxApp
 
 POISON_KEY = "batch/new-format.mp4"

@@ -17,7 +17,7 @@ from tui.app import SandboxApp
 from tui.backend import ReplayBackend
 from tui.widgets import VirtualList
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "data"
 RECORDING = DATA / "replay-workflow-retries.jsonl"
 SIZE = (100, 30)
 

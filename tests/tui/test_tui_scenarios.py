@@ -17,7 +17,7 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Label, OptionList, RichLog, Select, TabbedContent
 
-from tests.test_tui import RECORDING, plain, q, replay_loaded, until
+from tests.tui.test_tui import RECORDING, plain, q, replay_loaded, until
 from scenarios import events as ev
 from scenarios.replay import read_events
 from tui.scenarios.pane import RunFinished

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from textual.widgets import Input, Select, Static
 
 from sandbox.faults import TEMPLATES
-from tests.test_tui import RECORDING, SIZE, in_thread, plain, q, synthetic_logs, until
+from tests.tui.test_tui import RECORDING, SIZE, in_thread, plain, q, synthetic_logs, until
 from tui.app import SandboxApp
 from tui.backend import ReplayBackend
 from tui.faults.add_fault import AddFaultScreen
@@ -24,7 +24,7 @@ DEPLOYED = ["media-pipeline-IngestFunction-76760eee", "media-pipeline-TranscodeF
 class Targets:
     """What the add-fault form asks a live backend: the deployed functions and the services."""
 
-    mode = "live"
+    live = True
     region = "us-east-1"
 
     def __init__(self, functions=DEPLOYED, services=("dynamodb", "lambda", "s3", "sqs")):

@@ -24,7 +24,7 @@ from botocore.credentials import Credentials
 from sandbox.security import policy as p
 from sandbox.security import sigv4
 
-LAMBDA_PROCESS = Path(__file__).resolve().parent.parent / "sandbox" / "lambda_process" / "environment"
+LAMBDA_PROCESS = Path(__file__).resolve().parents[2] / "sandbox" / "lambda_process" / "environment"
 PORT = 4566
 POLICY = p.Policy.create(port=PORT, token="tok-123", allowed_origins=["http://localhost:5173"],
                          local_names=["localhost.localstack.cloud"])

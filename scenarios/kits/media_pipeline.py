@@ -403,9 +403,3 @@ def sandbox_cost(ctx: RunContext, since_ts: float, until_ts: float | None = None
         return None
     total = result.get("total_usd", result.get("total")) if isinstance(result, dict) else None
     return round(float(total), 9) if total is not None else None
-
-
-# --- scenario apps -----------------------------------------------------------------------------------------
-def deploy_app(ctx: RunContext, name: str, stack_name: str, parameters: dict[str, str]) -> dict[str, str]:
-    """See RunContext.deploy_app (a failed deploy raises DeployError with the failing resource)."""
-    return ctx.deploy_app(name, stack_name=stack_name, parameters=parameters)

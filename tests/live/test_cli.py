@@ -24,6 +24,7 @@ def run(*args, env=None, check=False, timeout=120):
     return proc
 
 
+@pytest.mark.live  # starts a LocalStack of its own
 def test_up_twice_then_down_leaves_no_process(tmp_path, helpers):
     state, port = tmp_path / "state", free_port()
     base = ["--state-dir", str(state)]

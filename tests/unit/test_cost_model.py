@@ -1,0 +1,60 @@
+"""The cost meter (sandbox/observability/cost.py) on spans written by hand: every billed unit, and nothing else."""
+
+import pytest
+
+from sandbox.observability.cost import estimate, load_prices
+
+PRICES = load_prices()
+
+
+def span(**kw):
+    return {"kind": "request", "status": 200, "ts": 1_800_000_000.0, **kw}
+
+
+def line(result, service, item):
+    return next((x for x in result["lines"] if (x["service"], x["item"]) == (service, item)), None)
+
+
+def test_each_billed_unit_at_its_list_price():
+    spans = [
+        span(kind="hop", hop="lambda-exec", service="lambda", attrs={"memory_mb": 512, "billed_ms": 200}),
+        span(kind="hop", hop="lambda-exec", service="lambda", attrs={"memory_mb": 1024, "billed_ms": 1000,
+                                                                     "arch": "arm64"}),
+        span(service="apigateway", operation="Execute"),
+        span(service="sqs", operation="SendMessageBatch", units={"requests": 3}),
+        span(service="dynamodb", operation="PutItem", units={"wru": 2}),
+        span(service="dynamodb", operation="GetItem", units={"rru": 0.5}),
+        span(service="s3", operation="PutObject"),
+        span(service="s3", operation="GetObject"),
+        span(kind="hop", hop="sfn-execution", service="stepfunctions", attrs={"type": "STANDARD",
+                                                                             "state_transitions": 7}),
+    ]
+    result = estimate(spans, PRICES)
+    lam = PRICES["lambda"]
+    assert line(result, "lambda", "requests")["quantity"] == 2
+    assert line(result, "lambda", "gb_seconds_x86_64")["quantity"] == pytest.approx(0.5 * 0.2)
+    assert line(result, "lambda", "gb_seconds_arm64")["quantity"] == pytest.approx(1.0)
+    assert line(result, "sqs", "standard_requests")["quantity"] == 3
+    assert line(result, "dynamodb", "write_request_units")["quantity"] == 2
+    assert line(result, "dynamodb", "read_request_units")["quantity"] == 0.5
+    assert line(result, "s3", "tier1_requests")["quantity"] == 1 and line(result, "s3", "tier2_requests")["quantity"] == 1
+    assert line(result, "stepfunctions", "state_transitions")["quantity"] == 7
+    expected = (2 * lam["request"] + 0.1 * lam["gb_second"]["x86_64"] + 1.0 * lam["gb_second"]["arm64"]
+                + PRICES["apigateway"]["rest_request"] + 3 * PRICES["sqs"]["standard_request"]
+                + 2 * PRICES["dynamodb"]["write_request_unit"] + 0.5 * PRICES["dynamodb"]["read_request_unit"]
+                + PRICES["s3"]["tier1_request"] + PRICES["s3"]["tier2_request"]
+                + 7 * PRICES["stepfunctions"]["standard_state_transition"])
+    assert result["total"] == pytest.approx(expected)
+    assert result["window"]["spans"] == len(spans)
+
+
+def test_noise_failures_and_express_workflows_cost_nothing():
+    spans = [
+        span(service="sqs", operation="ReceiveMessage", noise=True),
+        span(service="sqs", operation="SendMessage", status=503),
+        span(kind="hop", hop="sfn-execution", service="stepfunctions", attrs={"type": "EXPRESS", "state_transitions": 9}),
+        span(service="lambda", operation="ListFunctions"),
+    ]
+    result = estimate(spans, PRICES)
+    assert result["lines"] == [] and result["total"] == 0
+    assert result["window"]["spans"] == 3  # the noise is not even counted
