@@ -260,11 +260,26 @@ class Sandbox:
             "AWS_SECRET_ACCESS_KEY": creds["aws_secret_access_key"],
             "AWS_DEFAULT_REGION": self.settings.region,
         }
+        out["AWS_CONFIG_FILE"] = str(self._aws_cli_config())  # the endpoint for every service of AWS CLI v1
+        out["DISABLE_DEPRECATION_NOTICE"] = "1"  # awslocal's 15-line banner on every call
         if self.token:
             out["SANDBOX_TOKEN"] = self.token  # for curl to /_sandbox/* and /_localstack/*: -H "X-Sandbox-Token: ..."
         if remote_host:
             out["SANDBOX_ENDPOINT"] = endpoint
         return out
+
+    def _aws_cli_config(self):
+        """An AWS CLI config for this sandbox: its plugin section loads sandbox.awscli_plugin (see there)."""
+        from pathlib import Path
+
+        folder = Path(self.settings.state_dir) / "aws"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "config"
+        text = (f"[default]\nregion = {self.settings.region}\n\n[plugins]\n"
+                "sandbox_endpoint = sandbox.awscli_plugin\n")  # the bundled AWS CLI (v1) imports it from the venv
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        return path
 
     # --- observability: recorded requests, traces, service map, cost (sandbox/observability/client.py) -------
     @cached_property

@@ -80,6 +80,14 @@ def supported_resource_types() -> set[str]:
     return {ep.name for ep in entry_points(group="localstack.cloudformation.resource_providers")}
 
 
+# What to do instead, for the unsupported types users meet most (matched in "LogicalId (Type)").
+UNSUPPORTED_HINTS = {
+    "AWS::ApiGatewayV2::": "HTTP APIs (AWS::Serverless::HttpApi, `Type: HttpApi` events, AWS::ApiGatewayV2::*) "
+                           "are not available in the embedded sandbox yet: use a REST API (`Type: Api`, "
+                           "AWS::Serverless::Api).",
+}
+
+
 def unsupported_types(template: dict, supported: set[str]) -> list[str]:
     out = []
     for logical_id, resource in (template.get("Resources") or {}).items():
@@ -163,13 +171,18 @@ class Deployer:
         from awscli.customizations.s3uploader import S3Uploader
         from s3transfer.manager import TransferManager
 
+        from sandbox.deploy.templates import apply_packaging_globals
+
         template_path = Path(template_path).resolve()
-        read_template(template_path)
+        template = read_template(template_path)
         self._ensure_bucket()
         uploader = S3Uploader(self.s3, self.artifact_bucket, prefix="artifacts",
                               transfer_manager=_QuietTransfers(TransferManager(self.s3)))
         try:
-            return Template(template_path.name, str(template_path.parent), uploader).export()
+            exporter = Template(template_path.name, str(template_path.parent), uploader)
+            # read as CloudFormation reads it (dates stay strings), with the Globals that decide what is packaged
+            exporter.template_dict = apply_packaging_globals(template)
+            return exporter.export()
         except cfn_exceptions.CloudFormationCommandError as e:
             raise DeployError(f"packaging {template_path.name} failed: {e}") from None
 
@@ -194,13 +207,7 @@ class Deployer:
         original = read_template(Path(template_path))
         self._check_parameters(original, parameters or {})
         template = self.package(Path(template_path))
-        missing = unsupported_types(template, supported_resource_types())
-        if missing:
-            raise DeployError(
-                "the sandbox cannot create these resource types (LocalStack community has no provider for them): "
-                + ", ".join(missing)
-                + ". Remove them or replace them with supported types."
-            )
+        self._check_resource_types(template, parameters or {})
         body = json.dumps(template)
         kwargs = {"StackName": stack_name, "Capabilities": CAPABILITIES,
                   "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in (parameters or {}).items()]}
@@ -279,6 +286,27 @@ class Deployer:
             problems += parameter_problems(name, spec, str(value))
         if problems:
             raise DeployError("invalid parameter value(s): " + "; ".join(problems))
+
+    def _check_resource_types(self, template: dict, parameters: dict[str, str]) -> None:
+        """Every resource LocalStack would only pretend to create is refused before anything is created: the
+        template's own, and what SAM's transform expands it to (sandbox/deploy/transform.py)."""
+        from sandbox.deploy import transform
+
+        supported = supported_resource_types()
+        missing = unsupported_types(template, supported)
+        try:
+            expanded = transform.expand(template, parameters, self.region)
+        except transform.TransformError as e:
+            raise DeployError(f"the template is not valid SAM: {e}") from None
+        if expanded is not None and expanded is not template:
+            missing += [m for m in unsupported_types(expanded, supported) if m not in missing]
+        if missing:
+            hints = sorted({hint for m in missing for marker, hint in UNSUPPORTED_HINTS.items() if marker in m})
+            raise DeployError(
+                "the sandbox cannot create these resources (LocalStack's community edition has no provider for their "
+                "types, and would only pretend to create them): " + ", ".join(missing) + ". "
+                + (" ".join(hints) + " " if hints else "")
+                + "Remove them or replace them with supported types, or use the docker-compose backend.")
 
     def _template_argument(self, body: str, stack_name: str) -> dict:
         if len(body) <= MAX_TEMPLATE_BODY:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
 PATTERNS_DIR = Path(__file__).resolve().parent.parent / "patterns"
 
@@ -22,23 +21,10 @@ class Pattern:
         return self.name
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation YAML (short-form intrinsics such as !Ref) just enough to read metadata."""
-
-
-def _intrinsic(loader, tag_suffix, node):
-    if isinstance(node, yaml.ScalarNode):
-        return {tag_suffix: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {tag_suffix: loader.construct_sequence(node)}
-    return {tag_suffix: loader.construct_mapping(node)}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
 def load_template(path: Path) -> dict:
-    return yaml.load(Path(path).read_text(), Loader=_CfnLoader) or {}
+    from sandbox.deploy import templates
+
+    return templates.load(path)
 
 
 def list_patterns() -> list[Pattern]:

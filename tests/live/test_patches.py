@@ -197,6 +197,36 @@ def handler(event, context):
     assert got == [lines[1], lines[3]]
 
 
+def test_a_stream_created_after_the_subscription_filter_is_forwarded_too(sb, helpers):
+    """logs_stream_of_filtered_group: CreateLogStream in a group with a subscription filter raised
+    "'dict_values' object is not subscriptable" (a function's log group with a filter lost its lines)."""
+    bucket = helpers.unique("subscription")
+    sb.client("s3").create_bucket(Bucket=bucket)
+    fn = helpers.create_function(sb, '''
+import base64, gzip, json, os, boto3
+def handler(event, context):
+    data = json.loads(gzip.decompress(base64.b64decode(event["awslogs"]["data"])))
+    body = json.dumps([e["message"] for e in data["logEvents"]]).encode()
+    boto3.client("s3").put_object(Bucket=os.environ["BUCKET"], Key=context.aws_request_id, Body=body)
+''', Environment={"Variables": {"BUCKET": bucket}})
+    logs, group = sb.client("logs"), helpers.unique("/app/filtered-first")
+    logs.create_log_group(logGroupName=group)
+    fn_arn = sb.client("lambda").get_function(FunctionName=fn)["Configuration"]["FunctionArn"]
+    logs.put_subscription_filter(logGroupName=group, filterName="errors", filterPattern="ERROR",
+                                 destinationArn=fn_arn)
+    logs.create_log_stream(logGroupName=group, logStreamName="after")  # raised before
+    logs.put_log_events(logGroupName=group, logStreamName="after", logEvents=[
+        {"timestamp": int(time.time() * 1000), "message": "INFO fine"},
+        {"timestamp": int(time.time() * 1000) + 1, "message": "ERROR broken"}])
+
+    def delivered():
+        s3 = sb.client("s3")
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        return [m for k in keys for m in json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())]
+
+    assert helpers.wait_for(delivered, message="the subscription filter's delivery") == ["ERROR broken"]
+
+
 # --- reset: CloudWatch alarm timers (sandbox/localstack_ext/internal_api.py, _empty_alarm_scheduler) ----------
 def _alarm_checks(sb, since, alarm):
     """The alarm scheduler's evaluations of `alarm` recorded after `since` (its DescribeAlarms by name)."""

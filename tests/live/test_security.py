@@ -473,12 +473,14 @@ def _tool_env(sb) -> dict:
 
 def test_aws_cli_and_awslocal_work(sb):
     env = _tool_env(sb)
-    made = subprocess.run([str(BIN / "aws"), "--endpoint-url", sb.endpoint, "sqs", "create-queue", "--queue-name",
-                           "from-aws-cli"], env=env, capture_output=True, text=True, timeout=60)
+    # after `eval "$(sandbox env)"`, no --endpoint-url: AWS CLI v1 forces SQS to queue.amazonaws.com otherwise
+    made = subprocess.run([str(BIN / "aws"), "sqs", "create-queue", "--queue-name", "from-aws-cli"], env=env,
+                          capture_output=True, text=True, timeout=60)
     assert made.returncode == 0, made.stderr
     listed = subprocess.run([str(BIN / "awslocal"), "sqs", "list-queues"], env=env, capture_output=True, text=True,
                             timeout=60)
     assert listed.returncode == 0 and "from-aws-cli" in listed.stdout, listed.stderr
+    assert listed.stderr.strip() == "", "awslocal's deprecation banner on every call"
 
 
 @pytest.mark.skipif(not shutil.which("node") or not NODE_MODULES.is_dir(), reason="needs node and the bundled SDK")

@@ -18,6 +18,7 @@ PATCHES = {
     "sqs_esm_concurrency": "SQS event source mappings process several batches at once, as on AWS",
     "cfn_sam_transform_lock": "SAM transforms of stacks deployed in parallel race on AWS_DEFAULT_REGION",
     "lambda_metrics_batching": "Lambda Invocations/Errors metrics aggregated per second (speed)",
+    "logs_stream_of_filtered_group": "CreateLogStream in a log group with a subscription filter",
 }
 
 def apply_all() -> None:

@@ -1,0 +1,64 @@
+"""Templates read as CloudFormation reads them, and Globals applied before packaging (sandbox/deploy/templates.py);
+SAM's transform run offline (sandbox/deploy/transform.py)."""
+
+import pytest
+
+from sandbox.deploy.templates import apply_packaging_globals, parse
+from sandbox.deploy.transform import TransformError, expand
+
+TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    CodeUri: src/
+    Runtime: python3.13
+Resources:
+  Own:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: a.h, CodeUri: own/}
+  FromGlobals:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: b.h
+      Policies:
+        - Version: 2012-10-17
+          Statement: [{Effect: Allow, Action: "s3:GetObject", Resource: !Sub "arn:aws:s3:::${Bucket}/*"}]
+      Environment: {Variables: {WHEN: 2024-01-02T03:04:05Z, ARN: !GetAtt Own.Arn}}
+  Inline:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: index.h, InlineCode: "def h(e, c): pass"}
+"""
+
+
+def test_dates_stay_strings_and_intrinsics_are_cloudformations():
+    t = parse(TEMPLATE)
+    fn = t["Resources"]["FromGlobals"]["Properties"]
+    assert fn["Policies"][0]["Version"] == "2012-10-17"
+    assert fn["Environment"]["Variables"]["WHEN"] == "2024-01-02T03:04:05Z"
+    assert fn["Environment"]["Variables"]["ARN"] == {"Fn::GetAtt": ["Own", "Arn"]}
+    assert fn["Policies"][0]["Statement"][0]["Resource"] == {"Fn::Sub": "arn:aws:s3:::${Bucket}/*"}
+    assert parse('{"Resources": {}}') == {"Resources": {}}  # JSON too
+
+
+def test_globals_give_code_uri_to_functions_without_one():
+    t = apply_packaging_globals(parse(TEMPLATE))
+    props = {k: v["Properties"] for k, v in t["Resources"].items()}
+    assert props["Own"]["CodeUri"] == "own/" and props["FromGlobals"]["CodeUri"] == "src/"
+    assert "CodeUri" not in props["Inline"]  # inline code has nothing to package
+    assert "CodeUri" not in t["Globals"]["Function"] and t["Globals"]["Function"]["Runtime"] == "python3.13"
+
+
+def test_the_transform_runs_offline_and_explains_invalid_sam():
+    t = apply_packaging_globals(parse(TEMPLATE))
+    for resource in t["Resources"].values():
+        resource["Properties"].setdefault("CodeUri", "s3://bucket/code.zip")
+        if resource["Properties"].get("CodeUri") in ("src/", "own/"):
+            resource["Properties"]["CodeUri"] = "s3://bucket/code.zip"
+    t["Resources"]["Inline"]["Properties"].pop("CodeUri")
+    out = expand(t, {}, "eu-west-1")
+    assert {r["Type"] for r in out["Resources"].values()} == {"AWS::Lambda::Function", "AWS::IAM::Role"}
+    t["Resources"]["Own"]["Properties"]["Events"] = {"E": {"Type": "Nope"}}
+    with pytest.raises(TransformError, match="Own.*Nope"):
+        expand(t, {}, "eu-west-1")
+    plain = {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}
+    assert expand(plain, {}, "us-east-1") is plain
