@@ -1,0 +1,5 @@
+import pyjokes
+
+
+def one_joke() -> str:
+    return pyjokes.get_joke(language="en", category="neutral")
