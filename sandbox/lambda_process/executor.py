@@ -64,7 +64,7 @@ def process_registry() -> ProcessRegistry:
     return ProcessRegistry(state_dir() / "pids")
 
 
-_zygote: zygote_client.Zygote | None = None
+_zygotes: dict[str, zygote_client.Zygote] = {}
 _zygote_lock = threading.Lock()
 
 
@@ -87,16 +87,19 @@ def confinement_enabled() -> bool:
     return os.environ.get("SANDBOX_LAMBDA_CONFINE", "1") not in ("0", "false", "no")
 
 
-def zygote() -> zygote_client.Zygote:
-    """The fork server of this LocalStack process (one for all Python environments)."""
-    global _zygote
+def zygote(executable: str = sys.executable) -> zygote_client.Zygote:
+    """The fork server of this LocalStack process for one Python interpreter (one for all its environments). It
+    preloads what AWS's runtime ships and the bundled Powertools layer (runtimes.zygote_path)."""
     with _zygote_lock:
-        if _zygote is None:
-            _zygote = zygote_client.Zygote(
-                state_dir() / "lambda" / "zygote.log",
-                on_start=lambda pid: process_registry().add(pid, "lambda-zygote", "fork server"),
+        if executable not in _zygotes:
+            name = "zygote.log" if executable == sys.executable else f"zygote-{Path(executable).name}.log"
+            _zygotes[executable] = zygote_client.Zygote(
+                state_dir() / "lambda" / name,
+                on_start=lambda pid: process_registry().add(pid, "lambda-zygote", f"fork server ({executable})"),
+                executable=executable,
+                env={"SANDBOX_ZYGOTE_PATH": runtimes.zygote_path()},
             )
-        return _zygote
+        return _zygotes[executable]
 
 
 class ProcessEndpoint(ExecutorEndpoint):
@@ -229,23 +232,23 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.invocations_in_process = 0
         if zygote_client.enabled():
             try:
-                self.process = zygote().spawn(spec, log=str(self.log_path))
+                self.process = zygote(launcher.supervisor_python).spawn(spec, log=str(self.log_path))
             except zygote_client.ZygoteError as e:
                 LOG.warning("Lambda fork server unavailable (%s): starting a fresh interpreter instead", e)
         if self.process is None:
-            self.process = self._start_supervisor(spec)
+            self.process = self._start_supervisor(spec, launcher.supervisor_python)
         process_registry().add(self.process.pid, "lambda", spec["label"])
         threading.Thread(
             target=self._watch, args=(self.process,), name=f"lambda-env-{self.id[:8]}", daemon=True
         ).start()
         self.endpoint.wait_for_startup()
 
-    def _start_supervisor(self, spec: dict) -> subprocess.Popen:
+    def _start_supervisor(self, spec: dict, executable: str) -> subprocess.Popen:
         """The supervisor as a fresh interpreter (no fork server): the spec goes in on stdin, not argv (visible
         to every process in /proc/<pid>/cmdline), and it watches us with getppid() (we are multi-threaded)."""
         with open(self.log_path, "ab") as log_file:
             proc = subprocess.Popen(
-                [sys.executable, "-s", "-u", str(runtimes.ENVIRONMENT / "supervisor.py")],
+                [executable, "-s", "-u", str(runtimes.ENVIRONMENT / "supervisor.py")],
                 env={k: os.environ[k] for k in zygote_client.ZYGOTE_ENV if k in os.environ},
                 cwd=spec["cwd"],
                 stdin=subprocess.PIPE,

@@ -1,7 +1,9 @@
 """Which Lambda runtimes run as local processes, and how each one is launched.
 
-Every python3.x runtime runs on the sandbox's own interpreter (with boto3 and aws-lambda-powertools importable,
-as Lambda bundles the SDK); Node.js runtimes run on the `node` found on PATH.
+Each runtime runs on an interpreter of its own version when the machine has one, else on the nearest
+(interpreters.py). A Python function sees the standard library, its code, its layers and what AWS's runtime
+ships (boto3 & co., runtime_site.py), not the sandbox's virtualenv; a Node.js function its code, its layers and
+the bundled AWS SDK v3.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -17,12 +18,16 @@ from pathlib import Path
 
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException
 
+from sandbox.lambda_process import interpreters, public_layers, runtime_site
+
 # What runs in the function's processes (bootstraps, supervisor, fork server) and what it reads (the Node SDK).
 ENVIRONMENT = Path(__file__).resolve().parent / "environment"
 PYTHON_BOOTSTRAP = ENVIRONMENT / "bootstrap.py"
 NODE_BOOTSTRAP = ENVIRONMENT / "bootstrap.mjs"
 NODE_RUNTIME = ENVIRONMENT / "node_runtime"
 NODE_MODULES = NODE_RUNTIME / "node_modules"  # AWS SDK v3: `npm ci` here (.ci/run; `sandbox up` when missing)
+# Powertools for AWS Lambda (TypeScript), laid out as its public layer: nodejs/node_modules/@aws-lambda-powertools
+NODE_POWERTOOLS = ENVIRONMENT / "node_powertools"
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,13 @@ class Launcher:
     layer_subdirs: tuple[str, ...] = field(default_factory=tuple)
     bundled: tuple[str, ...] = field(default_factory=tuple)
     read_paths: tuple[str, ...] = field(default_factory=tuple)  # what the runtime must read (Landlock, confine.py)
+    interpreter: interpreters.Interpreter | None = None
+    runtime_site: str = ""  # Python: what AWS's runtime ships, after the standard library (SANDBOX_RUNTIME_SITE)
+
+    @property
+    def supervisor_python(self) -> str:
+        """The Python that runs the environment's supervisor (and, for a Python runtime, the runtime itself)."""
+        return self.command[0] if self.runtime.startswith("python") else sys.executable
 
     def environment(self, task_root: Path, layer_roots: list[Path]) -> dict[str, str]:
         """Search path: function code, then the layers as AWS mounts them, then bundled SDKs.
@@ -48,17 +60,68 @@ class Launcher:
         if self.runtime.startswith("python"):
             env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{self.runtime}"
             env["PYTHONDONTWRITEBYTECODE"] = "1"
+            env["SANDBOX_RUNTIME_SITE"] = self.runtime_site
         else:
             env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{self.runtime}"
         return env
 
 
+def packages_dir() -> Path:
+    """Where the runtime site and the bundled layers are built (the sandbox's state directory)."""
+    from sandbox.lambda_process.executor import state_dir
+
+    return state_dir() / "lambda" / "packages"
+
+
+def python_runtime_site() -> Path:
+    try:
+        return runtime_site.runtime_site(packages_dir())
+    except runtime_site.MissingDistribution as e:
+        raise LambdaRuntimeException(str(e)) from None
+
+
+def bundled_layer_root(bundle: str | None) -> Path | None:
+    """The folder that serves a public layer (public_layers.py), None if the sandbox has no copy of it."""
+    if bundle == public_layers.POWERTOOLS_PYTHON:
+        try:
+            return runtime_site.powertools_python_layer(packages_dir())
+        except runtime_site.MissingDistribution:
+            return None
+    if bundle == public_layers.POWERTOOLS_TYPESCRIPT:
+        return NODE_POWERTOOLS if (NODE_POWERTOOLS / "nodejs" / "node_modules").is_dir() else None
+    return None
+
+
+def zygote_path() -> str:
+    """What a Python fork server preloads from: the runtime site and the bundled Powertools layer."""
+    paths = [python_runtime_site()]
+    powertools = bundled_layer_root(public_layers.POWERTOOLS_PYTHON)
+    if powertools is not None:
+        paths.append(powertools / "python")
+    return os.pathsep.join(map(str, paths))
+
+
 @functools.cache
-def python_read_paths() -> tuple[str, ...]:
-    """The interpreter, its standard library and the sandbox's site-packages (boto3, Powertools), and the
-    runtime's own files; not the rest of the project or the user's home."""
-    paths = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix, str(ENVIRONMENT),
-             str(Path(os.path.realpath(sys.executable)).parent.parent)}
+def _prefixes(executable: str) -> tuple[str, ...]:
+    """Where an interpreter's standard library lives (asked once per interpreter)."""
+    if os.path.realpath(executable) == os.path.realpath(sys.executable):
+        return (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix)
+    probe = "import json, sys; print(json.dumps([sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix]))"
+    try:
+        done = subprocess.run([executable, "-s", "-c", probe], capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL, env={"PATH": os.environ.get("PATH", "")})
+        return tuple(json.loads(done.stdout))
+    except (OSError, subprocess.SubprocessError, ValueError) as e:
+        raise LambdaRuntimeException(f"The Python interpreter {executable} does not start: {e}") from None
+
+
+@functools.cache
+def python_read_paths(executable: str = sys.executable) -> tuple[str, ...]:
+    """The interpreter and its standard library, the sandbox's site-packages (what the runtime site and the
+    bundled layers link to), the runtime's own files and the packages folder; not the rest of the project or the
+    user's home."""
+    paths = {*_prefixes(executable), str(ENVIRONMENT), str(Path(os.path.realpath(executable)).parent.parent),
+             str(packages_dir())}
     paths.update(p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p))
     return tuple(sorted(paths))
 
@@ -90,15 +153,27 @@ def isolate_node_package_scope(state_dir: Path) -> None:
         pass
 
 
+def _interpreter(runtime: str, language: str, how: str) -> interpreters.Interpreter:
+    found = interpreters.resolve(runtime)
+    if found is None:
+        raise LambdaRuntimeException(
+            f"Runtime {runtime} needs {language}, but the sandbox finds none on this machine. {how}")
+    return found
+
+
 def _python_launcher(runtime: str) -> Launcher:
+    interpreter = _interpreter(runtime, "Python 3.9 or later", "Install one (pyenv, uv python install, apt).")
+    site = python_runtime_site()
     return Launcher(
         runtime=runtime,
         # -s: no user site-packages of the host; -u: unbuffered so a crash loses no output
-        command=[sys.executable, "-s", "-u", str(PYTHON_BOOTSTRAP)],
+        command=[interpreter.path, "-s", "-u", str(PYTHON_BOOTSTRAP)],
         path_var="SANDBOX_PYTHONPATH",
-        read_paths=python_read_paths(),
+        read_paths=python_read_paths(interpreter.path),
         # As on AWS: the site-packages of the function's runtime (not of our interpreter), then /opt/python.
         layer_subdirs=(f"python/lib/{runtime}/site-packages", "python"),
+        interpreter=interpreter,
+        runtime_site=str(site),
     )
 
 
@@ -122,12 +197,9 @@ def _node_flags_supported(node: str) -> tuple[str, ...]:
 
 
 def _node_launcher(runtime: str) -> Launcher:
-    node = shutil.which("node")
-    if not node:
-        raise LambdaRuntimeException(
-            f"Runtime {runtime} needs Node.js, but `node` is not on PATH of the sandbox. "
-            "Install Node.js (e.g. `apt-get install nodejs`) and restart the sandbox, or use a python3.x runtime."
-        )
+    interpreter = _interpreter(runtime, "Node.js", "Install Node.js (e.g. `apt-get install nodejs`, nvm) and "
+                               "restart the sandbox, or use a python3.x runtime.")
+    node = interpreter.path
     major = int("".join(c for c in runtime.removeprefix("nodejs").split(".")[0] if c.isdigit()) or 0)
     return Launcher(
         runtime=runtime,
@@ -136,7 +208,8 @@ def _node_launcher(runtime: str) -> Launcher:
         # As AWS's NODE_PATH: /opt/nodejs/node<major>/node_modules before /opt/nodejs/node_modules.
         layer_subdirs=(f"nodejs/node{runtime.removeprefix('nodejs').split('.')[0]}/node_modules", "nodejs/node_modules"),
         bundled=(str(NODE_MODULES),) if NODE_MODULES.is_dir() else (),
-        read_paths=(str(ENVIRONMENT), _install_prefix(node)),
+        read_paths=(str(ENVIRONMENT), _install_prefix(node), str(NODE_POWERTOOLS)),
+        interpreter=interpreter,
     )
 
 

@@ -52,9 +52,13 @@ class ChildProcess:
 
 
 class Zygote:
-    def __init__(self, log_path: Path, on_start: Callable[[int], None]):
+    def __init__(self, log_path: Path, on_start: Callable[[int], None], executable: str = sys.executable,
+                 env: dict[str, str] | None = None):
+        """`executable`: the Python that runs it (and its environments); `env`: added to its environment."""
         self.log_path = log_path
         self.on_start = on_start
+        self.executable = executable
+        self.env = dict(env or {})
         self.lock = threading.Lock()
         self.process: subprocess.Popen | None = None
         self.pending: dict[int, dict] = {}
@@ -67,11 +71,11 @@ class Zygote:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-s", "-u", str(ZYGOTE)],
+                [self.executable, "-s", "-u", str(ZYGOTE)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
-                env={k: os.environ[k] for k in ZYGOTE_ENV if k in os.environ},
+                env={**{k: os.environ[k] for k in ZYGOTE_ENV if k in os.environ}, **self.env},
                 start_new_session=True,
             )
         first = proc.stdout.readline()

@@ -137,7 +137,9 @@ def handler(event, context):
     logger.info("created", extra={"bucket": event["bucket"]})
     return [b["Name"] for b in s3.list_buckets()["Buckets"]]
 '''
-    fn = helpers.create_function(sb, code)
+    # Powertools from AWS's public layer, as on AWS (the sandbox serves its bundled copy; test_function_packages.py)
+    powertools = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:18"
+    fn = helpers.create_function(sb, code, Layers=[powertools])
     body, resp = helpers.invoke(sb, fn, {"bucket": "from-lambda"})
     assert "FunctionError" not in resp, body
     assert "from-lambda" in body

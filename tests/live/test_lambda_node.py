@@ -463,7 +463,7 @@ def test_missing_sdk_install_is_explained(tmp_path):
 
 
 def test_missing_node_gives_clear_error(monkeypatch):
-    monkeypatch.setattr(runtimes.shutil, "which", lambda name: None)
+    monkeypatch.setattr(runtimes.interpreters, "nodes", lambda: {})  # no node on PATH, nvm, ... (interpreters.py)
     with pytest.raises(runtimes.LambdaRuntimeException, match="needs Node.js"):
         runtimes.launcher_for("nodejs20.x")
 

@@ -57,6 +57,28 @@ def signal_activity(marker: bytes) -> None:
             pass
 
 
+def in_standard_library(path):
+    """Whether `path` is part of the interpreter's standard library (its folders, its zip, lib-dynload), as
+    opposed to a site-packages (the sandbox's virtualenv, the system's dist-packages) or the project."""
+    real = os.path.abspath(path)
+    parts = real.split(os.sep)
+    if "site-packages" in parts or "dist-packages" in parts:
+        return False
+    prefixes = {os.path.abspath(sys.base_prefix), os.path.abspath(sys.base_exec_prefix)}
+    return any(real == p or real.startswith(p + os.sep) for p in prefixes)
+
+
+def lambda_sys_path(environ):
+    """sys.path as AWS's Python runtime has it: the function's code, its layers (as /opt/python), the standard
+    library, then what the runtime ships (boto3 & co., SANDBOX_RUNTIME_SITE). Nothing of the sandbox's own
+    virtualenv: a package the function did not bring is missing here as it is on AWS."""
+    code_and_layers = [p for p in environ.get("SANDBOX_PYTHONPATH", "").split(os.pathsep) if p]
+    here = os.path.dirname(BOOTSTRAP_FILE)
+    stdlib = [p for p in sys.path if p and os.path.abspath(p) != here and in_standard_library(p)]
+    runtime = [p for p in environ.get("SANDBOX_RUNTIME_SITE", "").split(os.pathsep) if p]
+    return code_and_layers + stdlib + runtime
+
+
 def parse_invocation(body: bytes):
     """The invocation the executor sent, or None if `body` is not one (a forged or broken request)."""
     try:
@@ -226,11 +248,7 @@ class Runtime:
 
     # --- init ------------------------------------------------------------------------------------------
     def setup_paths(self):
-        # Function code first, then layers (as /opt/python would be), then the bundled SDKs.
-        extra = [p for p in os.environ.get("SANDBOX_PYTHONPATH", "").split(os.pathsep) if p]
-        here = os.path.dirname(BOOTSTRAP_FILE)
-        rest = [p for p in sys.path if p and os.path.abspath(p) != here]
-        sys.path[:] = extra + rest
+        sys.path[:] = lambda_sys_path(os.environ)
         os.chdir(os.environ["LAMBDA_TASK_ROOT"])
 
     def setup_logging(self):

@@ -169,26 +169,79 @@ def _runtime(spec: Spec, namespaces: bool, tmp_mapped: bool, report_w: int, acti
     sys.argv = [os.path.join(HERE, "bootstrap.py")]
     import bootstrap  # ours, before a function's own `bootstrap.py` may take the name
 
-    if preloaded is not None:
-        forget_shadowed_modules([p for p in env.get("SANDBOX_PYTHONPATH", "").split(os.pathsep) if p], preloaded)
+    forget_unreachable_modules(bootstrap.lambda_sys_path(env),
+                               [p for p in env.get("SANDBOX_PYTHONPATH", "").split(os.pathsep) if p],
+                               preloaded if preloaded is not None else {n.split(".")[0] for n in sys.modules})
     bootstrap.Runtime(init_started=time.perf_counter()).run()
 
 
-def forget_shadowed_modules(search_path: list[str], preloaded: set[str]) -> None:
-    """If the function ships its own copy of a preloaded package (say a pinned boto3), drop ours so the
-    function's copy is imported, as on AWS where the function's code comes first on sys.path."""
-    shadowed = set()
-    for directory in search_path:
+def _location(module) -> str | None:
+    """The file (or package folder) a module was loaded from, as imported (not resolved: realpath() of every
+    preloaded module would cost milliseconds); None for built-in and frozen ones."""
+    spec = getattr(module, "__spec__", None)
+    if spec is None:
+        return None
+    if spec.origin and spec.has_location:
+        return spec.origin
+    locations = list(spec.submodule_search_locations or ())
+    return locations[0] if locations else None
+
+
+def _found_location(name: str, search_path: list[str]) -> str | None:
+    from importlib.machinery import PathFinder
+
+    try:
+        spec = PathFinder.find_spec(name, search_path)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not (spec.origin and spec.has_location):
+        return None  # a namespace portion: a regular package later on the path is imported before it
+    return os.path.realpath(spec.origin)
+
+
+def forget_unreachable_modules(search_path: list[str], function_dirs: list[str], preloaded: set[str]) -> None:
+    """The fork server preloaded boto3, Powertools, ... (zygote.py); a function keeps a preloaded module only if
+    its own sys.path (`search_path`) would import the very same file.
+
+    * not importable by the function (Powertools without its layer, anything of the sandbox's own interpreter):
+      dropped, so `import` fails as on AWS instead of handing out our copy;
+    * the function ships its own copy (a pinned boto3, a urllib3 that came with requests): every preloaded
+      package is dropped, so the function's copies are imported and the runtime's packages that import them use
+      them too, as on AWS where the function's code comes first on sys.path;
+    * the standard library stays, unless the function's code or a layer (`function_dirs`) has a module of that name.
+    """
+    from bootstrap import in_standard_library
+
+    drop: set[str] = set()
+    shadowed = False
+    packages: set[str] = set()
+    in_function_dirs: set[str] = set()  # names the function's code and layers have (one listing each)
+    for directory in function_dirs:
         try:
-            entries = os.listdir(directory)
+            in_function_dirs.update(entry.split(".")[0] for entry in os.listdir(directory))
         except OSError:
+            pass
+    for name in preloaded:
+        module = sys.modules.get(name)
+        if module is None or name in sys.builtin_module_names or name == "__main__":
             continue
-        for entry in entries:
-            name = entry[:-3] if entry.endswith(".py") else entry
-            if name in preloaded and name not in sys.builtin_module_names:
-                shadowed.add(name)
+        loaded = _location(module)
+        if loaded is None or os.path.dirname(loaded) == HERE:
+            continue  # built-in, frozen, or the runtime's own modules (bootstrap, supervisor, ...)
+        if in_standard_library(loaded):
+            if name in in_function_dirs and _found_location(name, function_dirs) is not None:
+                drop.add(name)
+            continue
+        packages.add(name)
+        found = _found_location(name, search_path)
+        if found is None:
+            drop.add(name)
+        elif found != os.path.realpath(loaded):
+            shadowed = True
+    if shadowed:
+        drop |= packages
     for name in list(sys.modules):
-        if name.split(".")[0] in shadowed:
+        if name.split(".")[0] in drop:
             del sys.modules[name]
 
 

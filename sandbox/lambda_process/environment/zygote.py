@@ -4,6 +4,10 @@ A cold start on a fresh interpreter spends ~250 ms importing boto3 and ~100 ms l
 first client. This process imports boto3, botocore and aws-lambda-powertools once, preloads the common service
 models, and then forks one child per execution environment; each child runs `bootstrap.Runtime` exactly as a
 freshly started interpreter would. The handler's own code is still imported in the child (that is its init).
+There is one fork server per interpreter (python3.12 functions fork from a Python 3.12 one). It imports only from
+the standard library and SANDBOX_ZYGOTE_PATH (the Lambda runtime site and the bundled Powertools layer), never
+from the sandbox's virtualenv; a child forgets whatever its function could not import itself
+(supervisor.forget_unreachable_modules).
 
 Each child becomes an environment's supervisor (supervisor.py), which confines and runs the runtime.
 
@@ -113,8 +117,10 @@ def main() -> None:
     os.dup2(2, 1)
     protocol = io.FileIO(protocol_fd, "w", closefd=False)
     sys.path.insert(0, HERE)
-    import bootstrap  # noqa: F401 - imported once here so children start with it loaded
+    import bootstrap  # imported once here so children start with it loaded
     import supervisor  # noqa: F401
+
+    sys.path[:] = [HERE] + bootstrap.lambda_sys_path({"SANDBOX_RUNTIME_SITE": os.environ.get("SANDBOX_ZYGOTE_PATH", "")})
 
     preload()
     preloaded = preloaded_top_level()
