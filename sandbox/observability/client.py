@@ -113,8 +113,8 @@ class ObservabilityClient:
         """The spans of one trace in waterfall order (each with `depth`), roots, orphans, duration."""
         got = self._get(f"/_sandbox/traces/{trace_id}", {"all": all}, ok_404=True)
         if got is None:
-            match = query.matcher(trace=trace_id, include_noise=all)
-            got = traces.build_trace(trace_id, [s for s in self._file_spans() if match(s)])
+            match = query.matcher(trace=trace_id, include_noise=True)
+            got = traces.build_trace(trace_id, [s for s in self._file_spans() if match(s)], include_noise=all)
         if not got or not got.get("spans"):
             raise SandboxError(f"No recorded spans for trace {trace_id} (`sandbox events --all` lists trace ids).")
         return got

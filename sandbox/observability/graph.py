@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from sandbox.observability.callers import node_of_caller
 from sandbox.observability.resources import node_of, short_name
 
-IN_NODE_HOPS = ("lambda-exec", "sfn-execution")
+IN_NODE_HOPS = ("lambda-exec", "sfn-execution", "schedule")  # schedule: a firing (sandbox/schedules)
 SKIPPED_HOPS = ("esm-poll",)
 
 
@@ -33,9 +33,10 @@ def _service_of(node: str) -> str:
 
 
 def _is_async_ack(span: dict) -> bool:
+    """The 202 of an Event Invoke, whoever made it (an EventBridge target, an SNS delivery: hops too)."""
     attrs = span.get("attrs") or {}
     return span.get("service") == "lambda" and span.get("operation") == "Invoke" and \
-        attrs.get("invocation_type") == "Event" and not span.get("hop")
+        attrs.get("invocation_type") == "Event" and span.get("hop") != "lambda-async"
 
 
 def build_graph(spans: Iterable[dict], include_noise: bool = False) -> dict:

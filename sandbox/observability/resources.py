@@ -169,6 +169,7 @@ _apigateway = _named_by(("restApiId",), "arn:aws:apigateway:{region}::/restapis/
 _logs = _named_by(("logGroupName",), "arn:aws:logs:{region}:{account}:log-group:{name}")
 _ses = _named_by(("Source", "FromEmailAddress"), "arn:aws:ses:{region}:{account}:identity/{name}")
 _ssm = _named_by(("Name",), "arn:aws:ssm:{region}:{account}:parameter/{bare}")
+_firehose = _named_by(("DeliveryStreamName",), "arn:aws:firehose:{region}:{account}:deliverystream/{name}")
 
 
 def _kinesis(op, p, account, region):
@@ -214,7 +215,7 @@ RESOLVERS = {
     "lambda": _lambda, "sqs": _sqs, "s3": _s3, "dynamodb": _dynamodb, "dynamodbstreams": _dynamodbstreams,
     "stepfunctions": _stepfunctions, "sns": _sns, "events": _events, "apigateway": _apigateway, "logs": _logs,
     "ses": _ses, "sesv2": _ses, "kinesis": _kinesis, "cloudformation": _cloudformation, "iam": _iam, "sts": _sts,
-    "ssm": _ssm, "secretsmanager": _secretsmanager,
+    "ssm": _ssm, "secretsmanager": _secretsmanager, "firehose": _firehose,
 }
 
 

@@ -8,7 +8,9 @@ A span is a plain JSON-able dict (it goes to the JSONL file and over HTTP as is)
     kind           str    "request" (went through the gateway) or "hop" (synthetic: an execution, a DLQ move)
     hop            str?   how it came about / what it is: "lambda-exec", "lambda-async" (an async-invoke attempt),
                           "esm" (event source mapping delivery), "esm-poll" (its polls), "sfn-task",
-                          "sfn-execution", "sqs-dlq"
+                          "sfn-execution", "sqs-dlq", "events-target" (an EventBridge rule's call of its target),
+                          "sns-delivery" (a topic's delivery to a subscriber), "logs-subscription" (a CloudWatch
+                          Logs subscription filter's delivery)
     account, region, service, operation
     resource       str?   ARN of the resource acted on (S3: arn:aws:s3:::bucket/key), else a name
     resource_name  str?   short human name (function, queue, table, bucket/key)

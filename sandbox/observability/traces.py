@@ -1,9 +1,35 @@
-"""A trace as a tree: its spans in waterfall order (each after its parent, siblings by start time), with depth."""
+"""A trace as a tree: its spans in waterfall order (each after its parent, siblings by start time), with depth.
+
+Without noise, a span whose parent is hidden hangs under its nearest visible ancestor: S3's PutEvents of an
+EventBridge notification and Lambda's PutLogEvents of a function's logs are platform noise, but what they lead
+to (a rule's targets, a subscription filter's delivery) belongs to the trace of the request that caused them.
+"""
 
 from __future__ import annotations
 
+MAX_HIDDEN_DEPTH = 64
 
-def build_trace(trace_id: str, spans: list[dict]) -> dict:
+
+def without_noise(spans: list[dict]) -> list[dict]:
+    """The spans that are not noise; those under hidden ones re-parented to their nearest visible ancestor."""
+    hidden = {s["span_id"]: s.get("parent_id") for s in spans if s.get("noise") and s.get("span_id")}
+    out = []
+    for span in spans:
+        if span.get("noise"):
+            continue
+        parent = span.get("parent_id")
+        for _ in range(MAX_HIDDEN_DEPTH):
+            if parent not in hidden:
+                break
+            parent = hidden[parent]
+        out.append(span if parent == span.get("parent_id") else dict(span, parent_id=parent))
+    return out
+
+
+def build_trace(trace_id: str, spans: list[dict], include_noise: bool = True) -> dict:
+    """`spans`: the trace's spans, noise included; `include_noise=False` hides the noise (see module doc)."""
+    if not include_noise:
+        spans = without_noise(spans)
     spans = sorted(spans, key=lambda s: (s.get("ts") or 0, s.get("seq") or 0))
     by_id = {s["span_id"]: s for s in spans if s.get("span_id")}
     children: dict[str | None, list[dict]] = {}

@@ -22,6 +22,9 @@ HOP_PATCHES = {
     "notifier_hops": ("localstack.services.s3.provider", "localstack.services.sns.provider"),
     "sfn_hops": "localstack.services.stepfunctions.provider",
     "stream_hops": "sandbox.dynamodb_moto.provider",
+    "events_hops": "localstack.services.events.target",
+    "lambda_logs_hops": "localstack.services.lambda_.provider",
+    "logs_hops": "localstack.services.logs.provider",
 }
 _installed = False
 

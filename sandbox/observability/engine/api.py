@@ -71,9 +71,10 @@ class ObservabilityApi:
     def trace(self, request: Request, trace_id: str) -> Response:
         rec = recorder_mod.get()
         rec.store.loaded.wait(timeout=10)
-        match = query.matcher(trace=trace_id, include_noise=query.truthy(request.args.get("all")))
-        spans = list(rec.store.all(match))
-        return _json(traces.build_trace(trace_id, spans), 200 if spans else 404)
+        match = query.matcher(trace=trace_id, include_noise=True)
+        trace = traces.build_trace(trace_id, list(rec.store.all(match)),
+                                   include_noise=query.truthy(request.args.get("all")))
+        return _json(trace, 200 if trace["spans"] else 404)
 
     @route("/_sandbox/graph", methods=["GET"])
     def graph(self, request: Request) -> Response:

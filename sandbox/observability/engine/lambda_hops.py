@@ -16,6 +16,9 @@ Patched LocalStack behaviour (localstack-core 2026.3.0):
   with its attempt number and the original caller, and binds the thread to the trace, so that deliveries to
   the function's dead-letter queue or destinations join it.
 
+Each execution is remembered by invocation request id (`execution_of`), so what LocalStack does for it afterwards
+on other threads - shipping its logs (lambda_logs_hops) - joins its trace.
+
 `sandbox.lambda_process.hooks.after_invoke` adds what only the process executor knows (cold flag, the fault that intercepted it).
 """
 
@@ -33,6 +36,7 @@ from sandbox.observability import correlation
 from sandbox.observability.engine import propagation
 from sandbox.observability import recorder as recorder_mod
 from sandbox.observability.preview import preview
+from sandbox.observability.recorder import GenerationMap
 from sandbox.observability.spans import hop_span, new_span_id, new_trace_id, parse_trace_header
 
 LOG = logging.getLogger(__name__)
@@ -76,6 +80,15 @@ def _function_arn(function_version) -> tuple[str, str]:
     return f"arn:aws:lambda:{fid.region}:{fid.account}:function:{fid.function_name}", fid.function_name
 
 
+# invocation request id -> (trace id, execution span id): what is done for an execution later (lambda_logs_hops)
+executions = GenerationMap(10_000)
+
+
+def execution_of(request_id: str | None) -> tuple[str, str] | None:
+    """(trace id, span id) of the execution of the invocation `request_id`, while remembered."""
+    return executions.get(request_id) if request_id else None
+
+
 def after_invoke(outcome) -> None:
     """hooks.after_invoke: keeps the executor's view of the execution until the execution span is recorded."""
     rec = recorder_mod._recorder
@@ -115,6 +128,8 @@ def install() -> None:
             fn_arn, fn_name = _function_arn(fv)
             corr = correlation.from_payload(invocation.payload) or rec.inherited_correlation(parent_id)
             rec.open(exec_id, trace_id, corr, {"kind": "service", "name": "lambda", "source_arn": fn_arn})
+            if invocation.request_id:
+                executions[invocation.request_id] = (trace_id, exec_id)
             invocation = dataclasses.replace(invocation, trace_context={
                 **trace_context,
                 "aws_trace_header": TraceHeader(root=trace_id, parent=exec_id, sampled=1,
