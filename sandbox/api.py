@@ -110,6 +110,10 @@ class Sandbox:
             out["knobs"] = inst.knobs
             out["listen"] = inst.listen
             out["allowed_origins"] = inst.allowed_origins
+            # which interpreter runs each Lambda runtime here (the process executor runs on this machine)
+            from sandbox.lambda_process import interpreters
+
+            out["lambda_runtimes"] = [i.as_dict() for i in interpreters.mapping()]
         return out
 
     def info(self) -> dict | None:
@@ -211,6 +215,13 @@ class Sandbox:
         if key:
             self._clients[key] = client
         return client
+
+    @cached_property
+    def schedules(self):
+        """Schedules and scheduled rules: list, fire one now, advance their clock (`sandbox.schedules.Schedules`)."""
+        from sandbox.schedules import Schedules
+
+        return Schedules(self)
 
     @property
     def dlq(self):

@@ -163,6 +163,9 @@ def status(settings: Settings, as_json):
     if confinement.get("environments"):
         click.echo(f"function confinement: {', '.join(confinement['applied']) or 'none'}"
                    + (f" (not available: {'; '.join(confinement['problems'])})" if confinement.get("problems") else ""))
+    if st.get("lambda_runtimes"):
+        click.echo("lambda runtimes: " + ", ".join(
+            f"{r['runtime']} -> {r['version']}" + ("" if r["exact"] else " (nearest)") for r in st["lambda_runtimes"]))
     available = sorted(k for k, v in st["services"].items() if v in ("available", "running"))
     click.echo(f"services: {', '.join(available)}")
 
@@ -232,8 +235,12 @@ def deploy(settings: Settings, target, stack_name, params, deploy_region, as_jso
         return
     verb = "deployed" if result.changed else "unchanged:"
     click.echo(f"{verb} stack {result.stack_name} ({result.status}) in {result.seconds:.1f}s")
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     for key, value in result.outputs.items():
         click.echo(f"  {key}: {value}")
+    for key, url in result.apis.items():
+        click.echo(f"  API {key}: {url}")
 
 
 @main.command()

@@ -18,13 +18,14 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
+from sandbox.deploy import function_checks
 from sandbox.deploy.patterns import load_template
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 MAX_TEMPLATE_BODY = 51_200
 # execute-api URLs as a template would write them (AWS form) or as LocalStack renders them (its DNS names).
-EXECUTE_API_URL = re.compile(r"https?://([a-z0-9]+)\.execute-api\.[A-Za-z0-9.\-]+(?::\d+)?/([^/\s]+)(/[^\s]*)?")
+EXECUTE_API_URL = re.compile(r"https?://([a-z0-9]+)\.execute-api\.[A-Za-z0-9.\-]+(?::\d+)?(/[^\s]*)?")
 
 
 class _QuietTransfers:
@@ -69,10 +70,14 @@ class DeployResult:
     seconds: float
     changed: bool = True
     events: list[StackEvent] = field(default_factory=list)
+    builds: list[dict] = field(default_factory=list)  # what the build step did (sandbox/deploy/build.py)
+    warnings: list[str] = field(default_factory=list)  # e.g. a runtime on another interpreter (function_checks.py)
+    apis: dict[str, str] = field(default_factory=dict)  # local URL of each API stage (resources.api_urls)
 
     def as_dict(self) -> dict:
         return {"stack_name": self.stack_name, "status": self.status, "outputs": self.outputs,
-                "seconds": round(self.seconds, 2), "changed": self.changed}
+                "seconds": round(self.seconds, 2), "changed": self.changed, "builds": self.builds,
+                "warnings": self.warnings, "apis": self.apis}
 
 
 def supported_resource_types() -> set[str]:
@@ -82,9 +87,9 @@ def supported_resource_types() -> set[str]:
 
 # What to do instead, for the unsupported types users meet most (matched in "LogicalId (Type)").
 UNSUPPORTED_HINTS = {
-    "AWS::ApiGatewayV2::": "HTTP APIs (AWS::Serverless::HttpApi, `Type: HttpApi` events, AWS::ApiGatewayV2::*) "
-                           "are not available in the embedded sandbox yet: use a REST API (`Type: Api`, "
-                           "AWS::Serverless::Api).",
+    "AWS::Cognito::": "Cognito is not in LocalStack's community edition: protect an HTTP API with a JWT authorizer "
+                      "(tokens are checked offline, see docs/fidelity.md) or a Lambda authorizer instead.",
+    "AWS::AppSync::": "AppSync (GraphQL) is not in LocalStack's community edition: use an HTTP or REST API.",
 }
 
 
@@ -138,8 +143,9 @@ def read_template(path: Path) -> dict:
 
 
 def local_urls(value: str, endpoint: str) -> str:
-    """Rewrites execute-api URLs to the sandbox's path form `/_aws/execute-api/<id>/<stage>/...`."""
-    return EXECUTE_API_URL.sub(lambda m: f"{endpoint}/_aws/execute-api/{m[1]}/{m[2]}{m[3] or '/'}", value)
+    """Rewrites execute-api URLs to the sandbox's path form `/_aws/execute-api/<id>/<stage>/...` (an HTTP API's
+    `$default` stage has no stage segment: `/_aws/execute-api/<id>/<path>`)."""
+    return EXECUTE_API_URL.sub(lambda m: f"{endpoint}/_aws/execute-api/{m[1]}{m[2] or '/'}", value)
 
 
 class Deployer:
@@ -164,24 +170,28 @@ class Deployer:
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
             self.s3.create_bucket(Bucket=self.artifact_bucket, **kwargs)
 
-    def package(self, template_path: Path) -> dict:
-        """The template with every local artifact uploaded and replaced by its S3 location."""
+    def package(self, template_path: Path, parameters: dict | None = None, on_built=None) -> dict:
+        """The template with every local artifact built (sandbox/deploy/build.py; `on_built` hears of each) and
+        uploaded, and replaced by its S3 location."""
         from awscli.customizations.cloudformation import exceptions as cfn_exceptions
         from awscli.customizations.cloudformation.artifact_exporter import Template
         from awscli.customizations.s3uploader import S3Uploader
         from s3transfer.manager import TransferManager
 
+        from sandbox.deploy.build import build_for_deploy
         from sandbox.deploy.templates import apply_packaging_globals
 
         template_path = Path(template_path).resolve()
         template = read_template(template_path)
+        built = build_for_deploy(self.sandbox.settings.state_dir, apply_packaging_globals(template),
+                                 template_path.parent, parameters, on_built)
         self._ensure_bucket()
         uploader = S3Uploader(self.s3, self.artifact_bucket, prefix="artifacts",
                               transfer_manager=_QuietTransfers(TransferManager(self.s3)))
         try:
             exporter = Template(template_path.name, str(template_path.parent), uploader)
             # read as CloudFormation reads it (dates stay strings), with the Globals that decide what is packaged
-            exporter.template_dict = apply_packaging_globals(template)
+            exporter.template_dict = built
             return exporter.export()
         except cfn_exceptions.CloudFormationCommandError as e:
             raise DeployError(f"packaging {template_path.name} failed: {e}") from None
@@ -206,7 +216,17 @@ class Deployer:
         started = time.perf_counter()
         original = read_template(Path(template_path))
         self._check_parameters(original, parameters or {})
-        template = self.package(Path(template_path))
+        # public layers it cannot serve are refused; a runtime on another interpreter is a warning
+        warnings = function_checks.check(original, self.region, parameters)
+        builds: list[dict] = []
+
+        def on_built(record) -> None:
+            builds.append(record.as_dict())
+            if on_event:
+                on_event(StackEvent(time.time(), record.logical_id, record.resource_type, "BUILD_COMPLETE",
+                                    record.summary))
+
+        template = self.package(Path(template_path), parameters, on_built)
         self._check_resource_types(template, parameters or {})
         body = json.dumps(template)
         kwargs = {"StackName": stack_name, "Capabilities": CAPABILITIES,
@@ -226,7 +246,8 @@ class Deployer:
         except ClientError as e:
             if "No updates are to be performed" in str(e):
                 return DeployResult(stack_name, existing["StackStatus"], self._outputs(existing),
-                                    time.perf_counter() - started, changed=False)
+                                    time.perf_counter() - started, changed=False, builds=builds,
+                                    warnings=warnings)
             raise DeployError(f"CloudFormation refused the template: {e.response['Error']['Message']}") from None
 
         stack, events = self._wait(stack_name, seen, on_event, timeout)
@@ -245,7 +266,11 @@ class Deployer:
                 f"deploying stack {stack_name} failed ({status}). {detail or 'No resource reported a reason.'} {tail}",
                 failures=[e.__dict__ for e in failures],
             )
-        return DeployResult(stack_name, status, self._outputs(stack), time.perf_counter() - started, events=events)
+        from sandbox.deploy.resources import api_urls, stack_resources
+
+        apis = api_urls(self.sandbox, stack_resources(self.sandbox, stack_name)) if stack else {}
+        return DeployResult(stack_name, status, self._outputs(stack), time.perf_counter() - started, events=events,
+                            builds=builds, warnings=warnings, apis=apis)
 
     def destroy(self, stack_name: str, timeout: float = 300) -> bool:
         """Deletes the stack; False if there was none."""

@@ -40,3 +40,27 @@ def gauges(sb: Sandbox, resources: list[dict]) -> dict[str, dict]:
         except Exception:  # noqa: BLE001 - a resource being deleted: no gauge this time
             continue
     return out
+
+
+def api_urls(sb: Sandbox, resources: list[dict]) -> dict[str, str]:
+    """The local URL of every stage of every REST and HTTP API among `resources` ("LogicalId" or
+    "LogicalId/stage" when an API has several stages), so a deploy can print them without template Outputs."""
+    base = f"{sb.endpoint}/_aws/execute-api"
+    out: dict[str, str] = {}
+    for r in resources:
+        pid = r.get("physical_id")
+        try:
+            if r.get("type") == "AWS::ApiGateway::RestApi" and pid:
+                stages = [s["stageName"] for s in
+                          sb.client("apigateway", observer=True).get_stages(restApiId=pid)["item"]]
+            elif r.get("type") == "AWS::ApiGatewayV2::Api" and pid:
+                stages = [s["StageName"] for s in
+                          sb.client("apigatewayv2", observer=True).get_stages(ApiId=pid)["Items"]]
+            else:
+                continue
+        except Exception:  # noqa: BLE001 - a URL list must not fail a deploy
+            continue
+        for stage in sorted(stages):
+            key = r["logical_id"] if len(stages) == 1 else f"{r['logical_id']}/{stage}"
+            out[key] = f"{base}/{pid}/" if stage == "$default" else f"{base}/{pid}/{stage}/"
+    return out

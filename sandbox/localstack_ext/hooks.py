@@ -40,7 +40,9 @@ def quiesce_sandbox():
         return
     from sandbox.localstack_ext import warmup
     from sandbox.localstack_ext.patches import lambda_metrics_batching
+    from sandbox.schedules import engine as schedules_engine
 
+    schedules_engine.stop()  # no schedule fires (and starts a service) any more
     warmup.stop()
     lambda_metrics_batching.stop()
 

@@ -98,6 +98,15 @@ def _forget_sent_mail() -> None:
     ses_provider.EMAILS.clear()
 
 
+@reset_hook("schedule timers")
+def _forget_schedule_timers() -> None:
+    """The sandbox's schedule engine (sandbox/schedules/engine) keeps a plan per schedule, a clock offset and
+    deliveries retrying in the background, outside any store: forgotten, reset and cancelled."""
+    from sandbox.schedules import engine as schedules_engine
+
+    schedules_engine.reset()
+
+
 def reset_all_services() -> list[str]:
     """Every running service back to empty, Lambda first so no environment or poller outlives its function."""
     names = [n for n in SERVICE_PLUGINS.list_loaded_services() if SERVICE_PLUGINS.is_running(n)]

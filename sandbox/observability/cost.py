@@ -3,7 +3,7 @@
 Priced from spans (prices in sandbox/data/prices.json, with their sources):
     Lambda          one request per execution (retries included) + GB-seconds = memory x billed duration
                     (the REPORT line's Billed Duration) per execution; arm64 at the Arm price
-    API Gateway     REST API invocations
+    API Gateway     REST API invocations; HTTP API invocations, each 512 KB of a request counting as one
     SQS             requests, each 64 KB chunk of a payload counting as one (standard and FIFO prices)
     Step Functions  Standard workflows: state transitions of each finished execution
     DynamoDB        on-demand read and write request units (size-based approximation, see units.py)
@@ -74,7 +74,10 @@ def estimate(spans: Iterable[dict], prices: dict | None = None) -> dict:
         if span.get("kind") != "request" or (span.get("status") or 0) >= 400:
             continue
         if service == "apigateway" and operation == "Execute":
-            add("apigateway", "rest_requests", 1)
+            if attrs.get("api_type") == "http":
+                add("apigateway", "http_requests", units.get("requests") or 1)
+            else:
+                add("apigateway", "rest_requests", 1)
         elif service == "sqs":
             add("sqs", "fifo_requests" if units.get("fifo") else "standard_requests", units.get("requests") or 1)
         elif service == "dynamodb":
@@ -94,6 +97,7 @@ def estimate(spans: Iterable[dict], prices: dict | None = None) -> dict:
         ("lambda", "gb_seconds_x86_64"): prices["lambda"]["gb_second"]["x86_64"],
         ("lambda", "gb_seconds_arm64"): prices["lambda"]["gb_second"]["arm64"],
         ("apigateway", "rest_requests"): prices["apigateway"]["rest_request"],
+        ("apigateway", "http_requests"): prices["apigateway"]["http_request"],
         ("sqs", "standard_requests"): prices["sqs"]["standard_request"],
         ("sqs", "fifo_requests"): prices["sqs"]["fifo_request"],
         ("stepfunctions", "state_transitions"): prices["stepfunctions"]["standard_state_transition"],

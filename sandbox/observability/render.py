@@ -119,7 +119,7 @@ def graph_table(graph: dict) -> Table:
 
 ITEM_LABELS = {
     "requests": "requests", "gb_seconds_x86_64": "GB-seconds (x86_64)", "gb_seconds_arm64": "GB-seconds (arm64)",
-    "rest_requests": "REST API requests", "standard_requests": "requests (standard, 64 KB chunks)",
+    "rest_requests": "REST API requests", "http_requests": "HTTP API requests (512 KB units)", "standard_requests": "requests (standard, 64 KB chunks)",
     "fifo_requests": "requests (FIFO, 64 KB chunks)", "state_transitions": "state transitions (Standard)",
     "write_request_units": "write request units", "read_request_units": "read request units",
     "tier1_requests": "PUT/COPY/POST/LIST requests", "tier2_requests": "GET and other requests",

@@ -338,6 +338,11 @@ def test_api_gateway_lambda_dynamodb(sb, helpers):
     assert got.json() == {"id": "it-1", "payload": {"name": "widget", "qty": 3}}
     missing = sb.http.get(f"{base}/items/nope", timeout=30)
     assert missing.status_code == 404 and missing.json()["id"] == "nope"
+    # #12, 9: the response's X-Amzn-Trace-Id is the recorded trace, with the API span at its root
+    trace_id = got.headers["X-Amzn-Trace-Id"].removeprefix("Root=")
+    spans = sb.trace(trace_id)["spans"]
+    assert spans[0]["service"] == "apigateway" and spans[0]["attrs"]["api_type"] == "rest"
+    assert any(s.get("hop") == "lambda-exec" for s in spans)
 
 
 # --- 6: layers -------------------------------------------------------------------------------------------

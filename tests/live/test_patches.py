@@ -258,3 +258,75 @@ def test_reset_ends_the_alarm_timers_of_alarms_it_deleted(sb, helpers):
 
     helpers.wait_for(a_period_of_checks, 45, interval=1, message="a period of evaluations of the new alarm")
     assert _alarm_checks(sb, after, old) == [], "the deleted alarm was still evaluated after the reset"
+
+
+def test_a_scheduled_rule_fires_once_per_period_with_its_current_state(sb, helpers):
+    """events_schedule_jobs: LocalStack added a timer job per PutTargets (two PutTargets, two firings a period),
+    never removed one, and DisableRule did not reach them. The sandbox's schedule engine fires instead."""
+    sqs, events = sb.client("sqs"), sb.client("events")
+    url = sqs.create_queue(QueueName=helpers.unique("ticks"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = helpers.unique("every-minute")
+    events.put_rule(Name=rule, ScheduleExpression="rate(1 minute)")
+    for _ in range(2):
+        events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": arn, "Input": '{"tick": true}'}])
+    assert sb.schedules.status()["localstack_jobs"] == 0
+
+    def received():
+        return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+
+    sb.schedules.advance(61)
+    got = helpers.wait_for(received, 10, message="the first tick")
+    time.sleep(1)
+    got += received()
+    assert [json.loads(m["Body"]) for m in got] == [{"tick": True}], "one firing per period"
+    events.disable_rule(Name=rule)
+    sb.schedules.advance(61)
+    time.sleep(1.5)
+    assert received() == [], "a disabled rule fired"
+    events.enable_rule(Name=rule)
+    sb.schedules.advance(61)
+    assert [json.loads(m["Body"]) for m in helpers.wait_for(received, 10, message="a tick after EnableRule")] \
+        == [{"tick": True}]
+
+
+# --- lambda_esm_deletion: deleted event source mappings stayed "Deleting" ----------------------------------------
+@pytest.mark.parametrize("enabled", [False, True])
+def test_a_deleted_event_source_mapping_is_gone(sb, helpers, enabled):
+    """A disabled mapping has no poller to finish its deletion; an enabled one deleted before its poller thread ran
+    used to come back as Enabled (localstack esm_worker.EsmWorker.delete / poller_loop)."""
+    lam, sqs = sb.client("lambda"), sb.client("sqs")
+    fn = helpers.create_function(sb, "def handler(event, context):\n    return None\n")
+    queue = sqs.create_queue(QueueName=helpers.unique("q"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    mapping = lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=arn, Enabled=enabled)["UUID"]
+    lam.delete_event_source_mapping(UUID=mapping)  # at once: the poller thread may not have run yet
+    deadline = time.time() + 10
+    while time.time() < deadline and lam.list_event_source_mappings(FunctionName=fn)["EventSourceMappings"]:
+        time.sleep(0.2)
+    assert lam.list_event_source_mappings(FunctionName=fn)["EventSourceMappings"] == []
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        lam.get_event_source_mapping(UUID=mapping)
+
+
+def test_a_stack_update_changes_a_scheduler_schedule(sb, tmp_path):
+    """cfn_scheduler_schedule_update: LocalStack answered the update with success and kept the old schedule."""
+    template = """Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  Nightly:
+    Type: AWS::Scheduler::Schedule
+    Properties:
+      Name: nightly
+      ScheduleExpression: {expression}
+      FlexibleTimeWindow: {{Mode: 'OFF'}}
+      Target: {{Arn: !GetAtt Jobs.Arn, RoleArn: arn:aws:iam::000000000000:role/scheduler, Input: '{input}'}}
+"""
+    path = tmp_path / "template.yaml"
+    path.write_text(template.format(expression="rate(1 hour)", input='{"v": 1}'))
+    sb.deploy(str(path), stack_name="schedule-update")
+    path.write_text(template.format(expression="cron(0 3 * * ? *)", input='{"v": 2}'))
+    sb.deploy(str(path), stack_name="schedule-update")
+    schedule = sb.client("scheduler").get_schedule(Name="nightly")
+    assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)" and schedule["Target"]["Input"] == '{"v": 2}'
+    assert schedule["State"] == "ENABLED"

@@ -3,10 +3,13 @@ refused before anything is created with a message that says what and why - never
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from sandbox.deploy import DeployError
 
@@ -28,15 +31,106 @@ def test_globals_code_uri_and_unquoted_dates_deploy_and_run(sb):
     assert config["CodeSize"] < 2000, "only src/ was packaged, not the whole app folder"
 
 
-def test_an_http_api_is_refused_before_anything_is_created(sb):
-    """#12, 8: what SAM expands to is checked too (an HttpApi event becomes AWS::ApiGatewayV2::* resources, which
-    LocalStack's community edition reported CREATE_COMPLETE without creating)."""
-    with pytest.raises(DeployError) as info:
-        sb.deploy(str(APPS / "http-api"), stack_name="http-api")
-    message = str(info.value)
-    assert "AWS::ApiGatewayV2::Api" in message and "ServerlessHttpApi" in message, message
-    assert "use a REST API" in message
-    assert sb.stacks() == [] and sb.client("lambda").list_functions()["Functions"] == []
+def _jwt(claims: dict) -> str:
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+def test_an_http_api_app_works_end_to_end(sb):
+    """#12, 3: SAM's HttpApi (implicit and explicit), payload formats 2.0 and 1.0, path parameters, greedy and
+    $default routes, stage variables, CORS, a Lambda authorizer with simple responses, a JWT authorizer and the
+    first-class SQS, EventBridge and Step Functions integrations."""
+    started = time.time()
+    result = sb.deploy(str(APPS / "http-api"), stack_name="http-api")
+    hello = result.outputs["HelloApi"]
+    base = result.outputs["NotesApiUrl"]
+    assert hello.startswith(f"{sb.endpoint}/_aws/execute-api/") and hello.endswith("/hello"), hello
+    assert base.endswith("/prod"), base
+    # deploy lists every API's local URL, Outputs or not ($default stage: no stage segment)
+    assert result.apis == {"ServerlessHttpApi": hello.removesuffix("hello"), "NotesApi": base + "/"}, result.apis
+
+    r = requests.get(hello, timeout=30)  # the implicit API's $default stage: no stage in the path
+    assert r.status_code == 200 and r.json()["routeKey"] == "GET /hello" and r.json()["version"] == "2.0", r.text
+    trace_id = r.headers["X-Amzn-Trace-Id"].removeprefix("Root=")
+    api_id = hello.split("/")[-2]
+    host = f"{api_id}.execute-api.localhost:{sb.settings.port}"  # the host-style URL
+    assert requests.get(f"{sb.endpoint}/hello", headers={"Host": host}, timeout=30).json()["rawPath"] == "/hello"
+
+    r = requests.get(f"{base}/notes/n-42?tag=a&tag=b", headers={"Cookie": "c1=1; c2=2"}, timeout=30)
+    seen = r.json()
+    assert r.status_code == 200 and r.headers["x-handler"] == "notes" and "session=abc" in r.headers["set-cookie"]
+    assert seen["routeKey"] == "GET /notes/{id}" and seen["pathParameters"] == {"id": "n-42"}
+    assert seen["rawPath"] == "/prod/notes/n-42" and seen["query"] == {"tag": "a,b"}
+    assert seen["stageVariables"] == {"greeting": "hi-from-stage"} and seen["cookies"] == ["c1=1", "c2=2"]
+
+    r = requests.delete(f"{base}/files/a/b/c.txt", timeout=30)  # ANY /files/{proxy+}
+    assert r.json()["pathParameters"] == {"proxy": "a/b/c.txt"} and r.json()["method"] == "DELETE"
+    r = requests.post(f"{base}/legacy/ada", data="hi", timeout=30)  # payload format 1.0
+    assert r.json() == {"version": "1.0", "resource": "/legacy/{name}", "path": "/prod/legacy/ada",
+                        "method": "POST", "pathParameters": {"name": "ada"}, "body": "hi"}, r.text
+    r = requests.get(f"{base}/nothing/here", timeout=30)  # $default route
+    assert r.json()["routeKey"] == "$default"
+    assert requests.get(f"{sb.endpoint}/_aws/execute-api/{base.split('/')[-2]}/nostage/x", timeout=30) \
+        .status_code == 404
+
+    # Lambda authorizer (simple responses): no header -> 401 without calling it, wrong token -> 403
+    assert requests.get(f"{base}/private", timeout=30).status_code == 401
+    assert requests.get(f"{base}/private", headers={"Authorization": "nope"}, timeout=30).status_code == 403
+    r = requests.get(f"{base}/private", headers={"Authorization": "Bearer letmein"}, timeout=30)
+    assert r.status_code == 200 and r.json()["authorizer"] == {"lambda": {"user": "ada", "plan": "pro"}}, r.text
+
+    # JWT authorizer: issuer, audience and expiry checked (signatures cannot be checked offline)
+    good = _jwt({"iss": "https://issuer.example.com", "aud": "notes-app", "sub": "u1", "exp": time.time() + 600})
+    r = requests.get(f"{base}/me", headers={"Authorization": f"Bearer {good}"}, timeout=30)
+    assert r.status_code == 200 and r.json()["authorizer"]["jwt"]["claims"]["sub"] == "u1", r.text
+    for bad in ({"iss": "https://evil.example.com", "aud": "notes-app"},
+                {"iss": "https://issuer.example.com", "aud": "other"},
+                {"iss": "https://issuer.example.com", "aud": "notes-app", "exp": time.time() - 5}):
+        r = requests.get(f"{base}/me", headers={"Authorization": f"Bearer {_jwt(bad)}"}, timeout=30)
+        assert r.status_code == 401, (bad, r.text)
+
+    # CORS: the API answers preflights itself and adds the origin to answers
+    r = requests.options(f"{base}/notes/1", headers={"Origin": "https://notes.example.com",
+                                                      "Access-Control-Request-Method": "GET",
+                                                      "Access-Control-Request-Headers": "authorization"}, timeout=30)
+    assert r.status_code == 204 and r.headers["access-control-allow-origin"] == "https://notes.example.com"
+    assert r.headers["access-control-max-age"] == "600" and r.headers["access-control-allow-headers"] == "authorization"
+    r = requests.get(f"{base}/notes/1", headers={"Origin": "https://notes.example.com"}, timeout=30)
+    assert r.headers["access-control-allow-origin"] == "https://notes.example.com"
+    r = requests.get(f"{base}/notes/1", headers={"Origin": "https://other.example.com"}, timeout=30)
+    assert "access-control-allow-origin" not in r.headers
+
+    # first-class integrations, no Lambda
+    r = requests.post(f"{base}/orders", json={"order": 7}, timeout=30)
+    assert r.status_code == 200 and r.json()["SendMessageResponse"]["SendMessageResult"]["MessageId"], r.text
+    messages = sb.client("sqs").receive_message(QueueUrl=result.outputs["OrdersQueueUrl"], WaitTimeSeconds=2)
+    assert json.loads(messages["Messages"][0]["Body"]) == {"order": 7}
+    r = requests.post(f"{base}/events", json={"order": 8}, timeout=30)
+    assert r.status_code == 200 and r.json()["FailedEntryCount"] == 0 and r.json()["Entries"][0]["EventId"], r.text
+    r = requests.post(f"{base}/workflows", json={"order": 9}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert isinstance(r.json()["startDate"], float), r.text  # epoch seconds, as the service's JSON has it
+    execution = sb.client("stepfunctions").describe_execution(executionArn=r.json()["executionArn"])
+    assert json.loads(execution["input"]) == {"order": 9}
+
+    # the recorded trace of the first request: the API span, then the function it invoked
+    spans = sb.trace(trace_id)["spans"]
+    api_span = next(s for s in spans if s["service"] == "apigateway")
+    assert api_span["attrs"]["api_type"] == "http" and api_span["attrs"]["stage"] == "$default"
+    assert api_span["attrs"]["route_key"] == "GET /hello"
+    assert any(s.get("hop") == "lambda-exec" for s in spans), [(s["service"], s.get("hop")) for s in spans]
+    cost = sb.cost(since_ts=started)
+    # 14 answered requests below 400 (401/403/404 are not billed), at the HTTP API price, none at the REST price
+    http = [line for line in cost["lines"] if line["service"] == "apigateway"]
+    assert [(x["item"], x["quantity"], x["unit_price"]) for x in http] == [("http_requests", 14, 0.000001)], http
+
+    api_ids = {a["ApiId"] for a in sb.client("apigatewayv2").get_apis()["Items"]}
+    assert len(api_ids) == 2
+    assert sb.destroy("http-api")
+    assert sb.client("apigatewayv2").get_apis()["Items"] == []
+    assert requests.get(hello, timeout=30).status_code == 404
 
 
 def test_an_invalid_sam_template_is_explained(sb, tmp_path):

@@ -19,6 +19,9 @@ PATCHES = {
     "cfn_sam_transform_lock": "SAM transforms of stacks deployed in parallel race on AWS_DEFAULT_REGION",
     "lambda_metrics_batching": "Lambda Invocations/Errors metrics aggregated per second (speed)",
     "logs_stream_of_filtered_group": "CreateLogStream in a log group with a subscription filter",
+    "lambda_esm_deletion": "deleted event source mappings removed, not left 'Deleting' for ever",
+    "events_schedule_jobs": "scheduled EventBridge rules fired by the sandbox's schedule engine, not LocalStack's",
+    "cfn_scheduler_schedule_update": "stack updates of AWS::Scheduler::Schedule (were reported done, did nothing)",
 }
 
 def apply_all() -> None:

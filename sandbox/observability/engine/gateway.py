@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import time
 from time import perf_counter, perf_counter_ns
 
@@ -33,6 +34,8 @@ from sandbox.observability.preview import preview
 from sandbox.observability.spans import new_span_id, new_trace_id, parse_trace_header
 
 EXECUTE_API_PREFIX = "/_aws/execute-api/"
+HTTP_API_ENVIRON_KEY = "sandbox.http_api"
+HTTP_API_METER = 512 * 1024  # HTTP API requests are metered in 512 KB increments (AWS pricing page)
 # Calls an event source mapping's poller makes on behalf of its function (marked hop "esm-poll")
 POLL_OPERATIONS = frozenset({"ReceiveMessage", "DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility",
                              "ChangeMessageVisibilityBatch", "GetQueueAttributes", "GetQueueUrl", "GetRecords",
@@ -165,6 +168,9 @@ def _open_service_span(rec, state: RequestState, context, rewrite: bool) -> None
         context.trace_context["aws_trace_header"] = new
         if "HTTP_X_AMZN_TRACE_ID" in environ:
             environ["HTTP_X_AMZN_TRACE_ID"] = new.to_header_str()
+            # the request's headers are a copy made when it was parsed (rolo.Request), not a view of the
+            # environ; SQS reads the AWSTraceHeader of a message from them
+            context.request.headers["X-Amzn-Trace-Id"] = new.to_header_str()
     state.prev = propagation.set_current(propagation.Current(trace_id, span_id))
 
 
@@ -312,8 +318,14 @@ def _apigw_location(api_id: str | None, stage: str | None) -> tuple[str, str]:
 
 def _apigw_span(state: RequestState, context, response) -> dict:
     api_id, stage, path = state.apigw
-    account, region = _apigw_location(api_id, stage)
     request = context.request
+    http_api = request.environ.get(HTTP_API_ENVIRON_KEY)  # set by sandbox/http_api/engine/gateway.py
+    if http_api:  # an HTTP API: its stage may be `$default`, with no stage segment in the path
+        stage, path, account, region = http_api["stage"], http_api["path"], http_api["account"], http_api["region"]
+    else:
+        account, region = _apigw_location(api_id, stage)
+    # API Gateway answers with the trace id it recorded, so `sandbox trace <id>` finds the request
+    response.headers["X-Amzn-Trace-Id"] = f"Root={state.trace_id}"
     status = response.status_code
     body = request.get_data(cache=True) if (request.content_length or 0) <= 1024 * 1024 else b"<large body>"
     out = None if response.is_streamed else response.get_data()
@@ -327,6 +339,8 @@ def _apigw_span(state: RequestState, context, response) -> dict:
         "request_id": response.headers.get("x-amzn-RequestId"), "correlation_id": state.corr,
         "request": preview(body) if body else None, "response": preview(out) if out else None,
         "noise": False, "injected": context.__dict__.get("sandbox_fault"),
-        "attrs": {"method": request.method, "path": path, "api_id": api_id, "stage": stage},
-        "units": {"requests": 1},
+        "attrs": {"method": request.method, "path": path, "api_id": api_id, "stage": stage,
+                  "api_type": "http" if http_api else "rest",
+                  **({"route_key": http_api.get("route_key")} if http_api else {})},
+        "units": {"requests": max(1, math.ceil((request.content_length or 0) / HTTP_API_METER))} if http_api else {"requests": 1},
     }
