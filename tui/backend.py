@@ -62,6 +62,11 @@ class Backend(abc.ABC):
     def runner(self, scenario, variants, listener, params=None):  # pragma: no cover - live only
         raise Unavailable("scenarios run on the live sandbox only")
 
+    def reset_impact(self) -> dict[str, int]:
+        """What a reset (the start of every scenario variant) would remove: {"stacks", "dlq_messages", "faults"}.
+        A recording has nothing live to remove."""
+        return {"stacks": 0, "dlq_messages": 0, "faults": 0}
+
     # the rest: answered by LiveBackend, in part by ReplayBackend
     def dlqs(self) -> list:
         raise Unavailable("dead-letter queues are live state: not part of a recording")
@@ -206,6 +211,12 @@ class LiveBackend(Backend):
         import scenarios
 
         return scenarios.Runner(self.sb, scenario, params=params, listeners=[listener])
+
+    def reset_impact(self) -> dict[str, int]:
+        status = self.fault_status()
+        return {"stacks": len(self.stacks()),
+                "dlq_messages": sum(q.depth for q in self.dlqs() if q.exists),
+                "faults": len(status.get("faults") or []) + len(status.get("lambda") or [])}
 
     # DLQ
     def dlqs(self) -> list:

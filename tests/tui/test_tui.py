@@ -75,7 +75,9 @@ def test_run_scenario_from_the_scenarios_screen(sb):
             await until(pilot, lambda: pane.selected and pane.selected.id == "workflow-retries", 10, "selection")
             q(app, "#variant", Select).value = "broken"
             await pilot.pause()
-            await pilot.press("r")
+            await pilot.press("r")  # a run resets the sandbox: it asks first
+            await until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", 30, "the confirmation")
+            await pilot.press("y")
             await until(pilot, lambda: pane.running, 10, "the run to start")
             assert q(app, "#run-tabs", TabbedContent).active == "narrative"
             # The narrative appears step by step while the run goes on.

@@ -46,6 +46,10 @@ class DlqPane(PollingPane):
         super().__init__(**kwargs)
         self.queues: list = []
         self.messages: list = []
+        self._peeked: str | None = None  # the arn of the queue whose messages are shown
+
+    EMPTY = ("No dead-letter queues: nothing in the sandbox sends its failures to a queue.\n"
+             "Deploy a pattern (6 Patterns) or run a scenario (1 Scenarios); its DLQs show here.")
 
     def compose(self) -> ComposeResult:
         yield Notice(id="dlq-notice")
@@ -91,9 +95,14 @@ class DlqPane(PollingPane):
         self.query_one("#dlq-bottom").display = False
 
     def _show_queues(self, found: list) -> None:
-        self.query_one("#dlq-notice", Notice).hide()
+        if not found:  # an empty state, not the last queue's header and messages
+            self.query_one("#dlq-notice", Notice).show(self.EMPTY)
+        else:
+            self.query_one("#dlq-notice", Notice).hide()
         self.query_one("#dlq-top").display = True
-        self.query_one("#dlq-bottom").display = True
+        self.query_one("#dlq-bottom").display = bool(found)
+        if self._peeked is not None and all(q.arn != self._peeked for q in found):
+            self._forget_messages()  # the peeked queue is gone (a reset, a destroyed stack)
         self.queues = found
         table = self.query_one("#dlq-queues", DataTable)
         selected = self.selected_queue
@@ -131,7 +140,16 @@ class DlqPane(PollingPane):
             self.problem("no dead-letter queue selected", "warning")
             return
         self.query_one("#dlq-messages-title", Label).update(f"Messages of {queue.name}")
+        self._peeked = queue.arn
         self._peek(queue.name)
+
+    def _forget_messages(self) -> None:
+        self._peeked = None
+        self.messages = []
+        self.query_one("#dlq-messages", DataTable).clear()
+        self.query_one("#dlq-messages-title", Label).update("Messages (enter: peek)")
+        self.query_one("#dlq-detail", Static).update(Text("Select a queue and press enter (or p) to peek.",
+                                                          style="dim"))
 
     @work(thread=True, exclusive=True, group="dlq-peek")
     def _peek(self, name: str) -> None:

@@ -35,8 +35,8 @@ class FlowPane(Pane):
         Binding("e", "toggle_errors", "Errors", tooltip="Show only failed requests and hops (toggle)"),
         Binding("n", "toggle_noise", "Noise", tooltip="Also show log shipping, polls and role assumption (toggle)"),
         Binding("f", "toggle_follow", "Follow", tooltip="Keep the newest event in view (toggle)"),
-        Binding("z", "zoom_trace", "Zoom trace", show=False, tooltip="Give the open trace the whole tab, or share it with the timeline (toggle)"),
-        Binding("escape", "close_trace", "Close trace", show=False, tooltip="Hide the waterfall"),
+        Binding("z", "zoom_trace", "Zoom trace", tooltip="Give the open trace the whole tab, or share it with the timeline (toggle)"),
+        Binding("escape", "close_trace", "Close trace", tooltip="Hide the waterfall"),
         Binding("ctrl+l", "clear", "Clear", show=False, tooltip="Empty the view (new events keep coming)"),
     ]
 
@@ -170,6 +170,16 @@ class FlowPane(Pane):
         self.query_one("#flow-count", Label).update(f"{shown} of {total} events{follow}")
 
     # --- actions ---------------------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The trace's keys (z, esc) are in the footer, and act, only while a trace is open."""
+        if action in ("zoom_trace", "close_trace"):
+            return self.trace_open
+        return True
+
+    @property
+    def trace_open(self) -> bool:
+        return bool(self.is_mounted and self.query_one("#flow-trace", Waterfall).display)
+
     def action_search(self) -> None:
         self.query_one("#flow-search", Input).focus()
 
@@ -198,6 +208,7 @@ class FlowPane(Pane):
             waterfall.display = False
             self._zoom(False)
             self.query_one("#flow-list", VirtualList).focus()
+            self.refresh_bindings()
 
     def action_zoom_trace(self) -> None:
         if self.query_one("#flow-trace", Waterfall).display:
@@ -218,6 +229,7 @@ class FlowPane(Pane):
             return
         waterfall = self.query_one("#flow-trace", Waterfall)
         waterfall.display = True
+        self.refresh_bindings()
         waterfall.show(None, f"loading trace {trace_id} …")
         self._wanted_trace = trace_id
         self._load_trace(trace_id, span.get("span_id"), self._noise or bool(span.get("noise")))

@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
-from textual.widgets import Button, DataTable, Label, OptionList, Select, Static, TabbedContent, TabPane
+from textual.widgets import Button, DataTable, Input, Label, OptionList, Select, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from scenarios import events as ev
@@ -36,6 +36,7 @@ from tui.scenarios.checklist import value_text
 from tui.scenarios.narrative import NarrativeLog
 from tui.scenarios.params import ScenarioParamsScreen, as_text
 from tui.scenarios.report import fill_report_table, verdict_style
+from tui.widgets import ConfirmScreen, SearchInput, text_matcher
 
 ALL = "all"
 
@@ -70,7 +71,9 @@ class ScenariosPane(Pane):
     TAB_ID = "scenarios"
     TAB_TITLE = "Scenarios"
     BINDINGS = [
-        Binding("r", "run", "Run", tooltip="Run the selected scenario variant (or all variants)"),
+        Binding("r", "run", "Run", tooltip="Run the selected scenario variant (or all variants): asks first, as a run "
+                "resets the sandbox"),
+        Binding("slash", "search", "Filter", tooltip="Filter the scenario catalog by id, title or what it teaches"),
         Binding("s", "stop", "Stop", tooltip="Stop the running scenario: no further variant starts, faults are cleared"),
         Binding("v", "next_variant", "Variant", tooltip="Choose the next variant to run"),
         Binding("p", "edit_params", "Params", tooltip="Set the selected scenario's parameters (--param) for the next run"),
@@ -96,10 +99,13 @@ class ScenariosPane(Pane):
         self._params: dict[str, dict[str, str]] = {}  # scenario id -> the parameters set in the form (as text)
         self._checks_width = 0
         self._variants_of: str | None = None  # the scenario whose variants the selector offers
+        self._query = ""  # the catalog filter
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="scenarios-body"):
-            yield OptionList(id="catalog")
+            with Vertical(id="catalog-box"):
+                yield SearchInput(placeholder="filter (/)", id="catalog-search", compact=True)
+                yield OptionList(id="catalog")
             with Vertical(id="scenario-main"):
                 yield Static("", id="scenario-title")
                 with Horizontal(id="run-controls"):
@@ -171,18 +177,60 @@ class ScenariosPane(Pane):
         for s in found:  # a reloaded scenario may have dropped a parameter set in the form: forget it
             if s.id in self._params:
                 self._params[s.id] = {k: v for k, v in self._params[s.id].items() if k in s.params}
-        catalog = self.query_one("#catalog", OptionList)
-        catalog.clear_options()
-        for s in found:
-            catalog.add_option(Option(Text.assemble((s.id, "bold"), "\n", (s.title, "dim")), id=s.id))
         if reloaded:
             self.app.notify(f"scenario catalog reloaded: {len(found)} scenarios", timeout=3)
-        if found:
-            wanted = self.selected.id if self.selected else self._run_id or found[0].id
-            catalog.highlighted = next((i for i, s in enumerate(found) if s.id == wanted), 0)
-            self._select(found[catalog.highlighted])
-        else:
+        self._fill_catalog()
+        if not found:
             self._show_status()
+
+    @property
+    def shown_scenarios(self) -> list:
+        """The scenarios the catalog lists (those the filter keeps)."""
+        if not self._query:
+            return list(self.scenarios)
+        matches = text_matcher(self._query)
+        return [s for s in self.scenarios
+                if matches(f"{s.id} {s.title} {getattr(s, 'summary', '')} {' '.join(getattr(s, 'learn', []) or [])}")]
+
+    def _fill_catalog(self) -> None:
+        """Lists the scenarios the filter keeps, the cursor on the selected one (else the first)."""
+        shown = self.shown_scenarios
+        catalog = self.query_one("#catalog", OptionList)
+        catalog.clear_options()
+        for s in shown:
+            catalog.add_option(Option(Text.assemble((s.id, "bold"), "\n", (s.title, "dim")), id=s.id))
+        if not shown:
+            if self.scenarios:
+                catalog.add_option(Option(Text(f"no scenario matches {self._query!r}", style="dim"), id="-none",
+                                          disabled=True))
+            return
+        wanted = self.selected.id if self.selected else self._run_id or shown[0].id
+        catalog.highlighted = next((i for i, s in enumerate(shown) if s.id == wanted), 0)
+        self._select(shown[catalog.highlighted])
+
+    def action_search(self) -> None:
+        self.query_one("#catalog-search", Input).focus()
+
+    @on(Input.Changed, "#catalog-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._query = event.value.strip()
+        self._fill_catalog()
+
+    @on(Input.Submitted, "#catalog-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_main()
+
+    @on(OptionList.OptionSelected, "#catalog")
+    def _catalog_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a scenario offers to run it (the same confirmation as r)."""
+        event.stop()
+        found = next((s for s in self.scenarios if s.id == event.option.id), None)
+        if found is not None:
+            if found is not self.selected:
+                self._select(found)
+            self.action_run()
 
     @on(OptionList.OptionHighlighted, "#catalog")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -367,14 +415,41 @@ class ScenariosPane(Pane):
             return
         value = self.query_one("#variant", Select).value
         variants = self.selected.variant_names if value == ALL else [value]
-        params = self.params_of(self.selected)
+        self._ask_to_run(self.selected, variants, self.params_of(self.selected))
+
+    @work(thread=True, exclusive=True, group="scenario-confirm")
+    def _ask_to_run(self, scenario, variants: list[str], params: dict[str, str]) -> None:
+        """Counts what the reset at the start of each variant removes (in a worker: it asks the sandbox), then
+        asks before running."""
+        try:
+            impact, error = self.backend.reset_impact(), None
+        except Exception as e:  # noqa: BLE001 - still ask, saying what could not be counted
+            impact, error = None, f"{type(e).__name__}: {e}"
+        self.app.call_from_thread(self._confirm_run, scenario, variants, params, impact, error)
+
+    def _confirm_run(self, scenario, variants: list[str], params: dict[str, str], impact: dict | None,
+                     error: str | None) -> None:
+        if self.running or not self.is_attached:
+            return
+        which = "all variants" if len(variants) > 1 else f"variant {variants[0]}"
+        body = f"Run {scenario.id} ({which})?\n\n" + reset_warning(impact, error)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._start_run(scenario, variants, params)
+
+        self.app.push_screen(ConfirmScreen(f"Run {scenario.id}", body, "Reset and run"), answered)
+
+    def _start_run(self, scenario, variants: list[str], params: dict[str, str]) -> None:
+        if self.running:
+            return
         try:  # here, not in the worker: a stop pressed at once then finds the runner (and bad parameters show now)
-            self._runner = self.backend.runner(self.selected, variants, self._pump.put, params)
+            self._runner = self.backend.runner(scenario, variants, self._pump.put, params)
         except Exception as e:  # noqa: BLE001 - a ScenarioError says what to fix
-            self.problem(f"cannot run {self.selected.id}: {e}")
+            self.problem(f"cannot run {scenario.id}: {e}")
             return
         self.running = True
-        self._reset_views(self.selected, variants, params)
+        self._reset_views(scenario, variants, params)
         self._set_status(Text(f"starting {', '.join(variants)} …", style="yellow"))
         self.action_show("narrative")
         self._update_controls()
@@ -481,7 +556,7 @@ class ScenariosPane(Pane):
         if scenario is not None and (self.selected is None or scenario.id != self.selected.id):
             self._select(scenario)
             catalog = self.query_one("#catalog", OptionList)
-            for i, s in enumerate(self.scenarios):
+            for i, s in enumerate(self.shown_scenarios):
                 if s.id == scenario.id:
                     catalog.highlighted = i
         self._reset_views(scenario, run.variants if run else [], run.params if run else None)
@@ -650,6 +725,22 @@ class ScenariosPane(Pane):
         elif self.catalog_error:
             status.append("catalog not loaded: ctrl+r reloads it", style="bold red")
         self.query_one("#run-status", Label).update(status)
+
+
+def reset_warning(impact: dict | None, error: str | None = None) -> str:
+    """What the reset before each variant removes, in counts ("2 stacks, 5 DLQ messages, 1 fault")."""
+    head = "Each variant starts by resetting the sandbox: every deployed stack, queue message and fault rule goes."
+    if impact is None:
+        return f"{head}\n\nCould not count what is there now ({error})."
+    parts = []
+    for key, one, many in (("stacks", "stack", "stacks"), ("dlq_messages", "DLQ message", "DLQ messages"),
+                           ("faults", "fault", "faults")):
+        n = int(impact.get(key) or 0)
+        if n:
+            parts.append(f"{n} {one if n == 1 else many}")
+    if not parts:
+        return f"{head}\n\nNothing is deployed now: nothing of yours is removed."
+    return f"{head}\n\nThis removes: {', '.join(parts)}."
 
 
 def _describe(error: Exception) -> str:

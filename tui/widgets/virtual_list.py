@@ -7,6 +7,7 @@ blocks input. `follow` keeps the view on the newest row while rows arrive.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -124,6 +125,7 @@ class VirtualList(ScrollView, can_focus=True):
         if not rows:
             return
         start = len(self.rows)
+        on_newest = self.follow and self.cursor == self.shown_count - 1  # a following cursor stays on the newest
         self.rows.extend(rows)
         if self._shown is not None and self._predicate is not None:
             predicate = self._predicate
@@ -131,6 +133,8 @@ class VirtualList(ScrollView, can_focus=True):
         overflow = len(self.rows) - self.max_rows
         if overflow > 0:
             self._drop_front(overflow)
+        if on_newest and self.shown_count:
+            self.cursor = self.shown_count - 1
         self._refresh_size()
 
     def _drop_front(self, count: int) -> None:
@@ -144,32 +148,51 @@ class VirtualList(ScrollView, can_focus=True):
         self._predicate = predicate
         self._apply_filter()
 
+    def _cursor_row_index(self) -> int | None:
+        """The index in `rows` of the cursor's row (filters change positions, not rows)."""
+        if not 0 <= self.cursor < self.shown_count:
+            return None
+        return self.cursor if self._shown is None else self._shown[self.cursor]
+
+    def _keep_cursor_on(self, index: int | None) -> None:
+        """After a filter: the cursor on the row it was on, else the next one shown (None: chosen afresh)."""
+        if index is None or self.follow:  # chosen afresh: the newest row when following
+            self.cursor = -1
+        elif self._shown is None:
+            self.cursor = index
+        else:
+            self.cursor = min(bisect.bisect_left(self._shown, index), len(self._shown) - 1)
+
     def _apply_filter(self) -> None:
+        kept = self._cursor_row_index()
         self._filter_generation += 1
         self._cache.clear()
         if self._predicate is None:
             self._shown = None
+            self._keep_cursor_on(kept)
             self._refresh_size()
             self.post_message(self.Filtered(self, len(self.rows), len(self.rows)))
         elif len(self.rows) > THREADED_FILTER_ROWS:
-            self._filter_in_thread(self._predicate, self.rows, len(self.rows), self._filter_generation)
+            self._filter_in_thread(self._predicate, self.rows, len(self.rows), self._filter_generation, kept)
         else:
             self._shown = [i for i, row in enumerate(self.rows) if self._predicate(row)]
+            self._keep_cursor_on(kept)
             self._refresh_size()
             self.post_message(self.Filtered(self, len(self._shown), len(self.rows)))
 
     @work(thread=True, exclusive=True, group="virtual-list-filter", description="filter rows")
-    def _filter_in_thread(self, predicate, rows: list, count: int, generation: int) -> None:
+    def _filter_in_thread(self, predicate, rows: list, count: int, generation: int, kept: int | None) -> None:
         shown = [i for i in range(count) if predicate(rows[i])]
-        self.app.call_from_thread(self._filtered, shown, count, generation)
+        self.app.call_from_thread(self._filtered, shown, count, generation, kept)
 
-    def _filtered(self, shown: list[int], count: int, generation: int) -> None:
+    def _filtered(self, shown: list[int], count: int, generation: int, kept: int | None = None) -> None:
         if generation != self._filter_generation:
             return
         predicate = self._predicate
         if predicate is not None:  # rows that arrived while the filter ran
             shown.extend(i for i in range(count, len(self.rows)) if predicate(self.rows[i]))
         self._shown = shown
+        self._keep_cursor_on(kept)
         self._cache.clear()
         self._refresh_size()
         self.post_message(self.Filtered(self, len(shown), len(self.rows)))
@@ -179,6 +202,8 @@ class VirtualList(ScrollView, can_focus=True):
         self.virtual_size = Size(self.scrollable_content_region.width, count)
         if self.cursor >= count:
             self.cursor = count - 1
+        if count and self.cursor < 0:  # a list with rows always has a cursor row: the newest when following
+            self.cursor = count - 1 if self.follow else min(max(self.scroll_offset.y, 0), count - 1)
         if self.follow and count:
             self.scroll_to(y=max(0, count - self.scrollable_content_region.height), animate=False)
         self.refresh()
@@ -235,12 +260,26 @@ class VirtualList(ScrollView, can_focus=True):
         position = max(0, min(count - 1, position))
         self.follow = position == count - 1
         self.cursor = position
-        height = self.scrollable_content_region.height
+        self.scroll_to_cursor()
+
+    def scroll_to_cursor(self) -> None:
+        """Scrolls the cursor row into view; before the list has its size (just shown), once it has it."""
+        position, height = self.cursor, self.scrollable_content_region.height
+        if position < 0:
+            return
+        if height <= 0 or self.virtual_size.height < self.shown_count:
+            self.call_after_refresh(self._scroll_to_cursor_once_sized)
+            return
         top = self.scroll_offset.y
         if position < top:
             self.scroll_to(y=position, animate=False)
         elif position >= top + height:
             self.scroll_to(y=position - height + 1, animate=False)
+
+    def _scroll_to_cursor_once_sized(self) -> None:
+        if self.scrollable_content_region.height > 0:
+            self.virtual_size = Size(self.scrollable_content_region.width, self.shown_count)
+            self.scroll_to_cursor()
 
     def action_cursor(self, delta: int) -> None:
         start = self.cursor if self.cursor >= 0 else (self.scroll_offset.y - 1 if delta > 0 else self.shown_count)

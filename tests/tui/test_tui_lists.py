@@ -1,0 +1,145 @@
+"""Issue 14: lists and views that must not leave an attendee stuck (no LocalStack: fake backends and recordings)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import DataTable, Label
+
+from sandbox.dlq import DeadLetterQueue, PeekedMessage
+from tests.tui.test_tui import plain, q, until
+from tui.app import SandboxApp
+from tui.backend import Backend
+
+DLQ_NAME = "media-pipeline-DeadLetterQueue-ABC123"
+
+
+class _Dlqs(Backend):
+    """A live backend with one DLQ holding one message, until `reset()` empties the sandbox."""
+
+    live, label = True, "fake"
+
+    def __init__(self):
+        self.queues = [DeadLetterQueue(DLQ_NAME, f"arn:aws:sqs:us-east-1:000000000000:{DLQ_NAME}", "us-east-1",
+                                       "http://q", visible=1)]
+
+    def start(self, on_progress) -> str:
+        return "fake backend"
+
+    def dlqs(self) -> list:
+        return list(self.queues)
+
+    def peek(self, queue: str) -> list:
+        return [PeekedMessage("m-1", '{"job": 1}', {"SentTimestamp": "1800000000000"}, {}, 1)] if self.queues else []
+
+    def reset(self) -> None:
+        self.queues = []
+
+
+# --- 9. after a reset the DLQ tab shows an empty state, not the gone queue's header ---------------------------
+def test_dlq_after_a_reset_shows_an_empty_state_not_the_gone_queue():
+    async def scenario():
+        backend = _Dlqs()
+        app = SandboxApp(backend=backend)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: app.backend_ready and app.screen is app.main_screen, 10, "the app")
+            await pilot.press("2")
+            pane = app.pane("dlq")
+            queues = q(app, "#dlq-queues", DataTable)
+            await until(pilot, lambda: queues.row_count == 1, 10, "the queue")
+            queues.focus()
+            await pilot.press("enter")  # peek
+            messages = q(app, "#dlq-messages", DataTable)
+            await until(pilot, lambda: messages.row_count == 1, 10, "the message")
+            assert DLQ_NAME in str(q(app, "#dlq-messages-title", Label).render())
+            backend.reset()
+            pane.action_refresh()
+            await until(pilot, lambda: "0 queue(s)" in str(q(app, "#dlq-count", Label).render()), 10, "the refresh")
+            await pilot.pause()
+            assert DLQ_NAME not in str(q(app, "#dlq-messages-title", Label).render())
+            assert messages.row_count == 0 and pane.messages == []
+            notice = q(app, "#dlq-notice")
+            assert notice.display and "No dead-letter queues" in plain(notice), plain(notice)
+            assert not q(app, "#dlq-bottom").display
+
+    asyncio.run(scenario())
+
+
+# --- 3. an opened trace shows the selected span: highlighted, in view; the footer shows the trace's keys ---------
+def _replay_span(operation: str) -> dict:
+    from scenarios.replay import read_events
+    from tests.tui.test_tui import RECORDING
+
+    spans = [e.span for e in read_events(RECORDING) if e.kind == "span"]
+    return next(s for s in spans if s.get("operation") == operation and s.get("trace_id"))
+
+
+def test_opening_a_trace_highlights_the_selected_span_and_scrolls_it_into_view():
+    from tests.tui.test_tui import RECORDING, replay_loaded
+
+    async def scenario():
+        app = SandboxApp(replay=RECORDING)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await replay_loaded(pilot)
+            await pilot.press("5")
+            flow = app.pane("flow")
+            span = _replay_span("DeleteItem")  # deep in a trace of 23 spans: below the waterfall's first rows
+            flow.open_trace(span)
+            waterfall = q(app, "#flow-trace")
+            await until(pilot, lambda: waterfall.trace is not None, 10, "the trace")
+            rows = waterfall.rows
+            await pilot.pause(0.2)
+            wanted = next(i for i in range(rows.shown_count) if rows.shown_row(i)["span_id"] == span["span_id"])
+            top, height = rows.scroll_offset.y, rows.scrollable_content_region.height
+            assert wanted >= height, (wanted, height)  # not among the first rows
+            assert rows.cursor == wanted, (rows.cursor, wanted)
+            assert height > 0 and top <= wanted < top + height, (top, height, wanted)
+            assert "DeleteItem" in rows.render_line(wanted - top).text
+            assert app.focused is rows
+            await pilot.press("down")  # the first down moves the cursor, not only the view
+            assert rows.cursor == wanted + 1
+            keys = {k.key for k in app.main_screen.query("FooterKey")}
+            assert {"z", "escape"} <= keys, keys
+            await pilot.press("escape")
+            await until(pilot, lambda: not waterfall.display, 5, "the trace closed")
+            await pilot.pause()
+            keys = {k.key for k in app.main_screen.query("FooterKey")}
+            assert "z" not in keys, keys
+
+    asyncio.run(scenario())
+
+
+# --- 2. every list has a cursor row: / filter, enter into the list, enter opens the row ---------------------------
+def test_flow_filter_enter_enter_opens_a_trace_and_lists_always_have_a_cursor():
+    from tests.tui.test_tui import RECORDING, replay_loaded
+    from tui.widgets import VirtualList
+
+    async def scenario():
+        app = SandboxApp(replay=RECORDING)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await replay_loaded(pilot)
+            for key, selector in (("4", "#logs-list"), ("5", "#flow-list")):
+                await pilot.press(key)
+                await pilot.pause()
+                view = q(app, selector, VirtualList)
+                assert 0 <= view.cursor < view.shown_count, (selector, view.cursor)  # a cursor row from the start
+            flow = q(app, "#flow-list", VirtualList)
+            unfiltered = flow.shown_count  # noise aside
+            await pilot.press("slash", *"DeleteItem", "enter")  # the filter box, then into the list
+            await until(pilot, lambda: 0 < flow.shown_count < len(flow.rows), 10, "the filter")
+            assert app.focused is flow
+            assert 0 <= flow.cursor < flow.shown_count and flow.highlighted["operation"] == "DeleteItem"
+            await pilot.press("enter")  # opens the row
+            waterfall = q(app, "#flow-trace")
+            await until(pilot, lambda: waterfall.trace is not None, 10, "the trace")
+            assert waterfall.trace["trace_id"] == flow.highlighted["trace_id"]
+            # a filter that keeps nothing, then none: the cursor is back on a row
+            await pilot.press("escape")
+            await pilot.press("slash", *"zzz-no-such-thing")
+            await until(pilot, lambda: flow.shown_count == 0, 10, "nothing shown")
+            assert flow.cursor == -1
+            await pilot.press(*["backspace"] * 40, "enter")
+            await until(pilot, lambda: flow.shown_count == unfiltered, 10, "everything shown")
+            assert 0 <= flow.cursor < flow.shown_count
+
+    asyncio.run(scenario())
