@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from functools import cached_property
 
 import requests
@@ -100,6 +101,12 @@ class Sandbox:
             return out
         out.update(running=True, services=health.get("services", {}), version=health.get("version"))
         info = self.info()
+        if info and not self.settings.external and info.get("state_dir") and \
+                Path(info["state_dir"]).resolve() != Path(self.settings.state_dir).resolve():
+            # another sandbox answers on this port: say whose, so `down` here is not mistaken for stopping it
+            out["running"] = False
+            out["other_state_dir"] = info["state_dir"]
+            return out
         if info:
             out["lambda_processes"] = info.get("lambda_processes", [])
             out["blocked_connections"] = info.get("blocked_connections", [])
@@ -273,6 +280,8 @@ class Sandbox:
         }
         out["AWS_CONFIG_FILE"] = str(self._aws_cli_config())  # the endpoint for every service of AWS CLI v1
         out["DISABLE_DEPRECATION_NOTICE"] = "1"  # awslocal's 15-line banner on every call
+        # no `sync-` (StartSyncExecution) host prefix before 127.0.0.1, which resolves nowhere
+        out["AWS_DISABLE_HOST_PREFIX_INJECTION"] = "true"
         if self.token:
             out["SANDBOX_TOKEN"] = self.token  # for curl to /_sandbox/* and /_localstack/*: -H "X-Sandbox-Token: ..."
         if remote_host:

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -16,8 +17,45 @@ from sandbox.safety import UnsafeEndpointError
 from sandbox.settings import Settings, SpeedKnobs
 
 
+# The group's own options, and whether each takes a value: accepted after the subcommand too (as the AWS CLI does),
+# `sandbox up --state-dir X` as well as `sandbox --state-dir X up`, unless that command has an option of the name.
+GLOBAL_OPTIONS = {"--state-dir": True, "--endpoint": True, "--allow-remote": False, "--region": True}
+
+
+def _option_names(command: click.Command) -> set[str]:
+    names = {o for p in command.params for o in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ()))}
+    for sub in getattr(command, "commands", {}).values():
+        names |= _option_names(sub)
+    return names
+
+
 class SandboxGroup(click.Group):
-    """Turns the sandbox's own errors into one clear line and exit code 1, instead of a traceback."""
+    """Turns the sandbox's own errors into one clear line and exit code 1, instead of a traceback; takes the global
+    options wherever they are written."""
+
+    def parse_args(self, ctx, args):
+        args = list(args)
+        i = 0
+        while i < len(args) and args[i].startswith("-"):  # the global options before the subcommand
+            name = args[i].split("=", 1)[0]
+            i += 2 if GLOBAL_OPTIONS.get(name) and "=" not in args[i] else 1
+        command = self.get_command(ctx, args[i]) if i < len(args) else None
+        if command is None:
+            return super().parse_args(ctx, args)
+        own, moved, rest, j = _option_names(command), [], [], i + 1
+        while j < len(args):
+            name = args[j].split("=", 1)[0]
+            if args[j] == "--":
+                rest += args[j:]
+                break
+            if name in GLOBAL_OPTIONS and name not in own:
+                width = 2 if GLOBAL_OPTIONS[name] and "=" not in args[j] else 1
+                moved += args[j:j + width]
+                j += width
+                continue
+            rest.append(args[j])
+            j += 1
+        return super().parse_args(ctx, args[:i] + moved + [args[i]] + rest)
 
     def invoke(self, ctx):
         try:
@@ -58,15 +96,21 @@ def main(ctx, state_dir, endpoint, allow_remote, region):
 @click.option("--port", type=int, help="Port on 127.0.0.1 (default 4566).")
 @click.option("--retry-base-delay", type=int, help="Seconds before the first async Lambda retry (AWS ~60).")
 @click.option("--keepalive-ms", type=int, help="How long idle Lambda environments stay warm.")
-@click.option("--esm-poll-interval", type=float, help="Seconds between event source mapping polls.")
+@click.option("--esm-poll-interval", type=float,
+              help="Seconds an event source mapping waits after a poll that found records (default 0).")
+@click.option("--esm-max-empty-backoff", type=float,
+              help="Longest pause of an event source mapping after empty polls, in seconds (default 1).")
 @click.option("--allow-origin", "allow_origins", multiple=True, metavar="ORIGIN",
               help="A local web app that may call the sandbox from a browser, e.g. http://localhost:5173 (repeatable).")
+@click.option("--no-recorder", is_flag=True,
+              help="Record no spans (no events, traces, service map or cost): a little faster. "
+                   "`sandbox recorder --off/--on` pauses it in a running sandbox.")
 @click.option("--timeout", type=float, default=90, show_default=True, help="Seconds to wait for healthy.")
 @click.option("--deploy", "deploy_names", metavar="all|NAME[,NAME]",
               help="Also deploy built-in patterns (`all`, or a comma-separated list).")
 @click.pass_obj
-def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interval, allow_origins, timeout,
-       deploy_names):
+def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interval, esm_max_empty_backoff,
+       allow_origins, no_recorder, timeout, deploy_names):
     """Start the sandbox in the background and wait until it is healthy."""
     if port:
         settings.port = port
@@ -79,6 +123,10 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
         knobs.lambda_keepalive_ms = keepalive_ms
     if esm_poll_interval is not None:
         knobs.esm_poll_interval = esm_poll_interval
+    if esm_max_empty_backoff is not None:
+        knobs.esm_max_empty_backoff = esm_max_empty_backoff
+    if no_recorder:
+        settings.recorder = False
     sb = get_sandbox(settings)
     if settings.external:
         sb.up()
@@ -128,7 +176,15 @@ def down(settings: Settings):
                       ("leftovers", "leftover process(es) of an earlier run")):
         if stopped[key]:
             parts.append(f"{len(stopped[key])} {what} (pids {', '.join(map(str, stopped[key]))})")
+    if not parts:
+        other = None if settings.external else (sb.info() or {}).get("state_dir")
+        if other and Path(other).resolve() != Path(settings.state_dir).resolve():
+            raise SandboxError(f"nothing was running from {settings.state_dir}, but port {settings.port} is a "
+                               f"sandbox started from {other}: stop it with `sandbox --state-dir {other} down`")
     click.echo(("stopped " + ", ".join(parts)) if parts else "nothing was running")
+    if stopped["localstack"]:
+        click.echo("its stacks, queues, tables and functions are gone (state lives in memory); recordings and "
+                   f"spans stay in {settings.state_dir}")
     if stopped.get("forced"):
         click.secho(f"warning: LocalStack did not stop within 20 s and was killed; its log: "
                     f"{settings.state_dir / 'localstack.log'}", fg="yellow", err=True)
@@ -145,6 +201,9 @@ def status(settings: Settings, as_json):
         return
     if not st["running"]:
         click.echo(f"not running ({st['backend']} backend, {st['endpoint']})")
+        if st.get("other_state_dir"):
+            click.echo(f"but port {settings.port} is a sandbox started from {st['other_state_dir']}: "
+                       f"`sandbox --state-dir {st['other_state_dir']} status` (or `down`) manages it")
         sys.exit(3)
     click.echo(f"running: {st['backend']} backend at {st['endpoint']}" + (f" (pid {st['pid']})" if st["pid"] else ""))
     if "lambda_processes" in st:
@@ -288,7 +347,10 @@ def env(settings: Settings, remote_host):
     """Print exports that point AWS CLIs (awslocal, aws) at the sandbox: eval "$(sandbox env)"."""
     import shlex
 
-    for k, v in get_sandbox(settings).aws_env(remote_host=remote_host).items():
+    exports = get_sandbox(settings).aws_env(remote_host=remote_host)
+    # a profile of the shell (possibly one that does not exist) would win over the exported keys
+    click.echo("unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN")
+    for k, v in exports.items():
         click.echo(f"export {k}={shlex.quote(v)}")
 
 

@@ -59,5 +59,7 @@ def make_client(
         read_timeout=read_timeout,
         s3={"addressing_style": "path"},
         proxies={},
+        # no `sync-` (StartSyncExecution) or other host prefix before 127.0.0.1: it cannot resolve
+        inject_host_prefix=False,
     )
     return isolated_session(region, credentials).client(service, endpoint_url=endpoint, config=config)

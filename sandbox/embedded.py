@@ -49,8 +49,10 @@ HOST_MODE_ENV = {
 }
 # Host variables LocalStack may see; everything else (AWS_* credentials and profiles first) is withheld.
 HOST_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "TERM")
-# The process executor's switches (sandbox/lambda_process/executor.py), passed on when set.
-EXECUTOR_SWITCHES = ("SANDBOX_LAMBDA_ZYGOTE", "SANDBOX_LAMBDA_CONFINE", "SANDBOX_LAMBDA_NAMESPACES")
+# Switches of our LocalStack-side code, passed on when set: the process executor's
+# (sandbox/lambda_process/executor.py) and the ESM patches' (localstack_ext/patches/sqs_esm_*.py).
+EXECUTOR_SWITCHES = ("SANDBOX_LAMBDA_ZYGOTE", "SANDBOX_LAMBDA_CONFINE", "SANDBOX_LAMBDA_NAMESPACES",
+                     "SANDBOX_SQS_ESM_CONCURRENCY", "SANDBOX_ESM_LONG_POLL_SECONDS", "SANDBOX_LOG_REQUESTS")
 
 
 @dataclass
@@ -119,6 +121,10 @@ class EmbeddedBackend:
         listen = f"0.0.0.0:{port}" if self.settings.allow_remote else f"127.0.0.1:{port}"
         env = {k: os.environ[k] for k in HOST_PASSTHROUGH + EXECUTOR_SWITCHES if k in os.environ}
         env.update(HOST_MODE_ENV)
+        if os.environ.get("SANDBOX_IN_MEMORY_CLIENT") == "1":
+            # LocalStack's own clients call its gateway in process (localstack/aws/client.py GatewayShortCircuit)
+            # instead of over HTTP. Measured no faster here (bench/pipeline.py, docs/benchmarks.md): off by default.
+            env["IN_MEMORY_CLIENT"] = "1"
         env.update(self.settings.knobs.localstack_env())
         env.update(
             {
@@ -132,6 +138,7 @@ class EmbeddedBackend:
                 "TMP": str(self.state_dir / "tmp"),
                 "HOME": str(self.state_dir / "home"),  # no ~/.localstack profile or ~/.aws of the user
                 "SANDBOX_STATE_DIR": str(self.state_dir),
+                "SANDBOX_RECORDER": "1" if self.settings.recorder else "0",
                 "SANDBOX_SHARED_CACHE": str(shared_cache),
                 "PYTHONUNBUFFERED": "1",
                 "NO_PROXY": "127.0.0.1,localhost",

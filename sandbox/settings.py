@@ -29,8 +29,10 @@ class SpeedKnobs:
 
     lambda_retry_base_delay: int = 60  # seconds before the first async-invoke retry (AWS: ~1 min)
     lambda_keepalive_ms: int = 600_000  # how long an idle environment stays warm
-    esm_poll_interval: float = 1.0  # seconds between event source mapping polls
-    esm_max_empty_backoff: float = 10.0  # longest pause of a mapping after empty polls (a first job waits this long)
+    # seconds a mapping waits after a poll that found records (AWS: none; SQS batches in flight are capped by
+    # patches/sqs_esm_concurrency)
+    esm_poll_interval: float = 0.0
+    esm_max_empty_backoff: float = 1.0  # longest pause of a mapping after empty polls (was 10: first jobs waited)
 
     @classmethod
     def from_env(cls) -> "SpeedKnobs":
@@ -53,9 +55,20 @@ class SpeedKnobs:
         return asdict(self)
 
 
+def default_state_dir(cwd: Path | None = None) -> Path:
+    """`.sandbox` of the current folder or, as git finds `.git`, of the nearest folder above it where a sandbox ran
+    (its instance record or its log): `cd src && sandbox status` still finds the project's sandbox."""
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        state = folder / ".sandbox"
+        if (state / "sandbox.json").is_file() or (state / "localstack.log").is_file():
+            return state
+    return here / ".sandbox"
+
+
 @dataclass
 class Settings:
-    state_dir: Path = field(default_factory=lambda: Path(os.environ.get("SANDBOX_STATE_DIR") or ".sandbox"))
+    state_dir: Path = field(default_factory=lambda: Path(os.environ.get("SANDBOX_STATE_DIR") or default_state_dir()))
     port: int = field(default_factory=lambda: _env_int("SANDBOX_PORT", DEFAULT_PORT))
     endpoint: str | None = field(default_factory=lambda: os.environ.get("SANDBOX_ENDPOINT") or None)
     allow_remote: bool = field(default_factory=lambda: os.environ.get("SANDBOX_ALLOW_REMOTE", "") in ("1", "true"))
@@ -66,6 +79,9 @@ class Settings:
     # The instance token, for a sandbox this process did not start (another state dir, or a remote one).
     token: str = field(default_factory=lambda: os.environ.get("SANDBOX_TOKEN", ""))
     knobs: SpeedKnobs = field(default_factory=SpeedKnobs.from_env)
+    # The recorder (spans, traces, cost): on by default; `sandbox up --no-recorder` / SANDBOX_RECORDER=0 for speed.
+    recorder: bool = field(default_factory=lambda: os.environ.get("SANDBOX_RECORDER", "1") not in ("0", "false",
+                                                                                                  "off"))
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).expanduser().resolve()

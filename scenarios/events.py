@@ -205,14 +205,14 @@ def from_dict(data: dict) -> Event:
         raise RecordingFormatError(f"unknown event type {data.get('type')!r}")
     data = dict(data)
     data.pop("type", None)
-    if cls is ReportReady:
-        data["report"] = Report.from_dict(data["report"])
-    elif cls is Comparison:
-        data["reports"] = [Report.from_dict(r) for r in data.get("reports", [])]
-    elif cls is LogRecorded:
-        data["time"] = float(data.get("time") or data.get("ts") or 0)
-        data["message"] = str(data.get("message", ""))
     try:
+        if cls is ReportReady:
+            data["report"] = Report.from_dict(data["report"])
+        elif cls is Comparison:
+            data["reports"] = [Report.from_dict(r) for r in data.get("reports", [])]
+        elif cls is LogRecorded:
+            data["time"] = float(data.get("time") or data.get("ts") or 0)
+            data["message"] = str(data.get("message", ""))
         return cls._from_fields(data)
-    except (TypeError, KeyError) as e:
-        raise RecordingFormatError(f"a {cls.kind!r} event without {e}") from None
+    except (TypeError, KeyError, AttributeError, ValueError) as e:
+        raise RecordingFormatError(f"a {cls.kind!r} event without {e} or with a value of the wrong type") from None

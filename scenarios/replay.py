@@ -20,8 +20,13 @@ def read_events(path: str | Path) -> Iterator[ev.Event]:
     path = Path(path)
     if not path.is_file():
         raise ReplayError(f"no recording at {path} (recordings are in .sandbox/runs/)")
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ReplayError(f"{path}:{number} is not UTF-8 text: this is not a recording of a run "
+                                  "(recordings are the .jsonl files in .sandbox/runs/)") from None
             if not line.strip():
                 continue
             try:

@@ -46,6 +46,7 @@ class RunContext:
     stop_event: threading.Event
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_NAMES, 0))
+    counted: set[str] = field(default_factory=set)  # the counts a step set (others may be measured by the runner)
     latencies: list[float] = field(default_factory=list)
     observations: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)  # per-run objects steps hand to each other
@@ -89,10 +90,12 @@ class RunContext:
     def count(self, name: str, n: int = 1) -> None:
         with self.lock:
             self.counts[name] = self.counts.get(name, 0) + n
+            self.counted.add(name)
 
     def set_count(self, name: str, value: int) -> None:
         with self.lock:
             self.counts[name] = value
+            self.counted.add(name)
 
     def observe(self, name: str, value: Any) -> Any:
         with self.lock:
@@ -296,11 +299,19 @@ class Runner:
                 results.append({"name": "nothing lost", "op": "==", "target": 0, "observed": lost,
                                 "passed": lost == 0, "why": why})
             self.emit(ev.ExpectationChecked.of(results[-1]))
+        cost = self._cost_after(cursor)
+        if "invoked" not in ctx.counted and cost is not None:
+            # a scenario that does not count its invocations gets the recorder's count (Lambda executions in the
+            # run's window): "function invocations 0" in the before/after table was a count nobody made
+            ctx.counts["invoked"] = int(sum(line["quantity"] for line in cost.get("lines", [])
+                                            if line.get("service") == "lambda" and line.get("item") == "requests"))
+        total = cost.get("total") if cost else None
         report = Report(self.scenario.id, variant.name, self.seed, ctx.started, time.perf_counter() - started,
                         dict(ctx.counts),
                         {"p50": percentile(ctx.latencies, 50), "p99": percentile(ctx.latencies, 99),
                          "samples": len(ctx.latencies)},
-                        self._cost_after(cursor), results, ctx.observations, error, stopped)
+                        round(float(total), 8) if total is not None else None, results, ctx.observations, error,
+                        stopped)
         self._record_trail(cursor, ctx.started)
         self.emit(ev.ReportReady(report=report))
         return report
@@ -319,15 +330,14 @@ class Runner:
         except Exception:  # noqa: BLE001
             return None
 
-    def _cost_after(self, cursor: int | None) -> float | None:
-        """Estimated cost of what was recorded after `cursor` (the run's own traffic), in USD."""
+    def _cost_after(self, cursor: int | None) -> dict | None:
+        """The cost estimate of what was recorded after `cursor` (the run's own traffic): {"total", "lines", ...}."""
         if cursor is None:
             return None
         try:
-            total = self.sb.cost(since=cursor).get("total")
+            return self.sb.cost(since=cursor)
         except Exception:  # noqa: BLE001
             return None
-        return round(float(total), 8) if total is not None else None
 
     def _record_trail(self, cursor, since: float) -> None:
         """Spans and function logs of the run go into the recording, for replay and study offline."""

@@ -134,4 +134,19 @@ def cost(settings, since, as_json):
     console.print(f"[dim]{found.get('note')}[/dim]")
 
 
-COMMANDS = [events, trace, graph, cost]
+@click.command()
+@click.option("--on/--off", "enabled", default=None, help="Resume or pause recording in the running sandbox.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def recorder(settings, enabled, as_json):
+    """The recorder behind events, traces, the service map and cost: show it, pause it (--off) or resume it (--on).
+    Paused, requests cost a little less; `sandbox up --no-recorder` starts without it."""
+    state = get_sandbox(settings).observe.recorder(enabled)
+    if as_json:
+        click.echo(json.dumps(state, indent=2))
+        return
+    click.echo(f"recorder {'on' if state.get('enabled') else 'off'}: {state.get('spans')} span(s) kept"
+               + (f" of {state['capacity']}" if state.get("capacity") else "") + f", cursor {state.get('cursor')}")
+
+
+COMMANDS = [events, trace, graph, cost, recorder]

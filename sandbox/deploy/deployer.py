@@ -26,6 +26,8 @@ TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 MAX_TEMPLATE_BODY = 51_200
 # execute-api URLs as a template would write them (AWS form) or as LocalStack renders them (its DNS names).
 EXECUTE_API_URL = re.compile(r"https?://([a-z0-9]+)\.execute-api\.[A-Za-z0-9.\-]+(?::\d+)?(/[^\s]*)?")
+# Lambda function URLs as AWS writes them (<id>.lambda-url.<region>.on.aws) or LocalStack (<id>.lambda-url.<region>.<host>)
+FUNCTION_URL = re.compile(r"https?://([a-z0-9]+)\.lambda-url\.([a-z0-9-]+)\.[A-Za-z0-9.\-]+(?::\d+)?(/[^\s]*)?")
 
 
 class _QuietTransfers:
@@ -90,6 +92,12 @@ UNSUPPORTED_HINTS = {
     "AWS::Cognito::": "Cognito is not in LocalStack's community edition: protect an HTTP API with a JWT authorizer "
                       "(tokens are checked offline, see docs/fidelity.md) or a Lambda authorizer instead.",
     "AWS::AppSync::": "AppSync (GraphQL) is not in LocalStack's community edition: use an HTTP or REST API.",
+    "AWS::CodeDeploy::": "CodeDeploy is not in LocalStack's community edition; SAM creates these resources for a "
+                         "function's `DeploymentPreference` (gradual deployments): remove DeploymentPreference.",
+    "AWS::ApplicationInsights::": "Application Insights (SAM init's monitoring option) is not in LocalStack's "
+                                  "community edition: remove the ApplicationInsightsMonitoring resource.",
+    "AWS::ResourceGroups::": "Resource groups (SAM init's monitoring option) are not in LocalStack's community "
+                             "edition: remove the ApplicationResourceGroup resource.",
 }
 
 
@@ -144,8 +152,13 @@ def read_template(path: Path) -> dict:
 
 def local_urls(value: str, endpoint: str) -> str:
     """Rewrites execute-api URLs to the sandbox's path form `/_aws/execute-api/<id>/<stage>/...` (an HTTP API's
-    `$default` stage has no stage segment: `/_aws/execute-api/<id>/<path>`)."""
-    return EXECUTE_API_URL.sub(lambda m: f"{endpoint}/_aws/execute-api/{m[1]}{m[2] or '/'}", value)
+    `$default` stage has no stage segment: `/_aws/execute-api/<id>/<path>`), and function URLs to
+    `http://<id>.lambda-url.<region>.localhost:<port>/`."""
+    value = EXECUTE_API_URL.sub(lambda m: f"{endpoint}/_aws/execute-api/{m[1]}{m[2] or '/'}", value)
+    # a function URL is routed by its host name: `<id>.lambda-url.<region>.localhost` resolves to loopback in
+    # browsers and curl (LocalStack's `...127.0.0.1` form resolves nowhere)
+    port = endpoint.rsplit(":", 1)[-1].strip("/")
+    return FUNCTION_URL.sub(lambda m: f"http://{m[1]}.lambda-url.{m[2]}.localhost:{port}{m[3] or '/'}", value)
 
 
 class Deployer:
@@ -331,7 +344,8 @@ class Deployer:
                 "the sandbox cannot create these resources (LocalStack's community edition has no provider for their "
                 "types, and would only pretend to create them): " + ", ".join(missing) + ". "
                 + (" ".join(hints) + " " if hints else "")
-                + "Remove them or replace them with supported types, or use the docker-compose backend.")
+                + "Remove them or replace them with supported types (docs/fidelity.md lists what the sandbox "
+                  "creates).")
 
     def _template_argument(self, body: str, stack_name: str) -> dict:
         if len(body) <= MAX_TEMPLATE_BODY:

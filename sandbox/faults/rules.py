@@ -149,8 +149,10 @@ def _string(obj: dict, key: str, where: str, pattern: re.Pattern | None = None, 
 
 
 def _number(value, key: str, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RuleError(f"{where}{key!r} must be a number, got {_type_name(value)} ({value!r})")
+    if not math.isfinite(value):
+        raise RuleError(f"{where}{key!r} must be a finite number, got {value!r}")
     return float(value)
 
 

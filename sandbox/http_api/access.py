@@ -1,5 +1,8 @@
 """Who may call a route: CORS (the API answers preflights itself) and JWT authorizers.
 
+AWS_IAM routes: the request must be SigV4-signed (an `Authorization: AWS4-HMAC-SHA256 Credential=...` header or a
+presigned query); as everywhere in LocalStack, the signature itself is not verified.
+
 JWT offline: the sandbox cannot fetch the issuer's JWKS (no network), so a token's signature is NOT verified. What
 is checked, as API Gateway does: the token is a well-formed JWT, `iss` equals the authorizer's issuer, `aud` (or
 `client_id`) is one of its audiences, `exp`/`nbf` hold, and the route's authorization scopes are in `scope`/`scp`.
@@ -103,3 +106,20 @@ def check_jwt(token: str | None, issuer: str | None, audiences: list[str], scope
         raise Forbidden(f"the token has none of the route's scopes {scopes}")
     return {"claims": {k: (v if isinstance(v, str) else json.dumps(v) if isinstance(v, (list, dict)) else str(v))
                        for k, v in claims.items()}, "scopes": granted or None}
+
+
+def check_sigv4(authorization: str | None, query: dict[str, str], account: str) -> dict:
+    """`requestContext.authorizer.iam` of a SigV4-signed request; Forbidden when it is not signed."""
+    credential = ""
+    if authorization and authorization.startswith("AWS4-HMAC-SHA256 "):
+        for part in authorization[len("AWS4-HMAC-SHA256 "):].split(","):
+            key, _, value = part.strip().partition("=")
+            if key == "Credential":
+                credential = value
+    elif query.get("X-Amz-Algorithm") == "AWS4-HMAC-SHA256":
+        credential = query.get("X-Amz-Credential", "")
+    if not credential or credential.count("/") < 4:
+        raise Forbidden("the route needs AWS_IAM authorization: sign the request with SigV4")
+    access_key = credential.split("/", 1)[0]
+    return {"accessKey": access_key, "accountId": account, "callerId": access_key,
+            "principalOrgId": None, "userArn": f"arn:aws:iam::{account}:user/sandbox", "userId": access_key}

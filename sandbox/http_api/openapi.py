@@ -53,6 +53,7 @@ class Route:
     integration: Integration | None
     authorizer: str | None = None  # name of an Authorizer
     scopes: list[str] = field(default_factory=list)
+    iam: bool = False  # AWS_IAM: callers sign their requests (SAM's EnableIamAuthorizer)
 
 
 @dataclass
@@ -157,15 +158,20 @@ def parse(body: str | dict) -> Definition:
                 key = f"{'ANY' if method == ANY_METHOD else method.upper()} {path}"
             spec = operation.get("x-amazon-apigateway-integration")
             integration = _integration(doc, key, spec) if spec else None
-            authorizer, scopes = None, []
+            authorizer, scopes, iam = None, [], False
             for requirement in operation.get("security", default_security) or []:
                 for name, wanted in (requirement or {}).items():
                     if name in authorizers:
                         authorizer, scopes = name, list(wanted or [])
+                    elif name == "NONE":  # SAM's `Auth: Authorizer: NONE`: a public route
+                        continue
+                    elif str((schemes.get(name) or {}).get("x-amazon-apigateway-authtype", "")).lower() == \
+                            "awssigv4" or name == "AWS_IAM":
+                        iam = True
                     elif name not in schemes:
                         raise DefinitionError(f"route {key!r} requires security scheme {name!r}, which "
                                               "components.securitySchemes does not define")
-            routes.append(Route(key, integration, authorizer, scopes))
+            routes.append(Route(key, integration, authorizer, scopes, iam))
     info = doc.get("info") or {}
     return Definition(title=info.get("title"), version=str(info["version"]) if "version" in info else None,
                       description=info.get("description"), cors=_camel_cors(doc.get("x-amazon-apigateway-cors")),

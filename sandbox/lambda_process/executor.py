@@ -205,6 +205,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 "AWS_CONFIG_FILE": os.devnull,
                 "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
                 "AWS_EC2_METADATA_DISABLED": "true",
+                # No `sync-` (StartSyncExecution) or other host prefix before the sandbox's 127.0.0.1 endpoint,
+                # which resolves nowhere (botocore: disable_host_prefix_injection)
+                "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
                 # Lets the recorder attribute the function's SDK calls to it (user agent `app/<name>`).
                 "AWS_SDK_UA_APP_ID": self.function_version.id.function_name,
                 # The environment's secret: the runtime takes it out of its environment before the handler loads.

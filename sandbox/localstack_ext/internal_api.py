@@ -98,6 +98,14 @@ def _forget_sent_mail() -> None:
     ses_provider.EMAILS.clear()
 
 
+@reset_hook("REST authorizer results")
+def _forget_authorizer_results() -> None:
+    """The sandbox's REST API Lambda authorizers (sandbox/rest_authorizers) cache results, outside any store."""
+    from sandbox.rest_authorizers.engine import handler
+
+    handler.reset()
+
+
 @reset_hook("schedule timers")
 def _forget_schedule_timers() -> None:
     """The sandbox's schedule engine (sandbox/schedules/engine) keeps a plan per schedule, a clock offset and
@@ -168,10 +176,10 @@ class SandboxApi:
         started = time.perf_counter()
         from sandbox.faults import engine as faults_engine
 
-        from sandbox.localstack_ext.patches import lambda_metrics_batching
+        from sandbox.localstack_ext import metric_batches
 
         faults_engine.reset()  # faults are state too: a reset sandbox is a healthy one
-        with lambda_metrics_batching.paused():
+        with metric_batches.paused():
             try:
                 services = reset_all_services()
             except Exception as e:  # noqa: BLE001 - e.g. a late CloudWatch writer racing the SQLite reset

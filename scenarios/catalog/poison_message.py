@@ -113,6 +113,10 @@ def fix_and_redrive(ctx: RunContext) -> None:
     if not ctx.param("redrive"):
         parked = km.queue_total(ctx, dlq)
         km.set_mapping_enabled(ctx, _worker(ctx), True)
+        # what the run achieved without a redrive: the jobs done so far (the parked ones stay for the attendee)
+        jobs = km.jobs_by_key(ctx)
+        ctx.count("succeeded", sum(jobs.get(k, {}).get("status") == "DONE" for k in keys))
+        ctx.set_count("lost", max(0, sum(1 for k in keys if jobs.get(k, {}).get("status") != "DONE") - parked))
         ctx.observe("after_fix.dlq", parked)
         ctx.narrate(f"fix deployed (MEDIA2 accepted); the DLQ keeps its {parked} message(s) (redrive=false): peek "
                     f"at them and redrive them yourself, with `sandbox dlq redrive {dlq.rsplit('/', 1)[-1]}` or "

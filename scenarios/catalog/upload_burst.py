@@ -16,9 +16,9 @@ Measured: throughput (uploads / seconds from the first upload to the last job DO
 (ApproximateNumberOfMessages and ...NotVisible, sampled every 0.25 s), the worker's environments (one log stream
 each) and, with the sandbox recorder, its most concurrent executions and throttled invokes.
 
-Sandbox notes: the mapping polls once per poll interval (1 s by default, `sandbox up --esm-poll-interval`), so a
-BatchSize 1 worker drains at most one job per interval; up to 5 batches are in flight per mapping (patch
-sqs_esm_concurrency), which ignores ScalingConfig.MaximumConcurrency, AWS's cure for throttled pollers.
+Sandbox notes: the mapping polls again as soon as a batch is handed off (`sandbox up --esm-poll-interval` adds a
+pause), with up to 5 batches in flight per mapping (patch sqs_esm_concurrency), which ignores
+ScalingConfig.MaximumConcurrency, AWS's cure for throttled pollers.
 """
 
 from __future__ import annotations

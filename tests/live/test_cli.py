@@ -121,6 +121,11 @@ def test_env_command_prints_exports(sandbox):
     out = run("--state-dir", str(sandbox.settings.state_dir), "env", check=True).stdout
     assert f"export AWS_ENDPOINT_URL=http://127.0.0.1:{sandbox.settings.port}" in out
     assert "export AWS_ACCESS_KEY_ID=test" in out
+    # a shell's profile (even one that does not exist) must not win over the exported keys (#14, 17)
+    shell = subprocess.run(["bash", "-c", f'eval "$1" && {BIN / "aws"} sqs list-queues --output json', "_", out],
+                           capture_output=True, text=True, timeout=60,
+                           env={"PATH": os.environ["PATH"], "AWS_PROFILE": "no-such-profile"})
+    assert shell.returncode == 0, shell.stderr
 
 
 def test_loopback_guard_refuses_outbound_connections(sb):
@@ -153,3 +158,23 @@ def test_unsupported_service_has_a_clear_error(sb):
     assert resp.status_code == 501
     assert "not available in the embedded Serverless Sandbox" in resp.text
     assert "docker-compose" in resp.text
+
+
+def test_another_state_dir_is_told_whose_sandbox_runs_on_the_port(sandbox, tmp_path):
+    """#14, 15: `sandbox status`/`down` from another folder said "running" / "nothing was running" and left it up."""
+    port = str(sandbox.settings.port)
+    env = {**os.environ, "SANDBOX_PORT": port}
+    status = run("status", "--state-dir", str(tmp_path / "elsewhere"), env=env)
+    assert status.returncode == 3 and str(sandbox.settings.state_dir) in status.stdout, status.stdout
+    down = run("down", "--state-dir", str(tmp_path / "elsewhere"), env=env)
+    assert down.returncode == 1 and f"--state-dir {sandbox.settings.state_dir} down" in down.stderr, down.stderr
+    assert sandbox.status()["running"], "the other sandbox was left alone"
+    # from a subfolder of the sandbox's project, the project's .sandbox is found (as git finds .git)
+    from sandbox.settings import default_state_dir
+
+    project = tmp_path / "project"
+    (project / ".sandbox").mkdir(parents=True)
+    (project / ".sandbox" / "localstack.log").write_text("")
+    (project / "src" / "deep").mkdir(parents=True)
+    assert default_state_dir(project / "src" / "deep") == project / ".sandbox"
+    assert default_state_dir(tmp_path) == tmp_path / ".sandbox"

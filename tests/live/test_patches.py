@@ -330,3 +330,70 @@ def test_a_stack_update_changes_a_scheduler_schedule(sb, tmp_path):
     schedule = sb.client("scheduler").get_schedule(Name="nightly")
     assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)" and schedule["Target"]["Input"] == '{"v": 2}'
     assert schedule["State"] == "ENABLED"
+
+
+# --- sqs_metrics_batching: SQS's per-request metrics, one PutMetricData per second --------------------------------
+def test_sqs_request_metrics_keep_their_sums(sb, helpers):
+    import datetime
+
+    sqs, cw = sb.client("sqs"), sb.client("cloudwatch")
+    name = helpers.unique("metrics")
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    bodies = [f"message-{i}" * (i + 1) for i in range(7)]
+    for body in bodies:
+        sqs.send_message(QueueUrl=queue, MessageBody=body)
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    for m in received[:3]:
+        sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def stat(metric, statistic="Sum"):
+        points = cw.get_metric_statistics(
+            Namespace="AWS/SQS", MetricName=metric, Dimensions=[{"Name": "QueueName", "Value": name}],
+            StartTime=now - datetime.timedelta(minutes=5), EndTime=now + datetime.timedelta(minutes=5),
+            Period=60, Statistics=[statistic])["Datapoints"]
+        return sum(p[statistic] for p in points)
+
+    helpers.wait_for(lambda: stat("NumberOfMessagesSent") == 7 and stat("NumberOfMessagesDeleted") == 3,
+                     timeout=15, message="NumberOfMessagesSent=7 and NumberOfMessagesDeleted=3 in CloudWatch")
+    assert stat("SentMessageSize") == sum(len(b) for b in bodies)
+    assert stat("SentMessageSize", "SampleCount") == 7
+    assert stat("NumberOfMessagesReceived") == len(received)
+
+
+# --- sqs_esm_long_polling (opt-in): an idle SQS mapping long-polls -----------------------------------------------
+@pytest.mark.live
+def test_an_idle_sqs_mapping_long_polls_when_asked_and_still_delivers(tmp_path, monkeypatch):
+    """With SANDBOX_ESM_LONG_POLL_SECONDS its ReceiveMessage waits on the queue instead of short polls and back-off
+    sleeps; a message sent while it waits is delivered. Its own sandbox: the switch is read when LocalStack starts."""
+    import os
+    import tempfile
+
+    from conftest import create_function, unique, wait_for
+    from sandbox import Sandbox, Settings
+    from sandbox.embedded import free_port
+
+    monkeypatch.setenv("SANDBOX_ESM_LONG_POLL_SECONDS", "5")
+    state = tempfile.mkdtemp(prefix="sandbox-longpoll-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None)
+    sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
+    sb.up(timeout=120)
+    try:
+        lam, sqs = sb.client("lambda"), sb.client("sqs")
+        fn = create_function(sb, "def handler(event, context):\n    print('got', len(event['Records']))\n")
+        queue = sqs.create_queue(QueueName=unique("idle"))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=arn, BatchSize=10)
+        name = arn.split(":")[-1]
+
+        def polls():
+            return [e for e in sb.events(service="sqs", all=True, limit=500)["events"] if e["operation"] ==
+                    "ReceiveMessage" and name in f"{e.get('resource')} {e.get('resource_name')}"]
+
+        wait_for(polls, timeout=15, message="a finished poll of the mapping (a long poll lasts 5 s)")
+        requests = [(e.get("request") or "").replace(" ", "") for e in polls()]
+        assert all('"WaitTimeSeconds":5' in r for r in requests), requests
+        sqs.send_message(QueueUrl=queue, MessageBody="hello")
+        wait_for(lambda: any(e.get("hop") == "lambda-exec" for e in sb.events(all=True, limit=500)["events"]),
+                 timeout=15, message="the function ran")
+    finally:
+        sb.down()

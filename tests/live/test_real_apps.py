@@ -49,7 +49,8 @@ def test_an_http_api_app_works_end_to_end(sb):
     assert hello.startswith(f"{sb.endpoint}/_aws/execute-api/") and hello.endswith("/hello"), hello
     assert base.endswith("/prod"), base
     # deploy lists every API's local URL, Outputs or not ($default stage: no stage segment)
-    assert result.apis == {"ServerlessHttpApi": hello.removesuffix("hello"), "NotesApi": base + "/"}, result.apis
+    assert result.apis == {"ServerlessHttpApi": hello.removesuffix("hello"), "NotesApi": base + "/",
+                           "SecureApi": result.outputs["SecureApiUrl"]}, result.apis
 
     r = requests.get(hello, timeout=30)  # the implicit API's $default stage: no stage in the path
     assert r.status_code == 200 and r.json()["routeKey"] == "GET /hello" and r.json()["version"] == "2.0", r.text
@@ -102,6 +103,19 @@ def test_an_http_api_app_works_end_to_end(sb):
     r = requests.get(f"{base}/notes/1", headers={"Origin": "https://other.example.com"}, timeout=30)
     assert "access-control-allow-origin" not in r.headers
 
+    # AWS_IAM (SAM's EnableIamAuthorizer + DefaultAuthorizer): unsigned is 403, signed passes; NONE stays public
+    secure = result.outputs["SecureApiUrl"].rstrip("/")  # an output without a path gets the root "/"
+    assert requests.get(f"{secure}/signed", timeout=30).status_code == 403
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    signed = AWSRequest(method="GET", url=f"{secure}/signed")
+    SigV4Auth(Credentials("AKIDEXAMPLE", "secret"), "execute-api", "us-east-1").add_auth(signed)
+    r = requests.get(f"{secure}/signed", headers=dict(signed.headers), timeout=30)
+    assert r.status_code == 200 and r.json()["authorizer"]["iam"]["accessKey"] == "AKIDEXAMPLE", r.text
+    assert requests.get(f"{secure}/public", timeout=30).status_code == 200
+
     # first-class integrations, no Lambda
     r = requests.post(f"{base}/orders", json={"order": 7}, timeout=30)
     assert r.status_code == 200 and r.json()["SendMessageResponse"]["SendMessageResult"]["MessageId"], r.text
@@ -122,12 +136,12 @@ def test_an_http_api_app_works_end_to_end(sb):
     assert api_span["attrs"]["route_key"] == "GET /hello"
     assert any(s.get("hop") == "lambda-exec" for s in spans), [(s["service"], s.get("hop")) for s in spans]
     cost = sb.cost(since_ts=started)
-    # 14 answered requests below 400 (401/403/404 are not billed), at the HTTP API price, none at the REST price
+    # 16 answered requests below 400 (401/403/404 are not billed), at the HTTP API price, none at the REST price
     http = [line for line in cost["lines"] if line["service"] == "apigateway"]
-    assert [(x["item"], x["quantity"], x["unit_price"]) for x in http] == [("http_requests", 14, 0.000001)], http
+    assert [(x["item"], x["quantity"], x["unit_price"]) for x in http] == [("http_requests", 16, 0.000001)], http
 
     api_ids = {a["ApiId"] for a in sb.client("apigatewayv2").get_apis()["Items"]}
-    assert len(api_ids) == 2
+    assert len(api_ids) == 3
     assert sb.destroy("http-api")
     assert sb.client("apigatewayv2").get_apis()["Items"] == []
     assert requests.get(hello, timeout=30).status_code == 404
@@ -143,3 +157,64 @@ def test_an_invalid_sam_template_is_explained(sb, tmp_path):
     with pytest.raises(DeployError, match="not valid SAM: .*Fn.*Tick.*Sometimes"):
         sb.deploy(str(tmp_path / "template.yaml"), stack_name="bad-sam")
     assert sb.stacks() == []
+
+
+def test_rest_api_lambda_authorizers_are_applied(sb):
+    """A probe found REST API authorizers stored but never called (LocalStack's community edition): every request
+    passed. TOKEN (with its validation expression and the documented 'Unauthorized' error), REQUEST, NONE, IAM."""
+    api = sb.deploy(str(APPS / "rest-authorizer"), stack_name="rest-auth").outputs["ApiUrl"].rstrip("/")
+
+    def get(path, method="GET", **headers):
+        return requests.request(method, f"{api}{path}", headers=headers, timeout=30)
+
+    assert get("/items/1").status_code == 401  # no token: the authorizer is not even called
+    assert get("/items/1", Authorization="Token abc").status_code == 401  # fails the validation expression
+    assert get("/items/1", Authorization="Bearer stranger").status_code == 401  # raise Exception("Unauthorized")
+    assert get("/items/1", Authorization="Bearer nobody").status_code == 403  # explicit Deny
+    r = get("/items/1", Authorization="Bearer reader")
+    assert r.status_code == 200, r.text
+    assert r.json()["authorizer"] == {"principalId": "user-reader", "role": "reader", "level": 3}
+    assert get("/items/1", "DELETE", Authorization="Bearer reader").status_code == 403  # policy allows GET only
+
+    assert get("/team?tenant=acme").status_code == 401  # REQUEST: a missing identity source
+    assert get("/team?tenant=acme", **{"X-Api-Team": "red"}).status_code == 403
+    r = get("/team?tenant=acme", **{"X-Api-Team": "blue"})
+    assert r.status_code == 200 and r.json()["authorizer"]["team"] == "blue", r.text
+
+    assert get("/health").status_code == 200  # Authorizer: NONE
+    assert get("/admin").status_code == 403  # AWS_IAM without a signature: "Missing Authentication Token"
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    signed = AWSRequest(method="GET", url=f"{api}/admin")
+    SigV4Auth(Credentials("AKIDEXAMPLE", "secret"), "execute-api", "us-east-1").add_auth(signed)
+    assert get("/admin", **dict(signed.headers)).status_code == 200
+
+
+def test_start_sync_execution_reaches_the_sandbox(sb, helpers):
+    """A probe found StartSyncExecution unusable: botocore puts `sync-` before the host (sync-127.0.0.1), which
+    resolves nowhere - from the sandbox's clients, the AWS CLI and boto3 in functions (synchronous Express
+    workflows behind an API are a common pattern)."""
+    sfn = sb.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name=helpers.unique("express"), type="EXPRESS", roleArn=helpers.ROLE,
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    assert json.loads(sfn.start_sync_execution(stateMachineArn=machine, input='{"a": 1}')["output"]) == {"a": 1}
+    fn = helpers.create_function(sb, f'''
+import boto3, json
+def handler(event, context):
+    out = boto3.client("stepfunctions").start_sync_execution(stateMachineArn="{machine}", input=json.dumps(event))
+    return json.loads(out["output"])
+''', timeout=20)
+    body, resp = helpers.invoke(sb, fn, {"b": 2})
+    assert "FunctionError" not in resp and body == {"b": 2}, body
+    import os
+    import subprocess
+    import sys
+
+    env = {"PATH": os.environ["PATH"], **sb.aws_env()}  # after `eval "$(sandbox env)"`
+    cli = subprocess.run([str(Path(sys.executable).parent / "aws"), "stepfunctions", "start-sync-execution",
+                          "--state-machine-arn", machine, "--input", '{"c": 3}', "--output", "json"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert cli.returncode == 0 and json.loads(json.loads(cli.stdout)["output"]) == {"c": 3}, cli.stderr

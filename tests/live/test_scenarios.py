@@ -24,6 +24,9 @@ def test_catalog_variant_passes_its_expectations(sandbox, scenario_id, variant):
     failed = [e for e in report.expectations if not e["passed"]]
     assert report.error is None, report.error
     assert not failed, f"{scenario_id}/{variant}: {failed}"
+    # #14, 5: every scenario invokes functions; "function invocations 0" in the before/after table was a count
+    # nobody made (the runner now counts them from the recorder when the scenario does not)
+    assert report.counts["invoked"] > 0, f"{scenario_id}/{variant}: function invocations {report.counts}"
 
 
 def test_every_scenario_has_broken_and_fixed_and_a_lesson():

@@ -74,7 +74,9 @@ def test_poison_message_from_the_scenarios_screen_then_its_message_in_the_dlq_sc
             assert pane.params_of(scenario) == {"redrive": "false"}
             assert "redrive=false" in str(q(app, "#run-status", Label).render())
 
-            await pilot.press("r")
+            await pilot.press("r")  # a run resets the sandbox: it asks first, saying what goes (#14, 1)
+            await until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", 10, "the reset confirmation")
+            await pilot.press("y")
             await until(pilot, lambda: pane.running, 10, "the run to start")
             checklist = q(app, "#checklist", DataTable)
             names = [str(checklist.get_cell(row, "name")) for row in checklist.rows]

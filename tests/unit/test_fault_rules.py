@@ -20,6 +20,7 @@ def test_service_rules_with_defaults_filled_in():
     ({"service": "dynamo"}, "LocalStack's service catalog calls it 'dynamodb'"),
     ({"service": "dynamodb", "operation": "Putitem"}, "did you mean 'PutItem'?"),
     ({"probability": 1.5}, "'probability' must be between 0 and 1, got 1.5"),
+    ({"probability": float("nan")}, "'probability' must be a finite number, got nan"),
     ({"error": {"statusCode": 302}}, "an HTTP error status between 400 and 599, got 302"),
     ({"region": "moon"}, "'region': 'moon' is not valid"),
 ])

@@ -158,3 +158,25 @@ def test_jwt_checks_what_can_be_checked_offline():
         access.check_jwt(_jwt(good), "https://i", ["app"], ["admin"], now=1000)
     with pytest.raises(access.Unauthorized, match="not a JWT"):
         access.check_jwt("Bearer abc", "https://i", ["app"], [], now=1000)
+
+
+def test_iam_and_none_security_as_sam_writes_them():
+    body = {"paths": {"/signed": {"get": {"security": [{"AWS_IAM": []}]}},
+                      "/public": {"get": {"security": [{"NONE": []}]}}},
+            "components": {"securitySchemes": {"AWS_IAM": {"type": "apiKey", "name": "Authorization", "in": "header",
+                                                           "x-amazon-apigateway-authtype": "awsSigv4"}}}}
+    routes_by_key = {r.key: r for r in openapi.parse(body).routes}
+    assert routes_by_key["GET /signed"].iam and routes_by_key["GET /signed"].authorizer is None
+    assert not routes_by_key["GET /public"].iam and routes_by_key["GET /public"].authorizer is None
+
+
+def test_sigv4_is_required_on_iam_routes():
+    header = ("AWS4-HMAC-SHA256 Credential=AKID/20261204/us-east-1/execute-api/aws4_request, "
+              "SignedHeaders=host, Signature=abc")
+    assert access.check_sigv4(header, {}, "123")["accessKey"] == "AKID"
+    assert access.check_sigv4(None, {"X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+                                     "X-Amz-Credential": "AKQ/20261204/us-east-1/execute-api/aws4_request"},
+                              "123")["accessKey"] == "AKQ"
+    for bad in (None, "Bearer x", "AWS4-HMAC-SHA256 Credential=AKID"):
+        with pytest.raises(access.Forbidden):
+            access.check_sigv4(bad, {}, "123")

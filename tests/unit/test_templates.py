@@ -62,3 +62,16 @@ def test_the_transform_runs_offline_and_explains_invalid_sam():
         expand(t, {}, "eu-west-1")
     plain = {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}
     assert expand(plain, {}, "us-east-1") is plain
+
+
+def test_outputs_point_at_the_sandbox():
+    from sandbox.deploy.deployer import local_urls
+
+    e = "http://127.0.0.1:4620"
+    assert local_urls("https://x1.execute-api.us-east-1.amazonaws.com/Prod/hello", e) == \
+        f"{e}/_aws/execute-api/x1/Prod/hello"
+    assert local_urls("https://x1.execute-api.us-east-1.amazonaws.com", e) == f"{e}/_aws/execute-api/x1/"
+    assert local_urls("http://abc.lambda-url.us-east-1.127.0.0.1:4620/", e) == \
+        "http://abc.lambda-url.us-east-1.localhost:4620/"
+    assert local_urls("see https://abc.lambda-url.eu-west-1.on.aws/path", e) == \
+        "see http://abc.lambda-url.eu-west-1.localhost:4620/path"

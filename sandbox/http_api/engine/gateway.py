@@ -167,6 +167,8 @@ def _authorize(api, route, req: Incoming, route_key: str, path_params: dict, sta
     kind = (route.authorization_type or "NONE").upper()
     if kind == "NONE":
         return None
+    if kind == "AWS_IAM":
+        return {"iam": access.check_sigv4(req.header("authorization"), dict(req.query_pairs), req.account)}
     authorizer = api.authorizers.get(route.authorizer_id)
     if authorizer is None:
         raise access.Forbidden(f"route {route_key} names authorizer {route.authorizer_id}, which does not exist")
@@ -177,8 +179,6 @@ def _authorize(api, route, req: Incoming, route_key: str, path_params: dict, sta
                                         list(jwt.get("Audience") or jwt.get("audience") or []),
                                         list(route.authorization_scopes or [])),
                 "principalId": "", "integrationLatency": 0}
-    if kind == "AWS_IAM":
-        return {"iam": {"accountId": req.account}}  # SigV4 is checked by the sandbox's guard, not per route
     identity = _identity(authorizer, req, path_params, stage_vars)
     version = str(authorizer.auth_payload_format_version or "2.0")
     if version == "2.0":

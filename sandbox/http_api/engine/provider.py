@@ -76,7 +76,8 @@ def apply_definition(api, definition: openapi.Definition) -> None:
         authorizer = definition.authorizers.get(route.authorizer) if route.authorizer else None
         api.create_route(
             api_key_required=False, authorization_scopes=route.scopes, route_key=route.key, target=target,
-            authorization_type=("CUSTOM" if authorizer.type == "REQUEST" else "JWT") if authorizer else "NONE",
+            authorization_type=("CUSTOM" if authorizer.type == "REQUEST" else "JWT") if authorizer
+            else "AWS_IAM" if route.iam else "NONE",
             authorizer_id=authorizer_ids.get(route.authorizer) if authorizer else None)
     if definition.title:
         api.name = definition.title

@@ -1,0 +1,200 @@
+"""Whole flows, not single calls: media-pipeline's drain rate and an SQS retry storm, with LocalStack's CPU.
+
+    uv run python bench/pipeline.py [--files 1000] [--storm 10000] [--env KEY=VALUE ...] [--compare KEY=VALUE]
+
+Starts its own sandbox (temporary state dir, free port). Pipeline: deploys media-pipeline with
+ProcessingMsPerMB=0, uploads --files small valid media files from 16 threads and waits until every job is DONE;
+prints files/s (first upload to last DONE), upload->DONE p50/p95 and LocalStack CPU ms per file. Idle latency:
+one upload after 15 s of quiet, upload -> worker start. Storm: --storm messages to a queue whose function fails
+every first delivery (visibility 1 s, maxReceiveCount 3): time until sent = processed + DLQ.
+`--compare KEY=VALUE` runs everything twice, without and with that LocalStack/sandbox environment variable,
+alternating, so both see the same machine. Results go to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox import Sandbox, Settings  # noqa: E402
+from sandbox.embedded import free_port  # noqa: E402
+
+STORM_HANDLER = """
+import json, os
+def handler(event, context):
+    failures = [{"itemIdentifier": r["messageId"]} for r in event["Records"]
+                if int(r["attributes"]["ApproximateReceiveCount"]) < 2]
+    return {"batchItemFailures": failures}
+"""
+
+
+def start(env: dict[str, str]) -> tuple[Sandbox, Path]:
+    state = Path(tempfile.mkdtemp(prefix="bench-pipeline-", dir="/var/tmp"))
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
+        sb.up(timeout=120)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return sb, state
+
+
+def cpu_seconds(sb: Sandbox) -> float:
+    proc = psutil.Process(sb.embedded.instance().pid)
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+def pss_mb(sb: Sandbox) -> float:
+    try:
+        return psutil.Process(sb.embedded.instance().pid).memory_full_info().pss / 2**20
+    except (psutil.Error, AttributeError):
+        return float("nan")
+
+
+def pipeline(sb: Sandbox, files: int) -> dict:
+    out = sb.deploy("media-pipeline", stack_name="bench-media", parameters={"ProcessingMsPerMB": "0"}).outputs
+    s3, ddb = sb.client("s3"), sb.client("dynamodb")
+    bucket, table = out["UploadsBucket"], out["JobsTableName"]
+    body = b"MEDIA1" + os.urandom(1000)
+    uploaded: dict[str, float] = {}
+
+    def upload(i: int) -> None:
+        key = f"bench/{i:06d}-{uuid.uuid4().hex[:6]}.mp4"
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        uploaded[key] = time.time()
+
+    cpu0, t0 = cpu_seconds(sb), time.time()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(upload, range(files)))
+    done: dict[str, float] = {}
+    deadline = time.time() + 900
+    while len(done) < files and time.time() < deadline:
+        time.sleep(0.5)
+        pages = ddb.get_paginator("scan").paginate(
+            TableName=table, FilterExpression="#s = :d", ExpressionAttributeNames={"#s": "status", "#k": "key",
+                                                                                    "#f": "finished_at"},
+            ExpressionAttributeValues={":d": {"S": "DONE"}}, ProjectionExpression="#k, #f")
+        for page in pages:
+            for item in page["Items"]:
+                done[item["key"]["S"]] = datetime.fromisoformat(item["finished_at"]["S"]).timestamp()
+    cpu = cpu_seconds(sb) - cpu0
+    last = max(done.values()) if done else float("nan")
+    latencies = sorted(done[k] - uploaded[k] for k in done if k in uploaded)
+    idle = idle_latency(sb, bucket, table)
+    sb.destroy("bench-media")
+    return {"files_done": len(done), "files_per_s": len(done) / (last - t0) if done else 0,
+            "p50_s": statistics.median(latencies) if latencies else float("nan"),
+            "p95_s": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan"),
+            "cpu_ms_per_file": cpu * 1000 / max(1, len(done)), "idle_upload_to_done_s": idle}
+
+
+def idle_latency(sb: Sandbox, bucket: str, table: str) -> float:
+    time.sleep(15)
+    key = f"idle/{uuid.uuid4().hex}.mp4"
+    t0 = time.time()
+    sb.client("s3").put_object(Bucket=bucket, Key=key, Body=b"MEDIA1 idle")
+    ddb = sb.client("dynamodb")
+    while time.time() - t0 < 60:
+        items = ddb.scan(TableName=table, FilterExpression="#k = :k AND #s = :d",
+                         ExpressionAttributeNames={"#k": "key", "#s": "status"},
+                         ExpressionAttributeValues={":k": {"S": key}, ":d": {"S": "DONE"}})["Items"]
+        if items:
+            return time.time() - t0
+        time.sleep(0.05)
+    return float("nan")
+
+
+def storm(sb: Sandbox, messages: int) -> dict:
+    import io
+    import zipfile
+
+    sqs, lam = sb.client("sqs"), sb.client("lambda")
+    name = f"storm-{uuid.uuid4().hex[:6]}"
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(QueueName=name, Attributes={
+        "VisibilityTimeout": "1", "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})})
+    queue = queue["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", STORM_HANDLER)
+    lam.create_function(FunctionName=name, Runtime="python3.13", Role="arn:aws:iam::000000000000:role/bench",
+                        Handler="app.handler", Code={"ZipFile": buf.getvalue()}, Timeout=10)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    for start_at in range(0, messages, 10):
+        sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": f"m{start_at + i}"}
+                                                        for i in range(min(10, messages - start_at))])
+    cpu0, t0 = cpu_seconds(sb), time.time()
+    lam.create_event_source_mapping(FunctionName=name, EventSourceArn=arn, BatchSize=10,
+                                    FunctionResponseTypes=["ReportBatchItemFailures"])
+    while time.time() - t0 < 1800:
+        attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        if int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"]) == 0:
+            break
+        time.sleep(0.5)
+    seconds = time.time() - t0
+    in_dlq = int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+                 ["Attributes"]["ApproximateNumberOfMessages"])
+    return {"storm_s": seconds, "storm_msg_per_s": messages / seconds, "storm_in_dlq": in_dlq,
+            "storm_cpu_ms_per_msg": (cpu_seconds(sb) - cpu0) * 1000 / messages}
+
+
+def run(env: dict[str, str], args) -> dict:
+    sb, state = start(env)
+    try:
+        result = {"idle_pss_mb": pss_mb(sb)}
+        if args.files:
+            result.update(pipeline(sb, args.files))
+        if args.storm:
+            result.update(storm(sb, args.storm))
+        result["pss_after_mb"] = pss_mb(sb)
+        return result
+    finally:
+        sb.down()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--storm", type=int, default=0)
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--compare", metavar="KEY=VALUE[,KEY=VALUE]")
+    args = parser.parse_args()
+    base = dict(e.split("=", 1) for e in args.env)
+    variants = {"as configured": base}
+    if args.compare:  # KEY=VALUE[,KEY=VALUE...]
+        variants[args.compare] = {**base, **dict(p.split("=", 1) for p in args.compare.split(","))}
+    results = {name: run(env, args) for name, env in variants.items()}
+    keys = sorted({k for r in results.values() for k in r})
+    for i, name in enumerate(results):
+        print(f"variant {i}: {name}")
+    print(f"{'':28}" + "".join(f"{'variant ' + str(i):>16}" for i in range(len(results))))
+    for k in keys:
+        print(f"{k:28}" + "".join(f"{results[n].get(k, float('nan')):16.2f}" for n in results))
+
+
+if __name__ == "__main__":
+    main()
