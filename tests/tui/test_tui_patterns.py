@@ -40,6 +40,17 @@ async def show_pattern(pilot, name: str):
     pane = app.pane("patterns")
     await until(pilot, lambda: any(p.name == name for p in pane.patterns), 30, "the pattern list")
     options = q(app, "#pattern-list", OptionList)
+    # The start-up focus (the first tab's list, after a refresh) and the tab switch's can land after this point
+    # and take the focus from what the test focuses next (seen: the Scenarios catalog): settle it first.
+    def held() -> bool:
+        if app.focused is not options:
+            options.focus()
+            return False
+        return True
+
+    await until(pilot, held, 10, "the pattern list to keep the focus")
+    await pilot.pause(0.2)
+    await until(pilot, held, 10, "the pattern list to keep the focus")
     options.focus()
     options.highlighted = next(i for i, p in enumerate(pane.patterns) if p.name == name)
     await until(pilot, lambda: pane.selected is not None and pane.selected.name == name and pane.diagram, 10,
