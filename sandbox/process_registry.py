@@ -28,9 +28,19 @@ class ProcessRecord:
         """True if the PID still belongs to the process we started (same start time)."""
         try:
             proc = psutil.Process(self.pid)
-            return abs(proc.create_time() - self.create_time) < 0.05 and proc.status() != psutil.STATUS_ZOMBIE
+            return same_start(proc.create_time(), self.create_time) and proc.status() != psutil.STATUS_ZOMBIE
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return False
+
+
+def same_start(now_reported: float, recorded: float) -> bool:
+    """psutil computes a start time as the boot time plus the process's start ticks, and on Linux the boot time is
+    /proc/stat's `btime` in whole seconds, which the kernel recomputes when the wall clock is adjusted: the same
+    process can be reported a whole second or two later than it was recorded. (Seen: a clean CI run lost track of
+    its own LocalStack mid-run - no token, "No sandbox is running".) A shift by whole seconds is the same process; a
+    recycled PID would also have to have started a whole number of seconds (+-50 ms) apart, within 2 s."""
+    diff = abs(now_reported - recorded)
+    return diff < 0.05 or (diff <= 2.05 and abs(diff - round(diff)) < 0.05)
 
 
 class ProcessRegistry:

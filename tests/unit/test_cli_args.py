@@ -26,3 +26,4 @@ def test_a_subcommand_option_of_the_same_name_stays_the_subcommands():
     from sandbox.cli import GLOBAL_OPTIONS, _option_names, main as group
 
     assert "--region" in GLOBAL_OPTIONS and "--region" in _option_names(group.commands["deploy"])
+
