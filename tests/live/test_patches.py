@@ -166,8 +166,9 @@ def handler(event, context):
     assert len(reports) == 3 and all(e["message"].startswith("REPORT RequestId:") for e in reports)
 
 
-def test_subscription_filter_forwards_only_matching_events(sb, helpers):
-    """The same matcher decides what a subscription filter delivers (it forwarded everything before)."""
+def _subscription_sink(sb, helpers):
+    """A subscription filter destination: a function writing each delivery's messages to a bucket; returns its
+    ARN and `delivered()`, every message delivered so far."""
     bucket = helpers.unique("subscription")
     sb.client("s3").create_bucket(Bucket=bucket)
     fn = helpers.create_function(sb, '''
@@ -177,21 +178,28 @@ def handler(event, context):
     body = json.dumps([e["message"] for e in data["logEvents"]]).encode()
     boto3.client("s3").put_object(Bucket=os.environ["BUCKET"], Key=context.aws_request_id, Body=body)
 ''', Environment={"Variables": {"BUCKET": bucket}})
+    fn_arn = sb.client("lambda").get_function(FunctionName=fn)["Configuration"]["FunctionArn"]
+
+    def delivered():
+        s3 = sb.client("s3")
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        return [m for k in keys for m in json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())]
+
+    return fn_arn, delivered
+
+
+def test_subscription_filter_forwards_only_matching_events(sb, helpers):
+    """The same matcher decides what a subscription filter delivers (it forwarded everything before)."""
+    fn_arn, delivered = _subscription_sink(sb, helpers)
     logs, group = sb.client("logs"), helpers.unique("/app/subscribed")
     logs.create_log_group(logGroupName=group)
     logs.create_log_stream(logGroupName=group, logStreamName="s")
-    fn_arn = sb.client("lambda").get_function(FunctionName=fn)["Configuration"]["FunctionArn"]
     logs.put_subscription_filter(logGroupName=group, filterName="errors", filterPattern="{ $.level = ERROR }",
                                  destinationArn=fn_arn)
     now = int(time.time() * 1000)
     lines = [json.dumps({"level": level, "n": n}) for n, level in enumerate(["INFO", "ERROR", "WARN", "ERROR"])]
     logs.put_log_events(logGroupName=group, logStreamName="s",
                         logEvents=[{"timestamp": now + i, "message": m} for i, m in enumerate(lines)])
-
-    def delivered():
-        s3 = sb.client("s3")
-        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-        return [m for k in keys for m in json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())]
 
     got = helpers.wait_for(delivered, message="the subscription filter's delivery")
     assert got == [lines[1], lines[3]]
@@ -200,29 +208,15 @@ def handler(event, context):
 def test_a_stream_created_after_the_subscription_filter_is_forwarded_too(sb, helpers):
     """logs_stream_of_filtered_group: CreateLogStream in a group with a subscription filter raised
     "'dict_values' object is not subscriptable" (a function's log group with a filter lost its lines)."""
-    bucket = helpers.unique("subscription")
-    sb.client("s3").create_bucket(Bucket=bucket)
-    fn = helpers.create_function(sb, '''
-import base64, gzip, json, os, boto3
-def handler(event, context):
-    data = json.loads(gzip.decompress(base64.b64decode(event["awslogs"]["data"])))
-    body = json.dumps([e["message"] for e in data["logEvents"]]).encode()
-    boto3.client("s3").put_object(Bucket=os.environ["BUCKET"], Key=context.aws_request_id, Body=body)
-''', Environment={"Variables": {"BUCKET": bucket}})
+    fn_arn, delivered = _subscription_sink(sb, helpers)
     logs, group = sb.client("logs"), helpers.unique("/app/filtered-first")
     logs.create_log_group(logGroupName=group)
-    fn_arn = sb.client("lambda").get_function(FunctionName=fn)["Configuration"]["FunctionArn"]
     logs.put_subscription_filter(logGroupName=group, filterName="errors", filterPattern="ERROR",
                                  destinationArn=fn_arn)
     logs.create_log_stream(logGroupName=group, logStreamName="after")  # raised before
     logs.put_log_events(logGroupName=group, logStreamName="after", logEvents=[
         {"timestamp": int(time.time() * 1000), "message": "INFO fine"},
         {"timestamp": int(time.time() * 1000) + 1, "message": "ERROR broken"}])
-
-    def delivered():
-        s3 = sb.client("s3")
-        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-        return [m for k in keys for m in json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read())]
 
     assert helpers.wait_for(delivered, message="the subscription filter's delivery") == ["ERROR broken"]
 
