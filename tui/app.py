@@ -39,6 +39,24 @@ PANES: tuple[type[Pane], ...] = (ScenariosPane, DlqPane, FaultsPane, LogsPane, F
 DARK, LIGHT = "textual-dark", "textual-light"
 
 
+class MainTabs(TabbedContent):
+    """The feature tabs. They switch only by a key, a click or `show_tab`.
+
+    Textual's TabbedContent switches to whichever pane a widget is focused in programmatically
+    (`TabPane.Focused`). A pane's focus arrives one message later than the request, so a start-up focus
+    that lands late (a loaded machine) took the user back to Scenarios right after they pressed 4.
+    Here a focus that lands in a hidden pane is moved to the shown pane's main widget instead.
+    """
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        event.stop()
+        event.prevent_default()  # not TabbedContent's handler, which would switch tabs
+        if event.tab_pane.id != self.active:
+            pane = self.app.pane(self.active)
+            if pane is not None:
+                pane.focus_main()
+
+
 class MainScreen(Screen):
     """The feature tabs. Number keys switch tabs (their labels show the key)."""
 
@@ -47,7 +65,7 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="λ")
-        with TabbedContent(id="main-tabs", initial=PANES[0].TAB_ID):
+        with MainTabs(id="main-tabs", initial=PANES[0].TAB_ID):
             for i, pane in enumerate(PANES, 1):
                 with TabPane(f"{i} {pane.TAB_TITLE}", id=pane.TAB_ID):
                     yield pane(id=f"pane-{pane.TAB_ID}")
