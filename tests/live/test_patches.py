@@ -355,39 +355,77 @@ def test_sqs_request_metrics_keep_their_sums(sb, helpers):
     assert stat("NumberOfMessagesReceived") == len(received)
 
 
-# --- sqs_esm_long_polling (opt-in): an idle SQS mapping long-polls -----------------------------------------------
+# --- sqs_esm_wake_on_message: an idle SQS mapping is woken by its queue ------------------------------------------
 @pytest.mark.live
-def test_an_idle_sqs_mapping_long_polls_when_asked_and_still_delivers(tmp_path, monkeypatch):
-    """With SANDBOX_ESM_LONG_POLL_SECONDS its ReceiveMessage waits on the queue instead of short polls and back-off
-    sleeps; a message sent while it waits is delivered. Its own sandbox: the switch is read when LocalStack starts."""
-    import os
-    import tempfile
-
+def test_an_idle_sqs_mapping_is_woken_by_its_queue_and_a_disabled_one_takes_nothing(sb):
+    """Idle, the mapping does not poll every second (LocalStack's back-off) but waits for its queue; a message wakes
+    it. Disabled while it waits, it takes nothing more (a long poll would have taken the next message)."""
     from conftest import create_function, unique, wait_for
-    from sandbox import Sandbox, Settings
-    from sandbox.embedded import free_port
 
-    monkeypatch.setenv("SANDBOX_ESM_LONG_POLL_SECONDS", "5")
-    state = tempfile.mkdtemp(prefix="sandbox-longpoll-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None)
-    sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
-    sb.up(timeout=120)
-    try:
-        lam, sqs = sb.client("lambda"), sb.client("sqs")
-        fn = create_function(sb, "def handler(event, context):\n    print('got', len(event['Records']))\n")
-        queue = sqs.create_queue(QueueName=unique("idle"))["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=arn, BatchSize=10)
-        name = arn.split(":")[-1]
+    lam, sqs = sb.client("lambda"), sb.client("sqs")
+    fn = create_function(sb, "def handler(event, context):\n    print('got', len(event['Records']))\n")
+    queue = sqs.create_queue(QueueName=unique("idle"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    mapping = lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=arn, BatchSize=10)["UUID"]
+    name = arn.split(":")[-1]
 
-        def polls():
-            return [e for e in sb.events(service="sqs", all=True, limit=500)["events"] if e["operation"] ==
-                    "ReceiveMessage" and name in f"{e.get('resource')} {e.get('resource_name')}"]
+    def polls():
+        return [e for e in sb.events(service="sqs", all=True, limit=1000)["events"] if e["operation"] ==
+                "ReceiveMessage" and name in f"{e.get('resource')} {e.get('resource_name')}"]
 
-        wait_for(polls, timeout=15, message="a finished poll of the mapping (a long poll lasts 5 s)")
-        requests = [(e.get("request") or "").replace(" ", "") for e in polls()]
-        assert all('"WaitTimeSeconds":5' in r for r in requests), requests
-        sqs.send_message(QueueUrl=queue, MessageBody="hello")
-        wait_for(lambda: any(e.get("hop") == "lambda-exec" for e in sb.events(all=True, limit=500)["events"]),
-                 timeout=15, message="the function ran")
-    finally:
-        sb.down()
+    def runs():
+        return [e for e in sb.events(all=True, limit=1000)["events"]
+                if e.get("hop") == "lambda-exec" and fn in f"{e.get('resource')} {e.get('resource_name')}"]
+
+    wait_for(polls, timeout=15, message="a first poll of the mapping")
+    time.sleep(1)
+    before = len(polls())
+    time.sleep(4)
+    assert len(polls()) - before <= 1, "an idle mapping polled every second instead of waiting for its queue"
+    sqs.send_message(QueueUrl=queue, MessageBody="hello")
+    wait_for(runs, timeout=15, message="the function ran")
+
+    lam.update_event_source_mapping(UUID=mapping, Enabled=False)
+    wait_for(lambda: lam.get_event_source_mapping(UUID=mapping)["State"] == "Disabled", timeout=15,
+             message="the mapping disabled")
+    sqs.send_message(QueueUrl=queue, MessageBody="stays")
+    time.sleep(3)
+    attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages",
+                                                                     "ApproximateNumberOfMessagesNotVisible"])
+    assert attrs["Attributes"] == {"ApproximateNumberOfMessages": "1", "ApproximateNumberOfMessagesNotVisible": "0"}
+    assert len(runs()) == 1, "a disabled mapping still delivered a message"
+
+
+# --- sqs_esm_concurrency: ScalingConfig.MaximumConcurrency caps the batches in flight ------------------------------
+def _most_at_once(spans) -> int:
+    """The largest number of spans running at the same moment."""
+    edges = sorted([(s["ts"], 1) for s in spans] + [(s["ts"] + s["duration_ms"] / 1000, -1) for s in spans],
+                   key=lambda e: (e[0], e[1]))
+    most = now = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("maximum_concurrency, expected", [(2, 2), (None, 5)])
+def test_maximum_concurrency_caps_an_sqs_mappings_batches_in_flight(sb, maximum_concurrency, expected):
+    """Eight one-message batches of a 1.5 s function: without ScalingConfig five run at once (our pollers, as AWS
+    starts with five); with MaximumConcurrency 2 never more than two (LocalStack stored it and ignored it)."""
+    from conftest import create_function, unique, wait_for
+
+    lam, sqs = sb.client("lambda"), sb.client("sqs")
+    fn = create_function(sb, "import time\ndef handler(event, context):\n    time.sleep(1.5)\n", timeout=10)
+    queue = sqs.create_queue(QueueName=unique("capped"), Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(8)])
+    extra = {"ScalingConfig": {"MaximumConcurrency": maximum_concurrency}} if maximum_concurrency else {}
+    lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=arn, BatchSize=1, **extra)
+
+    def runs():
+        return [e for e in sb.events(all=True, limit=1000)["events"]
+                if e.get("hop") == "lambda-exec" and fn in f"{e.get('resource')} {e.get('resource_name')}"]
+
+    wait_for(lambda: len(runs()) == 8, timeout=60, message="eight invocations")
+    assert _most_at_once(runs()) == expected

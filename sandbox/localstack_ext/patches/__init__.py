@@ -16,7 +16,7 @@ PATCHES = {
     "cfn_lambda_reserved_concurrency": "ReservedConcurrentExecutions of AWS::Lambda::Function in templates",
     "s3_storage_dir": "large S3 objects kept under the sandbox's state dir, not a /tmp folder shared by all",
     "sqs_esm_concurrency": "SQS event source mappings process several batches at once, as on AWS",
-    "sqs_esm_long_polling": "idle SQS event source mappings may long-poll (opt-in) instead of short polls",
+    "sqs_esm_wake_on_message": "an idle SQS event source mapping is woken by its queue instead of sleeping a back-off",
     "cfn_sam_transform_lock": "SAM transforms of stacks deployed in parallel race on AWS_DEFAULT_REGION",
     "lambda_metrics_batching": "Lambda Invocations/Errors metrics aggregated per second (speed)",
     "sqs_metrics_batching": "SQS per-request metrics aggregated per second (speed)",

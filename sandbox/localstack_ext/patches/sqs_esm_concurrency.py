@@ -11,6 +11,9 @@ the first delivery is still running.
 Workaround: for standard queues, `handle_messages` runs on its own thread and the poller polls again at once,
 with at most CONCURRENCY batches in flight per mapping (a poll waits for a free slot before receiving).
 FIFO queues keep one batch at a time (ordering within a message group).
+
+The mapping's `ScalingConfig.MaximumConcurrency` caps that number, as on AWS (LocalStack stores it and ignores it:
+the poller never sees the mapping's configuration, so EsmWorker.__init__ hands it over).
 """
 
 from __future__ import annotations
@@ -27,8 +30,28 @@ CONCURRENCY = int(os.environ.get("SANDBOX_SQS_ESM_CONCURRENCY") or 5)
 TARGET = "localstack.services.lambda_.event_source_mapping.pollers.sqs_poller"
 
 
+def batches_in_flight(maximum_concurrency) -> int:
+    """How many batches a mapping may have in flight: ours, capped by its ScalingConfig.MaximumConcurrency."""
+    try:
+        cap = int(maximum_concurrency)
+    except (TypeError, ValueError):
+        return CONCURRENCY
+    return max(1, min(CONCURRENCY, cap))
+
+
 def apply() -> None:
+    from localstack.services.lambda_.event_source_mapping.esm_worker import EsmWorker
     from localstack.services.lambda_.event_source_mapping.pollers.sqs_poller import SqsPoller
+
+    original_worker_init = EsmWorker.__init__
+
+    def worker_init(self, esm_config, poller, *args, **kwargs):
+        original_worker_init(self, esm_config, poller, *args, **kwargs)
+        if isinstance(poller, SqsPoller):
+            scaling = esm_config.get("ScalingConfig") or {}
+            poller.__dict__["_sandbox_slot_count"] = batches_in_flight(scaling.get("MaximumConcurrency"))
+
+    EsmWorker.__init__ = worker_init
 
     original_poll_events = SqsPoller.poll_events
     original_handle_messages = SqsPoller.handle_messages
@@ -36,7 +59,8 @@ def apply() -> None:
 
     def slots(poller) -> threading.Semaphore:
         if "_sandbox_slots" not in poller.__dict__:
-            poller.__dict__["_sandbox_slots"] = threading.BoundedSemaphore(CONCURRENCY)
+            count = poller.__dict__.get("_sandbox_slot_count", CONCURRENCY)
+            poller.__dict__["_sandbox_slots"] = threading.BoundedSemaphore(count)
         return poller.__dict__["_sandbox_slots"]
 
     def poll_events(self):
