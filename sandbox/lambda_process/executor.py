@@ -52,6 +52,11 @@ INVOKE_TOKEN_HEADER = "X-Sandbox-Invoke-Token"
 RUNTIME_TOKEN_HEADER = "X-Sandbox-Runtime-Token"
 # Lambda's limit on a synchronous response (6 MB + 100 bytes of envelope), as localstack's config has it.
 MAX_RESPONSE_BYTES = int(config.LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES or 6 * 1024 * 1024 + 100)
+# The result in the answer to /invoke (bootstrap.py's REPLY_HEADER) instead of two callbacks through the gateway
+# (`/logs`, then `/response` or `/error`): each callback costs LocalStack a full gateway request. A runtime that does
+# not know it (bootstrap.mjs today) answers 202 and calls back as before.
+REPLY_HEADER = "X-Sandbox-Reply"
+INLINE_REPLY = (os.environ.get("SANDBOX_LAMBDA_INLINE_REPLY") or "1") not in ("0", "false", "no")
 # How long a supervisor gets to stop its environment's processes before they are all killed outright.
 STOP_GRACE_S = 2.0
 
@@ -123,21 +128,30 @@ class ProcessEndpoint(ExecutorEndpoint):
             return Response(f"no invocation {req_id} is waiting for a result", status=HTTPStatus.CONFLICT)
         return None
 
+    def finish(self, req_id: str, data: bytes, is_error: bool) -> None:
+        """Settles the invocation in flight, from a callback or from the runtime's inline reply."""
+        if not is_error and len(data) > MAX_RESPONSE_BYTES:
+            # As Lambda: the invocation fails, the caller gets this error (localstack's Go init does the same
+            # with LOCALSTACK_MAX_PAYLOAD_SIZE).
+            data = json.dumps({"errorMessage": "Response payload size exceeded maximum allowed payload size "
+                                               f"({MAX_RESPONSE_BYTES} bytes).",
+                               "errorType": "Function.ResponseSizeTooLarge"}).encode()
+            is_error = True
+        future = self.invocation_future
+        if future is not None and not future.done():
+            future.set_result(InvocationResult(req_id, data, is_error=is_error, logs=self.logs))
+
     def invocation_response(self, request: Request, req_id: str) -> Response:
         if refused := self._refused(request, req_id):
             return refused
-        if len(request.data) > MAX_RESPONSE_BYTES:
-            # As Lambda: the invocation fails, the caller gets this error (localstack's Go init does the same
-            # with LOCALSTACK_MAX_PAYLOAD_SIZE).
-            body = json.dumps({"errorMessage": "Response payload size exceeded maximum allowed payload size "
-                                               f"({MAX_RESPONSE_BYTES} bytes).",
-                               "errorType": "Function.ResponseSizeTooLarge"}).encode()
-            self.invocation_future.set_result(InvocationResult(req_id, body, is_error=True, logs=self.logs))
-            return Response(status=HTTPStatus.ACCEPTED)
-        return super().invocation_response(request, req_id)
+        self.finish(req_id, request.data, is_error=False)
+        return Response(status=HTTPStatus.ACCEPTED)
 
     def invocation_error(self, request: Request, req_id: str) -> Response:
-        return self._refused(request, req_id) or super().invocation_error(request, req_id)
+        if refused := self._refused(request, req_id):
+            return refused
+        self.finish(req_id, request.data, is_error=True)
+        return Response(status=HTTPStatus.ACCEPTED)
 
     def invocation_logs(self, request: Request, invoke_id: str) -> Response:
         return self._refused(request) or super().invocation_logs(request, invoke_id)
@@ -400,8 +414,14 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self._start_bookkeeping(payload)
         url = f"http://127.0.0.1:{self.endpoint.container_port}/invoke"
         self.endpoint.current_request_id = payload.get("invoke-id")
+        timeout = float(self.function_version.config.timeout)
+        headers = {INVOKE_TOKEN_HEADER: self.token}
+        if INLINE_REPLY:
+            headers[REPLY_HEADER] = "inline"
         try:
-            response = self.session.post(url, json=payload, timeout=10, headers={INVOKE_TOKEN_HEADER: self.token})
+            # The headers come back as soon as the runtime accepts the invocation; an inline body when it ends.
+            response = self.session.post(url, json=payload, headers=headers, stream=True,
+                                         timeout=(10, timeout if INLINE_REPLY else 10))
         except requests.RequestException as e:
             if not retry_on_dead or not self._exited_within(2.0):
                 raise InvokeSendError(f"Could not send the invocation to environment {self.id}: {e}") from e
@@ -409,13 +429,37 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self._respawn()
             return self._invoke(payload, retry_on_dead=False)
         if not response.ok:
+            response.close()
             raise InvokeSendError(f"Environment {self.id} refused the invocation: HTTP {response.status_code}")
-        timeout = float(self.function_version.config.timeout)
+        if response.status_code == HTTPStatus.OK:
+            return self._inline_result(response, future, timeout)
+        response.close()
+        return self._await(future, timeout)
+
+    def _inline_result(self, response: requests.Response, future: Future, timeout: float) -> InvocationResult:
+        """The result the runtime wrote into its answer; a connection that breaks first is a crash (the process
+        watcher settles the future) or the function's timeout."""
         try:
-            return future.result(timeout=timeout)
+            data = response.content
+            meta, _, rest = data.partition(b"\n")
+            meta = json.loads(meta)
+            logs_bytes = int(meta["logs_bytes"])
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            response.close()
+            elapsed = time.perf_counter() - self._invoke_started
+            return self._await(future, max(0.0, timeout - elapsed))
+        self.endpoint.logs = rest[:logs_bytes].decode("utf-8", "replace")
+        self.endpoint.finish(self._current_request_id or "", rest[logs_bytes:], is_error=meta.get("kind") == "error")
+        return future.result()
+
+    def _await(self, future: Future, wait: float) -> InvocationResult:
+        """The result a callback (or the process watcher) settles; after `wait` seconds, AWS's timeout error."""
+        try:
+            return future.result(timeout=wait)
         except FutureTimeout:
             if future.done():
                 return future.result()
+            timeout = float(self.function_version.config.timeout)
             result = self._synthetic_error(
                 future, "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds", status="timeout"
             )

@@ -5,7 +5,9 @@
 //
 // * `POST {LOCALSTACK_RUNTIME_ENDPOINT}/status/{id}/ready` once the handler is loaded (body: {"port": N}),
 // * serves `POST /invoke` on 127.0.0.1,
-// * per invocation `POST .../invocations/{request_id}/logs`, then `.../response` or `.../error`.
+// * per invocation `POST .../invocations/{request_id}/logs`, then `.../response` or `.../error`; or, when the
+//   executor asks for it (`X-Sandbox-Reply: inline`), the result in the answer to `/invoke` itself (bootstrap.py
+//   documents the format): two requests through LocalStack's gateway less per invocation.
 //
 // and behaves like AWS's Node.js runtime (aws-lambda-nodejs-runtime-interface-client): handler "dir/file.fn",
 // CommonJS or ES module, async or callback style (with callbackWaitsForEmptyEventLoop emulated through the
@@ -459,6 +461,7 @@ function parseInvocation(body) {
   for (const key of ["payload", "invoked-function-arn", "trace-id", "client-context"]) {
     if (inv[key] !== undefined && inv[key] !== null && typeof inv[key] !== "string") return null;
   }
+  delete inv.reply; // ours, never the sender's
   return inv;
 }
 
@@ -547,6 +550,17 @@ class Runtime {
         const inv = parseInvocation(Buffer.concat(chunks));
         if (!inv) return refuse(400);
         inv.deadlineMs = Date.now() + parseFloat(process.env.AWS_LAMBDA_FUNCTION_TIMEOUT || "3") * 1000;
+        if (req.headers["x-sandbox-reply"] === "inline") {
+          // Accepted: the headers go out now, the result as the body when the invocation ends.
+          res.writeHead(200, { "Transfer-Encoding": "chunked" });
+          res.flushHeaders();
+          inv.reply = res;
+          setImmediate(() => {
+            this.queue.push(inv);
+            this.next();
+          });
+          return;
+        }
         // The handler starts once the 202 is out: a handler that blocks the event loop must not block it.
         res.writeHead(202, { "Content-Length": "0" }).end(() => {
           this.queue.push(inv);
@@ -627,7 +641,8 @@ class Runtime {
   invoke(inv) {
     signalActivity("i");
     const requestId = inv["invoke-id"];
-    const state = { requestId, done: false, started: performance.now(), waitForEmptyEventLoop: true, pending: null };
+    const state = { requestId, done: false, started: performance.now(), waitForEmptyEventLoop: true, pending: null,
+                    reply: inv.reply };
     this.current = state;
     currentRequestId = requestId;
     process.env._X_AMZN_TRACE_ID = inv["trace-id"] || "";
@@ -727,9 +742,16 @@ class Runtime {
     }
     const logs = state.header + log.take() + `END RequestId: ${requestId}\n${report}\n`;
     try {
-      await this.post(`/invocations/${requestId}/logs`, { logs });
-      if (error) await this.post(`/invocations/${requestId}/error`, error);
-      else await this.post(`/invocations/${requestId}/response`, Buffer.from(body));
+      if (state.reply) {
+        const logBytes = Buffer.from(logs);
+        const meta = JSON.stringify({ kind: error ? "error" : "response", logs_bytes: logBytes.length });
+        const payload = Buffer.from(error ? JSON.stringify(error) : body);
+        await new Promise((resolve) => state.reply.end(Buffer.concat([Buffer.from(meta + "\n"), logBytes, payload]), resolve));
+      } else {
+        await this.post(`/invocations/${requestId}/logs`, { logs });
+        if (error) await this.post(`/invocations/${requestId}/error`, error);
+        else await this.post(`/invocations/${requestId}/response`, Buffer.from(body));
+      }
     } catch (err) {
       realStdoutWrite(`[sandbox] could not report invocation ${requestId} to LocalStack: ${err.message}\n`);
       exit(1);

@@ -5,7 +5,9 @@ protocol (see localstack/services/lambda_/invocation/executor_endpoint.py):
 
 * `POST {LOCALSTACK_RUNTIME_ENDPOINT}/status/{id}/ready` once the handler is imported (body: our invoke port),
 * serves `POST /invoke` on 127.0.0.1,
-* per invocation `POST .../invocations/{request_id}/logs`, then `.../response` or `.../error`.
+* per invocation `POST .../invocations/{request_id}/logs`, then `.../response` or `.../error`; or, when the
+  executor asks for it (`X-Sandbox-Reply: inline`), the result in the answer to `/invoke` itself: two requests
+  through LocalStack's gateway less per invocation (see INLINE_REPLY).
 
 Both directions carry the environment's secret (SANDBOX_INVOKE_TOKEN, taken out of the environment before the
 handler loads): without it no other page or process on the machine can post an invocation to us, or a result
@@ -41,6 +43,9 @@ MAX_LOG_BYTES = int(os.environ.get("SANDBOX_MAX_LOG_BYTES", str(1024 * 1024)))
 INVOKE_TOKEN_HEADER = "X-Sandbox-Invoke-Token"
 RUNTIME_TOKEN_HEADER = "X-Sandbox-Runtime-Token"
 MAX_INVOKE_BODY = 8 * 1024 * 1024  # Lambda's request limit is 6 MB; the envelope adds a little
+# The inline reply: headers at once (the invocation is accepted), then one chunked body when it ends -
+# a JSON line {"kind": "response"|"error", "logs_bytes": N}, N bytes of logs, the payload.
+REPLY_HEADER = "X-Sandbox-Reply"
 
 
 # The environment's supervisor samples memory often while an invocation runs: "i" tells it one started, "d" that it
@@ -92,6 +97,7 @@ def parse_invocation(body: bytes):
     for key in ("payload", "invoked-function-arn", "trace-id", "client-context"):
         if inv.get(key) is not None and not isinstance(inv[key], str):
             return None
+    inv.pop("_reply", None)  # ours, never the sender's
     return inv
 
 
@@ -333,8 +339,21 @@ class Runtime:
                 inv = parse_invocation(self.rfile.read(length))
                 if inv is None:
                     return self.answer(400)
+                if self.headers.get(REPLY_HEADER) != "inline":
+                    runtime.invocations.put(inv)
+                    return self.answer(202)
+                done = inv["_reply"] = {"event": threading.Event()}
                 runtime.invocations.put(inv)
-                self.answer(202)
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.flush()  # accepted: from now on a broken connection means the runtime died
+                done["event"].wait()
+                kind, logs, body = done["result"]
+                logs = logs.encode("utf-8", "replace")
+                data = json.dumps({"kind": kind, "logs_bytes": len(logs)}).encode() + b"\n" + logs + body
+                self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data))
+                self.wfile.flush()
 
             def log_message(self, *args):
                 pass
@@ -418,11 +437,17 @@ class Runtime:
             self.first_invoke = False
         footer = f"END RequestId: {request_id}\n{report}\n"
         logs = header + self.log.take() + footer
-        self.post(f"/invocations/{request_id}/logs", {"logs": logs})
-        if error is not None:
-            self.post(f"/invocations/{request_id}/error", error)
+        reply = inv.get("_reply")
+        if reply is not None:
+            reply["result"] = ("error", logs, json.dumps(error).encode()) if error is not None else \
+                ("response", logs, body)
+            reply["event"].set()
         else:
-            self.post(f"/invocations/{request_id}/response", body)
+            self.post(f"/invocations/{request_id}/logs", {"logs": logs})
+            if error is not None:
+                self.post(f"/invocations/{request_id}/error", error)
+            else:
+                self.post(f"/invocations/{request_id}/response", body)
         self.request_filter.request_id = None
         signal_activity(b"d")
 
