@@ -41,6 +41,7 @@ def floor_server() -> str:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stalls
 
         def do_POST(self):
             event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

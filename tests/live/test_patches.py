@@ -429,3 +429,38 @@ def test_maximum_concurrency_caps_an_sqs_mappings_batches_in_flight(sb, maximum_
 
     wait_for(lambda: len(runs()) == 8, timeout=60, message="eight invocations")
     assert _most_at_once(runs()) == expected
+
+
+# --- lambda_keepalive_timers: one shared timer thread still stops idle environments --------------------------------
+@pytest.mark.live
+def test_an_idle_environment_is_stopped_after_its_keepalive_and_the_next_call_is_cold(monkeypatch):
+    """Its own sandbox with a 1.5 s keep-alive: warm calls in a row stay warm (their timers are cancelled), and
+    after the keep-alive passes the environment is gone and the next call starts cold."""
+    import os
+    import tempfile
+
+    from conftest import create_function, wait_for
+    from sandbox import Sandbox, Settings
+    from sandbox.embedded import free_port
+
+    monkeypatch.setenv("SANDBOX_LAMBDA_KEEPALIVE_MS", "1500")
+    state = tempfile.mkdtemp(prefix="sandbox-keepalive-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None)
+    sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))  # the knobs come from the environment
+    sb.up(timeout=120)
+    try:
+        fn = create_function(sb, "import uuid\nENV = uuid.uuid4().hex\ndef handler(event, context):\n"
+                                 "    return ENV\n")
+        lam = sb.client("lambda")
+
+        def call():
+            return json.loads(lam.invoke(FunctionName=fn, Payload=b"{}")["Payload"].read())
+
+        first = call()
+        assert call() == call() == first  # warm: the same environment each time
+        time.sleep(4)  # the keep-alive (1.5 s) passes
+        assert call() != first, "the idle environment was still warm after its keep-alive"
+        colds = [e["attrs"].get("cold") for e in sb.events(all=True, limit=200)["events"]
+                 if e.get("hop") == "lambda-exec"]
+        assert colds.count(True) == 2, colds
+    finally:
+        sb.down()

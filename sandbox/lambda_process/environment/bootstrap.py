@@ -317,6 +317,9 @@ class Runtime:
 
         class InvokeHandler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The inline reply's body follows its headers in a second write: with Nagle's algorithm it waited for
+            # the executor's delayed ACK (up to 40 ms).
+            disable_nagle_algorithm = True
 
             def answer(self, status, close=False):
                 self.send_response(status)

@@ -20,6 +20,7 @@ PATCHES = {
     "cfn_sam_transform_lock": "SAM transforms of stacks deployed in parallel race on AWS_DEFAULT_REGION",
     "lambda_metrics_batching": "Lambda Invocations/Errors metrics aggregated per second (speed)",
     "sqs_metrics_batching": "SQS per-request metrics aggregated per second (speed)",
+    "lambda_keepalive_timers": "one shared timer thread for Lambda environments' keep-alive, not a thread per invoke",
     "logs_stream_of_filtered_group": "CreateLogStream in a log group with a subscription filter",
     "apigateway_iam_methods": "REST methods with AWS_IAM security imported as AWS_IAM, not NONE",
     "lambda_esm_deletion": "deleted event source mappings removed, not left 'Deleting' for ever",
