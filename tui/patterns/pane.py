@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
@@ -31,7 +31,7 @@ from tui.patterns.model import Diagram, combine
 from tui.patterns.operation import LOG_HOLD_SECONDS, STATUS_HOLD_SECONDS, Operation
 from tui.patterns.view import DiagramView
 from tui.pump import Pump
-from tui.widgets import ConfirmScreen
+from tui.widgets import ConfirmScreen, VerticalScrollPane
 
 TALL_ENOUGH_FOR_DETAILS = 36  # pane rows from which the resource table shows without asking
 SHORT = 24                    # pane rows below which the description and the legend make room for the drawing
@@ -125,7 +125,7 @@ class PatternsPane(PollingPane):
                 yield RichLog(id="pattern-progress", wrap=True, markup=False, max_lines=2000)
                 with Horizontal(id="pattern-details"):
                     yield DataTable(id="pattern-resources", cursor_type="row", zebra_stripes=True)
-                    with VerticalScroll(id="pattern-outputs-box"):
+                    with VerticalScrollPane(id="pattern-outputs-box"):
                         yield Static("", id="pattern-outputs")
 
     def on_mount(self) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.color import Color
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
 from tui.patterns.diagram import Palette, Rendered, fit
 from tui.patterns.model import Diagram
+from tui.widgets.key_scroll import KeyScroll
 
 
 def palette_of(variables: dict[str, str]) -> Palette:
@@ -38,8 +40,20 @@ def palette_of(variables: dict[str, str]) -> Palette:
                    line_lit=f"bold {accent}")
 
 
-class DiagramView(ScrollableContainer, can_focus=True):
-    """A pattern's diagram (arrow keys scroll it when it is larger than the pane)."""
+class DiagramView(KeyScroll, ScrollableContainer, can_focus=True):
+    """A pattern's diagram; when it is larger than the pane the keys pan it (shown in the footer while it has the
+    focus: tab, or z)."""
+
+    BINDINGS = [
+        Binding("left,h", "scroll_left", "Pan", key_display="←↓↑→ hjkl"),
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("right,l", "scroll_right", "Right", show=False),
+        Binding("home", "scroll_home", "Start", key_display="home"),
+        Binding("end", "scroll_end", "End", key_display="end"),
+        Binding("pageup", "page_up", "Page", key_display="pgup/dn"),
+        Binding("pagedown", "page_down", "Page down", show=False),
+    ]
 
     DEFAULT_CSS = """
     DiagramView { height: 1fr; align: center middle; }
