@@ -356,8 +356,11 @@ class PatternsPane(PollingPane):
         elif not stack:
             legend.append("not deployed: no counters yet", style="dim")
         else:
-            legend.append("edge: requests seen", style="dim")
-            legend.append(" ✗errors", style="red")
+            if self.view.rendered is not None and not self.view.rendered.edge_labels:
+                legend.append("edge counts left out to fit (z: more room)", style="dim")
+            else:
+                legend.append("edge: requests seen", style="dim")
+                legend.append(" ✗errors", style="red")
             legend.append(" · lit: traffic in the last 2 s · – not known here", style="dim")
             if self.view.rendered is not None and not self.view.rendered.verbose:
                 legend.append(" · inv invocations · thr throttles · flight in flight", style="dim")
