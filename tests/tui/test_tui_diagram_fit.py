@@ -128,6 +128,11 @@ class Busy(Backend):
         return {"nodes": nodes, "edges": edges}
 
 
+def pan_keys_in_footer(app) -> set[str]:
+    return {b.binding.key_display for b in app.screen.active_bindings.values()
+            if b.binding.show and b.binding.action in ("scroll_left", "scroll_home", "page_up")}
+
+
 async def visible_boxes(pilot, pane) -> tuple[set[str], set[str]]:
     """(the boxes wholly inside the diagram's pane, all the boxes), once the drawing has its size."""
     view = pane.view
@@ -159,6 +164,7 @@ def test_every_pattern_with_traffic_is_wholly_on_screen_at_120x36_beside_the_lis
             inside, boxes = await visible_boxes(pilot, pane)
             assert inside == boxes, f"off screen: {boxes - inside}\n{pane.view.plain}"
             assert pane.view.max_scroll_x == 0
+            assert app.focused is pane.view and not pan_keys_in_footer(app)  # nothing to pan to
 
     asyncio.run(scenario())
 
@@ -171,6 +177,9 @@ def test_at_80x24_a_diagram_too_wide_pans_with_the_keys_to_every_box():
             view = pane.view
             view.focus()
             await until(pilot, lambda: view.rendered is not None and view.max_scroll_x > 0, 10, "a wide drawing")
+            await pilot.pause()
+            assert pan_keys_in_footer(app) == {"←↓↑→ hjkl", "home/end", "pgup/dn"}
+            assert "tab, then ←→↑↓" not in view.border_subtitle  # it has the focus: the keys are below
             boxes = {k: b for k, b in view.rendered.layout.boxes.items() if not b.dummy}
             width = view.scrollable_content_region.width
             seen: set[str] = set()

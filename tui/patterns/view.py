@@ -95,10 +95,10 @@ class DiagramView(KeyScroll, ScrollableContainer, can_focus=True):
                                               or self.rendered.layout.height > region.height)
 
     def on_focus(self) -> None:
-        self._caption()
+        self.call_after_refresh(self._caption)  # has_focus is set after this handler
 
     def on_blur(self) -> None:
-        self._caption()
+        self.call_after_refresh(self._caption)
 
     def show(self, diagram: Diagram | None, *, deployed: bool, lit=None, hot=None, message: Text | None = None
              ) -> None:
