@@ -101,3 +101,54 @@ def test_quick_down_keys_each_scroll_the_scenario_about_and_narrative():
             assert pane is not None
 
     asyncio.run(scenario())
+
+
+def test_quick_down_keys_each_move_the_flow_timeline_and_the_waterfall():
+    from tests.tui.test_tui import _open_trace
+    from tui.widgets import VirtualList
+
+    async def scenario():
+        app = SandboxApp(replay=RECORDING)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await replay_loaded(pilot)
+            await pilot.press("5")
+            flow = q(app, "#flow-list", VirtualList)
+            await until(pilot, lambda: app.focused is flow, 10, "the timeline focused")
+            await burst(pilot, "home", 1)
+            await burst(pilot, "down", 30)
+            assert flow.cursor == 30
+            await _open_trace(pilot)
+            spans = q(app, "#trace-spans", VirtualList)
+            spans.focus()
+            await pilot.pause()
+            await burst(pilot, "home", 1)
+            await burst(pilot, "down", 5)
+            assert spans.cursor == min(5, len(spans.rows) - 1)
+            details = q(app, "#span-detail-box")
+            details.focus()
+            await pilot.pause()
+            assert details.max_scroll_y >= 3  # the highlighted span's details scroll by every press too
+            await burst(pilot, "down", 3)
+            assert details.scroll_y == 3
+
+    asyncio.run(scenario())
+
+
+def test_quick_down_keys_each_scroll_a_log_lines_details():
+    from tests.tui.test_tui import _log_details
+
+    async def scenario():
+        app = SandboxApp(replay=RECORDING)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await replay_loaded(pilot)
+            await pilot.press("4")
+            await until(pilot, lambda: app.focused is q(app, "#logs-list"), 10, "the log list focused")
+            await _log_details(pilot)
+            details = q(app, "#logs-detail-box")
+            await until(pilot, lambda: details.display and details.max_scroll_y >= 4, 10, "long details")
+            details.focus()
+            await pilot.pause()
+            await burst(pilot, "down", 4)
+            assert details.scroll_y == 4
+
+    asyncio.run(scenario())
