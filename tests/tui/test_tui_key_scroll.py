@@ -152,3 +152,12 @@ def test_quick_down_keys_each_scroll_a_log_lines_details():
             assert details.scroll_y == 4
 
     asyncio.run(scenario())
+
+
+def test_the_help_lists_the_diagram_pan_keys():
+    from tui.help.screen import HelpScreen
+    from tui.patterns.pane import PatternsPane
+
+    table = HelpScreen._pane(6, PatternsPane)
+    keys = list(table.columns[0]._cells)
+    assert "←↓↑→ / hjkl" in keys and "home / end" in keys and "pgup / pgdn" in keys

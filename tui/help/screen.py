@@ -76,6 +76,8 @@ class HelpScreen(ModalScreen):
         table.add_row(Text(f"{index} {pane.TAB_TITLE}", style="bold underline"), Text(summary, style="dim"))
         for binding in pane.BINDINGS:
             table.add_row(_key(binding.key), binding.description)
+        for key, what in getattr(pane, "HELP_KEYS", ()):  # keys of a widget inside the pane
+            table.add_row(key, what)
         return table
 
     def action_dismiss(self) -> None:

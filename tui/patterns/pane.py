@@ -88,6 +88,9 @@ class PatternsPane(PollingPane):
         Binding("z", "zoom", "Zoom", tooltip="The diagram alone, as large as the tab (z again: back)"),
         Binding("r", "refresh", "Refresh", show=False, tooltip="Read the stacks and the recorder's counters again"),  # it refreshes every second anyway
     ]
+    HELP_KEYS = [("←↓↑→ / hjkl", "pan a diagram larger than its pane (tab to it, or z)"),
+                 ("home / end", "the diagram's top-left / bottom-right corner"),
+                 ("pgup / pgdn", "a page (sideways when it is only too wide)")]
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
