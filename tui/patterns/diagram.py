@@ -2,7 +2,8 @@
 
 Pure: a `model.Diagram` in, a rich `Text` out, so it is tested without an app. What just happened is passed
 in (`lit` edges, `hot` nodes) and drawn brighter; errors are red wherever they show. `fit` picks the widest
-boxes that fit the pane (the view scrolls when even the narrowest do not).
+boxes that fit the pane, then compact boxes, then leaves out the counts on the edges, so that every pattern fits
+120 columns (the view pans when even that does not fit).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class Rendered:
     text: Text
     layout: Layout
     verbose: bool = False
-    edge_labels: bool = True  # False: left out to fit (the legend says so)
+    edge_labels: bool = True  # False: left out to fit (the view and the legend say so)
 
 
 def human(n: int | None) -> str:
