@@ -17,7 +17,7 @@ from tui.app import SandboxApp
 from tui.backend import Backend
 from tui.patterns.activity import Activity
 from tui.patterns.architecture import build
-from tui.patterns.diagram import MIN_BOX_W, Palette, fit, render
+from tui.patterns.diagram import COMPACT_BOX_W, MIN_BOX_W, Palette, fit, render
 from tui.patterns.layout import layout
 from tui.patterns.model import combine
 
@@ -350,8 +350,8 @@ def test_fit_narrows_boxes_for_small_terminals_and_shows_traffic():
     fn = diagram.nodes["ItemsFunction"]
     assert (fn.executions, fn.execution_errors, fn.throttles) == (5, 2, 1)
     wide, narrow = fit(diagram, 200), fit(diagram, 60)
-    assert narrow.layout.width < wide.layout.width
-    assert max(b.w for b in narrow.layout.boxes.values()) >= MIN_BOX_W
+    assert narrow.layout.width <= 60 < wide.layout.width  # compact boxes: it fits
+    assert min(b.w for b in narrow.layout.boxes.values() if not b.dummy) >= COMPACT_BOX_W
     assert "inv 5" in wide.text.plain and "err 2" in wide.text.plain and "thr 1" in wide.text.plain
     assert "5 ✗2" in wide.text.plain
     lit = render(diagram, lit={("ItemsApi", "ItemsFunction"): "lit"}, palette=Palette(line_lit="bold magenta"))

@@ -13,11 +13,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Label, Static
 
 from tui.pane import PollingPane
-from tui.widgets import ConfirmScreen, Notice
+from tui.widgets import ConfirmScreen, Notice, VerticalScrollPane
 
 
 
@@ -62,7 +62,7 @@ class DlqPane(PollingPane):
             with Vertical(id="dlq-messages-box"):
                 yield Label("Messages (enter: peek)", classes="section-title", id="dlq-messages-title")
                 yield DataTable(id="dlq-messages", cursor_type="row", zebra_stripes=True)
-            with VerticalScroll(id="dlq-detail-box"):
+            with VerticalScrollPane(id="dlq-detail-box"):
                 yield Static("", id="dlq-detail", classes="detail")
 
     def on_mount(self) -> None:

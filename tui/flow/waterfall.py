@@ -18,7 +18,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from tui.format import caller_label, span_outcome, span_what
-from tui.widgets import VirtualList
+from tui.widgets import VerticalScrollPane, VirtualList
 
 MS_WIDTH = 9
 WIDE = 150  # columns from which the span's details go beside the waterfall, not below
@@ -38,7 +38,7 @@ class Waterfall(Vertical):
             rows = VirtualList(self._row, id="trace-spans")
             rows.follow = False
             yield rows
-            with VerticalScroll(id="span-detail-box"):
+            with VerticalScrollPane(id="span-detail-box"):
                 yield Static("", id="span-detail", classes="detail")
 
     def on_resize(self) -> None:

@@ -6,9 +6,11 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
+
+from tui.widgets.key_scroll import VerticalScrollPane
 
 GLOBAL_KEYS = [
     ("1 … 7", "switch tab (Scenarios, DLQ, Faults, Logs, Flow, Patterns, Cost)"),
@@ -45,18 +47,18 @@ class HelpScreen(ModalScreen):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
             yield Label("Serverless Sandbox — keys", id="help-title")
-            with VerticalScroll(id="help-scroll"):
+            with VerticalScrollPane(id="help-scroll"):
                 yield Static(self._global(), id="help-global")
                 for i, pane in enumerate(self.panes, 1):
                     yield Static(self._pane(i, pane), id=f"help-{pane.TAB_ID}", classes="help-section")
-            yield Label("esc to close · ↑↓ to scroll", id="help-hint")
+            yield Label("esc to close · ↑↓ pgup/pgdn home/end to scroll", id="help-hint")
 
     def on_mount(self) -> None:
         found = self.query(f"#help-{self.current}") if self.current else None
         if found:
             section = found.first()
             section.add_class("-current")
-            self.call_after_refresh(self.query_one("#help-scroll", VerticalScroll).scroll_to_widget, section,
+            self.call_after_refresh(self.query_one("#help-scroll", VerticalScrollPane).scroll_to_widget, section,
                                     animate=False, top=True)
 
     @staticmethod
@@ -74,6 +76,8 @@ class HelpScreen(ModalScreen):
         table.add_row(Text(f"{index} {pane.TAB_TITLE}", style="bold underline"), Text(summary, style="dim"))
         for binding in pane.BINDINGS:
             table.add_row(_key(binding.key), binding.description)
+        for key, what in getattr(pane, "HELP_KEYS", ()):  # keys of a widget inside the pane
+            table.add_row(key, what)
         return table
 
     def action_dismiss(self) -> None:

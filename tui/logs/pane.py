@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Input, Label, Select, Static
 from textual.worker import get_current_worker
 
@@ -23,7 +23,7 @@ from tui.format import log_line
 from tui.messages import LogLinesArrived
 from tui.pane import Pane
 from tui.pump import Pump
-from tui.widgets import Notice, SearchInput, VirtualList, text_matcher
+from tui.widgets import Notice, SearchInput, VerticalScrollPane, VirtualList, text_matcher
 
 POLL_SECONDS = 1.0  # while the tab is shown
 HIDDEN_POLL_SECONDS = 2.0  # while it is not
@@ -63,7 +63,7 @@ class LogsPane(Pane):
             yield Label("", id="logs-count", classes="count")
         yield Notice(id="logs-notice")
         yield VirtualList(lambda line: log_line(line, self.clock), id="logs-list")
-        with VerticalScroll(id="logs-detail-box"):
+        with VerticalScrollPane(id="logs-detail-box"):
             yield Static("", id="logs-detail", classes="detail")
 
     def on_mount(self) -> None:

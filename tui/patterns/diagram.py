@@ -2,7 +2,8 @@
 
 Pure: a `model.Diagram` in, a rich `Text` out, so it is tested without an app. What just happened is passed
 in (`lit` edges, `hot` nodes) and drawn brighter; errors are red wherever they show. `fit` picks the widest
-boxes that fit the pane (the view scrolls when even the narrowest do not).
+boxes that fit the pane, then compact boxes, then leaves out the counts on the edges, so that every pattern fits
+120 columns (the view pans when even that does not fit).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ SUFFIXES = ("Function", "Queue", "Table", "Bucket", "Rule")
 MAX_PORT_ROWS = 5
 MAX_BOX_W = 26  # a box is as wide as its name and counters need, up to this
 MIN_BOX_W = 16  # room for a line of counters ("inv 12  err 3")
+COMPACT_BOX_W = 12  # a counter a line ("inv 1.2k"), names cut short: when a wide pattern must fit the pane
 SHORT_KINDS = {"state machine": "sfn", "function": "λ"}
 
 
@@ -51,6 +53,7 @@ class Rendered:
     text: Text
     layout: Layout
     verbose: bool = False
+    edge_labels: bool = True  # False: left out to fit (the view and the legend say so)
 
 
 def human(n: int | None) -> str:
@@ -126,7 +129,8 @@ def counter_lines(node: DiagramNode, inner: int, palette: Palette, verbose: bool
         lines[-1] += [(name + " ", palette.muted), (shown, style)]
         used += width
     if node.outside and not node.counters():
-        return [[("outside the stack" if inner >= 17 else "not in stack", palette.muted)]]
+        note = "outside the stack" if inner >= 17 else "not in stack" if inner >= 12 else "outside"
+        return [[(note, palette.muted)]]
     return [line for line in lines if line] or [[]]
 
 
@@ -135,6 +139,11 @@ def _one_line(node: DiagramNode, palette: Palette, verbose: bool) -> int:
     if verbose and node.counters():
         return max(len(long) + 2 + len(human(v)) for _, v, long in node.counters())
     return sum(len(t) for t, _ in counter_lines(node, 1000, palette)[0])
+
+
+def _widest_counter(node: DiagramNode) -> int:
+    """The longest single counter ("depth 1.2k"): a box narrower than it would break its border."""
+    return max((len(name) + 1 + len(human(value)) for name, value, _ in node.counters()), default=0)
 
 
 def edge_label(edge: DiagramEdge, palette: Palette) -> list[tuple[str, str]]:
@@ -154,12 +163,26 @@ def _order(diagram: Diagram) -> list[str]:
 def fit(diagram: Diagram, width: int, height: int | None = None, **options) -> Rendered:
     """The drawing in `width` columns if it can be. With room to spare (`height` rows too) the boxes list their
     counters one per line with long labels; else the widest columns of boxes give up room first, down to
-    MIN_BOX_W (then the view scrolls). A few renders at most: it runs on the UI thread."""
+    MIN_BOX_W; then compact boxes (a counter a line, down to COMPACT_BOX_W), then without the counts on the
+    edges (the boxes still count what came in). If nothing fits, the readable MIN_BOX_W drawing: the view pans.
+    A few renders at most: it runs on the UI thread."""
     if height is not None:
         roomy = render(diagram, verbose=True, **options)
         if roomy.layout.width <= width and roomy.layout.height <= height:
             return roomy
-    rendered = render(diagram, box_w=MAX_BOX_W, **options)
+    readable = _narrowed(diagram, width, MAX_BOX_W, MIN_BOX_W, options)
+    if readable.layout.width <= width:
+        return readable
+    for labels in (True, False):
+        compact = _narrowed(diagram, width, MIN_BOX_W, COMPACT_BOX_W, dict(options, edge_labels=labels))
+        if compact.layout.width <= width:
+            return compact
+    return readable
+
+
+def _narrowed(diagram: Diagram, width: int, widest: int, narrowest: int, options: dict) -> Rendered:
+    """The drawing with its widest columns of boxes narrowed (not below `narrowest`) until it fits `width`."""
+    rendered = render(diagram, box_w=widest, min_w=narrowest, **options)
     for _ in range(4):  # the gaps move a little when boxes change width: a second look is usually enough
         excess = rendered.layout.width - width
         if excess <= 0:
@@ -168,34 +191,36 @@ def fit(diagram: Diagram, width: int, height: int | None = None, **options) -> R
         for box in rendered.layout.boxes.values():
             if not box.dummy:
                 columns[box.layer] = box.w
-        cap = _cap(list(columns.values()), excess)
+        cap = _cap(list(columns.values()), excess, narrowest)
         if cap is None:
             break
-        rendered = render(diagram, box_w=cap, **options)
+        rendered = render(diagram, box_w=cap, min_w=narrowest, **options)
     return rendered
 
 
-def _cap(widths: list[int], excess: int) -> int | None:
-    """The widest box width that takes `excess` columns off columns this wide (none narrower than MIN_BOX_W)."""
-    if all(w <= MIN_BOX_W for w in widths):
+def _cap(widths: list[int], excess: int, narrowest: int = MIN_BOX_W) -> int | None:
+    """The widest box width that takes `excess` columns off columns this wide (none narrower than `narrowest`)."""
+    if all(w <= narrowest for w in widths):
         return None
-    for cap in range(max(widths) - 1, MIN_BOX_W - 1, -1):
-        if sum(w - max(MIN_BOX_W, min(w, cap)) for w in widths) >= excess:
+    for cap in range(max(widths) - 1, narrowest - 1, -1):
+        if sum(w - max(narrowest, min(w, cap)) for w in widths) >= excess:
             return cap
-    return MIN_BOX_W
+    return narrowest
 
 
-def render(diagram: Diagram, *, box_w: int | dict[str, int] = MAX_BOX_W,
+def render(diagram: Diagram, *, box_w: int | dict[str, int] = MAX_BOX_W, min_w: int = MIN_BOX_W,
            lit: dict[tuple[str, str], str] | None = None, hot: set[str] | None = None, deployed: bool = True,
-           palette: Palette = Palette(), verbose: bool = False) -> Rendered:
-    """The drawing with boxes at most `box_w` wide (one cap, or one per node); `verbose`: a counter per line."""
+           palette: Palette = Palette(), verbose: bool = False, edge_labels: bool = True) -> Rendered:
+    """The drawing with boxes at most `box_w` wide (one cap, or one per node) and at least `min_w`; `verbose`: a
+    counter per line with long labels; `edge_labels`: the counts on the edges."""
     lit, hot = lit or {}, hot or set()
     caps = box_w if isinstance(box_w, dict) else {k: box_w for k in diagram.nodes}
     shown = {k: deployed or n.outside for k, n in diagram.nodes.items()}  # counters: not before the deploy
     wanted = {k: max(len(n.label), _one_line(n, palette, verbose) if shown[k] else 0) + 4
               for k, n in diagram.nodes.items()}
-    widths = {k: max(MIN_BOX_W, min(caps[k], wanted[k])) for k in diagram.nodes}
-    labels = {key: edge_label(e, palette) for key, e in diagram.edges.items()}
+    floors = {k: max(min_w, _widest_counter(n) + 4 if shown[k] else 0) for k, n in diagram.nodes.items()}
+    widths = {k: max(floors[k], min(caps[k], wanted[k])) for k in diagram.nodes}
+    labels = {key: edge_label(e, palette) for key, e in diagram.edges.items()} if edge_labels and deployed else {}
     label_widths = {k: sum(len(t) for t, _ in parts) for k, parts in labels.items()}
     placed = None
     for _ in range(2):  # the second time with each column's width known, so counters wrap only when they must
@@ -237,7 +262,7 @@ def render(diagram: Diagram, *, box_w: int | dict[str, int] = MAX_BOX_W,
     for route in placed.routes:  # the end without the arrow leaves its box through a junction in the border
         x, y = route.points[-1] if route.arrow[2] == "◀" else route.points[0]
         canvas.join(x, y, "┤" if route.arrow[2] == "◀" else "├")
-    return Rendered(canvas.render(), placed, verbose)
+    return Rendered(canvas.render(), placed, verbose, edge_labels)
 
 
 def _border_style(node: DiagramNode, hot: bool, deployed: bool, palette: Palette) -> str:

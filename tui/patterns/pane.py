@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
@@ -31,7 +31,7 @@ from tui.patterns.model import Diagram, combine
 from tui.patterns.operation import LOG_HOLD_SECONDS, STATUS_HOLD_SECONDS, Operation
 from tui.patterns.view import DiagramView
 from tui.pump import Pump
-from tui.widgets import ConfirmScreen
+from tui.widgets import ConfirmScreen, VerticalScrollPane
 
 TALL_ENOUGH_FOR_DETAILS = 36  # pane rows from which the resource table shows without asking
 SHORT = 24                    # pane rows below which the description and the legend make room for the drawing
@@ -88,6 +88,9 @@ class PatternsPane(PollingPane):
         Binding("z", "zoom", "Zoom", tooltip="The diagram alone, as large as the tab (z again: back)"),
         Binding("r", "refresh", "Refresh", show=False, tooltip="Read the stacks and the recorder's counters again"),  # it refreshes every second anyway
     ]
+    HELP_KEYS = [("←↓↑→ / hjkl", "pan a diagram larger than its pane (tab to it, or z)"),
+                 ("home / end", "the diagram's top-left / bottom-right corner"),
+                 ("pgup / pgdn", "a page (sideways when it is only too wide)")]
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -125,7 +128,7 @@ class PatternsPane(PollingPane):
                 yield RichLog(id="pattern-progress", wrap=True, markup=False, max_lines=2000)
                 with Horizontal(id="pattern-details"):
                     yield DataTable(id="pattern-resources", cursor_type="row", zebra_stripes=True)
-                    with VerticalScroll(id="pattern-outputs-box"):
+                    with VerticalScrollPane(id="pattern-outputs-box"):
                         yield Static("", id="pattern-outputs")
 
     def on_mount(self) -> None:
@@ -356,8 +359,11 @@ class PatternsPane(PollingPane):
         elif not stack:
             legend.append("not deployed: no counters yet", style="dim")
         else:
-            legend.append("edge: requests seen", style="dim")
-            legend.append(" ✗errors", style="red")
+            if self.view.rendered is not None and not self.view.rendered.edge_labels:
+                legend.append("edge counts left out to fit (z: more room)", style="dim")
+            else:
+                legend.append("edge: requests seen", style="dim")
+                legend.append(" ✗errors", style="red")
             legend.append(" · lit: traffic in the last 2 s · – not known here", style="dim")
             if self.view.rendered is not None and not self.view.rendered.verbose:
                 legend.append(" · inv invocations · thr throttles · flight in flight", style="dim")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.color import Color
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
 from tui.patterns.diagram import Palette, Rendered, fit
 from tui.patterns.model import Diagram
+from tui.widgets.key_scroll import KeyScroll
 
 
 def palette_of(variables: dict[str, str]) -> Palette:
@@ -38,8 +40,22 @@ def palette_of(variables: dict[str, str]) -> Palette:
                    line_lit=f"bold {accent}")
 
 
-class DiagramView(ScrollableContainer, can_focus=True):
-    """A pattern's diagram (arrow keys scroll it when it is larger than the pane)."""
+class DiagramView(KeyScroll, ScrollableContainer, can_focus=True):
+    """A pattern's diagram; when it is larger than the pane the keys pan it (shown in the footer while it has the
+    focus: tab, or z)."""
+
+    BINDINGS = [
+        Binding("left,h", "scroll_left", "Pan", key_display="←↓↑→ hjkl"),
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("right,l", "scroll_right", "Right", show=False),
+        Binding("home", "scroll_home", "Ends", key_display="home/end"),
+        Binding("end", "scroll_end", "End", show=False),
+        Binding("pageup", "page_up", "Page", key_display="pgup/dn"),
+        Binding("pagedown", "page_down", "Page down", show=False),
+    ]
+    PAN = {"scroll_left", "scroll_right", "scroll_up", "scroll_down", "scroll_home", "scroll_end", "page_up",
+           "page_down"}
 
     DEFAULT_CSS = """
     DiagramView { height: 1fr; align: center middle; }
@@ -66,6 +82,24 @@ class DiagramView(ScrollableContainer, can_focus=True):
     def on_resize(self) -> None:
         self.redraw()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The pan keys are in the footer only while there is something to pan to."""
+        if action in self.PAN and not self.overflows:
+            return False
+        return True
+
+    @property
+    def overflows(self) -> bool:
+        region = self.scrollable_content_region
+        return self.rendered is not None and (self.rendered.layout.width > region.width
+                                              or self.rendered.layout.height > region.height)
+
+    def on_focus(self) -> None:
+        self.call_after_refresh(self._caption)  # has_focus is set after this handler
+
+    def on_blur(self) -> None:
+        self.call_after_refresh(self._caption)
+
     def show(self, diagram: Diagram | None, *, deployed: bool, lit=None, hot=None, message: Text | None = None
              ) -> None:
         self.diagram, self.deployed, self.message = diagram, deployed, message
@@ -77,6 +111,7 @@ class DiagramView(ScrollableContainer, can_focus=True):
         if self.diagram is None or not self.diagram.nodes:
             self.rendered = None
             canvas.update(self.message or Text("No resources to draw.", style="dim"))
+            self.border_subtitle = ""
             return
         region = self.scrollable_content_region
         width = max(20, region.width)
@@ -88,6 +123,17 @@ class DiagramView(ScrollableContainer, can_focus=True):
         self.rendered = fit(self.diagram, width, region.height, lit=self.lit, hot=self.hot, deployed=self.deployed,
                             palette=self.palette)
         canvas.update(self.rendered.text)
+        self._caption()
+
+    def _caption(self) -> None:
+        """Below the drawing, what it leaves out: the counts on the edges (to fit), the part beyond the pane."""
+        notes = []
+        if self.rendered is not None and not self.rendered.edge_labels and self.deployed:
+            notes.append("edge counts left out to fit")
+        if self.overflows:
+            notes.append("more: ←→↑↓ hjkl" if self.has_focus else "more: tab, then ←→↑↓")
+        self.border_subtitle = " · ".join(notes)
+        self.refresh_bindings()
 
     @property
     def plain(self) -> str:

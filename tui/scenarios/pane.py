@@ -21,7 +21,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Select, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
@@ -36,7 +36,7 @@ from tui.scenarios.checklist import value_text
 from tui.scenarios.narrative import NarrativeLog
 from tui.scenarios.params import ScenarioParamsScreen, as_text
 from tui.scenarios.report import fill_report_table, verdict_style
-from tui.widgets import ConfirmScreen, SearchInput, text_matcher
+from tui.widgets import ConfirmScreen, SearchInput, VerticalScrollPane, text_matcher
 
 ALL = "all"
 
@@ -117,7 +117,7 @@ class ScenariosPane(Pane):
                 yield Label("", id="run-status")
                 with TabbedContent(id="run-tabs", initial="about"):
                     with TabPane("About", id="about"):
-                        with VerticalScroll():
+                        with VerticalScrollPane(id="about-scroll"):
                             yield Static("", id="about-text")
                     with TabPane("Narrative", id="narrative"):
                         yield NarrativeLog(id="narrative-log", min_width=20)
