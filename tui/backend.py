@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.faults import function_target, unknown_function_message  # noqa: F401 - for the add-fault form
+from sandbox.logs import enclosing_request_id  # noqa: F401 - for Logs' jump to a trace
 from sandbox.observability.labels import caller_label, span_what  # noqa: F401 - for Flow and the trace view
 
 

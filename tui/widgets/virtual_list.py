@@ -148,11 +148,14 @@ class VirtualList(ScrollView, can_focus=True):
         self._predicate = predicate
         self._apply_filter()
 
-    def _cursor_row_index(self) -> int | None:
-        """The index in `rows` of the cursor's row (filters change positions, not rows)."""
-        if not 0 <= self.cursor < self.shown_count:
+    def row_index(self, position: int) -> int | None:
+        """The index in `rows` of the row shown at `position` (filters change positions, not rows)."""
+        if not 0 <= position < self.shown_count:
             return None
-        return self.cursor if self._shown is None else self._shown[self.cursor]
+        return position if self._shown is None else self._shown[position]
+
+    def _cursor_row_index(self) -> int | None:
+        return self.row_index(self.cursor)
 
     def _keep_cursor_on(self, index: int | None) -> None:
         """After a filter: the cursor on the row it was on, else the next one shown (None: chosen afresh)."""

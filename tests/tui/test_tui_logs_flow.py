@@ -1,0 +1,60 @@
+"""Logs and Flow on the committed recording (no LocalStack): `t` follows a line of any runtime form to its
+invocation's trace."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sandbox.logs import LogLine
+from tests.tui.test_tui import RECORDING, SIZE, active_tab, q, until
+from tui.app import SandboxApp
+from tui.widgets import VirtualList
+
+# A recorded invocation of the recording (tests/data/replay-workflow-retries.jsonl): its lambda-exec span, and
+# the lines its function logged (START, a Powertools line, a traceback, END, REPORT).
+FUNCTION = "/aws/lambda/user-onboarding-SendWelcomeEmailFunction-4aeebd12"
+RECORDED_RID = "6d658455-c3b3-4fd7-9868-e01ad3feaaee"
+
+
+async def _loaded(pilot) -> tuple[VirtualList, VirtualList]:
+    app = pilot.app
+    await until(pilot, lambda: app.backend_ready, 30, "the recording")
+    logs, flow = q(app, "#logs-list", VirtualList), q(app, "#flow-list", VirtualList)
+    await until(pilot, lambda: logs.rows and flow.rows, 30, "the recorded lines and spans")
+    return logs, flow
+
+
+async def _trace_from(pilot, view: VirtualList, line: LogLine) -> dict:
+    """Presses t on `line` in the Logs tab; the span the opened trace highlights."""
+    app = pilot.app
+    await pilot.press("4")
+    view.focus()
+    view.move_to(next(i for i in range(view.shown_count) if view.shown_row(i) is line))
+    waterfall = q(app, "#flow-trace")
+    before = waterfall.trace
+    await pilot.press("t")
+    await until(pilot, lambda: active_tab(app) == "flow" and waterfall.trace is not None and waterfall.trace is not before
+                and waterfall.rows.highlighted is not None, 20, "the trace")
+    return waterfall.rows.highlighted
+
+
+def test_t_on_a_timeout_line_or_a_traceback_lands_on_its_invocation():
+    async def scenario():
+        app = SandboxApp(replay=RECORDING)
+        async with app.run_test(size=SIZE) as pilot:
+            logs, _ = await _loaded(pilot)
+            # the runtime's timeout line: "<time> <request id> Task timed out after ..." (space-separated)
+            timeout = LogLine(1795761661.5, FUNCTION,
+                              f"2026-11-27T06:41:01.500Z {RECORDED_RID} Task timed out after 3.00 seconds")
+            app.pane("logs").ingest([timeout])
+            await until(pilot, lambda: logs.rows[-1] is timeout, 10, "the timeout line")
+            span = await _trace_from(pilot, logs, timeout)
+            assert (span.get("hop"), span.get("request_id")) == ("lambda-exec", RECORDED_RID)
+            # a traceback line names no id: it belongs to the invocation whose START comes before it
+            traceback = next(line for line in logs.rows if line.group == FUNCTION
+                             and line.message.startswith("[ERROR] TransientEmailError"))
+            assert traceback.request_id is None
+            span = await _trace_from(pilot, logs, traceback)
+            assert (span.get("hop"), span.get("request_id")) == ("lambda-exec", RECORDED_RID)
+
+    asyncio.run(scenario())
