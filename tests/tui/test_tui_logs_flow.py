@@ -8,6 +8,7 @@ import asyncio
 from sandbox.logs import LogLine
 from tests.tui.test_tui import RECORDING, SIZE, active_tab, q, until
 from tui.app import SandboxApp
+from tui.format import span_line
 from tui.widgets import VirtualList
 
 # A recorded invocation of the recording (tests/data/replay-workflow-retries.jsonl): its lambda-exec span, and
@@ -56,5 +57,29 @@ def test_t_on_a_timeout_line_or_a_traceback_lands_on_its_invocation():
             assert traceback.request_id is None
             span = await _trace_from(pilot, logs, traceback)
             assert (span.get("hop"), span.get("request_id")) == ("lambda-exec", RECORDED_RID)
+
+    asyncio.run(scenario())
+
+
+def test_errors_only_leaves_out_the_existence_probes_a_deploy_makes():
+    async def scenario():
+        app = SandboxApp(replay=RECORDING)
+        async with app.run_test(size=SIZE) as pilot:
+            _, flow = await _loaded(pilot)
+            await pilot.press("5")
+            await pilot.press("n")  # platform noise too: the recorded HeadBucket/HeadObject probes are noise
+            await until(pilot, lambda: flow.shown_count == len(flow.rows), 10, "every span")
+            probe = next(s for s in flow.rows if s.get("operation") == "DescribeStacks" and s.get("error"))
+            assert "does not exist" in probe["error"]["message"]
+            shown = [flow.shown_row(i) for i in range(flow.shown_count)]
+            assert probe in shown, "the full list keeps the probe"
+            assert "ValidationError probe" in span_line(probe, app.clock, 160).plain, "marked as an expected probe"
+            await pilot.press("e")
+            await until(pilot, lambda: flow.shown_count < len(flow.rows), 10, "the errors-only filter")
+            shown = [flow.shown_row(i) for i in range(flow.shown_count)]
+            what = {(s["service"], s["operation"], s["error"]["code"]) for s in shown}
+            assert not {op for _, op, _ in what} & {"DescribeStacks", "HeadBucket", "HeadObject", "CreateLogGroup"}, what
+            assert ("ses", "SendEmail", "ServiceUnavailable") in what, "real failures stay"
+            assert ("lambda", "Execute", "TransientEmailError") in what, what
 
     asyncio.run(scenario())

@@ -16,7 +16,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label
 from textual.worker import get_current_worker
 
-from tui.backend import Unavailable
+from tui.backend import Unavailable, is_real_error
 from tui.flow.waterfall import Waterfall
 from tui.format import span_line, span_what
 from tui.messages import SpansArrived
@@ -32,7 +32,8 @@ class FlowPane(Pane):
     TAB_TITLE = "Flow"
     BINDINGS = [
         Binding("slash", "search", "Filter", tooltip="Filter the timeline by service, operation, resource or trace id"),
-        Binding("e", "toggle_errors", "Errors", tooltip="Show only failed requests and hops (toggle)"),
+        Binding("e", "toggle_errors", "Errors", tooltip="Show only failed requests and hops, not the existence probes "
+                "deployers make on purpose (toggle)"),
         Binding("n", "toggle_noise", "Noise", tooltip="Also show log shipping, polls and role assumption (toggle)"),
         Binding("f", "toggle_follow", "Follow", tooltip="Keep the newest event in view (toggle)"),
         Binding("z", "zoom_trace", "Zoom trace", tooltip="Give the open trace the whole tab, or share it with the timeline (toggle)"),
@@ -130,7 +131,7 @@ class FlowPane(Pane):
         def keep(span: dict) -> bool:
             if not noise and span.get("noise"):
                 return False
-            if errors and not span.get("error"):
+            if errors and not is_real_error(span):  # expected existence probes are not what went wrong
                 return False
             if matches is not None:
                 text = f"{span_what(span)} {span.get('resource_name') or ''} {span.get('trace_id') or ''} " \
