@@ -83,3 +83,42 @@ def test_errors_only_leaves_out_the_existence_probes_a_deploy_makes():
             assert ("lambda", "Execute", "TransientEmailError") in what, what
 
     asyncio.run(scenario())
+
+
+def _starts(flow: VirtualList) -> list[float]:
+    return [flow.shown_row(i)["ts"] for i in range(flow.shown_count)]
+
+
+def test_flow_rows_are_in_start_order_as_labelled_and_a_late_span_goes_where_it_started():
+    async def scenario():
+        app = SandboxApp(replay=RECORDING)
+        async with app.run_test(size=SIZE) as pilot:
+            _, flow = await _loaded(pilot)
+            await pilot.press("5")
+            pane = app.pane("flow")
+            starts = _starts(flow)
+            assert starts == sorted(starts), "the timeline is in the order of the times it shows"
+            # A long span arrives after shorter ones that started later (the recorder sends a span when it ends).
+            flow.focus()
+            flow.move_to(5)
+            cursor_row = flow.highlighted
+            late = dict(flow.rows[10], span_id="late0000000000000", ts=flow.rows[10]["ts"] + 0.0001,
+                        duration_ms=60_000.0)
+            pane.ingest([late])
+            await until(pilot, lambda: late in flow.rows, 10, "the late span")
+            assert _starts(flow) == sorted(_starts(flow))
+            assert flow.rows.index(late) == 11 and flow.highlighted is cursor_row, "the cursor keeps its row"
+            # With a filter on, the late span is placed among the shown rows too.
+            await pilot.press("slash", *"lambda", "enter")
+            await until(pilot, lambda: 0 < flow.shown_count < len(flow.rows), 10, "the filter")
+            shown = flow.shown_count
+            late_lambda = dict(next(s for s in flow.rows if s["service"] == "lambda"), span_id="late1111111111111",
+                               duration_ms=60_000.0)
+            late_lambda["ts"] += 0.0001
+            late_s3 = dict(late_lambda, service="s3", span_id="late2222222222222")
+            pane.ingest([late_lambda, late_s3])
+            await until(pilot, lambda: late_s3 in flow.rows, 10, "the late spans")
+            assert flow.shown_count == shown + 1 and _starts(flow) == sorted(_starts(flow))
+            assert late_lambda in [flow.shown_row(i) for i in range(flow.shown_count)]
+
+    asyncio.run(scenario())

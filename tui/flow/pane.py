@@ -1,5 +1,8 @@
 """Flow: the recorder's live event timeline (every request and hop), filtered; select one to see its trace.
 
+Rows are in the order they started, the time each row shows: a cause comes before what it caused (an Invoke
+before its execution), although the recorder hands a span over when it ends.
+
 Through `Sandbox.events()` (long-polled in a worker) and `Sandbox.trace()`. The list is virtual, so 100k spans
 cost no more than a screenful; filtering runs in a worker thread on long lists. Without the recorder (a plain
 LocalStack) the tab says so.
@@ -23,6 +26,10 @@ from tui.messages import SpansArrived
 from tui.pane import Pane
 from tui.pump import Pump
 from tui.widgets import Notice, SearchInput, VirtualList, text_matcher
+
+
+def start_time(span: dict) -> float:
+    return span.get("ts") or 0.0
 
 
 class FlowPane(Pane):
@@ -118,7 +125,8 @@ class FlowPane(Pane):
 
     def on_spans_arrived(self, message: SpansArrived) -> None:
         message.stop()
-        self.query_one("#flow-list", VirtualList).append(message.spans)
+        # in start order, as labelled (the recorder sends a span when it ends: a long one arrives late)
+        self.query_one("#flow-list", VirtualList).insert_sorted(message.spans, key=start_time)
         self._update_count()
 
     # --- filters ---------------------------------------------------------------------------------------------
