@@ -34,7 +34,8 @@ async def _trace_from(pilot, view: VirtualList, line: LogLine) -> dict:
     waterfall = q(app, "#flow-trace")
     before = waterfall.trace
     await pilot.press("t")
-    await until(pilot, lambda: active_tab(app) == "flow" and waterfall.trace is not None and waterfall.trace is not before
+    await until(pilot, lambda: active_tab(app) == "flow" and waterfall.trace is not None
+                and waterfall.trace is not before
                 and waterfall.rows.highlighted is not None, 20, "the trace")
     return waterfall.rows.highlighted
 
@@ -78,7 +79,8 @@ def test_errors_only_leaves_out_the_existence_probes_a_deploy_makes():
             await until(pilot, lambda: flow.shown_count < len(flow.rows), 10, "the errors-only filter")
             shown = [flow.shown_row(i) for i in range(flow.shown_count)]
             what = {(s["service"], s["operation"], s["error"]["code"]) for s in shown}
-            assert not {op for _, op, _ in what} & {"DescribeStacks", "HeadBucket", "HeadObject", "CreateLogGroup"}, what
+            probes = {"DescribeStacks", "HeadBucket", "HeadObject", "CreateLogGroup"}
+            assert not {op for _, op, _ in what} & probes, what
             assert ("ses", "SendEmail", "ServiceUnavailable") in what, "real failures stay"
             assert ("lambda", "Execute", "TransientEmailError") in what, what
 

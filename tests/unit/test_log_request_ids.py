@@ -25,7 +25,8 @@ FORMS = [
     (f"[ERROR]\t{STAMP}\t{RID}\tcannot ship order 7", "Python logging: [LEVEL] <time> <id> ... (tabs)"),
     (f"[INFO]\t2026-12-05T01:02:03Z\t{RID}\tFound credentials", "Python logging: [LEVEL] <time> <id> ... (tabs)"),
     (f"{STAMP}\t{RID}\tINFO\tgot order 7", "Node.js, .NET: <time> <id> LEVEL ... (tabs)"),
-    (f"{STAMP}\t{RID}\tERROR\tInvoke Error \t{{\"errorType\":\"Error\"}}", "Node.js, .NET: <time> <id> LEVEL ... (tabs)"),
+    (f"{STAMP}\t{RID}\tERROR\tInvoke Error \t{{\"errorType\":\"Error\"}}",
+     "Node.js, .NET: <time> <id> LEVEL ... (tabs)"),
     (f"worker\t{RID}", "any tab-separated id"),
     (f"retrying after RequestId: {RID.upper()}", "any RequestId: <id>"),
 ]

@@ -103,7 +103,8 @@ class Waterfall(Vertical):
         left = max(0, min(int(offset / total * bar_width), bar_width - 1))
         size = max(1, int(round((span.get("duration_ms") or 0) / total * bar_width)))
         size = min(size, bar_width - left)
-        style = "red" if span.get("error") and probe_of(span) is None else "yellow" if span.get("kind") == "hop" else "cyan"
+        failed = span.get("error") and probe_of(span) is None  # an expected probe's "no" is not drawn as a failure
+        style = "red" if failed else "yellow" if span.get("kind") == "hop" else "cyan"
         label = Text("  " * depth + ("└ " if depth else ""))
         label.append(span_what(span), style="dim" if span.get("noise") else "bold")
         attrs = span.get("attrs") or {}
