@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from sandbox.logs import LogLine
-from tests.tui.test_tui import RECORDING, SIZE, active_tab, q, until
+from tests.tui.test_tui import RECORDING, SIZE, active_tab, plain, q, until
 from tui.app import SandboxApp
 from tui.format import span_line
 from tui.widgets import VirtualList
@@ -75,6 +75,15 @@ def test_errors_only_leaves_out_the_existence_probes_a_deploy_makes():
             shown = [flow.shown_row(i) for i in range(flow.shown_count)]
             assert probe in shown, "the full list keeps the probe"
             assert "ValidationError probe" in span_line(probe, app.clock, 160).plain, "marked as an expected probe"
+            # its trace does not count it as an error either
+            flow.focus()
+            flow.move_to(shown.index(probe))
+            await pilot.press("enter")
+            waterfall = q(app, "#flow-trace")
+            await until(pilot, lambda: waterfall.trace is not None, 10, "the probe's trace")
+            title = plain(q(app, "#trace-title"))
+            assert "0 error(s)" in title and "1 expected probe(s)" in title, title
+            await pilot.press("escape")
             await pilot.press("e")
             await until(pilot, lambda: flow.shown_count < len(flow.rows), 10, "the errors-only filter")
             shown = [flow.shown_row(i) for i in range(flow.shown_count)]

@@ -81,8 +81,11 @@ class Waterfall(Vertical):
         title.append(f"trace …{trace_id[-12:]}" if narrow else f"trace {trace_id}", style="bold")
         title.append(f" · {len(spans)} spans · {total:.0f} ms · " if narrow
                      else f"  ·  {len(spans)} spans  ·  {total:.1f} ms  ·  ", style="dim")
-        errors = trace.get("errors", 0)
+        probes = sum(1 for s in spans if probe_of(s) is not None)  # expected "no"s: not counted as errors
+        errors = max(trace.get("errors", 0) - probes, 0)
         title.append(f"{errors} error(s)", style="bold red" if errors else "dim")
+        if probes:
+            title.append(f" · {probes} expected probe(s)", style="yellow")
         injected = sum(1 for s in spans if s.get("injected"))
         if injected:
             title.append(f"  ·  ⚡ {injected} injected", style="bold red")
