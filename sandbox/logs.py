@@ -12,7 +12,8 @@
 
 Lines are `LogLine`s: time, group, stream, message (without its trailing newline), the function's name, a level
 (ERROR, WARNING, INFO, DEBUG, or PLATFORM for the START/END/REPORT lines of the runtime) and the message parsed as
-JSON when it is JSON (structured logs, e.g. aws-lambda-powertools).
+JSON when it is JSON (structured logs, e.g. aws-lambda-powertools), and the Lambda request id the line names in any
+form a runtime prints it (REQUEST_ID_FORMS; `enclosing_request_id` for a line that names none, such as a print).
 
 Following. Log events can reach CloudWatch Logs a moment after later ones (they are shipped in batches, per
 environment), so a poll looks back `LOOKBACK_MS` before the newest event it has seen and leaves out the events
