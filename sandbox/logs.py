@@ -12,7 +12,8 @@
 
 Lines are `LogLine`s: time, group, stream, message (without its trailing newline), the function's name, a level
 (ERROR, WARNING, INFO, DEBUG, or PLATFORM for the START/END/REPORT lines of the runtime) and the message parsed as
-JSON when it is JSON (structured logs, e.g. aws-lambda-powertools).
+JSON when it is JSON (structured logs, e.g. aws-lambda-powertools), and the Lambda request id the line names in any
+form a runtime prints it (REQUEST_ID_FORMS; `enclosing_request_id` for a line that names none, such as a print).
 
 Following. Log events can reach CloudWatch Logs a moment after later ones (they are shipped in batches, per
 environment), so a poll looks back `LOOKBACK_MS` before the newest event it has seen and leaves out the events
@@ -25,7 +26,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
@@ -45,9 +46,20 @@ _ERRORISH = re.compile(r"Task timed out after|Traceback \(most recent call last\
                        r"^\s*File \".*\", line \d+|Error: |Exception: ")
 
 
-_REQUEST_ID = re.compile(r"RequestId: ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|"
-                         r"\t([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\t")
-REQUEST_ID_KEYS = ("function_request_id", "aws_request_id", "requestId", "request_id", "awsRequestId")
+_UUID = r"(?P<id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+_STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+# Every way a Lambda runtime names the invocation in a text line (the id is group "id"); the first match wins.
+REQUEST_ID_FORMS: tuple[tuple[str, re.Pattern], ...] = tuple((name, re.compile(pattern)) for name, pattern in (
+    ("platform: START/END/REPORT RequestId: <id>", rf"^(?:START|END|REPORT) RequestId: {_UUID}"),
+    ("runtime failure: RequestId: <id> Error: ...", rf"^RequestId: {_UUID}\s+Error:"),
+    ("timeout: <time> <id> Task timed out after", rf"{_UUID}\s+Task timed out after"),
+    ("Python logging: [LEVEL] <time> <id> ... (tabs)", rf"^\[[A-Za-z]+\]\t{_STAMP}\t{_UUID}\t"),
+    ("Node.js, .NET: <time> <id> LEVEL ... (tabs)", rf"^{_STAMP}\t{_UUID}\t"),
+    ("any tab-separated id", rf"\t{_UUID}(?:\t|$)"),
+    ("any RequestId: <id>", rf"RequestId:\s*{_UUID}"),
+))
+REQUEST_ID_KEYS = ("function_request_id", "aws_request_id", "requestId", "request_id", "awsRequestId",
+                   "AWSRequestId", "lambda_request_id")
 CORRELATION_KEYS = ("correlation_id", "correlationId", "x-correlation-id")
 
 
@@ -84,6 +96,38 @@ def level_of(message: str, parsed: object | None = None) -> str:
     return ""
 
 
+def request_id_of(message: str, parsed: object | None = None) -> str | None:
+    """The Lambda request id a log line names: a structured log's field (Powertools' function_request_id,
+    "requestId", "awsRequestId", ...), else the first of REQUEST_ID_FORMS that matches its text."""
+    if parsed is None:
+        parsed = parse_json(message)
+    if isinstance(parsed, dict):
+        for key in REQUEST_ID_KEYS:
+            if isinstance(parsed.get(key), str) and parsed[key]:
+                return parsed[key]
+    head = message[:300]
+    for _, form in REQUEST_ID_FORMS:
+        found = form.search(head)
+        if found:
+            return found.group("id")
+    return None
+
+
+def enclosing_request_id(lines: Sequence["LogLine"], index: int, lookback: int = 2000) -> str | None:
+    """The invocation a line without an id of its own (a print, a traceback) was written in: an execution
+    environment runs one invocation at a time, so it is the START before it in the same log stream, unless an
+    END or REPORT of that stream comes between them (then the line was written between invocations)."""
+    line = lines[index]
+    for other in reversed(lines[max(0, index - lookback):index]):
+        if other.group != line.group or other.stream != line.stream:
+            continue
+        if other.message.startswith("START RequestId:"):
+            return other.request_id
+        if other.message.startswith(("END RequestId:", "REPORT RequestId:")):
+            return None
+    return None
+
+
 @dataclass(frozen=True)
 class LogLine:
     time: float  # seconds since the epoch, as the function logged it
@@ -106,15 +150,8 @@ class LogLine:
 
     @property
     def request_id(self) -> str | None:
-        """The Lambda request id the line belongs to: a structured log's field (Powertools' function_request_id),
-        the runtime's "RequestId: ..." (START/END/REPORT), or the tab-separated id of the runtime's log format."""
-        parsed = self.json
-        if isinstance(parsed, dict):
-            for key in REQUEST_ID_KEYS:
-                if isinstance(parsed.get(key), str) and parsed[key]:
-                    return parsed[key]
-        found = _REQUEST_ID.search(self.message[:200])
-        return (found.group(1) or found.group(2)) if found else None
+        """The Lambda request id the line names (see `request_id_of`)."""
+        return request_id_of(self.message, self.json)
 
     @property
     def correlation_id(self) -> str | None:

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import abc
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sandbox.faults import function_target, unknown_function_message  # noqa: F401 - for the add-fault form
+from sandbox.logs import enclosing_request_id  # noqa: F401 - for Logs' jump to a trace
 from sandbox.observability.labels import caller_label, span_what  # noqa: F401 - for Flow and the trace view
+from sandbox.observability.probes import is_real_error, probe_of  # noqa: F401 - Flow's errors only, probe marks
 
 
 class Unavailable(Exception):
@@ -160,6 +163,7 @@ class Backend(abc.ABC):
 
 class LiveBackend(Backend):
     live = True
+    clock = staticmethod(time.monotonic)  # how start-up is timed (tests turn it by hand)
 
     def __init__(self, sb=None):
         if sb is None:
@@ -170,6 +174,7 @@ class LiveBackend(Backend):
         self.external = sb.settings.external
         self.label = f"{sb.backend} · {sb.endpoint}"
         self.started_here = False  # whether `start` started the embedded backend (it keeps running after)
+        self._opened: float | None = self.clock()  # the TUI was opened: the first start is timed from here
 
     @property
     def region(self) -> str:
@@ -179,7 +184,11 @@ class LiveBackend(Backend):
         return self.sb.is_running()
 
     def start(self, on_progress) -> str:
-        """Starts the embedded backend when nothing is running (progress lines to `on_progress`)."""
+        """Starts the embedded backend when nothing is running (progress lines to `on_progress`). The time it
+        says is what the user waited: from opening the TUI (or pressing retry) to the sandbox answering, not only
+        LocalStack's own boot, which is said beside it."""
+        begun, since = (self._opened, "opening the TUI") if self._opened is not None else (self.clock(), "retrying")
+        self._opened = None
         if self.sb.is_running():
             return f"connected to {self.sb.endpoint}"
         if self.sb.settings.external:
@@ -188,7 +197,10 @@ class LiveBackend(Backend):
         inst, seconds, started = self.sb.up(on_progress=on_progress)
         self.started_here = self.started_here or started
         self.label = f"{self.sb.backend} · {self.sb.endpoint}"
-        return f"sandbox ready at {inst.endpoint} in {seconds:.1f}s" if started else f"connected to {inst.endpoint}"
+        if not started:
+            return f"connected to {inst.endpoint}"
+        return (f"sandbox ready at {inst.endpoint}: started in {self.clock() - begun:.1f}s, from {since} to the "
+                f"sandbox answering (LocalStack's own boot: {seconds:.1f}s)")
 
     def exit_hint(self) -> str | None:
         """What to tell on leaving the TUI when it started the embedded backend itself: that LocalStack keeps

@@ -11,7 +11,7 @@ import re
 
 from rich.text import Text
 
-from tui.backend import caller_label, span_what  # noqa: F401 - one naming of spans, the sandbox's
+from tui.backend import caller_label, probe_of, span_what  # noqa: F401 - one naming of spans, the sandbox's
 
 LEVEL_STYLES = {"ERROR": "bold red", "WARNING": "yellow", "INFO": "", "DEBUG": "dim", "PLATFORM": "blue"}
 LEVEL_TAGS = {"ERROR": "ERR ", "WARNING": "WARN", "INFO": "INFO", "DEBUG": "DBG ", "PLATFORM": "λ   ", "": "    "}
@@ -49,10 +49,19 @@ def one_line(text: str, limit: int = 400) -> str:
     return text[:limit]
 
 
+PROBE_MARK = " probe"
+
+
 def span_outcome(span: dict, width: int = 22) -> Text:
+    """The error code (red), an expected existence probe's code marked as such (not red), else the status."""
     error = span.get("error")
     if error:
         code = str(error.get("code") or "error")
+        if probe_of(span) is not None:
+            room = max(width - len(PROBE_MARK), 1)
+            text = Text(code if len(code) <= room else code[: room - 1] + "…", style="yellow")
+            text.append(PROBE_MARK, style="dim")
+            return text
         return Text(code if len(code) <= width else code[: width - 1] + "…", style="bold red")
     status = span.get("status")
     return Text(str(status) if status is not None else "ok", style="green")

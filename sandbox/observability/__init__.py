@@ -15,7 +15,8 @@ One package, three roles (as every feature package of the sandbox):
 
     the model: pure code over spans, used on both sides (no LocalStack)
         spans.py (schema, ids), resources.py, callers.py, correlation.py, noise.py, preview.py, units.py,
-        query.py (event filters), traces.py (trace trees), graph.py (service map), cost.py (cost meter),
+        query.py (event filters), probes.py (failed calls that are expected existence probes),
+        traces.py (trace trees), graph.py (service map), cost.py (cost meter),
         recorder.py (store + indexes), store.py (ring buffer with a `seq` cursor, mirrored to JSONL)
 
     on the host

@@ -26,6 +26,10 @@ from tui.widgets import FormScreen
 # Parameters that choose what a rule applies to; left empty, a rule applies to every one of them.
 TARGETS = {"function": "functions", "service": "services"}
 MAX_HINT_NAMES = 6
+# What a field's placeholder shows: an example value (what the field means is its label and help).
+EXAMPLES = {"service": "dynamodb", "region": "eu-west-1", "operation": "PutItem", "probability": "0.5",
+            "ms": "250", "function": "orders-fn", "qualifier": "live", "error_type": "OrderRejected",
+            "error_message": "out of stock"}
 
 
 class AddFaultScreen(FormScreen[tuple[str, dict] | None]):
@@ -118,20 +122,31 @@ class AddFaultScreen(FormScreen[tuple[str, dict] | None]):
         self.query_one("#fault-description", Static).update(Text(template.description, style="italic"))
         widgets = []
         for param in template.params:
+            # the label beside its field, the help under it (still there once something is typed), an example
+            # as the placeholder: an empty field no longer reads as a line of text
             label = Text(param.name, style="bold")
-            label.append(" *" if param.required else " (optional)", style="red" if param.required else "dim")
-            widgets.append(Label(label, classes="param-label"))
-            placeholder = param.help + (" (number)" if param.kind in (int, float) else "")
+            if param.required:
+                label.append(" *", style="bold red")
             kind = TARGETS.get(param.name)
-            widgets.append(Input(placeholder=placeholder, id=f"param-{param.name}", classes="param",
-                                 type="number" if param.kind in (int, float) else "text", compact=True,
-                                 suggester=self._suggester(kind) if kind else None))
+            field = Input(placeholder=self._example(param), id=f"param-{param.name}", classes="param",
+                          type="number" if param.kind in (int, float) else "text", compact=True,
+                          suggester=self._suggester(kind) if kind else None)
+            widgets.append(Horizontal(Label(label, classes="param-label"), field, classes="param-row"))
+            need = Label("required" if param.required else "optional", classes="param-need")
+            need.set_class(param.required, "-required")
+            widgets.append(Horizontal(need, Static(param.help, id=f"help-{param.name}", classes="param-help"),
+                                      classes="param-help-row"))
             if kind:
                 widgets.append(Static(self._hint_text(param.name, kind), id=f"hint-{param.name}",
                                       classes="param-hint"))
         await box.mount_all(widgets)
         self.query_one("#fault-error", Static).update("")
         self._update_scope()
+
+    @staticmethod
+    def _example(param) -> str:
+        example = EXAMPLES.get(param.name)
+        return f"e.g. {example}" if example else ""
 
     def params(self) -> dict:
         out = {}

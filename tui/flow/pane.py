@@ -1,5 +1,8 @@
 """Flow: the recorder's live event timeline (every request and hop), filtered; select one to see its trace.
 
+Rows are in the order they started, the time each row shows: a cause comes before what it caused (an Invoke
+before its execution), although the recorder hands a span over when it ends.
+
 Through `Sandbox.events()` (long-polled in a worker) and `Sandbox.trace()`. The list is virtual, so 100k spans
 cost no more than a screenful; filtering runs in a worker thread on long lists. Without the recorder (a plain
 LocalStack) the tab says so.
@@ -16,13 +19,17 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label
 from textual.worker import get_current_worker
 
-from tui.backend import Unavailable
+from tui.backend import Unavailable, is_real_error
 from tui.flow.waterfall import Waterfall
 from tui.format import span_line, span_what
 from tui.messages import SpansArrived
 from tui.pane import Pane
 from tui.pump import Pump
 from tui.widgets import Notice, SearchInput, VirtualList, text_matcher
+
+
+def start_time(span: dict) -> float:
+    return span.get("ts") or 0.0
 
 
 class FlowPane(Pane):
@@ -32,7 +39,8 @@ class FlowPane(Pane):
     TAB_TITLE = "Flow"
     BINDINGS = [
         Binding("slash", "search", "Filter", tooltip="Filter the timeline by service, operation, resource or trace id"),
-        Binding("e", "toggle_errors", "Errors", tooltip="Show only failed requests and hops (toggle)"),
+        Binding("e", "toggle_errors", "Errors", tooltip="Show only failed requests and hops, not the existence probes "
+                "deployers make on purpose (toggle)"),
         Binding("n", "toggle_noise", "Noise", tooltip="Also show log shipping, polls and role assumption (toggle)"),
         Binding("f", "toggle_follow", "Follow", tooltip="Keep the newest event in view (toggle)"),
         Binding("z", "zoom_trace", "Zoom trace", tooltip="Give the open trace the whole tab, or share it with the timeline (toggle)"),
@@ -117,7 +125,8 @@ class FlowPane(Pane):
 
     def on_spans_arrived(self, message: SpansArrived) -> None:
         message.stop()
-        self.query_one("#flow-list", VirtualList).append(message.spans)
+        # in start order, as labelled (the recorder sends a span when it ends: a long one arrives late)
+        self.query_one("#flow-list", VirtualList).insert_sorted(message.spans, key=start_time)
         self._update_count()
 
     # --- filters ---------------------------------------------------------------------------------------------
@@ -130,7 +139,7 @@ class FlowPane(Pane):
         def keep(span: dict) -> bool:
             if not noise and span.get("noise"):
                 return False
-            if errors and not span.get("error"):
+            if errors and not is_real_error(span):  # expected existence probes are not what went wrong
                 return False
             if matches is not None:
                 text = f"{span_what(span)} {span.get('resource_name') or ''} {span.get('trace_id') or ''} " \

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from tui.format import caller_label, span_outcome, span_what
+from tui.format import caller_label, probe_of, span_outcome, span_what
 from tui.widgets import VerticalScrollPane, VirtualList
 
 MS_WIDTH = 9
@@ -81,8 +81,11 @@ class Waterfall(Vertical):
         title.append(f"trace …{trace_id[-12:]}" if narrow else f"trace {trace_id}", style="bold")
         title.append(f" · {len(spans)} spans · {total:.0f} ms · " if narrow
                      else f"  ·  {len(spans)} spans  ·  {total:.1f} ms  ·  ", style="dim")
-        errors = trace.get("errors", 0)
+        probes = sum(1 for s in spans if probe_of(s) is not None)  # expected "no"s: not counted as errors
+        errors = max(trace.get("errors", 0) - probes, 0)
         title.append(f"{errors} error(s)", style="bold red" if errors else "dim")
+        if probes:
+            title.append(f" · {probes} expected probe(s)", style="yellow")
         injected = sum(1 for s in spans if s.get("injected"))
         if injected:
             title.append(f"  ·  ⚡ {injected} injected", style="bold red")
@@ -103,7 +106,8 @@ class Waterfall(Vertical):
         left = max(0, min(int(offset / total * bar_width), bar_width - 1))
         size = max(1, int(round((span.get("duration_ms") or 0) / total * bar_width)))
         size = min(size, bar_width - left)
-        style = "red" if span.get("error") else "yellow" if span.get("kind") == "hop" else "cyan"
+        failed = span.get("error") and probe_of(span) is None  # an expected probe's "no" is not drawn as a failure
+        style = "red" if failed else "yellow" if span.get("kind") == "hop" else "cyan"
         label = Text("  " * depth + ("└ " if depth else ""))
         label.append(span_what(span), style="dim" if span.get("noise") else "bold")
         attrs = span.get("attrs") or {}
@@ -169,7 +173,14 @@ def span_details(span: dict, dark: bool = True) -> Group:
         fault = Text("⚡ injected fault  ", style="bold red")
         fault.append(json.dumps(span["injected"], default=str), style="red")
         parts.append(fault)
-    if span.get("error"):
+    probe = probe_of(span)
+    if probe is not None:
+        error = span["error"]
+        line = Text("? expected probe: ", style="bold yellow")
+        line.append(f"{error.get('code') or 'error'}: {error.get('message') or ''}", style="yellow")
+        line.append(f"\n  {probe.why}: not counted by Flow's errors only (e)", style="dim")
+        parts.append(line)
+    elif span.get("error"):
         error = span["error"]
         line = Text("✘ ", style="bold red")
         line.append(f"{error.get('code') or 'error'}: ", style="bold red")

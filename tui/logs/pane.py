@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label, Select, Static
 from textual.worker import get_current_worker
 
-from tui.backend import Unavailable
+from tui.backend import Unavailable, enclosing_request_id
 from tui.format import log_line
 from tui.messages import LogLinesArrived
 from tui.pane import Pane
@@ -211,14 +211,19 @@ class LogsPane(Pane):
 
     def action_trace(self) -> None:
         """Jumps to the Flow tab with the trace of the highlighted line: by its Lambda request id (the invocation
-        that wrote it), else by its correlation id."""
-        line = self.query_one("#logs-list", VirtualList).highlighted
+        that wrote it: named in the line, else the START before it in its log stream), else by its correlation
+        id."""
+        view = self.query_one("#logs-list", VirtualList)
+        line = view.highlighted
         if line is None:
             self.problem("select a log line first (up/down)", "warning")
             return
         request_id, correlation_id = line.request_id, line.correlation_id
         if not request_id and not correlation_id:
-            self.problem("this line names no request id or correlation id to follow", "warning")
+            request_id = enclosing_request_id(view.rows, view.row_index(view.cursor))
+        if not request_id and not correlation_id:
+            self.problem("this line names no request id or correlation id, and no START line of its invocation "
+                         "is in the list (cleared, or written outside an invocation)", "warning")
             return
         flow = self.app.pane("flow")
         if flow is None or not flow.show_trace_of(correlation_id=correlation_id, request_id=request_id):

@@ -91,6 +91,7 @@ class VirtualList(ScrollView, can_focus=True):
         self._shown: list[int] | None = None  # indices into rows when a filter is set
         self._predicate: Callable[[Any], bool] | None = None
         self._filter_generation = 0
+        self._filter_running = False  # a filter thread's positions are pending (see insert_sorted)
         self._offset = 0  # rows dropped from the front (cap), so filter indices stay valid
         self._cache: LRUCache[tuple[int, bool, int], Strip] = LRUCache(1024)
 
@@ -137,6 +138,47 @@ class VirtualList(ScrollView, can_focus=True):
             self.cursor = self.shown_count - 1
         self._refresh_size()
 
+    def insert_sorted(self, rows: list[Any], key: Callable[[Any], Any]) -> None:
+        """Adds rows keeping `rows` ordered by `key` (stable: equal keys stay in arrival order). Rows that sort
+        after every row (the usual case) are appended; a late one is inserted where it belongs, and the cursor
+        stays on its row (or on the newest one while following)."""
+        if not rows:
+            return
+        rows = sorted(rows, key=key)
+        if not self.rows or key(rows[0]) >= key(self.rows[-1]):
+            self.append(rows)
+            return
+        on_newest = self.follow and self.cursor == self.shown_count - 1
+        kept = self._cursor_row_index()
+        predicate = self._predicate if self._shown is not None else None
+        refilter = self._filter_running
+        for row in rows:
+            index = bisect.bisect_right(self.rows, key(row), key=key)
+            self.rows.insert(index, row)
+            if kept is not None and index <= kept:
+                kept += 1
+            if predicate is not None and not refilter:
+                at = bisect.bisect_left(self._shown, index)
+                shown = self._shown
+                for j in range(at, len(shown)):
+                    shown[j] += 1
+                if predicate(row):
+                    shown.insert(at, index)
+        self._cache.clear()
+        if refilter:  # a filter thread is going over the old positions: start it again
+            self._apply_filter()
+            return
+        overflow = len(self.rows) - self.max_rows
+        if overflow > 0:
+            self._drop_front(overflow)
+            kept = None if kept is None or kept < overflow else kept - overflow
+        if on_newest and self.shown_count:
+            self.cursor = self.shown_count - 1
+        elif kept is not None:
+            self.cursor = kept if self._shown is None else min(bisect.bisect_left(self._shown, kept),
+                                                                len(self._shown) - 1)
+        self._refresh_size()
+
     def _drop_front(self, count: int) -> None:
         del self.rows[:count]
         if self._shown is not None:
@@ -148,11 +190,14 @@ class VirtualList(ScrollView, can_focus=True):
         self._predicate = predicate
         self._apply_filter()
 
-    def _cursor_row_index(self) -> int | None:
-        """The index in `rows` of the cursor's row (filters change positions, not rows)."""
-        if not 0 <= self.cursor < self.shown_count:
+    def row_index(self, position: int) -> int | None:
+        """The index in `rows` of the row shown at `position` (filters change positions, not rows)."""
+        if not 0 <= position < self.shown_count:
             return None
-        return self.cursor if self._shown is None else self._shown[self.cursor]
+        return position if self._shown is None else self._shown[position]
+
+    def _cursor_row_index(self) -> int | None:
+        return self.row_index(self.cursor)
 
     def _keep_cursor_on(self, index: int | None) -> None:
         """After a filter: the cursor on the row it was on, else the next one shown (None: chosen afresh)."""
@@ -167,12 +212,14 @@ class VirtualList(ScrollView, can_focus=True):
         kept = self._cursor_row_index()
         self._filter_generation += 1
         self._cache.clear()
+        self._filter_running = False
         if self._predicate is None:
             self._shown = None
             self._keep_cursor_on(kept)
             self._refresh_size()
             self.post_message(self.Filtered(self, len(self.rows), len(self.rows)))
         elif len(self.rows) > THREADED_FILTER_ROWS:
+            self._filter_running = True
             self._filter_in_thread(self._predicate, self.rows, len(self.rows), self._filter_generation, kept)
         else:
             self._shown = [i for i, row in enumerate(self.rows) if self._predicate(row)]
@@ -188,6 +235,7 @@ class VirtualList(ScrollView, can_focus=True):
     def _filtered(self, shown: list[int], count: int, generation: int, kept: int | None = None) -> None:
         if generation != self._filter_generation:
             return
+        self._filter_running = False
         predicate = self._predicate
         if predicate is not None:  # rows that arrived while the filter ran
             shown.extend(i for i in range(count, len(self.rows)) if predicate(self.rows[i]))

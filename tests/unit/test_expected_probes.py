@@ -1,0 +1,57 @@
+"""Existence probes (sandbox/observability/probes.py): the failed calls deployers and SDKs make on purpose are not
+errors in an "errors only" view; real failures of the same services still are."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.observability.probes import PROBES, is_expected_probe, is_real_error, probe_of
+
+
+def span(service, operation, code, message="", **extra) -> dict:
+    return {"kind": "request", "service": service, "operation": operation, "status": 400,
+            "error": {"code": code, "message": message}, **extra}
+
+
+PROBE_SPANS = [
+    span("cloudformation", "DescribeStacks", "ValidationError", "Stack with id user-onboarding does not exist"),
+    span("s3", "HeadBucket", "NoSuchBucket"),
+    span("s3", "HeadBucket", "404"),
+    span("s3", "HeadObject", "NoSuchKey", "The specified key does not exist."),
+    span("s3", "GetBucketPolicy", "NoSuchBucketPolicy"),
+    span("s3", "GetBucketEncryption", "ServerSideEncryptionConfigurationNotFoundError"),
+    span("sqs", "GetQueueUrl", "AWS.SimpleQueueService.NonExistentQueue"),
+    span("dynamodb", "DescribeTable", "ResourceNotFoundException", "Requested resource not found"),
+    span("lambda", "GetFunction", "ResourceNotFoundException", "Function not found"),
+    span("iam", "GetRole", "NoSuchEntity"),
+    span("logs", "CreateLogGroup", "ResourceAlreadyExistsException", "The specified log group already exists"),
+]
+
+REAL_ERRORS = [
+    span("cloudformation", "DescribeStacks", "ValidationError", "1 validation error detected"),  # a bad request
+    span("cloudformation", "CreateStack", "ValidationError", "Template format error"),
+    span("s3", "GetObject", "NoSuchKey"),  # reading what should be there
+    span("s3", "HeadBucket", "403"),  # there, but not yours
+    span("dynamodb", "GetItem", "ResourceNotFoundException"),  # the app's table is missing
+    span("dynamodb", "DescribeTable", "ResourceNotFoundException", injected={"rule": {"service": "dynamodb"}}),
+    span("sqs", "SendMessage", "AWS.SimpleQueueService.NonExistentQueue"),
+    span("lambda", "Invoke", "ResourceNotFoundException"),
+    {"kind": "hop", "hop": "lambda-exec", "service": "lambda", "operation": "Execute",
+     "error": {"code": "ResourceNotFoundException"}},
+]
+
+
+@pytest.mark.parametrize("probe", PROBE_SPANS, ids=lambda s: f"{s['service']} {s['operation']} {s['error']['code']}")
+def test_existence_probes_are_expected_not_errors(probe):
+    assert is_expected_probe(probe) and not is_real_error(probe)
+
+
+@pytest.mark.parametrize("failed", REAL_ERRORS, ids=lambda s: f"{s['service']} {s['operation']} {s['error']['code']}")
+def test_real_failures_stay_errors(failed):
+    assert not is_expected_probe(failed) and is_real_error(failed)
+
+
+def test_every_probe_rule_is_exercised_and_a_success_is_no_error():
+    assert {id(probe_of(s)) for s in PROBE_SPANS} == {id(p) for p in PROBES}
+    ok = {"kind": "request", "service": "s3", "operation": "HeadBucket", "status": 200}
+    assert not is_expected_probe(ok) and not is_real_error(ok)
