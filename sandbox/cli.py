@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from sandbox import interrupts
 from sandbox.commands.common import get_sandbox, parse_params
 from sandbox.embedded import tail
 from sandbox.errors import SandboxError
@@ -63,6 +64,10 @@ class SandboxGroup(click.Group):
         except (SandboxError, UnsafeEndpointError) as e:
             click.secho(f"error: {e}", fg="red", err=True)
             sys.exit(1)
+        except KeyboardInterrupt as e:  # Ctrl-C in any command: one line, no traceback, no "Aborted!"
+            interrupts.ignore_from_now_on()
+            _say(e.what if isinstance(e, interrupts.Interrupted) else "Interrupted")
+            sys.exit(e.exit_code if isinstance(e, interrupts.Interrupted) else 130)
 
 
 @click.group(cls=SandboxGroup, invoke_without_command=True)
@@ -132,19 +137,41 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
         sb.up()
         click.echo(f"external backend at {sb.endpoint} is up")
         return
-    if not sb.embedded.instance():
-        click.echo(f"starting LocalStack on 127.0.0.1:{settings.port} (state in {settings.state_dir}) ...", err=True)
-    inst, seconds, started = sb.up(timeout=timeout, on_progress=lambda msg: click.echo(msg, err=True))
-    if not started:
-        click.echo(f"already running at {inst.endpoint} (pid {inst.pid})")
-    else:
-        click.echo(f"sandbox ready at {inst.endpoint} in {seconds:.1f}s (pid {inst.pid})")
-    if inst.listen.startswith("0.0.0.0"):
-        click.secho(f"warning: serving every network interface on port {inst.port} (--allow-remote). Remote clients "
-                    "must sign with the key `sandbox env --remote HOST` prints; anyone holding it can run code "
-                    "on this machine.", fg="yellow", err=True)
-    if deploy_names:
-        _deploy_patterns(sb, [n.strip() for n in deploy_names.split(",") if n.strip()])
+    started = False
+    # Ctrl-C, SIGTERM or SIGHUP (terminal closed) at any moment: what this command started is stopped, one line says
+    # so (sandbox/interrupts.py; the clean-up of a LocalStack still starting is in embedded.py).
+    with interrupts.interruptible():
+        try:
+            if not sb.embedded.instance():
+                click.echo(f"starting LocalStack on 127.0.0.1:{settings.port} (state in {settings.state_dir}) ...",
+                           err=True)
+            inst, seconds, started = sb.up(timeout=timeout, on_progress=lambda msg: click.echo(msg, err=True))
+            if not started:
+                click.echo(f"already running at {inst.endpoint} (pid {inst.pid})")
+            else:
+                click.echo(f"sandbox ready at {inst.endpoint} in {seconds:.1f}s (pid {inst.pid})")
+            if inst.listen.startswith("0.0.0.0"):
+                click.secho(f"warning: serving every network interface on port {inst.port} (--allow-remote). "
+                            "Remote clients must sign with the key `sandbox env --remote HOST` prints; anyone "
+                            "holding it can run code on this machine.", fg="yellow", err=True)
+            if deploy_names:
+                _deploy_patterns(sb, [n.strip() for n in deploy_names.split(",") if n.strip()])
+        except KeyboardInterrupt as e:
+            interrupts.ignore_from_now_on()
+            if started:  # ready, then interrupted while deploying patterns: stopped too, it is this command's
+                sb.down()
+            what = e.what if isinstance(e, interrupts.Interrupted) else "Interrupted"
+            _say(f"{what}: stopped the sandbox that was starting" if started or not sb.embedded.instance()
+                 else f"{what}: the sandbox that was already running is still running")
+            sys.exit(e.exit_code if isinstance(e, interrupts.Interrupted) else 130)
+
+
+def _say(line: str) -> None:
+    """One line on stderr that may find no terminal (SIGHUP: it was closed)."""
+    try:
+        click.echo(line, err=True)
+    except OSError:
+        pass
 
 
 def _deploy_patterns(sb, names: list[str]) -> None:

@@ -22,9 +22,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import requests
 
-from sandbox import node_sdk
+from sandbox import interrupts, node_sdk
 from sandbox.errors import SandboxError
 from sandbox.localstack_ext.warmup import share_cache_files
 from sandbox.process_registry import ProcessRecord, ProcessRegistry
@@ -101,6 +102,10 @@ class EmbeddedBackend:
         running = self.instance()
         if running:
             return running, 0.0, False
+        with interrupts.interruptible():  # Ctrl-C, SIGTERM, SIGHUP: everything started so far is stopped
+            return self._start(timeout, on_progress)
+
+    def _start(self, timeout: float, on_progress) -> tuple[Instance, float, bool]:
         port = self.settings.port
         from sandbox.security.policy import check_origin
 
@@ -145,42 +150,75 @@ class EmbeddedBackend:
             }
         )
         started = time.perf_counter()
-        with open(self.log_file, "ab") as log:
-            log.write(f"\n=== sandbox up {time.strftime('%Y-%m-%d %H:%M:%S')} port {port} ===\n".encode())
-            log.flush()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "localstack.runtime.main"],
-                env=env,
-                cwd=str(self.state_dir),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        rec = self.registry.add(proc.pid, "localstack", "localstack")
-        inst = Instance(
-            pid=proc.pid,
-            create_time=rec.create_time,
-            port=port,
-            endpoint=f"http://127.0.0.1:{port}",
-            started_at=time.time(),
-            knobs=self.settings.knobs.as_dict(),
-            token=token,
-            listen=listen,
-            allowed_origins=origins,
-        )
-        tmp = self.instance_file.with_suffix(".tmp")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(inst.__dict__, indent=2))
-        tmp.replace(self.instance_file)
+        proc = None
         try:
+            with interrupts.shielded(), open(self.log_file, "ab") as log:  # not interrupted before it is recorded
+                log.write(f"\n=== sandbox up {time.strftime('%Y-%m-%d %H:%M:%S')} port {port} ===\n".encode())
+                log.flush()
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "localstack.runtime.main"],
+                    env=env,
+                    cwd=str(self.state_dir),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                rec = self.registry.add(proc.pid, "localstack", "localstack")
+                inst = Instance(
+                    pid=proc.pid,
+                    create_time=rec.create_time,
+                    port=port,
+                    endpoint=f"http://127.0.0.1:{port}",
+                    started_at=time.time(),
+                    knobs=self.settings.knobs.as_dict(),
+                    token=token,
+                    listen=listen,
+                    allowed_origins=origins,
+                )
+                tmp = self.instance_file.with_suffix(".tmp")
+                tmp.unlink(missing_ok=True)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(json.dumps(inst.__dict__, indent=2))
+                tmp.replace(self.instance_file)
             self._wait_healthy(proc, inst.endpoint, timeout)
-        except BaseException:
-            self._stop_process(inst, grace=5)
+        except BaseException:  # not healthy in time, exited, or interrupted (also while it was recorded)
+            if proc is not None:
+                self._abort_start(proc)
             raise
         return inst, time.perf_counter() - started, True
+
+    def _abort_start(self, proc: subprocess.Popen) -> None:
+        """Stops a LocalStack that is still starting, at once, and every process it started: frozen first (SIGSTOP)
+        so that it starts nothing more while its process tree is read - the fork server is a child in a session of
+        its own, and may not be recorded yet - then killed. No graceful shutdown: nothing of a start-up is worth
+        keeping, and a half-loaded `--persist` state must not be saved over the good one."""
+        try:
+            os.killpg(proc.pid, signal.SIGSTOP)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            tree = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.Error:
+            tree = []
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for child in tree:
+            try:
+                child.kill()  # psutil checks it is still the same process (start time), not a recycled PID
+            except psutil.Error:
+                pass
+        proc.wait()
+        self.registry.remove(proc.pid)
+        self.registry.stop_all()  # what it recorded: environments, the fork server
+        try:
+            if json.loads(self.instance_file.read_text()).get("pid") == proc.pid:
+                self.instance_file.unlink(missing_ok=True)
+        except (OSError, ValueError):
+            pass
 
     def _wait_healthy(self, proc: subprocess.Popen, endpoint: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout

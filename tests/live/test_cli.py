@@ -1,7 +1,9 @@
 """The `sandbox` command: up/down/status/logs/reset/env, safety rails, and no process left behind."""
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ import requests
 
 from sandbox import Sandbox
 from sandbox.embedded import free_port
+from sandbox.process_registry import ProcessRegistry
 from sandbox.safety import UnsafeEndpointError
 
 BIN = Path(sys.executable).parent
@@ -178,3 +181,74 @@ def test_another_state_dir_is_told_whose_sandbox_runs_on_the_port(sandbox, tmp_p
     (project / "src" / "deep").mkdir(parents=True)
     assert default_state_dir(project / "src" / "deep") == project / ".sandbox"
     assert default_state_dir(tmp_path) == tmp_path / ".sandbox"
+
+
+def _interrupt_up(tmp_path, moment: str, sig=signal.SIGINT):
+    """Starts `sandbox up` as a terminal runs a command - in a process group of its own, which Ctrl-C signals as a
+    whole - signals the group at `moment`, and returns (exit code, stderr, the processes that survived it).
+
+    Every process the command started is noted before the signal: the records it wrote in pids/ and its process tree.
+    """
+    state, port = tmp_path / f"state-{moment}", free_port()
+    proc = subprocess.Popen([str(BIN / "sandbox"), "--state-dir", str(state), "up", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    registry = ProcessRegistry(state / "pids")
+    seen: dict[int, psutil.Process] = {}
+
+    def note():
+        for rec in registry.alive():
+            with contextlib.suppress(psutil.Error):
+                seen.setdefault(rec.pid, psutil.Process(rec.pid))
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                seen.setdefault(child.pid, child)
+
+    def localstack():
+        return next((r for r in registry.alive() if r.kind == "localstack"), None)
+
+    try:
+        if moment == "localstack-starting":  # its process is recorded: LocalStack is importing its services
+            while localstack() is None and proc.poll() is None:
+                note()
+        elif moment == "just-before-ready":  # our extensions are loaded, the gateway is next; held there
+            log = state / "localstack.log"
+            while proc.poll() is None and not (log.is_file() and "extensions loaded" in log.read_text()):
+                note()
+            if (rec := localstack()) is not None:
+                os.kill(rec.pid, signal.SIGSTOP)  # it cannot become ready before the signal below arrives
+        note()
+        assert proc.poll() is None, f"`up` ended before the signal: {proc.communicate()}"
+        os.killpg(proc.pid, sig)
+        _, err = proc.communicate(timeout=120)
+        note()
+        survivors = [p for p in seen.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        return proc.returncode, err, survivors
+    finally:
+        for p in seen.values():
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.live  # starts LocalStacks of its own
+@pytest.mark.parametrize("moment", ["at-once", "localstack-starting", "just-before-ready"])
+def test_ctrl_c_during_up_stops_everything_it_started(tmp_path, moment):
+    code, err, survivors = _interrupt_up(tmp_path, moment)
+    assert not survivors, f"left running: {[(p.pid, p.cmdline()) for p in survivors]}"
+    assert "Traceback" not in err and "Aborted" not in err, err
+    if moment == "at-once" and code == -signal.SIGINT:
+        return  # the signal came before Python had started: nothing was started, nothing printed
+    assert code == 130, err
+    assert err.strip().splitlines()[-1].startswith("Interrupted:"), err
+    if moment != "at-once":
+        assert err.strip().splitlines()[-1] == "Interrupted: stopped the sandbox that was starting"
+
+
+@pytest.mark.live  # starts LocalStacks of its own
+@pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "Terminated"), (signal.SIGHUP, 129, "Hung up")])
+def test_sigterm_and_sighup_during_up_stop_everything_it_started(tmp_path, sig, code, word):
+    returncode, err, survivors = _interrupt_up(tmp_path, "just-before-ready", sig)
+    assert not survivors, f"left running: {[(p.pid, p.cmdline()) for p in survivors]}"
+    assert returncode == code and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == f"{word}: stopped the sandbox that was starting"
