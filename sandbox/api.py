@@ -72,7 +72,22 @@ class Sandbox:
             raise SandboxError("The external backend is not managed by the sandbox: stop it where it was started "
                                "(e.g. `docker compose down`).")
         self._clients.clear()
-        return self.embedded.down()
+        inst = self.embedded.instance()
+        before = self.inventory() if inst else None  # what is discarded (or saved), counted while it still runs
+        stopped = self.embedded.down()
+        stopped["inventory"] = before
+        stopped["persist"] = bool(inst and inst.persist)
+        stopped["saved"] = self.embedded.saved_state() if stopped["persist"] else None
+        return stopped
+
+    def inventory(self) -> dict | None:
+        """Counts of what was made in the sandbox (stacks, functions, tables, items, queues, queued messages, buckets,
+        objects, state machines, event rules), or None if it cannot tell."""
+        try:
+            resp = self.http.get(f"{self.endpoint}/_sandbox/inventory", timeout=10)
+            return resp.json().get("inventory") if resp.ok else None
+        except (requests.RequestException, ValueError):
+            return None
 
     def is_running(self) -> bool:
         try:

@@ -110,12 +110,15 @@ def main(ctx, state_dir, endpoint, allow_remote, region):
 @click.option("--no-recorder", is_flag=True,
               help="Record no spans (no events, traces, service map or cost): a little faster. "
                    "`sandbox recorder --off/--on` pauses it in a running sandbox.")
+@click.option("--persist", is_flag=True,
+              help="Keep the state across `down`: saved into STATE_DIR/persisted at `down`, loaded by the next "
+                   "`up --persist` (stacks, functions, tables, queues and messages, buckets, state machines, rules).")
 @click.option("--timeout", type=float, default=90, show_default=True, help="Seconds to wait for healthy.")
 @click.option("--deploy", "deploy_names", metavar="all|NAME[,NAME]",
               help="Also deploy built-in patterns (`all`, or a comma-separated list).")
 @click.pass_obj
 def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interval, esm_max_empty_backoff,
-       allow_origins, no_recorder, timeout, deploy_names):
+       allow_origins, no_recorder, persist, timeout, deploy_names):
     """Start the sandbox in the background and wait until it is healthy."""
     if port:
         settings.port = port
@@ -132,6 +135,8 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
         knobs.esm_max_empty_backoff = esm_max_empty_backoff
     if no_recorder:
         settings.recorder = False
+    if persist:
+        settings.persist = True
     sb = get_sandbox(settings)
     if settings.external:
         sb.up()
@@ -148,8 +153,13 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
             inst, seconds, started = sb.up(timeout=timeout, on_progress=lambda msg: click.echo(msg, err=True))
             if not started:
                 click.echo(f"already running at {inst.endpoint} (pid {inst.pid})")
+                if settings.persist and not inst.persist:
+                    click.secho("warning: it was started without --persist: its state is discarded at `down`. "
+                                "`sandbox down` then `sandbox up --persist` to keep state from then on.",
+                                fg="yellow", err=True)
             else:
                 click.echo(f"sandbox ready at {inst.endpoint} in {seconds:.1f}s (pid {inst.pid})")
+                _say_persistence(sb, settings, inst)
             if inst.listen.startswith("0.0.0.0"):
                 click.secho(f"warning: serving every network interface on port {inst.port} (--allow-remote). "
                             "Remote clients must sign with the key `sandbox env --remote HOST` prints; anyone "
@@ -164,6 +174,30 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
             _say(f"{what}: stopped the sandbox that was starting" if started or not sb.embedded.instance()
                  else f"{what}: the sandbox that was already running is still running")
             sys.exit(e.exit_code if isinstance(e, interrupts.Interrupted) else 130)
+
+
+def _say_persistence(sb, settings: Settings, inst) -> None:
+    saved = sb.embedded.saved_state()
+    where = settings.state_dir / "persisted"
+    if inst.persist:
+        loaded = (sb.http.get(f"{sb.endpoint}/_sandbox/inventory", timeout=10).json().get("loaded") or {}) \
+            if saved else {}
+        if saved:
+            counts = _counts(loaded.get("inventory") or {})
+            click.echo(f"state loaded from {where}" + (f": {counts}" if counts else " (it was empty)"))
+            for service, error in (loaded.get("failed") or {}).items():
+                click.secho(f"warning: the saved state of {service} could not be loaded ({error}); see `sandbox logs`",
+                            fg="yellow", err=True)
+        else:
+            click.echo(f"state persists: `sandbox down` saves it into {where}, the next `sandbox up --persist` loads it")
+    elif saved:
+        click.echo(f"started empty; a saved state from {time.strftime('%Y-%m-%d %H:%M', time.localtime(saved['saved_at']))}"
+                   f" is kept in {where}: `sandbox down` then `sandbox up --persist` loads it")
+
+
+def _counts(inventory: dict) -> str:
+    """'3 stacks, 2 tables, 14 queued messages' (singular where it is one)."""
+    return ", ".join(f"{n} {name if n != 1 else name.removesuffix('s')}" for name, n in inventory.items() if n)
 
 
 def _say(line: str) -> None:
@@ -210,8 +244,24 @@ def down(settings: Settings):
                                f"sandbox started from {other}: stop it with `sandbox --state-dir {other} down`")
     click.echo(("stopped " + ", ".join(parts)) if parts else "nothing was running")
     if stopped["localstack"]:
-        click.echo("its stacks, queues, tables and functions are gone (state lives in memory); recordings and "
-                   f"spans stay in {settings.state_dir}")
+        counts = _counts(stopped.get("inventory") or {})
+        saved = stopped.get("saved")
+        where = settings.state_dir / "persisted"
+        if stopped.get("persist") and saved:
+            click.echo(f"state saved in {where}" + (f": {_counts(saved.get('inventory') or {})}"
+                                                     if saved.get("inventory") else " (it was empty)")
+                       + "; `sandbox up --persist` loads it")
+            for service, error in (saved.get("failed") or {}).items():
+                click.secho(f"warning: the state of {service} could not be saved ({error}): it is lost",
+                            fg="yellow", err=True)
+        elif stopped.get("persist"):
+            click.secho(f"warning: the state could not be saved (no {where / 'manifest.json'}): see `sandbox logs`",
+                        fg="yellow", err=True)
+        elif counts:
+            click.echo(f"discarded: {counts} (state lives in memory; `sandbox up --persist` keeps it across `down`)")
+        else:
+            click.echo("nothing had been deployed in it")
+        click.echo(f"recordings and spans stay in {settings.state_dir}")
     if stopped.get("forced"):
         click.secho(f"warning: LocalStack did not stop within 20 s and was killed; its log: "
                     f"{settings.state_dir / 'localstack.log'}", fg="yellow", err=True)

@@ -4,6 +4,7 @@ Layout of the state directory (default `.sandbox/` in the working directory):
     sandbox.json      the running instance: pid, start time, port, settings
     localstack.log    LocalStack's output (`sandbox logs`)
     localstack/       LocalStack's FILESYSTEM_ROOT (data, cache)
+    persisted/        the state saved by `down` of a sandbox started with `up --persist` (manifest.json says what)
     tmp/              TMPDIR of LocalStack: unzipped function code lives here, not in the shared /tmp
     lambda/envs/      one folder per Lambda execution environment (its /tmp and output)
     pids/             a record per process we started, so nothing is left behind
@@ -67,6 +68,7 @@ class Instance:
     token: str = ""  # proves a request comes from the user's tools (X-Sandbox-Token); sandbox.json is 0600
     listen: str = ""  # the address the gateway is bound to
     allowed_origins: list = field(default_factory=list)
+    persist: bool = False  # started with --persist: `down` saves its state into persisted/
 
     @property
     def record(self) -> ProcessRecord:
@@ -144,6 +146,7 @@ class EmbeddedBackend:
                 "HOME": str(self.state_dir / "home"),  # no ~/.localstack profile or ~/.aws of the user
                 "SANDBOX_STATE_DIR": str(self.state_dir),
                 "SANDBOX_RECORDER": "1" if self.settings.recorder else "0",
+                "SANDBOX_PERSIST": "1" if self.settings.persist else "",
                 "SANDBOX_SHARED_CACHE": str(shared_cache),
                 "PYTHONUNBUFFERED": "1",
                 "NO_PROXY": "127.0.0.1,localhost",
@@ -175,6 +178,7 @@ class EmbeddedBackend:
                     token=token,
                     listen=listen,
                     allowed_origins=origins,
+                    persist=self.settings.persist,
                 )
                 tmp = self.instance_file.with_suffix(".tmp")
                 tmp.unlink(missing_ok=True)
@@ -241,6 +245,13 @@ class EmbeddedBackend:
             f"LocalStack did not become healthy within {timeout:.0f}s. Last lines of {self.log_file}:\n"
             + tail(self.log_file, 25)
         )
+
+    def saved_state(self) -> dict | None:
+        """The manifest of the state a `--persist` sandbox saved at its `down`, if there is one."""
+        try:
+            return json.loads((self.state_dir / "persisted" / "manifest.json").read_text())
+        except (OSError, ValueError):
+            return None
 
     # --- down ------------------------------------------------------------------------------------------
     def down(self) -> dict:

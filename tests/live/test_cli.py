@@ -252,3 +252,69 @@ def test_sigterm_and_sighup_during_up_stop_everything_it_started(tmp_path, sig, 
     assert not survivors, f"left running: {[(p.pid, p.cmdline()) for p in survivors]}"
     assert returncode == code and "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == f"{word}: stopped the sandbox that was starting"
+
+
+PERSIST_APP = Path(__file__).parent.parent / "apps" / "persist-demo"
+
+
+def _pids(state: Path) -> list[psutil.Process]:
+    return [psutil.Process(r.pid) for r in ProcessRegistry(state / "pids").alive()]
+
+
+@pytest.mark.live  # starts LocalStacks of its own
+def test_up_persist_keeps_state_across_down_and_plain_up_starts_empty(tmp_path):
+    state, port = tmp_path / "state", free_port()
+    base = ["--state-dir", str(state)]
+    try:
+        first = run(*base, "up", "--port", str(port), "--persist", check=True)
+        assert "`sandbox down` saves it" in first.stdout
+        sb = Sandbox(state_dir=state, port=port, endpoint=None)
+        out = sb.deploy(str(PERSIST_APP), stack_name="keep").outputs
+        invoked = sb.client("lambda").invoke(FunctionName=out["Function"], Payload=json.dumps({"id": "a", "text": "kept"}))
+        assert "FunctionError" not in invoked, invoked["Payload"].read()
+        sb.client("sqs").send_message(QueueUrl=out["QueueUrl"], MessageBody="still queued")
+        sb.client("s3").put_object(Bucket=out["Bucket"], Key="notes/a.txt", Body=b"kept too")
+        running = _pids(state)
+
+        down = run(*base, "down", check=True)
+        assert f"state saved in {state / 'persisted'}" in down.stdout, down.stdout
+        assert "1 stack, 1 function, 1 table, 1 item, 1 queue, 1 queued message, 1 bucket, 1 object, " \
+               "1 state machine, 1 event rule" in down.stdout, down.stdout
+        assert not [p for p in running if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+        again = run(*base, "up", "--port", str(port), "--persist", check=True)
+        assert f"state loaded from {state / 'persisted'}: 1 stack" in again.stdout, again.stdout
+        assert "warning" not in again.stderr, again.stderr
+        sb = Sandbox(state_dir=state, port=port, endpoint=None)  # a new instance, a new token
+        assert [s["name"] for s in sb.stacks()] == ["keep"]
+        item = sb.client("dynamodb").get_item(TableName=out["Table"], Key={"id": {"S": "a"}})["Item"]
+        assert item["text"] == {"S": "kept"}
+        messages = sb.client("sqs").receive_message(QueueUrl=out["QueueUrl"], WaitTimeSeconds=2)["Messages"]
+        assert [m["Body"] for m in messages] == ["still queued"]
+        assert sb.client("s3").get_object(Bucket=out["Bucket"], Key="notes/a.txt")["Body"].read() == b"kept too"
+        # the function runs again, with its code, and reaches its table
+        invoked = sb.client("lambda").invoke(FunctionName=out["Function"], Payload=json.dumps({"id": "b", "text": "new"}))
+        assert "FunctionError" not in invoked and json.loads(invoked["Payload"].read()) == {"id": "b", "text": "new"}
+        sfn = sb.client("stepfunctions")
+        execution = sfn.start_execution(stateMachineArn=out["StateMachine"])["executionArn"]
+        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+            pass
+        assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"greeting": "hello"}
+        assert sb.client("events").describe_rule(Name=out["Rule"])["State"] == "ENABLED"
+        run(*base, "down", check=True)
+
+        # plain `up` starts empty and leaves the saved state for the next `up --persist`
+        plain = run(*base, "up", "--port", str(port), check=True)
+        assert "started empty; a saved state from" in plain.stdout, plain.stdout
+        sb = Sandbox(state_dir=state, port=port, endpoint=None)
+        assert sb.stacks() == []
+        sqs = sb.client("sqs")
+        url = sqs.create_queue(QueueName="scratch")["QueueUrl"]
+        for body in ("one", "two"):
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+        down = run(*base, "down", check=True)
+        assert "discarded: 1 queue, 2 queued messages (state lives in memory; `sandbox up --persist` keeps it" \
+               in down.stdout, down.stdout
+        assert (state / "persisted" / "manifest.json").is_file()
+    finally:
+        run(*base, "down")
