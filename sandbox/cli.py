@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import click
+import requests
 
 from sandbox import interrupts
 from sandbox.commands.common import get_sandbox, parse_params
@@ -138,6 +139,9 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
     if persist:
         settings.persist = True
     sb = get_sandbox(settings)
+    if settings.external and persist:
+        raise SandboxError("--persist keeps the state of the embedded sandbox; an external LocalStack (--endpoint) "
+                           "keeps what its own configuration keeps (e.g. PERSISTENCE=1 in LocalStack Pro).")
     if settings.external:
         sb.up()
         click.echo(f"external backend at {sb.endpoint} is up")
@@ -180,8 +184,11 @@ def _say_persistence(sb, settings: Settings, inst) -> None:
     saved = sb.embedded.saved_state()
     where = settings.state_dir / "persisted"
     if inst.persist:
-        loaded = (sb.http.get(f"{sb.endpoint}/_sandbox/inventory", timeout=10).json().get("loaded") or {}) \
-            if saved else {}
+        try:
+            loaded = (sb.http.get(f"{sb.endpoint}/_sandbox/inventory", timeout=10).json().get("loaded") or {}) \
+                if saved else {}
+        except (requests.RequestException, ValueError):
+            loaded = {}
         if saved:
             counts = _counts(loaded.get("inventory") or {})
             click.echo(f"state loaded from {where}" + (f": {counts}" if counts else " (it was empty)"))
@@ -228,7 +235,15 @@ def _deploy_patterns(sb, names: list[str]) -> None:
 def down(settings: Settings):
     """Stop the sandbox and every process it started."""
     sb = get_sandbox(settings)
-    stopped = sb.down()
+    stopped = None
+    try:
+        # a Ctrl-C (or SIGTERM) while stopping waits for the stop to finish: nothing is left half-stopped, and the
+        # state of a --persist sandbox is saved whole
+        with interrupts.interruptible(), interrupts.shielded():
+            stopped = sb.down()
+    except KeyboardInterrupt:
+        if stopped is None:
+            raise
     parts = []
     if stopped["localstack"]:
         parts.append(f"LocalStack (pid {stopped['localstack']})")

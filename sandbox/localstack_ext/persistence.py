@@ -182,6 +182,10 @@ def _unlocked_locks() -> None:
 
     for cls, make in ((type(threading.Lock()), threading.Lock), (type(threading.RLock()), threading.RLock)):
         pickle.register(cls)(lambda pickler, obj, make=make: pickler.save_reduce(make, (), obj=obj))
+    # A Condition comes back around its own (memoized, so still shared) lock, without the waiters of the saving
+    # process: their locks would come back free, and notify() would release a lock nobody holds.
+    pickle.register(threading.Condition)(
+        lambda pickler, obj: pickler.save_reduce(threading.Condition, (obj._lock,), obj=obj))
 
 
 
@@ -238,21 +242,27 @@ def save_all() -> dict:
     _unlocked_locks()
     final = folder()
     final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob("persisted-*"):  # of a save cut short (LocalStack killed): never swapped in
+        shutil.rmtree(stale, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix="persisted-", dir=final.parent))
     saved, failed = [], {}
     for name in _running_services():
         service = SERVICE_PLUGINS.get_service(name)
         target = work / name
-        target.mkdir()
-        try:
-            service.lifecycle_hook.on_before_state_save()
-            service.accept_state_visitor(SaveVisitor(name, target, getattr(service, "_provider", None)))
-            service.lifecycle_hook.on_after_state_save()
-            saved.append(name)
-        except Exception as e:  # noqa: BLE001 - one service that cannot be saved must not lose the others
-            LOG.warning("could not save the state of %s: %s", name, e, exc_info=LOG.isEnabledFor(logging.DEBUG))
-            shutil.rmtree(target, ignore_errors=True)
-            failed[name] = f"{type(e).__name__}: {e}"
+        for attempt in (1, 2):  # a last request changing a store while it is pickled: once more
+            try:
+                target.mkdir(exist_ok=True)
+                service.lifecycle_hook.on_before_state_save()
+                service.accept_state_visitor(SaveVisitor(name, target, getattr(service, "_provider", None)))
+                service.lifecycle_hook.on_after_state_save()
+                saved.append(name)
+                failed.pop(name, None)
+                break
+            except Exception as e:  # noqa: BLE001 - one service that cannot be saved must not lose the others
+                LOG.warning("could not save the state of %s: %s", name, e, exc_info=LOG.isEnabledFor(logging.DEBUG))
+                shutil.rmtree(target, ignore_errors=True)
+                failed[name] = f"{type(e).__name__}: {e}"
+                time.sleep(0.1)
     report = {"saved_at": time.time(), "services": saved, "failed": failed, "inventory": inventory(),
               "seconds": round(time.perf_counter() - started, 3)}
     (work / "manifest.json").write_text(json.dumps(report, indent=2))

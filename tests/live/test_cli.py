@@ -318,3 +318,28 @@ def test_up_persist_keeps_state_across_down_and_plain_up_starts_empty(tmp_path):
         assert (state / "persisted" / "manifest.json").is_file()
     finally:
         run(*base, "down")
+
+
+@pytest.mark.live  # starts a LocalStack of its own
+def test_ctrl_c_during_down_still_stops_everything(tmp_path, helpers):
+    state, port = tmp_path / "state", free_port()
+    base = ["--state-dir", str(state)]
+    try:
+        run(*base, "up", "--port", str(port), check=True)
+        sb = Sandbox(state_dir=state, port=port, endpoint=None)
+        helpers.invoke(sb, helpers.create_function(sb, "def handler(e, c):\n    return 1\n"))
+        started = _pids(state)
+        assert len(started) >= 3  # LocalStack, the fork server, the function's environment
+        log = state / "localstack.log"
+        down = subprocess.Popen([str(BIN / "sandbox"), *base, "down"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+        while "received signal 15" not in log.read_text() and down.poll() is None:
+            pass
+        os.killpg(down.pid, signal.SIGINT)  # Ctrl-C while LocalStack shuts down
+        out, err = down.communicate(timeout=120)
+        assert down.returncode == 0 and "stopped LocalStack" in out, (out, err)
+        assert "Traceback" not in err
+        assert not [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert not list((state / "pids").glob("*.json"))
+    finally:
+        run(*base, "down")
