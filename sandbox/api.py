@@ -109,6 +109,7 @@ class Sandbox:
             "pid": inst.pid if inst else None,
             "services": {},
             "state_dir": None if self.settings.external else str(self.settings.state_dir),
+            "persist": bool(inst and inst.persist),  # started with `up --persist`: `down` saves the state
         }
         try:
             health = self.http.get(f"{self.endpoint}/_localstack/health", timeout=2).json()

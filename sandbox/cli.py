@@ -300,6 +300,9 @@ def status(settings: Settings, as_json):
     click.echo(f"running: {st['backend']} backend at {st['endpoint']}" + (f" (pid {st['pid']})" if st["pid"] else ""))
     if "lambda_processes" in st:
         click.echo(f"lambda environments: {len(st['lambda_processes'])}")
+    if st.get("backend") == "embedded":
+        click.echo("state: saved at `down`, loaded by `up --persist`" if st.get("persist")
+                   else "state: discarded at `down` (`sandbox up --persist` keeps it)")
     if st.get("listen"):
         exposure = "every interface (--allow-remote, token required)" if st["listen"].startswith("0.0.0.0") \
             else "loopback only"

@@ -183,14 +183,14 @@ def test_another_state_dir_is_told_whose_sandbox_runs_on_the_port(sandbox, tmp_p
     assert default_state_dir(tmp_path) == tmp_path / ".sandbox"
 
 
-def _interrupt_up(tmp_path, moment: str, sig=signal.SIGINT):
+def _interrupt_up(tmp_path, moment: str, sig=signal.SIGINT, state: Path | None = None, args=()):
     """Starts `sandbox up` as a terminal runs a command - in a process group of its own, which Ctrl-C signals as a
     whole - signals the group at `moment`, and returns (exit code, stderr, the processes that survived it).
 
     Every process the command started is noted before the signal: the records it wrote in pids/ and its process tree.
     """
-    state, port = tmp_path / f"state-{moment}", free_port()
-    proc = subprocess.Popen([str(BIN / "sandbox"), "--state-dir", str(state), "up", "--port", str(port)],
+    state, port = state or tmp_path / f"state-{moment}", free_port()
+    proc = subprocess.Popen([str(BIN / "sandbox"), "--state-dir", str(state), "up", "--port", str(port), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     registry = ProcessRegistry(state / "pids")
     seen: dict[int, psutil.Process] = {}
@@ -216,6 +216,14 @@ def _interrupt_up(tmp_path, moment: str, sig=signal.SIGINT):
                 note()
             if (rec := localstack()) is not None:
                 os.kill(rec.pid, signal.SIGSTOP)  # it cannot become ready before the signal below arrives
+        elif moment == "loading-saved-state":  # `up --persist`: LocalStack serves, and says it is still loading
+            http = requests.Session()
+            http.trust_env = False
+            while proc.poll() is None:
+                note()
+                with contextlib.suppress(requests.RequestException):
+                    if http.get(f"http://127.0.0.1:{port}/_sandbox/info", timeout=1).status_code == 503:
+                        break
         note()
         assert proc.poll() is None, f"`up` ended before the signal: {proc.communicate()}"
         os.killpg(proc.pid, sig)
@@ -341,5 +349,27 @@ def test_ctrl_c_during_down_still_stops_everything(tmp_path, helpers):
         assert "Traceback" not in err
         assert not [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
         assert not list((state / "pids").glob("*.json"))
+    finally:
+        run(*base, "down")
+
+
+@pytest.mark.live  # starts LocalStacks of its own
+def test_ctrl_c_while_a_saved_state_loads_keeps_the_saved_state(tmp_path):
+    state, port = tmp_path / "state", free_port()
+    base = ["--state-dir", str(state)]
+    run(*base, "up", "--port", str(port), "--persist", check=True)
+    sb = Sandbox(state_dir=state, port=port, endpoint=None)
+    sqs = sb.client("sqs")
+    sqs.send_message(QueueUrl=sqs.create_queue(QueueName="kept")["QueueUrl"], MessageBody="m")
+    run(*base, "down", check=True)
+    manifest = (state / "persisted" / "manifest.json").read_text()
+    code, err, survivors = _interrupt_up(tmp_path, "loading-saved-state", state=state, args=["--persist"])
+    assert not survivors, f"left running: {[(p.pid, p.cmdline()) for p in survivors]}"
+    assert code == 130 and err.strip().splitlines()[-1] == "Interrupted: stopped the sandbox that was starting", err
+    # killed, not shut down: nothing half-loaded was saved over the saved state
+    assert (state / "persisted" / "manifest.json").read_text() == manifest
+    again = run(*base, "up", "--port", str(port), "--persist", check=True)
+    try:
+        assert "1 queue, 1 queued message" in again.stdout, again.stdout
     finally:
         run(*base, "down")
