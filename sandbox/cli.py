@@ -146,12 +146,12 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
         sb.up()
         click.echo(f"external backend at {sb.endpoint} is up")
         return
-    started = False
     # Ctrl-C, SIGTERM or SIGHUP (terminal closed) at any moment: what this command started is stopped, one line says
     # so (sandbox/interrupts.py; the clean-up of a LocalStack still starting is in embedded.py).
     with interrupts.interruptible():
+        before = sb.embedded.instance()
         try:
-            if not sb.embedded.instance():
+            if not before:
                 click.echo(f"starting LocalStack on 127.0.0.1:{settings.port} (state in {settings.state_dir}) ...",
                            err=True)
             inst, seconds, started = sb.up(timeout=timeout, on_progress=lambda msg: click.echo(msg, err=True))
@@ -172,11 +172,13 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
                 _deploy_patterns(sb, [n.strip() for n in deploy_names.split(",") if n.strip()])
         except KeyboardInterrupt as e:
             interrupts.ignore_from_now_on()
-            if started:  # ready, then interrupted while deploying patterns: stopped too, it is this command's
+            now = sb.embedded.instance()
+            ours = now is not None and (before is None or now.pid != before.pid)
+            if ours:  # ready, then interrupted (e.g. while deploying patterns): stopped too, this command started it
                 sb.down()
             what = e.what if isinstance(e, interrupts.Interrupted) else "Interrupted"
-            _say(f"{what}: stopped the sandbox that was starting" if started or not sb.embedded.instance()
-                 else f"{what}: the sandbox that was already running is still running")
+            _say(f"{what}: the sandbox that was already running is still running" if before and not ours
+                 else f"{what}: stopped the sandbox that was starting")
             sys.exit(e.exit_code if isinstance(e, interrupts.Interrupted) else 130)
 
 

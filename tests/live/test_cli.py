@@ -183,6 +183,16 @@ def test_another_state_dir_is_told_whose_sandbox_runs_on_the_port(sandbox, tmp_p
     assert default_state_dir(tmp_path) == tmp_path / ".sandbox"
 
 
+def _describe(processes: list[psutil.Process]) -> list:
+    out = []
+    for p in processes:
+        try:
+            out.append((p.pid, " ".join(p.cmdline())[:120]))
+        except psutil.Error:  # it ended meanwhile
+            out.append((p.pid, "?"))
+    return out
+
+
 def _interrupt_up(tmp_path, moment: str, sig=signal.SIGINT, state: Path | None = None, args=()):
     """Starts `sandbox up` as a terminal runs a command - in a process group of its own, which Ctrl-C signals as a
     whole - signals the group at `moment`, and returns (exit code, stderr, the processes that survived it).
@@ -216,6 +226,11 @@ def _interrupt_up(tmp_path, moment: str, sig=signal.SIGINT, state: Path | None =
                 note()
             if (rec := localstack()) is not None:
                 os.kill(rec.pid, signal.SIGSTOP)  # it cannot become ready before the signal below arrives
+        elif moment == "deploying":  # ready, and deploying the patterns of `--deploy`
+            while proc.poll() is None and "sandbox ready" not in proc.stdout.readline():
+                pass
+            while proc.poll() is None and not list(state.glob("pids/*.json"))[1:]:
+                pass  # the fork server too (the warm-up starts it), so that it is among the processes noted
         elif moment == "loading-saved-state":  # `up --persist`: LocalStack serves, and says it is still loading
             http = requests.Session()
             http.trust_env = False
@@ -243,7 +258,7 @@ def _interrupt_up(tmp_path, moment: str, sig=signal.SIGINT, state: Path | None =
 @pytest.mark.parametrize("moment", ["at-once", "localstack-starting", "just-before-ready"])
 def test_ctrl_c_during_up_stops_everything_it_started(tmp_path, moment):
     code, err, survivors = _interrupt_up(tmp_path, moment)
-    assert not survivors, f"left running: {[(p.pid, p.cmdline()) for p in survivors]}"
+    assert not survivors, f"left running: {_describe(survivors)}"
     assert "Traceback" not in err and "Aborted" not in err, err
     if moment == "at-once" and code == -signal.SIGINT:
         return  # the signal came before Python had started: nothing was started, nothing printed
@@ -253,11 +268,19 @@ def test_ctrl_c_during_up_stops_everything_it_started(tmp_path, moment):
         assert err.strip().splitlines()[-1] == "Interrupted: stopped the sandbox that was starting"
 
 
+@pytest.mark.live  # starts a LocalStack of its own
+def test_ctrl_c_while_up_deploys_patterns_stops_the_sandbox_it_started(tmp_path):
+    code, err, survivors = _interrupt_up(tmp_path, "deploying", args=["--deploy", "crud-api"])
+    assert not survivors, f"left running: {_describe(survivors)}"
+    assert code == 130 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == "Interrupted: stopped the sandbox that was starting"
+
+
 @pytest.mark.live  # starts LocalStacks of its own
 @pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "Terminated"), (signal.SIGHUP, 129, "Hung up")])
 def test_sigterm_and_sighup_during_up_stop_everything_it_started(tmp_path, sig, code, word):
     returncode, err, survivors = _interrupt_up(tmp_path, "just-before-ready", sig)
-    assert not survivors, f"left running: {[(p.pid, p.cmdline()) for p in survivors]}"
+    assert not survivors, f"left running: {_describe(survivors)}"
     assert returncode == code and "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == f"{word}: stopped the sandbox that was starting"
 
@@ -364,7 +387,7 @@ def test_ctrl_c_while_a_saved_state_loads_keeps_the_saved_state(tmp_path):
     run(*base, "down", check=True)
     manifest = (state / "persisted" / "manifest.json").read_text()
     code, err, survivors = _interrupt_up(tmp_path, "loading-saved-state", state=state, args=["--persist"])
-    assert not survivors, f"left running: {[(p.pid, p.cmdline()) for p in survivors]}"
+    assert not survivors, f"left running: {_describe(survivors)}"
     assert code == 130 and err.strip().splitlines()[-1] == "Interrupted: stopped the sandbox that was starting", err
     # killed, not shut down: nothing half-loaded was saved over the saved state
     assert (state / "persisted" / "manifest.json").read_text() == manifest
