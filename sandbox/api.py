@@ -74,10 +74,14 @@ class Sandbox:
         self._clients.clear()
         inst = self.embedded.instance()
         before = self.inventory() if inst else None  # what is discarded (or saved), counted while it still runs
+        began = time.time()
         stopped = self.embedded.down()
         stopped["inventory"] = before
         stopped["persist"] = bool(inst and inst.persist)
-        stopped["saved"] = self.embedded.saved_state() if stopped["persist"] else None
+        saved = self.embedded.saved_state() if stopped["persist"] else None
+        # a save of this `down`, not one of before (LocalStack killed before it could save: that one is kept)
+        stopped["saved"] = saved if saved and saved.get("saved_at", 0) >= began - 1 else None
+        stopped["previous_save"] = saved if saved and not stopped["saved"] else None
         return stopped
 
     def inventory(self) -> dict | None:

@@ -272,7 +272,10 @@ def down(settings: Settings):
                 click.secho(f"warning: the state of {service} could not be saved ({error}): it is lost",
                             fg="yellow", err=True)
         elif stopped.get("persist"):
-            click.secho(f"warning: the state could not be saved (no {where / 'manifest.json'}): see `sandbox logs`",
+            previous = stopped.get("previous_save")
+            kept = (f"the save from {time.strftime('%Y-%m-%d %H:%M', time.localtime(previous['saved_at']))} in "
+                    f"{where} is kept") if previous else "nothing is saved"
+            click.secho(f"warning: the state could not be saved this time ({kept}): see `sandbox logs`",
                         fg="yellow", err=True)
         elif counts:
             click.echo(f"discarded: {counts} (state lives in memory; `sandbox up --persist` keeps it across `down`)")

@@ -394,5 +394,12 @@ def test_ctrl_c_while_a_saved_state_loads_keeps_the_saved_state(tmp_path):
     again = run(*base, "up", "--port", str(port), "--persist", check=True)
     try:
         assert "1 queue, 1 queued message" in again.stdout, again.stdout
+        # a LocalStack that cannot save (frozen here: `down` kills it after its grace period) keeps the last save,
+        # and `down` does not claim it saved
+        os.kill(Sandbox(state_dir=state, port=port, endpoint=None).embedded.instance().pid, signal.SIGSTOP)
+        down = run(*base, "down", check=True)
+        assert "state saved" not in down.stdout, down.stdout
+        assert f"the state could not be saved this time (the save from " in down.stderr, down.stderr
+        assert (state / "persisted" / "manifest.json").read_text() == manifest
     finally:
         run(*base, "down")
