@@ -210,9 +210,10 @@ def _counts(inventory: dict) -> str:
 
 
 def _say(line: str) -> None:
-    """One line on stderr that may find no terminal (SIGHUP: it was closed)."""
+    """One line on stderr that may find no terminal (SIGHUP: it was closed); after the `^C` a terminal echoes, on a
+    line of its own."""
     try:
-        click.echo(line, err=True)
+        click.echo(("\n" if line.startswith("Interrupted") and sys.stderr.isatty() else "") + line, err=True)
     except OSError:
         pass
 

@@ -8,6 +8,6 @@ def main() -> None:
     try:
         from sandbox.cli import main as cli
     except KeyboardInterrupt:
-        print("Interrupted: nothing was started", file=sys.stderr)
+        print(("\n" if sys.stderr.isatty() else "") + "Interrupted: nothing was started", file=sys.stderr)
         sys.exit(130)
     cli()
