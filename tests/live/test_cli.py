@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -329,7 +330,7 @@ def test_up_persist_keeps_state_across_down_and_plain_up_starts_empty(tmp_path):
         sfn = sb.client("stepfunctions")
         execution = sfn.start_execution(stateMachineArn=out["StateMachine"])["executionArn"]
         while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-            pass
+            time.sleep(0.1)
         assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"greeting": "hello"}
         assert sb.client("events").describe_rule(Name=out["Rule"])["State"] == "ENABLED"
         run(*base, "down", check=True)
