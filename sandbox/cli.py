@@ -280,6 +280,9 @@ def down(settings: Settings):
                         fg="yellow", err=True)
         elif counts:
             click.echo(f"discarded: {counts} (state lives in memory; `sandbox up --persist` keeps it across `down`)")
+        elif stopped.get("inventory") is None:  # it did not answer: what it held is unknown, and gone all the same
+            click.echo("whatever was deployed in it is discarded (state lives in memory; `sandbox up --persist` "
+                       "keeps it across `down`)")
         else:
             click.echo("nothing had been deployed in it")
         click.echo(f"recordings and spans stay in {settings.state_dir}")
