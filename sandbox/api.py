@@ -72,7 +72,26 @@ class Sandbox:
             raise SandboxError("The external backend is not managed by the sandbox: stop it where it was started "
                                "(e.g. `docker compose down`).")
         self._clients.clear()
-        return self.embedded.down()
+        inst = self.embedded.instance()
+        before = self.inventory() if inst else None  # what is discarded (or saved), counted while it still runs
+        began = time.time()
+        stopped = self.embedded.down()
+        stopped["inventory"] = before
+        stopped["persist"] = bool(inst and inst.persist)
+        saved = self.embedded.saved_state() if stopped["persist"] else None
+        # a save of this `down`, not one of before (LocalStack killed before it could save: that one is kept)
+        stopped["saved"] = saved if saved and saved.get("saved_at", 0) >= began - 1 else None
+        stopped["previous_save"] = saved if saved and not stopped["saved"] else None
+        return stopped
+
+    def inventory(self) -> dict | None:
+        """Counts of what was made in the sandbox (stacks, functions, tables, items, queues, queued messages, buckets,
+        objects, state machines, event rules), or None if it cannot tell."""
+        try:
+            resp = self.http.get(f"{self.endpoint}/_sandbox/inventory", timeout=10)
+            return resp.json().get("inventory") if resp.ok else None
+        except (requests.RequestException, ValueError):
+            return None
 
     def is_running(self) -> bool:
         try:
@@ -94,6 +113,7 @@ class Sandbox:
             "pid": inst.pid if inst else None,
             "services": {},
             "state_dir": None if self.settings.external else str(self.settings.state_dir),
+            "persist": bool(inst and inst.persist),  # started with `up --persist`: `down` saves the state
         }
         try:
             health = self.http.get(f"{self.endpoint}/_localstack/health", timeout=2).json()

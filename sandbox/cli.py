@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 import click
+import requests
 
+from sandbox import interrupts
 from sandbox.commands.common import get_sandbox, parse_params
 from sandbox.embedded import tail
 from sandbox.errors import SandboxError
@@ -63,6 +65,10 @@ class SandboxGroup(click.Group):
         except (SandboxError, UnsafeEndpointError) as e:
             click.secho(f"error: {e}", fg="red", err=True)
             sys.exit(1)
+        except KeyboardInterrupt as e:  # Ctrl-C in any command: one line, no traceback, no "Aborted!"
+            interrupts.ignore_from_now_on()
+            _say(e.what if isinstance(e, interrupts.Interrupted) else "Interrupted")
+            sys.exit(e.exit_code if isinstance(e, interrupts.Interrupted) else 130)
 
 
 @click.group(cls=SandboxGroup, invoke_without_command=True)
@@ -105,12 +111,15 @@ def main(ctx, state_dir, endpoint, allow_remote, region):
 @click.option("--no-recorder", is_flag=True,
               help="Record no spans (no events, traces, service map or cost): a little faster. "
                    "`sandbox recorder --off/--on` pauses it in a running sandbox.")
+@click.option("--persist", is_flag=True,
+              help="Keep the state across `down`: saved into STATE_DIR/persisted at `down`, loaded by the next "
+                   "`up --persist` (stacks, functions, tables, queues and messages, buckets, state machines, rules).")
 @click.option("--timeout", type=float, default=90, show_default=True, help="Seconds to wait for healthy.")
 @click.option("--deploy", "deploy_names", metavar="all|NAME[,NAME]",
               help="Also deploy built-in patterns (`all`, or a comma-separated list).")
 @click.pass_obj
 def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interval, esm_max_empty_backoff,
-       allow_origins, no_recorder, timeout, deploy_names):
+       allow_origins, no_recorder, persist, timeout, deploy_names):
     """Start the sandbox in the background and wait until it is healthy."""
     if port:
         settings.port = port
@@ -127,24 +136,86 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
         knobs.esm_max_empty_backoff = esm_max_empty_backoff
     if no_recorder:
         settings.recorder = False
+    if persist:
+        settings.persist = True
     sb = get_sandbox(settings)
+    if settings.external and persist:
+        raise SandboxError("--persist keeps the state of the embedded sandbox; an external LocalStack (--endpoint) "
+                           "keeps what its own configuration keeps (e.g. PERSISTENCE=1 in LocalStack Pro).")
     if settings.external:
         sb.up()
         click.echo(f"external backend at {sb.endpoint} is up")
         return
-    if not sb.embedded.instance():
-        click.echo(f"starting LocalStack on 127.0.0.1:{settings.port} (state in {settings.state_dir}) ...", err=True)
-    inst, seconds, started = sb.up(timeout=timeout, on_progress=lambda msg: click.echo(msg, err=True))
-    if not started:
-        click.echo(f"already running at {inst.endpoint} (pid {inst.pid})")
-    else:
-        click.echo(f"sandbox ready at {inst.endpoint} in {seconds:.1f}s (pid {inst.pid})")
-    if inst.listen.startswith("0.0.0.0"):
-        click.secho(f"warning: serving every network interface on port {inst.port} (--allow-remote). Remote clients "
-                    "must sign with the key `sandbox env --remote HOST` prints; anyone holding it can run code "
-                    "on this machine.", fg="yellow", err=True)
-    if deploy_names:
-        _deploy_patterns(sb, [n.strip() for n in deploy_names.split(",") if n.strip()])
+    # Ctrl-C, SIGTERM or SIGHUP (terminal closed) at any moment: what this command started is stopped, one line says
+    # so (sandbox/interrupts.py; the clean-up of a LocalStack still starting is in embedded.py).
+    with interrupts.interruptible():
+        before = sb.embedded.instance()
+        try:
+            if not before:
+                click.echo(f"starting LocalStack on 127.0.0.1:{settings.port} (state in {settings.state_dir}) ...",
+                           err=True)
+            inst, seconds, started = sb.up(timeout=timeout, on_progress=lambda msg: click.echo(msg, err=True))
+            if not started:
+                click.echo(f"already running at {inst.endpoint} (pid {inst.pid})")
+                if settings.persist and not inst.persist:
+                    click.secho("warning: it was started without --persist: its state is discarded at `down`. "
+                                "`sandbox down` then `sandbox up --persist` to keep state from then on.",
+                                fg="yellow", err=True)
+            else:
+                click.echo(f"sandbox ready at {inst.endpoint} in {seconds:.1f}s (pid {inst.pid})")
+                _say_persistence(sb, settings, inst)
+            if inst.listen.startswith("0.0.0.0"):
+                click.secho(f"warning: serving every network interface on port {inst.port} (--allow-remote). "
+                            "Remote clients must sign with the key `sandbox env --remote HOST` prints; anyone "
+                            "holding it can run code on this machine.", fg="yellow", err=True)
+            if deploy_names:
+                _deploy_patterns(sb, [n.strip() for n in deploy_names.split(",") if n.strip()])
+        except KeyboardInterrupt as e:
+            interrupts.ignore_from_now_on()
+            now = sb.embedded.instance()
+            ours = now is not None and (before is None or now.pid != before.pid)
+            if ours:  # ready, then interrupted (e.g. while deploying patterns): stopped too, this command started it
+                sb.down()
+            what = e.what if isinstance(e, interrupts.Interrupted) else "Interrupted"
+            _say(f"{what}: the sandbox that was already running is still running" if before and not ours
+                 else f"{what}: stopped the sandbox that was starting")
+            sys.exit(e.exit_code if isinstance(e, interrupts.Interrupted) else 130)
+
+
+def _say_persistence(sb, settings: Settings, inst) -> None:
+    saved = sb.embedded.saved_state()
+    where = settings.state_dir / "persisted"
+    if inst.persist:
+        try:
+            loaded = (sb.http.get(f"{sb.endpoint}/_sandbox/inventory", timeout=10).json().get("loaded") or {}) \
+                if saved else {}
+        except (requests.RequestException, ValueError):
+            loaded = {}
+        if saved:
+            counts = _counts(loaded.get("inventory") or {})
+            click.echo(f"state loaded from {where}" + (f": {counts}" if counts else " (it was empty)"))
+            for service, error in (loaded.get("failed") or {}).items():
+                click.secho(f"warning: the saved state of {service} could not be loaded ({error}); see `sandbox logs`",
+                            fg="yellow", err=True)
+        else:
+            click.echo(f"state persists: `sandbox down` saves it into {where}, the next `sandbox up --persist` loads it")
+    elif saved:
+        click.echo(f"started empty; a saved state from {time.strftime('%Y-%m-%d %H:%M', time.localtime(saved['saved_at']))}"
+                   f" is kept in {where}: `sandbox down` then `sandbox up --persist` loads it")
+
+
+def _counts(inventory: dict) -> str:
+    """'3 stacks, 2 tables, 14 queued messages' (singular where it is one)."""
+    return ", ".join(f"{n} {name if n != 1 else name.removesuffix('s')}" for name, n in inventory.items() if n)
+
+
+def _say(line: str) -> None:
+    """One line on stderr that may find no terminal (SIGHUP: it was closed); after the `^C` a terminal echoes, on a
+    line of its own."""
+    try:
+        click.echo(("\n" if line.startswith("Interrupted") and sys.stderr.isatty() else "") + line, err=True)
+    except OSError:
+        pass
 
 
 def _deploy_patterns(sb, names: list[str]) -> None:
@@ -167,7 +238,15 @@ def _deploy_patterns(sb, names: list[str]) -> None:
 def down(settings: Settings):
     """Stop the sandbox and every process it started."""
     sb = get_sandbox(settings)
-    stopped = sb.down()
+    stopped = None
+    try:
+        # a Ctrl-C (or SIGTERM) while stopping waits for the stop to finish: nothing is left half-stopped, and the
+        # state of a --persist sandbox is saved whole
+        with interrupts.interruptible(), interrupts.shielded():
+            stopped = sb.down()
+    except KeyboardInterrupt:
+        if stopped is None:
+            raise
     parts = []
     if stopped["localstack"]:
         parts.append(f"LocalStack (pid {stopped['localstack']})")
@@ -183,8 +262,30 @@ def down(settings: Settings):
                                f"sandbox started from {other}: stop it with `sandbox --state-dir {other} down`")
     click.echo(("stopped " + ", ".join(parts)) if parts else "nothing was running")
     if stopped["localstack"]:
-        click.echo("its stacks, queues, tables and functions are gone (state lives in memory); recordings and "
-                   f"spans stay in {settings.state_dir}")
+        counts = _counts(stopped.get("inventory") or {})
+        saved = stopped.get("saved")
+        where = settings.state_dir / "persisted"
+        if stopped.get("persist") and saved:
+            click.echo(f"state saved in {where}" + (f": {_counts(saved.get('inventory') or {})}"
+                                                     if saved.get("inventory") else " (it was empty)")
+                       + "; `sandbox up --persist` loads it")
+            for service, error in (saved.get("failed") or {}).items():
+                click.secho(f"warning: the state of {service} could not be saved ({error}): it is lost",
+                            fg="yellow", err=True)
+        elif stopped.get("persist"):
+            previous = stopped.get("previous_save")
+            kept = (f"the save from {time.strftime('%Y-%m-%d %H:%M', time.localtime(previous['saved_at']))} in "
+                    f"{where} is kept") if previous else "nothing is saved"
+            click.secho(f"warning: the state could not be saved this time ({kept}): see `sandbox logs`",
+                        fg="yellow", err=True)
+        elif counts:
+            click.echo(f"discarded: {counts} (state lives in memory; `sandbox up --persist` keeps it across `down`)")
+        elif stopped.get("inventory") is None:  # it did not answer: what it held is unknown, and gone all the same
+            click.echo("whatever was deployed in it is discarded (state lives in memory; `sandbox up --persist` "
+                       "keeps it across `down`)")
+        else:
+            click.echo("nothing had been deployed in it")
+        click.echo(f"recordings and spans stay in {settings.state_dir}")
     if stopped.get("forced"):
         click.secho(f"warning: LocalStack did not stop within 20 s and was killed; its log: "
                     f"{settings.state_dir / 'localstack.log'}", fg="yellow", err=True)
@@ -208,6 +309,9 @@ def status(settings: Settings, as_json):
     click.echo(f"running: {st['backend']} backend at {st['endpoint']}" + (f" (pid {st['pid']})" if st["pid"] else ""))
     if "lambda_processes" in st:
         click.echo(f"lambda environments: {len(st['lambda_processes'])}")
+    if st.get("backend") == "embedded":
+        click.echo("state: saved at `down`, loaded by `up --persist`" if st.get("persist")
+                   else "state: discarded at `down` (`sandbox up --persist` keeps it)")
     if st.get("listen"):
         exposure = "every interface (--allow-remote, token required)" if st["listen"].startswith("0.0.0.0") \
             else "loopback only"

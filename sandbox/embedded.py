@@ -4,6 +4,7 @@ Layout of the state directory (default `.sandbox/` in the working directory):
     sandbox.json      the running instance: pid, start time, port, settings
     localstack.log    LocalStack's output (`sandbox logs`)
     localstack/       LocalStack's FILESYSTEM_ROOT (data, cache)
+    persisted/        the state saved by `down` of a sandbox started with `up --persist` (manifest.json says what)
     tmp/              TMPDIR of LocalStack: unzipped function code lives here, not in the shared /tmp
     lambda/envs/      one folder per Lambda execution environment (its /tmp and output)
     pids/             a record per process we started, so nothing is left behind
@@ -22,9 +23,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import requests
 
-from sandbox import node_sdk
+from sandbox import interrupts, node_sdk
 from sandbox.errors import SandboxError
 from sandbox.localstack_ext.warmup import share_cache_files
 from sandbox.process_registry import ProcessRecord, ProcessRegistry
@@ -66,6 +68,7 @@ class Instance:
     token: str = ""  # proves a request comes from the user's tools (X-Sandbox-Token); sandbox.json is 0600
     listen: str = ""  # the address the gateway is bound to
     allowed_origins: list = field(default_factory=list)
+    persist: bool = False  # started with --persist: `down` saves its state into persisted/
 
     @property
     def record(self) -> ProcessRecord:
@@ -101,6 +104,10 @@ class EmbeddedBackend:
         running = self.instance()
         if running:
             return running, 0.0, False
+        with interrupts.interruptible():  # Ctrl-C, SIGTERM, SIGHUP: everything started so far is stopped
+            return self._start(timeout, on_progress)
+
+    def _start(self, timeout: float, on_progress) -> tuple[Instance, float, bool]:
         port = self.settings.port
         from sandbox.security.policy import check_origin
 
@@ -139,48 +146,83 @@ class EmbeddedBackend:
                 "HOME": str(self.state_dir / "home"),  # no ~/.localstack profile or ~/.aws of the user
                 "SANDBOX_STATE_DIR": str(self.state_dir),
                 "SANDBOX_RECORDER": "1" if self.settings.recorder else "0",
+                "SANDBOX_PERSIST": "1" if self.settings.persist else "",
                 "SANDBOX_SHARED_CACHE": str(shared_cache),
                 "PYTHONUNBUFFERED": "1",
                 "NO_PROXY": "127.0.0.1,localhost",
             }
         )
         started = time.perf_counter()
-        with open(self.log_file, "ab") as log:
-            log.write(f"\n=== sandbox up {time.strftime('%Y-%m-%d %H:%M:%S')} port {port} ===\n".encode())
-            log.flush()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "localstack.runtime.main"],
-                env=env,
-                cwd=str(self.state_dir),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        rec = self.registry.add(proc.pid, "localstack", "localstack")
-        inst = Instance(
-            pid=proc.pid,
-            create_time=rec.create_time,
-            port=port,
-            endpoint=f"http://127.0.0.1:{port}",
-            started_at=time.time(),
-            knobs=self.settings.knobs.as_dict(),
-            token=token,
-            listen=listen,
-            allowed_origins=origins,
-        )
-        tmp = self.instance_file.with_suffix(".tmp")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(inst.__dict__, indent=2))
-        tmp.replace(self.instance_file)
+        proc = None
         try:
+            with interrupts.shielded(), open(self.log_file, "ab") as log:  # not interrupted before it is recorded
+                log.write(f"\n=== sandbox up {time.strftime('%Y-%m-%d %H:%M:%S')} port {port} ===\n".encode())
+                log.flush()
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "localstack.runtime.main"],
+                    env=env,
+                    cwd=str(self.state_dir),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                rec = self.registry.add(proc.pid, "localstack", "localstack")
+                inst = Instance(
+                    pid=proc.pid,
+                    create_time=rec.create_time,
+                    port=port,
+                    endpoint=f"http://127.0.0.1:{port}",
+                    started_at=time.time(),
+                    knobs=self.settings.knobs.as_dict(),
+                    token=token,
+                    listen=listen,
+                    allowed_origins=origins,
+                    persist=self.settings.persist,
+                )
+                tmp = self.instance_file.with_suffix(".tmp")
+                tmp.unlink(missing_ok=True)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(json.dumps(inst.__dict__, indent=2))
+                tmp.replace(self.instance_file)
             self._wait_healthy(proc, inst.endpoint, timeout)
-        except BaseException:
-            self._stop_process(inst, grace=5)
+        except BaseException:  # not healthy in time, exited, or interrupted (also while it was recorded)
+            if proc is not None:
+                self._abort_start(proc)
             raise
         return inst, time.perf_counter() - started, True
+
+    def _abort_start(self, proc: subprocess.Popen) -> None:
+        """Stops a LocalStack that is still starting, at once, and every process it started: frozen first (SIGSTOP)
+        so that it starts nothing more while its process tree is read - the fork server is a child in a session of
+        its own, and may not be recorded yet - then killed. No graceful shutdown: nothing of a start-up is worth
+        keeping, and a half-loaded `--persist` state must not be saved over the good one."""
+        try:
+            os.killpg(proc.pid, signal.SIGSTOP)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            tree = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.Error:
+            tree = []
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for child in tree:
+            try:
+                child.kill()  # psutil checks it is still the same process (start time), not a recycled PID
+            except psutil.Error:
+                pass
+        proc.wait()
+        self.registry.remove(proc.pid)
+        self.registry.stop_all()  # what it recorded: environments, the fork server
+        try:
+            if json.loads(self.instance_file.read_text()).get("pid") == proc.pid:
+                self.instance_file.unlink(missing_ok=True)
+        except (OSError, ValueError):
+            pass
 
     def _wait_healthy(self, proc: subprocess.Popen, endpoint: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -203,6 +245,13 @@ class EmbeddedBackend:
             f"LocalStack did not become healthy within {timeout:.0f}s. Last lines of {self.log_file}:\n"
             + tail(self.log_file, 25)
         )
+
+    def saved_state(self) -> dict | None:
+        """The manifest of the state a `--persist` sandbox saved at its `down`, if there is one."""
+        try:
+            return json.loads((self.state_dir / "persisted" / "manifest.json").read_text())
+        except (OSError, ValueError):
+            return None
 
     # --- down ------------------------------------------------------------------------------------------
     def down(self) -> dict:

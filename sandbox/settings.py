@@ -83,6 +83,9 @@ class Settings:
     recorder: bool = field(default_factory=lambda: os.environ.get("SANDBOX_RECORDER", "1") not in ("0", "false",
                                                                                                   "off"))
 
+    # `sandbox up --persist` / SANDBOX_PERSIST=1: state is saved at `down` and loaded at the next `up --persist`.
+    persist: bool = field(default_factory=lambda: os.environ.get("SANDBOX_PERSIST", "") in ("1", "true"))
+
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).expanduser().resolve()
 

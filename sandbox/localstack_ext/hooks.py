@@ -21,6 +21,31 @@ def load_sandbox_extensions():
     install.install_all()
 
 
+@hooks.on_infra_start(priority=90)
+def hold_readiness_for_saved_state():
+    """`up --persist` with a saved state: `/_sandbox/info` answers 503 until it is loaded (load_saved_state)."""
+    from sandbox.localstack_ext import persistence
+
+    if persistence.enabled() and (persistence.folder() / "manifest.json").is_file():
+        persistence.LOADING.set()
+
+
+@hooks.on_infra_ready(priority=50)
+def load_saved_state():
+    """Before the warm-up: the services of a saved state are started and loaded (sandbox/localstack_ext/persistence.py)."""
+    from sandbox.localstack_ext import persistence
+
+    if not persistence.LOADING.is_set():
+        return
+    try:
+        persistence.LOAD_REPORT.update(persistence.load_all())
+    except Exception as e:  # noqa: BLE001 - a sandbox that starts empty is better than none; the log says why
+        LOG.exception("could not load the saved state: %s", e)
+        persistence.LOAD_REPORT.update({"loaded": [], "failed": {"*": str(e)}})
+    finally:
+        persistence.LOADING.clear()
+
+
 @hooks.on_infra_ready()
 def warm_up_sandbox():
     if not os.environ.get("SANDBOX_STATE_DIR"):
@@ -45,6 +70,22 @@ def quiesce_sandbox():
     schedules_engine.stop()  # no schedule fires (and starts a service) any more
     warmup.stop()
     metric_batches.stop()
+
+
+@hooks.on_infra_shutdown(priority=0)
+def save_state():
+    """`up --persist`: after the quiesce, before LocalStack stops its services (priority -10), every service's state
+    is saved (sandbox/localstack_ext/persistence.py). Not while a saved state is still loading: half of it would be
+    saved over the whole."""
+    if not os.environ.get("SANDBOX_STATE_DIR"):
+        return
+    from sandbox.localstack_ext import persistence
+
+    if persistence.enabled() and not persistence.LOADING.is_set():
+        try:
+            persistence.save_all()
+        except Exception as e:  # noqa: BLE001 - the previous save stays; the log says why
+            LOG.exception("could not save the state: %s", e)
 
 
 @hooks.on_infra_shutdown(priority=-30)

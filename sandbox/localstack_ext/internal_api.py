@@ -157,7 +157,10 @@ class SandboxApi:
     @route("/_sandbox/info", methods=["GET"])
     def info(self, request: Request) -> Response:
         from sandbox.lambda_process.executor import process_registry
+        from sandbox.localstack_ext import persistence
 
+        if persistence.LOADING.is_set():  # `up --persist`: not ready before the saved state is back
+            return Response.for_json({"sandbox": True, "loading": "saved state"}, status=503)
         return Response.for_json(
             {
                 "sandbox": True,
@@ -170,6 +173,14 @@ class SandboxApi:
                 "lambda_confinement": lambda_confinement(),
             }
         )
+
+    @route("/_sandbox/inventory", methods=["GET"])
+    def inventory(self, request: Request) -> Response:
+        """What the user made (counts), what `down` will do with it, and what the last `up --persist` loaded."""
+        from sandbox.localstack_ext import persistence
+
+        return Response.for_json({"inventory": persistence.inventory(), "persist": persistence.enabled(),
+                                  "loaded": persistence.LOAD_REPORT or None})
 
     @route("/_sandbox/reset", methods=["POST"])
     def reset(self, request: Request) -> Response:

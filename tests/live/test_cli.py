@@ -1,9 +1,12 @@
 """The `sandbox` command: up/down/status/logs/reset/env, safety rails, and no process left behind."""
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -12,6 +15,7 @@ import requests
 
 from sandbox import Sandbox
 from sandbox.embedded import free_port
+from sandbox.process_registry import ProcessRegistry
 from sandbox.safety import UnsafeEndpointError
 
 BIN = Path(sys.executable).parent
@@ -178,3 +182,225 @@ def test_another_state_dir_is_told_whose_sandbox_runs_on_the_port(sandbox, tmp_p
     (project / "src" / "deep").mkdir(parents=True)
     assert default_state_dir(project / "src" / "deep") == project / ".sandbox"
     assert default_state_dir(tmp_path) == tmp_path / ".sandbox"
+
+
+def _describe(processes: list[psutil.Process]) -> list:
+    out = []
+    for p in processes:
+        try:
+            out.append((p.pid, " ".join(p.cmdline())[:120]))
+        except psutil.Error:  # it ended meanwhile
+            out.append((p.pid, "?"))
+    return out
+
+
+def _interrupt_up(tmp_path, moment: str, sig=signal.SIGINT, state: Path | None = None, args=()):
+    """Starts `sandbox up` as a terminal runs a command - in a process group of its own, which Ctrl-C signals as a
+    whole - signals the group at `moment`, and returns (exit code, stderr, the processes that survived it).
+
+    Every process the command started is noted before the signal: the records it wrote in pids/ and its process tree.
+    """
+    state, port = state or tmp_path / f"state-{moment}", free_port()
+    proc = subprocess.Popen([str(BIN / "sandbox"), "--state-dir", str(state), "up", "--port", str(port), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    registry = ProcessRegistry(state / "pids")
+    seen: dict[int, psutil.Process] = {}
+
+    def note():
+        for rec in registry.alive():
+            with contextlib.suppress(psutil.Error):
+                seen.setdefault(rec.pid, psutil.Process(rec.pid))
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                seen.setdefault(child.pid, child)
+
+    def localstack():
+        return next((r for r in registry.alive() if r.kind == "localstack"), None)
+
+    try:
+        if moment == "localstack-starting":  # its process is recorded: LocalStack is importing its services
+            while localstack() is None and proc.poll() is None:
+                note()
+        elif moment == "just-before-ready":  # our extensions are loaded, the gateway is next; held there
+            log = state / "localstack.log"
+            while proc.poll() is None and not (log.is_file() and "extensions loaded" in log.read_text()):
+                note()
+            if (rec := localstack()) is not None:
+                os.kill(rec.pid, signal.SIGSTOP)  # it cannot become ready before the signal below arrives
+        elif moment == "deploying":  # ready, and deploying the patterns of `--deploy`
+            while proc.poll() is None and "sandbox ready" not in proc.stdout.readline():
+                pass
+            while proc.poll() is None and not list(state.glob("pids/*.json"))[1:]:
+                pass  # the fork server too (the warm-up starts it), so that it is among the processes noted
+        elif moment == "loading-saved-state":  # `up --persist`: LocalStack serves, and says it is still loading
+            http = requests.Session()
+            http.trust_env = False
+            while proc.poll() is None:
+                note()
+                with contextlib.suppress(requests.RequestException):
+                    if http.get(f"http://127.0.0.1:{port}/_sandbox/info", timeout=1).status_code == 503:
+                        break
+        note()
+        assert proc.poll() is None, f"`up` ended before the signal: {proc.communicate()}"
+        os.killpg(proc.pid, sig)
+        _, err = proc.communicate(timeout=120)
+        note()
+        survivors = [p for p in seen.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        return proc.returncode, err, survivors
+    finally:
+        for p in seen.values():
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.live  # starts LocalStacks of its own
+@pytest.mark.parametrize("moment", ["at-once", "localstack-starting", "just-before-ready"])
+def test_ctrl_c_during_up_stops_everything_it_started(tmp_path, moment):
+    code, err, survivors = _interrupt_up(tmp_path, moment)
+    assert not survivors, f"left running: {_describe(survivors)}"
+    assert "Traceback" not in err and "Aborted" not in err, err
+    if moment == "at-once" and code == -signal.SIGINT:
+        return  # the signal came before Python had started: nothing was started, nothing printed
+    assert code == 130, err
+    assert err.strip().splitlines()[-1].startswith("Interrupted:"), err
+    if moment != "at-once":
+        assert err.strip().splitlines()[-1] == "Interrupted: stopped the sandbox that was starting"
+
+
+@pytest.mark.live  # starts a LocalStack of its own
+def test_ctrl_c_while_up_deploys_patterns_stops_the_sandbox_it_started(tmp_path):
+    code, err, survivors = _interrupt_up(tmp_path, "deploying", args=["--deploy", "crud-api"])
+    assert not survivors, f"left running: {_describe(survivors)}"
+    assert code == 130 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == "Interrupted: stopped the sandbox that was starting"
+
+
+@pytest.mark.live  # starts LocalStacks of its own
+@pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "Terminated"), (signal.SIGHUP, 129, "Hung up")])
+def test_sigterm_and_sighup_during_up_stop_everything_it_started(tmp_path, sig, code, word):
+    returncode, err, survivors = _interrupt_up(tmp_path, "just-before-ready", sig)
+    assert not survivors, f"left running: {_describe(survivors)}"
+    assert returncode == code and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == f"{word}: stopped the sandbox that was starting"
+
+
+PERSIST_APP = Path(__file__).parent.parent / "apps" / "persist-demo"
+
+
+def _pids(state: Path) -> list[psutil.Process]:
+    return [psutil.Process(r.pid) for r in ProcessRegistry(state / "pids").alive()]
+
+
+@pytest.mark.live  # starts LocalStacks of its own
+def test_up_persist_keeps_state_across_down_and_plain_up_starts_empty(tmp_path):
+    state, port = tmp_path / "state", free_port()
+    base = ["--state-dir", str(state)]
+    try:
+        first = run(*base, "up", "--port", str(port), "--persist", check=True)
+        assert "`sandbox down` saves it" in first.stdout
+        sb = Sandbox(state_dir=state, port=port, endpoint=None)
+        out = sb.deploy(str(PERSIST_APP), stack_name="keep").outputs
+        invoked = sb.client("lambda").invoke(FunctionName=out["Function"], Payload=json.dumps({"id": "a", "text": "kept"}))
+        assert "FunctionError" not in invoked, invoked["Payload"].read()
+        sb.client("sqs").send_message(QueueUrl=out["QueueUrl"], MessageBody="still queued")
+        sb.client("s3").put_object(Bucket=out["Bucket"], Key="notes/a.txt", Body=b"kept too")
+        running = _pids(state)
+
+        down = run(*base, "down", check=True)
+        assert f"state saved in {state / 'persisted'}" in down.stdout, down.stdout
+        assert "1 stack, 1 function, 1 table, 1 item, 1 queue, 1 queued message, 1 bucket, 1 object, " \
+               "1 state machine, 1 event rule" in down.stdout, down.stdout
+        assert not [p for p in running if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+        again = run(*base, "up", "--port", str(port), "--persist", check=True)
+        assert f"state loaded from {state / 'persisted'}: 1 stack" in again.stdout, again.stdout
+        assert "warning" not in again.stderr, again.stderr
+        sb = Sandbox(state_dir=state, port=port, endpoint=None)  # a new instance, a new token
+        assert [s["name"] for s in sb.stacks()] == ["keep"]
+        item = sb.client("dynamodb").get_item(TableName=out["Table"], Key={"id": {"S": "a"}})["Item"]
+        assert item["text"] == {"S": "kept"}
+        messages = sb.client("sqs").receive_message(QueueUrl=out["QueueUrl"], WaitTimeSeconds=2)["Messages"]
+        assert [m["Body"] for m in messages] == ["still queued"]
+        assert sb.client("s3").get_object(Bucket=out["Bucket"], Key="notes/a.txt")["Body"].read() == b"kept too"
+        # the function runs again, with its code, and reaches its table
+        invoked = sb.client("lambda").invoke(FunctionName=out["Function"], Payload=json.dumps({"id": "b", "text": "new"}))
+        assert "FunctionError" not in invoked and json.loads(invoked["Payload"].read()) == {"id": "b", "text": "new"}
+        sfn = sb.client("stepfunctions")
+        execution = sfn.start_execution(stateMachineArn=out["StateMachine"])["executionArn"]
+        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+            time.sleep(0.1)
+        assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"greeting": "hello"}
+        assert sb.client("events").describe_rule(Name=out["Rule"])["State"] == "ENABLED"
+        run(*base, "down", check=True)
+
+        # plain `up` starts empty and leaves the saved state for the next `up --persist`
+        plain = run(*base, "up", "--port", str(port), check=True)
+        assert "started empty; a saved state from" in plain.stdout, plain.stdout
+        sb = Sandbox(state_dir=state, port=port, endpoint=None)
+        assert sb.stacks() == []
+        sqs = sb.client("sqs")
+        url = sqs.create_queue(QueueName="scratch")["QueueUrl"]
+        for body in ("one", "two"):
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+        down = run(*base, "down", check=True)
+        assert "discarded: 1 queue, 2 queued messages (state lives in memory; `sandbox up --persist` keeps it" \
+               in down.stdout, down.stdout
+        assert (state / "persisted" / "manifest.json").is_file()
+    finally:
+        run(*base, "down")
+
+
+@pytest.mark.live  # starts a LocalStack of its own
+def test_ctrl_c_during_down_still_stops_everything(tmp_path, helpers):
+    state, port = tmp_path / "state", free_port()
+    base = ["--state-dir", str(state)]
+    try:
+        run(*base, "up", "--port", str(port), check=True)
+        sb = Sandbox(state_dir=state, port=port, endpoint=None)
+        helpers.invoke(sb, helpers.create_function(sb, "def handler(e, c):\n    return 1\n"))
+        started = _pids(state)
+        assert len(started) >= 3  # LocalStack, the fork server, the function's environment
+        log = state / "localstack.log"
+        down = subprocess.Popen([str(BIN / "sandbox"), *base, "down"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+        while "received signal 15" not in log.read_text() and down.poll() is None:
+            pass
+        os.killpg(down.pid, signal.SIGINT)  # Ctrl-C while LocalStack shuts down
+        out, err = down.communicate(timeout=120)
+        assert down.returncode == 0 and "stopped LocalStack" in out, (out, err)
+        assert "Traceback" not in err
+        assert not [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert not list((state / "pids").glob("*.json"))
+    finally:
+        run(*base, "down")
+
+
+@pytest.mark.live  # starts LocalStacks of its own
+def test_ctrl_c_while_a_saved_state_loads_keeps_the_saved_state(tmp_path):
+    state, port = tmp_path / "state", free_port()
+    base = ["--state-dir", str(state)]
+    run(*base, "up", "--port", str(port), "--persist", check=True)
+    sb = Sandbox(state_dir=state, port=port, endpoint=None)
+    sqs = sb.client("sqs")
+    sqs.send_message(QueueUrl=sqs.create_queue(QueueName="kept")["QueueUrl"], MessageBody="m")
+    run(*base, "down", check=True)
+    manifest = (state / "persisted" / "manifest.json").read_text()
+    code, err, survivors = _interrupt_up(tmp_path, "loading-saved-state", state=state, args=["--persist"])
+    assert not survivors, f"left running: {_describe(survivors)}"
+    assert code == 130 and err.strip().splitlines()[-1] == "Interrupted: stopped the sandbox that was starting", err
+    # killed, not shut down: nothing half-loaded was saved over the saved state
+    assert (state / "persisted" / "manifest.json").read_text() == manifest
+    again = run(*base, "up", "--port", str(port), "--persist", check=True)
+    try:
+        assert "1 queue, 1 queued message" in again.stdout, again.stdout
+        # a LocalStack that cannot save (frozen here: `down` kills it after its grace period) keeps the last save,
+        # and `down` does not claim it saved
+        os.kill(Sandbox(state_dir=state, port=port, endpoint=None).embedded.instance().pid, signal.SIGSTOP)
+        down = run(*base, "down", check=True)
+        assert "state saved" not in down.stdout, down.stdout
+        assert f"the state could not be saved this time (the save from " in down.stderr, down.stderr
+        assert (state / "persisted" / "manifest.json").read_text() == manifest
+    finally:
+        run(*base, "down")
