@@ -1,0 +1,34 @@
+"""Every lab on the real sandbox: its starter fails each check with the expected message, its solution passes.
+
+Each test is an attendee: start (the starter deployed into a workspace), check, solve, check again.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from scenarios.labs import LabSession, Progress
+
+
+@pytest.fixture
+def lab_session(sb, tmp_path):
+    """A session with its own progress file and workspace folder; the sandbox emptied before."""
+    return LabSession(sb, Progress(tmp_path / "state"))
+
+
+def _failing(results, expected: dict[str, str]):
+    for result in results:
+        assert not result.passed, f"{result.task_id} passed on the starter: {result.message}"
+        assert expected[result.task_id] in result.message, result.message
+
+
+def test_tame_the_poison_starter_fails_and_solution_passes(lab_session, tmp_path):
+    lab_session.start("tame-the-poison", tmp_path / "ws")
+    results = lab_session.check(all_tasks=True)
+    _failing(results, {"partial-batch": "good jobs were transcoded more than once",
+                       "dead-letter": "the jobs queue has no dead-letter queue"})
+    assert results[0].details["transcoded_twice"] >= 1
+    lab_session.solve()
+    results = lab_session.check(all_tasks=True)
+    assert all(r.passed for r in results), [r.as_dict() for r in results]
+    assert results[1].details["max_receive_count"] == 3 and results[1].details["poison_attempts"] == 3
