@@ -32,3 +32,19 @@ def test_tame_the_poison_starter_fails_and_solution_passes(lab_session, tmp_path
     results = lab_session.check(all_tasks=True)
     assert all(r.passed for r in results), [r.as_dict() for r in results]
     assert results[1].details["max_receive_count"] == 3 and results[1].details["poison_attempts"] == 3
+
+
+def test_add_a_route_starter_fails_and_solution_passes(lab_session, tmp_path):
+    lab_session.start("add-a-route", tmp_path / "ws")
+    [result] = lab_session.check()
+    assert not result.passed and "add an event with Method: patch" in result.message, result.message
+    # half done: the route in the template, no handler yet - the check says which half is missing
+    lab = lab_session.current()[0]
+    (tmp_path / "ws" / "template.yaml").write_bytes((lab.solution("patch-route") / "template.yaml").read_bytes())
+    [result] = lab_session.check()
+    assert not result.passed and "it has no PATCH route" in result.message, result.message
+    lab_session.solve("patch-route")
+    [result] = lab_session.check()
+    assert result.passed, result.as_dict()
+    assert result.details == {"patch_existing": 200, "patch_unknown": 404, "bad_bodies": {
+        "not JSON": 400, "no payload": 400, "a payload that is not an object": 400, "an empty payload": 400}}
