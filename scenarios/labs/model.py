@@ -42,6 +42,8 @@ class Lab:
     tasks: tuple[Task, ...]
     folder: Path
     checks: dict[str, Callable] = field(default_factory=dict, compare=False, repr=False)
+    # tasks whose solution is something to do (calls to make, answers to write), not only files to change
+    solvers: dict[str, Callable] = field(default_factory=dict, compare=False, repr=False)
     pattern: str = ""  # the pattern the lab is built on (for the catalog)
     stack: str = ""  # the stack the workspace is deployed as
 

@@ -32,9 +32,14 @@ def load_lab(folder: Path) -> Lab:
         raise LabError(f"lab {lab_id}: " + "; ".join(
             ([f"task(s) {', '.join(missing)} of lab.md have no check in checks.py's CHECKS"] if missing else [])
             + ([f"check(s) {', '.join(extra)} in CHECKS have no task in lab.md"] if extra else [])))
+    solvers = dict(getattr(module, "SOLVERS", {}))
+    unsolvable = [t.id for t in tasks if not (folder / "solution" / t.id).is_dir() and t.id not in solvers]
+    if unsolvable:
+        raise LabError(f"lab {lab_id}: task(s) {', '.join(unsolvable)} have neither a solution/<task>/ folder nor "
+                       "a solver in checks.py's SOLVERS")
     if not (folder / "starter" / "template.yaml").is_file():
         raise LabError(f"lab {lab_id}: no starter/template.yaml: the starter is the app the attendee begins with")
-    return Lab(id=lab_id, title=title, intro=intro, tasks=tuple(tasks), folder=folder, checks=checks,
+    return Lab(id=lab_id, title=title, intro=intro, tasks=tuple(tasks), folder=folder, checks=checks, solvers=solvers,
                pattern=getattr(module, "PATTERN", ""), stack=getattr(module, "STACK", f"lab-{lab_id}"))
 
 

@@ -108,17 +108,22 @@ class LabSession:
         """What `solve` would do: the tasks it solves and the workspace files it would overwrite."""
         lab, folder = self.current()
         tasks = lab.tasks_through(task_id) if task_id else list(lab.tasks)
-        files = ws.solution_files(lab, [t.id for t in tasks])
+        files = ws.solution_files(lab, _with_files(lab, tasks))
         touched = [rel for rel, src in files.items()
                    if not (folder / rel).is_file() or (folder / rel).read_bytes() != src.read_bytes()]
         return lab, folder, tasks, touched
 
     def solve(self, task_id: str | None = None, deploy: bool = True) -> dict:
         lab, folder, tasks, _ = self.solve_plan(task_id)
-        changed = ws.apply(ws.solution_files(lab, [t.id for t in tasks]), folder)
+        changed = ws.apply(ws.solution_files(lab, _with_files(lab, tasks)), folder)
+        outputs = self.deploy(lab, folder) if deploy or any(t.id in lab.solvers for t in tasks) else {}
+        for task in tasks:
+            if task.id in lab.solvers:
+                try:
+                    lab.solvers[task.id](CheckContext(self.sb, lab, folder, outputs))
+                except CheckFailed as e:
+                    raise LabError(f"the solution of task {task.id} could not be applied: {e.message}") from None
         self.progress.mark_solved(lab.id, [t.id for t in tasks])
-        if deploy:
-            self.deploy(lab, folder)
         return {"lab": lab.id, "tasks": [t.id for t in tasks], "changed": changed, "workspace": str(folder)}
 
     def reset(self) -> dict:
@@ -129,6 +134,10 @@ class LabSession:
         if self.sb.is_running():
             self.deploy(lab, folder)
         return {"lab": lab.id, "workspace": str(folder)}
+
+
+def _with_files(lab: Lab, tasks: list[Task]) -> list[str]:
+    return [t.id for t in tasks if lab.solution(t.id).is_dir()]
 
 
 def run_check(sb, lab: Lab, task: Task, folder: Path, outputs: dict[str, str]) -> CheckResult:

@@ -48,3 +48,25 @@ def test_add_a_route_starter_fails_and_solution_passes(lab_session, tmp_path):
     assert result.passed, result.as_dict()
     assert result.details == {"patch_existing": 200, "patch_unknown": 404, "bad_bodies": {
         "not JSON": 400, "no payload": 400, "a payload that is not an object": 400, "an empty payload": 400}}
+
+
+def test_first_api_starter_fails_and_solution_passes(lab_session, tmp_path):
+    lab_session.start("first-api", tmp_path / "ws")
+    results = lab_session.check(all_tasks=True)
+    _failing(results, {"create-and-read": "no POST /items answered 201 yet (the function has not been called)",
+                       "find-the-trace": "answers.md has no correlation id, no trace id, no lambda request id yet"})
+    lab_session.solve("create-and-read")
+    [result] = lab_session.check()
+    assert result.passed, result.as_dict()
+    # a wrong answer is caught: a trace of another request
+    lab_session.solve()
+    answers = tmp_path / "ws" / "answers.md"
+    right = answers.read_text()
+    other = lab_session.sb.events(service="apigateway", limit=50)["events"]
+    wrong_trace = next(s["trace_id"] for s in other if s["trace_id"] not in right and s.get("operation") == "Execute")
+    answers.write_text(right.replace(right.split("trace id: ")[1].split("\n")[0], wrong_trace))
+    [result] = lab_session.check("find-the-trace")
+    assert not result.passed and "is another request than the one with correlation id" in result.message, result.message
+    answers.write_text(right)
+    results = lab_session.check(all_tasks=True)
+    assert all(r.passed for r in results), [r.as_dict() for r in results]

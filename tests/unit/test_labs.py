@@ -62,7 +62,8 @@ def test_every_lab_of_the_catalog_is_complete():
         assert lab.pattern and lab.stack.startswith("lab-") and lab.stack == lab.stack.lower(), lab.id
         for task in lab.tasks:
             assert task.body and task.hints, f"{lab.id}/{task.id}: a task needs instructions and hints"
-            assert lab.solution(task.id).is_dir(), f"{lab.id}/{task.id}: no solution/{task.id}/"
+            if task.id in lab.solvers:
+                continue  # solved by doing (calls, answers), checked live
             # a solution changes the starter (else the starter could not fail its check)
             files = ws.solution_files(lab, [task.id])
             assert any(not (lab.starter / rel).is_file() or (lab.starter / rel).read_bytes() != src.read_bytes()

@@ -24,7 +24,7 @@ def check_patch_route(ctx):
         ctx.fail(f"PATCH /items/{{id}} answered {status} ({brief(body)}) for an item that exists: {where}")
     if status != 200:
         ctx.fail(f"PATCH /items/{{id}} of an existing item answered {status} ({brief(body)}), not 200"
-                 + (": the function raised, see `sandbox logs`/the TUI's Logs tab" if status >= 500 else ""))
+                 + (": the function raised: its error is in the TUI's Logs tab" if status >= 500 else ""))
     status, stored, _ = call(ctx, http, "GET", f"items/{item_id}")
     payload = stored.get("payload") if isinstance(stored, dict) else None
     if payload != {"name": "lamp", "colour": "red"}:

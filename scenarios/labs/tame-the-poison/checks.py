@@ -19,7 +19,7 @@ def _burst(ctx, good: int) -> tuple[list[str], str]:
         queued = ctx.wait_until(lambda: len(media.jobs(ctx, keys + [poison])) == good + 1, timeout=60)
         if not queued:
             ctx.fail(f"only {len(media.jobs(ctx, keys + [poison]))} of {good + 1} uploads became jobs within 60 s: "
-                     "the ingest function is not doing its part (see `sandbox logs` of the IngestFunction)")
+                     "the ingest function is not doing its part (its log lines are in the TUI's Logs tab)")
     return keys, poison
 
 
@@ -45,7 +45,7 @@ def check_partial_batch(ctx):
     if unfinished:
         ctx.fail(f"{len(unfinished)} of {len(keys)} good jobs never finished (e.g. {unfinished[0]}: "
                  f"{found.get(unfinished[0], {}).get('status', 'no job')}): look at the worker's logs "
-                 "(`sandbox logs` or the TUI's Logs tab)")
+                 "(the TUI's Logs tab)")
     if tries < 2:
         ctx.fail(f"the poison upload was tried once and never again: its message was deleted as if it had "
                  "succeeded, so a fix could never reprocess it. Lambda ignores batchItemFailures unless the "
