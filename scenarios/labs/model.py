@@ -44,6 +44,7 @@ class Lab:
     checks: dict[str, Callable] = field(default_factory=dict, compare=False, repr=False)
     # tasks whose solution is something to do (calls to make, answers to write), not only files to change
     solvers: dict[str, Callable] = field(default_factory=dict, compare=False, repr=False)
+    setup: Callable | None = field(default=None, compare=False, repr=False)  # the situation the lab starts in
     pattern: str = ""  # the pattern the lab is built on (for the catalog)
     stack: str = ""  # the stack the workspace is deployed as
 

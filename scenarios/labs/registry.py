@@ -40,6 +40,7 @@ def load_lab(folder: Path) -> Lab:
     if not (folder / "starter" / "template.yaml").is_file():
         raise LabError(f"lab {lab_id}: no starter/template.yaml: the starter is the app the attendee begins with")
     return Lab(id=lab_id, title=title, intro=intro, tasks=tuple(tasks), folder=folder, checks=checks, solvers=solvers,
+               setup=getattr(module, "SETUP", None),
                pattern=getattr(module, "PATTERN", ""), stack=getattr(module, "STACK", f"lab-{lab_id}"))
 
 

@@ -53,7 +53,17 @@ class LabSession:
         created = ws.create(lab, folder)
         self.progress.start(lab.id, folder)
         outputs = self.deploy(lab, folder) if deploy else {}
+        if deploy and created:
+            self._set_up(lab, folder, outputs)
         return {"lab": lab.id, "workspace": str(folder), "created": created, "outputs": outputs}
+
+    def _set_up(self, lab: Lab, folder: Path, outputs: dict[str, str]) -> None:
+        """Puts the sandbox in the situation the lab starts from (e.g. failed jobs in a DLQ), with the starter."""
+        if lab.setup:
+            try:
+                lab.setup(CheckContext(self.sb, lab, folder, outputs))
+            except CheckFailed as e:
+                raise LabError(f"setting up lab {lab.id} failed: {e.message}") from None
 
     def deploy(self, lab: Lab, folder: Path) -> dict[str, str]:
         from sandbox.deploy import DeployError
@@ -132,7 +142,8 @@ class LabSession:
         ws.restore_starter(lab, folder)
         self.progress.forget(lab.id)
         if self.sb.is_running():
-            self.deploy(lab, folder)
+            self.sb.destroy(lab.stack)  # the situation is replayed from scratch: no jobs or messages of before
+            self._set_up(lab, folder, self.deploy(lab, folder))
         return {"lab": lab.id, "workspace": str(folder)}
 
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 import pytest
 
 from scenarios.labs import LabSession, Progress
+from scenarios.labs.context import CheckContext
+from scenarios.labs.kits import media
+
+FAILED_KEYS = ["setup/summer.2025.mp4", "setup/cat.on.a.sofa.mp4", "setup/v2.final.mp4"]
 
 
 @pytest.fixture
@@ -68,5 +72,25 @@ def test_first_api_starter_fails_and_solution_passes(lab_session, tmp_path):
     [result] = lab_session.check("find-the-trace")
     assert not result.passed and "is another request than the one with correlation id" in result.message, result.message
     answers.write_text(right)
+    results = lab_session.check(all_tasks=True)
+    assert all(r.passed for r in results), [r.as_dict() for r in results]
+
+
+def test_redrive_after_fix_starter_fails_and_solution_passes(lab_session, tmp_path):
+    lab_session.start("redrive-after-fix", tmp_path / "ws")  # the morning: three jobs dead-lettered
+    results = lab_session.check(all_tasks=True)
+    _failing(results, {"fix-the-bug": "2 of 3 uploads still fail: holiday.2025.mp4 -> ValueError: too many values",
+                       "redrive": "the dead-letter queue still holds 3 failed job(s): redrive them"})
+    # redriven before the fix: back in the DLQ, and the check says why
+    lab, _ = lab_session.current()
+    ctx = CheckContext(lab_session.sb, lab, tmp_path / "ws", lab_session._outputs(lab))
+    lab_session.sb.dlq.redrive(ctx.output("DeadLetterQueueUrl"))
+    failed_again = ctx.wait_until(lambda: all(job["attempts"] == 6 for job in media.jobs(ctx, FAILED_KEYS).values())
+                                  and set(FAILED_KEYS) <= set(media.parked_keys(ctx, ctx.output("DeadLetterQueueUrl"))),
+                                  timeout=90)
+    assert failed_again, media.jobs(ctx, FAILED_KEYS)
+    [result] = lab_session.check("redrive")
+    assert not result.passed and "redriven and failed again: deploy the fix first" in result.message, result.message
+    lab_session.solve()
     results = lab_session.check(all_tasks=True)
     assert all(r.passed for r in results), [r.as_dict() for r in results]
