@@ -5,6 +5,8 @@ Each test is an attendee: start (the starter deployed into a workspace), check, 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from scenarios.labs import LabSession, Progress
@@ -94,3 +96,51 @@ def test_redrive_after_fix_starter_fails_and_solution_passes(lab_session, tmp_pa
     lab_session.solve()
     results = lab_session.check(all_tasks=True)
     assert all(r.passed for r in results), [r.as_dict() for r in results]
+
+
+def test_the_cli_as_an_attendee_sees_it(sb, tmp_path):
+    """start, a broken template, reset, check, hint, solve declined, an unknown task: clear words, right exit codes,
+    never a traceback; progress is in the state directory, so a new process (a new shell) knows it."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    shutil.rmtree(sb.settings.state_dir / "labs", ignore_errors=True)
+    bin_dir = Path(sys.executable).parent
+    folder = tmp_path / "ws"
+
+    def run(*args, stdin=""):
+        done = subprocess.run([str(bin_dir / "sandbox"), "--state-dir", str(sb.settings.state_dir), "lab", *args],
+                              capture_output=True, text=True, timeout=300, input=stdin)
+        assert "Traceback" not in done.stderr, done.stderr
+        return done
+
+    try:
+        started = run("start", "tame-the-poison", "--dir", str(folder))
+        assert started.returncode == 0 and f"created workspace {folder}" in started.stdout, started.stderr
+        (folder / "template.yaml").write_text("Resources: [oops\n")
+        broken = run("check", "dead-letter")
+        assert broken.returncode == 1 and f"your workspace {folder} does not deploy" in broken.stderr
+        assert "Fix template.yaml" in broken.stderr
+        assert run("reset", "--yes").returncode == 0
+        assert (folder / "template.yaml").read_text().startswith("AWSTemplateFormatVersion")
+        checked = run("check", "dead-letter")
+        assert checked.returncode == 1 and "FAIL dead-letter" in checked.stdout
+        assert "the jobs queue has no dead-letter queue" in checked.stdout
+        assert [run("hint", "dead-letter").stdout.count("hint ") for _ in range(2)] == [1, 2]
+        declined = run("solve", "dead-letter", stdin="n\n")
+        assert declined.returncode == 1 and "nothing changed" in declined.stdout
+        assert "template.yaml" in declined.stdout and "src/worker/app.py" in declined.stdout
+        assert (folder / "template.yaml").read_text() == (
+            Path(__file__).parents[2] / "scenarios/labs/tame-the-poison/starter/template.yaml").read_text()
+        unknown = run("check", "nope")
+        assert unknown.returncode == 1 and "has no task 'nope'. Valid: partial-batch, dead-letter" in unknown.stderr
+        again = run("start", "tame-the-poison", "--dir", str(folder))
+        assert again.returncode == 0 and "kept your existing workspace" in again.stdout
+        listed = json.loads(run("list", "--json").stdout)
+        assert [lab["passed"] for lab in listed if lab["id"] == "tame-the-poison"] == [0]
+        shown = run("show")
+        assert shown.returncode == 0 and "Task 2 dead-letter" in shown.stdout
+    finally:
+        shutil.rmtree(sb.settings.state_dir / "labs", ignore_errors=True)
