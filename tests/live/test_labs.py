@@ -144,3 +144,19 @@ def test_the_cli_as_an_attendee_sees_it(sb, tmp_path):
         assert shown.returncode == 0 and "Task 2 dead-letter" in shown.stdout
     finally:
         shutil.rmtree(sb.settings.state_dir / "labs", ignore_errors=True)
+
+
+def test_idempotent_worker_starter_fails_and_solution_passes(lab_session, tmp_path):
+    lab_session.start("idempotent-worker", tmp_path / "ws")
+    [result] = lab_session.check()
+    assert not result.passed and "jobs were transcoded more than once" in result.message, result.message
+    assert "visibility timeout (1 s) is shorter than a transcode (3 s)" in result.message
+    # the other accepted cure: a visibility timeout longer than the work
+    template = tmp_path / "ws" / "template.yaml"
+    template.write_text(template.read_text().replace("VisibilityTimeout: 1 ", "VisibilityTimeout: 60 "))
+    [result] = lab_session.check()
+    assert result.passed and "the visibility timeout (60 s) outlasts the work" in result.message, result.as_dict()
+    lab_session.solve()
+    [result] = lab_session.check()
+    assert result.passed and "the worker is idempotent" in result.message, result.as_dict()
+    assert result.details["attempts"] == [1] * 6 and result.details["visibility_timeout"] == 1

@@ -88,3 +88,11 @@ def parked_keys(ctx: CheckContext, dlq_url: str) -> list[str]:
         except (ValueError, KeyError, TypeError):
             continue
     return keys
+
+
+def queue_depth(ctx: CheckContext, url: str) -> int:
+    """Messages in the queue, visible, in flight or delayed: 0 means nothing can be delivered (again)."""
+    attrs = queue_attributes(ctx, url)
+    return sum(int(attrs.get(name, 0)) for name in ("ApproximateNumberOfMessages",
+                                                      "ApproximateNumberOfMessagesNotVisible",
+                                                      "ApproximateNumberOfMessagesDelayed"))
