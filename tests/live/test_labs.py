@@ -68,8 +68,11 @@ def test_first_api_starter_fails_and_solution_passes(lab_session, tmp_path):
     lab_session.solve()
     answers = tmp_path / "ws" / "answers.md"
     right = answers.read_text()
-    other = lab_session.sb.events(service="apigateway", limit=50)["events"]
-    wrong_trace = next(s["trace_id"] for s in other if s["trace_id"] not in right and s.get("operation") == "Execute")
+    lab = lab_session.current()[0]
+    api_id = lab_session._outputs(lab)["ApiUrl"].split("/_aws/execute-api/")[1].split("/")[0]
+    other = lab_session.sb.events(service="apigateway", limit=200)["events"]  # the create-and-read calls
+    wrong_trace = next(s["trace_id"] for s in other if s["trace_id"] not in right and s.get("operation") == "Execute"
+                       and (s.get("resource_name") or "").startswith(api_id))
     answers.write_text(right.replace(right.split("trace id: ")[1].split("\n")[0], wrong_trace))
     [result] = lab_session.check("find-the-trace")
     assert not result.passed and "is another request than the one with correlation id" in result.message, result.message
@@ -160,3 +163,21 @@ def test_idempotent_worker_starter_fails_and_solution_passes(lab_session, tmp_pa
     [result] = lab_session.check()
     assert result.passed and "the worker is idempotent" in result.message, result.as_dict()
     assert result.details["attempts"] == [1] * 6 and result.details["visibility_timeout"] == 1
+
+
+def test_retries_that_help_starter_fails_and_solution_passes(lab_session, tmp_path):
+    lab_session.start("retries-that-help", tmp_path / "ws")
+    results = lab_session.check(all_tasks=True)
+    _failing(results, {"retry-transient": "SendWelcomeEmail has no Retry for TransientEmailError",
+                       "compensate": "2 of 2 failed onboardings left their user record behind"})
+    assert lab_session.sb.faults.lambda_faults() == []  # the check's outage is lifted however it ends
+    # a retry without jitter is not enough
+    machine = tmp_path / "ws" / "statemachine" / "onboarding.asl.json"
+    lab_session.solve("retry-transient", deploy=False)
+    machine.write_text(machine.read_text().replace('"JitterStrategy": "FULL"', '"JitterStrategy": "NONE"'))
+    [result] = lab_session.check("retry-transient")
+    assert not result.passed and "JitterStrategy FULL" in result.message, result.message
+    lab_session.solve()
+    results = lab_session.check(all_tasks=True)
+    assert all(r.passed for r in results), [r.as_dict() for r in results]
+    assert results[1].details["bounce_attempts"] == [1, 1]
