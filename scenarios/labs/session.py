@@ -125,6 +125,8 @@ class LabSession:
 
     def solve(self, task_id: str | None = None, deploy: bool = True) -> dict:
         lab, folder, tasks, _ = self.solve_plan(task_id)
+        if deploy or any(t.id in lab.solvers for t in tasks):
+            self.sb.require_running()  # before any file is overwritten
         changed = ws.apply(ws.solution_files(lab, _with_files(lab, tasks)), folder)
         outputs = self.deploy(lab, folder) if deploy or any(t.id in lab.solvers for t in tasks) else {}
         for task in tasks:
