@@ -181,3 +181,19 @@ def test_retries_that_help_starter_fails_and_solution_passes(lab_session, tmp_pa
     results = lab_session.check(all_tasks=True)
     assert all(r.passed for r in results), [r.as_dict() for r in results]
     assert results[1].details["bounce_attempts"] == [1, 1]
+
+
+def test_tame_the_poison_tells_half_fixes_apart(lab_session, tmp_path):
+    """batchItemFailures returned but not asked for (no FunctionResponseTypes): Lambda deletes the poison message as
+    if it had succeeded. A DLQ after 10 receives: the wrong number, and why."""
+    lab_session.start("tame-the-poison", tmp_path / "ws")
+    lab, folder = lab_session.current()
+    (folder / "src/worker/app.py").write_bytes((lab.solution("partial-batch") / "src/worker/app.py").read_bytes())
+    [result] = lab_session.check("partial-batch")
+    assert not result.passed and "the poison upload was tried once and never again" in result.message, result.message
+    assert "FunctionResponseTypes: [ReportBatchItemFailures]" in result.message
+    template = (lab.solution("dead-letter") / "template.yaml").read_text()
+    (folder / "template.yaml").write_text(template.replace("maxReceiveCount: 3", "maxReceiveCount: 10"))
+    [result] = lab_session.check("dead-letter")
+    assert not result.passed and result.message.startswith("maxReceiveCount is 10: a poison upload costs 10 "
+                                                           "invocations"), result.message

@@ -128,3 +128,4 @@ def test_cli_without_a_sandbox_explains_instead_of_a_traceback(tmp_path):
                           (("start", "tame-the-poison", "--dir", str(tmp_path / "ws")), "No sandbox is running")]:
         done = run(*args)
         assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+
