@@ -98,7 +98,8 @@ def test_progress_survives_a_new_process_and_a_damaged_file_is_explained(tmp_pat
 def test_a_workspace_is_created_once_resumed_and_never_overwrites_other_files(tmp_path):
     lab = get_lab("tame-the-poison")
     folder = tmp_path / "ws"
-    assert ws.create(lab, folder) and (folder / "template.yaml").read_bytes() == (lab.starter / "template.yaml").read_bytes()
+    assert ws.create(lab, folder)
+    assert (folder / "template.yaml").read_bytes() == (lab.starter / "template.yaml").read_bytes()
     (folder / "template.yaml").write_text("my edits")
     assert not ws.create(lab, folder) and (folder / "template.yaml").read_text() == "my edits"
     other = tmp_path / "other"

@@ -13,9 +13,9 @@ without its outputs. (`ApiGatewayStageProvider.update` is not implemented either
 API and redeploying, the everyday `sam deploy`, failed.
 
 Workaround, as AWS behaves: the RestApi update imports the new Body (or BodyS3Location) over the API (PutRestApi
-mode overwrite, or the template's Mode) and applies Name/Description; a stage created where the same stage exists takes it over (UpdateStage: deploymentId,
-description, variables); the replaced resource's delete then leaves a stage that serves another deployment than
-its own; update patches the stage in place.
+mode overwrite, or the template's Mode) and applies Name/Description; a stage created where the same stage exists
+takes it over (UpdateStage: deploymentId, description, variables); the replaced resource's delete then leaves a
+stage that serves another deployment than its own; update patches the stage in place.
 """
 
 from __future__ import annotations

@@ -56,7 +56,8 @@ def check_patch_route(ctx):
     if stored.get("payload") != {"name": "lamp", "colour": "red"}:
         ctx.fail(f"a rejected PATCH changed the item: its payload is now {brief(stored.get('payload'))}")
     ctx.note(bad_bodies=answers)
-    return "PATCH answers 200 and changes only the fields sent, 404 for an unknown id (creating nothing), 400 for bad bodies"
+    return ("PATCH answers 200 and changes only the fields sent, 404 for an unknown id (creating nothing), 400 for "
+            "bad bodies")
 
 
 CHECKS = {"patch-route": check_patch_route}

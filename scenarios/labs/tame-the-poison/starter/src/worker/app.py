@@ -18,7 +18,8 @@ class InvalidMedia(Exception):
 
 def transcode(job: dict) -> None:
     jobs.update_item(Key={"key": job["key"]}, UpdateExpression="SET #s = :s ADD attempts :one",
-                     ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":s": "PROCESSING", ":one": 1})
+                     ExpressionAttributeNames={"#s": "status"},
+                     ExpressionAttributeValues={":s": "PROCESSING", ":one": 1})
     media = s3.get_object(Bucket=job["bucket"], Key=job["key"])["Body"].read()
     if not media.startswith(b"MEDIA1"):
         raise InvalidMedia(f"{job['key']} starts with {media[:6]!r}, not MEDIA1")
