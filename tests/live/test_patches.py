@@ -326,6 +326,51 @@ def test_a_stack_update_changes_a_scheduler_schedule(sb, tmp_path):
     assert schedule["State"] == "ENABLED"
 
 
+def test_a_route_added_to_a_deployed_rest_api_answers_after_the_redeploy(sb, tmp_path):
+    """cfn_rest_api_update: the RestApi update did nothing (no new route), and the stage was replaced:
+    CreateStage failed ("Stage already exists"), the rollback deleted the stage and the stack lost its outputs."""
+    import requests
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(
+        "import json\ndef handler(event, context):\n"
+        "    return {'statusCode': 200, 'body': json.dumps({'method': event['httpMethod']})}\n")
+    template = """Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties: {{StageName: dev, Variables: {{colour: {colour}}}}}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: app.handler
+      CodeUri: src/
+      Events:
+{events}
+Outputs:
+  ApiUrl:
+    Value: !Sub https://${{Api}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/dev/
+"""
+    event = "        {name}: {{Type: Api, Properties: {{RestApiId: !Ref Api, Path: /things, Method: {method}}}}}"
+    path = tmp_path / "template.yaml"
+    path.write_text(template.format(colour="blue", events=event.format(name="Get", method="get")))
+    first = sb.deploy(str(path), stack_name="route-added")
+    path.write_text(template.format(colour="red", events="\n".join(
+        [event.format(name="Get", method="get"), event.format(name="Patch", method="patch")])))
+    second = sb.deploy(str(path), stack_name="route-added")
+    assert second.status == "UPDATE_COMPLETE" and second.outputs["ApiUrl"] == first.outputs["ApiUrl"]
+    http = requests.Session()
+    http.trust_env = False
+    answers = {m: http.request(m, second.outputs["ApiUrl"] + "things", timeout=30) for m in ("GET", "PATCH")}
+    assert {m: (r.status_code, r.text) for m, r in answers.items()} == {
+        m: (200, json.dumps({"method": m})) for m in ("GET", "PATCH")}
+    api_id = second.outputs["ApiUrl"].split("/_aws/execute-api/")[1].split("/")[0]
+    assert sb.client("apigateway").get_stage(restApiId=api_id, stageName="dev")["variables"] == {"colour": "red"}
+    sb.destroy("route-added")
+    assert not sb.client("apigateway").get_rest_apis()["items"]
+
+
 # --- sqs_metrics_batching: SQS's per-request metrics, one PutMetricData per second --------------------------------
 def test_sqs_request_metrics_keep_their_sums(sb, helpers):
     import datetime

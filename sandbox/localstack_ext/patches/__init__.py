@@ -26,6 +26,7 @@ PATCHES = {
     "lambda_esm_deletion": "deleted event source mappings removed, not left 'Deleting' for ever",
     "events_schedule_jobs": "scheduled EventBridge rules fired by the sandbox's schedule engine, not LocalStack's",
     "cfn_scheduler_schedule_update": "stack updates of AWS::Scheduler::Schedule (were reported done, did nothing)",
+    "cfn_rest_api_update": "stack updates of a REST API's routes and stage (a new route never answered)",
 }
 
 def apply_all() -> None:
