@@ -1,4 +1,5 @@
-"""The sandbox's terminal UI: scenarios, dead-letter queues, faults, function logs, the request flow, patterns, cost.
+"""The sandbox's terminal UI: scenarios, dead-letter queues, faults, function logs, the request flow, patterns, cost,
+workshop labs.
 
     from tui.app import SandboxApp
     SandboxApp().run()                                  # the sandbox of ./.sandbox; started if not running
@@ -27,6 +28,7 @@ from tui.dlq.pane import DlqPane
 from tui.faults.pane import FaultsPane
 from tui.flow.pane import FlowPane
 from tui.format import Clock
+from tui.labs.pane import LabsPane
 from tui.help.screen import HelpScreen
 from tui.logs.pane import LogsPane
 from tui.messages import BackendFailed, BackendReady, StartupProgress
@@ -35,7 +37,7 @@ from tui.patterns.pane import PatternsPane
 from tui.scenarios.pane import ScenariosPane
 from tui.startup.screen import StartupScreen
 
-PANES: tuple[type[Pane], ...] = (ScenariosPane, DlqPane, FaultsPane, LogsPane, FlowPane, PatternsPane, CostPane)
+PANES: tuple[type[Pane], ...] = (ScenariosPane, DlqPane, FaultsPane, LogsPane, FlowPane, PatternsPane, CostPane, LabsPane)
 DARK, LIGHT = "textual-dark", "textual-light"
 
 
@@ -94,7 +96,7 @@ class MainScreen(Screen):
 class SandboxApp(App):
     TITLE = "Serverless Sandbox"
     CSS_PATH = ["app.tcss", "scenarios/scenarios.tcss", "dlq/dlq.tcss", "faults/faults.tcss", "logs/logs.tcss",
-                "flow/flow.tcss", "patterns/patterns.tcss", "cost/cost.tcss", "startup/startup.tcss",
+                "flow/flow.tcss", "patterns/patterns.tcss", "cost/cost.tcss", "labs/labs.tcss", "startup/startup.tcss",
                 "help/help.tcss"]
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help"),

@@ -70,6 +70,37 @@ class Backend(abc.ABC):
         A recording has nothing live to remove."""
         return {"stacks": 0, "dlq_messages": 0, "faults": 0}
 
+    # labs: the catalog from anywhere; a session (progress, checks) on the live sandbox only
+    def labs(self) -> list:
+        from scenarios.labs import all_labs
+
+        return list(all_labs())
+
+    def lab_status(self) -> dict | None:
+        """The current lab and each task's state (LabSession.status), None when no lab is started."""
+        raise Unavailable("labs check the live sandbox: a recording has no lab session")
+
+    def lab_start(self, lab_id: str, folder: Path | None = None) -> dict:
+        raise Unavailable("labs check the live sandbox: a recording has no lab session")
+
+    def lab_check(self, task: str | None = None, all_tasks: bool = False, deploy: bool = True) -> list[dict]:
+        raise Unavailable("labs check the live sandbox: a recording has no lab session")
+
+    def lab_hint(self, task: str | None = None) -> dict:
+        raise Unavailable("labs check the live sandbox: a recording has no lab session")
+
+    def lab_solve_plan(self, task: str | None = None) -> dict:
+        raise Unavailable("labs check the live sandbox: a recording has no lab session")
+
+    def lab_solve(self, task: str | None = None) -> dict:
+        raise Unavailable("labs check the live sandbox: a recording has no lab session")
+
+    def lab_workspace_signature(self, folder: str) -> tuple:
+        """What changes when the attendee saves a file of their workspace (names, sizes, modification times)."""
+        from scenarios.labs.workspace import signature
+
+        return signature(Path(folder))
+
     # the rest: answered by LiveBackend, in part by ReplayBackend
     def dlqs(self) -> list:
         raise Unavailable("dead-letter queues are live state: not part of a recording")
@@ -229,6 +260,34 @@ class LiveBackend(Backend):
         return {"stacks": len(self.stacks()),
                 "dlq_messages": sum(q.depth for q in self.dlqs() if q.exists),
                 "faults": len(status.get("faults") or []) + len(status.get("lambda") or [])}
+
+    # labs (scenarios.labs.LabSession; a new session each time, so progress the CLI wrote is seen)
+    def _lab_session(self):
+        from scenarios.labs import LabSession
+
+        return LabSession(self.sb)
+
+    def lab_status(self) -> dict | None:
+        session = self._lab_session()
+        if not session.progress.current:
+            return None
+        return session.status()
+
+    def lab_start(self, lab_id: str, folder: Path | None = None) -> dict:
+        return self._lab_session().start(lab_id, folder)
+
+    def lab_check(self, task: str | None = None, all_tasks: bool = False, deploy: bool = True) -> list[dict]:
+        return [r.as_dict() for r in self._lab_session().check(task, all_tasks=all_tasks, deploy=deploy)]
+
+    def lab_hint(self, task: str | None = None) -> dict:
+        return self._lab_session().hint(task)
+
+    def lab_solve_plan(self, task: str | None = None) -> dict:
+        _, folder, tasks, touched = self._lab_session().solve_plan(task)
+        return {"tasks": [t.id for t in tasks], "touched": touched, "workspace": str(folder)}
+
+    def lab_solve(self, task: str | None = None) -> dict:
+        return self._lab_session().solve(task)
 
     # DLQ
     def dlqs(self) -> list:

@@ -77,3 +77,14 @@ def apply(files: dict[str, Path], folder: Path) -> list[str]:
         shutil.copyfile(source, target)
         changed.append(rel)
     return changed
+
+
+def signature(folder: Path) -> tuple:
+    """Names, sizes and modification times of the workspace's files: it changes when the attendee saves one (what
+    the Labs tab watches to check again)."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not any(part in ("__pycache__", ".aws-sam") for part in path.parts):
+            stat = path.stat()
+            found.append((path.relative_to(folder).as_posix(), stat.st_size, stat.st_mtime_ns))
+    return tuple(found)

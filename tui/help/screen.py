@@ -13,7 +13,7 @@ from textual.widgets import Label, Static
 from tui.widgets.key_scroll import VerticalScrollPane
 
 GLOBAL_KEYS = [
-    ("1 … 7", "switch tab (Scenarios, DLQ, Faults, Logs, Flow, Patterns, Cost)"),
+    ("1 … 8", "switch tab (Scenarios, DLQ, Faults, Logs, Flow, Patterns, Cost, Labs)"),
     ("ctrl+p", "command palette: every action, searchable"),
     ("ctrl+t", "light / dark theme"),
     ("? or f1", "this help"),

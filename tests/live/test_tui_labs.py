@@ -1,0 +1,72 @@
+"""The Labs tab on the real sandbox: an attendee starts a lab from the tab, fails its check, solves it with the
+tab's solve key (answering the question) and sees every task ticked - in the tab and in `sandbox lab`'s progress."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets import DataTable
+
+from scenarios.labs import Progress
+from tests.tui.test_tui import plain, until
+from tui.app import SandboxApp
+from tui.widgets import ConfirmScreen
+
+SIZE = (120, 36)
+
+
+@pytest.fixture
+def attendee(sb, tmp_path, monkeypatch):
+    """The session sandbox with no lab progress, run from an empty folder (the workspace default is ./labs/ID)."""
+    monkeypatch.chdir(tmp_path)
+    progress = sb.settings.state_dir / "labs" / "progress.json"
+    progress.unlink(missing_ok=True)
+    yield sb
+    progress.unlink(missing_ok=True)
+
+
+def marks(app) -> list[str]:
+    table = app.main_screen.query_one("#labs-tasks", DataTable)
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+def test_a_lab_is_completed_from_the_labs_tab(attendee, tmp_path):
+    async def scenario():
+        app = SandboxApp(sandbox=attendee, start_backend=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.backend_ready, 60, "the sandbox")
+            await pilot.press("8")
+            pane = app.pane("labs")
+            await until(pilot, lambda: pane.catalog, 30, "the list of labs")
+            assert pane.showing_catalog
+            catalog = app.main_screen.query_one("#labs-catalog", DataTable)
+            catalog.move_cursor(row=[lab.id for lab in pane.catalog].index("add-a-route"))
+            await pilot.press("s")
+            await until(pilot, lambda: not pane.showing_catalog and not pane.busy, 180, "the starter deployed")
+            assert (tmp_path / "labs" / "add-a-route" / "template.yaml").is_file()
+            assert "Lab: Add a route" in plain(app.main_screen.query_one("#labs-title"))
+            assert marks(app) == ["·"]
+
+            await pilot.press("c")
+            await until(pilot, lambda: "patch-route" in pane.results and not pane.busy, 180, "the check")
+            assert marks(app) == ["✘"]
+            result = plain(app.main_screen.query_one("#labs-result"))
+            assert "FAIL patch-route" in result and "Method: patch" in result, result
+            assert "0/1 tasks passed" in plain(app.main_screen.query_one("#labs-progress"))
+
+            await pilot.press("h")
+            await until(pilot, lambda: pane.hints.get("patch-route"), 30, "a hint")
+
+            await pilot.press("x")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 30, "solve to ask first")
+            assert any("template.yaml" in plain(w) for w in app.screen.query("Static"))
+            await pilot.press("y")
+            await until(pilot, lambda: (pane.results.get("patch-route") or {}).get("passed") and not pane.busy,
+                        240, "the solution deployed and checked")
+            await until(pilot, lambda: marks(app) == ["✔s"], 30, "the task ticked")
+            assert "1/1 tasks passed" in plain(app.main_screen.query_one("#labs-progress"))
+
+    asyncio.run(scenario())
+    # the CLI's progress is the tab's: `sandbox lab list` shows it done
+    assert Progress(attendee.settings.state_dir).passed("add-a-route", "patch-route")
