@@ -83,7 +83,8 @@ class Backend(abc.ABC):
     def lab_start(self, lab_id: str, folder: Path | None = None) -> dict:
         raise Unavailable("labs check the live sandbox: a recording has no lab session")
 
-    def lab_check(self, task: str | None = None, all_tasks: bool = False, deploy: bool = True) -> list[dict]:
+    def lab_check(self, task: str | None = None, all_tasks: bool = False, deploy: bool = True) -> dict:
+        """{"results": [CheckResult.as_dict()], "reported": the line about the instructor's board, or None}."""
         raise Unavailable("labs check the live sandbox: a recording has no lab session")
 
     def lab_hint(self, task: str | None = None) -> dict:
@@ -276,8 +277,10 @@ class LiveBackend(Backend):
     def lab_start(self, lab_id: str, folder: Path | None = None) -> dict:
         return self._lab_session().start(lab_id, folder)
 
-    def lab_check(self, task: str | None = None, all_tasks: bool = False, deploy: bool = True) -> list[dict]:
-        return [r.as_dict() for r in self._lab_session().check(task, all_tasks=all_tasks, deploy=deploy)]
+    def lab_check(self, task: str | None = None, all_tasks: bool = False, deploy: bool = True) -> dict:
+        session = self._lab_session()
+        results = session.check(task, all_tasks=all_tasks, deploy=deploy)
+        return {"results": [r.as_dict() for r in results], "reported": session.reported}
 
     def lab_hint(self, task: str | None = None) -> dict:
         return self._lab_session().hint(task)

@@ -109,6 +109,8 @@ def check(settings, task, all_tasks, no_deploy, as_json):
         names = ", ".join(t.id for t in session.tasks_to_check(lab_, task, all_tasks))
         click.echo(f"deploying your workspace and checking {names} ...", err=True)
     results = session.check(task, all_tasks=all_tasks, deploy=not no_deploy, on_result=show)
+    if session.reported:
+        click.echo(session.reported, err=True)
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in results], indent=2))
     elif all(r.passed for r in results):
@@ -169,6 +171,33 @@ def reset(settings, yes):
         sys.exit(1)
     session.reset()
     click.echo(f"{lab_.id} is back at its start in {folder}")
+
+
+
+@lab.command()
+@click.argument("url")
+@click.option("--name", required=True, help="What the instructor's board calls you (1 to 40 characters).")
+@click.option("--token", required=True, help="The workshop token `sandbox workshop host` printed.")
+@click.pass_obj
+def join(settings, url, name, token):
+    """Report your check results to an instructor's board at URL (what `sandbox workshop host` printed).
+
+    Only results are sent: the lab, each checked task, passed or not, and when. Never messages, code or data."""
+    from scenarios.workshop.join import join as join_board
+
+    joined = join_board(settings.state_dir, url, name, token)
+    click.echo(f"joined the board at {joined['url']} as {joined['name']}: every `sandbox lab check` (and check in "
+               "the TUI's Labs tab) now reports its results there; `sandbox lab leave` stops it")
+
+
+@lab.command()
+@click.pass_obj
+def leave(settings):
+    """Stop reporting to the instructor's board."""
+    from scenarios.workshop.join import leave as leave_board
+
+    click.echo("left the board: results stay on this laptop" if leave_board(settings.state_dir) else
+               "you had not joined a board")
 
 
 COMMANDS = [lab]

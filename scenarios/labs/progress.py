@@ -17,7 +17,8 @@ from scenarios.labs.model import CheckResult, LabError
 
 class Progress:
     def __init__(self, state_dir: Path):
-        self.path = Path(state_dir) / "labs" / "progress.json"
+        self.state_dir = Path(state_dir)
+        self.path = self.state_dir / "labs" / "progress.json"
         self.data = self._read()
 
     def _read(self) -> dict:

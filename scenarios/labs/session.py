@@ -20,6 +20,7 @@ class LabSession:
     def __init__(self, sb, progress: Progress | None = None):
         self.sb = sb
         self.progress = progress or Progress(sb.settings.state_dir)
+        self.reported: str | None = None  # what the last check's report to the board said (None: no board)
 
     # --- which lab, where --------------------------------------------------------------------------------
     def current(self) -> tuple[Lab, Path]:
@@ -96,7 +97,15 @@ class LabSession:
             results.append(result)
             if on_result:
                 on_result(result)
+        self.reported = self.report(lab, results)
         return results
+
+    def report(self, lab: Lab, results: list[CheckResult]) -> str | None:
+        """The results to the instructor's board, when the attendee joined one (`sandbox lab join`): a line saying
+        whether they arrived, None when not in a workshop. Results only; never fails the check."""
+        from scenarios.workshop.join import report
+
+        return report(self.progress.state_dir, lab.id, results)
 
     def _outputs(self, lab: Lab) -> dict[str, str]:
         for stack in self.sb.stacks():

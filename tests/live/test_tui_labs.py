@@ -1,5 +1,6 @@
 """The Labs tab on the real sandbox: an attendee starts a lab from the tab, fails its check, solves it with the
-tab's solve key (answering the question) and sees every task ticked - in the tab and in `sandbox lab`'s progress."""
+tab's solve key (answering the question) and sees every task ticked - in the tab, in `sandbox lab`'s progress and
+on the instructor's board they joined."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import asyncio
 import pytest
 from textual.widgets import DataTable
 
-from scenarios.labs import Progress
+from scenarios.labs import Progress, all_labs
+from scenarios.workshop import join
+from scenarios.workshop.board import Board
+from scenarios.workshop.host import BoardServer
 from tests.tui.test_tui import plain, until
 from tui.app import SandboxApp
 from tui.widgets import ConfirmScreen
@@ -20,10 +24,12 @@ SIZE = (120, 36)
 def attendee(sb, tmp_path, monkeypatch):
     """The session sandbox with no lab progress, run from an empty folder (the workspace default is ./labs/ID)."""
     monkeypatch.chdir(tmp_path)
-    progress = sb.settings.state_dir / "labs" / "progress.json"
-    progress.unlink(missing_ok=True)
+    labs = sb.settings.state_dir / "labs"
+    for name in ("progress.json", "workshop.json"):
+        (labs / name).unlink(missing_ok=True)
     yield sb
-    progress.unlink(missing_ok=True)
+    for name in ("progress.json", "workshop.json"):
+        (labs / name).unlink(missing_ok=True)
 
 
 def marks(app) -> list[str]:
@@ -31,7 +37,11 @@ def marks(app) -> list[str]:
     return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
 
 
-def test_a_lab_is_completed_from_the_labs_tab(attendee, tmp_path):
+def test_a_lab_is_completed_from_the_labs_tab_and_each_check_reaches_the_board(attendee, tmp_path):
+    board = Board({lab.id: tuple(t.id for t in lab.tasks) for lab in all_labs()})
+    host = BoardServer(board, "workshop-token").start()
+    join.join(attendee.settings.state_dir, host.url, "Ada", "workshop-token")
+
     async def scenario():
         app = SandboxApp(sandbox=attendee, start_backend=False)
         async with app.run_test(size=SIZE) as pilot:
@@ -54,6 +64,7 @@ def test_a_lab_is_completed_from_the_labs_tab(attendee, tmp_path):
             result = plain(app.main_screen.query_one("#labs-result"))
             assert "FAIL patch-route" in result and "Method: patch" in result, result
             assert "0/1 tasks passed" in plain(app.main_screen.query_one("#labs-progress"))
+            assert [c["state"] for c in board.snapshot()["rows"][0]["cells"]] == ["failed"]
 
             await pilot.press("h")
             await until(pilot, lambda: pane.hints.get("patch-route"), 30, "a hint")
@@ -67,6 +78,11 @@ def test_a_lab_is_completed_from_the_labs_tab(attendee, tmp_path):
             await until(pilot, lambda: marks(app) == ["✔s"], 30, "the task ticked")
             assert "1/1 tasks passed" in plain(app.main_screen.query_one("#labs-progress"))
 
-    asyncio.run(scenario())
+    try:
+        asyncio.run(scenario())
+    finally:
+        host.stop()
+    [row] = board.snapshot()["rows"]
+    assert (row["name"], row["lab"], row["done"]) == ("Ada", "add-a-route", 1)
     # the CLI's progress is the tab's: `sandbox lab list` shows it done
     assert Progress(attendee.settings.state_dir).passed("add-a-route", "patch-route")

@@ -31,6 +31,7 @@ class LabChecked(Message):
     results: list[dict]
     error: str | None = None
     why: str = ""  # what started it: the key, a saved file, traffic
+    reported: str | None = None  # whether the results reached the instructor's board (None: not in a workshop)
 
 
 @dataclass

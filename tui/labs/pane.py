@@ -318,11 +318,11 @@ class LabsPane(Pane):
         names = "every task" if all_tasks else task or "the current task"
         self.post_message(LabBusy(("deploying your workspace and " if deploy else "") + f"checking {names} ..."))
         try:
-            results = self.backend.lab_check(task, all_tasks=all_tasks, deploy=deploy)
+            answer = self.backend.lab_check(task, all_tasks=all_tasks, deploy=deploy)
         except Exception as e:  # noqa: BLE001 - a workspace that does not deploy: LabError says how to fix it
             self.post_message(LabChecked([], str(e), why))
             return
-        self.post_message(LabChecked(results, None, why))
+        self.post_message(LabChecked(answer["results"], None, why, answer.get("reported")))
 
     def on_lab_busy(self, message: LabBusy) -> None:
         self.busy = True
@@ -338,6 +338,9 @@ class LabsPane(Pane):
             return
         for result in message.results:
             self.results[result["task"]] = result
+        if message.reported:
+            self.app.notify(message.reported, severity="warning" if message.reported.startswith("not ") else
+                            "information", timeout=5)
         self._reload_status()
         failed = [r for r in message.results if not r["passed"]]
         if message.results and not failed and self.status and \
@@ -408,11 +411,11 @@ class LabsPane(Pane):
                                                    f"{len(done['changed'])} file(s) changed; checking every task")
         self.post_message(LabBusy("checking every task ..."))
         try:
-            results = self.backend.lab_check(None, all_tasks=True, deploy=False)
+            answer = self.backend.lab_check(None, all_tasks=True, deploy=False)
         except Exception as e:  # noqa: BLE001
             self.post_message(LabChecked([], str(e), "x"))
             return
-        self.post_message(LabChecked(results, None, "x"))
+        self.post_message(LabChecked(answer["results"], None, "x", answer.get("reported")))
 
     def on_lab_failed(self, message: LabFailed) -> None:
         self.busy = False
