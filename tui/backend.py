@@ -30,6 +30,28 @@ from sandbox.observability.labels import caller_label, span_what  # noqa: F401 -
 from sandbox.observability.probes import is_real_error, probe_of  # noqa: F401 - Flow's errors only, probe marks
 
 
+def record_lab_progress(state_dir: Path, lab_id: str, workspace: Path, results: list[tuple[str, bool, str]]) -> None:
+    """Writes a lab's progress as `sandbox lab` would after these checks (task, passed, message), without a sandbox:
+    what the screenshots and the Labs tab's tests show with `ReplayBackend(labs_state=...)`."""
+    from scenarios.labs import CheckResult, LabSession, Progress, get_lab
+
+    session = LabSession(None, Progress(state_dir))
+    session.start(lab_id, workspace, deploy=False)
+    lab = get_lab(lab_id)
+    for task, passed, message in results:
+        session.progress.record(lab_id, CheckResult(task, lab.task(task).title, passed, message))
+
+
+def workshop_board(clock=None):
+    """An instructor's board over the lab catalog (scenarios.workshop.board.Board), for the board screen."""
+    import time as _time
+
+    from scenarios.labs import all_labs
+    from scenarios.workshop.board import Board
+
+    return Board({lab.id: tuple(t.id for t in lab.tasks) for lab in all_labs()}, clock=clock or _time.time)
+
+
 class Unavailable(Exception):
     """This backend cannot answer that (a recording has no live DLQs; a plain LocalStack has no recorder)."""
 
@@ -460,11 +482,21 @@ class ReplayBackend(Backend):
 
     replay = True
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, labs_state: str | Path | None = None):
         self.path = Path(path)
         self.label = f"replay · {self.path.name}"
         self._recording: Recording | None = None
         self._lock = threading.Lock()
+        self.labs_state = Path(labs_state) if labs_state else None  # a state dir whose lab progress to show
+
+    def lab_status(self) -> dict | None:
+        """A lab's progress as it was saved (no checks run: nothing is live), when given a state dir."""
+        if self.labs_state is None:
+            return super().lab_status()
+        from scenarios.labs import LabSession, Progress
+
+        session = LabSession(None, Progress(self.labs_state))
+        return session.status() if session.progress.current else None
 
     @property
     def recording(self) -> Recording:

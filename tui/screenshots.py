@@ -6,14 +6,18 @@ Replay mode, so no LocalStack is needed and the pictures do not depend on when t
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from textual.widgets import DataTable, TabbedContent
 
 from tui.app import SandboxApp
+from tui.backend import ReplayBackend, record_lab_progress, workshop_board
 from tui.widgets import VirtualList
+from tui.workshop.app import BoardApp
 
 DEFAULT_RECORDING = Path(__file__).resolve().parent.parent / "tests" / "data" / "replay-workflow-retries.jsonl"
 SIZE = (110, 32)
@@ -78,12 +82,68 @@ async def take(out: Path, recording: Path, size: tuple[int, int] = SIZE) -> list
     return saved
 
 
+async def take_labs(out: Path, recording: Path, size: tuple[int, int] = SIZE) -> list[Path]:
+    """The Labs tab with a lab half done (a saved progress, no sandbox), from a scratch folder as workspace."""
+    previous = Path.cwd()
+    with tempfile.TemporaryDirectory() as scratch:
+        os.chdir(scratch)
+        try:
+            record_lab_progress(Path(scratch) / "state", "tame-the-poison", Path(scratch) / "labs" / "tame-the-poison",
+                                [("partial-batch", True, "9 good jobs transcoded once each; the poison upload failed "
+                                                         "alone"),
+                                 ("dead-letter", False, "the jobs queue has no dead-letter queue: the poison upload is "
+                                                        "received again and again. Give it a RedrivePolicy.")])
+            app = SandboxApp(backend=ReplayBackend(recording, labs_state=Path(scratch) / "state"))
+            async with app.run_test(size=size) as pilot:
+                await _until(pilot, lambda: app.backend_ready)
+                await pilot.press("8")
+                await _until(pilot, lambda: app.pane("labs").status is not None)
+                await pilot.pause(0.5)
+                path = out / "labs.svg"
+                app.save_screenshot(str(path))
+        finally:
+            os.chdir(previous)
+    return [path]
+
+
+class _Clock:
+    now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def take_board(out: Path, size: tuple[int, int] = (110, 20)) -> list[Path]:
+    """The instructor's board with four attendees at different points (reports as `sandbox lab check` sends)."""
+    clock = _Clock()
+    board = workshop_board(clock)
+
+    def report(name: str, lab: str, *results: tuple[str, bool]) -> None:
+        board.record({"name": name, "lab": lab, "results": [{"task": t, "passed": p, "at": clock.now}
+                                                              for t, p in results]})
+
+    report("Ada Lovelace", "tame-the-poison", ("partial-batch", True))
+    report("Grace Hopper", "first-api", ("create-and-read", False))
+    clock.now += 6 * 60
+    report("Alan Turing", "tame-the-poison", ("partial-batch", True), ("dead-letter", True))
+    report("Edsger Dijkstra", "first-api", ("create-and-read", True))
+    clock.now += 8 * 60
+    app = BoardApp(board, "http://192.168.1.20:8700", "q8Zr0-example-token", refresh=False)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.5)
+        path = out / "board.svg"
+        app.save_screenshot(str(path))
+    return [path]
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         sys.exit("usage: python -m tui.screenshots OUT_DIR [RECORDING]")
-    recording = Path(argv[1]) if len(argv) > 1 else DEFAULT_RECORDING
-    for path in asyncio.run(take(Path(argv[0]), recording)):
+    recording = Path(argv[1]).resolve() if len(argv) > 1 else DEFAULT_RECORDING
+    out = Path(argv[0]).resolve()
+    for path in asyncio.run(take(out, recording)) + asyncio.run(take_labs(out, recording)) + \
+            asyncio.run(take_board(out)):
         print(path)
 
 

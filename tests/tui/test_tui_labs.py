@@ -7,39 +7,22 @@ import asyncio
 
 from textual.widgets import DataTable
 
-from scenarios.labs import CheckResult, LabSession, Progress
 from tests.tui.test_tui import RECORDING, plain, until
 from tui.app import SandboxApp
-from tui.backend import ReplayBackend
+from tui.backend import ReplayBackend, record_lab_progress
 from tui.labs.watch import SETTLE, WatchState
 
 SIZE = (120, 36)
 
 
-class LabProgressBackend(ReplayBackend):
-    """A recording for the other tabs, and a lab session on a real progress file (what the tab shows of a lab
-    comes from `lab_status`; nothing here checks or deploys)."""
-
-    def __init__(self, state_dir):
-        super().__init__(RECORDING)
-        self.session = LabSession(None, Progress(state_dir))
-
-    def lab_status(self):
-        return self.session.status() if self.session.progress.current else None
-
-
-def started_backend(tmp_path, monkeypatch) -> LabProgressBackend:
+def started_backend(tmp_path, monkeypatch) -> ReplayBackend:
+    """A recording for the other tabs, and a lab's saved progress (nothing checks or deploys here)."""
     monkeypatch.chdir(tmp_path)
-    backend = LabProgressBackend(tmp_path / "state")
-    backend.session.start("tame-the-poison", tmp_path / "labs" / "tame-the-poison", deploy=False)
-    backend.session.progress.record("tame-the-poison", CheckResult(
-        "partial-batch", "Let one bad upload fail alone", True,
-        "9 good jobs transcoded once each; the poison upload failed alone"))
-    backend.session.progress.record("tame-the-poison", CheckResult(
-        "dead-letter", "Park the poison after three tries", False,
-        "the jobs queue has no dead-letter queue: the poison upload is received again and again. Add a "
-        "RedrivePolicy with maxReceiveCount 3."))
-    return backend
+    record_lab_progress(tmp_path / "state", "tame-the-poison", tmp_path / "labs" / "tame-the-poison", [
+        ("partial-batch", True, "9 good jobs transcoded once each; the poison upload failed alone"),
+        ("dead-letter", False, "the jobs queue has no dead-letter queue: the poison upload is received again and "
+                               "again. Add a RedrivePolicy with maxReceiveCount 3.")])
+    return ReplayBackend(RECORDING, labs_state=tmp_path / "state")
 
 
 async def labs_shown(pilot, app) -> None:
