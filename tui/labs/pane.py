@@ -74,6 +74,7 @@ class LabsPane(Pane):
         self.busy = False
         self.showing_catalog = True
         self.watch = WatchState()
+        self.checks: list[str] = []  # what started each check run so far: a key, "saved" or "traffic"
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="bar"):
@@ -173,9 +174,10 @@ class LabsPane(Pane):
         for task in self.status["tasks"]:
             result = self.results.get(task["id"])
             mark, style = MARKS[result["passed"] if result else None]
-            if task.get("solved") and result and result["passed"]:
-                mark += "s"
-            tasks.add_row(Text(mark, style=style), task["id"], task["title"], key=task["id"])
+            title = Text(task["title"])
+            if task.get("solved"):
+                title.append("  (solution applied)", style="dim")
+            tasks.add_row(Text(mark, style=style), task["id"], title, key=task["id"])
         current = self.status.get("current_task")
         ids = [t["id"] for t in self.status["tasks"]]
         tasks.move_cursor(row=keep if 0 < keep < len(ids) else (ids.index(current) if current in ids else 0))
@@ -332,6 +334,7 @@ class LabsPane(Pane):
 
     def on_lab_checked(self, message: LabChecked) -> None:
         self.busy = False
+        self.checks.append(message.why)
         self.watch.checked(self.status["workspace"] if self.status else None)
         if message.error:
             self.query_one("#labs-result", Static).update(Text(message.error, style="red"))

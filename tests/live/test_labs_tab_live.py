@@ -58,8 +58,16 @@ def test_a_lab_is_completed_from_the_labs_tab_and_each_check_reaches_the_board(a
             assert "Lab: Add a route" in plain(app.main_screen.query_one("#labs-title"))
             assert marks(app) == ["·"]
 
+            # saving a file of the workspace checks again by itself (the watch took the starter as its baseline)
+            await until(pilot, lambda: pane.watch.signature is not None, 30, "the watch's baseline")
+            template = tmp_path / "labs" / "add-a-route" / "template.yaml"
+            template.write_text(template.read_text() + "\n# an attendee's edit\n")
+            await until(pilot, lambda: pane.checks and not pane.busy, 180, "a check on saving")
+            assert pane.checks == ["saved"] and marks(app) == ["✘"]
+
             await pilot.press("c")
-            await until(pilot, lambda: "patch-route" in pane.results and not pane.busy, 180, "the check")
+            await until(pilot, lambda: len(pane.checks) == 2 and not pane.busy, 180, "the check")
+            assert pane.checks == ["saved", "c"]
             assert marks(app) == ["✘"]
             result = plain(app.main_screen.query_one("#labs-result"))
             assert "FAIL patch-route" in result and "Method: patch" in result, result
@@ -75,8 +83,10 @@ def test_a_lab_is_completed_from_the_labs_tab_and_each_check_reaches_the_board(a
             await pilot.press("y")
             await until(pilot, lambda: (pane.results.get("patch-route") or {}).get("passed") and not pane.busy,
                         240, "the solution deployed and checked")
-            await until(pilot, lambda: marks(app) == ["✔s"], 30, "the task ticked")
+            await until(pilot, lambda: marks(app) == ["✔"], 30, "the task ticked")
+            assert "solution applied" in str(app.main_screen.query_one("#labs-tasks", DataTable).get_row_at(0)[2])
             assert "1/1 tasks passed" in plain(app.main_screen.query_one("#labs-progress"))
+            assert pane.checks == ["saved", "c", "x"]  # no check was started by a check's own traffic
 
     try:
         asyncio.run(scenario())
