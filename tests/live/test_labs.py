@@ -197,3 +197,30 @@ def test_tame_the_poison_tells_half_fixes_apart(lab_session, tmp_path):
     [result] = lab_session.check("dead-letter")
     assert not result.passed and result.message.startswith("maxReceiveCount is 10: a poison upload costs 10 "
                                                            "invocations"), result.message
+
+
+def test_two_attendees_checks_reach_the_instructors_board_on_loopback(sb, tmp_path):
+    """Two attendees (their own progress and workspaces) join a board on loopback; each check reports its results."""
+    from scenarios.labs import all_labs
+    from scenarios.workshop import join
+    from scenarios.workshop.board import Board
+    from scenarios.workshop.host import BoardServer
+
+    board = Board({lab.id: tuple(t.id for t in lab.tasks) for lab in all_labs()})
+    host = BoardServer(board, "room-token").start()
+    try:
+        ada, bob = (LabSession(sb, Progress(tmp_path / name)) for name in ("ada", "bob"))
+        join.join(tmp_path / "ada", host.url, "Ada", "room-token")
+        join.join(tmp_path / "bob", host.url, "Bob", "room-token")
+        ada.start("add-a-route", tmp_path / "ada-ws")
+        [failed] = ada.check()
+        assert not failed.passed and ada.reported.startswith("reported to the board"), ada.reported
+        bob.start("add-a-route", tmp_path / "bob-ws")
+        bob.solve()
+        [passed] = bob.check()
+        assert passed.passed, passed.as_dict()
+    finally:
+        host.stop()
+    rows = {row["name"]: row for row in board.snapshot()["rows"]}
+    assert [c["state"] for c in rows["Ada"]["cells"]] == ["failed"] and rows["Ada"]["done"] == 0
+    assert [c["state"] for c in rows["Bob"]["cells"]] == ["passed"] and rows["Bob"]["done"] == 1
