@@ -50,7 +50,14 @@ def test_a_started_lab_shows_its_tasks_ticked_its_progress_and_the_selected_task
             await pilot.press("up")
             await pilot.pause(0.2)
             assert "PASS partial-batch" in plain(screen.query_one("#labs-result"))
-            # l lists every lab (to switch), s goes back to the current one
+            # a check from the CLI (the same progress file) shows when the tab is shown again
+            record_lab_progress(tmp_path / "state", "tame-the-poison", tmp_path / "labs" / "tame-the-poison",
+                                [("dead-letter", True, "the poison upload landed in the DLQ after 3 tries")])
+            await pilot.press("1", "8")
+            await until(pilot, lambda: [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["✔", "✔"],
+                        10, "the CLI's result")
+            assert "2/2 tasks passed" in plain(screen.query_one("#labs-progress"))
+            # l lists every lab (to switch)
             await pilot.press("l")
             await until(pilot, lambda: app.pane("labs").showing_catalog, 10, "the list of labs")
             assert screen.query_one("#labs-catalog", DataTable).row_count >= 6

@@ -74,6 +74,7 @@ class LabsPane(Pane):
         self.busy = False
         self.showing_catalog = True
         self.watch = WatchState()
+        self._doc_text = ""
         self.checks: list[str] = []  # what started each check run so far: a key, "saved" or "traffic"
 
     def compose(self) -> ComposeResult:
@@ -129,13 +130,14 @@ class LabsPane(Pane):
     def on_lab_loaded(self, message: LabLoaded) -> None:
         self.catalog = message.catalog
         self.status = message.status
-        if message.started:
+        if message.started:  # a lab (re)started: its workspace is the watch's new baseline
             self.busy = False
-        if message.status is not None:
-            for task in message.status["tasks"]:
-                if "message" in task and task["id"] not in self.results:
-                    self.results[task["id"]] = {"task": task["id"], "passed": task["passed"],
-                                                "message": task["message"], "title": task["title"]}
+            self.hints = {}
+            self.watch.forget()
+        # the progress file is the truth: a check from the CLI (or a reset) shows here too
+        self.results = {task["id"]: {"task": task["id"], "passed": task["passed"], "message": task["message"],
+                                     "title": task["title"]}
+                        for task in (message.status or {}).get("tasks", []) if "message" in task}
         self._show_catalog_table()
         self._show(catalog=message.status is None)
 
@@ -157,6 +159,7 @@ class LabsPane(Pane):
             table.move_cursor(row=min(keep, len(self.catalog) - 1))
 
     def _show(self, catalog: bool) -> None:
+        switched = self.showing_catalog != (catalog or self.lab() is None)
         self.showing_catalog = catalog or self.lab() is None
         self.set_class(self.showing_catalog, "-no-lab")
         self.set_class(not self.showing_catalog, "-lab")
@@ -166,7 +169,9 @@ class LabsPane(Pane):
                 ("Pick a lab and press ", "dim"), ("s", "bold"),
                 (" to start it: its starter app is copied to ./labs/<lab>/ (your workspace, kept if it exists) "
                  "and deployed. Edit it, then ", "dim"), ("c", "bold"), (" checks it.", "dim")))
-            self.focus_main()
+            self._show_lab_summary()
+            if switched:
+                self.focus_main()
             return
         tasks = self.query_one("#labs-tasks", DataTable)
         keep = tasks.cursor_row
@@ -183,7 +188,8 @@ class LabsPane(Pane):
         tasks.move_cursor(row=keep if 0 < keep < len(ids) else (ids.index(current) if current in ids else 0))
         self._show_header()
         self._show_task()
-        self.focus_main()
+        if switched:
+            self.focus_main()
 
     def _show_header(self) -> None:
         bar = self.query_one("#labs-progress-bar", ProgressBar)
@@ -218,9 +224,16 @@ class LabsPane(Pane):
         task = lab.task(task_id)
         entry = next(t for t in self.status["tasks"] if t["id"] == task_id)
         hints = self.hints.get(task_id) or list(task.hints[:entry.get("hints", 0)])
-        self.query_one("#labs-doc", Markdown).update(task_markdown(lab, task, hints, len(task.hints)))
+        self._document(task_markdown(lab, task, hints, len(task.hints)))
         if not self.busy:
             self._show_result(task_id)
+
+    def _document(self, text: str) -> None:
+        """The instructions panel; left as it is (and where it is scrolled to) when the text is the same."""
+        if text != self._doc_text:
+            self._doc_text = text
+            self.query_one("#labs-doc", Markdown).update(text)
+            self.query_one("#labs-doc-box").scroll_home(animate=False)
 
     def _show_result(self, task_id: str) -> None:
         result = self.results.get(task_id)
@@ -245,7 +258,7 @@ class LabsPane(Pane):
     def _show_lab_summary(self) -> None:
         row = self.query_one("#labs-catalog", DataTable).cursor_row
         if 0 <= row < len(self.catalog):
-            self.query_one("#labs-doc", Markdown).update(lab_markdown(self.catalog[row]))
+            self._document(lab_markdown(self.catalog[row]))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "labs-catalog":
@@ -296,9 +309,6 @@ class LabsPane(Pane):
         except Exception as e:  # noqa: BLE001 - LabError and SandboxError say what to do
             self.post_message(LabFailed(f"starting {lab_id} failed: {e}"))
             return
-        self.results = {}
-        self.hints = {}
-        self.watch.forget()
         self.post_message(LabLoaded(status, self.backend.labs(), started=True))
         verb = "created" if started["created"] else "kept your existing"
         self.app.call_from_thread(self.app.notify, f"{lab_id}: {verb} workspace {started['workspace']}", timeout=6)
