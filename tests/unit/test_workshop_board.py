@@ -141,3 +141,14 @@ def test_sandbox_lab_join_with_a_wrong_token_is_one_clear_line(tmp_path, host):
                           timeout=60)
     assert done.returncode != 0
     assert "workshop token" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_bound_to_every_interface_the_join_urls_host_is_accepted_and_others_refused():
+    server = BoardServer(Board(LABS), TOKEN, bind="0.0.0.0", port=0).start()
+    try:
+        assert server.httpd.server_address[0] == "0.0.0.0" and "0.0.0.0" not in server.url
+        advertised = server.url.split("//")[1]
+        assert post(server, {"X-Sandbox-Token": TOKEN, "Host": advertised})[0] == 200
+        assert post(server, {"X-Sandbox-Token": TOKEN, "Host": f"board.example:{server.port}"})[:2] == (403, "host")
+    finally:
+        server.stop()
