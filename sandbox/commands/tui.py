@@ -38,7 +38,7 @@ def launch_tui(settings, replay: str | None = None) -> None:
                    "No LocalStack needed.")
 @click.pass_obj
 def tui_cmd(settings, replay):
-    """The terminal UI: scenarios, DLQs, faults, logs, request flow, patterns, cost."""
+    """The terminal UI: scenarios, DLQs, faults, logs, request flow, patterns, cost, workshop labs."""
     launch_tui(settings, replay)
 
 
