@@ -414,6 +414,15 @@ class PatternsPane(PollingPane):
         details.display = not details.display
 
     # --- deploy / destroy ------------------------------------------------------------------------------------
+    def select_pattern(self, name: str) -> bool:
+        """Selects a pattern in the list (the palette's "Deploy <name>" and "Destroy <name>")."""
+        index = next((i for i, p in enumerate(self.patterns) if p.name == name), None)
+        if index is None:
+            return False
+        self.query_one("#pattern-list", OptionList).highlighted = index
+        self._select(self.patterns[index])
+        return True
+
     def _may_operate(self, kind: str, pattern) -> bool:
         """Whether a deploy/destroy of `pattern` may ask for confirmation now; if not, the user is told why."""
         if pattern is None:
