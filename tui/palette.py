@@ -124,9 +124,9 @@ class SandboxCommands(Provider):
                             lambda span=span: open_trace(app, span))
         if live:
             yield Entry("Fault: add", "Inject a fault from a template (the Faults tab's form)",
-                        lambda: app.run_pane_action("faults", "add"))
+                        lambda: pane_action(app, "faults", "add"))
             yield Entry("Fault: clear all", "Remove every fault rule and effect (asks first)",
-                        lambda: app.run_pane_action("faults", "clear"))
+                        lambda: pane_action(app, "faults", "clear"))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -148,29 +148,41 @@ class SandboxCommands(Provider):
 
 
 # --- what an entry does: the tab's own action, after switching to it --------------------------------------------
+def _tab(app, tab_id: str):
+    """Shows the tab and returns its pane; None when a dialog is up (the palette opened over a form or a
+    confirmation): that dialog is answered first, nothing is stacked on it."""
+    if app.screen is not app.main_screen:
+        app.notify("close the dialog first, then pick the command again", severity="warning", timeout=4)
+        return None
+    app.action_show_tab(tab_id)
+    return app.pane(tab_id)
+
+
 def open_scenario(app, scenario_id: str, run: bool) -> None:
-    app.action_show_tab("scenarios")
-    pane = app.pane("scenarios")
+    pane = _tab(app, "scenarios")
     if pane is not None and pane.show_scenario(scenario_id) and run:
         pane.action_run()
 
 
 def open_dlq(app, name: str) -> None:
-    app.action_show_tab("dlq")
-    pane = app.pane("dlq")
+    pane = _tab(app, "dlq")
     if pane is not None:
         pane.show_queue(name)
 
 
 def pattern_operation(app, name: str, kind: str) -> None:
-    app.action_show_tab("patterns")
-    pane = app.pane("patterns")
+    pane = _tab(app, "patterns")
     if pane is not None and pane.select_pattern(name):
         pane.action_deploy() if kind == "deploy" else pane.action_destroy()
 
 
+def pane_action(app, tab_id: str, action: str) -> None:
+    pane = _tab(app, tab_id)
+    if pane is not None:
+        app.call_later(pane.run_action, action)
+
+
 def open_trace(app, span: dict) -> None:
-    app.action_show_tab("flow")
-    pane = app.pane("flow")
+    pane = _tab(app, "flow")
     if pane is not None:
         pane.open_trace(span)

@@ -89,6 +89,14 @@ def test_palette_opens_a_recent_trace_in_flow():
             waterfall = q(app, "#flow-trace")
             await until(pilot, lambda: active_tab(app) == "flow" and waterfall.trace is not None, 15, "the waterfall")
             assert {s.get("trace_id") for s in waterfall.trace["spans"]} == {trace_id}
+            # Over a dialog (here the help screen) an entry does nothing but say so: nothing is stacked on it.
+            await pilot.press("escape", "1")
+            await until(pilot, lambda: active_tab(app) == "scenarios", 5, "the Scenarios tab")
+            await pilot.press("question_mark")
+            await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", 5, "the help screen")
+            await pick(pilot, trace_id[-12:], f"Trace {trace_id}" + (" ✗" if newest.get("error") else ""))
+            await pilot.pause(0.3)
+            assert type(app.screen).__name__ == "HelpScreen" and active_tab(app) == "scenarios"
 
     asyncio.run(scenario())
 
