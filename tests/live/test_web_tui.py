@@ -206,3 +206,23 @@ def test_web_tui_port_option(served):
     web.stop()
     result = CliRunner().invoke(main, ["tui", "--port", str(port)])
     assert result.exit_code == 1 and "--port is for --web" in result.output
+
+
+def test_web_tui_killed_outright_takes_its_tuis_along(served):
+    """kill -9 of the server (no chance to clean up): each TUI dies with it (parent-death signal, Linux)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    web = served("tui", "--web", "--replay", str(RECORDING))
+
+    async def scenario() -> list[psutil.Process]:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"ws://127.0.0.1:{web.port}/{web.token}/ws", origin=web.origin) as ws:
+                await _screen_text(ws, "Serverless Sandbox")
+                tuis = web.descendants()
+                os.kill(web.proc.pid, signal.SIGKILL)
+                return tuis
+
+    tuis = asyncio.run(scenario())
+    assert tuis
+    gone, alive = psutil.wait_procs(tuis, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
