@@ -99,7 +99,6 @@ class WebTui(Server):
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/{self.token}/"
         self.processes: set[TuiProcess] = set()
-        self.refused: list[tuple[str, str]] = []  # (kind, path) of the latest refusals, for the log and tests
         self._page = jinja2.Environment(loader=jinja2.FileSystemLoader(self.templates_path),
                                         autoescape=True).get_template("app_index.html")
 
@@ -110,8 +109,8 @@ class WebTui(Server):
         verdict = decide(Request(request.method, request.path, dict(request.headers), dict(request.query),
                                  peer[0] if peer else ""), self.port, self.token)
         if not verdict.allowed:
-            self.refused = (self.refused + [(verdict.kind, request.path[:40])])[-50:]
-            log.warning("refused %s %s: %s", request.method, request.path[:40], verdict.reason)
+            # on the terminal, quoted: a page chooses the path and the headers, escape sequences included
+            log.warning("refused %s %r: %r", request.method, request.raw_path[:60], verdict.reason)
             response = web.Response(status=verdict.status, text=verdict.reason + "\n",
                                     headers={"X-Sandbox-Refused": verdict.kind})
         else:
