@@ -53,8 +53,12 @@ def serve_web_tui(settings, replay: str | None, port: int | None) -> None:
         elif not sb.embedded.instance():
             click.echo(f"starting LocalStack (state in {settings.state_dir}) ...", err=True)
             _, _, started_here = sb.up(on_progress=lambda msg: click.echo(msg, err=True))
-    server = WebTui(tui_argv(settings.state_dir, settings.region, settings.endpoint, settings.allow_remote, replay),
-                    port=port or 0)
+    try:
+        server = WebTui(tui_argv(settings.state_dir, settings.region, settings.endpoint, settings.allow_remote,
+                                 replay), port=port or 0)
+    except OSError as e:
+        raise SandboxError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e} (another --port, or none for a "
+                           "free one)") from None
 
     def ready(url: str) -> None:
         click.echo(f"The sandbox TUI is served at\n\n    {url}\n\n"

@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -206,6 +207,12 @@ def test_web_tui_port_option(served):
     web.stop()
     result = CliRunner().invoke(main, ["tui", "--port", str(port)])
     assert result.exit_code == 1 and "--port is for --web" in result.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = CliRunner().invoke(main, ["tui", "--web", "--port", str(taken.getsockname()[1]),
+                                         "--replay", str(RECORDING)])
+    assert busy.exit_code == 1 and "cannot listen on 127.0.0.1" in busy.output, busy.output
 
 
 def test_web_tui_killed_outright_takes_its_tuis_along(served):
