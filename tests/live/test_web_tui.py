@@ -142,6 +142,8 @@ def test_web_tui_websocket_checks_origin_and_stopping_leaves_no_process(served):
             # The page itself: the TUI of the recording runs and draws.
             async with session.ws_connect(ws_url, origin=web.origin) as ws:
                 await _screen_text(ws, "replay · replay-workflow-retries.jsonl")
+                await ws.send_json(["stdin", "5"])  # a key typed in the tab reaches its TUI: the Flow tab
+                await _screen_text(ws, "service, operation, resource", timeout=15)
                 tuis = web.descendants()
                 assert tuis and any("tui" in p.cmdline() and "--replay" in p.cmdline() for p in tuis)
                 for p in tuis:  # a TUI listens nowhere
