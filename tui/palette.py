@@ -72,7 +72,7 @@ class SandboxCommands(Provider):
         app = self.app
         dlq, patterns = app.pane("dlq"), app.pane("patterns")
         self.entries = tuple(self._entries(list(getattr(dlq, "queues", None) or []),
-                                           set(getattr(patterns, "stacks", None) or {})))
+                                           dict(getattr(patterns, "stacks", None) or {})))
         if app.backend.live and getattr(app, "backend_ready", False):
             self._live = asyncio.ensure_future(asyncio.to_thread(_live_lists, app.backend))
 
@@ -85,11 +85,11 @@ class SandboxCommands(Provider):
         except (TimeoutError, asyncio.CancelledError):
             return []
         known = {e.title for e in self.entries}
-        return [e for e in self._entries(queues, {s["name"] for s in stacks if s.get("name")}, only_live=True)
+        return [e for e in self._entries(queues, {s["name"]: s for s in stacks if s.get("name")}, only_live=True)
                 if e.title not in known]
 
-    def _entries(self, queues: list, deployed: set[str], only_live: bool = False):
-        """Every entry, or (`only_live`) those of the DLQs and stacks given."""
+    def _entries(self, queues: list, deployed: dict[str, dict], only_live: bool = False):
+        """Every entry, or (`only_live`) those of the DLQs and stacks (by name) given."""
         app = self.app
         live = app.backend.live
         scenarios = app.pane("scenarios")
@@ -112,7 +112,8 @@ class SandboxCommands(Provider):
                                 lambda name=p.name: pattern_operation(app, name, "deploy"))
                 if p.name in deployed:
                     yield Entry(f"Destroy {p.name}", f"Delete the {p.name} stack from the Patterns tab (asks first)",
-                                lambda name=p.name: pattern_operation(app, name, "destroy"))
+                                lambda name=p.name, stack=deployed[p.name]: pattern_operation(app, name, "destroy",
+                                                                                             stack))
         if only_live:
             return
         flow = app.pane("flow")
@@ -170,9 +171,9 @@ def open_dlq(app, name: str) -> None:
         pane.show_queue(name)
 
 
-def pattern_operation(app, name: str, kind: str) -> None:
+def pattern_operation(app, name: str, kind: str, stack: dict | None = None) -> None:
     pane = _tab(app, "patterns")
-    if pane is not None and pane.select_pattern(name):
+    if pane is not None and pane.select_pattern(name, stack):
         pane.action_deploy() if kind == "deploy" else pane.action_destroy()
 
 

@@ -173,3 +173,23 @@ def test_palette_finds_dlqs_scenarios_patterns_and_faults_on_the_live_sandbox(sb
             await pilot.press("escape")
 
     asyncio.run(scenario())
+
+
+def test_palette_offers_destroy_for_a_deployed_pattern(sb):
+    """A stack deployed behind the TUI's back (its Patterns tab never shown since): the palette reads the stacks
+    when it opens, offers "Destroy crud-api", and picking it asks as x does."""
+    async def scenario():
+        app = SandboxApp(sandbox=sb)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.backend_ready, 60, "the sandbox to be ready")
+            await until(pilot, lambda: app.pane("patterns").patterns, 30, "the patterns")
+            await asyncio.get_running_loop().run_in_executor(None, sb.deploy, "crud-api")
+            await pick(pilot, "Destroy crud", "Destroy crud-api")
+            await until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", 20, "the destroy confirmation")
+            assert active_tab(app) == "patterns" and app.pane("patterns").selected.name == "crud-api"
+            assert app.screen.title_text == "Destroy crud-api"
+            await pilot.press("n")
+            await until(pilot, lambda: app.screen is app.main_screen, 10, "the confirmation to close")
+            assert any(s["name"] == "crud-api" for s in sb.stacks())  # still there: the answer was no
+
+    asyncio.run(scenario())
