@@ -211,6 +211,18 @@ class ScenariosPane(Pane):
     def action_search(self) -> None:
         self.query_one("#catalog-search", Input).focus()
 
+    def show_scenario(self, scenario_id: str) -> bool:
+        """Selects a scenario in the catalog, clearing a filter that hides it (the palette's "Run <id>")."""
+        found = next((s for s in self.scenarios if s.id == scenario_id), None)
+        if found is None:
+            return False
+        if found not in self.shown_scenarios:
+            self._query = ""
+            self.query_one("#catalog-search", Input).value = ""
+        self._select(found)
+        self._fill_catalog()
+        return True
+
     @on(Input.Changed, "#catalog-search")
     def _search_changed(self, event: Input.Changed) -> None:
         event.stop()
