@@ -8,6 +8,7 @@ report can say "expected duplicates == 0, observed 7".
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -141,10 +142,13 @@ class Scenario:
     # the counts that together account for every item sent: sent == the sum of these (tests/live/test_scenarios.py
     # checks it for every variant; the runner derives `lost` from it when a scenario does not count it)
     outcomes: tuple[str, ...] = ("succeeded", "in_dlq", "lost")
-    param_specs: dict[str, Param] = field(default_factory=dict, init=False, compare=False, repr=False)
+    param_specs: dict[str, Param] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
-        specs = {name: p if isinstance(p, Param) else Param(p) for name, p in self.params.items()}
+        # a plain default keeps the range it was declared with (dataclasses.replace passes both back in)
+        known = self.param_specs
+        specs = {name: p if isinstance(p, Param) else dataclasses.replace(known[name], default=p) if name in known
+                 else Param(p) for name, p in self.params.items()}
         object.__setattr__(self, "param_specs", specs)
         object.__setattr__(self, "params", {name: p.default for name, p in specs.items()})
 

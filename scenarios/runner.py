@@ -2,7 +2,8 @@
 
 Everything a run does is emitted as typed events (scenarios/events.py), to listeners (CLI, TUI) and to the
 recording `.sandbox/runs/<timestamp>-<id>.jsonl`, which `scenarios.replay` plays back without LocalStack. The
-report of each variant is scenarios/report.py. Faults are cleared when a run ends, however it ends.
+report of each variant is scenarios/report.py. Faults are cleared when a variant ends, and what the run changed
+(paused mappings, stacks of its own: scenarios/restore.py) is undone when the run ends, however it ends.
 """
 
 from __future__ import annotations

@@ -328,3 +328,24 @@ def test_a_run_restores_the_pattern_even_when_it_fails_or_is_stopped(sandbox):
         said = [e.text for e in events if isinstance(e, ev.Phase)]
         assert "removed stack t-restore-extra, deployed by the scenario" in said, said
         assert any(t.startswith("re-enabled the event source mapping of ") for t in said), said
+
+
+def test_poison_message_without_redrive_leaves_only_the_dlq_and_says_so(sandbox):
+    """#14, 10: redrive=false keeps the dead-lettered messages for the attendee on purpose - and nothing else: the
+    scenario's worker is removed, the pattern's own worker reads the jobs queue again; the narrative says so. The
+    numbers add up: the good jobs done, the parked messages in the DLQ, nothing lost."""
+    scenario = get_scenario("poison-message")
+    events = []
+    [report] = Runner(sandbox, scenario, seed=7, params={"redrive": "false"}, record=False,
+                      listeners=[events.append]).run(["broken"])
+    assert report.passed, report.expectations
+    assert_counts_are_measured_and_add_up(scenario, report)
+    counts = report.counts
+    assert counts["in_dlq"] == counts["dead_lettered"] >= 2, counts  # the poison one and good ones of its batch
+    assert counts["succeeded"] == counts["sent"] - counts["in_dlq"] and counts["lost"] == 0, counts
+    assert_sandbox_left_as_found(sandbox, scenario)
+    dlq = next(s for s in sandbox.stacks() if s["name"] == "media-pipeline")["outputs"]["DeadLetterQueueUrl"]
+    assert len(sandbox.dlq.peek(dlq, max_messages=10)) == counts["in_dlq"], "the parked messages stay"
+    said = " ".join(e.text for e in events if isinstance(e, (ev.Narrative, ev.Phase)))
+    assert "the DLQ keeps its" in said and "redrive them yourself" in said, said
+    assert "removed stack media-batch-worker, deployed by the scenario" in said, said

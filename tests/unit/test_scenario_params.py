@@ -56,3 +56,12 @@ def test_show_lists_what_each_parameter_accepts():
     assert result.exit_code == 0, result.output
     assert "good=4  (a whole number from 1 to 9;" in result.output
     assert "redrive=true  (true or false;" in result.output
+
+
+def test_a_replaced_scenario_keeps_its_parameter_ranges():
+    import dataclasses
+
+    copy = dataclasses.replace(get_scenario("poison-message"), steps=[])
+    assert copy.params == {"good": 4, "redrive": True}
+    with pytest.raises(ScenarioError, match="from 1 to 9"):
+        merge_params(copy, {"good": "0"})
