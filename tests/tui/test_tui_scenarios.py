@@ -528,3 +528,29 @@ def _is_form(screen):
 def _equal(actual, expected):
     assert actual == expected, actual
     return actual
+
+
+# --- #14, 6: a check that could not measure fails in the checklist, in words, never with a Python error --------
+def test_a_check_that_could_not_measure_shows_as_a_failed_check_in_words(tmp_path):
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await _catalog_loaded(pilot, app)
+            await _highlight(pilot, app, "poison-message")
+            pane.running = True
+            pane._reset_views(pane.selected, ["broken"])
+            name = "transcodes of the good job transcoded least"
+            pane._apply([ev.VariantStarted(variant="broken"),
+                         ev.ExpectationChecked(name=name, op=">=", target=2, observed=None, passed=False,
+                                               error="could not measure: a value this check needs is missing or "
+                                                     "empty")])
+            await pilot.pause()
+            row = next(r for r in pane._view(pane.selected.id).checks.values() if r["name"] == name)
+            assert (str(row["mark"]), str(row["observed"]), row["expected"]) == (
+                "✘", "could not measure: a value this check needs is missing or empty", "at least 2")
+            said = "\n".join(t.plain for t in pane._view(pane.selected.id).narrative)
+            assert f"✘ {name}: could not measure: a value this check needs is missing or empty (want at least 2)" \
+                in said, said
+            pane._apply([RunFinished(reports=[], error=None)])
+
+    asyncio.run(scenario())
