@@ -14,7 +14,8 @@ reports failure:
 Then the fix ships (the worker learns MEDIA2), the mapping is paused while it deploys, the DLQ is redriven to the
 jobs queue (`sb.dlq.redrive`), and the parked jobs complete: the DLQ empties and nothing is lost. With the parameter
 `redrive=false` the run stops after the fix with the messages still parked, for you to look at them and redrive
-them yourself (`sandbox dlq peek|redrive`, or the TUI's DLQ screen).
+them yourself (`sandbox dlq peek|redrive`, or the TUI's DLQ screen): when the run ends its own worker is removed and
+the pattern's worker (which transcodes any file that is not marked POISON, MEDIA2 included) reads the queue again.
 
 The pattern's own worker always reports batch item failures (Powertools BatchProcessor). To show the other way,
 the scenario pauses the pattern's worker and puts its own on the jobs queue (scenarios/apps/media-batch-worker),
