@@ -55,7 +55,9 @@ class Param:
             return f"must be {self.allowed()}"
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None
-        if value != value or (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+        below = self.low is not None and value < self.low
+        above = self.high is not None and value > self.high
+        if value != value or below or above:  # value != value: NaN
             return f"must be {self.allowed()}"
         return None
 

@@ -48,8 +48,9 @@ class Baseline:
                 done.append(f"{'re-enabled' if enabled else 'disabled'} the event source mapping of {function}, "
                             f"as it was before the run")
             except Exception:  # noqa: BLE001
+                flag = "--enabled" if enabled else "--no-enabled"
                 done.append(f"could not set the event source mapping of {function} back to {state}: "
-                            f"`aws lambda update-event-source-mapping --uuid {uuid} --{'' if enabled else 'no-'}enabled`")
+                            f"`aws lambda update-event-source-mapping --uuid {uuid} {flag}`")
         return done
 
 

@@ -141,7 +141,8 @@ SCENARIO = Scenario(
              "for work that succeeded; the upload function kept waiting (and being billed) after they left."),
     ],
     expectations=[
-        Expectation("slow uploads that timed out at the client", observed("clients.timed_out"), ">=", 1, variants=("broken",),
+        Expectation("slow uploads that timed out at the client", observed("clients.timed_out"), ">=", 1,
+                    variants=("broken",),
                     why="processing takes longer than the client will wait"),
         Expectation("uploads answered in time (sometimes it works)", observed("clients.got_result"), ">=", 1,
                     variants=("broken",), why="which is what makes this anti-pattern hard to spot"),

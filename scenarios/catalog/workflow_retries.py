@@ -50,7 +50,8 @@ def onboard_during_ses_outage(ctx: RunContext) -> None:
     ctx.observe("outage.failure_events", reported.get("wf-outage", 0))
     # each onboarding sent ends one way: done, failed and compensated (record removed, failure reported), or lost
     succeeded = sum(status == "SUCCEEDED" and kept for status, kept in outcomes.values())
-    compensated = sum(status != "SUCCEEDED" and not kept and cid in reported for cid, (status, kept) in outcomes.items())
+    compensated = sum(status != "SUCCEEDED" and not kept and cid in reported
+                      for cid, (status, kept) in outcomes.items())
     ctx.set_count("succeeded", succeeded)
     ctx.set_count("compensated", compensated)
     ctx.set_count("lost", len(outcomes) - succeeded - compensated)
@@ -97,7 +98,8 @@ SCENARIO = Scenario(
                     variants=("fixed",), why="two failed attempts, then success"),
         Expectation("user record kept after the permanent failure (compensated: no)", observed("outage.user_kept"),
                     "==", False),
-        Expectation("user.onboarding_failed events for the permanent failure", observed("outage.failure_events"), ">=", 1),
+        Expectation("user.onboarding_failed events for the permanent failure", observed("outage.failure_events"),
+                    ">=", 1),
         Expectation("execution status after the permanent failure", observed("outage.status"), "==",
                     "FAILED"),
     ],

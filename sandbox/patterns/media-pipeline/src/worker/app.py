@@ -2,7 +2,8 @@
 
 A "transcode" takes PROCESSING_MS_PER_MB per MB of any upload and writes processed/<key> to the processed bucket.
 A poison upload (a file name containing "poison", or content starting with POISON) always fails: the explicit way
-to watch retries and the DLQ, while a newcomer's first real clip.mp4 is transcoded. Every run adds 1 to the job's `attempts`, so duplicates show.
+to watch retries and the DLQ, while a newcomer's first real clip.mp4 is transcoded. Every run adds 1 to the job's
+`attempts`, so duplicates show.
 With IDEMPOTENCY=enabled a job already transcoded is not transcoded again (Powertools idempotency, keyed on
 job_id, records in their own DynamoDB table): its stored result is returned instead.
 """
