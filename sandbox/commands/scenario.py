@@ -61,7 +61,7 @@ def print_event(event) -> None:
             click.secho(f"\n  stopped ({where}){not_run}" if event.variant else f"\n  stopped{not_run}",
                         fg="yellow", bold=True)
         case ev.ReportReady(report=r):
-            counts = ", ".join(f"{COUNT_LABELS.get(k, k)} {v}" for k, v in r.counts.items())
+            counts = ", ".join(f"{COUNT_LABELS.get(k, k.replace('_', ' '))} {v}" for k, v in r.counts.items())
             cost = f"${r.cost_usd:.6f}" if r.cost_usd is not None else "n/a"
             click.echo(f"  counts: {counts}")
             p50, p99 = ("n/a" if r.latency_ms.get(p) is None else r.latency_ms[p] for p in ("p50", "p99"))

@@ -27,3 +27,12 @@ def test_checks_read_as_sentences():
         "fewest transcodes: could not measure: nothing was observed as 'x' (want at least 2)"
     assert check_sentence({"name": "one", "op": "==", "target": 1, "observed": None, "passed": None,
                            "skipped": True}) == "one: not evaluated, the run was stopped (want 1)"
+
+
+def test_the_cli_names_a_scenarios_own_counts_in_words(capsys):
+    from sandbox.commands.scenario import print_event
+    from scenarios import events as ev
+
+    print_event(ev.ReportReady(report=_report("fixed", {"sent": 5, "dead_lettered": 1, "succeeded": 5})))
+    out = capsys.readouterr().out
+    assert "counts: items sent 5, dead lettered 1, items succeeded 5" in out, out
