@@ -318,7 +318,9 @@ class Runner:
                 results.append({"name": "nothing lost", "op": "==", "target": 0, "observed": lost,
                                 "passed": lost == 0, "why": why})
                 if lost is None:
-                    results[-1]["error"] = "could not measure: the run counted neither what was lost nor what was sent"
+                    results[-1]["error"] = "could not measure: " + (
+                        "the run failed before it counted what was lost" if error else
+                        "the run counted neither what was lost nor what was sent")
             self.emit(ev.ExpectationChecked.of(results[-1]))
         cost = self._cost_after(cursor)
         if "invoked" not in ctx.counted and cost is not None:

@@ -349,3 +349,18 @@ def test_poison_message_without_redrive_leaves_only_the_dlq_and_says_so(sandbox)
     said = " ".join(e.text for e in events if isinstance(e, (ev.Narrative, ev.Phase)))
     assert "the DLQ keeps its" in said and "redrive them yourself" in said, said
     assert "removed stack media-batch-worker, deployed by the scenario" in said, said
+
+
+def test_a_failed_run_says_it_did_not_count_what_was_lost(sandbox):
+    """A step that fails before counting: "nothing lost" is not a 0 nobody measured, it fails and says why."""
+    def fail(ctx):
+        raise RuntimeError("step blew up")
+
+    s = Scenario(id="t-failed", title="t", summary="", learn=["x"], patterns=[],
+                 variants=[Variant("broken", "b"), Variant("fixed", "f")], steps=[Step("fail", fail, "n")],
+                 expectations=[Expectation("one", lambda c: 1, "==", 1)])
+    [report] = Runner(sandbox, s, record=False).run(["broken"])
+    lost = next(e for e in report.expectations if e["name"] == "nothing lost")
+    assert (lost["observed"], lost["passed"]) == (None, False)
+    assert lost["error"] == "could not measure: the run failed before it counted what was lost"
+    assert "lost" not in report.counts and "sent" not in report.counts
