@@ -15,7 +15,9 @@ from textual.widgets import DataTable, TabbedContent
 from tui.app import SandboxApp
 from tui.widgets import VirtualList
 
-DEFAULT_RECORDING = Path(__file__).resolve().parent.parent / "tests" / "data" / "replay-workflow-retries.jsonl"
+# A run of today's code (`sandbox scenario run workflow-retries --variant all --seed 1`): the docs show what a run
+# shows now. The tests replay their own, older recording (tests/data/), whose ids they name.
+DEFAULT_RECORDING = Path(__file__).resolve().parent.parent / "docs" / "recordings" / "workflow-retries.jsonl"
 SIZE = (110, 32)
 
 
