@@ -125,7 +125,8 @@ class StepFailed(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ExpectationChecked(Event):
-    """One expectation of a variant, checked; `skipped` (and `passed` None) when the run was stopped first."""
+    """One expectation of a variant, checked; `skipped` (and `passed` None) when the run was stopped first; `error`
+    when its value could not be measured (it failed)."""
 
     kind: ClassVar[str] = "expectation"
     name: str
@@ -135,6 +136,7 @@ class ExpectationChecked(Event):
     passed: bool | None = None
     why: str = ""
     skipped: bool = False
+    error: str = ""  # the check could not measure its value ("could not measure: ..."): it failed
 
     def as_result(self) -> dict:
         """The entry of Report.expectations."""
@@ -142,6 +144,8 @@ class ExpectationChecked(Event):
                "passed": self.passed, "why": self.why}
         if self.skipped:
             out["skipped"] = True
+        if self.error:
+            out["error"] = self.error
         return out
 
     @classmethod

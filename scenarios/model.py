@@ -8,6 +8,7 @@ report can say "expected duplicates == 0, observed 7".
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,55 @@ from typing import Any
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
 }
+
+
+@dataclass(frozen=True)
+class Param:
+    """A scenario parameter: its default and what it accepts (`low`..`high` for numbers, or `choices`), so a bad
+    value is refused before the run with a message that names the range, not met halfway through as a crash."""
+
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    choices: tuple = ()
+    help: str = ""
+
+    @property
+    def kind(self) -> str:
+        return {bool: "on/off", int: "whole number", float: "number"}.get(type(self.default), "text")
+
+    def allowed(self) -> str:
+        """What the parameter accepts, in words: "a whole number from 1 to 9", "on or off", "one of a, b"."""
+        if isinstance(self.default, bool):
+            return "true or false"
+        if self.choices:
+            return "one of " + ", ".join(str(c) for c in self.choices)
+        low, high = (_plain_number(v) for v in (self.low, self.high))
+        if low is not None and high is not None:
+            return f"a {self.kind} from {low} to {high}"
+        if low is not None:
+            return f"a {self.kind} of at least {low}"
+        if high is not None:
+            return f"a {self.kind} of at most {high}"
+        return f"a {self.kind}"
+
+    def refusal(self, value: Any) -> str | None:
+        """Why `value` (already of the default's type) is refused, or None when it is accepted."""
+        if self.choices and value not in self.choices:
+            return f"must be {self.allowed()}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        below = self.low is not None and value < self.low
+        above = self.high is not None and value > self.high
+        if value != value or below or above:  # value != value: NaN
+            return f"must be {self.allowed()}"
+        return None
+
+
+def _plain_number(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 @dataclass(frozen=True)
@@ -38,6 +88,14 @@ class Step:
 def observed(name: str) -> Callable[["Any"], Any]:
     """What a step observed under `name` (ctx.observe): the `observed` of most expectations."""
     return lambda ctx: ctx.observations.get(name)
+
+
+def unmeasurable(error: Exception) -> str:
+    """What a check that raised shows instead of a value: in words, never the exception's text (a KeyError is an
+    observation the run never made; anything else, a value that was missing or empty)."""
+    if isinstance(error, KeyError) and error.args:
+        return f"could not measure: nothing was observed as {error.args[0]!r}"
+    return "could not measure: a value this check needs is missing or empty"
 
 
 @dataclass(frozen=True)
@@ -79,9 +137,22 @@ class Scenario:
     variants: list[Variant]
     steps: list[Step]
     expectations: list[Expectation]
-    # knobs users may set with --param KEY=VALUE, with defaults (e.g. how many uploads)
+    # knobs users may set with --param KEY=VALUE: a Param each (default and range); after construction `params` holds
+    # the defaults and `param_specs` the declarations
     params: dict[str, Any] = field(default_factory=dict)
     lesson_is_loss: bool = False  # `lost` may be > 0 only when losing data is the lesson
+    # the counts that together account for every item sent: sent == the sum of these (tests/live/test_scenarios.py
+    # checks it for every variant; the runner derives `lost` from it when a scenario does not count it)
+    outcomes: tuple[str, ...] = ("succeeded", "in_dlq", "lost")
+    param_specs: dict[str, Param] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self):
+        # a plain default keeps the range it was declared with (dataclasses.replace passes both back in)
+        known = self.param_specs
+        specs = {name: p if isinstance(p, Param) else dataclasses.replace(known[name], default=p) if name in known
+                 else Param(p) for name, p in self.params.items()}
+        object.__setattr__(self, "param_specs", specs)
+        object.__setattr__(self, "params", {name: p.default for name, p in specs.items()})
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:

@@ -2,7 +2,8 @@
 
 The runner (scenarios/runner.py) builds a Report at the end of each variant; the CLI, the TUI and replay read it
 (`Report.from_dict` of a recording's `report` event). `comparison_rows` is the before/after table, one row a
-measure, one column a variant, "–" where nothing was measured.
+measure, one column a variant, "–" where nothing was measured (a count no step made is absent from
+`Report.counts`: a 0 in the table is always a measured 0).
 """
 
 from __future__ import annotations
@@ -66,6 +67,35 @@ def _shown(value: Any) -> str:
     return NOTHING if value is None else str(value)
 
 
+# How a check's comparison reads in a sentence: "good jobs transcoded again: 0 (want 0)", "... (want at least 2)".
+OP_WORDS = {"==": "", "!=": "not ", ">": "more than ", ">=": "at least ", "<": "less than ", "<=": "at most "}
+
+
+def words(value: Any) -> str:
+    """A target or an observed value as a person reads it: yes/no, text without quotes, "–" for nothing."""
+    if value is None:
+        return NOTHING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def wanted(op: str, target: Any) -> str:
+    """What a check wants, in words: "0", "at least 2", "not FAILED"."""
+    return f"{OP_WORDS.get(op, op + ' ')}{words(target)}"
+
+
+def check_sentence(result: dict) -> str:
+    """One checked expectation as a sentence: "name: observed (want target)"; a check that could not measure says
+    so instead of a value, one that was not evaluated (the run stopped) says that."""
+    want = f"(want {wanted(result.get('op', '=='), result.get('target'))})"
+    if result.get("skipped") or (result.get("passed") is None and not result.get("error")):
+        return f"{result['name']}: not evaluated, the run was stopped {want}"
+    if result.get("error"):
+        return f"{result['name']}: {result['error']} {want}"
+    return f"{result['name']}: {words(result.get('observed'))} {want}"
+
+
 def expectations_met(report: Report) -> str:
     """"5/7" (met of checked), or "stopped" when the run was stopped before its expectations were evaluated."""
     if report.stopped:
@@ -75,10 +105,10 @@ def expectations_met(report: Report) -> str:
 
 def comparison_rows(reports: list[Report]) -> list[tuple[str, list[str]]]:
     """Rows of a before/after table: (measure, [value per variant]); counts by their labels (COUNT_LABELS), a
-    missing value as "–"."""
-    rows = [(COUNT_LABELS[name], [_shown(r.counts.get(name, 0)) for r in reports]) for name in COUNT_NAMES]
+    count the variant did not measure as "–"."""
+    rows = [(COUNT_LABELS[name], [_shown(r.counts.get(name)) for r in reports]) for name in COUNT_NAMES]
     extra = sorted({name for r in reports for name in r.counts} - set(COUNT_NAMES))  # counts a scenario added
-    rows += [(name.replace("_", " "), [_shown(r.counts.get(name, 0)) for r in reports]) for name in extra]
+    rows += [(name.replace("_", " "), [_shown(r.counts.get(name)) for r in reports]) for name in extra]
     rows.append(("latency p50 ms", [_shown(r.latency_ms.get("p50")) for r in reports]))
     rows.append(("latency p99 ms", [_shown(r.latency_ms.get("p99")) for r in reports]))
     rows.append(("cost USD", [f"{r.cost_usd:.6f}" if r.cost_usd is not None else NOTHING for r in reports]))

@@ -2,7 +2,8 @@
 
 Everything a run does is emitted as typed events (scenarios/events.py), to listeners (CLI, TUI) and to the
 recording `.sandbox/runs/<timestamp>-<id>.jsonl`, which `scenarios.replay` plays back without LocalStack. The
-report of each variant is scenarios/report.py. Faults are cleared when a run ends, however it ends.
+report of each variant is scenarios/report.py. Faults are cleared when a variant ends, and what the run changed
+(paused mappings, stacks of its own: scenarios/restore.py) is undone when the run ends, however it ends.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from scenarios import events as ev
-from scenarios.model import Scenario, Variant
-from scenarios.report import COUNT_NAMES, STOPPED, Report, percentile
+from scenarios.model import Scenario, Variant, unmeasurable
+from scenarios.report import STOPPED, Report, percentile
+from scenarios.restore import Baseline
 
 APPS_DIR = Path(__file__).resolve().parent / "apps"
 
@@ -45,11 +47,14 @@ class RunContext:
     emit: Callable[[ev.Event], None]
     stop_event: threading.Event
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_NAMES, 0))
+    # only what a step measured (ctx.count, ctx.set_count): a count nobody made is absent, and shows as "–", never 0
+    counts: dict[str, int] = field(default_factory=dict)
     counted: set[str] = field(default_factory=set)  # the counts a step set (others may be measured by the runner)
     latencies: list[float] = field(default_factory=list)
     observations: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)  # per-run objects steps hand to each other
+    deployed: list[tuple[str, str | None]] = field(default_factory=list)  # (stack, region) steps deployed
+    baseline: Baseline | None = None  # mappings and stacks once the patterns were deployed (scenarios/restore.py)
     started: float = field(default_factory=time.time)
     lock: threading.Lock = field(default_factory=threading.Lock)  # count/observe from traffic threads
 
@@ -72,6 +77,7 @@ class RunContext:
                 shutil.copytree(source, staged, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
                 build(staged)
                 result = self.sb.deploy(str(staged / template), stack_name=stack, parameters=params, region=region)
+        self.deployed.append((result.stack_name, region))
         self.outputs[name or app] = dict(result.outputs)
         return self.outputs[name or app]
 
@@ -133,18 +139,22 @@ def merge_params(scenario: Scenario, given: dict[str, str] | None) -> dict[str, 
         if key not in params:
             valid = ", ".join(sorted(params)) or "(none)"
             raise ScenarioError(f"scenario {scenario.id} has no parameter {key!r}. Valid: {valid}")
-        default = params[key]
+        spec = scenario.param_specs[key]
+        default = spec.default
         try:
             if isinstance(default, bool) and isinstance(raw, str):
-                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                if raw.strip().lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
                     raise ValueError(raw)
-                params[key] = raw.lower() in ("true", "1", "yes")
+                params[key] = raw.strip().lower() in ("true", "1", "yes", "on")
             elif default is not None and not isinstance(raw, type(default)):
-                params[key] = type(default)(raw)
+                params[key] = type(default)(raw.strip() if isinstance(raw, str) else raw)
             else:
                 params[key] = raw
-        except ValueError:
-            raise ScenarioError(f"parameter {key}={raw!r} must be a {type(default).__name__}") from None
+        except (ValueError, TypeError):
+            raise ScenarioError(f"parameter {key}={raw!r} must be {spec.allowed()}") from None
+        refused = spec.refusal(params[key])
+        if refused:
+            raise ScenarioError(f"parameter {key}={raw!r} {refused}")
     return params
 
 
@@ -174,6 +184,7 @@ class Runner:
         self._emit_lock = threading.RLock()
         self.stopped = False  # the last run was stopped: its last report says so, later variants did not start
         self.not_run: list[str] = []  # the variants of the last run that a stop kept from starting
+        self._last: RunContext | None = None  # the variant that ran last: its changes are undone when the run ends
 
     def stop(self) -> None:
         """Ends the run soon (at the step's next wait): the current variant's report says stopped, no further
@@ -223,6 +234,7 @@ class Runner:
                 self.emit(ev.Comparison(reports=list(reports)))
             return reports
         finally:
+            self._restore()
             if self._file:
                 self._file.close()
                 self._file = None
@@ -246,6 +258,8 @@ class Runner:
                 self.emit(ev.Phase(text=f"deploying {pattern}"))
                 result = self.sb.deploy(pattern, parameters=variant.parameters.get(pattern))
                 ctx.outputs[pattern] = result.outputs
+            ctx.baseline = self._baseline()
+            self._last = ctx
             cursor = self._events_cursor()  # the run's traffic (and cost) starts here, after set-up
             for index, step in enumerate(self.scenario.steps, 1):
                 ctx.check_stopped()
@@ -280,17 +294,22 @@ class Runner:
                 results.append(result)
                 self.emit(ev.ExpectationChecked.of(result))
                 continue
+            problem = None
             try:
                 value = exp.observed(ctx) if error is None else None
                 passed = error is None and exp.check(value)
-            except Exception as e:  # noqa: BLE001
-                value, passed = f"error: {e}", False
+            except Exception as e:  # noqa: BLE001 - a check that cannot measure fails, and says so in words
+                value, passed, problem = None, False, unmeasurable(e)
             result = {"name": exp.name, "op": exp.op, "target": exp.target, "observed": value, "passed": passed,
                       "why": exp.why}
+            if problem:
+                result["error"] = problem
             results.append(result)
             self.emit(ev.ExpectationChecked.of(result))
+        if error is None:  # a failed or stopped run did not finish its traffic: what it has not counted is unknown
+            self._measure_lost(ctx)
         if not self.scenario.lesson_is_loss:
-            lost = ctx.counts.get("lost", 0)
+            lost = ctx.counts.get("lost")
             why = "every message is processed or parked in a DLQ"
             if stopped:
                 results.append({"name": "nothing lost", "op": "==", "target": 0, "observed": None, "passed": None,
@@ -298,6 +317,10 @@ class Runner:
             else:
                 results.append({"name": "nothing lost", "op": "==", "target": 0, "observed": lost,
                                 "passed": lost == 0, "why": why})
+                if lost is None:
+                    results[-1]["error"] = "could not measure: " + (
+                        "the run failed before it counted what was lost" if error else
+                        "the run counted neither what was lost nor what was sent")
             self.emit(ev.ExpectationChecked.of(results[-1]))
         cost = self._cost_after(cursor)
         if "invoked" not in ctx.counted and cost is not None:
@@ -315,6 +338,37 @@ class Runner:
         self._record_trail(cursor, ctx.started)
         self.emit(ev.ReportReady(report=report))
         return report
+
+    def _measure_lost(self, ctx: RunContext) -> None:
+        """A scenario that counts what it sent and the other outcomes, but not `lost`, gets lost = sent minus those
+        outcomes (Scenario.outcomes): what was sent and is neither done nor parked. Nothing measured, nothing set."""
+        if "lost" in ctx.counts or "sent" not in ctx.counts:
+            return
+        ctx.counts["lost"] = ctx.counts["sent"] - sum(ctx.counts.get(o, 0) for o in self.scenario.outcomes
+                                                      if o != "lost")
+
+    # --- leaving the sandbox as the run found it ---------------------------------------------------------
+    def _baseline(self) -> Baseline | None:
+        try:
+            return Baseline.take(self.sb)
+        except Exception:  # noqa: BLE001 - a backend without Lambda or CloudFormation: nothing to restore
+            return None
+
+    def _restore(self) -> None:
+        """Once the run is over (the next variant's reset would undo the changes anyway): the mappings the run
+        paused resume, the stacks it deployed are removed - also after a failure or a stop. Said as phases."""
+        ctx, self._last = self._last, None
+        if ctx is None or ctx.baseline is None:
+            return
+        self.emit(ev.Phase(text="restoring what the run changed in the sandbox"))
+        try:
+            done = ctx.baseline.restore(self.sb, ctx.deployed)
+        except Exception:  # noqa: BLE001
+            done = ["could not check what the run changed: `sandbox reset` starts afresh"]
+        for text in done:
+            self.emit(ev.Phase(text=text))
+        if not done:
+            self.emit(ev.Phase(text="nothing to restore: the patterns are as the run found them"))
 
     # --- optional integrations -------------------------------------------------------------------------
     def _clear_faults(self) -> None:

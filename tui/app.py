@@ -32,6 +32,7 @@ from tui.labs.pane import LabsPane
 from tui.help.screen import HelpScreen
 from tui.logs.pane import LogsPane
 from tui.messages import BackendFailed, BackendReady, StartupProgress
+from tui.palette import SandboxCommands
 from tui.pane import Pane, palette_commands
 from tui.patterns.pane import PatternsPane
 from tui.scenarios.pane import ScenariosPane
@@ -95,6 +96,7 @@ class MainScreen(Screen):
 
 class SandboxApp(App):
     TITLE = "Serverless Sandbox"
+    COMMANDS = App.COMMANDS | {SandboxCommands}  # ctrl+p finds scenarios, DLQs, patterns, traces (tui/palette.py)
     CSS_PATH = ["app.tcss", "scenarios/scenarios.tcss", "dlq/dlq.tcss", "faults/faults.tcss", "logs/logs.tcss",
                 "flow/flow.tcss", "patterns/patterns.tcss", "cost/cost.tcss", "labs/labs.tcss", "startup/startup.tcss",
                 "help/help.tcss"]

@@ -19,7 +19,9 @@ from tui.backend import ReplayBackend, record_lab_progress, workshop_board
 from tui.widgets import VirtualList
 from tui.workshop.app import BoardApp
 
-DEFAULT_RECORDING = Path(__file__).resolve().parent.parent / "tests" / "data" / "replay-workflow-retries.jsonl"
+# A run of today's code (`sandbox scenario run workflow-retries --variant all --seed 1`): the docs show what a run
+# shows now. The tests replay their own, older recording (tests/data/), whose ids they name.
+DEFAULT_RECORDING = Path(__file__).resolve().parent.parent / "docs" / "recordings" / "workflow-retries.jsonl"
 SIZE = (110, 32)
 
 

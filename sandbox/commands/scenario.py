@@ -28,7 +28,7 @@ def _get(scenario_id: str):
 def print_event(event) -> None:
     """Human-readable progress of a run (or a replay): one case per event type (scenarios/events.py)."""
     from scenarios import events as ev
-    from scenarios.report import COUNT_LABELS, VERDICT_COLOURS
+    from scenarios.report import COUNT_LABELS, VERDICT_COLOURS, check_sentence
 
     match event:
         case ev.RunStarted():
@@ -51,18 +51,17 @@ def print_event(event) -> None:
         case ev.StepFailed():
             click.secho(f"    step failed: {event.text}", fg="red")
         case ev.ExpectationChecked(skipped=True) | ev.ExpectationChecked(passed=None):  # stopped: not evaluated
-            click.echo(f"  [{click.style('SKIP', fg='yellow')}] {event.name}: expected {event.op} "
-                       f"{event.target!r}, not evaluated (stopped)")
+            click.echo(f"  [{click.style('SKIP', fg='yellow')}] {check_sentence(event.as_result())}")
         case ev.ExpectationChecked():
             mark = click.style("PASS", fg="green") if event.passed else click.style("FAIL", fg="red")
-            click.echo(f"  [{mark}] {event.name}: expected {event.op} {event.target!r}, observed {event.observed!r}")
+            click.echo(f"  [{mark}] {check_sentence(event.as_result())}")
         case ev.Stopped():
             where = f"variant {event.variant}" + (f", step {event.step}" if event.step else "")
             not_run = f"; not run: {', '.join(event.not_run)}" if event.not_run else ""
             click.secho(f"\n  stopped ({where}){not_run}" if event.variant else f"\n  stopped{not_run}",
                         fg="yellow", bold=True)
         case ev.ReportReady(report=r):
-            counts = ", ".join(f"{COUNT_LABELS.get(k, k)} {v}" for k, v in r.counts.items())
+            counts = ", ".join(f"{COUNT_LABELS.get(k, k.replace('_', ' '))} {v}" for k, v in r.counts.items())
             cost = f"${r.cost_usd:.6f}" if r.cost_usd is not None else "n/a"
             click.echo(f"  counts: {counts}")
             p50, p99 = ("n/a" if r.latency_ms.get(p) is None else r.latency_ms[p] for p in ("p50", "p99"))
@@ -108,6 +107,8 @@ def list_cmd(as_json):
 @click.argument("scenario_id")
 def show_cmd(scenario_id):
     """Everything about one scenario: lesson, patterns, variants, steps, expectations, parameters."""
+    from scenarios.report import wanted
+
     s = _get(scenario_id)
     click.secho(s.title, bold=True)
     click.echo(s.summary)
@@ -124,9 +125,13 @@ def show_cmd(scenario_id):
     click.echo("Expectations:")
     for e in s.expectations:
         scope = f" [{', '.join(e.variants)}]" if e.variants else ""
-        click.echo(f"  - {e.name}: {e.op} {e.target!r}{scope}")
+        click.echo(f"  - {e.name} (want {wanted(e.op, e.target)}){scope}")
     if s.params:
-        click.echo("Parameters (--param KEY=VALUE): " + ", ".join(f"{k}={v}" for k, v in s.params.items()))
+        click.echo("Parameters (--param KEY=VALUE):")
+        for name, spec in s.param_specs.items():
+            default = str(spec.default).lower() if isinstance(spec.default, bool) else spec.default
+            about = f"; {spec.help}" if spec.help else ""
+            click.echo(f"  {name}={default}  ({spec.allowed()}{about})")
 
 
 @scenario_group.command("run")
@@ -141,14 +146,20 @@ def run_cmd(settings, scenario_id, variant, seed, params, as_json):
     stops the run (faults cleared, no further variant) and exits 130."""
     from sandbox.commands.common import get_sandbox, parse_params
 
+    from scenarios.runner import merge_params
+
     sc = _scenarios()
     s = _get(scenario_id)
     variants = s.variant_names if variant == "all" else [variant]
+    given = parse_params(params)
+    try:  # a bad value is a usage error (exit 2), refused before anything runs
+        merge_params(s, given)
+    except sc.ScenarioError as e:
+        raise click.BadParameter(str(e), param_hint="--param") from None
     sb = get_sandbox(settings)
     sb.require_running()
     try:
-        runner = sc.Runner(sb, s, seed=seed, params=parse_params(params),
-                           listeners=[] if as_json else [print_event])
+        runner = sc.Runner(sb, s, seed=seed, params=given, listeners=[] if as_json else [print_event])
     except sc.ScenarioError as e:
         raise SandboxError(str(e)) from None
     previous = signal.signal(signal.SIGINT, lambda *_: runner.stop())  # Ctrl-C: stop cleanly, faults cleared

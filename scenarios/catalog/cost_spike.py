@@ -25,7 +25,7 @@ import math
 import time
 
 from scenarios.kits import media_pipeline as km
-from scenarios.model import Expectation, Scenario, Step, Variant
+from scenarios.model import Expectation, Param, Scenario, Step, Variant
 from scenarios.runner import RunContext
 
 ALARM = "media-worker-invocation-budget"
@@ -159,7 +159,9 @@ SCENARIO = Scenario(
         "Alarm actions (SNS) turn a threshold into a notification someone acts on",
     ],
     patterns=[km.PATTERN],
-    params={"uploads": 3, "headroom": 1.5, "timeout": 90},
+    params={"uploads": Param(3, 1, 10, help="planned uploads, one invocation each"),
+            "headroom": Param(1.5, 1.0, 10.0, help="budget as a multiple of the planned invocations"),
+            "timeout": Param(90, 10, 600, help="seconds to wait for every job")},
     variants=[
         Variant("broken", "retry storm: VisibilityTimeout 1 s < a 4 s transcode, Idempotency disabled",
                 parameters={km.PATTERN: km.STORM}),
@@ -178,24 +180,24 @@ SCENARIO = Scenario(
              "budget. Over it, the alarm goes to ALARM and its SNS action sends the notification."),
     ],
     expectations=[
-        Expectation("every job done", lambda c: c.counts["lost"], "==", 0),
+        Expectation("jobs not done", lambda c: c.counts["lost"], "==", 0),
         Expectation("invocations over budget (per planned invocation)",
                     lambda c: c.observations["worker.invocations"] / c.observations["budget.planned_invocations"],
                     ">", 1.5, variants=("broken",), why="every duplicate delivery is a billed invocation"),
         Expectation("cost over budget (cost / budget)", lambda c: c.observations["cost.over_budget"], ">", 1,
                     variants=("broken",)),
-        Expectation("the budget alarm fired", lambda c: c.observations["alarm.state"], "==", "ALARM",
+        Expectation("state of the budget alarm", lambda c: c.observations["alarm.state"], "==", "ALARM",
                     variants=("broken",)),
-        Expectation("the alarm notified", lambda c: c.observations["alarm.notifications"], ">=", 1,
+        Expectation("ALARM notifications received", lambda c: c.observations["alarm.notifications"], ">=", 1,
                     variants=("broken",)),
-        Expectation("one invocation per upload",
+        Expectation("invocations per upload",
                     lambda c: c.observations["worker.invocations"] / c.observations["budget.planned_invocations"],
                     "==", 1, variants=("fixed",)),
         Expectation("cost within budget (cost / budget)", lambda c: c.observations["cost.over_budget"], "<=", 1,
                     variants=("fixed",)),
-        Expectation("the budget alarm stays OK", lambda c: c.observations["alarm.state"], "==", "OK",
+        Expectation("state of the budget alarm", lambda c: c.observations["alarm.state"], "==", "OK",
                     variants=("fixed",)),
-        Expectation("no notification", lambda c: c.observations["alarm.notifications"], "==", 0,
+        Expectation("ALARM notifications received", lambda c: c.observations["alarm.notifications"], "==", 0,
                     variants=("fixed",)),
     ],
 )

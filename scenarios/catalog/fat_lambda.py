@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from scenarios.kits import lambda_performance as kit
-from scenarios.model import Expectation, Scenario, Step, Variant
+from scenarios.model import Expectation, Param, Scenario, Step, Variant
 from scenarios.runner import RunContext, ScenarioError
 
 APP = "fat-lambda"
@@ -137,6 +137,7 @@ def bad_payments_change(ctx: RunContext) -> None:
         kit.wait_active(ctx, fn)
     ctx.narrate(f"PAYMENTS_FEES={BAD_FEES} pushed to {', '.join(carriers)}")
     down, error = [], None
+    ctx.count("failed", 0)  # measured: a request answered with an error (5xx) is a failed one
     for route in ROUTES:
         ok = 0
         for _ in range(REQUESTS_AFTER_CHANGE):
@@ -148,6 +149,7 @@ def bad_payments_change(ctx: RunContext) -> None:
                 ctx.count("succeeded")
                 ctx.latencies.append(ms)
             else:
+                ctx.count("failed")
                 error = error or f"HTTP {status} {body[:120]}"
         ctx.observe(f"after_change.{route}_ok", ok)
         if ok == 0:
@@ -185,7 +187,9 @@ SCENARIO = Scenario(
         "One SAM template can still deploy them together",
     ],
     patterns=[],
-    params={"memory": 256, "realistic": True},
+    outcomes=("succeeded", "failed", "lost"),
+    params={"memory": Param(256, 128, 3008, help="function memory in MB"),
+            "realistic": Param(True, help="model AWS cold-start latency")},
     variants=[
         Variant("broken", "monolith: one function (all features, all dependencies) behind every route",
                 settings={"layout": "monolith"}),

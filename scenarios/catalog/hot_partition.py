@@ -21,7 +21,7 @@ import time
 import zlib
 
 from scenarios.kits import lambda_performance as kit
-from scenarios.model import Expectation, Scenario, Step, Variant
+from scenarios.model import Expectation, Param, Scenario, Step, Variant
 from scenarios.runner import RunContext, ScenarioError
 
 APP = "hot-partition"
@@ -116,7 +116,10 @@ SCENARIO = Scenario(
         "The price: reading everything back is one query per shard (scatter-gather)",
     ],
     patterns=[],
-    params={"rate": 40, "seconds": 4, "shards": 10, "partition_limit": 10},
+    outcomes=("succeeded", "throttled", "lost"),
+    params={"rate": Param(40, 1, 200, help="orders a second"), "seconds": Param(4, 1, 30),
+            "shards": Param(10, 1, 100, help="write shards of the fixed variant"),
+            "partition_limit": Param(10, 1, 1000, help="writes a second one partition takes")},
     variants=[
         Variant("broken", "partition key = the product: the whole sale on one key", settings={"sharded": False}),
         Variant("fixed", "partition key = product#(crc32(order id) % shards): the sale spread over the shards",

@@ -24,7 +24,7 @@ import json
 import time
 
 from scenarios.kits import lambda_performance as kit
-from scenarios.model import Expectation, Scenario, Step, Variant
+from scenarios.model import Expectation, Param, Scenario, Step, Variant
 from scenarios.runner import RunContext, ScenarioError
 
 APP = "throttling"
@@ -141,10 +141,10 @@ def wait_for_the_work(ctx: RunContext) -> None:
         AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
     retried = _internal_throttles(ctx, fn)
     ctx.set_count("succeeded", len(done))
-    ctx.set_count("invoked", len(done))
     ctx.set_count("lost", sent - len(done) - in_dlq)
     ctx.set_count("in_dlq", in_dlq)
-    ctx.set_count("retried", retried or 0)
+    if retried is not None:  # measured by the recorder; without one the row says "–"
+        ctx.set_count("retried", retried)
     ctx.observe("jobs.done", len(done))
     ctx.observe("jobs.lost", sent - len(done) - in_dlq)
     ctx.observe("lambda.throttled_and_retried", retried)
@@ -170,7 +170,8 @@ SCENARIO = Scenario(
         "The price is latency: the last job of the burst finishes seconds later",
     ],
     patterns=[],
-    params={"jobs": 30, "reserved": 2, "work_ms": 200},
+    params={"jobs": Param(30, 1, 200), "reserved": Param(2, 1, 10, help="reserved concurrency of the worker"),
+            "work_ms": Param(200, 10, 5000, help="work per job")},
     lesson_is_loss=True,
     variants=[
         Variant("broken", "synchronous invokes, no retry: throttled requests are errors and lost work",
@@ -192,20 +193,21 @@ SCENARIO = Scenario(
              "fast as 2 concurrent executions allow - the burst is flattened, not refused."),
     ],
     expectations=[
-        Expectation("sync callers were throttled", lambda c: c.counts["throttled"], ">", 0, variants=("broken",),
+        Expectation("sync callers throttled", lambda c: c.counts["throttled"], ">", 0, variants=("broken",),
                     why="10 concurrent invokes against 2 reserved"),
         Expectation("jobs lost (throttled, not retried)", lambda c: c.counts["lost"], ">", 0,
                     variants=("broken",), why="a 429 to a synchronous caller is the caller's problem"),
-        Expectation("every throttled job is a lost job", lambda c: c.counts["lost"] - c.counts["throttled"], "==",
-                    0, variants=("broken",), why="observed: lost - throttled"),
-        Expectation("no client saw a throttle", lambda c: c.counts["throttled"], "==", 0,
+        Expectation("lost jobs minus throttled calls (each throttle loses a job)",
+                    lambda c: c.counts["lost"] - c.counts["throttled"], "==", 0, variants=("broken",),
+                    why="observed: lost - throttled"),
+        Expectation("throttles seen by clients", lambda c: c.counts["throttled"], "==", 0,
                     variants=("fixed", "sqs")),
         Expectation("jobs not done", lambda c: c.counts["sent"] - c.counts["succeeded"], "==", 0,
                     variants=("fixed", "sqs"), why="the burst was absorbed, not refused"),
-        Expectation("nothing lost", lambda c: c.counts["lost"], "==", 0, variants=("fixed", "sqs")),
-        Expectation("nothing in the DLQ", lambda c: c.counts["in_dlq"], "==", 0, variants=("sqs",),
+        Expectation("jobs lost", lambda c: c.counts["lost"], "==", 0, variants=("fixed", "sqs")),
+        Expectation("jobs in the DLQ", lambda c: c.counts["in_dlq"], "==", 0, variants=("sqs",),
                     why="the mapping never runs more batches than the function may"),
-        Expectation("Lambda was throttled internally and retried", lambda c: c.counts["retried"], ">", 0,
+        Expectation("throttled invokes Lambda retried internally", lambda c: c.counts["retried"], ">", 0,
                     variants=("fixed",), why="throttled events go back to Lambda's queue, retried after a delay"),
     ],
 )

@@ -1,6 +1,8 @@
 """workflow-retries: Step Functions Retry with backoff rides out a transient SES failure; a permanent one is
 caught and compensated. Without Retry, the first hiccup kills the onboarding."""
 
+import json
+
 from scenarios.kits import onboarding as kit
 from scenarios.model import Expectation, Scenario, Step, Variant, observed
 from scenarios.runner import RunContext
@@ -19,8 +21,7 @@ def onboard_through_transient_failure(ctx: RunContext) -> None:
     ctx.observe("transient.user_kept", kit.user_exists(ctx, USER_OK))
     ctx.observe("transient.transitions", kit.state_transitions(history))
     ctx.latencies.append((execution["stopDate"] - execution["startDate"]).total_seconds() * 1000)
-    if execution["status"] == "SUCCEEDED":
-        ctx.count("succeeded")
+    ctx.state["outcomes"] = {"wf-transient": (execution["status"], kit.user_exists(ctx, USER_OK))}
 
 
 def onboard_during_ses_outage(ctx: RunContext) -> None:
@@ -33,9 +34,29 @@ def onboard_during_ses_outage(ctx: RunContext) -> None:
     ctx.observe("outage.status", execution["status"])
     ctx.observe("outage.user_kept", kit.user_exists(ctx, USER_DOOMED))
     ctx.observe("outage.transitions", kit.state_transitions(history))
-    failures = ctx.wait_until(lambda: kit.drain(ctx, ctx.output("user-onboarding", "OnboardingFailuresQueueUrl")),
-                              timeout=30, what="the user.onboarding_failed event")
-    ctx.observe("outage.failure_events", len(failures))
+    outcomes = ctx.state["outcomes"]
+    outcomes["wf-outage"] = (execution["status"], kit.user_exists(ctx, USER_DOOMED))
+    # every failed execution reports itself with a user.onboarding_failed event carrying its correlation id
+    failed = {cid for cid, (status, _) in outcomes.items() if status != "SUCCEEDED"}
+    reported: dict[str, int] = {}
+
+    def all_reported():
+        for message in kit.drain(ctx, ctx.output("user-onboarding", "OnboardingFailuresQueueUrl")):
+            cid = json.loads(message["Body"]).get("detail", {}).get("correlation_id")
+            reported[cid] = reported.get(cid, 0) + 1
+        return failed <= set(reported)
+
+    ctx.wait_until(all_reported, timeout=30, what=f"{len(failed)} user.onboarding_failed event(s)")
+    ctx.observe("outage.failure_events", reported.get("wf-outage", 0))
+    # each onboarding sent ends one way: done, failed and compensated (record removed, failure reported), or lost
+    succeeded = sum(status == "SUCCEEDED" and kept for status, kept in outcomes.values())
+    compensated = sum(status != "SUCCEEDED" and not kept and cid in reported
+                      for cid, (status, kept) in outcomes.items())
+    ctx.set_count("succeeded", succeeded)
+    ctx.set_count("compensated", compensated)
+    ctx.set_count("lost", len(outcomes) - succeeded - compensated)
+    ctx.narrate(f"{len(outcomes)} onboardings: {succeeded} succeeded, {compensated} failed and were compensated "
+                f"(record removed, failure reported), {len(outcomes) - succeeded - compensated} lost")
 
 
 SCENARIO = Scenario(
@@ -50,6 +71,7 @@ SCENARIO = Scenario(
         "Every retry is a state transition: it shows in the history and on the bill",
     ],
     patterns=["user-onboarding"],
+    outcomes=("succeeded", "compensated", "lost"),
     variants=[
         Variant("broken", "no Retry: RetryMaxAttempts=0",
                 parameters={"user-onboarding": {"EmailFailureMode": "transient", "RetryMaxAttempts": "0"}}),
@@ -66,18 +88,19 @@ SCENARIO = Scenario(
              "RemovePartialUserRecord and NotifyOnboardingFailed - the saga undoes what was done."),
     ],
     expectations=[
-        Expectation("transient failure survived", observed("transient.status"), "==",
+        Expectation("execution status after the transient failure", observed("transient.status"), "==",
                     "SUCCEEDED", variants=("fixed",), why="Retry with backoff absorbs it"),
-        Expectation("transient failure killed the workflow", observed("transient.status"), "==",
+        Expectation("execution status after the transient failure", observed("transient.status"), "==",
                     "FAILED", variants=("broken",), why="no Retry: one failure ends the execution"),
-        Expectation("user record kept after transient failure", observed("transient.user_kept"),
+        Expectation("user record kept after the transient failure", observed("transient.user_kept"),
                     "==", True, variants=("fixed",)),
-        Expectation("retries happened", observed("transient.email_attempts"), "==", 3,
+        Expectation("email attempts through the transient failure", observed("transient.email_attempts"), "==", 3,
                     variants=("fixed",), why="two failed attempts, then success"),
-        Expectation("permanent failure compensated: no record", observed("outage.user_kept"),
+        Expectation("user record kept after the permanent failure (compensated: no)", observed("outage.user_kept"),
                     "==", False),
-        Expectation("permanent failure reported", observed("outage.failure_events"), ">=", 1),
-        Expectation("permanent failure ends the execution", observed("outage.status"), "==",
+        Expectation("user.onboarding_failed events for the permanent failure", observed("outage.failure_events"),
+                    ">=", 1),
+        Expectation("execution status after the permanent failure", observed("outage.status"), "==",
                     "FAILED"),
     ],
 )

@@ -23,7 +23,8 @@ from datetime import datetime
 from scenarios.runner import RunContext, ScenarioError
 
 PATTERN = "media-pipeline"
-MAGIC = b"MEDIA1"
+MAGIC = b"MEDIA1"  # any bytes are media to the pattern's worker (only a POISON marker fails); a header the
+# poison-message scenario's own worker checks (it accepts MEDIA1, and MEDIA2 only after the fix)
 KIB = 1024
 MB = 1024 * 1024
 
@@ -36,7 +37,7 @@ _REPORT = re.compile(r"REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<ms>[\d.]+) 
 
 # --- uploads -----------------------------------------------------------------------------------------------
 def media(ctx: RunContext, size: int, magic: bytes = MAGIC) -> bytes:
-    """A fake media file of `size` bytes: the magic header, then seeded noise (so the ETag, hence the job, is new)."""
+    """A media file of `size` bytes: a header, then seeded noise (so the ETag, hence the job, is new)."""
     return magic + ctx.rng.randbytes(max(size - len(magic), 0))
 
 

@@ -33,6 +33,7 @@ def deploy_pattern(ctx: RunContext, pattern: str, *, name: str, parameters: dict
     ctx.emit(events.Phase(text=f"deploying {pattern}{where}"))
     result = ctx.sb.deploy(pattern, parameters={k: str(v) for k, v in (parameters or {}).items()}, region=region)
     ctx.outputs[name] = result.outputs
+    ctx.deployed.append((result.stack_name, region))
     return result.outputs
 
 

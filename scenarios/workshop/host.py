@@ -30,7 +30,9 @@ def refusal(request: Request, policy: Policy) -> tuple[int, str, str] | None:
     host = request.header("Host")
     # this machine's loopback names, or the address attendees were given (an IP, which is_local_host does not
     # compare with the names it is given)
-    if host is None or not (is_local_host(host, policy.local_names) or split_host(host) in policy.local_names):
+    name = split_host(host or "")
+    if not name or name.endswith(".localhost") or not (is_local_host(host, policy.local_names)
+                                                         or name in policy.local_names):
         return 403, "host", (f"Host {host!r} is not this board's address (a DNS-rebinding page sends its own "
                              "domain): use the join URL `sandbox workshop host` printed")
     crossing = cross_site_origin(request, policy)

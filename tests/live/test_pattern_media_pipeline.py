@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 PATTERN = "media-pipeline"
-MEDIA = b"MEDIA1"  # the fake media format: content must start with it
+MEDIA = b"MEDIA1"  # any bytes are media; this prefix only makes test uploads easy to spot
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
@@ -178,9 +178,29 @@ def test_upload_is_transcoded_and_the_correlation_id_follows_it(sb, helpers):
     assert queue_depth(sb, out["DeadLetterQueueUrl"]) == 0
 
 
-def test_malformed_upload_is_retried_then_dead_lettered(sb, helpers):
+def test_a_real_file_is_transcoded_and_only_a_poison_upload_is_dead_lettered(sb, helpers):
+    """#14, 12: a newcomer's own clip.mp4 (any bytes, no magic header) ends DONE; the poison is explicit: a name
+    containing "poison", or content starting with POISON."""
     out = deploy(sb, VisibilityTimeout=2, MaxReceiveCount=2, WorkerTimeout=2)
-    upload(sb, out, "broken.mp4", b"GIF89a not media at all", correlation_id="req-broken")
+    real_mp4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 8
+    upload(sb, out, "clip.mp4", real_mp4)
+    upload(sb, out, "in/poison-clip.mp4", MEDIA + b" fine content, poison name")
+    upload(sb, out, "marked.mp4", b"POISON in the content")
+    jobs = wait_jobs(sb, helpers, out, ["clip.mp4", "in/poison-clip.mp4", "marked.mp4"],
+                     statuses=("DONE", "FAILED"))
+    assert jobs["clip.mp4"]["status"] == "DONE" and jobs["clip.mp4"]["attempts"] == "1", jobs["clip.mp4"]
+    processed = sb.client("s3").get_object(Bucket=out["ProcessedBucket"], Key="processed/clip.mp4")["Body"].read()
+    assert processed == real_mp4
+    assert [jobs[k]["status"] for k in ("in/poison-clip.mp4", "marked.mp4")] == ["FAILED", "FAILED"]
+    assert "its name contains 'poison'" in jobs["in/poison-clip.mp4"]["last_error"]
+    assert "its content starts with POISON" in jobs["marked.mp4"]["last_error"]
+    dead = dead_letters(sb, helpers, out, 2)
+    assert sorted(json.loads(d["Body"])["key"] for d in dead) == ["in/poison-clip.mp4", "marked.mp4"]
+
+
+def test_poison_upload_is_retried_then_dead_lettered(sb, helpers):
+    out = deploy(sb, VisibilityTimeout=2, MaxReceiveCount=2, WorkerTimeout=2)
+    upload(sb, out, "broken.mp4", b"POISON: never transcodes", correlation_id="req-broken")
 
     (dead,) = dead_letters(sb, helpers, out, 1)
     job = jobs_by_key(sb, out)["broken.mp4"]
@@ -189,7 +209,7 @@ def test_malformed_upload_is_retried_then_dead_lettered(sb, helpers):
     assert dead["Attributes"]["DeadLetterQueueSourceArn"] == out["JobsQueueArn"]
     assert job["status"] == "FAILED", job
     assert job["attempts"] == "2", "one transcode attempt per receive, MaxReceiveCount=2"
-    assert "does not start with MEDIA1" in job["last_error"]
+    assert "marked as poison" in job["last_error"]
     assert "Contents" not in sb.client("s3").list_objects_v2(Bucket=out["ProcessedBucket"])
     assert queue_depth(sb, out["JobsQueueUrl"]) == 0
 
@@ -212,7 +232,7 @@ def test_bad_upload_in_a_batch_fails_alone(sb, helpers):
                      message="the mapping to be disabled")
     for key in good[:2]:
         upload(sb, out, key, MEDIA + key.encode())
-    upload(sb, out, "batch/bad.mp4", b"garbage")
+    upload(sb, out, "batch/bad.mp4", b"POISON")
     for key in good[2:]:
         upload(sb, out, key, MEDIA + key.encode())
     wait_jobs(sb, helpers, out, [*good, "batch/bad.mp4"], statuses=("QUEUED",))

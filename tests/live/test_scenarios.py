@@ -24,9 +24,43 @@ def test_catalog_variant_passes_its_expectations(sandbox, scenario_id, variant):
     failed = [e for e in report.expectations if not e["passed"]]
     assert report.error is None, report.error
     assert not failed, f"{scenario_id}/{variant}: {failed}"
-    # #14, 5: every scenario invokes functions; "function invocations 0" in the before/after table was a count
-    # nobody made (the runner now counts them from the recorder when the scenario does not)
-    assert report.counts["invoked"] > 0, f"{scenario_id}/{variant}: function invocations {report.counts}"
+    assert_counts_are_measured_and_add_up(scenario, report)
+    assert_sandbox_left_as_found(sandbox, scenario)
+
+
+def assert_counts_are_measured_and_add_up(scenario, report):
+    """#14, 5: the before/after numbers are measurements. Every scenario sends items and invokes functions
+    ("function invocations 0" was a count nobody made); what was sent is accounted for by the scenario's outcomes
+    (workflow-retries' broken variant said "succeeded 0, lost 0" for 2 executions sent); a fixed variant succeeds
+    at something; a count nobody made is absent (shown "–"), never a 0."""
+    from scenarios.report import COUNT_LABELS, NOTHING, comparison_rows
+
+    where, counts = f"{scenario.id}/{report.variant}", report.counts
+    assert counts.get("sent", 0) > 0, f"{where}: items sent {counts}"
+    assert counts.get("invoked", 0) > 0, f"{where}: function invocations {counts}"
+    assert "succeeded" in counts and "lost" in counts, f"{where}: {counts}"
+    assert all(isinstance(v, int) and v >= 0 for v in counts.values()), f"{where}: {counts}"
+    accounted = {o: counts.get(o, 0) for o in scenario.outcomes}
+    assert sum(accounted.values()) == counts["sent"], f"{where}: sent {counts['sent']} != {accounted}"
+    if report.variant == "fixed":
+        assert counts["succeeded"] > 0, f"{where}: {counts}"
+    rows = dict(comparison_rows([report]))
+    for name, label in COUNT_LABELS.items():
+        assert (rows[label] == [NOTHING]) == (name not in counts), f"{where}: {label} {rows[label]}"
+
+
+def assert_sandbox_left_as_found(sb, scenario):
+    """#14, 10: after a run the patterns are as the run found them: no stack of the scenario's own (in any region it
+    used), every event source mapping enabled, no fault."""
+    from sandbox.deploy import resolve_template
+
+    patterns = {resolve_template(p)[1].default_stack_name for p in scenario.patterns}
+    for region in (None, "us-west-2"):
+        assert {s["name"] for s in sb.stacks(region=region)} <= (patterns if region is None else set()), \
+            f"{scenario.id}: stacks left behind in {region or 'the default region'}"
+    mappings = sb.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert [m["State"] for m in mappings if m["State"] != "Enabled"] == [], f"{scenario.id}: {mappings}"
+    assert sb.faults.list() == []
 
 
 def test_every_scenario_has_broken_and_fixed_and_a_lesson():
@@ -72,7 +106,7 @@ def test_unknown_scenario_variant_and_parameter_are_clear_errors(sandbox):
     done = subprocess.run([str(BIN / "sandbox"), "--state-dir", str(sandbox.settings.state_dir), "scenario", "run",
                            "nope"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Valid:" in done.stderr and "Traceback" not in done.stderr
-    with pytest.raises(ScenarioError, match="parameter redrive='maybe' must be a bool"):
+    with pytest.raises(ScenarioError, match="parameter redrive='maybe' must be true or false"):
         Runner(sandbox, get_scenario("poison-message"), params={"redrive": "maybe"})
 
 
@@ -82,9 +116,9 @@ def test_parameters_choose_which_expectations_apply():
 
     s = get_scenario("poison-message")
     names = lambda params: [e.name for e in s.expectations if e.applies_to("fixed", merge_params(s, params))]  # noqa: E731
-    assert "after the fix and the redrive the DLQ is empty" in names({})
+    assert "messages left in the DLQ after the fix and the redrive" in names({})
     kept = names({"redrive": "false"})
-    assert "after the fix and the redrive the DLQ is empty" not in kept
+    assert "messages left in the DLQ after the fix and the redrive" not in kept
     assert "without the redrive every parked message still waits in the DLQ" in kept
     assert merge_params(get_scenario("cold-starts"), {"realistic": "no"})["realistic"] is False
 
@@ -151,6 +185,7 @@ def test_stop_ends_a_multi_variant_run_no_further_variant_starts(sandbox, capsys
     # stopped at the end of a variant's last step: that variant finishes, the next ones do not start
     def last_step_then_stop(ctx):
         ctx.count("sent")
+        ctx.count("succeeded")  # every item sent is accounted for, or the runner counts it lost
         runner.stop()
 
     events.clear()
@@ -231,3 +266,101 @@ def test_ctrl_c_stops_a_cli_run_of_all_variants(sandbox):
     assert "stopped (variant broken" in out and "not run: fixed" in out and "broken: STOPPED" in out, out[-2000:]
     assert "== variant fixed" not in out and "[FAIL]" not in out and ": FAILED" not in out, out[-2000:]
     assert sandbox.faults.list() == []
+
+
+def test_a_check_that_cannot_measure_fails_and_says_so_in_words(sandbox):
+    """#14, 6: `good=0` made a check raise (min() of nothing): the checklist showed the exception's text as the
+    observed value. Now the check fails, with "could not measure: ..." and no Python text."""
+    s = Scenario(id="t-measure", title="t", summary="", learn=["x"], patterns=[],
+                 variants=[Variant("broken", "b"), Variant("fixed", "f")],
+                 steps=[Step("observe nothing", lambda c: c.observe("attempts", []), "n")],
+                 expectations=[Expectation("fewest attempts", lambda c: min(c.observations["attempts"]), ">=", 2),
+                               Expectation("missing", lambda c: c.observations["never.observed"], "==", 1),
+                               Expectation("fine", lambda c: len(c.observations["attempts"]), "==", 0)])
+    events = []
+    [report] = Runner(sandbox, s, record=False, listeners=[events.append]).run(["broken"])
+    by_name = {e["name"]: e for e in report.expectations}
+    assert by_name["fewest attempts"] == {"name": "fewest attempts", "op": ">=", "target": 2, "observed": None,
+                                          "passed": False, "why": "",
+                                          "error": "could not measure: a value this check needs is missing or empty"}
+    assert by_name["missing"]["error"] == "could not measure: nothing was observed as 'never.observed'"
+    assert by_name["missing"]["passed"] is False and by_name["fine"]["passed"] is True
+    assert not report.passed
+    checked = [e for e in events if isinstance(e, ev.ExpectationChecked)]
+    assert [e.error for e in checked][:2] == [by_name["fewest attempts"]["error"], by_name["missing"]["error"]]
+    assert not any("min()" in str(v) or "KeyError" in str(v) for e in report.expectations for v in e.values())
+    # nothing counted: no row of the before/after table pretends a 0, and "nothing lost" cannot pass on nothing
+    assert "lost" not in report.counts and "sent" not in report.counts
+    assert by_name["nothing lost"]["passed"] is False and by_name["nothing lost"]["error"].startswith("could not")
+
+
+def test_a_run_restores_the_pattern_even_when_it_fails_or_is_stopped(sandbox):
+    """#14, 10: a step that pauses the pattern's worker mapping and deploys a stack of its own, then fails (or is
+    stopped): the mapping is enabled again and the stack removed when the run ends, and the run says so."""
+    def alter(ctx):
+        lam = ctx.sb.client("lambda")
+        (esm,) = lam.list_event_source_mappings(
+            FunctionName=ctx.output("media-pipeline", "WorkerFunctionName"))["EventSourceMappings"]
+        lam.update_event_source_mapping(UUID=esm["UUID"], Enabled=False)
+        ctx.wait_until(lambda: lam.get_event_source_mapping(UUID=esm["UUID"])["State"] == "Disabled", 30,
+                       "the mapping to be disabled")
+        ctx.deploy_app("sync-waits", stack_name="t-restore-extra", parameters={"Mode": "accept"})
+
+    def alter_then_fail(ctx):
+        alter(ctx)
+        raise RuntimeError("step blew up")
+
+    def alter_then_stop(ctx):
+        alter(ctx)
+        runner.stop()
+        ctx.sleep(5)
+
+    base = Scenario(id="t-restore", title="t", summary="", learn=["x"], patterns=["media-pipeline"],
+                    variants=[Variant("broken", "b"), Variant("fixed", "f")],
+                    steps=[Step("alter and fail", alter_then_fail, "n")],
+                    expectations=[Expectation("one", lambda c: 1, "==", 1)])
+    for scenario in (base, dataclasses.replace(base, steps=[Step("alter and stop", alter_then_stop, "n")])):
+        events = []
+        runner = Runner(sandbox, scenario, record=False, listeners=[events.append])
+        [report] = runner.run(["broken"])
+        assert report.error in ("RuntimeError: step blew up", "stopped before the end")
+        assert_sandbox_left_as_found(sandbox, scenario)
+        said = [e.text for e in events if isinstance(e, ev.Phase)]
+        assert "removed stack t-restore-extra, deployed by the scenario" in said, said
+        assert any(t.startswith("re-enabled the event source mapping of ") for t in said), said
+
+
+def test_poison_message_without_redrive_leaves_only_the_dlq_and_says_so(sandbox):
+    """#14, 10: redrive=false keeps the dead-lettered messages for the attendee on purpose - and nothing else: the
+    scenario's worker is removed, the pattern's own worker reads the jobs queue again; the narrative says so. The
+    numbers add up: the good jobs done, the parked messages in the DLQ, nothing lost."""
+    scenario = get_scenario("poison-message")
+    events = []
+    [report] = Runner(sandbox, scenario, seed=7, params={"redrive": "false"}, record=False,
+                      listeners=[events.append]).run(["broken"])
+    assert report.passed, report.expectations
+    assert_counts_are_measured_and_add_up(scenario, report)
+    counts = report.counts
+    assert counts["in_dlq"] == counts["dead_lettered"] >= 2, counts  # the poison one and good ones of its batch
+    assert counts["succeeded"] == counts["sent"] - counts["in_dlq"] and counts["lost"] == 0, counts
+    assert_sandbox_left_as_found(sandbox, scenario)
+    dlq = next(s for s in sandbox.stacks() if s["name"] == "media-pipeline")["outputs"]["DeadLetterQueueUrl"]
+    assert len(sandbox.dlq.peek(dlq, max_messages=10)) == counts["in_dlq"], "the parked messages stay"
+    said = " ".join(e.text for e in events if isinstance(e, (ev.Narrative, ev.Phase)))
+    assert "the DLQ keeps its" in said and "redrive them yourself" in said, said
+    assert "removed stack media-batch-worker, deployed by the scenario" in said, said
+
+
+def test_a_failed_run_says_it_did_not_count_what_was_lost(sandbox):
+    """A step that fails before counting: "nothing lost" is not a 0 nobody measured, it fails and says why."""
+    def fail(ctx):
+        raise RuntimeError("step blew up")
+
+    s = Scenario(id="t-failed", title="t", summary="", learn=["x"], patterns=[],
+                 variants=[Variant("broken", "b"), Variant("fixed", "f")], steps=[Step("fail", fail, "n")],
+                 expectations=[Expectation("one", lambda c: 1, "==", 1)])
+    [report] = Runner(sandbox, s, record=False).run(["broken"])
+    lost = next(e for e in report.expectations if e["name"] == "nothing lost")
+    assert (lost["observed"], lost["passed"]) == (None, False)
+    assert lost["error"] == "could not measure: the run failed before it counted what was lost"
+    assert "lost" not in report.counts and "sent" not in report.counts

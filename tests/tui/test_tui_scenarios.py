@@ -483,3 +483,74 @@ def test_reset_warning_counts_what_goes():
     assert "1 stack." in reset_warning({"stacks": 1})
     assert "nothing of yours is removed" in reset_warning({"stacks": 0, "dlq_messages": 0, "faults": 0})
     assert "Could not count" in reset_warning(None, "boom")
+
+
+# --- #14, 6 and 11: the parameters form says what each field accepts, refuses the rest, and names a switch's state -
+def test_params_form_names_the_range_refuses_a_bad_value_and_says_on_or_off(tmp_path):
+    from textual.widgets import Input, Static, Switch
+
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=(120, 40)) as pilot:
+            pane = await _catalog_loaded(pilot, app)
+            await _highlight(pilot, app, "poison-message")
+            pane.action_edit_params()
+            form = await eventually(pilot, lambda: _is_form(app.screen))
+            assert plain(form.query_one("#allowed-good")).startswith("1–9"), plain(form.query_one("#allowed-good"))
+            assert plain(form.query_one("#state-redrive")).strip() == "on"
+            form.query_one("#param-redrive", Switch).value = False
+            await eventually(pilot, lambda: _equal(plain(form.query_one("#state-redrive")).strip(), "off"))
+
+            form.query_one("#param-good", Input).value = "0"
+            await pilot.pause()
+            form.action_apply()
+            await pilot.pause()
+            error = plain(form.query_one("#params-error", Static))
+            assert "parameter good='0' must be a whole number from 1 to 9" in error, error
+            assert app.screen is form, "a refused value keeps the form open"
+            assert pane.params_of(pane.selected) == {}, "nothing was applied"
+
+            form.query_one("#param-good", Input).value = "9"
+            await pilot.pause()
+            form.action_apply()
+            await eventually(pilot, lambda: _equal(pane.params_of(pane.selected), {"good": "9", "redrive": "false"}))
+
+    asyncio.run(scenario())
+
+
+def _is_form(screen):
+    from tui.scenarios.params import ScenarioParamsScreen
+
+    assert isinstance(screen, ScenarioParamsScreen) and screen.query("#allowed-good"), screen
+    return screen
+
+
+def _equal(actual, expected):
+    assert actual == expected, actual
+    return actual
+
+
+# --- #14, 6: a check that could not measure fails in the checklist, in words, never with a Python error --------
+def test_a_check_that_could_not_measure_shows_as_a_failed_check_in_words(tmp_path):
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await _catalog_loaded(pilot, app)
+            await _highlight(pilot, app, "poison-message")
+            pane.running = True
+            pane._reset_views(pane.selected, ["broken"])
+            name = "transcodes of the good job transcoded least"
+            pane._apply([ev.VariantStarted(variant="broken"),
+                         ev.ExpectationChecked(name=name, op=">=", target=2, observed=None, passed=False,
+                                               error="could not measure: a value this check needs is missing or "
+                                                     "empty")])
+            await pilot.pause()
+            row = next(r for r in pane._view(pane.selected.id).checks.values() if r["name"] == name)
+            assert (str(row["mark"]), str(row["observed"]), row["expected"]) == (
+                "✘", "could not measure: a value this check needs is missing or empty", "at least 2")
+            said = "\n".join(t.plain for t in pane._view(pane.selected.id).narrative)
+            assert f"✘ {name}: could not measure: a value this check needs is missing or empty (want at least 2)" \
+                in said, said
+            pane._apply([RunFinished(reports=[], error=None)])
+
+    asyncio.run(scenario())

@@ -47,6 +47,7 @@ class DlqPane(PollingPane):
         self.queues: list = []
         self.messages: list = []
         self._peeked: str | None = None  # the arn of the queue whose messages are shown
+        self._wanted: str | None = None  # a queue the palette opened, selected once the list has it
 
     EMPTY = ("No dead-letter queues: nothing in the sandbox sends its failures to a queue.\n"
              "Deploy a pattern (6 Patterns) or run a scenario (1 Scenarios); its DLQs show here.")
@@ -121,6 +122,22 @@ class DlqPane(PollingPane):
                     table.move_cursor(row=i)
         total = sum(q.depth for q in found if q.exists)
         self.query_one("#dlq-count", Label).update(f"{len(found)} queue(s), {total} message(s)")
+        self._select_wanted()
+
+    def show_queue(self, name: str) -> None:
+        """Puts the cursor on the queue `name` (the palette's "Open DLQ <name>"); a queue the list does not have
+        yet is selected when the next load brings it."""
+        self._wanted = name
+        if not self._select_wanted():
+            self._load()
+
+    def _select_wanted(self) -> bool:
+        index = next((i for i, q in enumerate(self.queues) if q.name == self._wanted), None)
+        if index is None:
+            return False
+        self._wanted = None
+        self.query_one("#dlq-queues", DataTable).move_cursor(row=index)
+        return True
 
     @property
     def selected_queue(self):

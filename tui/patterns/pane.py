@@ -420,6 +420,18 @@ class PatternsPane(PollingPane):
         details.display = not details.display
 
     # --- deploy / destroy ------------------------------------------------------------------------------------
+    def select_pattern(self, name: str, stack: dict | None = None) -> bool:
+        """Selects a pattern in the list (the palette's "Deploy <name>" and "Destroy <name>"). `stack`: its stack as
+        the palette just read it, known here before the next refresh (the list refreshes only while shown)."""
+        index = next((i for i, p in enumerate(self.patterns) if p.name == name), None)
+        if index is None:
+            return False
+        if stack is not None and name not in self.stacks:
+            self.stacks = {**self.stacks, name: stack}
+        self.query_one("#pattern-list", OptionList).highlighted = index
+        self._select(self.patterns[index])
+        return True
+
     def _may_operate(self, kind: str, pattern) -> bool:
         """Whether a deploy/destroy of `pattern` may ask for confirmation now; if not, the user is told why."""
         if pattern is None:

@@ -1,7 +1,8 @@
 """The expectation checklist of a run: its rows, and a table whose columns fit the width it has.
 
 The checks are listed (pending) before the run starts, so the reader sees what will be checked; each expectation
-event then ticks its row. A row is a dict: "mark", "variant", "name", "expected", "observed" and "why".
+event then ticks its row. A row is a dict: "mark", "variant", "name", "expected" (in words: "0", "at least 2"),
+"observed" (a value, or "could not measure: ..." for a check that could not) and "why".
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from scenarios.report import NOTHING
+from scenarios.report import NOTHING, wanted, words
 from scenarios.runner import ScenarioError, merge_params
 from tui.format import table_cell
 
@@ -19,10 +20,8 @@ PENDING = "…"
 
 
 def value_text(v: Any) -> str:
-    """A target or an observed value as the checklist and the narrative write it."""
-    if v is None:
-        return NOTHING
-    return repr(v) if isinstance(v, str) else str(v)
+    """A target or an observed value as the checklist and the narrative write it (yes/no, text without quotes)."""
+    return words(v)
 
 
 def add_check(checks: dict[str, dict], variant: str, name: str, op: str, target: Any, why: str = "") -> str:
@@ -30,7 +29,7 @@ def add_check(checks: dict[str, dict], variant: str, name: str, op: str, target:
     key = f"{variant}\x00{name}"
     if key not in checks:
         checks[key] = {"mark": Text("☐", style="dim"), "variant": variant, "name": name,
-                       "expected": f"{op} {value_text(target)}", "observed": Text(PENDING, style="dim"), "why": why}
+                       "expected": wanted(op, target), "observed": Text(PENDING, style="dim"), "why": why}
     return key
 
 
@@ -61,6 +60,9 @@ def tick(checks: dict[str, dict], variant: str, event) -> None:
         not_evaluated(row)
         return
     row["mark"] = Text("✔", style="bold green") if event.passed else Text("✘", style="bold red")
+    if getattr(event, "error", ""):  # the check could not measure its value: it failed, and says why in words
+        row["observed"] = Text(event.error, style="bold red")
+        return
     row["observed"] = Text(value_text(event.observed), style="green" if event.passed else "bold red")
 
 
@@ -124,8 +126,9 @@ def detail(table: DataTable, checks: dict[str, dict]) -> Text:
         text.append_text(row["mark"])
         text.append(f" {row['variant']} · ", style="dim")
         text.append(row["name"], style="bold")
-        text.append(f": expected {row['expected']}, observed ")
+        text.append(": ")
         text.append_text(row["observed"])
+        text.append(f" (want {row['expected']})")
         if row.get("why"):
             text.append(f"\n{row['why']}", style="dim italic")
     return text

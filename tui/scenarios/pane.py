@@ -27,12 +27,11 @@ from textual.widgets import Button, DataTable, Input, Label, OptionList, Select,
 from textual.widgets.option_list import Option
 
 from scenarios import events as ev
-from scenarios.report import NOTHING, Report
+from scenarios.report import NOTHING, Report, check_sentence, wanted
 from tui.messages import ScenarioEvents
 from tui.pane import Pane
 from tui.pump import Pump
 from tui.scenarios import checklist
-from tui.scenarios.checklist import value_text
 from tui.scenarios.narrative import NarrativeLog
 from tui.scenarios.params import ScenarioParamsScreen, as_text
 from tui.scenarios.report import fill_report_table, verdict_style
@@ -211,6 +210,18 @@ class ScenariosPane(Pane):
     def action_search(self) -> None:
         self.query_one("#catalog-search", Input).focus()
 
+    def show_scenario(self, scenario_id: str) -> bool:
+        """Selects a scenario in the catalog, clearing a filter that hides it (the palette's "Run <id>")."""
+        found = next((s for s in self.scenarios if s.id == scenario_id), None)
+        if found is None:
+            return False
+        if found not in self.shown_scenarios:
+            self._query = ""
+            self.query_one("#catalog-search", Input).value = ""
+        self._select(found)
+        self._fill_catalog()
+        return True
+
     @on(Input.Changed, "#catalog-search")
     def _search_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -317,7 +328,7 @@ class ScenariosPane(Pane):
         t.append("\nExpectations\n", style="bold underline")
         for e in s.expectations:
             scope = f" [{', '.join(e.variants)}]" if e.variants else ""
-            t.append(f"  ☐ {e.name}: {e.op} {value_text(e.target)}")
+            t.append(f"  ☐ {e.name} (want {wanted(e.op, e.target)})")
             t.append(f"{scope}\n", style="dim")
         if s.params:
             t.append("\nParameters", style="bold underline")
@@ -634,8 +645,7 @@ class ScenariosPane(Pane):
                     if event.passed is not None:  # not evaluated (stopped): the report line says how many
                         mark = Text("  ✔ " if event.passed else "  ✘ ",
                                     style="bold green" if event.passed else "bold red")
-                        mark.append(f"{event.name}: expected {event.op} {value_text(event.target)}, "
-                                    f"observed {value_text(event.observed)}")
+                        mark.append(check_sentence(event.as_result()))
                         say(mark)
                 case ev.ReportReady(report=report):
                     view.reports[report.variant] = report

@@ -1,8 +1,8 @@
 """The scenario-parameters form: the knobs `sandbox scenario run --param KEY=VALUE` sets, one field each.
 
 Dismisses with {name: value-as-text} for the values that differ from the scenario's defaults, or None (cancel).
-Values are checked with the runner's own `merge_params`, so the form refuses what a run would refuse, with the
-same message.
+Each field says what it accepts (the scenario's Param: a range, or on/off beside a switch); values are checked with
+the runner's own `merge_params`, so the form refuses what a run would refuse, with the same message.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,6 +21,32 @@ from tui.widgets import FormScreen
 
 def as_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def switch_text(on: bool) -> Text:
+    """The state of an on/off parameter in words, beside its switch (a switch alone does not say which is on)."""
+    return Text("on", style="bold green") if on else Text("off", style="bold")
+
+
+def allowed_text(spec) -> str:
+    """What a parameter accepts, beside its field: "1 to 9", "on or off"; its help after a dash."""
+    if isinstance(spec.default, bool):
+        allowed = "on or off"
+    else:
+        allowed = spec.allowed().removeprefix("a whole number from ").removeprefix("a number from ")
+        allowed = allowed.replace(" to ", "–", 1) if allowed[:1].isdigit() else allowed
+    return f"{allowed} · {spec.help}" if spec.help else allowed
+
+
+def refusal_of(scenario, name: str, value: str) -> str | None:
+    """Why the run would refuse `value` for `name` (the runner's own words), or None."""
+    from scenarios.runner import ScenarioError, merge_params
+
+    try:
+        merge_params(scenario, {name: value})
+    except ScenarioError as e:
+        return str(e)
+    return None
 
 
 class ScenarioParamsScreen(FormScreen[dict[str, str] | None]):
@@ -33,25 +60,48 @@ class ScenarioParamsScreen(FormScreen[dict[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="params-box"):
             yield Label(Text(f"Parameters of {self.scenario.id}", style="bold"), id="params-title")
-            yield Static(Text("Used by the next run; defaults in brackets.", style="italic"), id="params-help")
+            yield Static(Text("Used by the next run; defaults in brackets, what each accepts beside it.",
+                              style="italic"), id="params-help")
             with VerticalScroll(id="params-fields"):
-                for name, default in self.scenario.params.items():
+                for name, spec in self.scenario.param_specs.items():
+                    default = spec.default
                     value = self.current.get(name, as_text(default))
                     with Horizontal(classes="param-row"):
                         yield Label(Text.assemble((name, "bold"), (f" [{as_text(default)}]", "dim")),
                                     classes="param-label")
                         if isinstance(default, bool):
-                            yield Switch(value=value == "true", id=f"param-{name}", classes="param")
+                            on = value.strip().lower() in ("true", "1", "yes", "on")
+                            yield Switch(value=on, id=f"param-{name}", classes="param")
+                            yield Label(switch_text(on), id=f"state-{name}", classes="param-state")
                         else:
                             numeric = isinstance(default, (int, float))
                             yield Input(value, id=f"param-{name}", classes="param", compact=True,
                                         type=("integer" if isinstance(default, int) else "number") if numeric
                                         else "text")
+                        yield Label(Text(allowed_text(spec), style="dim"), id=f"allowed-{name}",
+                                    classes="param-allowed")
             yield Static("", id="params-error")
             with Horizontal(id="params-buttons"):
                 yield Button("Defaults (ctrl+r)", id="defaults", compact=True, action="screen.defaults")
                 yield Button("Cancel (esc)", id="cancel", compact=True, action="screen.cancel")
                 yield Button("Apply (ctrl+s)", id="apply", variant="primary", compact=True, action="screen.apply")
+
+    @on(Switch.Changed)
+    def _switch_changed(self, event: Switch.Changed) -> None:
+        name = (event.switch.id or "").removeprefix("param-")
+        self.query_one(f"#state-{name}", Label).update(switch_text(event.value))
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        """A value out of range is marked at once, next to its field (Apply refuses it with the same words)."""
+        name = (event.input.id or "").removeprefix("param-")
+        spec = self.scenario.param_specs.get(name)
+        if spec is None:
+            return
+        refused = refusal_of(self.scenario, name, event.value.strip())
+        self.query_one(f"#allowed-{name}", Label).update(
+            Text(allowed_text(spec), style="bold red" if refused else "dim"))
+        event.input.set_class(bool(refused), "-invalid")
 
     def on_mount(self) -> None:
         first = next(iter(self.query(".param")), None)
@@ -69,13 +119,10 @@ class ScenarioParamsScreen(FormScreen[dict[str, str] | None]):
         return out
 
     def action_apply(self) -> None:
-        from scenarios.runner import ScenarioError, merge_params
-
         given = self.values()
-        try:
-            merge_params(self.scenario, given)
-        except ScenarioError as e:
-            self.query_one("#params-error", Static).update(Text(str(e), style="bold red"))
+        refused = [r for name, value in given.items() if (r := refusal_of(self.scenario, name, value))]
+        if refused:  # every bad field at once, in the words `sandbox scenario run --param` uses
+            self.query_one("#params-error", Static).update(Text("\n".join(refused), style="bold red"))
             return
         self.dismiss(given)
 

@@ -1,7 +1,9 @@
 """Worker: transcodes the jobs of one SQS batch; a failed job fails alone (ReportBatchItemFailures).
 
-A "transcode" checks the fake media format (content starts with MEDIA1), takes PROCESSING_MS_PER_MB per MB and
-writes processed/<key> to the processed bucket. Every run adds 1 to the job's `attempts`, so duplicates show.
+A "transcode" takes PROCESSING_MS_PER_MB per MB of any upload and writes processed/<key> to the processed bucket.
+A poison upload (a file name containing "poison", or content starting with POISON) always fails: the explicit way
+to watch retries and the DLQ, while a newcomer's first real clip.mp4 is transcoded. Every run adds 1 to the job's
+`attempts`, so duplicates show.
 With IDEMPOTENCY=enabled a job already transcoded is not transcoded again (Powertools idempotency, keyed on
 job_id, records in their own DynamoDB table): its stored result is returned instead.
 """
@@ -19,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency import (DynamoDBPersistenceLaye
                                                          idempotent_function)
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-MAGIC = b"MEDIA1"
+POISON = b"POISON"  # content that starts with it (or a name containing "poison") can never be transcoded
 MB = 1024 * 1024
 
 logger = Logger()
@@ -31,7 +33,16 @@ idempotency = IdempotencyConfig(event_key_jmespath="job_id", raise_on_no_idempot
 
 
 class InvalidMedia(Exception):
-    """The upload is not in our media format: retrying cannot help, the message will end in the DLQ."""
+    """A poison upload: retrying cannot help, the message will end in the DLQ."""
+
+
+def poison_reason(key: str, media: bytes) -> str | None:
+    """Why an upload is poison (None: it is not): the marker is explicit, any other file is transcoded."""
+    if "poison" in key.rsplit("/", 1)[-1].lower():
+        return f"{key} is marked as poison (its name contains 'poison')"
+    if media.startswith(POISON):
+        return f"{key} is marked as poison (its content starts with POISON)"
+    return None
 
 
 def now() -> str:
@@ -54,8 +65,9 @@ def transcode(job: dict) -> dict:
     logger.info("Transcoding", extra={"attempt": int(attempt), "size": job["size"]})
     source = s3.get_object(Bucket=job["bucket"], Key=job["key"])
     media = source["Body"].read()
-    if not media.startswith(MAGIC):
-        raise InvalidMedia(f"{job['key']} does not start with {MAGIC.decode()} (got {media[:len(MAGIC)]!r})")
+    reason = poison_reason(job["key"], media)
+    if reason:
+        raise InvalidMedia(reason)
 
     time.sleep(len(media) / MB * float(os.environ["PROCESSING_MS_PER_MB"]) / 1000)
     output = {"bucket": os.environ["PROCESSED_BUCKET"], "key": f"processed/{job['key']}"}
