@@ -78,8 +78,13 @@ def show(settings, lab_id, as_json):
 @click.pass_obj
 def start(settings, lab_id, folder):
     """Copy lab LAB_ID's starter app into your workspace and deploy it."""
+    from scenarios.labs.registry import get_lab
+
+    session = _session(settings)
+    get_lab(lab_id)  # an unknown lab, or no sandbox, is said before "deploying"
+    session.sb.require_running()
     click.echo(f"deploying the starter of {lab_id} ...", err=True)
-    started = _session(settings).start(lab_id, folder)
+    started = session.start(lab_id, folder)
     verb = "created" if started["created"] else "kept your existing"
     click.echo(f"{verb} workspace {started['workspace']}")
     click.echo("edit it, then run `sandbox lab check` (it redeploys your workspace first); "
