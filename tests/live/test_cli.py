@@ -235,10 +235,13 @@ def _interrupt_up(tmp_path, moment: str, sig=signal.SIGINT, state: Path | None =
         elif moment == "loading-saved-state":  # `up --persist`: LocalStack serves, and says it is still loading
             http = requests.Session()
             http.trust_env = False
-            while proc.poll() is None:
+            while proc.poll() is None and localstack() is None:
                 note()
+            rec = localstack()
+            while proc.poll() is None and rec is not None:  # a tight loop: the load may take only a few ms
                 with contextlib.suppress(requests.RequestException):
                     if http.get(f"http://127.0.0.1:{port}/_sandbox/info", timeout=1).status_code == 503:
+                        os.kill(rec.pid, signal.SIGSTOP)  # held mid-load: it cannot finish before the signal below
                         break
         note()
         assert proc.poll() is None, f"`up` ended before the signal: {proc.communicate()}"
@@ -385,6 +388,10 @@ def test_ctrl_c_while_a_saved_state_loads_keeps_the_saved_state(tmp_path):
     sb = Sandbox(state_dir=state, port=port, endpoint=None)
     sqs = sb.client("sqs")
     sqs.send_message(QueueUrl=sqs.create_queue(QueueName="kept")["QueueUrl"], MessageBody="m")
+    s3 = sb.client("s3")  # enough saved state that loading it takes a while to catch
+    s3.create_bucket(Bucket="kept")
+    for i in range(200):
+        s3.put_object(Bucket="kept", Key=f"k{i}", Body=b"x" * 1024)
     run(*base, "down", check=True)
     manifest = (state / "persisted" / "manifest.json").read_text()
     code, err, survivors = _interrupt_up(tmp_path, "loading-saved-state", state=state, args=["--persist"])
