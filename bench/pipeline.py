@@ -7,8 +7,8 @@ ProcessingMsPerMB=0, uploads --files small valid media files from 16 threads and
 prints files/s (first upload to last DONE), upload->DONE p50/p95 and LocalStack CPU ms per file. Idle latency:
 one upload after 15 s of quiet, upload -> worker start. Storm: --storm messages to a queue whose function fails
 every first delivery (visibility 1 s, maxReceiveCount 3): time until sent = processed + DLQ.
-`--compare KEY=VALUE` runs everything twice, without and with that LocalStack/sandbox environment variable,
-alternating, so both see the same machine. Results go to docs/benchmarks.md.
+`--compare KEY=VALUE` runs everything twice, without and with that LocalStack/sandbox environment variable;
+`--rounds N` repeats both N times, alternating, and prints the medians, so both see the same machine. Results go to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -71,7 +71,18 @@ def pss_mb(sb: Sandbox) -> float:
         return float("nan")
 
 
-def pipeline(sb: Sandbox, files: int) -> dict:
+def profile(sb: Sandbox, path: str | None):
+    """py-spy (collapsed stacks, all threads, idle ones left out) on LocalStack while the burst drains."""
+    if not path:
+        return None
+    import subprocess
+
+    return subprocess.Popen(["py-spy", "record", "--nonblocking", "--gil", "--format", "raw", "--rate", "100", "--output", path,
+                             "--pid", str(sb.embedded.instance().pid)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
     out = sb.deploy("media-pipeline", stack_name="bench-media", parameters={"ProcessingMsPerMB": "0"}).outputs
     s3, ddb = sb.client("s3"), sb.client("dynamodb")
     bucket, table = out["UploadsBucket"], out["JobsTableName"]
@@ -83,13 +94,14 @@ def pipeline(sb: Sandbox, files: int) -> dict:
         s3.put_object(Bucket=bucket, Key=key, Body=body)
         uploaded[key] = time.time()
 
+    spy = profile(sb, profile_to)
     cpu0, t0 = cpu_seconds(sb), time.time()
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(upload, range(files)))
     done: dict[str, float] = {}
     deadline = time.time() + 900
     while len(done) < files and time.time() < deadline:
-        time.sleep(0.5)
+        time.sleep(2)  # each check is a Scan of the whole table: it costs LocalStack CPU too
         pages = ddb.get_paginator("scan").paginate(
             TableName=table, FilterExpression="#s = :d", ExpressionAttributeNames={"#s": "status", "#k": "key",
                                                                                     "#f": "finished_at"},
@@ -98,6 +110,11 @@ def pipeline(sb: Sandbox, files: int) -> dict:
             for item in page["Items"]:
                 done[item["key"]["S"]] = datetime.fromisoformat(item["finished_at"]["S"]).timestamp()
     cpu = cpu_seconds(sb) - cpu0
+    if spy is not None:
+        import signal
+
+        spy.send_signal(signal.SIGINT)  # py-spy writes its output on Ctrl-C
+        spy.wait(timeout=60)
     last = max(done.values()) if done else float("nan")
     latencies = sorted(done[k] - uploaded[k] for k in done if k in uploaded)
     idle = idle_latency(sb, bucket, table)
@@ -166,7 +183,7 @@ def run(env: dict[str, str], args) -> dict:
     try:
         result = {"idle_pss_mb": pss_mb(sb)}
         if args.files:
-            result.update(pipeline(sb, args.files))
+            result.update(pipeline(sb, args.files, args.profile))
         if args.storm:
             result.update(storm(sb, args.storm))
         result["pss_after_mb"] = pss_mb(sb)
@@ -182,12 +199,19 @@ def main() -> None:
     parser.add_argument("--storm", type=int, default=0)
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--compare", metavar="KEY=VALUE[,KEY=VALUE]")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each variant, alternating; medians shown")
+    parser.add_argument("--profile", metavar="FILE", help="py-spy LocalStack during the drain (collapsed stacks)")
     args = parser.parse_args()
     base = dict(e.split("=", 1) for e in args.env)
     variants = {"as configured": base}
     if args.compare:  # KEY=VALUE[,KEY=VALUE...]
         variants[args.compare] = {**base, **dict(p.split("=", 1) for p in args.compare.split(","))}
-    results = {name: run(env, args) for name, env in variants.items()}
+    rounds: dict[str, list[dict]] = {name: [] for name in variants}
+    for _ in range(args.rounds):  # A B A B ...: both variants see the same machine, load that comes and goes
+        for name, env in variants.items():
+            rounds[name].append(run(env, args))
+    results = {name: {k: statistics.median(r[k] for r in runs if k in r) for k in {k for r in runs for k in r}}
+               for name, runs in rounds.items()}
     keys = sorted({k for r in results.values() for k in r})
     for i, name in enumerate(results):
         print(f"variant {i}: {name}")

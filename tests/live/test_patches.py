@@ -509,3 +509,47 @@ def test_an_idle_environment_is_stopped_after_its_keepalive_and_the_next_call_is
         assert colds.count(True) == 2, colds
     finally:
         sb.down()
+
+
+# --- speed: moto_action_lookup, gateway_internal_routes, the server's form parsing, moto fast copies -------------
+def test_the_request_path_shortcuts_change_no_answer(sb, helpers):
+    """What the speed patches skip: internal routes are still found (and an unknown one is a 404), a form-encoded
+    POST (SNS's query protocol, which twisted no longer parses into args) and a multipart one still arrive whole,
+    and moto's DynamoDB still finds its handlers and updates nested items."""
+    import requests
+
+    from sandbox.dynamodb_moto import fast_copy
+
+    base = f"http://127.0.0.1:{sb.settings.port}"
+    http = requests.Session()
+    http.trust_env = False
+    assert http.get(f"{base}/_localstack/health", timeout=10).json()["services"]
+    assert http.get(f"{base}/_localstack/no-such-resource", timeout=10).status_code == 404
+
+    sns = sb.client("sns")
+    name = helpers.unique("topic")
+    arn = sns.create_topic(Name=name, Attributes={"DisplayName": "a & b = c"})["TopicArn"]
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["DisplayName"] == "a & b = c"
+
+    s3 = sb.client("s3")
+    bucket = helpers.unique("bucket")
+    s3.create_bucket(Bucket=bucket)
+    post = s3.generate_presigned_post(bucket, "form/${filename}")
+    body = b"--x\r\n" * 3 + b"payload"
+    answer = http.post(post["url"], data=post["fields"], files={"file": ("up.bin", body)}, timeout=10)
+    assert answer.status_code in (200, 204), answer.text
+    assert s3.get_object(Bucket=bucket, Key="form/up.bin")["Body"].read() == body
+
+    assert fast_copy.__name__  # the provider installs it (SANDBOX_MOTO_FAST_COPY=0 leaves moto as it is)
+    ddb = sb.client("dynamodb")
+    table = helpers.unique("table")
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName=table, Item={"pk": {"S": "k"}, "meta": {"M": {"tries": {"L": [{"N": "1"}]}}}})
+    for _ in range(2):
+        ddb.update_item(TableName=table, Key={"pk": {"S": "k"}},
+                        UpdateExpression="SET meta.tries = list_append(meta.tries, :t) ADD n :one",
+                        ExpressionAttributeValues={":t": {"L": [{"N": "2"}]}, ":one": {"N": "1"}})
+    item = ddb.get_item(TableName=table, Key={"pk": {"S": "k"}})["Item"]
+    assert item["meta"]["M"]["tries"]["L"] == [{"N": "1"}, {"N": "2"}, {"N": "2"}] and item["n"] == {"N": "2"}

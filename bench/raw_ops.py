@@ -1,0 +1,171 @@
+"""Raw API calls, the sandbox vs moto server, side by side in one run.
+
+    uv run python bench/raw_ops.py [--calls 300] [--moto 'moto[server]==5.1.18']
+
+Starts its own sandbox (temporary state dir, free port, recorder on as shipped) and a moto server on another free
+loopback port (`uv tool run --from <spec> moto_server -H 127.0.0.1`; uv fetches it from PyPI the first time).
+Creates the same queue, table and bucket on both, warms every call up, then alternates call by call between the
+two, so drift of the machine affects both alike. Prints p50/p95 per operation and the ratio moto p50 / sandbox
+p50 (above 1: the sandbox is faster). Fake credentials only; nothing leaves loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox import Sandbox, Settings  # noqa: E402
+from sandbox.embedded import free_port  # noqa: E402
+
+FAKE = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def start_moto(spec: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen(["uv", "tool", "run", "--python", "3.13", "--from", spec, "moto_server", "-H",
+                             "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"moto server ({spec}) exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, f"http://127.0.0.1:{port}"
+        time.sleep(0.2)
+    stop(proc)
+    raise SystemExit("moto server did not start in 180 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """The server and the uv process that started it: the process group of its own session."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def operations(client) -> dict:
+    """The same resources on either backend, and one callable per operation."""
+    suffix = uuid.uuid4().hex[:8]
+    sqs, ddb, s3 = client("sqs"), client("dynamodb"), client("s3")
+    sns, events, logs = client("sns"), client("events"), client("logs")
+    queue = sqs.create_queue(QueueName=f"bench-{suffix}")["QueueUrl"]
+    table = f"bench-{suffix}"
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                                 {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    for i in range(20):
+        ddb.put_item(TableName=table, Item={"pk": {"S": "k"}, "sk": {"S": f"{i:03d}"}, "v": {"S": "x" * 200}})
+    bucket = f"bench-{suffix}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"z" * 1024)
+    topic = sns.create_topic(Name=f"bench-{suffix}")["TopicArn"]
+    group = f"/bench/{suffix}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    body = '{"correlation_id": "bench", "data": "' + "y" * 500 + '"}'
+    counter = iter(range(10**9))
+
+    def receive_delete():
+        sqs.send_message(QueueUrl=queue, MessageBody=body)
+        for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1).get("Messages", []):
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+
+    return {
+        "sqs SendMessage": lambda: sqs.send_message(QueueUrl=queue, MessageBody=body),
+        "sqs Send+Receive+Delete": receive_delete,
+        "dynamodb PutItem": lambda: ddb.put_item(TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": "1"},
+                                                                         "v": {"S": body}}),
+        "dynamodb GetItem": lambda: ddb.get_item(TableName=table, Key={"pk": {"S": "k"}, "sk": {"S": "001"}}),
+        "dynamodb UpdateItem": lambda: ddb.update_item(
+            TableName=table, Key={"pk": {"S": "k"}, "sk": {"S": "002"}},
+            UpdateExpression="SET #s = :s, updated_at = :t ADD attempts :one",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": "DONE"}, ":t": {"S": str(time.time())}, ":one": {"N": "1"}}),
+        "dynamodb Query (20 items)": lambda: ddb.query(TableName=table, KeyConditionExpression="pk = :k",
+                                                        ExpressionAttributeValues={":k": {"S": "k"}}),
+        "s3 PutObject 1KB": lambda: s3.put_object(Bucket=bucket, Key="w", Body=b"z" * 1024),
+        "s3 GetObject 1KB": lambda: s3.get_object(Bucket=bucket, Key="k")["Body"].read(),
+        "sns Publish": lambda: sns.publish(TopicArn=topic, Message=body),
+        "events PutEvents": lambda: events.put_events(Entries=[{"Source": "bench", "DetailType": "t",
+                                                                "Detail": body}]),
+        "logs PutLogEvents": lambda: logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=[
+            {"timestamp": int(time.time() * 1000), "message": f"line {next(counter)}"}]),
+    }
+
+
+def timed(call) -> float:
+    t0 = time.perf_counter()
+    call()
+    return (time.perf_counter() - t0) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=300, help="calls per operation and backend")
+    parser.add_argument("--moto", default="moto[server]", help="what `uv tool run --from` starts moto server from")
+    args = parser.parse_args()
+
+    state = Path(tempfile.mkdtemp(prefix="bench-raw-", dir="/var/tmp"))
+    sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
+    moto = None
+    try:
+        sb.up(timeout=120)
+        moto, url = start_moto(args.moto)
+        cfg = Config(retries={"max_attempts": 0}, max_pool_connections=4)
+        ours = operations(sb.client)
+        theirs = operations(lambda service: boto3.client(service, endpoint_url=url, config=cfg, **FAKE))
+        for ops in (ours, theirs):
+            for call in ops.values():
+                for _ in range(30):
+                    call()
+        results = {name: ([], []) for name in ours}
+        for i in range(args.calls):
+            for name in ours:
+                pair = (ours[name], theirs[name]) if i % 2 == 0 else (theirs[name], ours[name])
+                first, second = timed(pair[0]), timed(pair[1])
+                results[name][0].append(first if i % 2 == 0 else second)
+                results[name][1].append(second if i % 2 == 0 else first)
+        print(f"raw calls, sandbox vs moto server ({args.moto}), {args.calls} alternating calls each\n")
+        print(f"{'operation':<28}{'sandbox p50':>12}{'moto p50':>10}{'moto/sandbox':>14}{'sandbox p95':>13}"
+              f"{'moto p95':>10}")
+        for name, (mine, other) in results.items():
+            a, b = statistics.median(mine), statistics.median(other)
+            print(f"{name:<28}{a:>10.2f}ms{b:>8.2f}ms{b / a:>13.2f}x{pct(mine, 95):>11.2f}ms{pct(other, 95):>8.2f}ms")
+    finally:
+        if moto is not None:
+            stop(moto)
+        sb.down()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
