@@ -98,7 +98,15 @@ def main(ctx, state_dir, endpoint, allow_remote, region):
 
 
 
-@main.command()
+def _speed_switches_help() -> str:
+    from sandbox.settings import SPEED_SWITCHES
+
+    width = max(len(name) for name in SPEED_SWITCHES) + 3
+    lines = [f"  {f'{name}={default}':<{width}} {what}" for name, (default, what) in SPEED_SWITCHES.items()]
+    return "\b\nSpeed switches (environment variables, default shown; docs/benchmarks.md):\n" + "\n".join(lines)
+
+
+@main.command(epilog=_speed_switches_help())
 @click.option("--port", type=int, help="Port on 127.0.0.1 (default 4566).")
 @click.option("--retry-base-delay", type=int, help="Seconds before the first async Lambda retry (AWS ~60).")
 @click.option("--keepalive-ms", type=int, help="How long idle Lambda environments stay warm.")

@@ -30,7 +30,7 @@ from sandbox import interrupts, node_sdk
 from sandbox.errors import SandboxError
 from sandbox.localstack_ext.warmup import share_cache_files
 from sandbox.process_registry import ProcessRecord, ProcessRegistry
-from sandbox.settings import Settings
+from sandbox.settings import SPEED_SWITCHES, Settings
 
 # Environment of the LocalStack process. Found necessary to run it on the host (see README, "How it works").
 HOST_MODE_ENV = {
@@ -53,8 +53,7 @@ HOST_MODE_ENV = {
 HOST_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "TERM")
 # Switches of our LocalStack-side code, passed on when set: the process executor's
 # (sandbox/lambda_process/executor.py) and the ESM patches' (localstack_ext/patches/sqs_esm_*.py).
-EXECUTOR_SWITCHES = ("SANDBOX_LAMBDA_ZYGOTE", "SANDBOX_LAMBDA_CONFINE", "SANDBOX_LAMBDA_NAMESPACES", "SANDBOX_LAMBDA_INLINE_REPLY",
-                     "SANDBOX_SQS_ESM_CONCURRENCY", "SANDBOX_ESM_WAKE_ON_MESSAGE", "SANDBOX_ESM_IDLE_WAIT_SECONDS", "SANDBOX_LOG_REQUESTS")
+EXECUTOR_SWITCHES = ("SANDBOX_LAMBDA_ZYGOTE", "SANDBOX_LAMBDA_CONFINE", "SANDBOX_LAMBDA_NAMESPACES", *SPEED_SWITCHES)
 
 
 @dataclass

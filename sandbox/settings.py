@@ -23,6 +23,20 @@ def _env_int(name: str, default: int) -> int:
         raise SystemExit(f"{name}={value!r} is not a whole number") from None
 
 
+# Speed switches read inside LocalStack (embedded.py passes them on): for A/B benchmarks (docs/benchmarks.md) and
+# machines where a default does not suit. Listed by `sandbox up --help` (descriptions fit 80 columns there) and in
+# README's speed knob table (tests/unit/test_speed_switches.py checks both).
+SPEED_SWITCHES: dict[str, tuple[str, str]] = {
+    "SANDBOX_SQS_ESM_CONCURRENCY": ("5", "SQS batches in flight per mapping"),
+    "SANDBOX_ESM_WAKE_ON_MESSAGE": ("1", "0: idle SQS mappings poll (not woken)"),
+    "SANDBOX_ESM_IDLE_WAIT_SECONDS": ("10", "idle SQS mapping's longest wait (seconds)"),
+    "SANDBOX_LAMBDA_INLINE_REPLY": ("1", "0: results come back by two callbacks"),
+    "SANDBOX_MOTO_FAST_COPY": ("1", "0: moto DynamoDB copies with copy.deepcopy"),
+    "SANDBOX_LOG_REQUESTS": ("0", "1: a log line per request (costs ~1/3 CPU)"),
+    "SANDBOX_IN_MEMORY_CLIENT": ("0", "1: LocalStack's own clients skip HTTP"),
+}
+
+
 @dataclass
 class SpeedKnobs:
     """LocalStack timings that make failure modes take minutes on AWS; shortened to watch them in seconds."""

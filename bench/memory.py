@@ -1,0 +1,100 @@
+"""Memory of a long-lived sandbox: idle PSS, and PSS after each of N upload bursts with `reset` between them.
+
+    uv run python bench/memory.py [--runs 10] [--files 1000] [--idle-seconds 30]
+
+Starts its own sandbox (temporary state dir, free port). Measures LocalStack's PSS and its CPU while idle (nothing
+deployed, then media-pipeline deployed and quiet), then --runs times: deploy media-pipeline (ProcessingMsPerMB=0),
+upload --files small files from 16 threads, wait until every job is DONE, `sandbox reset`, and note the PSS of
+LocalStack and of the function processes. A leak shows as a PSS that keeps climbing from run to run after reset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox import Sandbox, Settings  # noqa: E402
+from sandbox.embedded import free_port  # noqa: E402
+
+
+def pss_mb(pid: int) -> float:
+    try:
+        return psutil.Process(pid).memory_full_info().pss / 2**20
+    except psutil.Error:
+        return 0.0
+
+
+def children_pss_mb(pid: int) -> float:
+    """Everything LocalStack started (function processes, the fork server) and the fork server's children."""
+    try:
+        return sum(pss_mb(p.pid) for p in psutil.Process(pid).children(recursive=True))
+    except psutil.Error:
+        return 0.0
+
+
+def idle_cpu_percent(pid: int, seconds: float) -> float:
+    proc = psutil.Process(pid)
+    t0, c0 = time.monotonic(), sum(proc.cpu_times()[:2])
+    time.sleep(seconds)
+    return (sum(proc.cpu_times()[:2]) - c0) / (time.monotonic() - t0) * 100
+
+
+def burst(sb: Sandbox, files: int) -> float:
+    out = sb.deploy("media-pipeline", stack_name="bench-media", parameters={"ProcessingMsPerMB": "0"}).outputs
+    s3, ddb = sb.client("s3"), sb.client("dynamodb")
+    body = b"MEDIA1" + os.urandom(1000)
+    t0 = time.time()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket=out["UploadsBucket"], Key=f"m/{i:06d}-{uuid.uuid4().hex[:6]}.mp4",
+                                              Body=body), range(files)))
+    deadline = time.time() + 900
+    while time.time() < deadline:
+        time.sleep(2)
+        done = sum(page["Count"] for page in ddb.get_paginator("scan").paginate(
+            TableName=out["JobsTableName"], Select="COUNT", FilterExpression="#s = :d",
+            ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":d": {"S": "DONE"}}))
+        if done >= files:
+            return files / (time.time() - t0)
+    raise SystemExit(f"only {done} of {files} jobs DONE after 15 minutes")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--idle-seconds", type=float, default=30)
+    args = parser.parse_args()
+    state = Path(tempfile.mkdtemp(prefix="bench-memory-", dir="/var/tmp"))
+    sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
+    try:
+        sb.up(timeout=120)
+        pid = sb.embedded.instance().pid
+        time.sleep(10)  # the background warm-up loads the common services first
+        print(f"idle, nothing deployed: PSS {pss_mb(pid):.0f} MB, CPU {idle_cpu_percent(pid, args.idle_seconds):.2f} %")
+        sb.deploy("media-pipeline", stack_name="bench-media", parameters={"ProcessingMsPerMB": "0"})
+        print(f"idle, media-pipeline deployed: PSS {pss_mb(pid):.0f} MB, "
+              f"CPU {idle_cpu_percent(pid, args.idle_seconds):.2f} %")
+        print(f"\n{'run':>4}{'files/s':>9}{'LocalStack PSS after reset':>28}{'functions PSS':>15}")
+        for run in range(1, args.runs + 1):
+            rate = burst(sb, args.files)
+            sb.reset()
+            time.sleep(3)
+            print(f"{run:>4}{rate:>9.1f}{pss_mb(pid):>26.0f} MB{children_pss_mb(pid):>12.0f} MB", flush=True)
+    finally:
+        sb.down()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
