@@ -128,43 +128,71 @@ def timed(call) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
+def start_sandbox(env: dict[str, str]) -> tuple[Sandbox, Path]:
+    state = Path(tempfile.mkdtemp(prefix="bench-raw-", dir="/var/tmp"))
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
+        sb.up(timeout=120)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return sb, state
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=300, help="calls per operation and backend")
     parser.add_argument("--moto", default="moto[server]", help="what `uv tool run --from` starts moto server from")
+    parser.add_argument("--compare", metavar="KEY=VALUE[,KEY=VALUE]",
+                        help="also a second sandbox started with these environment variables")
     args = parser.parse_args()
 
-    state = Path(tempfile.mkdtemp(prefix="bench-raw-", dir="/var/tmp"))
-    sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
+    variants = {"sandbox": {}}
+    if args.compare:
+        variants[args.compare] = dict(p.split("=", 1) for p in args.compare.split(","))
+    started: list[tuple[Sandbox, Path]] = []
     moto = None
     try:
-        sb.up(timeout=120)
+        sides = {}
+        for name, env in variants.items():
+            started.append(start_sandbox(env))
+            sides[name] = started[-1][0].client
         moto, url = start_moto(args.moto)
         cfg = Config(retries={"max_attempts": 0}, max_pool_connections=4)
-        ours = operations(sb.client)
-        theirs = operations(lambda service: boto3.client(service, endpoint_url=url, config=cfg, **FAKE))
-        for ops in (ours, theirs):
-            for call in ops.values():
+        sides["moto"] = lambda service: boto3.client(service, endpoint_url=url, config=cfg, **FAKE)
+        ops = {side: operations(client) for side, client in sides.items()}
+        for side_ops in ops.values():
+            for call in side_ops.values():
                 for _ in range(30):
                     call()
-        results = {name: ([], []) for name in ours}
+        names = list(ops["sandbox"])
+        order = list(ops)
+        results = {side: {name: [] for name in names} for side in ops}
         for i in range(args.calls):
-            for name in ours:
-                pair = (ours[name], theirs[name]) if i % 2 == 0 else (theirs[name], ours[name])
-                first, second = timed(pair[0]), timed(pair[1])
-                results[name][0].append(first if i % 2 == 0 else second)
-                results[name][1].append(second if i % 2 == 0 else first)
-        print(f"raw calls, sandbox vs moto server ({args.moto}), {args.calls} alternating calls each\n")
-        print(f"{'operation':<28}{'sandbox p50':>12}{'moto p50':>10}{'moto/sandbox':>14}{'sandbox p95':>13}"
-              f"{'moto p95':>10}")
-        for name, (mine, other) in results.items():
-            a, b = statistics.median(mine), statistics.median(other)
-            print(f"{name:<28}{a:>10.2f}ms{b:>8.2f}ms{b / a:>13.2f}x{pct(mine, 95):>11.2f}ms{pct(other, 95):>8.2f}ms")
+            turn = order[i % len(order):] + order[:i % len(order)]  # each side goes first in turn
+            for name in names:
+                for side in turn:
+                    results[side][name].append(timed(ops[side][name]))
+        print(f"raw calls, {args.calls} alternating calls per operation and side; moto server: {args.moto}")
+        for i, side in enumerate(order):
+            print(f"  side {i}: {side}")
+        print(f"\n{'operation':<28}" + "".join(f"{f'p50 side {i}':>13}" for i in range(len(order)))
+              + "".join(f"{f'moto/side {i}':>13}" for i in range(len(order) - 1)))
+        for name in names:
+            p50 = [statistics.median(results[side][name]) for side in order]
+            print(f"{name:<28}" + "".join(f"{v:>11.2f}ms" for v in p50)
+                  + "".join(f"{p50[-1] / v:>12.2f}x" for v in p50[:-1]))
     finally:
         if moto is not None:
             stop(moto)
-        sb.down()
-        shutil.rmtree(state, ignore_errors=True)
+        for sb, state in started:
+            sb.down()
+            shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":
