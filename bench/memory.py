@@ -13,26 +13,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import pss_mb, start_sandbox, wait_for_warm_up
 
-from sandbox import Sandbox, Settings  # noqa: E402
-from sandbox.embedded import free_port  # noqa: E402
-
-
-def pss_mb(pid: int) -> float:
-    try:
-        return psutil.Process(pid).memory_full_info().pss / 2**20
-    except psutil.Error:
-        return 0.0
+from sandbox import Sandbox
 
 
 def children_pss_mb(pid: int) -> float:
@@ -75,12 +64,10 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--idle-seconds", type=float, default=30)
     args = parser.parse_args()
-    state = Path(tempfile.mkdtemp(prefix="bench-memory-", dir="/var/tmp"))
-    sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
+    sb, state = start_sandbox({}, prefix="bench-memory-")
     try:
-        sb.up(timeout=120)
         pid = sb.embedded.instance().pid
-        time.sleep(10)  # the background warm-up loads the common services first
+        wait_for_warm_up(sb)  # the background warm-up loads the common services first
         print(f"idle, nothing deployed: PSS {pss_mb(pid):.0f} MB, CPU {idle_cpu_percent(pid, args.idle_seconds):.2f} %")
         sb.deploy("media-pipeline", stack_name="bench-media", parameters={"ProcessingMsPerMB": "0"})
         print(f"idle, media-pipeline deployed: PSS {pss_mb(pid):.0f} MB, "

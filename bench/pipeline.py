@@ -18,20 +18,16 @@ import json
 import os
 import shutil
 import statistics
-import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import cpu_seconds, pss_mb, start_sandbox, wait_for_warm_up
 
-from sandbox import Sandbox, Settings  # noqa: E402
-from sandbox.embedded import free_port  # noqa: E402
+from sandbox import Sandbox
 
 STORM_HANDLER = """
 import json, os
@@ -43,32 +39,11 @@ def handler(event, context):
 
 
 def start(env: dict[str, str]) -> tuple[Sandbox, Path]:
-    state = Path(tempfile.mkdtemp(prefix="bench-pipeline-", dir="/var/tmp"))
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
-        sb.up(timeout=120)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return sb, state
+    return start_sandbox(env, prefix="bench-pipeline-")
 
 
-def cpu_seconds(sb: Sandbox) -> float:
-    proc = psutil.Process(sb.embedded.instance().pid)
-    t = proc.cpu_times()
-    return t.user + t.system
-
-
-def pss_mb(sb: Sandbox) -> float:
-    try:
-        return psutil.Process(sb.embedded.instance().pid).memory_full_info().pss / 2**20
-    except (psutil.Error, AttributeError):
-        return float("nan")
+def localstack_pss_mb(sb: Sandbox) -> float:
+    return pss_mb(sb.embedded.instance().pid)
 
 
 def profile(sb: Sandbox, path: str | None):
@@ -186,12 +161,13 @@ def storm(sb: Sandbox, messages: int) -> dict:
 def run(env: dict[str, str], args) -> dict:
     sb, state = start(env)
     try:
-        result = {"idle_pss_mb": pss_mb(sb)}
+        wait_for_warm_up(sb)
+        result = {"idle_pss_mb": localstack_pss_mb(sb)}
         if args.files:
             result.update(pipeline(sb, args.files, args.profile))
         if args.storm:
             result.update(storm(sb, args.storm))
-        result["pss_after_mb"] = pss_mb(sb)
+        result["pss_after_mb"] = localstack_pss_mb(sb)
         return result
     finally:
         sb.down()

@@ -18,8 +18,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -27,10 +25,10 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import start_sandbox
 
-from sandbox import Sandbox, Settings  # noqa: E402
-from sandbox.embedded import free_port  # noqa: E402
+from sandbox import Sandbox
+from sandbox.embedded import free_port
 
 FAKE = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
 
@@ -128,22 +126,6 @@ def timed(call) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-def start_sandbox(env: dict[str, str]) -> tuple[Sandbox, Path]:
-    state = Path(tempfile.mkdtemp(prefix="bench-raw-", dir="/var/tmp"))
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
-        sb.up(timeout=120)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return sb, state
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=300, help="calls per operation and backend")
@@ -160,7 +142,7 @@ def main() -> None:
     try:
         sides = {}
         for name, env in variants.items():
-            started.append(start_sandbox(env))
+            started.append(start_sandbox(env, prefix="bench-raw-"))
             sides[name] = started[-1][0].client
         moto, url = start_moto(args.moto)
         cfg = Config(retries={"max_attempts": 0}, max_pool_connections=4)

@@ -115,6 +115,16 @@ def _forget_schedule_timers() -> None:
     schedules_engine.reset()
 
 
+@reset_hook("recorder links")
+def _forget_recorder_links() -> None:
+    """The recorder's indexes from span, message and stream-event ids to their causes (bounded, but large)."""
+    from sandbox.observability import recorder
+
+    rec = recorder.get()
+    if rec is not None:
+        rec.forget_links()
+
+
 def reset_all_services() -> list[str]:
     """Every running service back to empty, Lambda first so no environment or poller outlives its function."""
     names = [n for n in SERVICE_PLUGINS.list_loaded_services() if SERVICE_PLUGINS.is_running(n)]

@@ -8,7 +8,7 @@
     GET  /_sandbox/cost       ?since=<cursor>&since_ts=&until_ts=   -> cost estimate of the window
     GET  /_sandbox/recorder   -> {"enabled", "cursor", "spans", "capacity", "file", "requests",
                                   "handler_ms_total", "handler_us_per_request" (time in the recorder's
-                                  gateway handlers)}
+                                  gateway handlers), "links" (sizes of its indexes, emptied by reset)}
     POST /_sandbox/recorder   {"enabled": bool}   pause or resume recording
 Noise (see noise.py) is left out unless `all=1`.
 """
@@ -107,6 +107,7 @@ class ObservabilityApi:
             "requests": rec.requests,
             "handler_ms_total": round(rec.self_ns / 1e6, 3),
             "handler_us_per_request": round(rec.self_ns / rec.requests / 1000, 1) if rec.requests else None,
+            "links": {"spans": len(rec.spans), "producers": len(rec.producers), "pending": len(rec.pending)},
         })
 
 

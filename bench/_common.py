@@ -1,0 +1,53 @@
+"""What the benches share: a sandbox of their own started with extra environment variables, its warm-up, its CPU
+and memory. Imported by the scripts next to it (`python bench/x.py` puts this folder on sys.path)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox import Sandbox, Settings  # noqa: E402
+from sandbox.embedded import free_port  # noqa: E402
+
+
+def start_sandbox(env: dict[str, str], prefix: str = "bench-") -> tuple[Sandbox, Path]:
+    """A sandbox in a temporary state dir on a free port, started with `env` added to this process's variables."""
+    state = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
+        sb.up(timeout=120)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return sb, state
+
+
+def wait_for_warm_up(sb: Sandbox, timeout: float = 60) -> None:
+    """Until LocalStack's background warm-up (sandbox/localstack_ext/warmup.py) has loaded the common services."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and "Sandbox warm-up done" not in sb.embedded.log_file.read_text(errors="replace"):
+        time.sleep(0.5)
+
+
+def cpu_seconds(sb: Sandbox) -> float:
+    t = psutil.Process(sb.embedded.instance().pid).cpu_times()
+    return t.user + t.system
+
+
+def pss_mb(pid: int) -> float:
+    try:
+        return psutil.Process(pid).memory_full_info().pss / 2**20
+    except psutil.Error:
+        return float("nan")
