@@ -63,8 +63,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--idle-seconds", type=float, default=30)
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="start the sandbox with this variable, e.g. SANDBOX_RECORDER=0")
     args = parser.parse_args()
-    sb, state = start_sandbox({}, prefix="bench-memory-")
+    sb, state = start_sandbox(dict(e.split("=", 1) for e in args.env), prefix="bench-memory-")
     try:
         pid = sb.embedded.instance().pid
         wait_for_warm_up(sb)  # the background warm-up loads the common services first

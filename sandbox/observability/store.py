@@ -4,7 +4,8 @@ Recording is the hot path (it runs in the finalizer of every gateway request): a
 optional wake-up of long-polling readers, an append to the writer's pending list (the writer takes it every
 WRITE_DELAY; a request wakes it only in a burst, WAKE_AT spans). Serialising to JSON and writing to disk
 happen on one background thread, which then compacts the slot: the span dict (about 4 KB in memory) is replaced
-by its JSON, zlib-compressed (about 0.6 KB), so 100k spans stay near 100 MB. Each slot keeps, uncompressed,
+by its JSON, zlib-compressed (about 0.6-2 KB), and the compressed spans hold at most HISTORY_BYTES: past it the
+oldest leave memory (not the file). Each slot keeps, uncompressed,
 what filters look at first - (seq, ts, trace_id, service, noise) - so a trace lookup or a service filter only
 decompresses the spans it returns. Readers never hold the lock while they scan: a slot overwritten in the
 meantime has another `seq` and is skipped.
@@ -24,6 +25,7 @@ import os
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +34,11 @@ from sandbox.observability.query import Filter
 LOG = logging.getLogger(__name__)
 
 DEFAULT_CAPACITY = 100_000
+# Memory the written spans may hold (their compressed JSON plus ENTRY_OVERHEAD each): the oldest are dropped past it
+# (the file keeps them). Without it the ring grew by ~30 MB per 1,000 media-pipeline uploads up to its 100k spans
+# (bench/memory.py, 2026-12-05).
+HISTORY_BYTES = 64 * 1024 * 1024
+ENTRY_OVERHEAD = 200  # the slot's tuple, its seq/ts objects, trace id string
 ROTATE_BYTES = 64 * 1024 * 1024
 WRITE_DELAY = 0.05  # seconds a recorded span may wait for the writer's next batch (the file only; memory is at once)
 WAKE_AT = 2000  # spans waiting that wake the writer before WRITE_DELAY is up (a burst: bounded memory)
@@ -65,8 +72,12 @@ def decode(entry: tuple) -> dict:
 
 
 class SpanStore:
-    def __init__(self, capacity: int = DEFAULT_CAPACITY, path: Path | None = None):
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, path: Path | None = None,
+                 history_bytes: int = HISTORY_BYTES):
         self.capacity = capacity
+        self.history_bytes = history_bytes
+        self.held_bytes = 0  # of the compressed spans in `_sizes`
+        self._sizes: deque[tuple[int, int]] = deque()  # (seq, bytes) of compressed spans, oldest first
         self.slots: list[tuple | None] = [None] * capacity
         self.next_seq = 1
         self.first_seq = 1
@@ -133,15 +144,18 @@ class SpanStore:
             try:
                 if out is None:
                     out = open(self.path, "a", encoding="utf-8")
-                lines = []
+                lines, held = [], []
                 for i, entry in enumerate(batch):
                     line = dumps(entry[PAYLOAD])
                     lines.append(line + "\n")
                     index = entry[SEQ] % cap
                     if slots[index] is entry:  # not overwritten by a newer span meanwhile
-                        slots[index] = entry[:PAYLOAD] + (zlib.compress(line.encode("utf-8"), 1),)
+                        compressed = zlib.compress(line.encode("utf-8"), 1)
+                        slots[index] = entry[:PAYLOAD] + (compressed,)
+                        held.append((entry[SEQ], len(compressed) + ENTRY_OVERHEAD))
                     if i % 4 == 3:
                         time.sleep(0)  # let request threads have the GIL: this thread is never in a hurry
+                self._trim(held)
                 out.write("".join(lines))
                 out.flush()
                 self.batches_written += 1
@@ -155,6 +169,22 @@ class SpanStore:
                 time.sleep(1)
             finally:
                 self._busy = False
+
+    def _trim(self, held: list[tuple[int, int]]) -> None:
+        """Counts the spans just compressed, then drops the oldest while they hold more than `history_bytes` (and
+        forgets the sizes of spans the ring has overwritten by count)."""
+        with self.lock:
+            sizes, slots, cap = self._sizes, self.slots, self.capacity
+            sizes.extend(held)
+            self.held_bytes += sum(size for _, size in held)
+            while sizes and (self.held_bytes > self.history_bytes or sizes[0][0] < self.first_seq):
+                seq, size = sizes.popleft()
+                self.held_bytes -= size
+                if seq >= self.first_seq:
+                    entry = slots[seq % cap]
+                    if entry is not None and entry[SEQ] == seq:
+                        slots[seq % cap] = None
+                    self.first_seq = seq + 1
 
     def flush(self, timeout: float = 5.0) -> None:
         """Waits until everything recorded so far is on disk (shutdown)."""
@@ -181,8 +211,13 @@ class SpanStore:
                         continue
                     if not isinstance(seq, int) or seq >= start_seq or self.slots[seq % self.capacity] is not None:
                         continue
-                    self.slots[seq % self.capacity] = _entry(span, zlib.compress(line.encode("utf-8"), 1))
+                    compressed = zlib.compress(line.encode("utf-8"), 1)
+                    if self.held_bytes + len(compressed) + ENTRY_OVERHEAD > self.history_bytes:
+                        break
+                    self.slots[seq % self.capacity] = _entry(span, compressed)
                     self.first_seq = min(self.first_seq, seq)
+                    self._sizes.appendleft((seq, len(compressed) + ENTRY_OVERHEAD))  # newest first: oldest ends left
+                    self.held_bytes += len(compressed) + ENTRY_OVERHEAD
                     room -= 1
         except Exception:  # noqa: BLE001
             LOG.exception("could not load recorded spans from %s", self.path)

@@ -55,3 +55,20 @@ def test_a_new_store_continues_the_sequence_of_the_file(tmp_path):
     assert second.record({"service": "s3"}) == 11
     assert second.loaded.wait(5)
     assert [decode(e)["seq"] for e in second._entries(1, 12, None)] == list(range(1, 12))
+
+
+def test_the_history_held_in_memory_stays_within_its_budget_and_keeps_the_newest(tmp_path):
+    store = SpanStore(capacity=10_000, path=tmp_path / "spans.jsonl", history_bytes=60_000)
+    for i in range(3000):
+        store.record({"service": "sqs", "i": i, "payload": f"{i:06d}" * 40})
+    store.flush(10)
+    assert store.held_bytes <= 60_000
+    kept = [decode(e)["i"] for e in store._entries(1, store.head, None)]
+    assert 20 < len(kept) < 3000 and kept == list(range(3000 - len(kept), 3000))  # the newest, in order
+    assert store.first_seq == 3001 - len(kept) and len(store) == len(kept)
+    assert len((tmp_path / "spans.jsonl").read_text().splitlines()) == 3000  # the file keeps every span
+    # a new store loads only what fits the budget, newest first
+    again = SpanStore(capacity=10_000, path=tmp_path / "spans.jsonl", history_bytes=60_000)
+    assert again.loaded.wait(10)
+    reloaded = [decode(e)["i"] for e in again._entries(1, again.head, None)]
+    assert again.held_bytes <= 60_000 and reloaded and reloaded == list(range(3000 - len(reloaded), 3000))
