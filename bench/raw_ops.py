@@ -1,12 +1,13 @@
 """Raw API calls, the sandbox vs moto server, side by side in one run.
 
-    uv run python bench/raw_ops.py [--calls 300] [--moto 'moto[server]==5.1.18']
+    uv run python bench/raw_ops.py [--calls 300] [--moto 'moto[server]==5.1.18'] [--compare KEY=VALUE[,KEY=VALUE]]
 
-Starts its own sandbox (temporary state dir, free port, recorder on as shipped) and a moto server on another free
-loopback port (`uv tool run --from <spec> moto_server -H 127.0.0.1`; uv fetches it from PyPI the first time).
-Creates the same queue, table and bucket on both, warms every call up, then alternates call by call between the
-two, so drift of the machine affects both alike. Prints p50/p95 per operation and the ratio moto p50 / sandbox
-p50 (above 1: the sandbox is faster). Fake credentials only; nothing leaves loopback.
+Starts its own sandbox (temporary state dir, free port, recorder on as shipped), with `--compare` a second one
+started with those environment variables, and a moto server on another free loopback port (`uv tool run --from
+<spec> moto_server -H 127.0.0.1`; uv fetches it from PyPI the first time). Creates the same queue, table, bucket,
+topic and log stream on each, warms every call up, then alternates call by call between them (each side first in
+turn), so drift of the machine affects all alike. Prints the p50 per operation and side, and moto's p50 divided
+by each sandbox's (above 1: the sandbox is faster). Fake credentials only; nothing leaves loopback.
 """
 
 from __future__ import annotations

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from pathlib import Path
 from typing import NamedTuple
 
 from sandbox.observability.store import DEFAULT_CAPACITY, SpanStore
+
+
+_link_maps: weakref.WeakSet = weakref.WeakSet()
 
 
 class SpanInfo(NamedTuple):
@@ -32,13 +36,16 @@ class Producer(NamedTuple):
 
 
 class GenerationMap:
-    """A dict bounded to about 2 x `size` entries: when the young generation is full it becomes the old one."""
+    """A dict bounded to about 2 x `size` entries: when the young generation is full it becomes the old one.
+
+    Every one (the recorder's and the hops') links ids to their causes; `Recorder.forget_links` empties them all."""
 
     def __init__(self, size: int):
         self.size = size
         self.young: dict = {}
         self.old: dict = {}
         self.lock = threading.Lock()
+        _link_maps.add(self)
 
     def __setitem__(self, key, value) -> None:
         young = self.young
@@ -98,8 +105,9 @@ class Recorder:
     def forget_links(self) -> None:
         """`sandbox reset`: nothing left can produce a child, a delivery or an outcome for what these index (their
         queues, streams and functions are gone), and they held about 30 MB per 1,000 uploads until their bound
-        (bench/memory.py, 2026-12-05). The recorded spans stay: they are the history."""
-        for index in (self.spans, self.producers, self.pending):
+        (bench/memory.py, 2026-12-05). So do the hops' maps (executions, ESM attempts, state machine executions).
+        The recorded spans stay: they are the history."""
+        for index in list(_link_maps):
             index.clear()
 
     def inherited_correlation(self, parent_id: str | None) -> str | None:

@@ -72,3 +72,19 @@ def test_the_history_held_in_memory_stays_within_its_budget_and_keeps_the_newest
     assert again.loaded.wait(10)
     reloaded = [decode(e)["i"] for e in again._entries(1, again.head, None)]
     assert again.held_bytes <= 60_000 and reloaded and reloaded == list(range(3000 - len(reloaded), 3000))
+
+
+def test_forget_links_empties_every_link_map_and_keeps_the_spans():
+    from sandbox.observability.recorder import GenerationMap, Recorder
+
+    rec = Recorder(SpanStore(capacity=100))
+    hop_map = GenerationMap(4)  # as a hop module keeps one (lambda_hops.executions, esm_hops._attempts)
+    for i in range(10):
+        hop_map[f"k{i}"] = i
+        rec.producers[f"m{i}"] = i
+        rec.open(f"s{i}", "t", None, None)
+    rec.record({"service": "sqs"})
+    assert len(hop_map) >= 4 and len(rec.producers) >= 4
+    rec.forget_links()
+    assert len(hop_map) == len(rec.producers) == len(rec.spans) == len(rec.pending) == 0
+    assert hop_map.get("k9") is None and len(rec.store) == 1
