@@ -156,6 +156,14 @@ def spike_again(ctx: RunContext) -> None:
     _spike(ctx, "again")
 
 
+def _spike_minus_warm_spike(ctx: RunContext) -> float | None:
+    """How much longer the slowest request of the first spike took than the slowest of the same spike repeated.
+    A difference, not a ratio, where both spikes are warm: two warm spikes take a few ms each, and their ratio
+    swings with whatever else shares the CPUs (it read 2.4 and 2.7 with a test suite running beside it)."""
+    first, again = ctx.observations.get("spike.max_ms"), ctx.observations.get("again.max_ms")
+    return round(first - again, 1) if first is not None and again is not None else None
+
+
 def _spike_over_warm_spike(ctx: RunContext) -> float | None:
     """The slowest request of the first spike over the slowest of the same spike repeated on warm environments:
     both bursts compete for the same CPUs, only cold starts make the first one slower."""
@@ -220,8 +228,9 @@ SCENARIO = Scenario(
                     variants=("broken",), why="the first spike waits for cold starts"),
         Expectation("spike requests that waited for an init", lambda c: c.observations["spike.cold"], "==", 0,
                     variants=("fixed",), why="provisioned concurrency initialized the environments before"),
-        Expectation("slowest request: first spike vs the same spike again (x)", _spike_over_warm_spike, "<", 2,
-                    variants=("fixed",), why="both spikes are served by warm environments"),
+        Expectation("slowest request: first spike over the same spike again (ms)", _spike_minus_warm_spike, "<",
+                    100, variants=("fixed",),
+                    why="both spikes are served by warm environments: no request waits for an init"),
         Expectation("cold starts when the same spike comes again", lambda c: c.observations["again.cold"], "==", 0),
     ],
 )
