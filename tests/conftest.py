@@ -7,6 +7,8 @@ sandbox). Every test that uses the sandbox fixture, wherever it is, is marked `l
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import json
 import os
@@ -34,6 +36,73 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "sandbox" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.live)
+
+
+# --- parallel runs (pytest-xdist) --------------------------------------------------------------------------------
+WORKERS = 2  # CI's 2 cores; each worker that gets a live test starts its own embedded LocalStack
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which turns -n into workers
+def pytest_cmdline_main(config):
+    """`uv run pytest` (and `-m "not live"`, or a folder) runs in WORKERS xdist workers. Named files or tests run in
+    this process, as does anything with -n (`-n 0`: no workers), --pdb, --collect-only or `-p no:xdist`."""
+    option = config.option
+    if not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
+        return
+    if option.numprocesses is not None or option.tx or option.usepdb or option.collectonly or option.looponfail:
+        return
+    if any(not Path(arg.split("::")[0]).is_dir() for arg in config.args):
+        return
+    option.numprocesses = WORKERS
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    if not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no":
+        config.sandbox_lock_dir = tempfile.mkdtemp(prefix="sandbox-tests-lock-")
+
+
+def pytest_unconfigure(config):
+    if folder := getattr(config, "sandbox_lock_dir", None):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):  # xdist, in the controller: what each worker is told
+    node.workerinput["sandbox_lock_dir"] = node.config.sandbox_lock_dir
+
+
+class RunLock:
+    """Held by every test of a parallel run: shared, or alone by a test marked `exclusive` (one that measures
+    latencies, which another worker's load would skew). A waiting exclusive test holds the gate, so the other
+    workers stop taking new tests instead of starving it."""
+
+    def __init__(self, folder: str):
+        self.gate = open(os.path.join(folder, "gate"), "a")
+        self.lock = open(os.path.join(folder, "lock"), "a")
+
+    @contextlib.contextmanager
+    def held(self, exclusive: bool):
+        fcntl.flock(self.gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(self.gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(self.lock, fcntl.LOCK_UN)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    folder = getattr(item.config, "workerinput", {}).get("sandbox_lock_dir")
+    if folder is None:
+        return (yield)
+    if not hasattr(item.config, "sandbox_run_lock"):
+        item.config.sandbox_run_lock = RunLock(folder)
+    with item.config.sandbox_run_lock.held(item.get_closest_marker("exclusive") is not None):
+        return (yield)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Our workarounds for bugs of localstack-core 2026.3.0 (sandbox/localstack_ext/patches/), one section per bug."""
 
 import json
+import shutil
 import time
 
 import pytest
@@ -509,6 +510,7 @@ def test_an_idle_environment_is_stopped_after_its_keepalive_and_the_next_call_is
         assert colds.count(True) == 2, colds
     finally:
         sb.down()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 # --- speed: moto_action_lookup, gateway_internal_routes, the server's form parsing, moto fast copies -------------

@@ -65,8 +65,8 @@ def test_quick_down_keys_each_scroll_the_help():
             await pilot.press("question_mark")
             await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", 10, "the help")
             scroll = app.screen.query_one("#help-scroll")
-            await pilot.pause(0.2)  # it opens at the current tab's section (Scenarios: the top)
-            assert scroll.max_scroll_y > 40 and app.screen.focused is scroll
+            # it opens at the current tab's section (Scenarios: the top)
+            await until(pilot, lambda: scroll.max_scroll_y > 40 and app.screen.focused is scroll, 10, "the help laid out")
             await burst(pilot, "home", 1)
             assert scroll.scroll_y == 0
             await burst(pilot, "down", 30)

@@ -48,8 +48,8 @@ def test_a_started_lab_shows_its_tasks_ticked_its_progress_and_the_selected_task
             assert "FAIL dead-letter" in plain(screen.query_one("#labs-result"))
             assert "## Task dead-letter: Park the poison after three tries" in screen.query_one("#labs-doc")._markdown
             await pilot.press("up")
-            await pilot.pause(0.2)
-            assert "PASS partial-batch" in plain(screen.query_one("#labs-result"))
+            await until(pilot, lambda: "PASS partial-batch" in plain(screen.query_one("#labs-result")), 10,
+                        "the first task's result")
             # a check from the CLI (the same progress file) shows when the tab is shown again
             record_lab_progress(tmp_path / "state", "tame-the-poison", tmp_path / "labs" / "tame-the-poison",
                                 [("dead-letter", True, "the poison upload landed in the DLQ after 3 tries")])
@@ -79,8 +79,8 @@ def test_without_a_lab_the_tab_lists_the_labs_with_the_highlighted_ones_instruct
             await until(pilot, lambda: pane.catalog, 30, "the labs")
             assert pane.showing_catalog
             await pilot.press("down")
-            await pilot.pause(0.2)
-            assert "# Add a route" in app.main_screen.query_one("#labs-doc")._markdown
+            await until(pilot, lambda: "# Add a route" in app.main_screen.query_one("#labs-doc")._markdown, 10,
+                        "the highlighted lab's instructions")
             assert "s starts it" in plain(app.main_screen.query_one("#labs-result")) or \
                 "press s" in plain(app.main_screen.query_one("#labs-result"))
 

@@ -88,7 +88,13 @@ def test_opening_a_trace_highlights_the_selected_span_and_scrolls_it_into_view()
             waterfall = q(app, "#flow-trace")
             await until(pilot, lambda: waterfall.trace is not None, 10, "the trace")
             rows = waterfall.rows
-            await pilot.pause(0.2)
+
+            def shown_at() -> int | None:  # the selected span's row, once the view has scrolled to it
+                wanted = next(i for i in range(rows.shown_count) if rows.shown_row(i)["span_id"] == span["span_id"])
+                top, height = rows.scroll_offset.y, rows.scrollable_content_region.height
+                return wanted if rows.cursor == wanted and top <= wanted < top + height else None
+
+            await until(pilot, lambda: shown_at() is not None, 10, "the selected span scrolled into view")
             wanted = next(i for i in range(rows.shown_count) if rows.shown_row(i)["span_id"] == span["span_id"])
             top, height = rows.scroll_offset.y, rows.scrollable_content_region.height
             assert wanted >= height, (wanted, height)  # not among the first rows

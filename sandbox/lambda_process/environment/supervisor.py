@@ -370,7 +370,8 @@ def _exit_like(status: int) -> None:
 def _mark_memory_exceeded(spec: Spec, peak: int) -> None:
     try:
         with open(os.path.join(spec.env_dir, MEMORY_MARKER), "w") as f:
-            json.dump({"peak_mb": peak // (1024 * 1024), "limit_mb": spec.memory_mb}, f)
+            # rounded up: rss > limit, so a peak a few KiB over a 64 MB limit reads 65, not 64
+            json.dump({"peak_mb": -(-peak // (1024 * 1024)), "limit_mb": spec.memory_mb}, f)
     except OSError:
         pass
 
