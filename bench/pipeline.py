@@ -22,7 +22,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
 
 
 from _common import cpu_seconds, pss_mb, start_sandbox, wait_for_warm_up
@@ -36,10 +35,6 @@ def handler(event, context):
                 if int(r["attributes"]["ApproximateReceiveCount"]) < 2]
     return {"batchItemFailures": failures}
 """
-
-
-def start(env: dict[str, str]) -> tuple[Sandbox, Path]:
-    return start_sandbox(env, prefix="bench-pipeline-")
 
 
 def localstack_pss_mb(sb: Sandbox) -> float:
@@ -159,7 +154,7 @@ def storm(sb: Sandbox, messages: int) -> dict:
 
 
 def run(env: dict[str, str], args) -> dict:
-    sb, state = start(env)
+    sb, state = start_sandbox(env, prefix="bench-pipeline-")
     try:
         wait_for_warm_up(sb)
         result = {"idle_pss_mb": localstack_pss_mb(sb)}

@@ -25,28 +25,24 @@ class ListenRefused(RuntimeError):
     pass
 
 
-def guard(gateway, listen: list[config.HostAndPort]) -> None:
-    """Refuses a non-loopback address (unless --allow-remote) and puts the request guard first in the chain."""
-    from sandbox.security.engine.gateway import RequestGuard, harden_response, policy_from_env
-
-    allow_remote = os.environ.get("SANDBOX_ALLOW_REMOTE", "") in ("1", "true")
-    for address in listen:
-        if not policy_mod.is_loopback_address(address.host) and not allow_remote:
-            raise ListenRefused(f"refusing to listen on {address.host}:{address.port}: the sandbox serves "
-                                "loopback only unless started with --allow-remote")
-    request_guard = RequestGuard(policy_from_env(listen[0].port))
-    gateway.request_handlers.insert(0, request_guard)
-    gateway.response_handlers.append(harden_response)
-    _restrict_cors_origins(request_guard.policy)
-
-
 class SandboxRuntimeServer(TwistedRuntimeServer):
     def register(self, gateway, listen: list[config.HostAndPort], ssl_creds=None):
         from twisted.internet import endpoints, reactor, ssl
         from rolo.serving.twisted import TwistedGateway
         from localstack.aws.serving.twisted import TLSMultiplexerFactory
 
-        guard(gateway, listen)
+        from sandbox.security.engine.gateway import RequestGuard, harden_response, policy_from_env
+
+        allow_remote = os.environ.get("SANDBOX_ALLOW_REMOTE", "") in ("1", "true")
+        for address in listen:
+            if not policy_mod.is_loopback_address(address.host) and not allow_remote:
+                raise ListenRefused(f"refusing to listen on {address.host}:{address.port}: the sandbox serves "
+                                    "loopback only unless started with --allow-remote")
+        guard = RequestGuard(policy_from_env(listen[0].port))
+        gateway.request_handlers.insert(0, guard)
+        gateway.response_handlers.append(harden_response)
+        _restrict_cors_origins(guard.policy)
+
         site = TwistedGateway(gateway)
         # twisted/web/http.py Request.requestReceived parses the Content-Type of every POST with the email package
         # (`_parseContentType`, 5 % of LocalStack's GIL time in a SendMessage loop, py-spy 2026-12-05) and then
