@@ -27,7 +27,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pipeline import cpu_seconds, start  # noqa: E402
+from _common import cpu_seconds, start_sandbox  # noqa: E402
 
 HANDLER = "def handler(event, context):\n    return {'ok': True, 'n': event.get('n')}\n"
 ROLE = "arn:aws:iam::000000000000:role/bench"
@@ -77,7 +77,8 @@ def main() -> None:
     args = parser.parse_args()
     floor_url = floor_server()
     session = requests.Session()
-    sides = {"inline reply": start({}), "callbacks": start({"SANDBOX_LAMBDA_INLINE_REPLY": "0"})}
+    sides = {"inline reply": start_sandbox({}, prefix="bench-invoke-"),
+             "callbacks": start_sandbox({"SANDBOX_LAMBDA_INLINE_REPLY": "0"}, prefix="bench-invoke-")}
     try:
         clients = {name: sb.client("lambda") for name, (sb, _) in sides.items()}
         for name, (sb, _) in sides.items():
