@@ -46,6 +46,26 @@ def cpu_seconds(sb: Sandbox) -> float:
     return t.user + t.system
 
 
+def py_spy(sb: Sandbox, path: str | None):
+    """py-spy on LocalStack until the returned process is interrupted: raw collapsed stacks, only samples that hold
+    the GIL (LocalStack's CPU); None when no path is given."""
+    if not path:
+        return None
+    import subprocess
+
+    return subprocess.Popen(["py-spy", "record", "--nonblocking", "--gil", "--format", "raw", "--rate", "100",
+                             "--output", path, "--pid", str(sb.embedded.instance().pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_py_spy(spy) -> None:
+    if spy is not None:
+        import signal
+
+        spy.send_signal(signal.SIGINT)  # py-spy writes its output on Ctrl-C
+        spy.wait(timeout=60)
+
+
 def pss_mb(pid: int) -> float:
     try:
         return psutil.Process(pid).memory_full_info().pss / 2**20

@@ -1,11 +1,13 @@
-"""Warm invoke latency against its floor: the same handler behind a stdlib HTTP server on loopback, and two
-sandboxes side by side - the runtime's inline reply (default) and its two callbacks through LocalStack's gateway
-(`SANDBOX_LAMBDA_INLINE_REPLY=0`).
+"""Warm invoke latency against its floor, and two sandboxes side by side - the runtime's inline reply (default) and
+its two callbacks through LocalStack's gateway (`SANDBOX_LAMBDA_INLINE_REPLY=0`).
 
-    uv run python bench/invoke.py [--calls 300]
+    uv run python bench/invoke.py [--calls 300] [--profile FILE]
 
-Calls alternate between the three, so all see the same machine. Prints p50/p95 per call and LocalStack CPU per
-invoke. Results go to docs/benchmarks.md.
+The floor is the same handler behind a stdlib HTTP server on loopback, called two ways: a plain POST (`requests`),
+and boto3's `lambda.invoke` - the server answers Lambda's Invoke path, so the second floor has the same client-side
+cost (signing, serializing, parsing) as a call to the sandbox. Calls alternate between the sides, so all see the
+same machine. Prints p50/p95 per call and LocalStack CPU per invoke; `--profile` runs py-spy on the default sandbox.
+Results go to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import cpu_seconds, start_sandbox  # noqa: E402
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+
+from _common import cpu_seconds, py_spy, start_sandbox, stop_py_spy  # noqa: E402
 
 HANDLER = "def handler(event, context):\n    return {'ok': True, 'n': event.get('n')}\n"
 ROLE = "arn:aws:iam::000000000000:role/bench"
@@ -47,6 +52,7 @@ def floor_server() -> str:
             event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             body = json.dumps(handler(event, None)).encode()
             self.send_response(200)
+            self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -72,24 +78,33 @@ def create(sb) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--profile", metavar="FILE", help="py-spy the default sandbox during the calls")
     args = parser.parse_args()
     floor_url = floor_server()
     session = requests.Session()
+    floor_boto3 = boto3.client("lambda", endpoint_url=floor_url.rstrip("/"), region_name="us-east-1",
+                               aws_access_key_id="test", aws_secret_access_key="test",
+                               config=Config(retries={"max_attempts": 1}))
     sides = {"inline reply": start_sandbox({}, prefix="bench-invoke-"),
              "callbacks": start_sandbox({"SANDBOX_LAMBDA_INLINE_REPLY": "0"}, prefix="bench-invoke-")}
     try:
         clients = {name: sb.client("lambda") for name, (sb, _) in sides.items()}
         for name, (sb, _) in sides.items():
             create(sb)
-        times: dict[str, list[float]] = {"loopback floor": [], **{name: [] for name in sides}}
+        times: dict[str, list[float]] = {"floor, requests": [], "floor, boto3": [], **{name: [] for name in sides}}
         cpu = {name: 0.0 for name in sides}
+        spy = py_spy(sides["inline reply"][0], args.profile)
         for i in range(args.calls):
             payload = json.dumps({"n": i}).encode()
             t = time.perf_counter()
             session.post(floor_url, data=payload).raise_for_status()
-            times["loopback floor"].append(time.perf_counter() - t)
+            times["floor, requests"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            answer = floor_boto3.invoke(FunctionName="bench-warm", Payload=payload)
+            times["floor, boto3"].append(time.perf_counter() - t)
+            assert json.loads(answer["Payload"].read())["n"] == i, answer
             for name, (sb, _) in sides.items():
                 c0 = cpu_seconds(sb)
                 t = time.perf_counter()
@@ -97,14 +112,17 @@ def main() -> None:
                 times[name].append(time.perf_counter() - t)
                 cpu[name] += cpu_seconds(sb) - c0
                 assert json.loads(answer["Payload"].read())["n"] == i, answer
-        floor = statistics.median(times["loopback floor"])
+        stop_py_spy(spy)
+        floors = [statistics.median(times[f]) for f in ("floor, requests", "floor, boto3")]
         print(f"{args.calls} warm calls each, alternating")
-        print(f"{'':16} {'p50 ms':>8} {'p95 ms':>8} {'x floor':>8} {'LocalStack CPU ms/invoke':>26}")
+        print(f"{'':16} {'p50 ms':>8} {'p95 ms':>8} {'x requests floor':>17} {'x boto3 floor':>14} "
+              f"{'LocalStack CPU ms/invoke':>25}")
         for name, values in times.items():
             values.sort()
             p50, p95 = statistics.median(values), values[int(0.95 * (len(values) - 1))]
             cpu_ms = f"{cpu[name] * 1000 / args.calls:.2f}" if name in cpu else "-"
-            print(f"{name:16} {p50 * 1000:8.2f} {p95 * 1000:8.2f} {p50 / floor:8.1f} {cpu_ms:>26}")
+            print(f"{name:16} {p50 * 1000:8.2f} {p95 * 1000:8.2f} {p50 / floors[0]:17.1f} {p50 / floors[1]:14.1f} "
+                  f"{cpu_ms:>25}")
     finally:
         for sb, state in sides.values():
             sb.down()

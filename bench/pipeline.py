@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 
-from _common import cpu_seconds, pss_mb, start_sandbox, wait_for_warm_up
+from _common import cpu_seconds, pss_mb, py_spy, start_sandbox, stop_py_spy, wait_for_warm_up
 
 from sandbox import Sandbox
 
@@ -41,17 +41,6 @@ def localstack_pss_mb(sb: Sandbox) -> float:
     return pss_mb(sb.embedded.instance().pid)
 
 
-def profile(sb: Sandbox, path: str | None):
-    """py-spy (collapsed stacks, all threads, idle ones left out) on LocalStack while the burst drains."""
-    if not path:
-        return None
-    import subprocess
-
-    return subprocess.Popen(["py-spy", "record", "--nonblocking", "--gil", "--format", "raw", "--rate", "100", "--output", path,
-                             "--pid", str(sb.embedded.instance().pid)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-
-
 def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
     out = sb.deploy("media-pipeline", stack_name="bench-media", parameters={"ProcessingMsPerMB": "0"}).outputs
     s3, ddb = sb.client("s3"), sb.client("dynamodb")
@@ -64,7 +53,7 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
         s3.put_object(Bucket=bucket, Key=key, Body=body)
         uploaded[key] = time.time()
 
-    spy = profile(sb, profile_to)
+    spy = py_spy(sb, profile_to)
     cpu0, t0 = cpu_seconds(sb), time.time()
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(upload, range(files)))
@@ -80,11 +69,7 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
             for item in page["Items"]:
                 done[item["key"]["S"]] = datetime.fromisoformat(item["finished_at"]["S"]).timestamp()
     cpu = cpu_seconds(sb) - cpu0
-    if spy is not None:
-        import signal
-
-        spy.send_signal(signal.SIGINT)  # py-spy writes its output on Ctrl-C
-        spy.wait(timeout=60)
+    stop_py_spy(spy)
     last = max(done.values()) if done else float("nan")
     latencies = sorted(done[k] - uploaded[k] for k in done if k in uploaded)
     idle = idle_latency(sb, bucket, table)

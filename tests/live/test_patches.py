@@ -1,8 +1,10 @@
 """Our workarounds for bugs of localstack-core 2026.3.0 (sandbox/localstack_ext/patches/), one section per bug."""
 
 import json
+import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -253,6 +255,40 @@ def test_reset_ends_the_alarm_timers_of_alarms_it_deleted(sb, helpers):
 
     helpers.wait_for(a_period_of_checks, 45, interval=1, message="a period of evaluations of the new alarm")
     assert _alarm_checks(sb, after, old) == [], "the deleted alarm was still evaluated after the reset"
+
+
+# --- reset: S3 object bodies (sandbox/localstack_ext/internal_api.py, _close_s3_object_bodies) -------------------
+def _s3_files_held(sb) -> list[str]:
+    """LocalStack's open files in S3's storage directory: an object body past 512 KB is a temporary file there."""
+    storage = str(sb.settings.state_dir / "tmp" / "s3-storage")
+    fds = Path(f"/proc/{sb.embedded.instance().pid}/fd")
+    held = []
+    for fd in fds.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed since the listing
+        if target.startswith(storage):
+            held.append(target)
+    return held
+
+
+def test_reset_lets_go_of_the_s3_object_bodies(sb, helpers):
+    """LocalStack's state reset emptied the S3 stores but not its storage backend: every object body stayed open
+    (in memory, or a temporary file past 512 KB) until the process ended."""
+    s3 = sb.client("s3")
+    bucket = helpers.unique("bodies")
+    s3.create_bucket(Bucket=bucket)
+    before = len(_s3_files_held(sb))
+    for i in range(3):
+        s3.put_object(Bucket=bucket, Key=f"big-{i}", Body=os.urandom(600 * 1024))
+    assert len(_s3_files_held(sb)) == before + 3, "the bodies past 512 KB are files (else this test sees nothing)"
+    sb.reset()
+    assert _s3_files_held(sb) == [], "object bodies still open after the reset"
+    s3.create_bucket(Bucket=bucket)  # the same names work again, with new bodies
+    s3.put_object(Bucket=bucket, Key="big-0", Body=b"x" * (600 * 1024))
+    assert s3.get_object(Bucket=bucket, Key="big-0")["Body"].read() == b"x" * (600 * 1024)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="big-1")
 
 
 def test_a_scheduled_rule_fires_once_per_period_with_its_current_state(sb, helpers):
