@@ -47,11 +47,11 @@ class ResetVisitor(StateVisitor):
 class ResetHook:
     """What LocalStack's own state reset leaves behind, put right: `before` runs on each service's lifecycle hook
     before the stores are emptied, `after` once they all are. Each hook's docstring names the LocalStack module
-    and behaviour it fixes."""
+    and behaviour it fixes. A hook that lets go of things returns how many; the reset reports them (`freed`)."""
 
     name: str
-    before: Callable[[Any], None] | None = None
-    after: Callable[[], None] | None = None
+    before: Callable[[Any], int | None] | None = None
+    after: Callable[[], int | None] | None = None
 
 
 RESET_HOOKS: list[ResetHook] = []
@@ -82,7 +82,7 @@ def _empty_alarm_scheduler(provider) -> None:
 
 
 @reset_hook("s3 object bodies", when="before")
-def _close_s3_object_bodies(provider) -> None:
+def _close_s3_object_bodies(provider) -> int | None:
     """localstack/services/s3/provider.py: a state reset empties the S3 stores but never the storage backend
     (`EphemeralS3ObjectStore` in storage/ephemeral.py), so every object body - a SpooledTemporaryFile each, an open
     temporary file on disk past 512 KB, the deleted functions' code archives too - stayed held for the life of the
@@ -91,9 +91,26 @@ def _close_s3_object_bodies(provider) -> None:
     from localstack.services.s3.storage.ephemeral import EphemeralS3ObjectStore
 
     storage = getattr(provider, "_storage_backend", None)
-    if isinstance(storage, EphemeralS3ObjectStore):
-        storage.reset()
-        storage._filesystem.clear()  # the buckets' emptied entries
+    if not isinstance(storage, EphemeralS3ObjectStore):
+        return None
+    bodies = sum(len(b.get("keys", {})) + len(b.get("multiparts", {})) for b in storage._filesystem.values())
+    storage.reset()
+    storage._filesystem.clear()  # the buckets' emptied entries
+    return bodies
+
+
+@reset_hook("internal clients")
+def _drop_internal_clients() -> int:
+    """localstack/aws/connect.py: `ClientFactory._get_client` keeps up to 256 boto3 clients (lru_cache), keyed by
+    credentials and the identity of a `Config`. Every event source mapping makes a new one (a new Config and its
+    function's assumed-role credentials) and so does each function's log shipping, so each deploy added clients
+    (their service models and 262 methods per 1,000-upload run of media-pipeline, bench/memory.py) that a reset
+    kept. Emptied here; a client is made again on its next use."""
+    from localstack.aws.connect import ClientFactory
+
+    held = ClientFactory._get_client.cache_info().currsize
+    ClientFactory._get_client.cache_clear()
+    return held
 
 
 @reset_hook("moto backends behind no provider")
@@ -140,24 +157,31 @@ def _forget_recorder_links() -> None:
         rec.forget_links()
 
 
-def reset_all_services() -> list[str]:
-    """Every running service back to empty, Lambda first so no environment or poller outlives its function."""
+def reset_all_services() -> tuple[list[str], dict[str, int]]:
+    """Every running service back to empty, Lambda first so no environment or poller outlives its function.
+    Returns the services and what the reset hooks let go of (hook name -> how many, when any)."""
     names = [n for n in SERVICE_PLUGINS.list_loaded_services() if SERVICE_PLUGINS.is_running(n)]
     names.sort(key=lambda n: n != "lambda")
     services = [SERVICE_PLUGINS.get_service(n) for n in names]
+    freed: dict[str, int] = {}
+
+    def count(hook: ResetHook, n: int | None) -> None:
+        if n:
+            freed[hook.name] = freed.get(hook.name, 0) + n
+
     for service in services:
         service.lifecycle_hook.on_before_state_reset()
         for hook in RESET_HOOKS:
             if hook.before is not None:
-                hook.before(service.lifecycle_hook)
+                count(hook, hook.before(service.lifecycle_hook))
     for service in services:
         service.accept_state_visitor(ResetVisitor())
     for hook in RESET_HOOKS:
         if hook.after is not None:
-            hook.after()
+            count(hook, hook.after())
     for service in services:
         service.lifecycle_hook.on_after_state_reset()
-    return names
+    return names, freed
 
 
 def lambda_confinement() -> dict:
@@ -217,14 +241,16 @@ class SandboxApi:
         faults_engine.reset()  # faults are state too: a reset sandbox is a healthy one
         with metric_batches.paused():
             try:
-                services = reset_all_services()
+                services, freed = reset_all_services()
             except Exception as e:  # noqa: BLE001 - e.g. a late CloudWatch writer racing the SQLite reset
                 LOG.warning("State reset failed once (%s); retrying", e)
                 time.sleep(0.2)
-                services = reset_all_services()
-        return Response.for_json({"reset": services, "seconds": round(time.perf_counter() - started, 3)})
+                services, freed = reset_all_services()
+        return Response.for_json({"reset": services, "freed": freed,
+                                  "seconds": round(time.perf_counter() - started, 3)})
 
 
 def install() -> None:
     ROUTER.add(SandboxApi())
+
 

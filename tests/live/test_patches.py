@@ -257,7 +257,7 @@ def test_reset_ends_the_alarm_timers_of_alarms_it_deleted(sb, helpers):
     assert _alarm_checks(sb, after, old) == [], "the deleted alarm was still evaluated after the reset"
 
 
-# --- reset: S3 object bodies (sandbox/localstack_ext/internal_api.py, _close_s3_object_bodies) -------------------
+# --- reset: what LocalStack's reset kept (sandbox/localstack_ext/internal_api.py, the `freed` reset hooks) ---------
 def _s3_files_held(sb) -> list[str]:
     """LocalStack's open files in S3's storage directory: an object body past 512 KB is a temporary file there."""
     storage = str(sb.settings.state_dir / "tmp" / "s3-storage")
@@ -283,12 +283,30 @@ def test_reset_lets_go_of_the_s3_object_bodies(sb, helpers):
     for i in range(3):
         s3.put_object(Bucket=bucket, Key=f"big-{i}", Body=os.urandom(600 * 1024))
     assert len(_s3_files_held(sb)) == before + 3, "the bodies past 512 KB are files (else this test sees nothing)"
-    sb.reset()
+    s3.put_object(Bucket=bucket, Key="small", Body=b"kept in memory")
+    assert sb.reset()["freed"]["s3 object bodies"] == 4
     assert _s3_files_held(sb) == [], "object bodies still open after the reset"
     s3.create_bucket(Bucket=bucket)  # the same names work again, with new bodies
     s3.put_object(Bucket=bucket, Key="big-0", Body=b"x" * (600 * 1024))
     assert s3.get_object(Bucket=bucket, Key="big-0")["Body"].read() == b"x" * (600 * 1024)
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="big-1")
+
+
+def test_reset_drops_the_internal_clients_and_mappings_work_after_it(sb, helpers):
+    """LocalStack cached a boto3 client per event source mapping (and per function's log shipping) for good: each
+    deploy added clients a reset kept. After the reset they are made again on use: a new mapping still delivers."""
+    sqs, lam = sb.client("sqs"), sb.client("lambda")
+    code = "def handler(event, context):\n    print('got', [r['body'] for r in event['Records']])\n"
+    for round_ in range(2):
+        url = sqs.create_queue(QueueName=helpers.unique("jobs"))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        fn = helpers.create_function(sb, code)
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn, BatchSize=1)
+        sqs.send_message(QueueUrl=url, MessageBody=f"round-{round_}")
+        helpers.wait_for(lambda: f"round-{round_}" in helpers.log_text(sb, fn), 30,
+                         message=f"the mapping's delivery in round {round_}")
+        if round_ == 0:
+            assert sb.reset()["freed"]["internal clients"] >= 2, "the mapping's and the log shipping's clients"
 
 
 def test_a_scheduled_rule_fires_once_per_period_with_its_current_state(sb, helpers):
