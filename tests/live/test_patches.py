@@ -567,6 +567,38 @@ def test_an_idle_environment_is_stopped_after_its_keepalive_and_the_next_call_is
         shutil.rmtree(state, ignore_errors=True)
 
 
+# --- s3_notifications_shutdown: `down` right after a burst of uploads -----------------------------------------------
+@pytest.mark.live
+def test_down_right_after_a_burst_of_uploads_stops_without_being_forced():
+    """LocalStack's S3 kept the notifications still queued at shutdown and sent them while Python exited, each to a
+    stopped Lambda through botocore's retries: `down` waited its 20 s and killed LocalStack."""
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psutil
+
+    from sandbox import Sandbox, Settings
+    from sandbox.embedded import free_port
+
+    state = tempfile.mkdtemp(prefix="sandbox-busy-down-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None)
+    sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
+    sb.up(timeout=120)
+    try:
+        out = sb.deploy("media-pipeline", stack_name="busy", parameters={"ProcessingMsPerMB": "0"}).outputs
+        s3 = sb.client("s3")
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda i: s3.put_object(Bucket=out["UploadsBucket"], Key=f"m/{i:04d}.mp4",
+                                                  Body=b"MEDIA1" + bytes(500)), range(300)))
+        pid = sb.embedded.instance().pid
+        stopped = sb.down()
+        assert stopped["forced"] is False, "LocalStack did not stop on SIGTERM within 20 s and was killed"
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        assert stopped["leftovers"] == []
+    finally:
+        sb.down()
+        shutil.rmtree(state, ignore_errors=True)
+
+
 # --- speed: moto_action_lookup, gateway_internal_routes, the server's form parsing, moto fast copies -------------
 def test_the_request_path_shortcuts_change_no_answer(sb, helpers):
     """What the speed patches skip: internal routes are still found (and an unknown one is a 404), a form-encoded

@@ -29,6 +29,7 @@ PATCHES = {
     "cfn_rest_api_update": "stack updates of a REST API's routes and stage (a new route never answered)",
     "moto_action_lookup": "moto finds a request's handler method without listing its class per request (speed)",
     "gateway_internal_routes": "LocalStack's /_localstack routes matched only for paths under /_localstack (speed)",
+    "s3_notifications_shutdown": "S3 notifications still queued at shutdown dropped (down waited 20 s after a burst)",
 }
 
 def apply_all() -> None:
