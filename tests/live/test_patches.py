@@ -284,7 +284,9 @@ def test_reset_lets_go_of_the_s3_object_bodies(sb, helpers):
         s3.put_object(Bucket=bucket, Key=f"big-{i}", Body=os.urandom(600 * 1024))
     assert len(_s3_files_held(sb)) == before + 3, "the bodies past 512 KB are files (else this test sees nothing)"
     s3.put_object(Bucket=bucket, Key="small", Body=b"kept in memory")
-    assert sb.reset()["freed"]["s3 object bodies"] == 4
+    freed = sb.reset()["freed"]
+    assert freed["s3 object bodies"] == 4
+    assert freed["s3 object locks"] == 4, "one conditional-write lock per key written"
     assert _s3_files_held(sb) == [], "object bodies still open after the reset"
     s3.create_bucket(Bucket=bucket)  # the same names work again, with new bodies
     s3.put_object(Bucket=bucket, Key="big-0", Body=b"x" * (600 * 1024))
