@@ -1,7 +1,8 @@
-"""Warm invoke latency against its floor, and two sandboxes side by side - the runtime's inline reply (default) and
-its two callbacks through LocalStack's gateway (`SANDBOX_LAMBDA_INLINE_REPLY=0`).
+"""Warm invoke latency against its floor, and two sandboxes side by side: as shipped, and started with the
+variables of --compare (default `SANDBOX_LAMBDA_INLINE_REPLY=0`: the runtime's two callbacks through LocalStack's
+gateway instead of its inline reply).
 
-    uv run python bench/invoke.py [--calls 300] [--profile FILE]
+    uv run python bench/invoke.py [--calls 300] [--compare KEY=VALUE[,KEY=VALUE]] [--profile FILE]
 
 The floor is the same handler behind a stdlib HTTP server on loopback, called two ways: a plain POST (`requests`),
 and boto3's `lambda.invoke` - the server answers Lambda's Invoke path, so the second floor has the same client-side
@@ -80,6 +81,8 @@ def create(sb) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--compare", metavar="KEY=VALUE[,KEY=VALUE]", default="SANDBOX_LAMBDA_INLINE_REPLY=0",
+                        help="the second sandbox's variables")
     parser.add_argument("--profile", metavar="FILE", help="py-spy the default sandbox during the calls")
     args = parser.parse_args()
     floor_url = floor_server()
@@ -87,15 +90,15 @@ def main() -> None:
     floor_boto3 = boto3.client("lambda", endpoint_url=floor_url.rstrip("/"), region_name="us-east-1",
                                aws_access_key_id="test", aws_secret_access_key="test",
                                config=Config(retries={"max_attempts": 1}))
-    sides = {"inline reply": start_sandbox({}, prefix="bench-invoke-"),
-             "callbacks": start_sandbox({"SANDBOX_LAMBDA_INLINE_REPLY": "0"}, prefix="bench-invoke-")}
+    sides = {"as shipped": start_sandbox({}, prefix="bench-invoke-"),
+             args.compare: start_sandbox(dict(p.split("=", 1) for p in args.compare.split(",")), prefix="bench-invoke-")}
     try:
         clients = {name: sb.client("lambda") for name, (sb, _) in sides.items()}
         for name, (sb, _) in sides.items():
             create(sb)
         times: dict[str, list[float]] = {"floor, requests": [], "floor, boto3": [], **{name: [] for name in sides}}
         cpu = {name: 0.0 for name in sides}
-        spy = py_spy(sides["inline reply"][0], args.profile)
+        spy = py_spy(sides["as shipped"][0], args.profile)
         for i in range(args.calls):
             payload = json.dumps({"n": i}).encode()
             t = time.perf_counter()
@@ -115,13 +118,14 @@ def main() -> None:
         stop_py_spy(spy)
         floors = [statistics.median(times[f]) for f in ("floor, requests", "floor, boto3")]
         print(f"{args.calls} warm calls each, alternating")
-        print(f"{'':16} {'p50 ms':>8} {'p95 ms':>8} {'x requests floor':>17} {'x boto3 floor':>14} "
+        w = max(len(name) for name in times)
+        print(f"{'':{w}} {'p50 ms':>8} {'p95 ms':>8} {'x requests floor':>17} {'x boto3 floor':>14} "
               f"{'LocalStack CPU ms/invoke':>25}")
         for name, values in times.items():
             values.sort()
             p50, p95 = statistics.median(values), values[int(0.95 * (len(values) - 1))]
             cpu_ms = f"{cpu[name] * 1000 / args.calls:.2f}" if name in cpu else "-"
-            print(f"{name:16} {p50 * 1000:8.2f} {p95 * 1000:8.2f} {p50 / floors[0]:17.1f} {p50 / floors[1]:14.1f} "
+            print(f"{name:{w}} {p50 * 1000:8.2f} {p95 * 1000:8.2f} {p50 / floors[0]:17.1f} {p50 / floors[1]:14.1f} "
                   f"{cpu_ms:>25}")
     finally:
         for sb, state in sides.values():
