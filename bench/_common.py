@@ -53,7 +53,7 @@ def py_spy(sb: Sandbox, path: str | None):
         return None
     import subprocess
 
-    return subprocess.Popen(["py-spy", "record", "--nonblocking", "--gil", "--format", "raw", "--rate", "100",
+    return subprocess.Popen(["py-spy", "record", "--nonblocking", "--gil", "--format", "raw", "--rate", os.environ.get("PYSPY_RATE", "100"),
                              "--output", path, "--pid", str(sb.embedded.instance().pid)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
