@@ -81,35 +81,49 @@ def _empty_alarm_scheduler(provider) -> None:
         alarms.scheduler = Scheduler()
 
 
-@reset_hook("s3 object bodies", when="before")
-def _close_s3_object_bodies(provider) -> int | None:
+def _running_provider(service: str):
+    """The provider of a running service, or None."""
+    if not SERVICE_PLUGINS.is_running(service):
+        return None
+    return SERVICE_PLUGINS.get_service(service).lifecycle_hook
+
+
+@reset_hook("s3 object bodies")
+def _let_go_of_s3_object_bodies() -> int | None:
     """localstack/services/s3/provider.py: a state reset empties the S3 stores but never the storage backend
     (`EphemeralS3ObjectStore` in storage/ephemeral.py), so every object body - a SpooledTemporaryFile each, an open
     temporary file on disk past 512 KB, the deleted functions' code archives too - stayed held for the life of the
-    process: 2,002 files more after each reset of 1,000 media-pipeline uploads (bench/memory.py). Its own
-    `reset()` closes them all."""
+    process: 2,002 files more after each reset of 1,000 media-pipeline uploads (bench/memory.py).
+    After the stores are emptied, the backend gets a new, empty table of bodies; the old bodies are not closed here
+    but dropped, so a PutObject or a GetObject still streaming across the reset finishes with the file it holds, and
+    each file closes (and frees its disk space) when its last holder lets go. Swapping, not iterating, the live
+    table: a request in flight may add to it meanwhile."""
+    from collections import defaultdict
+
     from localstack.services.s3.storage.ephemeral import EphemeralS3ObjectStore
 
-    storage = getattr(provider, "_storage_backend", None)
+    storage = getattr(_running_provider("s3"), "_storage_backend", None)
     if not isinstance(storage, EphemeralS3ObjectStore):
         return None
-    bodies = sum(len(b.get("keys", {})) + len(b.get("multiparts", {})) for b in storage._filesystem.values())
-    storage.reset()
-    storage._filesystem.clear()  # the buckets' emptied entries
-    return bodies
+    old, storage._filesystem = storage._filesystem, defaultdict(lambda: {"keys": {}, "multiparts": {}})
+    return sum(len(bucket["keys"]) + len(bucket["multiparts"]) for bucket in list(old.values()))
 
 
-@reset_hook("s3 object locks", when="before")
-def _drop_s3_object_locks(provider) -> int | None:
+@reset_hook("s3 object locks")
+def _drop_s3_object_locks() -> int | None:
     """localstack/services/s3/provider.py: `S3Provider._preconditions_locks` gets an RLock per bucket and key written
     (for conditional writes) and loses one only when its object is deleted, so a reset kept them all: 2,006 more
-    after each reset of 1,000 media-pipeline uploads (bench/memory.py, a gc census)."""
+    after each reset of 1,000 media-pipeline uploads (bench/memory.py, a gc census). Swapped for an empty table
+    once the stores are empty, as the bodies are."""
+    from collections import defaultdict
+    from threading import RLock
+
+    provider = _running_provider("s3")
     locks = getattr(provider, "_preconditions_locks", None)
     if locks is None:
         return None
-    held = sum(len(keys) for keys in locks.values())
-    locks.clear()
-    return held
+    provider._preconditions_locks = defaultdict(lambda: defaultdict(RLock))
+    return sum(len(keys) for keys in list(locks.values()))
 
 
 @reset_hook("internal clients")
@@ -170,13 +184,12 @@ def _forget_recorder_links() -> None:
         rec.forget_links()
 
 
-def reset_all_services() -> tuple[list[str], dict[str, int]]:
+def reset_all_services(freed: dict[str, int]) -> list[str]:
     """Every running service back to empty, Lambda first so no environment or poller outlives its function.
-    Returns the services and what the reset hooks let go of (hook name -> how many, when any)."""
+    What the reset hooks let go of is added to `freed` (hook name -> how many, when any)."""
     names = [n for n in SERVICE_PLUGINS.list_loaded_services() if SERVICE_PLUGINS.is_running(n)]
     names.sort(key=lambda n: n != "lambda")
     services = [SERVICE_PLUGINS.get_service(n) for n in names]
-    freed: dict[str, int] = {}
 
     def count(hook: ResetHook, n: int | None) -> None:
         if n:
@@ -194,7 +207,7 @@ def reset_all_services() -> tuple[list[str], dict[str, int]]:
             count(hook, hook.after())
     for service in services:
         service.lifecycle_hook.on_after_state_reset()
-    return names, freed
+    return names
 
 
 def lambda_confinement() -> dict:
@@ -252,13 +265,14 @@ class SandboxApi:
         from sandbox.localstack_ext import metric_batches
 
         faults_engine.reset()  # faults are state too: a reset sandbox is a healthy one
+        freed: dict[str, int] = {}  # both attempts' count
         with metric_batches.paused():
             try:
-                services, freed = reset_all_services()
+                services = reset_all_services(freed)
             except Exception as e:  # noqa: BLE001 - e.g. a late CloudWatch writer racing the SQLite reset
                 LOG.warning("State reset failed once (%s); retrying", e)
                 time.sleep(0.2)
-                services, freed = reset_all_services()
+                services = reset_all_services(freed)
         return Response.for_json({"reset": services, "freed": freed,
                                   "seconds": round(time.perf_counter() - started, 3)})
 
