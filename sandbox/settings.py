@@ -34,6 +34,7 @@ SPEED_SWITCHES: dict[str, tuple[str, str]] = {
     "SANDBOX_MOTO_FAST_COPY": ("1", "0: moto DynamoDB copies with copy.deepcopy"),
     "SANDBOX_LOG_REQUESTS": ("0", "1: a log line per request (costs ~1/3 CPU)"),
     "SANDBOX_IN_MEMORY_CLIENT": ("0", "1: LocalStack's own clients skip HTTP"),
+    "MALLOC_ARENA_MAX": ("2", "glibc malloc arenas of LocalStack (memory)"),
 }
 
 

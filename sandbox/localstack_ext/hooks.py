@@ -60,13 +60,15 @@ def quiesce_sandbox():
     """Before LocalStack stops its services (its hook has priority -10): nothing of ours may start a service after
     that, or the service is never stopped and its non-daemon threads keep LocalStack from exiting (`sandbox down`
     then waits 20 s and kills it). The warm-up is waited for (warmup.stop), the Lambda metrics are published once
-    more and then no more (metric_batches.stop)."""
+    more and then no more (metric_batches.stop), and LocalStack's own calls no longer sleep through botocore's
+    retries (shutdown_retries.stop)."""
     if not os.environ.get("SANDBOX_STATE_DIR"):
         return
+    from sandbox.localstack_ext import metric_batches, shutdown_retries
     from sandbox.localstack_ext import warmup
-    from sandbox.localstack_ext import metric_batches
     from sandbox.schedules import engine as schedules_engine
 
+    shutdown_retries.stop()
     schedules_engine.stop()  # no schedule fires (and starts a service) any more
     warmup.stop()
     metric_batches.stop()

@@ -294,6 +294,12 @@ def test_reset_lets_go_of_the_s3_object_bodies(sb, helpers):
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="big-1")
 
 
+def test_localstack_runs_with_two_malloc_arenas(sb):
+    """glibc's per-thread arenas made a long-lived LocalStack's PSS creep after each reset (bench/memory.py)."""
+    environ = Path(f"/proc/{sb.embedded.instance().pid}/environ").read_bytes().split(b"\0")
+    assert b"MALLOC_ARENA_MAX=2" in environ
+
+
 def test_reset_drops_the_internal_clients_and_mappings_work_after_it(sb, helpers):
     """LocalStack cached a boto3 client per event source mapping (and per function's log shipping) for good: each
     deploy added clients a reset kept. After the reset they are made again on use: a new mapping still delivers."""
@@ -573,7 +579,8 @@ def test_an_idle_environment_is_stopped_after_its_keepalive_and_the_next_call_is
 @pytest.mark.live
 def test_down_right_after_a_burst_of_uploads_stops_without_being_forced():
     """LocalStack's S3 kept the notifications still queued at shutdown and sent them while Python exited, each to a
-    stopped Lambda through botocore's retries: `down` waited its 20 s and killed LocalStack."""
+    stopped Lambda through botocore's retries: `down` waited its 20 s and killed LocalStack. The patch
+    s3_notifications_shutdown and shutdown_retries.py each fix it alone (tests/unit/test_shutdown.py tests each)."""
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
 

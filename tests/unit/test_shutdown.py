@@ -1,0 +1,56 @@
+"""What LocalStack does while it stops, with our shutdown fixes (sandbox/localstack_ext/shutdown_retries.py, patch
+s3_notifications_shutdown): nothing queued is sent to stopped services, no call sleeps through retries. Both make
+`sandbox down` right after a burst quick (the live test in tests/live/test_patches.py sees them together)."""
+
+from __future__ import annotations
+
+import threading
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.endpoint import Endpoint
+from botocore.exceptions import EndpointConnectionError
+
+from sandbox.embedded import free_port
+from sandbox.localstack_ext import shutdown_retries
+from sandbox.localstack_ext.patches import s3_notifications_shutdown
+
+
+def test_queued_s3_notifications_are_dropped_when_s3_stops(monkeypatch):
+    from localstack.services.s3.notifications import NotificationDispatcher
+
+    monkeypatch.setattr(NotificationDispatcher, "shutdown", NotificationDispatcher.shutdown)  # restored after
+    s3_notifications_shutdown.apply()
+    dispatcher = NotificationDispatcher(num_thread=1)
+    release, ran = threading.Event(), []
+    busy = dispatcher.executor.submit(release.wait, 10)  # the one being sent
+    queued = [dispatcher.executor.submit(ran.append, i) for i in range(5)]
+    dispatcher.shutdown()
+    release.set()
+    assert busy.result(timeout=10) is True, "the notification being sent finishes"
+    assert all(f.cancelled() for f in queued) and ran == [], "queued notifications were sent after the shutdown"
+
+
+@pytest.fixture
+def restored_retries(monkeypatch):
+    """shutdown_retries.stop() changes botocore for the whole process: undone after the test."""
+    monkeypatch.setattr(Endpoint, "_needs_retry", Endpoint._needs_retry)
+    monkeypatch.setattr(shutdown_retries, "_stopping", threading.Event())
+
+
+def _attempts_against_a_closed_port() -> int:
+    client = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{free_port()}", region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test",
+                          config=Config(retries={"mode": "legacy", "max_attempts": 1}, connect_timeout=1))
+    sent = []
+    client.meta.events.register("before-send", lambda **_: sent.append(1))
+    with pytest.raises(EndpointConnectionError):
+        client.list_queues()
+    return len(sent)
+
+
+def test_a_failing_internal_call_is_not_retried_once_localstack_stops(restored_retries):
+    assert _attempts_against_a_closed_port() == 2, "a retry before the shutdown, as LocalStack's clients do"
+    shutdown_retries.stop()
+    assert _attempts_against_a_closed_port() == 1
