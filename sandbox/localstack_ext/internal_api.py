@@ -279,4 +279,3 @@ class SandboxApi:
 
 def install() -> None:
     ROUTER.add(SandboxApi())
-

@@ -34,9 +34,12 @@ def test_queued_s3_notifications_are_dropped_when_s3_stops(monkeypatch):
 
 @pytest.fixture
 def restored_retries(monkeypatch):
-    """shutdown_retries.stop() changes botocore for the whole process: undone after the test."""
+    """shutdown_retries.stop() changes botocore for the whole process: undone after the test. The live tests'
+    session sets a host profile that must not be found (conftest HOST_SECRETS); this client needs none."""
     monkeypatch.setattr(Endpoint, "_needs_retry", Endpoint._needs_retry)
     monkeypatch.setattr(shutdown_retries, "_stopping", threading.Event())
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def _attempts_against_a_closed_port() -> int:
