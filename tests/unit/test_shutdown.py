@@ -17,6 +17,14 @@ from sandbox.localstack_ext import shutdown_retries
 from sandbox.localstack_ext.patches import s3_notifications_shutdown
 
 
+@pytest.fixture(autouse=True)
+def no_host_profile(monkeypatch):
+    """The live tests' session sets a host AWS profile that must never be found (conftest HOST_SECRETS), and a
+    worker runs unit tests after it: boto3 sessions made here (LocalStack's modules make one on import) need none."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_queued_s3_notifications_are_dropped_when_s3_stops(monkeypatch):
     from localstack.services.s3.notifications import NotificationDispatcher
 
@@ -34,16 +42,13 @@ def test_queued_s3_notifications_are_dropped_when_s3_stops(monkeypatch):
 
 @pytest.fixture
 def restored_retries(monkeypatch):
-    """shutdown_retries.stop() changes botocore for the whole process: undone after the test. The live tests'
-    session sets a host profile that must not be found (conftest HOST_SECRETS); this client needs none."""
+    """shutdown_retries.stop() changes botocore for the whole process: undone after the test."""
     monkeypatch.setattr(Endpoint, "_needs_retry", Endpoint._needs_retry)
     monkeypatch.setattr(shutdown_retries, "_stopping", threading.Event())
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def _attempts_against_a_closed_port() -> int:
-    client = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{free_port()}", region_name="us-east-1",
+    client = boto3.session.Session().client("sqs", endpoint_url=f"http://127.0.0.1:{free_port()}", region_name="us-east-1",
                           aws_access_key_id="test", aws_secret_access_key="test",
                           config=Config(retries={"mode": "legacy", "max_attempts": 1}, connect_timeout=1))
     sent = []
