@@ -126,11 +126,10 @@ class EmbeddedBackend:
         token = secrets.token_urlsafe(24)
         listen = f"0.0.0.0:{port}" if self.settings.allow_remote else f"127.0.0.1:{port}"
         env = {k: os.environ[k] for k in HOST_PASSTHROUGH + EXECUTOR_SWITCHES if k in os.environ}
+        # every speed switch with its value, or its default from the one table (some, like MALLOC_ARENA_MAX, are read
+        # by nothing of ours, so a default must be passed to count)
+        env.update({name: os.environ.get(name) or default for name, (default, _) in SPEED_SWITCHES.items()})
         env.update(HOST_MODE_ENV)
-        # glibc's malloc gives each thread an arena (up to 8 per core); LocalStack's many request threads left its PSS
-        # creeping ~3.5 MB per 1,000-upload run after each reset while the Python heap stayed flat. Two arenas: flat,
-        # ~30 MB less, no slower (bench/memory.py, bench/pipeline.py --compare MALLOC_ARENA_MAX=8).
-        env.setdefault("MALLOC_ARENA_MAX", SPEED_SWITCHES["MALLOC_ARENA_MAX"][0])
         if os.environ.get("SANDBOX_IN_MEMORY_CLIENT") == "1":
             # LocalStack's own clients call its gateway in process (localstack/aws/client.py GatewayShortCircuit)
             # instead of over HTTP. Measured no faster here (bench/pipeline.py, docs/benchmarks.md): off by default.

@@ -23,9 +23,10 @@ def _env_int(name: str, default: int) -> int:
         raise SystemExit(f"{name}={value!r} is not a whole number") from None
 
 
-# Speed switches read inside LocalStack (embedded.py passes them on): for A/B benchmarks (docs/benchmarks.md) and
-# machines where a default does not suit. Listed by `sandbox up --help` (descriptions fit 80 columns there) and in
-# README's speed knob table (tests/unit/test_speed_switches.py checks both).
+# Speed switches read inside LocalStack (embedded.py passes each on, with its default here when unset): for A/B
+# benchmarks (docs/benchmarks.md) and machines where a default does not suit. Listed by `sandbox up --help`
+# (descriptions fit 80 columns there) and in README's speed knob table (tests/unit/test_speed_switches.py checks
+# both).
 SPEED_SWITCHES: dict[str, tuple[str, str]] = {
     "SANDBOX_SQS_ESM_CONCURRENCY": ("5", "SQS batches in flight per mapping"),
     "SANDBOX_ESM_WAKE_ON_MESSAGE": ("1", "0: idle SQS mappings poll (not woken)"),
@@ -34,6 +35,9 @@ SPEED_SWITCHES: dict[str, tuple[str, str]] = {
     "SANDBOX_MOTO_FAST_COPY": ("1", "0: moto DynamoDB copies with copy.deepcopy"),
     "SANDBOX_LOG_REQUESTS": ("0", "1: a log line per request (costs ~1/3 CPU)"),
     "SANDBOX_IN_MEMORY_CLIENT": ("0", "1: LocalStack's own clients skip HTTP"),
+    # glibc's malloc gives each thread an arena (up to 8 per core): LocalStack's many request threads left its PSS
+    # creeping ~3.5 MB per 1,000-upload run after each reset while the Python heap stayed flat. Two arenas: flat,
+    # ~30 MB less, no slower (bench/memory.py; bench/pipeline.py --compare MALLOC_ARENA_MAX=8 to see it again).
     "MALLOC_ARENA_MAX": ("2", "glibc malloc arenas of LocalStack (memory)"),
 }
 
