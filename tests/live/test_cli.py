@@ -218,7 +218,11 @@ def _interrupt_up(tmp_path, moment: str, sig=signal.SIGINT, state: Path | None =
         return next((r for r in registry.alive() if r.kind == "localstack"), None)
 
     try:
-        if moment == "localstack-starting":  # its process is recorded: LocalStack is importing its services
+        if moment == "at-once":  # as soon as `up` runs: a signal before that hits the interpreter's own start-up,
+            # which no program can handle ("Fatal Python error: init_sys_streams ... KeyboardInterrupt", seen in CI)
+            while proc.poll() is None and not state.exists():
+                pass
+        elif moment == "localstack-starting":  # its process is recorded: LocalStack is importing its services
             while localstack() is None and proc.poll() is None:
                 note()
         elif moment == "just-before-ready":  # our extensions are loaded, the gateway is next; held there
