@@ -295,8 +295,8 @@ def down(settings: Settings):
             click.echo("nothing had been deployed in it")
         click.echo(f"recordings and spans stay in {settings.state_dir}")
     if stopped.get("forced"):
-        click.secho(f"warning: LocalStack did not stop within 20 s and was killed; its log: "
-                    f"{settings.state_dir / 'localstack.log'}", fg="yellow", err=True)
+        click.secho(f"warning: LocalStack did not stop within 20 s and was killed; what its threads were doing is "
+                    f"at the end of its log: {settings.state_dir / 'localstack.log'}", fg="yellow", err=True)
 
 
 @main.command()

@@ -28,6 +28,7 @@ import requests
 
 from sandbox import interrupts, node_sdk
 from sandbox.errors import SandboxError
+from sandbox.localstack_ext import thread_dump
 from sandbox.localstack_ext.warmup import share_cache_files
 from sandbox.process_registry import ProcessRecord, ProcessRegistry
 from sandbox.settings import SPEED_SWITCHES, Settings
@@ -286,11 +287,30 @@ class EmbeddedBackend:
             time.sleep(0.05)
         clean = not rec.is_alive()
         if not clean:
+            self._dump_threads(inst, grace)
             os.killpg(inst.pid, signal.SIGKILL)
             while rec.is_alive():
                 time.sleep(0.05)
         self.registry.remove(inst.pid)
         return clean
+
+    def _dump_threads(self, inst: Instance, grace: float) -> None:
+        """Before the kill: LocalStack's threads into its log, under a banner (localstack_ext/thread_dump.py)."""
+        try:
+            with open(self.log_file, "a") as log:
+                log.write("\n" + thread_dump.BANNER.format(grace=grace) + "\n")
+            size = size_seen = self.log_file.stat().st_size
+            os.kill(inst.pid, thread_dump.THREAD_DUMP_SIGNAL)
+        except OSError:
+            return
+        deadline = time.monotonic() + 2.0  # written from a C signal handler: milliseconds, unless the disk is slow
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            grown = self.log_file.stat().st_size
+            if grown > size:  # started: done once it stops growing
+                if grown == size_seen:
+                    break
+                size_seen = grown
 
 
 def make_private_dir(path: Path) -> None:

@@ -31,6 +31,7 @@ from localstack.http import Response
 from localstack.services.lambda_.invocation.executor_endpoint import (
     ExecutorEndpoint,
     InvokeSendError,
+    ShutdownDuringStartup,
     StatusErrorException,
 )
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
@@ -244,6 +245,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         }
 
         self.endpoint.start()
+        if self.stopped:  # stopped before its wait for ready existed: that wait would never be cancelled
+            raise ShutdownDuringStartup("Execution environment stopped during its start")
         self.env_dir.mkdir(parents=True, exist_ok=True)
         self.process = None
         self.invocations_in_process = 0
@@ -255,6 +258,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         if self.process is None:
             self.process = self._start_supervisor(spec, launcher.supervisor_python)
         process_registry().add(self.process.pid, "lambda", spec["label"])
+        if self.stopped:  # stopped while it was spawned: stop() found no process to stop
+            self._kill()
+            raise ShutdownDuringStartup("Execution environment stopped during its start")
         threading.Thread(
             target=self._watch, args=(self.process,), name=f"lambda-env-{self.id[:8]}", daemon=True
         ).start()

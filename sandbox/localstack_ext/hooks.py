@@ -16,8 +16,9 @@ LOG = logging.getLogger(__name__)
 def load_sandbox_extensions():
     if not os.environ.get("SANDBOX_STATE_DIR"):
         return  # a LocalStack not started by the sandbox: stay out of its way
-    from sandbox.localstack_ext import install
+    from sandbox.localstack_ext import install, thread_dump
 
+    thread_dump.install()  # first: a `down` that must kill LocalStack finds its threads in the log
     install.install_all()
 
 

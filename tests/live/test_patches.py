@@ -600,13 +600,85 @@ def test_down_right_after_a_burst_of_uploads_stops_without_being_forced():
                                                   Body=b"MEDIA1" + bytes(500)), range(300)))
         pid = sb.embedded.instance().pid
         stopped = sb.down()
-        assert stopped["forced"] is False, "LocalStack did not stop on SIGTERM within 20 s and was killed"
+        log = sb.embedded.log_file.read_text(errors="replace")
+        assert stopped["forced"] is False, (
+            "LocalStack did not stop on SIGTERM within 20 s and was killed; its log from the thread dump on "
+            "(sandbox/localstack_ext/thread_dump.py):\n" + log[log.rfind("--- sandbox down:"):][-20000:])
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
         assert stopped["leftovers"] == []
     finally:
         sb.down()
         shutil.rmtree(state, ignore_errors=True)
 
+
+
+
+# --- lambda_starting_environments: an environment still starting is stopped with its function ------------------
+HANGING_INIT = "import time\ntime.sleep(120)  # an init that never ends\ndef handler(event, context):\n    return 1\n"
+
+
+def _starting_processes(sb, fn: str) -> list:
+    return [r for r in sb.embedded.registry.alive() if r.kind == "lambda" and r.label.startswith(f"{fn}/")]
+
+
+@pytest.mark.live
+def test_down_during_a_hanging_init_stops_without_being_forced():
+    """LocalStack stopped only the environments that had finished starting: the Invoke waiting for a starting one's
+    ready call held a gateway thread that its stopped server never released, and `down` always waited its 20 s and
+    killed LocalStack (sandbox/localstack_ext/patches/lambda_starting_environments.py)."""
+    import tempfile
+
+    from conftest import create_function, wait_for
+    from sandbox import Sandbox, Settings
+    from sandbox.embedded import free_port
+
+    state = tempfile.mkdtemp(prefix="sandbox-init-down-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None)
+    sb = Sandbox(Settings(state_dir=state, port=free_port(), endpoint=None))
+    sb.up(timeout=120)
+    try:
+        fn = create_function(sb, HANGING_INIT, timeout=60)
+        sb.client("lambda").invoke(FunctionName=fn, InvocationType="Event", Payload=b"{}")
+        started = wait_for(lambda: _starting_processes(sb, fn), message="the environment's process")
+        stopped = sb.down()
+        log = sb.embedded.log_file.read_text(errors="replace")
+        assert stopped["forced"] is False, (
+            "LocalStack did not stop within 20 s and was killed; its threads:\n" + log[log.rfind("--- sandbox down:"):])
+        assert not any(r.is_alive() for r in started) and stopped["leftovers"] == []
+    finally:
+        sb.down()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.mark.live
+def test_deleting_a_function_stops_its_environment_that_is_still_starting(sb):
+    """The same gap, while running: a function deleted during a hanging init kept its process (and an Invoke
+    waiting for it) until the 20 s startup timeout."""
+    from conftest import create_function, wait_for
+
+    fn = create_function(sb, HANGING_INIT, timeout=60)
+    sb.client("lambda").invoke(FunctionName=fn, InvocationType="Event", Payload=b"{}")
+    started = wait_for(lambda: _starting_processes(sb, fn), message="the environment's process")
+    sb.client("lambda").delete_function(FunctionName=fn)
+    wait_for(lambda: not any(r.is_alive() for r in started), timeout=8,
+             message="the starting environment's process to stop after its function was deleted")
+
+@pytest.mark.live
+def test_sigusr2_writes_localstack_threads_into_its_log_and_it_keeps_running(sb):
+    """The signal a forced `down` sends before its kill (sandbox/localstack_ext/thread_dump.py): LocalStack's own
+    threads must be in the dump (the gateway's serving thread), and a running sandbox must survive it."""
+    import signal
+    import time
+
+    before = sb.embedded.log_file.stat().st_size
+    os.kill(sb.embedded.instance().pid, signal.SIGUSR2)
+    deadline, dump = time.monotonic() + 10, ""
+    while "serve" not in dump and time.monotonic() < deadline:
+        time.sleep(0.1)
+        with open(sb.embedded.log_file, "rb") as f:
+            f.seek(before)
+            dump = f.read().decode(errors="replace")
+    assert "Thread 0x" in dump and "localstack" in dump and "serve" in dump, dump[-5000:]
+    assert sb.client("sqs").list_queues().get("QueueUrls", []) == []  # still answers
 
 # --- speed: moto_action_lookup, gateway_internal_routes, the server's form parsing, moto fast copies -------------
 def test_the_request_path_shortcuts_change_no_answer(sb, helpers):

@@ -62,3 +62,44 @@ def test_a_failing_internal_call_is_not_retried_once_localstack_stops(restored_r
     assert _attempts_against_a_closed_port() == 2, "a retry before the shutdown, as LocalStack's clients do"
     shutdown_retries.stop()
     assert _attempts_against_a_closed_port() == 1
+
+
+HUNG_LOCALSTACK = """
+import signal, sys, threading, time
+from sandbox.localstack_ext import thread_dump
+thread_dump.install()
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # like a LocalStack whose exit waits for a thread that never ends
+def joined_at_exit_and_never_ending():
+    time.sleep(600)
+threading.Thread(target=joined_at_exit_and_never_ending).start()
+print("ready", flush=True)
+"""
+
+
+def test_a_localstack_that_does_not_stop_leaves_its_threads_in_its_log(tmp_path):
+    """A forced `down` (SIGKILL after the grace period) used to leave no trace of why LocalStack hung, and CI then
+    showed only "was killed": now its threads' stacks are in its log, under a banner, before the kill."""
+    import subprocess
+    import sys
+    import time
+
+    from sandbox import Settings
+    from sandbox.embedded import EmbeddedBackend, Instance
+    from sandbox.localstack_ext import thread_dump
+
+    backend = EmbeddedBackend(Settings(state_dir=tmp_path, endpoint=None))
+    with open(backend.log_file, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-c", HUNG_LOCALSTACK], stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    rec = backend.registry.add(proc.pid, "localstack", "localstack")
+    deadline = time.monotonic() + 30
+    while "ready" not in backend.log_file.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    inst = Instance(pid=proc.pid, create_time=rec.create_time, port=0, endpoint="", started_at=time.time(), knobs={})
+
+    assert backend._stop_process(inst, grace=1.0) is False, "a process that ignores SIGTERM stopped by itself?"
+    assert proc.wait(timeout=10) == -9, "it was not killed"
+    log = backend.log_file.read_text()
+    banner = thread_dump.BANNER.format(grace=1.0)
+    assert banner in log, log
+    assert "joined_at_exit_and_never_ending" in log.split(banner, 1)[1], f"no thread stacks after the banner:\n{log}"
