@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
@@ -175,9 +176,28 @@ class ProcessEndpoint(ExecutorEndpoint):
         return super().status_ready(request, executor_id)
 
 
+_executors: weakref.WeakSet = weakref.WeakSet()  # every environment of this LocalStack (stop_all)
+
+
+def stop_all(timeout: float = 8.0) -> int:
+    """Stops every environment not stopped yet, at once; how many. Run when LocalStack stops, after its Lambda
+    service did (hooks.stop_lambda_environments): one that escaped it - started or respawned while the service
+    stopped - would keep its invocation, and the gateway thread waiting for it, alive; LocalStack could not exit."""
+    left = [executor for executor in list(_executors) if not executor.stopped]
+    threads = [threading.Thread(target=executor.stop, name=f"lambda-stop-{executor.id[:8]}", daemon=True)
+               for executor in left]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return len(left)
+
+
 class ProcessRuntimeExecutor(RuntimeExecutor):
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
+        _executors.add(self)
         self.token = secrets.token_hex(16)
         self.endpoint = ProcessEndpoint(self.id, self.token)
         self.process: subprocess.Popen | None = None

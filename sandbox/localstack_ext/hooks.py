@@ -6,6 +6,7 @@ gateway handlers, workarounds for LocalStack bugs) is installed from this `on_in
 
 import logging
 import os
+import sys
 
 from localstack.runtime import hooks
 
@@ -99,3 +100,16 @@ def stop_late_services():
     from localstack.services.plugins import SERVICE_PLUGINS
 
     SERVICE_PLUGINS.stop_all_services()
+
+
+@hooks.on_infra_shutdown(priority=-40)
+def stop_lambda_environments():
+    """Last, after LocalStack stopped its services (priority -10, and stop_late_services), before its gateway stops:
+    every Lambda environment still running is stopped (sandbox/lambda_process/executor.py `stop_all`). The patch
+    lambda_starting_environments closes the ways we know one escaped the Lambda service's stop; should another
+    remain, its invocation would hold a gateway thread that never ends, and LocalStack would never exit."""
+    executor = sys.modules.get("sandbox.lambda_process.executor")
+    if executor is None or not os.environ.get("SANDBOX_STATE_DIR"):
+        return  # no function ever started here
+    if stopped := executor.stop_all():
+        LOG.warning("stopped %d Lambda environment(s) still running after LocalStack's Lambda service stopped", stopped)

@@ -662,6 +662,7 @@ def test_deleting_a_function_stops_its_environment_that_is_still_starting(sb):
     wait_for(lambda: not any(r.is_alive() for r in started), timeout=8,
              message="the starting environment's process to stop after its function was deleted")
 
+
 @pytest.mark.live
 def test_sigusr2_writes_localstack_threads_into_its_log_and_it_keeps_running(sb):
     """The signal a forced `down` sends before its kill (sandbox/localstack_ext/thread_dump.py): LocalStack's own

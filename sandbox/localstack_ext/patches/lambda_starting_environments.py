@@ -1,17 +1,23 @@
-"""Lambda environments still starting are stopped with their function version, and none starts once LocalStack stops.
+"""Lambda environments that are starting, or finish starting, while their version stops are stopped too.
 
 localstack/services/lambda_/invocation/assignment.py `AssignmentService.get_environment` adds a new on-demand
 environment to `self.environments` only after `start_environment` returns, and `stop_environments_for_version`
-(called when LocalStack stops, and when a function is updated or deleted) stops only those: an environment still
-starting - a cold start, or a function whose init is slow or hangs - keeps waiting for its runtime's ready call.
-When LocalStack stops, its gateway stops its thread pool, so that call is never served: the Invoke request that
-started the environment holds a gateway thread until the startup timer fires (LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT,
-20 s), then blocks for ever writing its answer to the stopped reactor, and LocalStack never exits. `sandbox down`
-waited its 20 s and killed it: every time during a slow init, and now and then after a burst of uploads (CI).
+(called when LocalStack stops, and when a function is updated or deleted) stops the environments it finds there
+when it begins. Two kinds escaped it:
 
-The fix: every environment is known to its version while `ExecutionEnvironment.start` runs, and
-`stop_environments_for_version` stops those too (the executor then cancels the wait for the ready call, and the
-invocation fails). Once LocalStack is stopping, no environment starts.
+- one still starting (a cold start, or an init that is slow or hangs) kept waiting for its runtime's ready call.
+  When LocalStack stops, its gateway stops its thread pool, so that call is never served: the Invoke that started
+  the environment held a gateway thread until the startup timer fired (LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT, 20 s),
+  then blocked for ever writing its answer to the stopped reactor. `sandbox down` during a hanging init always
+  waited its 20 s and killed LocalStack; a function deleted during one kept its process until that timer.
+- one that finished starting while the stop was busy with the others (it stops them one by one, seconds under
+  load) was added afterwards and ran its invocation; the function's calls then went to a gateway that no longer
+  answered, and the gateway thread waiting for the function never ended. CI's `down` right after a burst of
+  uploads was killed so (its thread dump showed two gateway threads waiting for functions that were never stopped).
+
+The fix: a version being stopped starts no environment, and one that finishes starting stops itself; the stop
+also stops the environments still starting, and then those added meanwhile. Once LocalStack is stopping, no
+environment starts at all.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ TARGET = "localstack.services.lambda_.invocation.assignment"
 
 _lock = threading.Lock()
 _starting: dict[str, set] = {}  # version manager id -> its environments whose start() is running
+_stopped_versions: set[str] = set()  # version manager ids stopped (a stopped version manager is never restarted)
 
 
 def starting(version_manager_id: str) -> list:
@@ -40,9 +47,16 @@ def apply() -> None:
     original_start = ExecutionEnvironment.start
     original_stop_for_version = AssignmentService.stop_environments_for_version
 
-    def start(self) -> None:
+    def refused(version_manager_id: str) -> str | None:
         if events.infra_stopping.is_set():
-            raise RuntimeError("LocalStack is stopping: no new execution environment is started")
+            return "LocalStack is stopping"
+        if version_manager_id in _stopped_versions:
+            return "its function version was stopped (updated or deleted)"
+        return None
+
+    def start(self) -> None:
+        if reason := refused(self.version_manager_id):
+            raise RuntimeError(f"no new execution environment is started: {reason}")
         with _lock:
             _starting.setdefault(self.version_manager_id, set()).add(self)
         try:
@@ -54,14 +68,23 @@ def apply() -> None:
                     envs.discard(self)
                     if not envs:
                         del _starting[self.version_manager_id]
+        if reason := refused(self.version_manager_id):  # it finished while its version stopped: never used
+            try:
+                self.stop()
+            except InvalidStatusException:
+                pass  # the version's stop got to it first
+            raise RuntimeError(f"execution environment stopped after its start: {reason}")
 
     def stop_environments_for_version(self, version_manager_id: str) -> None:
+        with _lock:
+            _stopped_versions.add(version_manager_id)
         original_stop_for_version(self, version_manager_id)
         for env in starting(version_manager_id):
             try:
                 env.stop()  # status STOPPED; the executor stops its process and cancels the wait for ready
             except InvalidStatusException:
                 pass  # its start ended meanwhile (failed, or timed out and stopped itself)
+        original_stop_for_version(self, version_manager_id)  # any added while the first pass was busy
 
     ExecutionEnvironment.start = start
     AssignmentService.stop_environments_for_version = stop_environments_for_version
