@@ -601,9 +601,10 @@ def test_down_right_after_a_burst_of_uploads_stops_without_being_forced():
         pid = sb.embedded.instance().pid
         stopped = sb.down()
         log = sb.embedded.log_file.read_text(errors="replace")
+        dump = log.rfind("--- sandbox down:")
         assert stopped["forced"] is False, (
-            "LocalStack did not stop on SIGTERM within 20 s and was killed; its log from the thread dump on "
-            "(sandbox/localstack_ext/thread_dump.py):\n" + log[log.rfind("--- sandbox down:"):][-20000:])
+            "LocalStack did not stop on SIGTERM within 20 s and was killed; the end of its log, then its threads "
+            "(sandbox/localstack_ext/thread_dump.py):\n" + log[max(0, dump - 6000):dump] + log[dump:][:20000])
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
         assert stopped["leftovers"] == []
     finally:
