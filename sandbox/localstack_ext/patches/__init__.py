@@ -30,7 +30,7 @@ PATCHES = {
     "moto_action_lookup": "moto finds a request's handler method without listing its class per request (speed)",
     "gateway_internal_routes": "LocalStack's /_localstack routes matched only for paths under /_localstack (speed)",
     "s3_notifications_shutdown": "S3 notifications still queued at shutdown dropped (down waited 20 s after a burst)",
-    "lambda_starting_environments": "Lambda environments still starting are stopped with LocalStack (down waited 20 s)",
+    "lambda_starting_environments": "Lambda environments starting while their function stops are stopped too (down waited 20 s)",
 }
 
 def apply_all() -> None:
