@@ -299,18 +299,23 @@ class EmbeddedBackend:
         try:
             with open(self.log_file, "a") as log:
                 log.write("\n" + thread_dump.BANNER.format(grace=grace) + "\n")
-            size = size_seen = self.log_file.stat().st_size
+            size, size_seen = self.log_file.stat().st_size, -1
             os.kill(inst.pid, thread_dump.THREAD_DUMP_SIGNAL)
         except OSError:
             return
-        deadline = time.monotonic() + 2.0  # written from a C signal handler: milliseconds, unless the disk is slow
+        deadline = time.monotonic() + 3.0  # milliseconds, unless the machine or its disk is very busy
+        named = thread_dump.NAMED_HEADER.split("(")[0].encode()
         while time.monotonic() < deadline:
-            time.sleep(0.1)
-            grown = self.log_file.stat().st_size
-            if grown > size:  # started: done once it stops growing
-                if grown == size_seen:
-                    break
-                size_seen = grown
+            time.sleep(0.2)
+            try:
+                with open(self.log_file, "rb") as log:
+                    log.seek(size)
+                    written = log.read()
+            except OSError:
+                return
+            if named in written and len(written) == size_seen:  # the named dump (the second) is there, and whole
+                break
+            size_seen = len(written)
 
 
 def make_private_dir(path: Path) -> None:

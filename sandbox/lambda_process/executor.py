@@ -177,13 +177,15 @@ class ProcessEndpoint(ExecutorEndpoint):
 
 
 _executors: weakref.WeakSet = weakref.WeakSet()  # every environment of this LocalStack (stop_all)
+_executors_lock = threading.Lock()  # a WeakSet cannot be listed while another thread adds to it
 
 
 def stop_all(timeout: float = 8.0) -> int:
     """Stops every environment not stopped yet, at once; how many. Run when LocalStack stops, after its Lambda
     service did (hooks.stop_lambda_environments): one that escaped it - started or respawned while the service
     stopped - would keep its invocation, and the gateway thread waiting for it, alive; LocalStack could not exit."""
-    left = [executor for executor in list(_executors) if not executor.stopped]
+    with _executors_lock:
+        left = [executor for executor in list(_executors) if not executor.stopped]
     threads = [threading.Thread(target=executor.stop, name=f"lambda-stop-{executor.id[:8]}", daemon=True)
                for executor in left]
     for thread in threads:
@@ -197,7 +199,6 @@ def stop_all(timeout: float = 8.0) -> int:
 class ProcessRuntimeExecutor(RuntimeExecutor):
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
-        _executors.add(self)
         self.token = secrets.token_hex(16)
         self.endpoint = ProcessEndpoint(self.id, self.token)
         self.process: subprocess.Popen | None = None
@@ -209,6 +210,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.lock = threading.Lock()
         self.stopped = False
         self.invocations_in_process = 0
+        with _executors_lock:
+            _executors.add(self)
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self, env_vars: dict[str, str]) -> None:
@@ -266,7 +269,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
 
         self.endpoint.start()
         if self.stopped:  # stopped before its wait for ready existed: that wait would never be cancelled
-            raise ShutdownDuringStartup("Execution environment stopped during its start")
+            self._abandon_start()
         self.env_dir.mkdir(parents=True, exist_ok=True)
         self.process = None
         self.invocations_in_process = 0
@@ -280,7 +283,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         process_registry().add(self.process.pid, "lambda", spec["label"])
         if self.stopped:  # stopped while it was spawned: stop() found no process to stop
             self._kill()
-            raise ShutdownDuringStartup("Execution environment stopped during its start")
+            self._abandon_start()
         threading.Thread(
             target=self._watch, args=(self.process,), name=f"lambda-env-{self.id[:8]}", daemon=True
         ).start()
@@ -338,6 +341,17 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             return json.loads((self.env_dir / layout.CONFINEMENT_FILE).read_text())
         except (OSError, ValueError):
             return None
+
+    def _abandon_start(self) -> None:
+        """A start that stop() overtook: what the start made after it (the endpoint's route, the directory) goes."""
+        try:
+            self.endpoint.shutdown()
+        except Exception as e:  # noqa: BLE001 - stop() may have shut it down already
+            LOG.debug("Endpoint of environment %s already shut down: %s", self.id, e)
+        if self.process is not None:  # stop() may have killed it before it was recorded
+            process_registry().remove(self.process.pid)
+        shutil.rmtree(self.env_dir, ignore_errors=True)
+        raise ShutdownDuringStartup("Execution environment stopped during its start")
 
     def stop(self) -> None:
         self.stopped = True

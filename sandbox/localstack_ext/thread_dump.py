@@ -1,23 +1,47 @@
 """What a LocalStack that does not stop was doing, in its log.
 
 `sandbox down` sends SIGTERM and, after a grace period, SIGKILL. A kill leaves no trace of why LocalStack hung, so
-before it `down` writes a banner into LocalStack's log and sends THREAD_DUMP_SIGNAL: Python's faulthandler writes
-every thread's stack to LocalStack's stderr, which is that log (`localstack.log` in the state dir). faulthandler
-answers from its C signal handler, so the dump comes even when no Python code can run (during the interpreter's
-exit, or a thread holding the GIL in C). The same signal works on a running sandbox (`kill -USR2 <pid>`) and does
-not stop it.
+before it `down` writes a banner into LocalStack's log and sends THREAD_DUMP_SIGNAL. Two dumps then go to
+LocalStack's stderr, which is that log (`localstack.log` in the state dir):
 
-Imported by the CLI process too (embedded.py), so it imports nothing of LocalStack.
+- faulthandler's, from its C signal handler: it comes even when no Python code can run (a thread holding the GIL
+  in C), but shows at most 100 threads, newest first - LocalStack's gateway pool can hold hundreds;
+- then every thread, with its name, from a Python handler (in the main thread, as soon as it runs Python again: it
+  does while the interpreter's exit waits for threads).
+
+The same signal works on a running sandbox (`kill -USR2 <pid>`) and does not stop it. Imported by the CLI process
+too (embedded.py), so it imports nothing of LocalStack.
 """
 
 import faulthandler
 import signal
 import sys
+import threading
+import traceback
 
 THREAD_DUMP_SIGNAL = signal.SIGUSR2
 BANNER = "--- sandbox down: LocalStack did not stop within {grace:.0f} s; its threads (SIGUSR2) ---"
+NAMED_HEADER = "--- every thread of LocalStack, with its name ({count} threads) ---"
+
+
+def named_stacks() -> str:
+    """Every thread's stack under its name (threading's), without faulthandler's limit of 100 threads."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    frames = sys._current_frames()
+    out = [NAMED_HEADER.format(count=len(frames))]
+    for ident, frame in frames.items():
+        out.append(f'\nThread {ident:#x} "{names.get(ident, "?")}" (most recent call last):')
+        out.extend(line.rstrip("\n") for line in traceback.format_stack(frame))
+    return "\n".join(out) + "\n"
 
 
 def install() -> None:
-    """Registers the dump for the whole life of the LocalStack process."""
-    faulthandler.register(THREAD_DUMP_SIGNAL, file=sys.stderr, all_threads=True)
+    """Registers both dumps for the whole life of the LocalStack process."""
+    stream = sys.stderr
+
+    def write_named_stacks(signum, frame):  # noqa: ARG001 - a signal handler's signature
+        stream.write(named_stacks())
+        stream.flush()
+
+    signal.signal(THREAD_DUMP_SIGNAL, write_named_stacks)
+    faulthandler.register(THREAD_DUMP_SIGNAL, file=stream, all_threads=True, chain=True)  # first, then the above

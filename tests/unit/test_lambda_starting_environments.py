@@ -18,6 +18,7 @@ def classes(monkeypatch):
     )
 
     monkeypatch.setattr(ExecutionEnvironment, "start", lambda self: self.during_start())
+    monkeypatch.setattr(ExecutionEnvironment, "reserve", ExecutionEnvironment.reserve)
     monkeypatch.setattr(AssignmentService, "stop_environments_for_version",
                         AssignmentService.stop_environments_for_version)
     monkeypatch.setattr(patch, "_stopped_versions", set())
@@ -66,6 +67,20 @@ def test_an_environment_still_starting_is_stopped_with_its_version(classes):
     assert starting.stopped and patch.starting("v1") == []
 
 
+def test_an_environment_of_a_stopped_version_is_not_reserved_but_stopped(classes):
+    """Added to its version after the stop's last pass (LocalStack adds, then reserves): stopped, never invoked."""
+    from localstack.services.lambda_.invocation.execution_environment import InvalidStatusException
+
+    service_cls, env_cls = classes
+    service = service_cls.__new__(service_cls)
+    service.environments = {"v1": {}}
+    service.stop_environments_for_version("v1")
+    late = environment(env_cls, "v1")
+    with pytest.raises(InvalidStatusException, match="function version was stopped"):
+        late.reserve()
+    assert late.stopped
+
+
 def test_a_stopped_version_or_a_stopping_localstack_starts_no_environment(classes, monkeypatch):
     from localstack.runtime import events
 
@@ -83,8 +98,8 @@ def test_a_stopped_version_or_a_stopping_localstack_starts_no_environment(classe
     assert started == []
 
 
-def test_the_last_shutdown_hook_stops_every_environment_still_running(monkeypatch):
-    """hooks.stop_lambda_environments -> executor.stop_all: the safety net behind the patch, at LocalStack's exit."""
+def test_stop_all_stops_every_environment_still_running(monkeypatch):
+    """executor.stop_all, which the last shutdown hook (hooks.stop_lambda_environments) calls: the safety net."""
     import weakref
 
     from sandbox.lambda_process import executor

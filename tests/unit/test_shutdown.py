@@ -102,4 +102,7 @@ def test_a_localstack_that_does_not_stop_leaves_its_threads_in_its_log(tmp_path)
     log = backend.log_file.read_text()
     banner = thread_dump.BANNER.format(grace=1.0)
     assert banner in log, log
-    assert "joined_at_exit_and_never_ending" in log.split(banner, 1)[1], f"no thread stacks after the banner:\n{log}"
+    after = log.split(banner, 1)[1]
+    assert "joined_at_exit_and_never_ending" in after.split("--- every thread")[0], f"no faulthandler dump:\n{log}"
+    named = after.partition("--- every thread of LocalStack, with its name")[2]
+    assert '"MainThread"' in named and "joined_at_exit_and_never_ending" in named, f"no named dump:\n{log}"
