@@ -304,7 +304,7 @@ class EmbeddedBackend:
         except OSError:
             return
         deadline = time.monotonic() + 3.0  # milliseconds, unless the machine or its disk is very busy
-        named = thread_dump.NAMED_HEADER.split("(")[0].encode()
+        named = thread_dump.NAMED_MARK.encode()
         while time.monotonic() < deadline:
             time.sleep(0.2)
             try:

@@ -10,23 +10,17 @@ a failed internal call fails at once.
 
 from __future__ import annotations
 
-import threading
-
-_stopping = threading.Event()
-
 
 def stop() -> None:
-    """From now on botocore asks for no retry: a call that fails, fails."""
+    """From now on botocore asks for no retry: a call that fails, fails. Installed only here, when LocalStack
+    stops, so the request path pays nothing before then."""
     from botocore.endpoint import Endpoint
 
-    if not getattr(Endpoint._needs_retry, "_sandbox_shutdown", False):
-        original = Endpoint._needs_retry
+    if getattr(Endpoint._needs_retry, "_sandbox_shutdown", False):
+        return
 
-        def _needs_retry(self, *args, **kwargs):
-            if _stopping.is_set():
-                return False
-            return original(self, *args, **kwargs)
+    def _needs_retry(self, *args, **kwargs):
+        return False
 
-        _needs_retry._sandbox_shutdown = True
-        Endpoint._needs_retry = _needs_retry
-    _stopping.set()
+    _needs_retry._sandbox_shutdown = True
+    Endpoint._needs_retry = _needs_retry

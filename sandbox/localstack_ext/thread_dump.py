@@ -21,7 +21,8 @@ import traceback
 
 THREAD_DUMP_SIGNAL = signal.SIGUSR2
 BANNER = "--- sandbox down: LocalStack did not stop within {grace:.0f} s; its threads (SIGUSR2) ---"
-NAMED_HEADER = "--- every thread of LocalStack, with its name ({count} threads) ---"
+NAMED_MARK = "--- every thread of LocalStack, with its name"  # begins the second dump (embedded.py waits for it)
+NAMED_HEADER = NAMED_MARK + " ({count} threads) ---"
 
 
 def named_stacks() -> str:

@@ -44,7 +44,6 @@ def test_queued_s3_notifications_are_dropped_when_s3_stops(monkeypatch):
 def restored_retries(monkeypatch):
     """shutdown_retries.stop() changes botocore for the whole process: undone after the test."""
     monkeypatch.setattr(Endpoint, "_needs_retry", Endpoint._needs_retry)
-    monkeypatch.setattr(shutdown_retries, "_stopping", threading.Event())
 
 
 def _attempts_against_a_closed_port() -> int:
