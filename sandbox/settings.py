@@ -32,6 +32,7 @@ SPEED_SWITCHES: dict[str, tuple[str, str]] = {
     "SANDBOX_ESM_WAKE_ON_MESSAGE": ("1", "0: idle SQS mappings poll (not woken)"),
     "SANDBOX_ESM_IDLE_WAIT_SECONDS": ("10", "idle SQS mapping's longest wait (seconds)"),
     "SANDBOX_LAMBDA_INLINE_REPLY": ("1", "0: results come back by two callbacks"),
+    "SANDBOX_LAMBDA_LOGS_DIRECT": ("1", "0: Lambda's logs go by botocore over HTTP"),
     "SANDBOX_MOTO_FAST_COPY": ("1", "0: moto DynamoDB copies with copy.deepcopy"),
     "SANDBOX_LOG_REQUESTS": ("0", "1: a log line per request (costs ~1/3 CPU)"),
     "SANDBOX_IN_MEMORY_CLIENT": ("0", "1: LocalStack's own clients skip HTTP"),

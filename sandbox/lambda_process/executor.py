@@ -9,6 +9,7 @@ crashed runtime, so both fail the invocation the way AWS does and the next invoc
 from __future__ import annotations
 
 import hmac
+import http.client
 import json
 import logging
 import os
@@ -26,7 +27,6 @@ from datetime import datetime, timezone
 from http import HTTPStatus
 from pathlib import Path
 
-import requests
 from localstack import config
 from localstack.http import Response
 from localstack.services.lambda_.invocation.executor_endpoint import (
@@ -40,6 +40,7 @@ from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntim
 from werkzeug import Request
 
 from sandbox.lambda_process import hooks, runtimes, zygote_client
+from sandbox.lambda_process.invoke_connection import InvokeConnection
 from sandbox.lambda_process.environment import layout
 from sandbox.process_registry import ProcessRegistry, terminate_group
 
@@ -205,8 +206,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.env_vars: dict[str, str] = {}
         self.env_dir = state_dir() / "lambda" / "envs" / self.id
         self.log_path = self.env_dir / layout.PROCESS_LOG
-        self.session = requests.Session()
-        self.session.trust_env = False  # never through a proxy: environments live on loopback
+        self.connection: InvokeConnection | None = None  # to the runtime's invoke server, once it is ready
         self.lock = threading.Lock()
         self.stopped = False
         self.invocations_in_process = 0
@@ -452,40 +452,50 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.endpoint.invocation_future = future
         self.endpoint.logs = None
         self._start_bookkeeping(payload)
-        url = f"http://127.0.0.1:{self.endpoint.container_port}/invoke"
         self.endpoint.current_request_id = payload.get("invoke-id")
         timeout = float(self.function_version.config.timeout)
-        headers = {INVOKE_TOKEN_HEADER: self.token}
+        headers = {INVOKE_TOKEN_HEADER: self.token, "Content-Type": "application/json"}
         if INLINE_REPLY:
             headers[REPLY_HEADER] = "inline"
+        port = self.endpoint.container_port
+        if self.connection is None or self.connection.port != port:
+            self._close_connection()
+            self.connection = InvokeConnection(port)
         try:
             # The headers come back as soon as the runtime accepts the invocation; an inline body when it ends.
-            response = self.session.post(url, json=payload, headers=headers, stream=True,
-                                         timeout=(10, timeout if INLINE_REPLY else 10))
-        except requests.RequestException as e:
+            response = self.connection.post("/invoke", json.dumps(payload).encode(), headers, connect_timeout=10,
+                                            read_timeout=timeout if INLINE_REPLY else 10)
+        except (OSError, http.client.HTTPException) as e:
             if not retry_on_dead or not self._exited_within(2.0):
                 raise InvokeSendError(f"Could not send the invocation to environment {self.id}: {e}") from e
             # The runtime was on its way out (it reports an uncaught error, then exits): a fresh one takes it.
             self._respawn()
             return self._invoke(payload, retry_on_dead=False)
-        if not response.ok:
-            response.close()
-            raise InvokeSendError(f"Environment {self.id} refused the invocation: HTTP {response.status_code}")
-        if response.status_code == HTTPStatus.OK:
+        if response.status >= 400:
+            self._close_connection()  # its body is not read: the connection carries no other request
+            raise InvokeSendError(f"Environment {self.id} refused the invocation: HTTP {response.status}")
+        if response.status == HTTPStatus.OK:
             return self._inline_result(response, future, timeout)
-        response.close()
+        try:
+            response.read()  # 202, no body: the connection is free for the next invocation
+        except (OSError, http.client.HTTPException):
+            self._close_connection()
         return self._await(future, timeout)
 
-    def _inline_result(self, response: requests.Response, future: Future, timeout: float) -> InvocationResult:
+    def _close_connection(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+    def _inline_result(self, response: http.client.HTTPResponse, future: Future, timeout: float) -> InvocationResult:
         """The result the runtime wrote into its answer; a connection that breaks first is a crash (the process
         watcher settles the future) or the function's timeout."""
         try:
-            data = response.content
+            data = response.read()
             meta, _, rest = data.partition(b"\n")
             meta = json.loads(meta)
             logs_bytes = int(meta["logs_bytes"])
-        except (requests.RequestException, ValueError, KeyError, TypeError):
-            response.close()
+        except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError):
+            self._close_connection()
             elapsed = time.perf_counter() - self._invoke_started
             return self._await(future, max(0.0, timeout - elapsed))
         self.endpoint.logs = rest[:logs_bytes].decode("utf-8", "replace")
@@ -589,3 +599,4 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     @classmethod
     def validate_environment(cls) -> bool:
         return True
+

@@ -31,6 +31,7 @@ PATCHES = {
     "gateway_internal_routes": "LocalStack's /_localstack routes matched only for paths under /_localstack (speed)",
     "s3_notifications_shutdown": "S3 notifications still queued at shutdown dropped (down waited 20 s after a burst)",
     "lambda_starting_environments": "Lambda environments starting while their function stops are stopped too (down waited 20 s)",
+    "lambda_log_shipping": "Lambda's log lines handed to the gateway in process, not sent by botocore over HTTP (speed)",
 }
 
 def apply_all() -> None:
