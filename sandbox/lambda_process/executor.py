@@ -356,6 +356,14 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def stop(self) -> None:
         self.stopped = True
         self._kill()
+        # LocalStack keeps a stopped environment's executor around: its connection stayed open (CLOSE-WAIT), one
+        # descriptor per stopped environment. An invocation still running holds the lock and closes it on its way out
+        # (the kill broke it), so it is closed here only when none is.
+        if self.lock.acquire(blocking=False):
+            try:
+                self._close_connection()
+            finally:
+                self.lock.release()
         try:
             self.endpoint.shutdown()
         except Exception as e:  # noqa: BLE001 - stopping must go on
@@ -463,7 +471,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self.connection = InvokeConnection(port)
         try:
             # The headers come back as soon as the runtime accepts the invocation; an inline body when it ends.
-            response = self.connection.post("/invoke", json.dumps(payload).encode(), headers, connect_timeout=10,
+            # ensure_ascii=False: non-ASCII text travels as UTF-8, not as 6-byte escapes that could push a payload
+            # under Lambda's 6 MB over the runtime's cap
+            body = json.dumps(payload, ensure_ascii=False).encode()
+            response = self.connection.post("/invoke", body, headers, connect_timeout=10,
                                             read_timeout=timeout if INLINE_REPLY else 10)
         except (OSError, http.client.HTTPException) as e:
             if not retry_on_dead or not self._exited_within(2.0):

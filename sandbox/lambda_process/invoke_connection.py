@@ -1,9 +1,10 @@
 """One kept-alive HTTP/1.1 connection from the executor to its environment's invoke server.
 
 Why not `requests`: on a warm invoke, its session machinery (URL preparation, hooks, cookie and proxy merging, the
-adapter and urllib3's pool) was about a third of LocalStack's CPU on the invoke's path (py-spy, docs/benchmarks.md
-"Sixth round"). An environment runs one invocation at a time (the executor's lock), so one plain `http.client`
-connection is all it needs.
+adapter and urllib3's pool) made a warm invoke ~18 % slower (bench/invoke.py, docs/benchmarks.md "Sixth round"). An
+environment runs one invocation at a time (the executor's lock), so one plain `http.client` connection is all it
+needs. Neither runtime server closes an idle connection (bootstrap.py never; bootstrap.mjs sets no keep-alive
+timeout); one that the runtime closed anyway (it exited) is seen before it is used, and never sent an invocation.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import http.client
 import select
 
-# A kept-alive connection the server closed while idle (Node's server does after 5 s) fails on its next request
-# with one of these before any answer: the request never reached the runtime, so it is sent again on a new one.
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+# A send that fails on a reused connection: the runtime closed it before reading this request, so the request is sent
+# once more on a new connection. Nothing is ever sent again once it was sent whole: a function must not run twice.
+_SEND_FAILED = (ConnectionResetError, BrokenPipeError)
 
 
 class InvokeConnection:
@@ -29,41 +30,45 @@ class InvokeConnection:
         """
         reused = self._reusable()
         try:
-            return self._post(path, body, headers, connect_timeout, read_timeout)
-        except _STALE:
-            self.close()
-            if not reused:
-                raise
-        return self._post(path, body, headers, connect_timeout, read_timeout)
-
-    def _post(self, path, body, headers, connect_timeout, read_timeout) -> http.client.HTTPResponse:
-        if self._conn is None:
-            self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=connect_timeout)
-        conn = self._conn
-        try:
-            if conn.sock is None:
-                conn.connect()  # also sets TCP_NODELAY: headers and body leave in one write, the answer at once
-            conn.sock.settimeout(connect_timeout)
-            conn.request("POST", path, body=body, headers=headers)
+            conn = self._connected(connect_timeout)
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+            except _SEND_FAILED:
+                if not reused:
+                    raise
+                self.close()
+                conn = self._connected(connect_timeout)
+                conn.request("POST", path, body=body, headers=headers)
             conn.sock.settimeout(read_timeout)
             return conn.getresponse()
         except BaseException:
             self.close()
             raise
 
+    def _connected(self, connect_timeout: float) -> http.client.HTTPConnection:
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=connect_timeout)
+        conn = self._conn
+        if conn.sock is None:
+            conn.connect()  # also sets TCP_NODELAY: headers and body leave in one write, the answer at once
+        conn.sock.settimeout(connect_timeout)
+        return conn
+
     def _reusable(self) -> bool:
-        """Whether a connection is open and still usable: a server that closed it made it readable (at EOF)."""
+        """Whether a connection is open and still usable: one the server closed is readable (at EOF) or hung up.
+        `poll`, not `select`: LocalStack may hold more than 1024 descriptors."""
         conn = self._conn
         if conn is None or conn.sock is None:
             return False
         try:
-            readable, _, _ = select.select([conn.sock], [], [], 0)
+            poller = select.poll()
+            poller.register(conn.sock, select.POLLIN | select.POLLPRI)
+            usable = not poller.poll(0)
         except (OSError, ValueError):
-            readable = True
-        if readable:
+            usable = False
+        if not usable:
             self.close()
-            return False
-        return True
+        return usable
 
     def close(self) -> None:
         conn, self._conn = self._conn, None

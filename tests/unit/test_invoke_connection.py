@@ -93,7 +93,7 @@ def test_many_invocations_share_one_connection(make_server):
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced(make_server):
-    server = make_server(idle_close=True)
+    server = make_server(idle_close=True)  # the runtime exited after answering, say
     conn = InvokeConnection(server.port)
     try:
         for i in range(3):
@@ -117,6 +117,64 @@ def test_a_connection_closed_just_as_it_is_reused_is_sent_again_once(make_server
     finally:
         conn.close()
     assert server.requests == 2
+
+
+def test_a_request_sent_whole_is_never_sent_again_when_the_answer_fails():
+    """The server read the request, then hung up (a runtime that died running it): the error reaches the executor,
+    which reports the crash. Sending it again would run the function twice."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    received = []
+
+    def serve():
+        c, _ = listener.accept()
+        with c:
+            data = b""
+            while not data.endswith(b"first"):
+                data += c.recv(65536)
+            received.append("a")
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na")
+            data = b""
+            while not data.endswith(b"second"):  # the whole second request, on the same (reused) connection
+                data += c.recv(65536)
+            received.append("b")
+        while True:  # any new connection: a resend
+            try:
+                c2, _ = listener.accept()
+            except OSError:
+                return
+            received.append("resent")
+            c2.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    conn = InvokeConnection(listener.getsockname()[1])
+    try:
+        assert post(conn, b"first") == b"a"
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+            post(conn, b"second")
+        time.sleep(0.2)
+        assert received == ["a", "b"]
+    finally:
+        listener.close()
+
+
+def test_keep_alive_holds_with_more_than_1024_descriptors_open(make_server):
+    """`select` cannot watch a descriptor past 1024: the connection looked broken and was replaced on every call."""
+    server = make_server()
+    held = []
+    try:
+        while len(held) < 1100:
+            held.append(socket.socket())
+        conn = InvokeConnection(server.port)
+        for i in range(10):
+            assert post(conn, b"%d" % i) == b"%d" % i
+        assert conn._conn.sock.fileno() > 1024  # noqa: SLF001
+        conn.close()
+    finally:
+        for s in held:
+            s.close()
+    assert server.connections == 1
 
 
 def test_nothing_listening_is_an_error_not_a_retry_loop():

@@ -91,6 +91,39 @@ def test_server_errors_and_throttling_are_tried_five_times_like_botocore(no_slee
     assert len(gw.requests) == 2
 
 
+@pytest.mark.parametrize(("status", "code", "retried"), [
+    (429, "RateExceeded", True), (500, "InternalFailure", True), (502, "BadGateway", True),
+    (503, "ServiceUnavailable", True), (504, "GatewayTimeout", True), (509, "LimitExceeded", True),
+    (400, "ThrottlingException", True), (400, "Throttling", True), (400, "ProvisionedThroughputExceededException", True),
+    (400, "LimitExceededException", False), (400, "SlowDown", False), (403, "ThrottlingException", False),
+    (400, "InvalidParameterException", False), (403, "AccessDeniedException", False),
+])
+def test_what_is_retried_is_what_botocores_legacy_mode_retries(status, code, retried):
+    from botocore import retryhandler, translate
+    from botocore.awsrequest import AWSResponse
+    from botocore.loaders import Loader
+
+    data = Loader().load_data("_retry")
+    handler = retryhandler.create_retry_handler(
+        translate.build_retry_config("logs", data["retry"], data.get("definitions", {})), "PutLogEvents")
+    answer = (AWSResponse("http://x/", status, {}, None), {"Error": {"Code": code}})
+    botocore_retries = handler(attempts=1, response=answer, caught_exception=None,
+                               request_dict={"context": {}}) is not None
+    assert botocore_retries is retried, "the table above is botocore's"
+    assert shipping.retried(status, code) is retried
+
+
+def test_disable_boto_retries_tries_once(no_sleep, monkeypatch):
+    from localstack import config
+
+    monkeypatch.setattr(config, "DISABLE_BOTO_RETRIES", True)
+    gw = Gateway((503, {"__type": "ServiceUnavailable", "message": "down"}))
+    client = shipping.GatewayLogsClient("000000000000", "us-east-1", gateway=gw)
+    with pytest.raises(shipping.LogsError):
+        client.put_log_events(logGroupName="g", logStreamName="s", logEvents=[])
+    assert len(gw.requests) == 1 and no_sleep == []
+
+
 def test_nothing_is_retried_once_localstack_is_stopping(no_sleep, monkeypatch):
     monkeypatch.setattr(shipping, "_stopping", lambda: True)
     gw = Gateway((503, {"__type": "ServiceUnavailable", "message": "down"}))

@@ -76,7 +76,8 @@ function signalActivity(marker) {
     // the supervisor is gone or the pipe is full: nothing to tell
   }
 }
-const MAX_INVOKE_BODY = 8 * 1024 * 1024; // Lambda's request limit is 6 MB; the envelope adds a little
+// Lambda's request limit is 6 MB; inside the executor's JSON envelope each quote or backslash of it is escaped (2x)
+const MAX_INVOKE_BODY = 16 * 1024 * 1024;
 
 const require = nodeModule.createRequire(BOOTSTRAP_URL);
 const exit = process.exit.bind(process); // user code may replace process.exit; we must still be able to leave

@@ -42,7 +42,8 @@ PROCESS_STARTED = time.perf_counter()
 MAX_LOG_BYTES = int(os.environ.get("SANDBOX_MAX_LOG_BYTES", str(1024 * 1024)))
 INVOKE_TOKEN_HEADER = "X-Sandbox-Invoke-Token"
 RUNTIME_TOKEN_HEADER = "X-Sandbox-Runtime-Token"
-MAX_INVOKE_BODY = 8 * 1024 * 1024  # Lambda's request limit is 6 MB; the envelope adds a little
+# Lambda's request limit is 6 MB; inside the executor's JSON envelope each quote or backslash of it is escaped (2x)
+MAX_INVOKE_BODY = 16 * 1024 * 1024
 # The inline reply: headers at once (the invocation is accepted), then one chunked body when it ends -
 # a JSON line {"kind": "response"|"error", "logs_bytes": N}, N bytes of logs, the payload.
 REPLY_HEADER = "X-Sandbox-Reply"

@@ -10,8 +10,9 @@ The client here writes the same JSON request and hands it to LocalStack's gatewa
 own `IN_MEMORY_CLIENT` does (localstack/aws/client.py `GatewayShortCircuit`) but without botocore. The handler chain
 still runs, so what a PutLogEvents did stays: fault rules on CloudWatch Logs, the recorder's span as the execution's
 child (lambda_logs_hops), metric and subscription filters. The call is internal (`x-localstack-data`), in the role's
-account. Like botocore's default retry mode, a 5xx or throttling error is tried 5 times in all with a random
-exponential back-off - and, as shutdown_retries makes botocore do, not retried once LocalStack is stopping.
+account. What botocore's default (legacy) retry mode retries - 429, 500, 502-504, 509, a 400 throttling code - is
+tried 5 times in all with its random exponential back-off; not retried with LocalStack's `DISABLE_BOTO_RETRIES`, nor,
+as shutdown_retries makes botocore do, once LocalStack is stopping.
 
 `SANDBOX_LAMBDA_LOGS_DIRECT=0` leaves LocalStack's boto3 client in place (to compare in a benchmark).
 """
@@ -28,14 +29,22 @@ from sandbox.observability.engine import propagation
 
 TARGET = "localstack.services.lambda_.invocation.logs"
 
-MAX_ATTEMPTS = 5  # botocore's legacy retry mode (its default): the first try and four retries
-# botocore's `_retry.json`: retried codes besides any 500, 502, 503 or 504
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "ProvisionedThroughputExceededException", "TooManyRequestsException", "RequestLimitExceeded",
-    "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
-})
-RETRIED_STATUS = frozenset({500, 502, 503, 504})
+MAX_ATTEMPTS = 5  # botocore's legacy retry mode (its default, `_retry.json`): the first try and four retries
+# what that mode retries: these statuses, and these codes when they come with a 400
+RETRIED_STATUS = frozenset({429, 500, 502, 503, 504, 509})
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+                              "ProvisionedThroughputExceededException"})
+
+
+def retried(status: int, code: str) -> bool:
+    """Whether botocore's legacy retry mode would try this answer again."""
+    return status in RETRIED_STATUS or (status == 400 and code in THROTTLING_CODES)
+
+
+def _attempts() -> int:
+    from localstack import config
+
+    return 1 if config.DISABLE_BOTO_RETRIES else MAX_ATTEMPTS
 
 
 class LogsError(Exception):
@@ -93,7 +102,8 @@ class GatewayLogsClient:
         return self._call("CreateLogStream", params)
 
     def _call(self, operation: str, params: dict) -> dict:
-        for attempt in range(MAX_ATTEMPTS):
+        attempts = _attempts()
+        for attempt in range(attempts):
             status, body = self._send(operation, params)
             if status < 400:
                 return json.loads(body or b"{}")
@@ -104,8 +114,7 @@ class GatewayLogsClient:
             code = str(data.get("__type") or data.get("code") or f"HTTP{status}").rpartition("#")[2]
             error = _ERRORS.get(code, LogsError)(code, str(data.get("message") or data.get("Message") or ""),
                                                  status, operation)
-            retried = status in RETRIED_STATUS or code in THROTTLING_CODES
-            if not retried or attempt == MAX_ATTEMPTS - 1 or _stopping():
+            if not retried(status, code) or attempt == attempts - 1 or _stopping():
                 raise error
             time.sleep(random.random() * 2**attempt)  # botocore: base `rand`, growth factor 2
         raise AssertionError("unreachable")
