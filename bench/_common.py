@@ -46,12 +46,18 @@ def cpu_seconds(sb: Sandbox) -> float:
     return t.user + t.system
 
 
+def system_seconds(sb: Sandbox) -> float:
+    """The kernel's part of LocalStack's CPU (sockets, thread wake-ups, the GIL's futex)."""
+    return psutil.Process(sb.embedded.instance().pid).cpu_times().system
+
+
 def py_spy(sb: Sandbox, path: str | None):
     """py-spy on LocalStack until the returned process is interrupted: raw collapsed stacks, only samples that hold
     the GIL (LocalStack's CPU), one line per thread; None when no path is given.
 
-    Not `--nonblocking`: read without stopping the process, the GIL's holder is its last one even while nobody holds
-    it, so idle time went to whatever held it last (19 % of a warm invoke loop "in" a four-line function, 2026-12-05).
+    Blocking mode (consistent stacks) and a stack per thread (each thread's share). Either mode has put whole
+    percents on single lines of trivial code (docs/benchmarks.md, sixth round): check a one-line hotspot with a
+    microbenchmark before acting on it.
     """
     if not path:
         return None

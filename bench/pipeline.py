@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 
-from _common import cpu_seconds, pss_mb, py_spy, start_sandbox, stop_py_spy, wait_for_warm_up
+from _common import cpu_seconds, pss_mb, py_spy, start_sandbox, stop_py_spy, system_seconds, wait_for_warm_up
 
 from sandbox import Sandbox
 
@@ -54,7 +54,7 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
         uploaded[key] = time.time()
 
     spy = py_spy(sb, profile_to)
-    cpu0, t0 = cpu_seconds(sb), time.time()
+    cpu0, sys0, t0 = cpu_seconds(sb), system_seconds(sb), time.time()
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(upload, range(files)))
     done: dict[str, float] = {}
@@ -68,7 +68,7 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
         for page in pages:
             for item in page["Items"]:
                 done[item["key"]["S"]] = datetime.fromisoformat(item["finished_at"]["S"]).timestamp()
-    cpu = cpu_seconds(sb) - cpu0
+    cpu, system = cpu_seconds(sb) - cpu0, system_seconds(sb) - sys0
     stop_py_spy(spy)
     last = max(done.values()) if done else float("nan")
     latencies = sorted(done[k] - uploaded[k] for k in done if k in uploaded)
@@ -77,7 +77,8 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
     return {"files_done": len(done), "files_per_s": len(done) / (last - t0) if done else 0,
             "p50_s": statistics.median(latencies) if latencies else float("nan"),
             "p95_s": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan"),
-            "cpu_ms_per_file": cpu * 1000 / max(1, len(done)), "idle_upload_to_done_s": idle}
+            "cpu_ms_per_file": cpu * 1000 / max(1, len(done)),
+            "cpu_sys_ms_per_file": system * 1000 / max(1, len(done)), "idle_upload_to_done_s": idle}
 
 
 def idle_latency(sb: Sandbox, bucket: str, table: str, samples: int = 3) -> float:
