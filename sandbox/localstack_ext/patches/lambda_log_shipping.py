@@ -71,8 +71,7 @@ class _Exceptions:
     ResourceAlreadyExistsException = ResourceAlreadyExistsException
 
 
-_ERRORS = {"ResourceNotFoundException": ResourceNotFoundException,
-           "ResourceAlreadyExistsException": ResourceAlreadyExistsException}
+_ERRORS = {cls.__name__: cls for cls in (ResourceNotFoundException, ResourceAlreadyExistsException)}
 
 
 def _stopping() -> bool:
@@ -156,13 +155,6 @@ class GatewayLogsClient:
         return self._gateway
 
 
-class _ClientFactory:
-    """Stands in for `connect_to.with_assumed_role(...)` in the logs module: `.logs` is the gateway client."""
-
-    def __init__(self, account: str, region: str):
-        self.logs = GatewayLogsClient(account, region)
-
-
 class _ConnectTo:
     """`connect_to` as `localstack.services.lambda_.invocation.logs` uses it (only `with_assumed_role(...).logs`)."""
 
@@ -175,7 +167,7 @@ class _ConnectTo:
         account = extract_account_id_from_arn(role_arn)
         if not account or not region_name:
             return self._original.with_assumed_role(role_arn=role_arn, region_name=region_name, **kwargs)
-        return _ClientFactory(account, region_name)
+        return SimpleNamespace(logs=GatewayLogsClient(account, region_name))  # all the module uses of a factory
 
     def __getattr__(self, name):
         return getattr(self._original, name)
