@@ -34,6 +34,7 @@ SPEED_SWITCHES: dict[str, tuple[str, str]] = {
     "SANDBOX_LAMBDA_INLINE_REPLY": ("1", "0: results come back by two callbacks"),
     "SANDBOX_LAMBDA_LOGS_DIRECT": ("1", "0: Lambda's logs go by botocore over HTTP"),
     "SANDBOX_MOTO_FAST_COPY": ("1", "0: moto DynamoDB copies with copy.deepcopy"),
+    "SANDBOX_MOTO_FAST_EXPRESSIONS": ("1", "0: moto parses each update expression anew"),
     "SANDBOX_LOG_REQUESTS": ("0", "1: a log line per request (costs ~1/3 CPU)"),
     "SANDBOX_IN_MEMORY_CLIENT": ("0", "1: LocalStack's own clients skip HTTP"),
     # glibc's malloc gives each thread an arena (up to 8 per core): LocalStack's many request threads left its PSS

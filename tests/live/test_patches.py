@@ -721,7 +721,8 @@ def test_the_request_path_shortcuts_change_no_answer(sb, helpers):
     assert answer.status_code in (200, 204), answer.text
     assert s3.get_object(Bucket=bucket, Key="form/up.bin")["Body"].read() == body
 
-    # moto's copies go through sandbox/dynamodb_moto/fast_copy.py (installed by the provider)
+    # moto's copies go through sandbox/dynamodb_moto/fast_copy.py, its update expressions through fast_expressions.py
+    # (the second update below reuses the tree the first one parsed; both installed by the provider)
     ddb = sb.client("dynamodb")
     table = helpers.unique("table")
     ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],

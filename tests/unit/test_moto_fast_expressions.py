@@ -1,0 +1,170 @@
+"""sandbox/dynamodb_moto/fast_expressions.py: moto's UpdateItem gives the same items and the same errors with the
+parse cache and the traversers' kept tables as without them (the same battery run in a process where they are
+switched off), and a kept tree is never changed by the updates that use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node, UpdateExpressionPath
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # when run as a script by the test below
+from sandbox.dynamodb_moto import fast_copy, fast_expressions  # noqa: E402
+
+fast_copy.install()
+fast_expressions.install()
+
+START = {
+    "pk": {"S": "job-1"},
+    "n": {"N": "41"},
+    "s": {"S": "text"},
+    "tags": {"SS": ["a", "b"]},
+    "history": {"L": [{"S": "queued"}, {"M": {"at": {"N": "1"}}}]},
+    "meta": {"M": {"owner": {"S": "ana"}, "limits": {"M": {"mb": {"N": "5"}}}}},
+}
+
+# (expression, names, values): each is applied twice in a row (the second time from the parse cache), on the item
+# the previous step left, and on an item that does not exist yet; the item or the error is recorded each time.
+BATTERY = [
+    ("SET #s = :v, updated_at = :t ADD attempts :one", {"#s": "status"},
+     {":v": {"S": "PROCESSING"}, ":t": {"S": "2026-12-05T10:00:00"}, ":one": {"N": "1"}}),
+    ("SET #s = :v, updated_at = :t ADD attempts :one", {"#s": "status"},
+     {":v": {"S": "DONE"}, ":t": {"S": "2026-12-05T10:00:01"}, ":one": {"N": "2"}}),
+    ("SET   #s=:v,updated_at =:t   ADD attempts :one", {"#s": "status"},
+     {":v": {"S": "AGAIN"}, ":t": {"S": "x"}, ":one": {"N": "1"}}),
+    ("SET created = if_not_exists(created, :now), n = n + :one", None, {":now": {"S": "t0"}, ":one": {"N": "1"}}),
+    ("SET #h = list_append(#h, :h) REMOVE meta.#o", {"#h": "history", "#o": "owner"}, {":h": {"L": [{"S": "x"}]}}),
+    ("SET meta.limits.mb = meta.limits.mb - :one, #h[0] = :first", {"#h": "history"},
+     {":one": {"N": "1"}, ":first": {"S": "first"}}),
+    ("REMOVE #h[1], s", {"#h": "history"}, None),
+    ("ADD tags :more", None, {":more": {"SS": ["c"]}}),
+    ("DELETE tags :gone", None, {":gone": {"SS": ["a"]}}),
+    ("ADD tags :more DELETE tags :gone", None, {":more": {"SS": ["c"]}, ":gone": {"SS": ["a"]}}),
+    # errors, which must stay the same (type and message)
+    ("SET a = ", None, {":v": {"S": "x"}}),
+    ("SET a = :v SET b = :v", None, {":v": {"S": "x"}}),
+    ("SET a = :v, a = :w", None, {":v": {"S": "x"}, ":w": {"S": "y"}}),
+    ("SET pk = :v", None, {":v": {"S": "other"}}),
+    ("SET a = :missing", None, {":v": {"S": "x"}}),
+    ("SET #missing = :v", None, {":v": {"S": "x"}}),
+    ("ADD s :one", None, {":one": {"N": "1"}}),
+    ("SET n = n + :word", None, {":word": {"S": "x"}}),
+    ("SET nothing_here = gone + :one", None, {":one": {"N": "1"}}),
+]
+
+
+def _backend() -> DynamoDBBackend:
+    backend = DynamoDBBackend("us-east-1", "123456789012")
+    backend.create_table("jobs", schema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         attr=[{"AttributeName": "pk", "AttributeType": "S"}], throughput=None,
+                         billing_mode="PAY_PER_REQUEST", indexes=None, global_indexes=None,
+                         streams=None, sse_specification=None, tags=None, deletion_protection_enabled=False,
+                         warm_throughput=None)
+    backend.put_item("jobs", START)
+    return backend
+
+
+def run_battery() -> list:
+    """What each update of the battery gave: the item's attributes or the error's type and message."""
+    backend = _backend()
+    outcomes = []
+    for expression, names, values in BATTERY:
+        for key in ("job-1", "job-1", f"new-{len(outcomes)}"):
+            try:
+                item = backend.update_item("jobs", {"pk": {"S": key}}, expression, names or {}, values or {})
+                outcomes.append(["item", item.to_json()["Attributes"]])
+            except Exception as e:  # noqa: BLE001 - the error is the outcome to compare
+                outcomes.append(["error", type(e).__name__, str(e)])
+    return outcomes
+
+
+def test_the_battery_gives_what_moto_gives_without_the_patch():
+    here = run_battery()
+    env = {**os.environ, "SANDBOX_MOTO_FAST_EXPRESSIONS": "0"}
+    plain = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0, plain.stderr
+    unpatched = json.loads(plain.stdout)
+    assert unpatched.pop(0) is False, "the subprocess was meant to run moto unpatched"
+    assert json.loads(json.dumps(here, default=str)) == unpatched
+    # the comparison covers both kinds of outcome
+    assert sum(o[0] == "error" for o in here) >= 20 and sum(o[0] == "item" for o in here) >= 15
+    assert UpdateExpressionParser._sandbox_parsed.cache_info().hits >= len(BATTERY)
+
+
+def _shape(node):
+    if isinstance(node, Node):
+        return (type(node).__name__, {k: _shape(v) for k, v in vars(node).items() if k != "parent"})
+    if isinstance(node, list):
+        return [_shape(v) for v in node]
+    return repr(node)
+
+
+def test_a_kept_tree_is_the_one_moto_parses_and_no_update_changes_it():
+    expression = "SET #s = :v, meta.limits.mb = meta.limits.mb - :one ADD attempts :one REMOVE history[0]"
+    tree = UpdateExpressionParser.make(expression)
+    assert UpdateExpressionParser.make(expression) is tree
+    fresh = fast_expressions_parse(expression)
+    assert fresh is not tree and _shape(fresh) == _shape(tree)
+    before = _shape(tree)
+    backend = _backend()
+    for status in ("A", "B"):
+        item = backend.update_item("jobs", {"pk": {"S": "job-1"}}, expression, {"#s": "status"},
+                                   {":v": {"S": status}, ":one": {"N": "1"}})
+        assert item.to_json()["Attributes"]["status"] == {"S": status}
+    assert _shape(tree) == before
+
+
+def fast_expressions_parse(expression: str):
+    """A tree parsed anew, bypassing the cache."""
+    return UpdateExpressionParser._sandbox_parsed.__wrapped__(UpdateExpressionParser, expression)
+
+
+def test_an_expression_that_does_not_parse_fails_every_time():
+    for _ in range(2):
+        try:
+            UpdateExpressionParser.make("SET = oops")
+        except Exception as e:  # noqa: BLE001
+            assert "Invalid UpdateExpression" in str(e)
+        else:
+            raise AssertionError("a broken expression parsed")
+
+
+def test_a_traverser_builds_its_table_once_per_walk_and_keeps_its_own_overrides():
+    calls = []
+
+    class PathCounter(DepthFirstTraverser):
+        def __init__(self):
+            self.paths = 0
+
+        def _processing_map(self):
+            calls.append(1)
+            return {UpdateExpressionPath: self.count}
+
+        def count(self, node):
+            self.paths += 1
+            return node
+
+    tree = fast_expressions_parse("SET a = :v, b.c = :w, d[1] = e ADD f :one")
+    counter = PathCounter()
+    counter.traverse(tree)
+    assert counter.paths == 5 and len(calls) == 1
+
+    class Custom(PathCounter):
+        def nodes_to_be_processed(self):
+            return ()  # processes nothing: an override moto's docstring allows
+
+    custom = Custom()
+    custom.traverse(tree)
+    assert custom.paths == 0
+
+
+if __name__ == "__main__":
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser as Parser
+
+    print(json.dumps([getattr(Parser, "_sandbox_cached", False)] + run_battery(), default=str))
