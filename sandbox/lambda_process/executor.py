@@ -356,6 +356,14 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def stop(self) -> None:
         self.stopped = True
         self._kill()
+        # LocalStack keeps a stopped environment's executor around: its connection stayed open (CLOSE-WAIT), one
+        # descriptor per stopped environment. An invocation still running holds the lock and closes it on its way out
+        # (the kill broke it), so it is closed here only when none is.
+        if self.lock.acquire(blocking=False):
+            try:
+                self._close_connection()
+            finally:
+                self.lock.release()
         try:
             self.endpoint.shutdown()
         except Exception as e:  # noqa: BLE001 - stopping must go on

@@ -140,6 +140,19 @@ def _drop_internal_clients() -> int:
     return held
 
 
+@reset_hook("lambda environments of deleted functions")
+def _stop_environments_left_by_deletions() -> int:
+    """localstack/services/lambda_/invocation/lambda_service.py: DeleteFunction takes the version out of
+    `LambdaService`'s tables and only queues its stop on the service's thread pool (`stop_version`). A reset's
+    `LambdaService.stop()` stops the versions still in those tables, then shuts the pool down with
+    `cancel_futures=True`: a deleted function whose stop was still queued (six deletions in a row fill a 2-core
+    machine's six threads) kept its environment - a warm process that nothing stopped until `sandbox down`.
+    After Lambda's reset no function exists, so every environment not stopped yet is stopped here."""
+    from sandbox.lambda_process import executor
+
+    return executor.stop_all()
+
+
 @reset_hook("moto backends behind no provider")
 def _reset_moto_backends() -> None:
     """moto backends not reachable through a provider's state visitor (sts, and iam behind LocalStack's own)."""

@@ -112,6 +112,47 @@ def test_a_payload_near_lambdas_6_mb_arrives_whole_whatever_its_characters(sb, h
         assert body == {"chars": len(data), "quotes": data.count('"'), "text": data[:3]}
 
 
+def test_stopped_environments_leave_no_connection_open(sb, helpers):
+    """LocalStack keeps a stopped environment's executor: its connection to the runtime stayed in CLOSE-WAIT, one
+    descriptor for each environment stopped (a function deleted, an idle one expired)."""
+    import psutil
+
+    localstack = psutil.Process(sb.embedded.instance().pid)
+
+    def close_wait() -> int:
+        return sum(c.status == psutil.CONN_CLOSE_WAIT for c in localstack.net_connections(kind="tcp"))
+
+    before = close_wait()
+    lam = sb.client("lambda")
+    for _ in range(6):
+        fn = helpers.create_function(sb, HANDLER)
+        helpers.invoke(sb, fn)
+        lam.delete_function(FunctionName=fn)
+    # (one of another test's environments may stop meanwhile; six did before the fix)
+    helpers.wait_for(lambda: close_wait() - before <= 1, 10,
+                     message="the stopped environments' connections to close")
+
+
+def test_a_reset_right_after_deletions_leaves_no_environment_running(sb, helpers):
+    """LocalStack queues the stop of a deleted function's environment on a thread pool that a reset shuts down
+    with its queue cancelled: environments of functions deleted just before a reset stayed up (reset hook
+    "lambda environments of deleted functions")."""
+    import psutil
+
+    lam = sb.client("lambda")
+    names = [helpers.create_function(sb, HANDLER) for _ in range(8)]
+    for fn in names:
+        helpers.invoke(sb, fn)
+    processes = set(sb.info()["lambda_processes"])
+    assert len(processes) >= 8
+    for fn in names:
+        lam.delete_function(FunctionName=fn)
+    sb.reset()
+    helpers.wait_for(lambda: not any(psutil.pid_exists(pid) for pid in processes), 10,
+                     message=f"the deleted functions' environments {processes} to stop")
+    assert sb.info()["lambda_processes"] == []
+
+
 def test_environment_has_no_host_credentials(sb, helpers):
     fn = helpers.create_function(sb, HANDLER)
     env, _ = helpers.invoke(sb, fn, {"action": "env"})
