@@ -51,6 +51,25 @@ def system_seconds(sb: Sandbox) -> float:
     return psutil.Process(sb.embedded.instance().pid).cpu_times().system
 
 
+def census(sb: Sandbox) -> dict[str, dict] | None:
+    """LocalStack's CPU per operation so far (sandbox/localstack_ext/request_census.py), or None when the sandbox
+    was not started with SANDBOX_REQUEST_CENSUS=1."""
+    resp = sb.http.get(f"{sb.endpoint}/_sandbox/census", timeout=10)
+    return resp.json()["operations"] if resp.ok else None
+
+
+def census_per_unit(before: dict | None, after: dict | None, units: int, top: int = 8) -> dict[str, float]:
+    """ms of LocalStack CPU per unit (file, message) for the `top` operations between two censuses, and their
+    total over every operation ("census total")."""
+    if before is None or after is None:
+        return {}
+    spent = {op: after[op]["cpu_s"] - before.get(op, {}).get("cpu_s", 0.0) for op in after}
+    ranked = sorted(spent.items(), key=lambda kv: -kv[1])
+    out = {f"census {op} ms": cpu * 1000 / units for op, cpu in ranked[:top]}
+    out["census total ms"] = sum(spent.values()) * 1000 / units
+    return out
+
+
 def py_spy(sb: Sandbox, path: str | None):
     """py-spy on LocalStack until the returned process is interrupted: raw collapsed stacks, only samples that hold
     the GIL (LocalStack's CPU), one line per thread; None when no path is given.

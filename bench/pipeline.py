@@ -1,11 +1,12 @@
 """Whole flows, not single calls: media-pipeline's drain rate and an SQS retry storm, with LocalStack's CPU.
 
-    uv run python bench/pipeline.py [--files 1000] [--storm 10000] [--env KEY=VALUE ...] [--compare KEY=VALUE]
+    uv run python bench/pipeline.py [--files 1000] [--storm 10000] [--env KEY=VALUE ...] [--compare KEY=VALUE] [--census]
 
 Starts its own sandbox (temporary state dir, free port). Pipeline: deploys media-pipeline with
 ProcessingMsPerMB=0, uploads --files small valid media files from 16 threads and waits until every job is DONE;
-prints files/s (first upload to last DONE), upload->DONE p50/p95 and LocalStack CPU ms per file. Idle latency:
-the median of three uploads, each after 15 s of quiet, upload -> job DONE. Storm: --storm messages to a queue whose function fails
+prints files/s (first upload to last DONE), upload->DONE p50/p95 and LocalStack CPU ms per file; with --census also
+the CPU per file of the costliest operations (counted in LocalStack, sandbox/localstack_ext/request_census.py).
+Idle latency: the median of three uploads, each after 15 s of quiet, upload -> job DONE. Storm: --storm messages to a queue whose function fails
 every first delivery (visibility 1 s, maxReceiveCount 3): time until sent = processed + DLQ.
 `--compare KEY=VALUE` runs everything twice, without and with that LocalStack/sandbox environment variable;
 `--rounds N` repeats both N times, alternating, and prints the medians, so both see the same machine. Results go to docs/benchmarks.md.
@@ -24,7 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 
-from _common import cpu_seconds, pss_mb, py_spy, start_sandbox, stop_py_spy, system_seconds, wait_for_warm_up
+from _common import (census, census_per_unit, cpu_seconds, pss_mb, py_spy, start_sandbox, stop_py_spy, system_seconds,
+                     wait_for_warm_up)
 
 from sandbox import Sandbox
 
@@ -54,6 +56,7 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
         uploaded[key] = time.time()
 
     spy = py_spy(sb, profile_to)
+    census0 = census(sb)
     cpu0, sys0, t0 = cpu_seconds(sb), system_seconds(sb), time.time()
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(upload, range(files)))
@@ -69,6 +72,7 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
             for item in page["Items"]:
                 done[item["key"]["S"]] = datetime.fromisoformat(item["finished_at"]["S"]).timestamp()
     cpu, system = cpu_seconds(sb) - cpu0, system_seconds(sb) - sys0
+    per_operation = census_per_unit(census0, census(sb), max(1, len(done)))
     stop_py_spy(spy)
     last = max(done.values()) if done else float("nan")
     latencies = sorted(done[k] - uploaded[k] for k in done if k in uploaded)
@@ -78,7 +82,8 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
             "p50_s": statistics.median(latencies) if latencies else float("nan"),
             "p95_s": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan"),
             "cpu_ms_per_file": cpu * 1000 / max(1, len(done)),
-            "cpu_sys_ms_per_file": system * 1000 / max(1, len(done)), "idle_upload_to_done_s": idle}
+            "cpu_sys_ms_per_file": system * 1000 / max(1, len(done)), "idle_upload_to_done_s": idle,
+            **per_operation}
 
 
 def idle_latency(sb: Sandbox, bucket: str, table: str, samples: int = 3) -> float:
@@ -163,8 +168,12 @@ def main() -> None:
     parser.add_argument("--compare", metavar="KEY=VALUE[,KEY=VALUE]")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each variant, alternating; medians shown")
     parser.add_argument("--profile", metavar="FILE", help="py-spy LocalStack during the drain (collapsed stacks)")
+    parser.add_argument("--census", action="store_true",
+                        help="LocalStack's CPU per operation and file in the drain (SANDBOX_REQUEST_CENSUS=1)")
     args = parser.parse_args()
     base = dict(e.split("=", 1) for e in args.env)
+    if args.census:
+        base["SANDBOX_REQUEST_CENSUS"] = "1"
     variants = {"as configured": base}
     if args.compare:  # KEY=VALUE[,KEY=VALUE...]
         variants[args.compare] = {**base, **dict(p.split("=", 1) for p in args.compare.split(","))}
@@ -177,9 +186,10 @@ def main() -> None:
     keys = sorted({k for r in results.values() for k in r})
     for i, name in enumerate(results):
         print(f"variant {i}: {name}")
-    print(f"{'':28}" + "".join(f"{'variant ' + str(i):>16}" for i in range(len(results))))
+    width = max(28, *(len(k) + 2 for k in keys))
+    print(f"{'':{width}}" + "".join(f"{'variant ' + str(i):>16}" for i in range(len(results))))
     for k in keys:
-        print(f"{k:28}" + "".join(f"{results[n].get(k, float('nan')):16.2f}" for n in results))
+        print(f"{k:{width}}" + "".join(f"{results[n].get(k, float('nan')):16.2f}" for n in results))
 
 
 if __name__ == "__main__":

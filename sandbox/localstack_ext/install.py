@@ -24,9 +24,10 @@ def install_all() -> None:
     from sandbox.faults import engine as faults_engine
     from sandbox.http_api import engine as http_api_engine
     from sandbox.rest_authorizers import engine as rest_authorizers_engine
-    from sandbox.localstack_ext import internal_api, loopback_guard, patches, unsupported_services
+    from sandbox.localstack_ext import internal_api, loopback_guard, patches, request_census, unsupported_services
 
     quiet_request_log()
+    request_census.install()
     loopback_guard.install()
     unsupported_services.install()
     internal_api.install()

@@ -262,6 +262,16 @@ class SandboxApi:
             }
         )
 
+    @route("/_sandbox/census", methods=["GET"])
+    def census(self, request: Request) -> Response:
+        """LocalStack's CPU per operation (sandbox/localstack_ext/request_census.py), when started to count it."""
+        from sandbox.localstack_ext import request_census
+
+        if not request_census.enabled():
+            return Response.for_json({"error": "this sandbox does not count CPU per operation: start it with "
+                                               "SANDBOX_REQUEST_CENSUS=1"}, status=404)
+        return Response.for_json({"operations": request_census.snapshot()})
+
     @route("/_sandbox/inventory", methods=["GET"])
     def inventory(self, request: Request) -> Response:
         """What the user made (counts), what `down` will do with it, and what the last `up --persist` loaded."""
