@@ -773,3 +773,10 @@ def test_log_shipping_in_process_meets_logs_faults_and_stays_in_the_execution_tr
     for put in puts:
         assert put["parent_id"] in executions, "each shipping is its execution's child"
         assert put["caller"]["name"] == "lambda" and put["caller"]["source_arn"].endswith(f":function:{fn}")
+
+
+def test_the_request_census_is_off_by_default_and_says_how_to_turn_it_on(sb):
+    """`/_sandbox/census` (sandbox/localstack_ext/request_census.py) counts only when asked: a sandbox started
+    without SANDBOX_REQUEST_CENSUS=1 wraps nothing and tells a bench how to get the numbers."""
+    resp = sb.http.get(f"{sb.endpoint}/_sandbox/census", timeout=10)
+    assert resp.status_code == 404 and "SANDBOX_REQUEST_CENSUS=1" in resp.json()["error"]
