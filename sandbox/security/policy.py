@@ -47,10 +47,11 @@ class Request:
     headers: Mapping[str, str]
     query: Mapping[str, str] = field(default_factory=dict)
     remote_addr: str = "127.0.0.1"
+    headers_ignore_case: bool = False  # `headers.get` already ignores case (werkzeug's Headers): no second search
 
     def header(self, name: str) -> str | None:
         value = self.headers.get(name)
-        if value is None:
+        if value is None and not self.headers_ignore_case:
             lower = name.lower()
             for key, val in self.headers.items():
                 if key.lower() == lower:

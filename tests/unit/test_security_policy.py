@@ -382,3 +382,18 @@ def test_presigned_urls_live_at_most_a_week():
     S3SigV4QueryAuth(creds, "s3", "us-east-1", expires=10**9).add_auth(request)
     view = p.Request("GET", "/bucket/key.txt", {"Host": "10.0.0.1:4566"}, remote_addr="192.168.1.20")
     assert not sigv4.verify(view, TOKEN, request.url.split("4566", 1)[1], body=lambda: b"")
+
+
+def test_header_names_match_in_any_case_with_plain_and_werkzeug_headers():
+    """The gateway passes werkzeug's case-insensitive Headers (headers_ignore_case: one search); a plain dict is
+    searched again without case. A cross-site request is refused either way, whatever the case of its Origin."""
+    from werkzeug.datastructures import Headers
+
+    raw = [("host", f"127.0.0.1:{PORT}"), ("ORIGIN", "https://evil.example"), ("Content-Type", "application/json")]
+    plain = p.Request("POST", "/", dict(raw))
+    werkzeug = p.Request("POST", "/", Headers(raw), headers_ignore_case=True)
+    for view in (plain, werkzeug):
+        assert view.header("Origin") == "https://evil.example" and view.header("content-type") == "application/json"
+        assert view.header("Referer") is None
+        decision = p.decide(view, POLICY)
+        assert not decision.allowed and "cross-site" in decision.reason

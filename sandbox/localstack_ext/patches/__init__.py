@@ -32,6 +32,7 @@ PATCHES = {
     "s3_notifications_shutdown": "S3 notifications still queued at shutdown dropped (down waited 20 s after a burst)",
     "lambda_starting_environments": "Lambda environments starting while their function stops are stopped too (down waited 20 s)",
     "lambda_log_shipping": "Lambda's log lines handed to the gateway in process, not sent by botocore over HTTP (speed)",
+    "werkzeug_header_lookup": "request and response headers looked up without an exception per missing one (speed)",
 }
 
 def apply_all() -> None:

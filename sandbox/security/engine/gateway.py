@@ -56,7 +56,7 @@ class RequestGuard:
     def __call__(self, chain: HandlerChain, context: RequestContext, response: Response) -> None:
         request = context.request
         view = policy_mod.Request(method=request.method, path=request.path, headers=request.headers,
-                                  query=request.args, remote_addr=request.remote_addr or "")
+                                  query=request.args, remote_addr=request.remote_addr or "", headers_ignore_case=True)
         remote_auth = policy_mod.RemoteAuth(lambda v: self._verify_sigv4(v, request)) if self.allow_remote else None
         decision = policy_mod.decide(view, self.policy, remote_auth, is_s3=lambda _: _is_s3(context))
         if decision.allowed:
