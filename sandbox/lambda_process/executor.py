@@ -358,7 +358,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self._kill()
         # LocalStack keeps a stopped environment's executor around: its connection stayed open (CLOSE-WAIT), one
         # descriptor per stopped environment. An invocation still running holds the lock and closes it on its way out
-        # (the kill broke it), so it is closed here only when none is.
+        # (invoke's finally), so it is closed here only when none is.
         if self.lock.acquire(blocking=False):
             try:
                 self._close_connection()
@@ -389,17 +389,21 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     # --- invoke ----------------------------------------------------------------------------------------
     def invoke(self, payload: dict[str, str]) -> InvocationResult:
         with self.lock:
-            if self.process is None or self.process.poll() is not None:
-                # The previous invocation crashed or timed out: like AWS, start a fresh environment (cold).
-                self._respawn()
-            info = self._invoke_info(payload)
-            self.invocations_in_process += 1
-            started = time.perf_counter()
-            intercept = hooks.run_before(info)
-            result = intercept.run(self, payload) if intercept else self._invoke(payload)
-            hooks.run_after(hooks.InvokeOutcome(info, result.is_error, result.payload,
-                                                (time.perf_counter() - started) * 1000, intercept))
-            return result
+            try:
+                if self.process is None or self.process.poll() is not None:
+                    # The previous invocation crashed or timed out: like AWS, start a fresh environment (cold).
+                    self._respawn()
+                info = self._invoke_info(payload)
+                self.invocations_in_process += 1
+                started = time.perf_counter()
+                intercept = hooks.run_before(info)
+                result = intercept.run(self, payload) if intercept else self._invoke(payload)
+                hooks.run_after(hooks.InvokeOutcome(info, result.is_error, result.payload,
+                                                    (time.perf_counter() - started) * 1000, intercept))
+                return result
+            finally:
+                if self.stopped:  # stop() found the lock held and left the connection to the one holding it
+                    self._close_connection()
 
     def _invoke_info(self, payload: dict[str, str]) -> hooks.InvokeInfo:
         fv = self.function_version
@@ -450,6 +454,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             return False
 
     def _respawn(self) -> None:
+        self._close_connection()  # to the runtime that exited
         self.endpoint.shutdown()
         self.token = secrets.token_hex(16)
         self.endpoint = ProcessEndpoint(self.id, self.token)
