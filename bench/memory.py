@@ -5,7 +5,8 @@
 Starts its own sandbox (temporary state dir, free port). Measures LocalStack's PSS and its CPU while idle (nothing
 deployed, then media-pipeline deployed and quiet), then --runs times: deploy media-pipeline (ProcessingMsPerMB=0),
 upload --files small files from 16 threads, wait until every job is DONE, `sandbox reset`, and note the PSS of
-LocalStack and of the function processes. A leak shows as a PSS that keeps climbing from run to run after reset.
+LocalStack and of the function processes, and what the recorder holds of its bounded history (it fills up to its
+budget over the first runs). A leak shows as a PSS that keeps climbing from run to run after reset.
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ import psutil
 from _common import pss_mb, start_sandbox, wait_for_warm_up
 
 from sandbox import Sandbox
+
+
+def recorder_history(sb: Sandbox) -> str:
+    """The recorder's spans held in memory, against its budget: the part of the PSS that fills up to a bound."""
+    resp = sb.http.get(f"{sb.endpoint}/_sandbox/recorder", timeout=10)
+    if not resp.ok:
+        return "-"
+    got = resp.json()
+    return f"{got['history_mb']:.0f}/{got['history_budget_mb']} MB" if got.get("enabled") else "off"
 
 
 def children_pss_mb(pid: int) -> float:
@@ -74,12 +84,14 @@ def main() -> None:
         sb.deploy("media-pipeline", stack_name="bench-media", parameters={"ProcessingMsPerMB": "0"})
         print(f"idle, media-pipeline deployed: PSS {pss_mb(pid):.0f} MB, "
               f"CPU {idle_cpu_percent(pid, args.idle_seconds):.2f} %")
-        print(f"\n{'run':>4}{'files/s':>9}{'LocalStack PSS after reset':>28}{'functions PSS':>15}")
+        print(f"\n{'run':>4}{'files/s':>9}{'LocalStack PSS after reset':>28}{'functions PSS':>15}"
+              f"{'recorder history':>18}")
         for run in range(1, args.runs + 1):
             rate = burst(sb, args.files)
             sb.reset()
             time.sleep(3)
-            print(f"{run:>4}{rate:>9.1f}{pss_mb(pid):>26.0f} MB{children_pss_mb(pid):>12.0f} MB", flush=True)
+            print(f"{run:>4}{rate:>9.1f}{pss_mb(pid):>26.0f} MB{children_pss_mb(pid):>12.0f} MB"
+                  f"{recorder_history(sb):>18}", flush=True)
     finally:
         sb.down()
         shutil.rmtree(state, ignore_errors=True)
