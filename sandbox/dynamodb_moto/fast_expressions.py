@@ -13,8 +13,9 @@ LocalStack's CPU (four per file). Two changes, neither visible to a caller:
   (`find_clauses`). An expression that fails to parse is not kept and fails again.
 * `DepthFirstTraverser` (the validator's ten passes over the tree) built its `_processing_map()` dict twice for
   every node it visits, although the map is the same for the whole walk (node class -> bound method of the
-  traverser, in all ten of moto's traversers). It is now built once per traverser. A traverser whose class
-  overrides `nodes_to_be_processed` or `process` keeps its own.
+  traverser, in all ten of moto's traversers). It is now built once per traverser (its methods kept unbound, so
+  the traverser is not a reference cycle). A traverser whose class overrides `nodes_to_be_processed` or `process`
+  keeps its own.
 
 `SANDBOX_MOTO_FAST_EXPRESSIONS=0` leaves moto as it is (to compare in a benchmark).
 """
@@ -52,9 +53,15 @@ def install() -> None:
     UpdateExpressionParser._sandbox_parsed = parsed  # cache_info() for tests
 
     def processing_map(self) -> dict:
+        """node class -> (function, whether it takes the traverser first). The traverser's own methods are kept
+        unbound: bound, they would make each traverser a reference cycle, freed only by the cycle collector."""
         table = self.__dict__.get("_sandbox_processing_map")
         if table is None:
-            table = self.__dict__["_sandbox_processing_map"] = self._processing_map()
+            table = {}
+            for kind, processor in self._processing_map().items():
+                own = getattr(processor, "__self__", None) is self
+                table[kind] = (processor.__func__, True) if own else (processor, False)
+            self.__dict__["_sandbox_processing_map"] = table
         return table
 
     def nodes_to_be_processed(self):
@@ -64,9 +71,9 @@ def install() -> None:
         return kinds
 
     def process(self, node):
-        for class_key, processor in processing_map(self).items():
+        for class_key, (processor, own) in processing_map(self).items():
             if isinstance(node, class_key):
-                return processor(node)
+                return processor(self, node) if own else processor(node)
 
     DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
     DepthFirstTraverser.process = process

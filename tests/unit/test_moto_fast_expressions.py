@@ -164,6 +164,24 @@ def test_a_traverser_builds_its_table_once_per_walk_and_keeps_its_own_overrides(
     assert custom.paths == 0
 
 
+def test_a_traverser_is_freed_by_reference_counting_after_its_walk():
+    """Its kept table holds its methods unbound: no reference cycle keeps it (and the item it resolved) alive."""
+    import gc
+    import weakref
+
+    from moto.dynamodb.parsing.validators import ExpressionAttributeValueProcessor
+
+    gc.disable()
+    try:
+        processor = ExpressionAttributeValueProcessor({":v": {"S": "x"}})
+        processor.traverse(fast_expressions_parse("SET a = :v"))
+        gone = weakref.ref(processor)
+        del processor
+        assert gone() is None
+    finally:
+        gc.enable()
+
+
 if __name__ == "__main__":
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser as Parser
 
