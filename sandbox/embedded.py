@@ -134,9 +134,8 @@ class EmbeddedBackend:
         if env["SANDBOX_IN_MEMORY_CLIENT"] == "1":
             # LocalStack's own clients (S3 notifications, event source mappings, EventBridge and Step Functions
             # targets...) call its gateway in process (localstack/aws/client.py GatewayShortCircuit) instead of over
-            # HTTP through twisted: media-pipeline -9 % CPU per file, +7 % files/s, a retry storm 4x faster - but
-            # LocalStack's memory then grows ~10 MB per 1,000 uploads after reset (flat without): off by default
-            # until that is found (docs/benchmarks.md, 7th round).
+            # HTTP through twisted: media-pipeline -9 % CPU per file, +7 % files/s, a retry storm 4x faster
+            # (docs/benchmarks.md, 7th round; its memory growth is fixed by patches/in_memory_client_models.py).
             env["IN_MEMORY_CLIENT"] = "1"
         env.update(self.settings.knobs.localstack_env())
         env.update(

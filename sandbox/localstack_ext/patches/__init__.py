@@ -33,6 +33,7 @@ PATCHES = {
     "lambda_starting_environments": "Lambda environments starting while their function stops are stopped too (down waited 20 s)",
     "lambda_log_shipping": "Lambda's log lines handed to the gateway in process, not sent by botocore over HTTP (speed)",
     "werkzeug_header_lookup": "request and response headers looked up without an exception per missing one (speed)",
+    "in_memory_client_models": "in-process internal calls parsed with LocalStack's own service models (memory)",
 }
 
 def apply_all() -> None:
