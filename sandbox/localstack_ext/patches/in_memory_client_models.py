@@ -18,12 +18,8 @@ TARGET = "localstack.aws.client"
 
 
 def apply() -> None:
-    from botocore import awsrequest
-
     from localstack.aws import client
-    from localstack.aws.api import RequestContext
     from localstack.aws.spec import get_service_catalog
-    from localstack.http import Response
 
     original = client.GatewayShortCircuit.__call__
     if getattr(original, "_sandbox_patched", False):
@@ -39,20 +35,12 @@ def apply() -> None:
             return operation
 
     def __call__(self, event_name, request, **kwargs):
-        # localstack/aws/client.py GatewayShortCircuit.__call__, with canonical(operation) instead of the client's
-        if self._internal_url not in request.url:
-            return None
-        params = request.params
-        operation = canonical(request.operation_model)
-        context = RequestContext(request=client.create_http_request(request))
-        if operation.service_model.service_name not in {"sqs-query", "docdb", "neptune", "timestream-write"}:
-            context.service = operation.service_model
-        context.operation = operation
-        context.service_request = params["body"]
-        response = Response()
-        self.gateway.handle(context, response)
-        return awsrequest.AWSResponse(url=context.request.url, status_code=response.status_code,
-                                      headers=response.headers, raw=client._ResponseStream(response))
+        # the attribute LocalStack's enriched request carries for GatewayShortCircuit alone (client.py
+        # _create_and_enrich_aws_request); botocore parses the answer with the operation model it holds itself
+        operation = getattr(request, "operation_model", None)
+        if operation is not None:
+            request.operation_model = canonical(operation)
+        return original(self, event_name, request, **kwargs)
 
     __call__._sandbox_patched = True
     client.GatewayShortCircuit.__call__ = __call__
