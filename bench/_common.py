@@ -46,6 +46,31 @@ def cpu_seconds(sb: Sandbox) -> float:
     return t.user + t.system
 
 
+def machine_seconds() -> float:
+    """CPU time of the whole machine, every process (the 2-core budget the functions share with LocalStack)."""
+    t = psutil.cpu_times()  # Linux: guest time is already in user; idle, iowait and steal are not ours
+    return t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
+
+
+def functions_seconds(sb: Sandbox) -> dict[int, float]:
+    """CPU time of each process LocalStack started (the functions' environments, their supervisors, the fork
+    server), by pid: subtract two of these with `spent_by_pids`."""
+    out = {}
+    for p in psutil.Process(sb.embedded.instance().pid).children(recursive=True):
+        try:
+            t = p.cpu_times()
+            out[p.pid] = t.user + t.system
+        except psutil.Error:
+            pass
+    return out
+
+
+def spent_by_pids(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU spent between two `functions_seconds`; a process started in between counts from zero (one that ended
+    in between is not counted)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def system_seconds(sb: Sandbox) -> float:
     """The kernel's part of LocalStack's CPU (sockets, thread wake-ups, the GIL's futex)."""
     return psutil.Process(sb.embedded.instance().pid).cpu_times().system

@@ -4,10 +4,12 @@
 
 Starts its own sandbox (temporary state dir, free port). Pipeline: deploys media-pipeline with
 ProcessingMsPerMB=0, uploads --files small valid media files from 16 threads and waits until every job is DONE;
-prints files/s (first upload to last DONE), upload->DONE p50/p95 and LocalStack CPU ms per file; with --census also
+prints files/s (first upload to last DONE), upload->DONE p50/p95 and CPU ms per file: LocalStack's, the processes
+it started (functions, supervisors, fork server) and the whole machine's (the 2-core budget); with --census also
 the CPU per file of the costliest operations (counted in LocalStack, sandbox/localstack_ext/request_census.py).
-Idle latency: the median of three uploads, each after 15 s of quiet, upload -> job DONE. Storm: --storm messages to a queue whose function fails
-every first delivery (visibility 1 s, maxReceiveCount 3): time until sent = processed + DLQ.
+Idle latency: the median of three uploads, each after 15 s of quiet, upload -> job DONE. Storm: --storm messages to
+a queue whose function fails every first delivery (visibility 1 s, maxReceiveCount 3): time until sent = processed
++ DLQ.
 `--compare KEY=VALUE` runs everything twice, without and with that LocalStack/sandbox environment variable;
 `--rounds N` repeats both N times, alternating, and prints the medians, so both see the same machine. Results go to docs/benchmarks.md.
 """
@@ -25,8 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 
-from _common import (census, census_per_unit, cpu_seconds, pss_mb, py_spy, start_sandbox, stop_py_spy, system_seconds,
-                     wait_for_warm_up)
+from _common import (census, census_per_unit, cpu_seconds, functions_seconds, machine_seconds, pss_mb, py_spy,
+                     spent_by_pids, start_sandbox, stop_py_spy, system_seconds, wait_for_warm_up)
 
 from sandbox import Sandbox
 
@@ -57,7 +59,8 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
 
     spy = py_spy(sb, profile_to)
     census0 = census(sb)
-    cpu0, sys0, t0 = cpu_seconds(sb), system_seconds(sb), time.time()
+    cpu0, sys0, machine0, fn0 = cpu_seconds(sb), system_seconds(sb), machine_seconds(), functions_seconds(sb)
+    t0 = time.time()
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(upload, range(files)))
     done: dict[str, float] = {}
@@ -71,7 +74,8 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
         for page in pages:
             for item in page["Items"]:
                 done[item["key"]["S"]] = datetime.fromisoformat(item["finished_at"]["S"]).timestamp()
-    cpu, system = cpu_seconds(sb) - cpu0, system_seconds(sb) - sys0
+    cpu, system, machine = cpu_seconds(sb) - cpu0, system_seconds(sb) - sys0, machine_seconds() - machine0
+    functions = spent_by_pids(fn0, functions_seconds(sb))
     per_operation = census_per_unit(census0, census(sb), max(1, len(done)))
     stop_py_spy(spy)
     last = max(done.values()) if done else float("nan")
@@ -82,7 +86,9 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
             "p50_s": statistics.median(latencies) if latencies else float("nan"),
             "p95_s": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan"),
             "cpu_ms_per_file": cpu * 1000 / max(1, len(done)),
-            "cpu_sys_ms_per_file": system * 1000 / max(1, len(done)), "idle_upload_to_done_s": idle,
+            "cpu_sys_ms_per_file": system * 1000 / max(1, len(done)),
+            "machine_cpu_ms_per_file": machine * 1000 / max(1, len(done)),
+            "functions_cpu_ms_per_file": functions * 1000 / max(1, len(done)), "idle_upload_to_done_s": idle,
             **per_operation}
 
 

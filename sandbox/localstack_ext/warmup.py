@@ -67,6 +67,9 @@ def warm_up() -> None:
             SERVICE_PLUGINS.require(name)
         except Exception as e:  # noqa: BLE001
             LOG.warning("Could not pre-load service %s: %s", name, e)
+    from sandbox.localstack_ext import gc_tuning
+
+    gc_tuning.freeze_start_up_objects()
     LOG.info("Sandbox warm-up done in %.1fs", time.perf_counter() - started)
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -780,3 +781,16 @@ def test_the_request_census_is_off_by_default_and_says_how_to_turn_it_on(sb):
     without SANDBOX_REQUEST_CENSUS=1 wraps nothing and tells a bench how to get the numbers."""
     resp = sb.http.get(f"{sb.endpoint}/_sandbox/census", timeout=10)
     assert resp.status_code == 404 and "SANDBOX_REQUEST_CENSUS=1" in resp.json()["error"]
+
+
+def test_start_up_objects_are_frozen_out_of_the_cycle_collector_after_the_warm_up(sb):
+    """sandbox/localstack_ext/gc_tuning.py: LocalStack's start-up objects (hundreds of thousands) leave the full
+    collections once the warm-up is done."""
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        found = re.search(r"Froze (\d+) start-up objects", sb.embedded.log_file.read_text(errors="replace"))
+        if found:
+            break
+        time.sleep(0.5)
+    assert found, "the warm-up did not freeze the start-up objects (no 'Froze ... start-up objects' in the log)"
+    assert int(found.group(1)) > 100_000

@@ -164,6 +164,39 @@ def test_a_traverser_builds_its_table_once_per_walk_and_keeps_its_own_overrides(
     assert custom.paths == 0
 
 
+def test_the_walk_by_node_type_visits_and_replaces_nodes_as_moto_s_own_walk_does():
+    """A node of two classes in the map goes to the first one, as in moto's `process`; a traverser class with its
+    own `process` is walked by moto's code, which is the reference here."""
+
+    class Both(DepthFirstTraverser):
+        def __init__(self):
+            self.seen = []
+
+        def _processing_map(self):
+            return {UpdateExpressionPath: self.path, Node: self.other}
+
+        def path(self, node):
+            self.seen.append(("path", type(node).__name__))
+            return node
+
+        def other(self, node):
+            self.seen.append(("other", type(node).__name__))
+            return node
+
+    class MotoWalk(Both):
+        def process(self, node):
+            return DepthFirstTraverser.process(self, node)
+
+    expression = "SET a = if_not_exists(a, :v) + :w, b.c[2] = list_append(d, :l) ADD e :one REMOVE f"
+    fast, reference = Both(), MotoWalk()
+    fast_tree, reference_tree = fast.traverse(fast_expressions_parse(expression)), \
+        reference.traverse(fast_expressions_parse(expression))
+    assert fast.seen == reference.seen
+    assert {kind for kind, _ in fast.seen} == {"path", "other"} and len(fast.seen) > 20
+    assert _shape(fast_tree) == _shape(reference_tree)
+    assert "_sandbox_walk_plan" in vars(fast) and vars(reference)["_sandbox_walk_plan"] is fast_expressions.MOTO_WALK
+
+
 def test_a_traverser_is_freed_by_reference_counting_after_its_walk():
     """Its kept table holds its methods unbound: no reference cycle keeps it (and the item it resolved) alive."""
     import gc
