@@ -54,20 +54,21 @@ def machine_seconds() -> float:
 
 def functions_seconds(sb: Sandbox) -> dict[int, float]:
     """CPU time of each process LocalStack started (the functions' environments, their supervisors, the fork
-    server), by pid: subtract two of these with `spent_by_pids`."""
+    server), by pid, with what each has reaped of its own children (an environment's ended runtime in its
+    supervisor, an ended supervisor in the fork server): subtract two of these with `spent_by_pids`."""
     out = {}
     for p in psutil.Process(sb.embedded.instance().pid).children(recursive=True):
         try:
             t = p.cpu_times()
-            out[p.pid] = t.user + t.system
+            out[p.pid] = t.user + t.system + t.children_user + t.children_system
         except psutil.Error:
             pass
     return out
 
 
 def spent_by_pids(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU spent between two `functions_seconds`; a process started in between counts from zero (one that ended
-    in between is not counted)."""
+    """CPU spent between two `functions_seconds`; a process started in between counts from zero, one that ended in
+    between counts if its parent reaped it (a direct child of LocalStack that ended is not counted)."""
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 

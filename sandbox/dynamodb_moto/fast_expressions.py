@@ -22,6 +22,9 @@ LocalStack's CPU (four per file). Three changes, none visible to a caller:
   `ABCMeta.__instancecheck__`, about 1,000 per UpdateItem (cProfile, 2026-12-06). What a node's class is to a
   walk (not a node, a node left alone, or the first class of the processing map it belongs to) is now looked up
   by the node's type, in a table shared by the traversers of the same map; -150 µs per UpdateItem (~850 µs).
+  A traverser whose class or instance has its own `process` or `nodes_to_be_processed` keeps moto's walk. Not
+  seen, unlike moto: a class registered with an ABC (`ABC.register`) after a node of its type was walked, and
+  a node whose `__class__` is not its type (mocks, proxies); moto's trees have neither.
 
 `SANDBOX_MOTO_FAST_EXPRESSIONS=0` leaves moto as it is (to compare in a benchmark).
 """
@@ -102,7 +105,9 @@ def _install_typed_walks(traverser_class, processing_map) -> None:
     def walk_plan(self):
         """(kinds table, processors, classes) of this traverser, or MOTO_WALK when its class decides per node."""
         plan = MOTO_WALK
-        if type(self).process is own_process and type(self).nodes_to_be_processed is own_kinds:
+        own = vars(self)
+        if (type(self).process is own_process and type(self).nodes_to_be_processed is own_kinds
+                and "process" not in own and "nodes_to_be_processed" not in own):
             table = processing_map(self)
             plan = (_KINDS_BY_MAP.setdefault(tuple(table), {}), tuple(table.values()), tuple(table))
         self.__dict__["_sandbox_walk_plan"] = plan

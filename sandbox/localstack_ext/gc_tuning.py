@@ -1,12 +1,18 @@
 """Python's cycle collector in LocalStack: what start-up built is frozen out of its full collections.
 
-LocalStack holds a few hundred thousand long-lived objects after start-up (service specs, botocore models, moto's
+LocalStack holds about half a million long-lived objects after start-up (service specs, botocore models, moto's
 backends, plugin registries). Python 3.13's full collection walks all of them whenever the young objects that
 survived reach a quarter of them: in a media-pipeline drain about one full collection every 7 s, 0.3-0.4 s each,
 with the young collections ~6 % of LocalStack's CPU (gc.callbacks, 2026-12-06). `gc.freeze()` after the warm-up
 moves everything alive then into the permanent generation, which no collection walks. Reference counting still
-frees those objects; only a reference cycle among them that becomes garbage later stays (start-up objects live as
-long as the process).
+frees those objects; what the collector no longer frees is a reference cycle that holds a frozen object and
+becomes garbage later (with whatever it holds, frozen or not).
+
+What is alive at the end of the warm-up is not only LocalStack's: a state loaded by `up --persist` (loaded
+before the warm-up), and whatever was deployed while the warm-up ran. So the first reset after the freeze
+unfreezes, collects what that state left in cycles, and freezes again what is left then: LocalStack's own
+objects and empty stores (`refreeze_after_reset`, a reset hook). Until that reset, the cycles of such state that
+a delete drops stay.
 
 `SANDBOX_GC_FREEZE=0` leaves the collector as it is (to compare in a benchmark).
 """
@@ -16,14 +22,40 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import threading
 
 LOG = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_refreeze_due = False  # the freeze holds state that was not LocalStack's own (see the module docstring)
+
+
+def enabled() -> bool:
+    return os.environ.get("SANDBOX_GC_FREEZE", "1") != "0"
 
 
 def freeze_start_up_objects() -> None:
     """Collects once, then freezes what is left (called at the end of the warm-up)."""
-    if os.environ.get("SANDBOX_GC_FREEZE", "1") == "0":
+    global _refreeze_due
+    if not enabled():
         return
-    gc.collect()
-    gc.freeze()
+    with _lock:
+        gc.collect()
+        gc.freeze()
+        _refreeze_due = True
     LOG.info("Froze %d start-up objects out of the cycle collector", gc.get_freeze_count())
+
+
+def refreeze_after_reset() -> int:
+    """After the first reset that follows the freeze: unfreezes, collects, freezes again. Returns how many objects
+    the collection freed (0 when nothing was due)."""
+    global _refreeze_due
+    with _lock:
+        if not _refreeze_due:
+            return 0
+        _refreeze_due = False
+        gc.unfreeze()
+        freed = gc.collect()
+        gc.freeze()
+    LOG.info("Froze %d objects again after the first reset (%d freed)", gc.get_freeze_count(), freed)
+    return freed

@@ -197,6 +197,16 @@ def _forget_recorder_links() -> None:
         rec.forget_links()
 
 
+@reset_hook("state frozen with start-up")
+def _refreeze_start_up_objects() -> int:
+    """sandbox/localstack_ext/gc_tuning.py froze everything alive at the end of the warm-up, a state loaded by
+    `up --persist` included: the first reset collects the cycles that state left, and freezes again. Last of
+    the hooks, so what the others let go of is collected too."""
+    from sandbox.localstack_ext import gc_tuning
+
+    return gc_tuning.refreeze_after_reset()
+
+
 def reset_all_services(freed: dict[str, int]) -> list[str]:
     """Every running service back to empty, Lambda first so no environment or poller outlives its function.
     What the reset hooks let go of is added to `freed` (hook name -> how many, when any)."""

@@ -196,6 +196,11 @@ def test_the_walk_by_node_type_visits_and_replaces_nodes_as_moto_s_own_walk_does
     assert _shape(fast_tree) == _shape(reference_tree)
     assert "_sandbox_walk_plan" in vars(fast) and vars(reference)["_sandbox_walk_plan"] is fast_expressions.MOTO_WALK
 
+    patched = Both()  # a `process` set on the instance (as mock.patch.object does) is honoured, as by moto
+    patched.process = lambda node: node
+    patched.traverse(fast_expressions_parse(expression))
+    assert patched.seen == [] and vars(patched)["_sandbox_walk_plan"] is fast_expressions.MOTO_WALK
+
 
 def test_a_traverser_is_freed_by_reference_counting_after_its_walk():
     """Its kept table holds its methods unbound: no reference cycle keeps it (and the item it resolved) alive."""

@@ -34,6 +34,8 @@ PATCHES = {
     "lambda_log_shipping": "Lambda's log lines handed to the gateway in process, not sent by botocore over HTTP (speed)",
     "werkzeug_header_lookup": "request and response headers looked up without an exception per missing one (speed)",
     "in_memory_client_models": "in-process internal calls parsed with LocalStack's own service models (memory)",
+    "response_logger_off": "LocalStack's request log builds no line when its loggers are off (speed)",
+    "twisted_access_log": "no twisted access log line formatted per HTTP request only to be dropped (speed)",
 }
 
 def apply_all() -> None:
