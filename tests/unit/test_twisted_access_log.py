@@ -27,7 +27,6 @@ def test_a_factory_without_log_path_formats_nothing():
     try:
         factory.log(object())
         assert formatter.lines == 0
-        assert factory._logFile is None
     finally:
         factory.stopFactory()
 
@@ -45,10 +44,14 @@ def test_a_factory_with_a_log_path_keeps_writing_its_lines(tmp_path):
     assert path.read_text() == "a line\n"
 
 
-def test_unpatched_twisted_would_have_formatted_a_line():
-    """What the patch removes: the same factory, started with twisted's own startFactory, formats the line."""
+def test_unpatched_twisted_formats_the_line_the_patch_drops():
+    """What the patch removes: twisted's own `HTTPFactory.log`, on the same started factory, formats the line."""
     formatter = CountingFormatter()
     factory = HTTPFactory(logFormatter=formatter)
-    factory._logFile = log.logfile  # what twisted's own startFactory sets when there is no log path
-    factory.log(object())
-    assert formatter.lines == 1
+    factory.startFactory()
+    try:
+        assert factory._logFile is log.logfile
+        HTTPFactory.log.__wrapped__(factory, object())
+        assert formatter.lines == 1
+    finally:
+        factory.stopFactory()

@@ -6,7 +6,7 @@ twisted/web/http.py `HTTPFactory.log` formats a combined-log-format line for eac
 twisted's start-up buffer (the last 200 events) and a stderr observer that only lets critical events through: it
 is never seen. A cProfile of a media-pipeline drain counted one per HTTP request, ~1 % of LocalStack's profile
 (2026-12-06). LocalStack's own request log (`SANDBOX_LOG_REQUESTS=1`) is not this one and is unchanged. A factory
-given a `logPath` keeps its file.
+given a `logPath` keeps writing its file.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ def apply() -> None:
 
     if getattr(HTTPFactory, "_sandbox_quiet_access_log", False):
         return
-    start_factory = HTTPFactory.startFactory
+    log_request = HTTPFactory.log
 
-    def startFactory(self) -> None:  # noqa: N802 - twisted's name
-        start_factory(self)
+    def log_unless_dropped(self, request) -> None:
+        # the check is made per request, so a factory started before this patch is covered too
         if not self.logPath and self._logFile is log.logfile:
-            self._logFile = None  # HTTPFactory.log writes nothing when there is no log file
+            return
+        log_request(self, request)
 
-    HTTPFactory.startFactory = startFactory
+    log_unless_dropped.__wrapped__ = log_request
+    HTTPFactory.log = log_unless_dropped
     HTTPFactory._sandbox_quiet_access_log = True
