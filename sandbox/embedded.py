@@ -69,10 +69,11 @@ class Instance:
     listen: str = ""  # the address the gateway is bound to
     allowed_origins: list = field(default_factory=list)
     persist: bool = False  # started with --persist: `down` saves its state into persisted/
+    start_ticks: int | None = None  # process_registry.start_ticks: the start that survives clock steps
 
     @property
     def record(self) -> ProcessRecord:
-        return ProcessRecord(self.pid, self.create_time, "localstack", "localstack", Path())
+        return ProcessRecord(self.pid, self.create_time, "localstack", "localstack", Path(), self.start_ticks)
 
 
 class EmbeddedBackend:
@@ -176,6 +177,7 @@ class EmbeddedBackend:
                 inst = Instance(
                     pid=proc.pid,
                     create_time=rec.create_time,
+                    start_ticks=rec.start_ticks,
                     port=port,
                     endpoint=f"http://127.0.0.1:{port}",
                     started_at=time.time(),

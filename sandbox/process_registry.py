@@ -1,7 +1,7 @@
 """PID files for every process the sandbox starts, so `sandbox down` and test teardown can stop exactly those.
 
-Each record holds the PID *and* the process start time: a PID the kernel recycled for someone else's process
-is never signalled (we never kill by name).
+Each record holds the PID *and* the process's start (clock ticks since boot, and the wall-clock start time):
+a PID the kernel recycled for someone else's process is never signalled (we never kill by name).
 """
 
 from __future__ import annotations
@@ -23,14 +23,29 @@ class ProcessRecord:
     kind: str
     label: str
     path: Path
+    start_ticks: int | None = None  # see start_ticks(); None in records written before it was kept
 
     def is_alive(self) -> bool:
-        """True if the PID still belongs to the process we started (same start time)."""
+        """True if the PID still belongs to the process we started (same start: its clock ticks since boot when
+        recorded, else its wall-clock start time)."""
         try:
             proc = psutil.Process(self.pid)
-            return same_start(proc.create_time(), self.create_time) and proc.status() != psutil.STATUS_ZOMBIE
+            ticks = start_ticks(self.pid) if self.start_ticks is not None else None
+            same = ticks == self.start_ticks if ticks is not None else same_start(proc.create_time(), self.create_time)
+            return same and proc.status() != psutil.STATUS_ZOMBIE
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return False
+
+
+def start_ticks(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot (Linux), or None. Unlike a wall-clock start time it does
+    not move when the clock is stepped: a clean CI run lost its two LocalStacks at once when the VM it ran in was
+    snapshotted (the kernel logged "crng reseeded due to virtual machine fork"): /proc/stat's boot time moved by
+    more than same_start() forgives, and every test after it got "No sandbox is running" and 403s for want of the
+    token (2026-12-06)."""
+    from sandbox.lambda_process.environment import proctree  # the same reading the supervisors' records use
+
+    return proctree.start_ticks(pid)
 
 
 def same_start(now_reported: float, recorded: float) -> bool:
@@ -55,11 +70,13 @@ class ProcessRegistry:
             create_time = psutil.Process(pid).create_time()
         except psutil.NoSuchProcess:
             create_time = 0.0
+        ticks = start_ticks(pid)
         path = self.directory / f"{pid}.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": pid, "create_time": create_time, "kind": kind, "label": label}))
+        tmp.write_text(json.dumps({"pid": pid, "create_time": create_time, "kind": kind, "label": label,
+                                   "start_ticks": ticks}))
         tmp.replace(path)
-        return ProcessRecord(pid, create_time, kind, label, path)
+        return ProcessRecord(pid, create_time, kind, label, path, ticks)
 
     def remove(self, pid: int) -> None:
         (self.directory / f"{pid}.json").unlink(missing_ok=True)
@@ -71,7 +88,9 @@ class ProcessRegistry:
         for path in sorted(self.directory.glob("*.json")):
             try:
                 data = json.loads(path.read_text())
-                out.append(ProcessRecord(int(data["pid"]), float(data["create_time"]), data["kind"], data["label"], path))
+                ticks = data.get("start_ticks")
+                out.append(ProcessRecord(int(data["pid"]), float(data["create_time"]), data["kind"], data["label"], path,
+                                         int(ticks) if ticks is not None else None))
             except (OSError, ValueError, KeyError):
                 path.unlink(missing_ok=True)
         return out

@@ -9,10 +9,11 @@ frees those objects; what the collector no longer frees is a reference cycle tha
 becomes garbage later (with whatever it holds, frozen or not).
 
 What is alive at the end of the warm-up is not only LocalStack's: a state loaded by `up --persist` (loaded
-before the warm-up), and whatever was deployed while the warm-up ran. So the first reset after the freeze
-unfreezes, collects what that state left in cycles, and freezes again what is left then: LocalStack's own
-objects and empty stores (`refreeze_after_reset`, a reset hook). Until that reset, the cycles of such state that
-a delete drops stay.
+before the warm-up), and whatever was deployed while the warm-up ran. So the first reset after the freeze (the
+next one, when the warm-up ended after a reset) unfreezes, collects what that state left in cycles, and freezes
+again whatever is alive then - LocalStack's own objects, empty stores, and what outlives a reset by design, such
+as the recorder's spans (`refreeze_after_reset`, a reset hook). That reset pays one full collection (~0.3-0.4 s,
+holding the GIL), once. Until it, the cycles of such a state that a delete drops stay.
 
 `SANDBOX_GC_FREEZE=0` leaves the collector as it is (to compare in a benchmark).
 """
@@ -23,6 +24,7 @@ import gc
 import logging
 import os
 import threading
+import time
 
 LOG = logging.getLogger(__name__)
 
@@ -47,15 +49,37 @@ def freeze_start_up_objects() -> None:
 
 
 def refreeze_after_reset() -> int:
-    """After the first reset that follows the freeze: unfreezes, collects, freezes again. Returns how many objects
-    the collection freed (0 when nothing was due)."""
+    """After the first reset that follows the freeze: unfreezes, collects, freezes again. Returns what the collection
+    found unreachable (`gc.collect()`'s count; 0 when nothing was due).
+
+    Python 3.13's `gc.collect()` does nothing and returns 0 while another thread's automatic collection is running
+    (a finalizer can release the GIL mid-collection): the full collection is retried until one is seen to end, and
+    if none does the refreeze stays due for the next reset."""
     global _refreeze_due
+    ended: list[int] = []
+
+    def watch(phase: str, info: dict) -> None:
+        if phase == "stop" and info.get("generation") == 2:
+            ended.append(info.get("collected", 0))
+
     with _lock:
         if not _refreeze_due:
             return 0
-        _refreeze_due = False
-        gc.unfreeze()
-        freed = gc.collect()
-        gc.freeze()
-    LOG.info("Froze %d objects again after the first reset (%d freed)", gc.get_freeze_count(), freed)
+        freed = 0
+        gc.callbacks.append(watch)
+        try:
+            gc.unfreeze()
+            for _ in range(50):
+                freed = gc.collect()
+                if ended:
+                    break
+                time.sleep(0.01)
+        finally:
+            gc.callbacks.remove(watch)
+            gc.freeze()
+        _refreeze_due = not ended
+    if ended:
+        LOG.info("Froze %d objects again after the first reset (%d found unreachable)", gc.get_freeze_count(), freed)
+    else:
+        LOG.warning("No full collection could run during this reset; the next reset collects and freezes again")
     return freed

@@ -200,8 +200,9 @@ def _forget_recorder_links() -> None:
 @reset_hook("state frozen with start-up")
 def _refreeze_start_up_objects() -> int:
     """sandbox/localstack_ext/gc_tuning.py froze everything alive at the end of the warm-up, a state loaded by
-    `up --persist` included: the first reset collects the cycles that state left, and freezes again. Last of
-    the hooks, so what the others let go of is collected too."""
+    `up --persist` included: the first reset after it collects the cycles that state left, and freezes again. The
+    last of the after-hooks (each service's `on_after_state_reset` still follows), so what the others let go of is
+    collected too. Counts what the collection found unreachable."""
     from sandbox.localstack_ext import gc_tuning
 
     return gc_tuning.refreeze_after_reset()

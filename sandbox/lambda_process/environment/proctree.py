@@ -110,15 +110,22 @@ def boot_time() -> float:
     return _boot_time
 
 
-def create_time(pid: int) -> float:
-    """When `pid` started, as psutil computes it (so a ProcessRegistry record written here matches psutil's)."""
+def start_ticks(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot (/proc/<pid>/stat, field 22), or None: unlike a wall-clock
+    start time it does not move when the clock is stepped (sandbox/process_registry.py)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
-        fields = stat[stat.rindex(b")") + 2:].split()
-        return boot_time() + int(fields[19]) / _TICKS
+        # field 2, the command, is in parentheses and may hold spaces and ')': count from the last ')'
+        return int(stat[stat.rindex(b")") + 2:].split()[19])
     except (OSError, ValueError, IndexError):
-        return 0.0
+        return None
+
+
+def create_time(pid: int) -> float:
+    """When `pid` started, as psutil computes it (so a ProcessRegistry record written here matches psutil's)."""
+    ticks = start_ticks(pid)
+    return 0.0 if ticks is None else boot_time() + ticks / _TICKS
 
 
 def kill_all(pids: list[int], sig: int = signal.SIGKILL) -> None:

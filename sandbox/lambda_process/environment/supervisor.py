@@ -396,7 +396,8 @@ def _record(spec: Spec, pid: int, kind: str) -> None:
     try:
         path = os.path.join(spec.registry_dir, f"{pid}.json")
         with open(path + ".tmp", "w") as f:
-            json.dump({"pid": pid, "create_time": proctree.create_time(pid), "kind": kind, "label": spec.label}, f)
+            json.dump({"pid": pid, "create_time": proctree.create_time(pid), "start_ticks": proctree.start_ticks(pid),
+                       "kind": kind, "label": spec.label}, f)
         os.replace(path + ".tmp", path)
     except OSError:
         pass

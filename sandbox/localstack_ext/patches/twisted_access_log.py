@@ -6,7 +6,8 @@ twisted/web/http.py `HTTPFactory.log` formats a combined-log-format line for eac
 twisted's start-up buffer (the last 200 events) and a stderr observer that only lets critical events through: it
 is never seen. A cProfile of a media-pipeline drain counted one per HTTP request, ~1 % of LocalStack's profile
 (2026-12-06). LocalStack's own request log (`SANDBOX_LOG_REQUESTS=1`) is not this one and is unchanged. A factory
-given a `logPath` keeps writing its file.
+given a `logPath` (or a `logFile` of its own) keeps writing it. Were twisted's logging ever started, these lines
+would still be dropped: nothing in LocalStack, rolo or the sandbox starts it.
 """
 
 from __future__ import annotations
