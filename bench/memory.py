@@ -27,11 +27,10 @@ from sandbox import Sandbox
 
 def recorder_history(sb: Sandbox) -> str:
     """The recorder's spans held in memory, against its budget: the part of the PSS that fills up to a bound."""
-    resp = sb.http.get(f"{sb.endpoint}/_sandbox/recorder", timeout=10)
-    if not resp.ok:
-        return "-"
-    got = resp.json()
-    return f"{got['history_mb']:.0f}/{got['history_budget_mb']} MB" if got.get("enabled") else "off"
+    got = sb.observe.recorder()
+    if not got.get("enabled"):
+        return "off"
+    return f"{got['history_mb']:.0f}/{got['history_budget_mb']} MB" if "history_mb" in got else "-"
 
 
 def children_pss_mb(pid: int) -> float:

@@ -109,7 +109,8 @@ def _install_typed_walks(traverser_class, processing_map) -> None:
         if (type(self).process is own_process and type(self).nodes_to_be_processed is own_kinds
                 and "process" not in own and "nodes_to_be_processed" not in own):
             table = processing_map(self)
-            plan = (_KINDS_BY_MAP.setdefault(tuple(table), {}), tuple(table.values()), tuple(table))
+            classes = tuple(table)
+            plan = (_KINDS_BY_MAP.setdefault(classes, {}), tuple(table.values()), classes)
         self.__dict__["_sandbox_walk_plan"] = plan
         return plan
 
