@@ -26,6 +26,21 @@ class ListenRefused(RuntimeError):
 
 
 class SandboxRuntimeServer(TwistedRuntimeServer):
+    """Serves the gateway with our threaded server (sandbox.security.engine.http_server), or with twisted as
+    LocalStack does when SANDBOX_HTTP_SERVER=twisted; either way bound to the address it was given."""
+
+    _threaded = None
+
+    def run(self):
+        if self._threaded is not None:
+            return self._threaded.serve_forever()
+        return super().run()
+
+    def shutdown(self):
+        if self._threaded is not None:
+            return self._threaded.shutdown()
+        return super().shutdown()
+
     def register(self, gateway, listen: list[config.HostAndPort], ssl_creds=None):
         from twisted.internet import endpoints, reactor, ssl
         from rolo.serving.twisted import TwistedGateway
@@ -43,6 +58,16 @@ class SandboxRuntimeServer(TwistedRuntimeServer):
         gateway.response_handlers.append(harden_response)
         _restrict_cors_origins(guard.policy)
 
+        if os.environ.get("SANDBOX_HTTP_SERVER", "threaded") != "twisted":
+            from rolo.gateway.wsgi import WsgiGateway
+
+            from sandbox.security.engine.http_server import ThreadedHTTPServer
+
+            sockets = [ThreadedHTTPServer.listen(address.host.strip("[]"), address.port) for address in listen]
+            self._threaded = ThreadedHTTPServer(WsgiGateway(gateway), sockets, ssl_creds)
+            for address in listen:
+                LOG.info("Sandbox gateway listening on %s:%s", address.host.strip("[]"), address.port)
+            return
         site = TwistedGateway(gateway)
         # twisted/web/http.py Request.requestReceived parses the Content-Type of every POST with the email package
         # (`_parseContentType`, 5 % of LocalStack's GIL time in a SendMessage loop, py-spy 2026-12-05) and then
