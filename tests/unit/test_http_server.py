@@ -153,6 +153,11 @@ REQUESTS = {
         b"GET http://sqs.us-east-1.amazonaws.com/000000000000/q?x=1 HTTP/1.1\r\nHost: sqs.us-east-1.amazonaws.com\r\n"
         b"Accept-Encoding: identity\r\n\r\n"),
     "HTTP/1.0 without Host": b"GET /old?x=%20 HTTP/1.0\r\nAccept-Encoding: identity\r\n\r\n",
+    "IPv6 Host, Content-Type twice, Foo-Bar and Foo_Bar": (
+        b"POST /six HTTP/1.1\r\nHost: [::1]:4566\r\nContent-Type: a/b\r\nFoo-Bar: 1\r\nContent-Type: c/d\r\n"
+        b"Foo_Bar: 2\r\nContent-Length: 2\r\nAccept-Encoding: identity\r\n\r\nhi"),
+    "absolute-form with an encoded path": (
+        b"GET http://s3.localhost/b/a%20b?list-type=2 HTTP/1.1\r\nHost: s3.localhost\r\nAccept-Encoding: identity\r\n\r\n"),
 }
 
 
@@ -212,7 +217,7 @@ def test_http_10_and_connection_close_end_the_connection(server):
     (b"GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", 400, "folded header lines"),
     (b"GET / HTTP/1.1\r\nHost h\r\n\r\n", 400, "malformed header line"),
     (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1x\r\n\r\n", 400, "invalid Content-Length"),
-    (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "send chunked or Content-Length"),
+    (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "send the body chunked or with a Content-Length"),
     (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc", 400,
      "both Transfer-Encoding and Content-Length"),
 ])
@@ -295,27 +300,65 @@ def test_shutdown_closes_idle_connections_and_waits_for_a_request_in_progress(mo
     busy = socket.create_connection(("127.0.0.1", port), timeout=5)
     busy.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
     assert entered.wait(5)
-    srv.shutdown()
+    stopper = threading.Thread(target=srv.shutdown)
+    stopper.start()
+    time.sleep(0.2)
+    assert runner.is_alive()  # LocalStack runs its shutdown hooks when this returns: not before the answer
     code, headers, body = read_response(busy.makefile("rb"))
     assert (code, body) == (200, b"finished")
     assert idle.recv(1) == b""  # closed without a request
+    stopper.join(5)
     runner.join(5)
     assert not runner.is_alive() and srv.open_connections() == 0
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2)
 
 
-def test_connections_over_the_limit_are_refused_with_a_reason(server, monkeypatch):
+def test_past_the_connection_limit_the_longest_idle_one_is_closed_or_else_the_new_one_refused(monkeypatch):
+    from rolo.gateway import Gateway
+    from rolo.gateway.wsgi import WsgiGateway
+
+    release = threading.Event()
+    blocked = []
+
+    def blocking(chain, context, response):
+        if context.request.path == "/block":
+            blocked.append(1)
+            release.wait(10)
+        response.data = b"ok"
+        chain.stop()
+
     monkeypatch.setattr(http_server, "MAX_CONNECTIONS", 2)
-    held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
-    deadline = time.monotonic() + 5
-    while server.open_connections() < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as third:
-        code, _, body = read_response(third.makefile("rb"))
-    assert code == 503 and b"more than 2 connections are open" in body
-    for sock in held:
-        sock.close()
+    srv = ThreadedHTTPServer(WsgiGateway(Gateway(request_handlers=[blocking])),
+                             [ThreadedHTTPServer.listen("127.0.0.1", 0)])
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.sockets[0].getsockname()[1]
+
+    def wait_for(count, in_progress):
+        deadline = time.monotonic() + 5
+        while (srv.open_connections(), len(blocked)) != (count, in_progress) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (srv.open_connections(), len(blocked)) == (count, in_progress)
+
+    try:
+        oldest = socket.create_connection(("127.0.0.1", port), timeout=5)
+        wait_for(1, 0)
+        busy = socket.create_connection(("127.0.0.1", port), timeout=5)
+        busy.sendall(b"GET /block HTTP/1.1\r\nHost: h\r\n\r\n")
+        wait_for(2, 1)
+        newcomer = socket.create_connection(("127.0.0.1", port), timeout=5)
+        assert oldest.recv(1) == b""  # the idle one made room
+        newcomer.sendall(b"GET /block HTTP/1.1\r\nHost: h\r\n\r\n")
+        wait_for(2, 2)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as refused:
+            code, _, body = read_response(refused.makefile("rb"))
+        assert code == 503 and b"2 requests are in progress" in body
+        release.set()
+        assert read_response(busy.makefile("rb"))[2] == b"ok"
+        assert read_response(newcomer.makefile("rb"))[2] == b"ok"
+    finally:
+        release.set()
+        srv.shutdown()
 
 
 def test_it_listens_where_it_is_told_and_nowhere_else():
@@ -324,3 +367,217 @@ def test_it_listens_where_it_is_told_and_nowhere_else():
         assert sock.getsockname()[0] == "127.0.0.1"
     finally:
         sock.close()
+
+
+def test_an_answer_without_reading_a_large_body_reaches_the_client(server):
+    """A handler that refuses an upload without reading it (the guard, a failed check): the client still reads the
+    answer - the server reads off what the client sends before closing, rather than resetting the connection."""
+    payload = b"x" * (8 << 20)
+    for _ in range(3):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("PUT", "/no-read", body=payload)
+        answer = conn.getresponse()
+        assert (answer.status, answer.read()) == (200, b"did not read the body")
+        assert answer.getheader("Connection") == "close"
+        conn.close()
+
+
+def test_100_continue_is_sent_only_when_the_handler_reads_the_body(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"PUT /no-read HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5000000\r\n\r\n")
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"HTTP/1.1 200")  # the final answer, no 100 before it
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"PUT /read HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        reader = sock.makefile("rb")
+        assert reader.readline() == b"HTTP/1.1 100 Continue\r\n" and reader.readline() == b"\r\n"
+        sock.sendall(b"data")
+        assert json.loads(read_response(reader)[2])["body"] == "data"
+
+
+@pytest.mark.parametrize("raw", [
+    b"POST /a HTTP/1.1\r\nHost: h\r\nContent_Length: 5\r\n\r\nhello",  # not Content-Length: no body
+    b"POST /a HTTP/1.1\r\nHost: h\r\nTransfer_Encoding: chunked\r\n\r\n",
+])
+def test_only_the_real_framing_headers_frame_a_body(server, raw):
+    seen = json.loads(exchange(server.port, raw)[0][2])
+    assert seen["body"] == ""
+
+
+@pytest.mark.parametrize("raw, says", [
+    (b"GET / HTTP/1.1\r\nHost: h\r\nX Y: 1\r\n\r\n", "malformed header line"),
+    (b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x00b\r\n\r\n", "malformed header line"),
+    (b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\rb\r\n\r\n", "malformed header line"),
+    (b"GET /b/k\xc3\xb6y HTTP/1.1\r\nHost: h\r\n\r\n", "percent-encode them"),
+    (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: \xb2\r\n\r\n", "invalid Content-Length"),
+    (b"GET / HTTP/1.1\r\nHost: h\r\n" + b"X-A: " + b"a" * 40000 + b"\r\nX-B: " + b"b" * 40000 + b"\r\n\r\n",
+     "longer than 64 KiB"),
+])
+def test_malformed_heads_are_refused(server, raw, says):
+    code, headers, body = exchange(server.port, raw)[0]
+    assert code in (400, 431) and says in body.decode() and headers["Connection"] == "close"
+
+
+def test_a_malformed_chunked_body_ends_the_connection_so_nothing_is_smuggled(server):
+    raw = (b"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\r\n0\r\n\r\n"
+           b"GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(raw)
+        reader = sock.makefile("rb")
+        read_response(reader)
+        assert reader.read() == b""  # closed: /smuggled was never read as a request
+
+
+def test_a_client_that_stalls_in_its_head_or_body_is_dropped(server, monkeypatch):
+    monkeypatch.setattr(http_server, "IO_TIMEOUT", 0.3)
+    for raw in (b"GET / HTTP/1.1\r\n", b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc"):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(raw)
+            started = time.monotonic()
+            while sock.recv(65536):  # the answer to a cut-off body, if any, then the end
+                pass
+            assert time.monotonic() - started < 4
+
+
+def test_accepting_goes_on_after_a_connection_fails_to_start(server, monkeypatch):
+    original = http_server.Connection.__init__
+    calls = []
+
+    def failing_once(self, *args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("cannot start")
+        original(self, *args)
+
+    monkeypatch.setattr(http_server.Connection, "__init__", failing_once)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as first:
+        assert first.recv(1) == b""
+    assert json.loads(exchange(server.port, b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n")[0][2])["path"] == "/after"
+    deadline = time.monotonic() + 5
+    while server.open_connections() and time.monotonic() < deadline:  # the last one ends as its client closes
+        time.sleep(0.01)
+    assert server.open_connections() == 0
+
+
+def test_a_thread_whose_connection_ended_serves_the_next_one():
+    """No thread start per connection (a client with more threads than its pool opens one per request), and the
+    threads left waiting end at shutdown."""
+    from rolo.gateway import Gateway
+    from rolo.gateway.wsgi import WsgiGateway
+
+    served_by = []
+
+    def record(chain, context, response):
+        served_by.append(threading.get_ident())
+        response.data = b"ok"
+        chain.stop()
+
+    srv = ThreadedHTTPServer(WsgiGateway(Gateway(request_handlers=[record])), [ThreadedHTTPServer.listen("127.0.0.1", 0)])
+    runner = threading.Thread(target=srv.serve_forever, daemon=True)
+    runner.start()
+    port = srv.sockets[0].getsockname()[1]
+    for _ in range(5):
+        assert exchange(port, b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")[0][2] == b"ok"
+        deadline = time.monotonic() + 5
+        while srv.open_connections() and time.monotonic() < deadline:
+            time.sleep(0.005)
+    assert len(served_by) == 5 and len(set(served_by)) == 1
+    waiting = [t for t in threading.enumerate() if t.name == "http-connection"]
+    srv.shutdown()
+    runner.join(5)
+    for thread in waiting:
+        thread.join(5)
+        assert not thread.is_alive()
+
+
+def _raw_server(app):
+    srv = ThreadedHTTPServer(app, [ThreadedHTTPServer.listen("127.0.0.1", 0)])
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, srv.sockets[0].getsockname()[1]
+
+
+def test_closing_after_an_answer_still_reads_off_an_upload_so_the_client_gets_the_answer(server):
+    """Connection: close, and an application failure, both with a body left unread: no reset, the answer arrives."""
+    def stream():
+        for _ in range(64):
+            yield b"y" * 65536
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("PUT", "/no-read", body=stream(), headers={"Connection": "close"})
+    answer = conn.getresponse()
+    assert (answer.status, answer.read()) == (200, b"did not read the body")
+
+    def failing(environ, start_response):
+        raise FileNotFoundError("the application's own OSError, not the connection's")
+
+    srv, port = _raw_server(failing)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("PUT", "/x", body=b"z" * (8 << 20))
+        answer = conn.getresponse()
+        assert answer.status == 500 and b"its log says why" in answer.read()
+    finally:
+        srv.shutdown()
+
+
+def test_an_answer_never_runs_past_its_content_length():
+    def lying(environ, start_response):
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"{}", b"HTTP/1.1 200 OK\r\n\r\nforged"]
+
+    srv, port = _raw_server(lying)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            reader = sock.makefile("rb")
+            assert read_response(reader)[2] == b"{}"
+            assert reader.read() == b""  # closed: nothing forged follows
+    finally:
+        srv.shutdown()
+
+
+@pytest.mark.parametrize("raw", [
+    b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\nhello",
+    b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n",
+])
+def test_framing_headers_sent_twice_are_refused(server, raw):
+    code, _, body = exchange(server.port, raw)[0]
+    assert code == 400 and b"sent twice" in body
+
+
+def test_a_head_sent_a_byte_at_a_time_still_times_out(server, monkeypatch):
+    monkeypatch.setattr(http_server, "IO_TIMEOUT", 0.5)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\n")
+        started = time.monotonic()
+        closed = False
+        while not closed and time.monotonic() - started < 4:
+            try:
+                sock.sendall(b"X")  # a header line that never ends, 5 bytes a second
+            except OSError:
+                closed = True
+            time.sleep(0.2)
+            sock.setblocking(False)
+            try:
+                closed = closed or sock.recv(1) == b""
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed = True
+            sock.setblocking(True)
+        assert closed and time.monotonic() - started < 2
+
+
+def test_body_reads_keep_their_meaning():
+    import io as _io
+
+    body = http_server.SizedBody(_io.BufferedReader(_io.BytesIO(b"hello, world")), 12)
+    assert body.read(0) == b"" and not body.broken
+    assert body.read(5) == b"hello" and body.read() == b", world" and body.read() == b""
+    assert body.finished()
+    cut = http_server.SizedBody(_io.BufferedReader(_io.BytesIO(b"abc")), 10)
+    from werkzeug.exceptions import ClientDisconnected
+
+    with pytest.raises(ClientDisconnected):
+        cut.read()
+    assert cut.broken and not cut.reusable()

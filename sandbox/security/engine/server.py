@@ -5,6 +5,8 @@ localstack/runtime/server/twisted.py listens on every interface whatever GATEWAY
 network. This runtime server plugin (GATEWAY_SERVER=sandbox, registered in pyproject.toml) passes the interface,
 refuses to bind anything but loopback unless the sandbox was started with `--allow-remote`, and puts
 sandbox.security.engine.gateway.RequestGuard first in the gateway's handler chain before the first request is accepted.
+It serves with our threaded server (http_server.py: no reactor, no hand-off between threads), or with twisted as
+LocalStack does when SANDBOX_HTTP_SERVER=twisted.
 """
 
 from __future__ import annotations
