@@ -76,15 +76,28 @@ def _echo_gateway():
     return namespace["gateway"]
 
 
+def serve(app, ssl_creds=None):
+    """A ThreadedHTTPServer of `app` on a free loopback port, serving in a thread: (server, port, that thread)."""
+    srv = ThreadedHTTPServer(app, [ThreadedHTTPServer.listen("127.0.0.1", 0)], ssl_creds)
+    runner = threading.Thread(target=srv.serve_forever, daemon=True)
+    runner.start()
+    return srv, srv.sockets[0].getsockname()[1], runner
+
+
+def gateway_of(handler):
+    """The WSGI app of a rolo gateway with this one request handler."""
+    from rolo.gateway import Gateway
+    from rolo.gateway.wsgi import WsgiGateway
+
+    return WsgiGateway(Gateway(request_handlers=[handler]))
+
+
 @pytest.fixture
 def server():
     """Our server on a free loopback port, serving the echo gateway; stopped (and checked stopped) after."""
     from rolo.gateway.wsgi import WsgiGateway
 
-    srv = ThreadedHTTPServer(WsgiGateway(_echo_gateway()), [ThreadedHTTPServer.listen("127.0.0.1", 0)])
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    srv.port = srv.sockets[0].getsockname()[1]
+    srv, srv.port, thread = serve(WsgiGateway(_echo_gateway()))
     yield srv
     srv.shutdown()
     thread.join(10)
@@ -262,10 +275,7 @@ def test_https_on_the_same_port(tmp_path):
     (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                        serialization.NoEncryption()))
-    srv = ThreadedHTTPServer(WsgiGateway(_echo_gateway()), [ThreadedHTTPServer.listen("127.0.0.1", 0)],
-                             (str(tmp_path / "c.pem"), str(tmp_path / "k.pem")))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    port = srv.sockets[0].getsockname()[1]
+    srv, port, _ = serve(WsgiGateway(_echo_gateway()), (str(tmp_path / "c.pem"), str(tmp_path / "k.pem")))
     try:
         tls = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ssl._create_unverified_context())
         tls.request("GET", "/secure")
@@ -281,9 +291,6 @@ def test_https_on_the_same_port(tmp_path):
 
 
 def test_shutdown_closes_idle_connections_and_waits_for_a_request_in_progress(monkeypatch):
-    from rolo.gateway import Gateway
-    from rolo.gateway.wsgi import WsgiGateway
-
     entered = threading.Event()
 
     def slow(chain, context, response):
@@ -292,10 +299,7 @@ def test_shutdown_closes_idle_connections_and_waits_for_a_request_in_progress(mo
         response.data = b"finished"
         chain.stop()
 
-    srv = ThreadedHTTPServer(WsgiGateway(Gateway(request_handlers=[slow])), [ThreadedHTTPServer.listen("127.0.0.1", 0)])
-    runner = threading.Thread(target=srv.serve_forever, daemon=True)
-    runner.start()
-    port = srv.sockets[0].getsockname()[1]
+    srv, port, runner = serve(gateway_of(slow))
     idle = socket.create_connection(("127.0.0.1", port), timeout=5)
     busy = socket.create_connection(("127.0.0.1", port), timeout=5)
     busy.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -315,9 +319,6 @@ def test_shutdown_closes_idle_connections_and_waits_for_a_request_in_progress(mo
 
 
 def test_past_the_connection_limit_the_longest_idle_one_is_closed_or_else_the_new_one_refused(monkeypatch):
-    from rolo.gateway import Gateway
-    from rolo.gateway.wsgi import WsgiGateway
-
     release = threading.Event()
     blocked = []
 
@@ -329,10 +330,7 @@ def test_past_the_connection_limit_the_longest_idle_one_is_closed_or_else_the_ne
         chain.stop()
 
     monkeypatch.setattr(http_server, "MAX_CONNECTIONS", 2)
-    srv = ThreadedHTTPServer(WsgiGateway(Gateway(request_handlers=[blocking])),
-                             [ThreadedHTTPServer.listen("127.0.0.1", 0)])
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    port = srv.sockets[0].getsockname()[1]
+    srv, port, _ = serve(gateway_of(blocking))
 
     def wait_for(count, in_progress):
         deadline = time.monotonic() + 5
@@ -462,8 +460,6 @@ def test_accepting_goes_on_after_a_connection_fails_to_start(server, monkeypatch
 def test_a_thread_whose_connection_ended_serves_the_next_one():
     """No thread start per connection (a client with more threads than its pool opens one per request), and the
     threads left waiting end at shutdown."""
-    from rolo.gateway import Gateway
-    from rolo.gateway.wsgi import WsgiGateway
 
     served_by = []
 
@@ -472,10 +468,7 @@ def test_a_thread_whose_connection_ended_serves_the_next_one():
         response.data = b"ok"
         chain.stop()
 
-    srv = ThreadedHTTPServer(WsgiGateway(Gateway(request_handlers=[record])), [ThreadedHTTPServer.listen("127.0.0.1", 0)])
-    runner = threading.Thread(target=srv.serve_forever, daemon=True)
-    runner.start()
-    port = srv.sockets[0].getsockname()[1]
+    srv, port, runner = serve(gateway_of(record))
     for _ in range(5):
         assert exchange(port, b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")[0][2] == b"ok"
         deadline = time.monotonic() + 5
@@ -488,12 +481,6 @@ def test_a_thread_whose_connection_ended_serves_the_next_one():
     for thread in waiting:
         thread.join(5)
         assert not thread.is_alive()
-
-
-def _raw_server(app):
-    srv = ThreadedHTTPServer(app, [ThreadedHTTPServer.listen("127.0.0.1", 0)])
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv, srv.sockets[0].getsockname()[1]
 
 
 def test_closing_after_an_answer_still_reads_off_an_upload_so_the_client_gets_the_answer(server):
@@ -510,7 +497,7 @@ def test_closing_after_an_answer_still_reads_off_an_upload_so_the_client_gets_th
     def failing(environ, start_response):
         raise FileNotFoundError("the application's own OSError, not the connection's")
 
-    srv, port = _raw_server(failing)
+    srv, port, _ = serve(failing)
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("PUT", "/x", body=b"z" * (8 << 20))
@@ -525,7 +512,7 @@ def test_an_answer_never_runs_past_its_content_length():
         start_response("200 OK", [("Content-Length", "2")])
         return [b"{}", b"HTTP/1.1 200 OK\r\n\r\nforged"]
 
-    srv, port = _raw_server(lying)
+    srv, port, _ = serve(lying)
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n")
