@@ -299,16 +299,26 @@ class EmbeddedBackend:
         return clean
 
     def _dump_threads(self, inst: Instance, grace: float) -> None:
-        """Before the kill: LocalStack's threads into its log, under a banner (localstack_ext/thread_dump.py)."""
+        """Before the kill: LocalStack's threads into its log, under a banner (localstack_ext/thread_dump.py): the
+        named dump first, then faulthandler's (which comes even when no Python runs, and may crash the process)."""
         try:
             with open(self.log_file, "a") as log:
                 log.write("\n" + thread_dump.BANNER.format(grace=grace) + "\n")
-            size, size_seen = self.log_file.stat().st_size, -1
+            size = self.log_file.stat().st_size
             os.kill(inst.pid, thread_dump.THREAD_DUMP_SIGNAL)
         except OSError:
             return
-        deadline = time.monotonic() + 3.0  # milliseconds, unless the machine or its disk is very busy
-        named = thread_dump.NAMED_MARK.encode()
+        # milliseconds, unless the machine or its disk is very busy, or no Python code runs in LocalStack
+        size = self._wait_for_log(size, thread_dump.NAMED_MARK.encode(), 3.0)
+        try:
+            os.kill(inst.pid, thread_dump.FAULT_DUMP_SIGNAL)
+        except OSError:
+            return
+        self._wait_for_log(size, b"Thread 0x", 1.0)
+
+    def _wait_for_log(self, size: int, mark: bytes, seconds: float) -> int:
+        """Until `mark` is in the log after `size` and the log stopped growing, or `seconds`; the log's size then."""
+        deadline, size_seen = time.monotonic() + seconds, -1
         while time.monotonic() < deadline:
             time.sleep(0.2)
             try:
@@ -316,10 +326,14 @@ class EmbeddedBackend:
                     log.seek(size)
                     written = log.read()
             except OSError:
-                return
-            if named in written and len(written) == size_seen:  # the named dump (the second) is there, and whole
+                break
+            if mark in written and len(written) == size_seen:  # there, and whole
                 break
             size_seen = len(written)
+        try:
+            return self.log_file.stat().st_size
+        except OSError:
+            return size
 
 
 def make_private_dir(path: Path) -> None:

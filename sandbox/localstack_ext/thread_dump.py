@@ -1,16 +1,18 @@
 """What a LocalStack that does not stop was doing, in its log.
 
 `sandbox down` sends SIGTERM and, after a grace period, SIGKILL. A kill leaves no trace of why LocalStack hung, so
-before it `down` writes a banner into LocalStack's log and sends THREAD_DUMP_SIGNAL. Two dumps then go to
-LocalStack's stderr, which is that log (`localstack.log` in the state dir):
+before it `down` writes a banner into LocalStack's log and asks for two dumps, which go to LocalStack's stderr (that
+log, `localstack.log` in the state dir):
 
-- faulthandler's, from its C signal handler: it comes even when no Python code can run (a thread holding the GIL
-  in C), but shows at most 100 threads, newest first - LocalStack's gateway pool can hold hundreds;
-- then every thread, with its name, from a Python handler (in the main thread, as soon as it runs Python again: it
-  does while the interpreter's exit waits for threads).
+- THREAD_DUMP_SIGNAL (SIGUSR2): every thread, with its name, from a Python handler (in the main thread, as soon as
+  it runs Python again: it does while the interpreter's exit waits for threads, and the gateway's main loop wakes
+  four times a second). Safe: it reads the frames holding the GIL. `kill -USR2 <pid>` on a running sandbox.
+- then FAULT_DUMP_SIGNAL (SIGUSR1): faulthandler's, from its C signal handler. It comes even when no Python code can
+  run (a thread holding the GIL in C), but shows at most 100 threads, newest first, and reads the other threads'
+  frames while they run: it crashed a busy LocalStack now and then (a segfault in libpython, ninth round), which is
+  why it is sent only right before the kill, and not on SIGUSR2 any more.
 
-The same signal works on a running sandbox (`kill -USR2 <pid>`) and does not stop it. Imported by the CLI process
-too (embedded.py), so it imports nothing of LocalStack.
+Imported by the CLI process too (embedded.py), so it imports nothing of LocalStack.
 """
 
 import faulthandler
@@ -20,6 +22,7 @@ import threading
 import traceback
 
 THREAD_DUMP_SIGNAL = signal.SIGUSR2
+FAULT_DUMP_SIGNAL = signal.SIGUSR1
 BANNER = "--- sandbox down: LocalStack did not stop within {grace:.0f} s; its threads (SIGUSR2) ---"
 NAMED_MARK = "--- every thread of LocalStack, with its name"  # begins the second dump (embedded.py waits for it)
 NAMED_HEADER = NAMED_MARK + " ({count} threads) ---"
@@ -45,4 +48,4 @@ def install() -> None:
         stream.flush()
 
     signal.signal(THREAD_DUMP_SIGNAL, write_named_stacks)
-    faulthandler.register(THREAD_DUMP_SIGNAL, file=stream, all_threads=True, chain=True)  # first, then the above
+    faulthandler.register(FAULT_DUMP_SIGNAL, file=stream, all_threads=True)

@@ -102,6 +102,7 @@ def test_a_localstack_that_does_not_stop_leaves_its_threads_in_its_log(tmp_path)
     banner = thread_dump.BANNER.format(grace=1.0)
     assert banner in log, log
     after = log.split(banner, 1)[1]
-    assert "joined_at_exit_and_never_ending" in after.split("--- every thread")[0], f"no faulthandler dump:\n{log}"
-    named = after.partition("--- every thread of LocalStack, with its name")[2]
+    named, _, faults = after.partition("--- every thread of LocalStack, with its name")[2].partition(
+        "(most recent call first)")
     assert '"MainThread"' in named and "joined_at_exit_and_never_ending" in named, f"no named dump:\n{log}"
+    assert "joined_at_exit_and_never_ending" in faults, f"no faulthandler dump after the named one:\n{log}"

@@ -111,7 +111,10 @@ class ThreadedHTTPServer:
                                       name=f"http-accept-{sock.getsockname()[1]}")
             thread.start()
             self._acceptors.append(thread)
-        self._stopped.wait()
+        # a short wait, again and again: a signal delivered to another thread does not wake a thread blocked on a
+        # lock, and Python runs its signal handlers (SIGUSR2's thread dump, thread_dump.py) in this thread only
+        while not self._stopped.wait(0.25):
+            pass
 
     def shutdown(self) -> None:
         """Stops accepting, closes the connections waiting for a request, and waits up to SHUTDOWN_GRACE seconds
