@@ -108,8 +108,7 @@ def py_spy(sb: Sandbox, path: str | None):
         return None
     import subprocess
 
-    extra = os.environ.get("PYSPY_EXTRA", "--gil").split()
-    return subprocess.Popen(["py-spy", "record", *extra, "--threads", "--format", "raw",
+    return subprocess.Popen(["py-spy", "record", "--gil", "--threads", "--format", "raw",
                              "--rate", os.environ.get("PYSPY_RATE", "100"), "--output", path,
                              "--pid", str(sb.embedded.instance().pid)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
