@@ -314,7 +314,7 @@ class EmbeddedBackend:
             os.kill(inst.pid, thread_dump.FAULT_DUMP_SIGNAL)
         except OSError:
             return
-        self._wait_for_log(size, b"Thread 0x", 1.0)
+        self._wait_for_log(size, thread_dump.FAULT_MARK.encode(), 1.0)
 
     def _wait_for_log(self, size: int, mark: bytes, seconds: float) -> int:
         """Until `mark` is in the log after `size` and the log stopped growing, or `seconds`; the log's size then."""

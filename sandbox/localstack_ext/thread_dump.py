@@ -23,6 +23,7 @@ import traceback
 
 THREAD_DUMP_SIGNAL = signal.SIGUSR2
 FAULT_DUMP_SIGNAL = signal.SIGUSR1
+FAULT_MARK = "(most recent call first)"  # faulthandler's thread headers (the named dump's say "call last")
 BANNER = "--- sandbox down: LocalStack did not stop within {grace:.0f} s; its threads (SIGUSR2) ---"
 NAMED_MARK = "--- every thread of LocalStack, with its name"  # begins the second dump (embedded.py waits for it)
 NAMED_HEADER = NAMED_MARK + " ({count} threads) ---"

@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 from email.utils import formatdate
+from http import HTTPStatus
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from werkzeug.exceptions import ClientDisconnected
@@ -53,9 +54,6 @@ LINGER_BYTES = 64 << 20
 SEND_SLICE = 1 << 20  # a socket timeout bounds a whole sendall: large answers go out in slices
 THREAD_IDLE = 30.0  # seconds a thread whose connection ended waits for the next one before it ends
 SHUTDOWN_GRACE = 10.0  # seconds `shutdown` waits for requests in progress (twisted's WSGI pool: 10)
-REASONS = {400: "Bad Request", 414: "URI Too Long", 431: "Request Header Fields Too Large",
-           500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
-           505: "HTTP Version Not Supported"}
 TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a header name or a method (RFC 9110 5.6.2)
 TARGET = re.compile(rb"[\x21-\x7e]+")  # a request target: visible ASCII, non-ASCII percent-encoded (RFC 9112 3.2)
 BAD_VALUE = re.compile(rb"[\x00\r\n]")
@@ -389,7 +387,8 @@ class Connection:
         """The header lines, all within IO_TIMEOUT of the request line (a head sent a byte at a time ends too)."""
         headers, size = [], 0
         # the whole head already read (the usual case: one packet): its lines need no waiting
-        whole = b"\r\n\r\n" in self.rfile.peek(1) or b"\n\n" in self.rfile.peek(1)
+        buffered = self.rfile.peek(1)
+        whole = b"\r\n\r\n" in buffered or b"\n\n" in buffered
         while True:
             line = self.rfile.readline(MAX_LINE + 1) if whole else self._line(deadline)
             if line in (b"\r\n", b"\n"):
@@ -495,8 +494,17 @@ class Connection:
             first = next((chunk for chunk in chunks if chunk), b"")
             status, headers = started
             code = int(status[:3])
-            headers = [(n, v) for n, v in headers if n.lower() != "transfer-encoding"]  # the framing is ours
-            lengths = [v for n, v in headers if n.lower() == "content-length"]
+            lengths, has_date, kept = [], False, []  # one pass over the answer's headers
+            for n, v in headers:
+                lower = n.lower()
+                if lower == "transfer-encoding":
+                    continue  # the framing is ours
+                if lower == "content-length":
+                    lengths.append(v)
+                elif lower == "date":
+                    has_date = True
+                kept.append((n, v))
+            headers = kept
             length = int(lengths[0]) if len(lengths) == 1 and lengths[0].isdigit() else None
             has_body = not (method == b"HEAD" or code in (204, 304) or code < 200)
             chunked = has_body and length is None and version == b"HTTP/1.1"
@@ -506,9 +514,9 @@ class Connection:
                 keep_alive = False  # HTTP/1.0 without a length: the end of the connection ends the body
             if not keep_alive and not body.finished():
                 self.linger = True  # the client may still be sending it
-            body.before_first_read = _too_late  # a 100 Continue must not land inside the answer
+            body.before_first_read = None  # a late read of the body sends no 100 Continue into the answer
             extra = [("Transfer-Encoding", "chunked")] if chunked else []
-            if not any(n.lower() == "date" for n, _ in headers):
+            if not has_date:
                 extra.append(("Date", _http_date()))
             if not keep_alive:
                 headers = [(n, v) for n, v in headers if n.lower() != "connection"]
@@ -559,7 +567,7 @@ class Connection:
             self.conn.sendall(view[start:start + SEND_SLICE])
 
     def send_error(self, status: int, message: str) -> None:
-        reason = REASONS.get(status, "Error")
+        reason = HTTPStatus(status).phrase
         text = f"{status} {reason}: {message}\n".encode()
         try:
             self.conn.sendall(f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -744,10 +752,6 @@ def _app_chunks(result):
         except OSError as e:
             raise AppError(f"{type(e).__name__}: {e}") from e
         yield chunk
-
-
-def _too_late() -> None:
-    """The handler reads the body after its answer began: no 100 Continue then (the connection closes after)."""
 
 
 _date_cache = [0, ""]
