@@ -1,12 +1,16 @@
 """Whole flows, not single calls: media-pipeline's drain rate and an SQS retry storm, with LocalStack's CPU.
 
-    uv run python bench/pipeline.py [--files 1000] [--storm 10000] [--env KEY=VALUE ...] [--compare KEY=VALUE] [--census]
+    uv run python bench/pipeline.py [--files 1000] [--storm 10000] [--env KEY=VALUE ...] [--compare KEY=VALUE]
+        [--census [handlers]] [--timeline]
 
 Starts its own sandbox (temporary state dir, free port). Pipeline: deploys media-pipeline with
 ProcessingMsPerMB=0, uploads --files small valid media files from 16 threads and waits until every job is DONE;
 prints files/s (first upload to last DONE), upload->DONE p50/p95 and CPU ms per file: LocalStack's, the processes
 it started (functions, supervisors, fork server) and the whole machine's (the 2-core budget); with --census also
 the CPU per file of the costliest operations (counted in LocalStack, sandbox/localstack_ext/request_census.py).
+`localstack_per_functions_cpu` is LocalStack's CPU over the functions': the host's speed changes from run to run (up to
++-30 % CPU per file here), and slows both alike, so when only LocalStack's settings differ the ratio compares them
+better than either number.
 Idle latency: the median of three uploads, each after 15 s of quiet, upload -> job DONE. Storm: --storm messages to
 a queue whose function fails every first delivery (visibility 1 s, maxReceiveCount 3): time until sent = processed
 + DLQ.
@@ -45,7 +49,7 @@ def localstack_pss_mb(sb: Sandbox) -> float:
     return pss_mb(sb.embedded.instance().pid)
 
 
-def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
+def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: bool = False) -> dict:
     out = sb.deploy("media-pipeline", stack_name="bench-media", parameters={"ProcessingMsPerMB": "0"}).outputs
     s3, ddb = sb.client("s3"), sb.client("dynamodb")
     bucket, table = out["UploadsBucket"], out["JobsTableName"]
@@ -61,23 +65,20 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
     census0 = census(sb)
     cpu0, sys0, machine0, fn0 = cpu_seconds(sb), system_seconds(sb), machine_seconds(), functions_seconds(sb)
     t0 = time.time()
+    watch = Timeline(sb, out["JobsQueueUrl"]) if timeline else None
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(upload, range(files)))
-    done: dict[str, float] = {}
-    deadline = time.time() + 900
-    while len(done) < files and time.time() < deadline:
-        time.sleep(2)  # each check is a Scan of the whole table: it costs LocalStack CPU too
-        pages = ddb.get_paginator("scan").paginate(
-            TableName=table, FilterExpression="#s = :d", ExpressionAttributeNames={"#s": "status", "#k": "key",
-                                                                                    "#f": "finished_at"},
-            ExpressionAttributeValues={":d": {"S": "DONE"}}, ProjectionExpression="#k, #f")
-        for page in pages:
-            for item in page["Items"]:
-                done[item["key"]["S"]] = datetime.fromisoformat(item["finished_at"]["S"]).timestamp()
+    if watch:
+        watch.mark("uploads done")
+    wait_until_done(sb, out["JobsQueueUrl"], table, files, deadline=time.time() + 900)
+    if watch:
+        watch.stop()
     cpu, system, machine = cpu_seconds(sb) - cpu0, system_seconds(sb) - sys0, machine_seconds() - machine0
     functions = spent_by_pids(fn0, functions_seconds(sb))
-    per_operation = census_per_unit(census0, census(sb), max(1, len(done)))
+    census1 = census(sb)
     stop_py_spy(spy)
+    done = finished_at(ddb, table)  # after the measurement: a Scan of the whole table is not the workload's
+    per_operation = census_per_unit(census0, census1, max(1, len(done)))
     last = max(done.values()) if done else float("nan")
     latencies = sorted(done[k] - uploaded[k] for k in done if k in uploaded)
     idle = idle_latency(sb, bucket, table)
@@ -89,7 +90,79 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None) -> dict:
             "cpu_sys_ms_per_file": system * 1000 / max(1, len(done)),
             "machine_cpu_ms_per_file": machine * 1000 / max(1, len(done)),
             "functions_cpu_ms_per_file": functions * 1000 / max(1, len(done)), "idle_upload_to_done_s": idle,
+            "localstack_per_functions_cpu": cpu / functions if functions else float("nan"),
             **per_operation}
+
+
+class Timeline:
+    """A line per second while the pipeline drains: LocalStack's CPU, the functions', the machine's (200 % = both
+    cores) and the jobs queue (visible/in flight). It shows which of them is the bottleneck: LocalStack near 100 %
+    of its one core while the machine has room means the single process bounds the rate."""
+
+    def __init__(self, sb: Sandbox, queue_url: str):
+        import threading
+
+        self.sb, self.queue_url, self.t0 = sb, queue_url, time.time()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="bench-timeline", daemon=True)
+        self.thread.start()
+
+    def mark(self, what: str) -> None:
+        print(f"timeline {time.time() - self.t0:6.1f}s  {what}", flush=True)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+    def _run(self) -> None:
+        sqs = self.sb.client("sqs")
+        last = (time.time(), cpu_seconds(self.sb), machine_seconds(), functions_seconds(self.sb))
+        while not self.stopped.wait(1.0):
+            now = (time.time(), cpu_seconds(self.sb), machine_seconds(), functions_seconds(self.sb))
+            seconds = now[0] - last[0]
+            try:
+                depth = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=[
+                    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+                queue = f"{depth['ApproximateNumberOfMessages']}/{depth['ApproximateNumberOfMessagesNotVisible']}"
+            except Exception:  # noqa: BLE001 - a busy gateway may refuse the bench's own probe
+                queue = "?"
+            print(f"timeline {now[0] - self.t0:6.1f}s  LocalStack {(now[1] - last[1]) / seconds:4.0%}  functions "
+                  f"{spent_by_pids(last[3], now[3]) / seconds:4.0%}  machine {(now[2] - last[2]) / seconds:4.0%}  "
+                  f"jobs queue {queue}", flush=True)
+            last = now
+
+
+def wait_until_done(sb: Sandbox, queue_url: str, table: str, files: int, deadline: float) -> int:
+    """Until `files` jobs are DONE (or the deadline), checking cheaply: the jobs queue's depth each second, and only
+    when it is empty a count of the DONE jobs (a Scan with Select=COUNT, no items sent back). Returns the count.
+    The first version scanned and returned the whole table every 2 s: 0.8-0.9 ms of LocalStack CPU per file at
+    1,000 files, measured as if it were the pipeline's (docs/benchmarks.md, tenth round)."""
+    sqs, ddb = sb.client("sqs"), sb.client("dynamodb")
+    done = 0
+    while done < files and time.time() < deadline:
+        time.sleep(1)
+        depth = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        if int(depth["ApproximateNumberOfMessages"]) + int(depth["ApproximateNumberOfMessagesNotVisible"]):
+            continue
+        pages = ddb.get_paginator("scan").paginate(
+            TableName=table, Select="COUNT", FilterExpression="#s = :d", ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":d": {"S": "DONE"}})
+        done = sum(page["Count"] for page in pages)
+    return done
+
+
+def finished_at(ddb, table: str) -> dict[str, float]:
+    """key -> when its job was DONE (the job's own `finished_at`), for every DONE job."""
+    done = {}
+    pages = ddb.get_paginator("scan").paginate(
+        TableName=table, FilterExpression="#s = :d", ExpressionAttributeNames={"#s": "status", "#k": "key",
+                                                                            "#f": "finished_at"},
+        ExpressionAttributeValues={":d": {"S": "DONE"}}, ProjectionExpression="#k, #f")
+    for page in pages:
+        for item in page["Items"]:
+            done[item["key"]["S"]] = datetime.fromisoformat(item["finished_at"]["S"]).timestamp()
+    return done
 
 
 def idle_latency(sb: Sandbox, bucket: str, table: str, samples: int = 3) -> float:
@@ -156,7 +229,7 @@ def run(env: dict[str, str], args) -> dict:
         wait_for_warm_up(sb)
         result = {"idle_pss_mb": localstack_pss_mb(sb)}
         if args.files:
-            result.update(pipeline(sb, args.files, args.profile))
+            result.update(pipeline(sb, args.files, args.profile, args.timeline))
         if args.storm:
             result.update(storm(sb, args.storm))
         result["pss_after_mb"] = localstack_pss_mb(sb)
@@ -174,12 +247,16 @@ def main() -> None:
     parser.add_argument("--compare", metavar="KEY=VALUE[,KEY=VALUE]")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each variant, alternating; medians shown")
     parser.add_argument("--profile", metavar="FILE", help="py-spy LocalStack during the drain (collapsed stacks)")
-    parser.add_argument("--census", action="store_true",
-                        help="LocalStack's CPU per operation and file in the drain (SANDBOX_REQUEST_CENSUS=1)")
+    parser.add_argument("--census", nargs="?", const="1", choices=("1", "handlers"),
+                        help="LocalStack's CPU per operation and file in the drain, its collector's and its threads' "
+                             "(SANDBOX_REQUEST_CENSUS=1); `--census handlers` also per handler of the chain")
+    parser.add_argument("--timeline", action="store_true",
+                        help="a line per second of the drain: LocalStack's, the functions' and the machine's CPU, "
+                             "the jobs queue")
     args = parser.parse_args()
     base = dict(e.split("=", 1) for e in args.env)
     if args.census:
-        base["SANDBOX_REQUEST_CENSUS"] = "1"
+        base["SANDBOX_REQUEST_CENSUS"] = args.census
     variants = {"as configured": base}
     if args.compare:  # KEY=VALUE[,KEY=VALUE...]
         variants[args.compare] = {**base, **dict(p.split("=", 1) for p in args.compare.split(","))}

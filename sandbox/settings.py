@@ -38,8 +38,9 @@ SPEED_SWITCHES: dict[str, tuple[str, str]] = {
     "SANDBOX_LOG_REQUESTS": ("0", "1: a log line per request (costs ~1/3 CPU)"),
     "SANDBOX_IN_MEMORY_CLIENT": ("1", "0: LocalStack's own clients go over HTTP"),
     "SANDBOX_GC_FREEZE": ("1", "0: full GCs walk start-up's objects too"),
+    "SANDBOX_GC_YOUNG_THRESHOLD": ("20000", "allocations between young GCs (0: 2000)"),
     "SANDBOX_HTTP_SERVER": ("threaded", "twisted: LocalStack's reactor serves HTTP"),
-    "SANDBOX_REQUEST_CENSUS": ("0", "1: LocalStack CPU per operation (bench)"),
+    "SANDBOX_REQUEST_CENSUS": ("0", "1|handlers: LocalStack CPU by op (bench)"),
     # glibc's malloc gives each thread an arena (up to 8 per core): LocalStack's many request threads left its PSS
     # creeping ~3.5 MB per 1,000-upload run after each reset while the Python heap stayed flat. Two arenas: flat,
     # ~30 MB less, no slower (bench/memory.py; bench/pipeline.py --compare MALLOC_ARENA_MAX=8 to see it again).

@@ -275,12 +275,13 @@ class SandboxApi:
 
     @route("/_sandbox/census", methods=["GET"])
     def census(self, request: Request) -> Response:
-        """LocalStack's CPU per operation (sandbox/localstack_ext/request_census.py), when started to count it."""
+        """LocalStack's CPU per operation, thread and collection (sandbox/localstack_ext/request_census.py), when
+        started to count it."""
         from sandbox.localstack_ext import request_census
 
         if not request_census.enabled():
             return Response.for_json({"error": "this sandbox does not count CPU per operation: start it with "
-                                               "SANDBOX_REQUEST_CENSUS=1"}, status=404)
+                                               "SANDBOX_REQUEST_CENSUS=1 (or =handlers: per handler of the chain too)"}, status=404)
         return Response.for_json({"operations": request_census.snapshot()})
 
     @route("/_sandbox/inventory", methods=["GET"])

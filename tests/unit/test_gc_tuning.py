@@ -98,3 +98,29 @@ def test_a_reset_during_another_collection_leaves_the_refreeze_to_the_next_reset
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result == {"first": 0, "still_due": True, "second_ran": True}
+
+
+THRESHOLD = """
+import gc, json
+from sandbox.localstack_ext import gc_tuning
+before = gc.get_threshold()
+gc_tuning.freeze_start_up_objects()
+print(json.dumps({"before": before, "after": gc.get_threshold()}))
+"""
+
+
+def test_the_young_threshold_is_set_with_the_freeze_and_only_when_asked():
+    def thresholds(env_extra):
+        env = {**os.environ, **env_extra, "PYTHONPATH": str(ROOT)}
+        env.pop("SANDBOX_GC_YOUNG_THRESHOLD", None) if "SANDBOX_GC_YOUNG_THRESHOLD" not in env_extra else None
+        out = subprocess.run([sys.executable, "-c", THRESHOLD], env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    asked = thresholds({"SANDBOX_GC_YOUNG_THRESHOLD": "20000"})
+    assert asked["after"] == [20000, *asked["before"][1:]]
+    assert thresholds({"SANDBOX_GC_YOUNG_THRESHOLD": "20000", "SANDBOX_GC_FREEZE": "0"})["after"][0] == 20000
+    for unset in ({}, {"SANDBOX_GC_YOUNG_THRESHOLD": ""}, {"SANDBOX_GC_YOUNG_THRESHOLD": "lots"},
+                  {"SANDBOX_GC_YOUNG_THRESHOLD": "0"}):
+        result = thresholds(unset)
+        assert result["after"] == result["before"], unset  # Python's own

@@ -3,6 +3,8 @@ process by another counts for its own and not twice, and the bench's per-file ta
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -87,3 +89,90 @@ def test_the_bench_table_is_per_unit_between_two_censuses(monkeypatch):
     assert table == pytest.approx({"census dynamodb.UpdateItem ms": 8.4, "census s3.PutObject ms": 1.2,
                                    "census total ms": 10.3})
     assert census_per_unit(None, after, 10) == {}
+
+
+def test_collections_are_counted_by_generation(monkeypatch):
+    monkeypatch.setattr(request_census, "_collections", {g: [0, 0.0, 0.0] for g in request_census.GENERATIONS})
+    gc.callbacks.append(request_census._count_collection)  # the collector's own list (not a module attribute)
+    try:
+        cycles = []
+        for _ in range(20_000):
+            node = []
+            node.append(node)
+            cycles.append(node)
+        del node, cycles
+        gc.collect(0)
+        gc.collect(2)
+    finally:
+        gc.callbacks.remove(request_census._count_collection)
+    got = request_census.snapshot()
+    assert got["gc young"]["count"] >= 1 and got["gc old"]["count"] >= 1
+    assert got["gc old"]["cpu_s"] > 0 and got["gc old"]["wall_s"] >= got["gc old"]["cpu_s"] * 0.5
+
+
+def test_threads_count_by_name_without_their_numbers_live_or_ended(monkeypatch):
+    monkeypatch.setattr(request_census, "_totals", {})
+    monkeypatch.setattr(request_census, "_installed", True)  # so that snapshot reads the live threads
+    monkeypatch.setattr(threading.Thread, "_bootstrap_inner",
+                        request_census._counted_thread(threading.Thread._bootstrap_inner))
+    for i in range(2):
+        t = threading.Thread(target=burn, args=(0.05,), name=f"burner-{i}")
+        t.start()
+        t.join()
+    release = threading.Event()
+    live = threading.Thread(target=lambda: (burn(0.06), release.wait(10)), name="waiter-3f2a9c1d")
+    live.start()
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and request_census.snapshot().get("thread waiter", {}).get("cpu_s", 0) < 0.05:
+            time.sleep(0.05)
+        got = request_census.snapshot()
+    finally:
+        release.set()
+        live.join()
+    assert got["thread burner"]["count"] == 2 and 0.09 <= got["thread burner"]["cpu_s"] < 0.2, got
+    assert got["thread waiter"]["count"] == 0 and got["thread waiter"]["cpu_s"] >= 0.05, got  # live: from /proc
+    assert request_census.thread_group("lambda-invoker-app-Fn-567c25fd:$LATEST_0") == "thread lambda-invoker-app-Fn"
+    assert request_census.thread_group("Thread-5 (sampler)") == "thread Thread"
+
+
+def test_each_handler_of_the_chain_is_counted_once_per_request(monkeypatch):
+    monkeypatch.setattr(request_census, "_totals", {})
+    monkeypatch.setattr(request_census, "_handler_lists", set())
+    monkeypatch.setattr(HandlerChain, "handle", request_census.counted(HandlerChain.handle, handlers=True))
+
+    def parse(chain, ctx, response):
+        burn(0.02)
+
+    def finish(chain, ctx, response):
+        pass
+
+    from rolo.gateway.chain import CompositeFinalizer
+
+    custom = CompositeFinalizer()  # as LocalStack's run_custom_finalizers, which holds the recorder's
+    custom.append(finish)
+    request_handlers, finalizers = [parse], [custom]  # a gateway's lists, shared by every chain it makes
+    for _ in range(2):
+        HandlerChain(request_handlers=request_handlers, finalizers=finalizers).handle(context("s3", "GetObject"),
+                                                                                     Response())
+    got = request_census.snapshot()
+    name = "handler " + parse.__qualname__
+    assert got[name]["count"] == 2 and 0.035 <= got[name]["cpu_s"] < 0.08, got
+    assert got["handler " + finish.__qualname__]["count"] == 2  # inside the composite
+    assert got["handler CompositeFinalizer"]["count"] == 2
+    assert request_handlers[0].__wrapped__ is parse  # wrapped once, not once per request
+    assert custom.handlers[0].__wrapped__ is finish
+    assert got["s3.GetObject"]["count"] == 2
+
+
+def test_the_bench_table_keeps_overlapping_lines_out_of_the_total(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "bench"))
+    from _common import census_per_unit
+
+    after = {"dynamodb.UpdateItem": {"cpu_s": 7.0}, "gc young": {"cpu_s": 0.5}, "thread http-connection":
+             {"cpu_s": 9.0}, "handler RequestGuard": {"cpu_s": 0.4}}
+    table = census_per_unit({}, after, units=1000)
+    assert table["census total ms"] == pytest.approx(7.0)
+    assert table["census gc young ms"] == pytest.approx(0.5)
+    assert table["census thread http-connection ms"] == pytest.approx(9.0)
+    assert table["census handler RequestGuard ms"] == pytest.approx(0.4)
