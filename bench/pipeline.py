@@ -70,9 +70,13 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: b
         list(pool.map(upload, range(files)))
     if watch:
         watch.mark("uploads done")
-    wait_until_done(sb, out["JobsQueueUrl"], table, files, deadline=time.time() + 900)
-    if watch:
-        watch.stop()
+    try:
+        finished = wait_until_done(sb, out["JobsQueueUrl"], table, files, deadline=time.time() + 900)
+    finally:
+        if watch:
+            watch.stop()
+    if finished < files:
+        print(f"WARNING: only {finished} of {files} jobs DONE after 900 s: the numbers below are of those")
     cpu, system, machine = cpu_seconds(sb) - cpu0, system_seconds(sb) - sys0, machine_seconds() - machine0
     functions = spent_by_pids(fn0, functions_seconds(sb))
     census1 = census(sb)
@@ -97,7 +101,8 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: b
 class Timeline:
     """A line per second while the pipeline drains: LocalStack's CPU, the functions', the machine's (200 % = both
     cores) and the jobs queue (visible/in flight). It shows which of them is the bottleneck: LocalStack near 100 %
-    of its one core while the machine has room means the single process bounds the rate."""
+    of its one core while the machine has room means the single process bounds the rate. It costs a little too: a
+    GetQueueAttributes a second in LocalStack, a walk of its processes in the machine's CPU."""
 
     def __init__(self, sb: Sandbox, queue_url: str):
         import threading
@@ -136,7 +141,8 @@ def wait_until_done(sb: Sandbox, queue_url: str, table: str, files: int, deadlin
     """Until `files` jobs are DONE (or the deadline), checking cheaply: the jobs queue's depth each second, and only
     when it is empty a count of the DONE jobs (a Scan with Select=COUNT, no items sent back). Returns the count.
     The first version scanned and returned the whole table every 2 s: 0.8-0.9 ms of LocalStack CPU per file at
-    1,000 files, measured as if it were the pipeline's (docs/benchmarks.md, tenth round)."""
+    1,000 files, measured as if it were the pipeline's (docs/benchmarks.md, tenth round). Stops at the deadline
+    with fewer (jobs that failed never count)."""
     sqs, ddb = sb.client("sqs"), sb.client("dynamodb")
     done = 0
     while done < files and time.time() < deadline:

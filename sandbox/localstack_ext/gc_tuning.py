@@ -19,12 +19,12 @@ holding the GIL), once. Until it, the cycles of such a state that a delete drops
 
 The young generation's threshold is raised too, at the same moment (`SANDBOX_GC_YOUNG_THRESHOLD`, 20,000 as
 `sandbox up` sets it; Python's is 2,000; `0` keeps Python's). A full collection may come after ten middle ones,
-that is a hundred young ones: with Python's threshold a 1,000-file media-pipeline burst ran one (0.3-0.6 s holding
-the GIL), 1.1 ms of collections per file in all; with 20,000 none, 0.7 ms per file (young ones cost 0.2 ms more,
-the full one's 0.6 ms is gone). Counted by `bench/pipeline.py --census` (docs/benchmarks.md, tenth round), three
-rounds in each order:
--0.4 ms of LocalStack's CPU per file, +4 to +13 % files/s over three comparisons, and 10-20 MB more PSS after a
-burst (garbage in cycles waits longer for a full collection).
+that is a hundred young ones. Counted by `bench/pipeline.py --census` (docs/benchmarks.md, tenth round), three
+rounds in each order, 1,000-file media-pipeline bursts: with Python's threshold 0.56-0.60 ms per file in full
+collections (each holds the GIL, ~0.3-0.4 s) and 1.1 ms of collections per file in all; with 20,000 no full one,
+0.7 ms per file (young ones 0.2 ms dearer): -0.4 ms of LocalStack's CPU per file, and up to ~20 MB more PSS after
+a burst (garbage in cycles waits longer for a full collection). Files/s moved more than that, both ways round, but
+so did the functions' CPU, which this setting cannot touch: the host's speed, not the setting.
 """
 
 from __future__ import annotations
@@ -45,10 +45,13 @@ def enabled() -> bool:
     return os.environ.get("SANDBOX_GC_FREEZE", "1") != "0"
 
 
+YOUNG_THRESHOLD_MAX = 10_000_000  # gc.set_threshold takes a C int; past this the young generation is just memory
+
+
 def young_threshold() -> int | None:
     """SANDBOX_GC_YOUNG_THRESHOLD: allocations between two young collections (None: Python's own)."""
     value = os.environ.get("SANDBOX_GC_YOUNG_THRESHOLD", "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    return min(int(value), YOUNG_THRESHOLD_MAX) if value.isdigit() and int(value) > 0 else None
 
 
 def freeze_start_up_objects() -> None:

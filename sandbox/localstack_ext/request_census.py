@@ -15,16 +15,20 @@ Besides the operations, lines that overlap them (they answer "where else", not "
 
 * `gc young|middle|old`: time in Python's cycle collections by generation (`gc.callbacks`), in whatever thread
   the collection ran, request or not.
-* `thread <name>`: the CPU of LocalStack's threads by name (numbers and ids stripped), live ones from
-  /proc/self/task, ended ones as they end: what runs outside the chain (HTTP connections, pollers, S3
-  notifications, the recorder's writer) shows here and nowhere else.
+* `thread <name>`: the CPU of LocalStack's threads by name (trailing numbers and ids stripped), live ones from
+  /proc/self/task/<tid>/schedstat (nanoseconds), ended ones as they end: what runs outside the chain (HTTP
+  connections, pollers, S3 notifications, the recorder's writer) shows here and nowhere else. A thread that ended
+  before `install` is not counted.
 * `handler <name>` with `SANDBOX_REQUEST_CENSUS=handlers`: each handler of the chain (request, response and
   finalizer lists, and the handlers inside LocalStack's composite ones, whose line includes theirs), a clock pair
-  more per handler and request.
+  more per handler and request. Unlike an operation's, a handler's line includes the requests it made in process
+  (the provider's `ServiceRequestRouter` holds a nested Invoke's whole chain), and handlers of the same name share
+  one line.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import re
@@ -77,39 +81,62 @@ def _count_collection(phase: str, info: dict) -> None:
 
 
 def thread_group(name: str) -> str:
-    """A thread's name without its number or id: `http-connection-17` and `http-connection-18` are one line."""
-    return "thread " + (_THREAD_SUFFIX.sub("", name) or name)
+    """A thread's name without its trailing numbers and ids: `http-connection-17` and `http-connection-18` are one
+    line, `Thread-5 (sampler)` is `Thread (sampler)`."""
+    return "thread " + _group(name)
 
 
-_THREAD_SUFFIX = re.compile(r"([-_ :]?(\$LATEST|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|[0-9a-f]{6,}|\d+))+"
-                            r"(\s*\([^)]*\))?$")
+# A token that is a number or an id: digits, $LATEST, or 4+ hex digits with a digit among them (`5c721a4e`, not
+# `decade`). Matched whole against one token at a time: linear, however long the name (a user names functions).
+_ID_TOKEN = re.compile(r"\d+|\$LATEST|(?=[a-f]*\d)[0-9a-f]{4,}")
+_SEPARATOR = re.compile(r"([-_ :])")
+
+
+@functools.lru_cache(maxsize=4096)
+def _group(name: str) -> str:
+    base, paren, target = name.partition(" (")
+    tokens = _SEPARATOR.split(base.rstrip())
+    while tokens and (tokens[-1] in ("", "-", "_", " ", ":") or _ID_TOKEN.fullmatch(tokens[-1])):
+        tokens.pop()
+    return ("".join(tokens) or name) + (f" ({target}" if paren else "")
+
+
+_running: dict[int, threading.Thread] = {}  # native id -> thread, from its start until its CPU is recorded
 
 
 def _counted_thread(bootstrap_inner):
-    """Thread._bootstrap_inner that adds the thread's CPU to its group when it ends (a live thread is read from
-    /proc at `snapshot`)."""
+    """Thread._bootstrap_inner (it runs in the new thread) that keeps the thread in `_running` until its CPU is added
+    to its group's line, both under `_lock`: `snapshot` sees each thread once, live or ended."""
     def bootstrap_inner_counted(thread):
+        tid = threading.get_native_id()
+        with _lock:
+            _running[tid] = thread
         try:
             return bootstrap_inner(thread)
         finally:
-            record(thread_group(thread.name), time.thread_time(), 0.0)
+            cpu = time.thread_time()
+            with _lock:
+                _running.pop(tid, None)
+                _add(thread_group(thread.name), cpu, 0.0)
 
     bootstrap_inner_counted.__wrapped__ = bootstrap_inner
     return bootstrap_inner_counted
 
 
 def _live_threads() -> dict[str, float]:
-    """CPU seconds of the live threads by group, from /proc/self/task/<tid>/stat (utime + stime)."""
+    """CPU seconds of the live threads by group (call with `_lock` held): those started since `install` and the
+    older ones, each read once from /proc/self/task/<tid>/schedstat (nanoseconds on the CPU)."""
+    threads = {thread.native_id: thread for thread in threading.enumerate() if thread.native_id is not None}
+    threads.update(_running)
     out: dict[str, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for thread in threading.enumerate():
+    for tid, thread in threads.items():
         try:
-            with open(f"/proc/self/task/{thread.native_id}/stat", "rb") as f:
-                fields = f.read().rpartition(b")")[2].split()
-        except (OSError, TypeError):
+            with open(f"/proc/self/task/{tid}/schedstat", "rb") as f:
+                cpu = int(f.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
             continue
         group = thread_group(thread.name)
-        out[group] = out.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        out[group] = out.get(group, 0.0) + cpu
     return out
 
 
@@ -137,28 +164,29 @@ def counted(handle, handlers: bool = False):
     return handle_counted
 
 
-_handler_lists: set[int] = set()  # ids of the gateway's handler lists already wrapped
+_handler_lists: dict[int, int] = {}  # id of a handler list seen -> its length when its handlers were last wrapped
 
 
 def _count_handlers_of(chain) -> None:
-    """Wraps, once per list, each handler of the chain's lists (rolo's chains share the gateway's lists), and of the
-    composite handlers among them (LocalStack's `run_custom_finalizers` holds the recorder's, for instance): a
-    composite's line includes its handlers' lines."""
+    """Wraps each handler of the chain's lists (rolo's chains share the gateway's lists) and of the composite
+    handlers among them (LocalStack's `run_custom_finalizers` holds the recorder's, for instance), once each; a
+    list that grew since (a service loaded later adds its handlers) is looked at again. A composite's line includes
+    its handlers' lines."""
     for kind in ("request_handlers", "response_handlers", "finalizers"):
         _wrap_all(getattr(chain, kind, None))
 
 
 def _wrap_all(handlers) -> None:
-    if not isinstance(handlers, list) or id(handlers) in _handler_lists:
+    if not isinstance(handlers, list):
         return
-    with _lock:
-        if id(handlers) in _handler_lists:
-            return
-        _handler_lists.add(id(handlers))
-        for i, handler in enumerate(handlers):
-            handlers[i] = _counted_handler(handler)
-    for handler in handlers:
-        _wrap_all(getattr(handler.__wrapped__, "handlers", None))
+    if _handler_lists.get(id(handlers)) != len(handlers):
+        with _lock:
+            for i, handler in enumerate(handlers):
+                if not getattr(handler, "_census", False):
+                    handlers[i] = _counted_handler(handler)
+            _handler_lists[id(handlers)] = len(handlers)
+    for handler in list(handlers):  # composites may grow while this list does not
+        _wrap_all(getattr(getattr(handler, "__wrapped__", handler), "handlers", None))
 
 
 def _counted_handler(handler):
@@ -172,6 +200,7 @@ def _counted_handler(handler):
             record(name, time.thread_time() - cpu, time.perf_counter() - wall)
 
     handler_counted.__wrapped__ = handler
+    handler_counted._census = True
     return handler_counted
 
 
@@ -187,18 +216,22 @@ def operation_of(context) -> str:
 
 def record(operation: str, cpu: float, wall: float) -> None:
     with _lock:
-        totals = _totals.get(operation)
-        if totals is None:
-            totals = _totals[operation] = [0, 0.0, 0.0]
-        totals[0] += 1
-        totals[1] += cpu
-        totals[2] += wall
+        _add(operation, cpu, wall)
+
+
+def _add(operation: str, cpu: float, wall: float) -> None:
+    totals = _totals.get(operation)
+    if totals is None:
+        totals = _totals[operation] = [0, 0.0, 0.0]
+    totals[0] += 1
+    totals[1] += cpu
+    totals[2] += wall
 
 
 def snapshot() -> dict[str, dict]:
     """Totals so far; a `thread` line counts the threads of its group that ended, its CPU adds the live ones'."""
-    live = _live_threads() if _installed else {}
     with _lock:
+        live = _live_threads() if _installed else {}
         out = {op: {"count": n, "cpu_s": round(cpu, 6), "wall_s": round(wall, 6)}
                for op, (n, cpu, wall) in _totals.items()}
     for generation, (n, cpu, wall) in list(_collections.items()):

@@ -74,9 +74,62 @@ def test_a_failing_request_is_counted_and_requests_without_an_operation_by_path(
 def test_census_is_off_unless_asked(monkeypatch):
     monkeypatch.delenv("SANDBOX_REQUEST_CENSUS", raising=False)
     assert not request_census.enabled()
-    before = HandlerChain.handle
+    before = HandlerChain.handle, threading.Thread._bootstrap_inner, list(gc.callbacks)
     request_census.install()
-    assert HandlerChain.handle is before
+    assert (HandlerChain.handle, threading.Thread._bootstrap_inner, list(gc.callbacks)) == before
+
+
+INSTALLED = """
+import gc, json, threading, time
+from rolo.gateway.chain import CompositeHandler, HandlerChain
+from werkzeug.wrappers import Response
+from types import SimpleNamespace
+from sandbox.localstack_ext import request_census
+
+def burn(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+request_census.install()
+ctx = SimpleNamespace(service=SimpleNamespace(service_name="sqs"), operation=SimpleNamespace(name="SendMessage"),
+                      request=SimpleNamespace(path="/"))
+late = lambda chain, c, r: burn(0.01)
+composite = CompositeHandler()
+request_handlers = [lambda chain, c, r: burn(0.01), composite]
+HandlerChain(request_handlers=request_handlers).handle(ctx, Response())
+composite.append(late)                      # a service loaded later adds its handler
+HandlerChain(request_handlers=request_handlers).handle(ctx, Response())
+t = threading.Thread(target=burn, args=(0.03,), name="ended-1")
+t.start(); t.join()
+cycle = []; cycle.append(cycle); del cycle
+gc.collect(1)
+# a collection while the census's lock is held (as inside `record`) must not deadlock
+locked = threading.Thread(target=lambda: [request_census._lock.acquire(), gc.collect(), request_census._lock.release()])
+locked.start(); locked.join(10)
+got = request_census.snapshot()
+print(json.dumps({"got": got, "deadlocked": locked.is_alive(), "late": getattr(composite.handlers[0], "__wrapped__", None) is late}))
+"""
+
+
+def test_installed_it_counts_operations_handlers_added_later_threads_and_collections_without_deadlock():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SANDBOX_REQUEST_CENSUS": "handlers", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run([sys.executable, "-c", INSTALLED], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    got = result["got"]
+    assert result["deadlocked"] is False
+    assert got["sqs.SendMessage"]["count"] == 2
+    assert got["handler CompositeHandler"]["count"] == 2
+    assert result["late"] is True and got["handler <lambda>"]["count"] == 3  # 2 of the list's, 1 added later
+    assert got["thread ended"]["count"] == 1 and got["thread ended"]["cpu_s"] >= 0.025
+    assert got["thread MainThread"]["cpu_s"] > 0  # live, read from /proc
+    assert got["gc middle"]["count"] >= 1 and got["gc old"]["count"] >= 1
 
 
 def test_the_bench_table_is_per_unit_between_two_censuses(monkeypatch):
@@ -101,12 +154,17 @@ def test_collections_are_counted_by_generation(monkeypatch):
             node.append(node)
             cycles.append(node)
         del node, cycles
-        gc.collect(0)
-        gc.collect(2)
+        counts = []
+        for generation in (0, 1, 2):
+            before = request_census.snapshot()
+            gc.collect(generation)
+            after = request_census.snapshot()
+            name = "gc " + request_census.GENERATIONS[generation]
+            counts.append(after[name]["count"] - before.get(name, {"count": 0})["count"])
     finally:
         gc.callbacks.remove(request_census._count_collection)
     got = request_census.snapshot()
-    assert got["gc young"]["count"] >= 1 and got["gc old"]["count"] >= 1
+    assert counts == [1, 1, 1], counts  # each collection once, in its own generation's line
     assert got["gc old"]["cpu_s"] > 0 and got["gc old"]["wall_s"] >= got["gc old"]["cpu_s"] * 0.5
 
 
@@ -133,12 +191,24 @@ def test_threads_count_by_name_without_their_numbers_live_or_ended(monkeypatch):
     assert got["thread burner"]["count"] == 2 and 0.09 <= got["thread burner"]["cpu_s"] < 0.2, got
     assert got["thread waiter"]["count"] == 0 and got["thread waiter"]["cpu_s"] >= 0.05, got  # live: from /proc
     assert request_census.thread_group("lambda-invoker-app-Fn-567c25fd:$LATEST_0") == "thread lambda-invoker-app-Fn"
-    assert request_census.thread_group("Thread-5 (sampler)") == "thread Thread"
+    assert request_census.thread_group("Thread-5 (sampler)") == "thread Thread (sampler)"
+    assert request_census.thread_group("s3") == "thread s3" and request_census.thread_group("worker-decade") == \
+        "thread worker-decade"  # a word is not an id
+
+
+def test_a_thread_name_of_digits_a_user_chose_is_grouped_in_linear_time():
+    """Thread names carry function and queue names: a regular expression that backtracks on long digit runs would
+    hold the GIL, and stop LocalStack, for seconds (a review measured 27 s for 26 digits)."""
+    started = time.perf_counter()
+    for n in (26, 40, 2000):
+        assert request_census.thread_group("w-" + "0" * n + "-x") == "thread w-" + "0" * n + "-x"
+        assert request_census.thread_group("fn-" + "1" * n + "y") == "thread fn-" + "1" * n + "y"
+    assert time.perf_counter() - started < 0.5
 
 
 def test_each_handler_of_the_chain_is_counted_once_per_request(monkeypatch):
     monkeypatch.setattr(request_census, "_totals", {})
-    monkeypatch.setattr(request_census, "_handler_lists", set())
+    monkeypatch.setattr(request_census, "_handler_lists", {})
     monkeypatch.setattr(HandlerChain, "handle", request_census.counted(HandlerChain.handle, handlers=True))
 
     def parse(chain, ctx, response):
