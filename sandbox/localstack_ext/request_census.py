@@ -98,6 +98,8 @@ def _group(name: str) -> str:
     tokens = _SEPARATOR.split(base.rstrip())
     while tokens and (tokens[-1] in ("", "-", "_", " ", ":") or _ID_TOKEN.fullmatch(tokens[-1])):
         tokens.pop()
+    if tokens and tokens[-1].startswith("functhread"):  # LocalStack's FuncThread counts its threads: functhread5
+        tokens[-1] = "functhread"
     return ("".join(tokens) or name) + (f" ({target}" if paren else "")
 
 

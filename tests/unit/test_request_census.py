@@ -192,6 +192,7 @@ def test_threads_count_by_name_without_their_numbers_live_or_ended(monkeypatch):
     assert got["thread waiter"]["count"] == 0 and got["thread waiter"]["cpu_s"] >= 0.05, got  # live: from /proc
     assert request_census.thread_group("lambda-invoker-app-Fn-567c25fd:$LATEST_0") == "thread lambda-invoker-app-Fn"
     assert request_census.thread_group("Thread-5 (sampler)") == "thread Thread (sampler)"
+    assert request_census.thread_group("log_handler-functhread5") == "thread log_handler-functhread"
     assert request_census.thread_group("s3") == "thread s3" and request_census.thread_group("worker-decade") == \
         "thread worker-decade"  # a word is not an id
 
