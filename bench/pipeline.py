@@ -140,7 +140,7 @@ class Timeline:
 def wait_until_done(sb: Sandbox, queue_url: str, table: str, files: int, deadline: float) -> int:
     """Until `files` jobs are DONE (or the deadline), checking cheaply: the jobs queue's depth each second, and only
     when it is empty a count of the DONE jobs (a Scan with Select=COUNT, no items sent back). Returns the count.
-    The first version scanned and returned the whole table every 2 s: 0.8-0.9 ms of LocalStack CPU per file at
+    The first version scanned and returned the whole table every 2 s: 0.7-0.9 ms of LocalStack CPU per file at
     1,000 files, measured as if it were the pipeline's (docs/benchmarks.md, tenth round). Stops at the deadline
     with fewer (jobs that failed never count)."""
     sqs, ddb = sb.client("sqs"), sb.client("dynamodb")

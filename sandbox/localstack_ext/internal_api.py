@@ -281,7 +281,8 @@ class SandboxApi:
 
         if not request_census.enabled():
             return Response.for_json({"error": "this sandbox does not count CPU per operation: start it with "
-                                               "SANDBOX_REQUEST_CENSUS=1 (or =handlers: per handler of the chain too)"}, status=404)
+                                               "SANDBOX_REQUEST_CENSUS=1 (or =handlers: per handler of the chain "
+                                               "too)"}, status=404)
         return Response.for_json({"operations": request_census.snapshot()})
 
     @route("/_sandbox/inventory", methods=["GET"])

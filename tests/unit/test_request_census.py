@@ -108,7 +108,8 @@ gc.collect(1)
 locked = threading.Thread(target=lambda: [request_census._lock.acquire(), gc.collect(), request_census._lock.release()])
 locked.start(); locked.join(10)
 got = request_census.snapshot()
-print(json.dumps({"got": got, "deadlocked": locked.is_alive(), "late": getattr(composite.handlers[0], "__wrapped__", None) is late}))
+print(json.dumps({"got": got, "deadlocked": locked.is_alive(),
+                  "late": getattr(composite.handlers[0], "__wrapped__", None) is late}))
 """
 
 
