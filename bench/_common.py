@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox import Sandbox, Settings  # noqa: E402
 from sandbox.embedded import free_port  # noqa: E402
+from sandbox.localstack_ext import request_census  # noqa: E402
 
 
 def start_sandbox(env: dict[str, str], prefix: str = "bench-") -> tuple[Sandbox, Path]:
@@ -84,8 +85,8 @@ def census(sb: Sandbox) -> dict[str, dict] | None:
     return resp.json()["operations"] if resp.ok else None
 
 
-# census lines that overlap the operations (request_census.py): shown apart, never in the total
-OVERLAPPING = {"gc ": 3, "thread ": 6, "handler ": 12}  # prefix -> how many of them to show
+# census lines that overlap the operations (request_census.OVERLAPPING): shown apart, never in the total
+SHOWN = {"gc ": 3, "thread ": 6, "handler ": 12}  # prefix -> how many of them to show
 
 
 def census_per_unit(before: dict | None, after: dict | None, units: int, top: int = 8) -> dict[str, float]:
@@ -95,13 +96,13 @@ def census_per_unit(before: dict | None, after: dict | None, units: int, top: in
     if before is None or after is None:
         return {}
     spent = {op: after[op]["cpu_s"] - before.get(op, {}).get("cpu_s", 0.0) for op in after}
-    operations = {op: cpu for op, cpu in spent.items() if not op.startswith(tuple(OVERLAPPING))}
+    operations = {op: cpu for op, cpu in spent.items() if not op.startswith(request_census.OVERLAPPING)}
     ranked = sorted(operations.items(), key=lambda kv: -kv[1])
     out = {f"census {op} ms": cpu * 1000 / units for op, cpu in ranked[:top]}
     out["census total ms"] = sum(operations.values()) * 1000 / units
-    for prefix, shown in OVERLAPPING.items():
+    for prefix in request_census.OVERLAPPING:
         lines = sorted(((op, cpu) for op, cpu in spent.items() if op.startswith(prefix)), key=lambda kv: -kv[1])
-        out.update({f"census {op} ms": cpu * 1000 / units for op, cpu in lines[:shown]})
+        out.update({f"census {op} ms": cpu * 1000 / units for op, cpu in lines[:SHOWN[prefix]]})
     return out
 
 

@@ -98,6 +98,13 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: b
             **per_operation}
 
 
+def queue_depth(sqs, queue_url: str) -> tuple[int, int]:
+    """(messages waiting, messages in flight) of a queue."""
+    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
 class Timeline:
     """A line per second while the pipeline drains: LocalStack's CPU, the functions', the machine's (200 % = both
     cores) and the jobs queue (visible/in flight). It shows which of them is the bottleneck: LocalStack near 100 %
@@ -126,9 +133,7 @@ class Timeline:
             now = (time.time(), cpu_seconds(self.sb), machine_seconds(), functions_seconds(self.sb))
             seconds = now[0] - last[0]
             try:
-                depth = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=[
-                    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-                queue = f"{depth['ApproximateNumberOfMessages']}/{depth['ApproximateNumberOfMessagesNotVisible']}"
+                queue = "%d/%d" % queue_depth(sqs, self.queue_url)
             except Exception:  # noqa: BLE001 - a busy gateway may refuse the bench's own probe
                 queue = "?"
             print(f"timeline {now[0] - self.t0:6.1f}s  LocalStack {(now[1] - last[1]) / seconds:4.0%}  functions "
@@ -147,9 +152,7 @@ def wait_until_done(sb: Sandbox, queue_url: str, table: str, files: int, deadlin
     done = 0
     while done < files and time.time() < deadline:
         time.sleep(1)
-        depth = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-        if int(depth["ApproximateNumberOfMessages"]) + int(depth["ApproximateNumberOfMessagesNotVisible"]):
+        if sum(queue_depth(sqs, queue_url)):
             continue
         pages = ddb.get_paginator("scan").paginate(
             TableName=table, Select="COUNT", FilterExpression="#s = :d", ExpressionAttributeNames={"#s": "status"},
@@ -217,9 +220,7 @@ def storm(sb: Sandbox, messages: int) -> dict:
     lam.create_event_source_mapping(FunctionName=name, EventSourceArn=arn, BatchSize=10,
                                     FunctionResponseTypes=["ReportBatchItemFailures"])
     while time.time() - t0 < 1800:
-        attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-        if int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"]) == 0:
+        if sum(queue_depth(sqs, queue)) == 0:
             break
         time.sleep(0.5)
     seconds = time.time() - t0

@@ -48,18 +48,17 @@ def enabled() -> bool:
 YOUNG_THRESHOLD_MAX = 10_000_000  # gc.set_threshold takes a C int; past this the young generation is just memory
 
 
-def young_threshold() -> int | None:
-    """SANDBOX_GC_YOUNG_THRESHOLD: allocations between two young collections (None: Python's own)."""
+def set_young_threshold() -> None:
+    """SANDBOX_GC_YOUNG_THRESHOLD: allocations between two young collections; unset, empty or 0: Python's own
+    (called at the end of the warm-up, with the freeze)."""
     value = os.environ.get("SANDBOX_GC_YOUNG_THRESHOLD", "").strip()
-    return min(int(value), YOUNG_THRESHOLD_MAX) if value.isdigit() and int(value) > 0 else None
+    if value.isdigit() and int(value) > 0:
+        gc.set_threshold(min(int(value), YOUNG_THRESHOLD_MAX), *gc.get_threshold()[1:])
 
 
 def freeze_start_up_objects() -> None:
     """Collects once, then freezes what is left (called at the end of the warm-up)."""
     global _refreeze_due
-    threshold = young_threshold()
-    if threshold is not None:
-        gc.set_threshold(threshold, *gc.get_threshold()[1:])
     if not enabled():
         return
     with _lock:

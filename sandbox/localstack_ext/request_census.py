@@ -35,6 +35,9 @@ import re
 import threading
 import time
 
+# the lines that overlap the operations (see above): a reader keeps them out of a total of the operations
+OVERLAPPING = ("gc ", "thread ", "handler ")
+
 _totals: dict[str, list] = {}  # operation -> [count, cpu seconds, wall seconds]
 _lock = threading.Lock()
 _local = threading.local()

@@ -69,6 +69,7 @@ def warm_up() -> None:
             LOG.warning("Could not pre-load service %s: %s", name, e)
     from sandbox.localstack_ext import gc_tuning
 
+    gc_tuning.set_young_threshold()
     gc_tuning.freeze_start_up_objects()
     LOG.info("Sandbox warm-up done in %.1fs", time.perf_counter() - started)
 

@@ -104,6 +104,7 @@ THRESHOLD = """
 import gc, json
 from sandbox.localstack_ext import gc_tuning
 before = gc.get_threshold()
+gc_tuning.set_young_threshold()
 gc_tuning.freeze_start_up_objects()
 print(json.dumps({"before": before, "after": gc.get_threshold()}))
 """
@@ -111,8 +112,8 @@ print(json.dumps({"before": before, "after": gc.get_threshold()}))
 
 def test_the_young_threshold_is_set_with_the_freeze_and_only_when_asked():
     def thresholds(env_extra):
-        env = {**os.environ, **env_extra, "PYTHONPATH": str(ROOT)}
-        env.pop("SANDBOX_GC_YOUNG_THRESHOLD", None) if "SANDBOX_GC_YOUNG_THRESHOLD" not in env_extra else None
+        env = {k: v for k, v in os.environ.items() if k != "SANDBOX_GC_YOUNG_THRESHOLD"}
+        env.update(env_extra, PYTHONPATH=str(ROOT))
         out = subprocess.run([sys.executable, "-c", THRESHOLD], env=env, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)

@@ -57,6 +57,7 @@ SHUTDOWN_GRACE = 10.0  # seconds `shutdown` waits for requests in progress (twis
 TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a header name or a method (RFC 9110 5.6.2)
 TARGET = re.compile(rb"[\x21-\x7e]+")  # a request target: visible ASCII, non-ASCII percent-encoded (RFC 9112 3.2)
 BAD_VALUE = re.compile(rb"[\x00\r\n]")
+CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,15}")
 FRAMING = (b"content-length", b"transfer-encoding", b"connection", b"expect")
 HOST = re.compile(r"^\[?(?P<host>.*?)\]?(:\d+)?$")  # twisted.web.http._hostHeaderExpression
 
@@ -352,7 +353,6 @@ class Connection:
         if not TARGET.fullmatch(target):
             raise BadRequest(400, "the request target has bytes outside visible ASCII; percent-encode them")
         raw_headers = self.read_headers(time.monotonic() + IO_TIMEOUT)
-        self.conn.settimeout(IO_TIMEOUT)
         environ = self.environ(method, target, version, raw_headers)
 
         framing: dict[bytes, bytes] = {}
@@ -392,6 +392,8 @@ class Connection:
         while True:
             line = self.rfile.readline(MAX_LINE + 1) if whole else self._line(deadline)
             if line in (b"\r\n", b"\n"):
+                if not whole:
+                    self.conn.settimeout(IO_TIMEOUT)  # `_line` shortened it to the head's deadline
                 return headers
             size += len(line)
             if len(line) > MAX_LINE or size > MAX_HEAD:
@@ -711,7 +713,7 @@ class ChunkedBody(_Body):
     def _next_size(self) -> int:
         line = self.rfile.readline(1025)
         size = line.split(b";", 1)[0].strip(b" \t\r\n")
-        if not line.endswith(b"\n") or not re.fullmatch(rb"[0-9a-fA-F]{1,15}", size):
+        if not line.endswith(b"\n") or not CHUNK_SIZE.fullmatch(size):
             self._fail(f"malformed chunk size line {line[:40]!r}")
         return int(size, 16)
 
