@@ -57,9 +57,14 @@ RUNTIME_TOKEN_HEADER = "X-Sandbox-Runtime-Token"
 MAX_RESPONSE_BYTES = int(config.LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES or 6 * 1024 * 1024 + 100)
 # The result in the answer to /invoke (bootstrap.py's REPLY_HEADER) instead of two callbacks through the gateway
 # (`/logs`, then `/response` or `/error`): each callback costs LocalStack a full gateway request. A runtime that does
-# not know it (bootstrap.mjs today) answers 202 and calls back as before.
+# not read the header answers 202 and calls back as before.
 REPLY_HEADER = "X-Sandbox-Reply"
 INLINE_REPLY = (os.environ.get("SANDBOX_LAMBDA_INLINE_REPLY") or "1") not in ("0", "false", "no")
+# A runtime that replies `"exit": true` (an error nobody caught: it kills itself once the reply is out, as AWS's
+# does) is waited for, holding the environment, so the next invocation finds it gone and starts a fresh one. Without
+# the wait, an invocation sent at once could reach the dying runtime: a send it refuses is retried on a fresh one
+# (_invoke), but one it accepted just before dying would fail with Runtime.ExitError.
+EXIT_AFTER_CRASH_S = 2.0
 # How long a supervisor gets to stop its environment's processes before they are all killed outright.
 STOP_GRACE_S = 2.0
 
@@ -285,7 +290,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self._kill()
             self._abandon_start()
         threading.Thread(
-            target=self._watch, args=(self.process,), name=f"lambda-env-{self.id[:8]}", daemon=True
+            target=self._watch, args=(self.process, self.endpoint), name=f"lambda-env-{self.id[:8]}", daemon=True
         ).start()
         self.endpoint.wait_for_startup()
 
@@ -307,14 +312,18 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         proc.stdin.close()
         return proc
 
-    def _watch(self, process: subprocess.Popen) -> None:
-        """Turns an exiting runtime into the error AWS reports, for the startup or the invocation in flight."""
+    def _watch(self, process: subprocess.Popen, endpoint: ProcessEndpoint) -> None:
+        """Turns an exiting runtime into the error AWS reports, for the startup or the invocation in flight.
+
+        `endpoint` is the one of this process: once it has exited, the next invoke may respawn (a new endpoint, a
+        new startup and invocation) before this thread wakes; reading self.endpoint here failed that new start with
+        this process's exit ("Runtime exited during init") - the next invoke after a crash failed, now and then."""
         code = process.wait()
         process_registry().remove(process.pid)
         reason = f"signal: {signal_name(-code)}" if code < 0 else f"exit status {code}"
         memory = self._memory_exceeded()
         error_type = "Runtime.OutOfMemory" if memory else "Runtime.ExitError"
-        startup = self.endpoint.startup_future
+        startup = endpoint.startup_future
         if startup is not None and not startup.done():
             payload = json.dumps(
                 {
@@ -323,7 +332,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 }
             ).encode()
             startup.set_exception(StatusErrorException("Environment startup failed", payload=payload))
-        pending = self.endpoint.invocation_future
+        pending = endpoint.invocation_future
         if pending is not None and not pending.done() and not self.stopped:
             pending.set_result(self._synthetic_error(pending, error_type, f"Runtime exited with error: {reason}",
                                                      max_memory_mb=memory.get("limit_mb", 0) if memory else 0))
@@ -516,6 +525,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             return self._await(future, max(0.0, timeout - elapsed))
         self.endpoint.logs = rest[:logs_bytes].decode("utf-8", "replace")
         self.endpoint.finish(self._current_request_id or "", rest[logs_bytes:], is_error=meta.get("kind") == "error")
+        if meta.get("exit") and not self._exited_within(EXIT_AFTER_CRASH_S):
+            self._kill()
         return future.result()
 
     def _await(self, future: Future, wait: float) -> InvocationResult:

@@ -621,6 +621,7 @@ class Runtime {
     // as soon as it has our error, and only a process that is gone gets replaced.
     const die = () => process.kill(process.pid, "SIGKILL");
     if (inv && !inv.done) {
+      inv.exiting = true; // the reply says so: the executor waits for our exit before it takes the next invocation
       this.finish(inv, { error }).finally(die);
     } else if (inv && inv.reporting) {
       inv.reporting.finally(die); // the invocation's own outcome goes out first
@@ -745,7 +746,8 @@ class Runtime {
     try {
       if (state.reply) {
         const logBytes = Buffer.from(logs);
-        const meta = JSON.stringify({ kind: error ? "error" : "response", logs_bytes: logBytes.length });
+        const meta = JSON.stringify({ kind: error ? "error" : "response", logs_bytes: logBytes.length,
+                                      ...(state.exiting ? { exit: true } : {}) });
         const payload = Buffer.from(error ? JSON.stringify(error) : body);
         await new Promise((resolve) => state.reply.end(Buffer.concat([Buffer.from(meta + "\n"), logBytes, payload]), resolve));
       } else {
