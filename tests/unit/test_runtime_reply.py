@@ -3,6 +3,8 @@ stand-in for LocalStack's executor endpoint: callbacks through the gateway, or i
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import http.server
 import json
 import os
@@ -51,15 +53,31 @@ class Endpoint:
         return f"http://127.0.0.1:{self.server.server_address[1]}/_localstack_lambda/env1"
 
 
+HANDLER = """import os
+def handler(event, context):
+    print('hello', event['n'])
+    if event['n'] < 0:
+        raise ValueError('negative')
+    if event['n'] == 0:
+        os._exit(3)
+    return {'double': event['n'] * 2}
+"""
+
+
 @pytest.fixture
 def runtime(tmp_path):
-    (tmp_path / "app.py").write_text("def handler(event, context):\n    print('hello', event['n'])\n"
-                                     "    if event['n'] < 0:\n        raise ValueError('negative')\n"
-                                     "    return {'double': event['n'] * 2}\n")
+    with start_runtime(tmp_path) as endpoint:
+        yield endpoint
+
+
+@contextlib.contextmanager
+def start_runtime(tmp_path, **extra_env):
+    (tmp_path / "app.py").write_text(HANDLER)
     endpoint = Endpoint()
     env = {"PATH": os.environ["PATH"], "LOCALSTACK_RUNTIME_ID": "env1", "LOCALSTACK_RUNTIME_ENDPOINT": endpoint.url,
            "LAMBDA_TASK_ROOT": str(tmp_path), "_HANDLER": "app.handler", "SANDBOX_INVOKE_TOKEN": TOKEN,
-           "SANDBOX_PYTHONPATH": str(tmp_path), "TMPDIR": str(tmp_path), "AWS_LAMBDA_FUNCTION_TIMEOUT": "3"}
+           "SANDBOX_PYTHONPATH": str(tmp_path), "TMPDIR": str(tmp_path), "AWS_LAMBDA_FUNCTION_TIMEOUT": "3",
+           **extra_env}
     proc = subprocess.Popen([sys.executable, str(BOOTSTRAP_DIR / "bootstrap.py")], env=env, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -113,3 +131,30 @@ def test_a_forged_reply_slot_in_the_invocation_is_ignored(runtime):
                            json={"invoke-id": "req-4", "payload": "{\"n\": 1}", "_reply": {"event": 1}})
     assert answer.status_code == 202
     assert invoke(runtime, 2, inline=True, request_id="req-5").status_code == 200  # the runtime survived
+
+
+def test_a_handler_that_ends_the_process_at_once_was_accepted_first(tmp_path):
+    """The runtime's 200 is out before the handler runs: a handler that ends the process (os._exit) is a crash of an
+    accepted invocation (Runtime.ExitError), not a runtime that was dead before the send (which the executor
+    retries on a fresh one, and then failed: "Remote end closed connection without response", once in CI). Under
+    load the thread that answers can be descheduled right after it queues the invocation; a sitecustomize makes
+    every queueing slow in that way, so the handler runs first if the code allows it."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import queue, time\n"
+        "_put = queue.Queue.put\n"
+        "def put(self, *args, **kwargs):\n"
+        "    _put(self, *args, **kwargs)\n"
+        "    time.sleep(0.3)\n"
+        "queue.Queue.put = put\n")
+    with start_runtime(tmp_path, PYTHONPATH=str(site)) as endpoint:
+        connection = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=10)
+        body = json.dumps({"invoke-id": "req-6", "payload": json.dumps({"n": 0})})
+        connection.request("POST", "/invoke", body, {"X-Sandbox-Invoke-Token": TOKEN, "X-Sandbox-Reply": "inline",
+                                                     "Content-Type": "application/json"})
+        response = connection.getresponse()  # RemoteDisconnected here: the handler ran before the 200 was out
+        assert response.status == 200
+        with pytest.raises((http.client.IncompleteRead, ConnectionError)):
+            response.read()
+        connection.close()

@@ -347,11 +347,13 @@ class Runtime:
                     runtime.invocations.put(inv)
                     return self.answer(202)
                 done = inv["_reply"] = {"event": threading.Event()}
-                runtime.invocations.put(inv)
                 self.send_response(200)
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 self.wfile.flush()  # accepted: from now on a broken connection means the runtime died
+                # Only now may the handler run: one that ended the process (os._exit) before these headers were out
+                # looked to the executor like a runtime that was already dead, and the invocation failed to send.
+                runtime.invocations.put(inv)
                 done["event"].wait()
                 kind, logs, body = done["result"]
                 logs = logs.encode("utf-8", "replace")
