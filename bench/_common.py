@@ -100,6 +100,11 @@ def census_per_unit(before: dict | None, after: dict | None, units: int, top: in
     ranked = sorted(operations.items(), key=lambda kv: -kv[1])
     out = {f"census {op} ms": cpu * 1000 / units for op, cpu in ranked[:top]}
     out["census total ms"] = sum(operations.values()) * 1000 / units
+    # Requests per unit: two runs that differ here did different work (retries, smaller batches), not the same work
+    # at another speed.
+    counts = {op: after[op].get("count", 0) - before.get(op, {}).get("count", 0) for op in operations}
+    out["census requests per unit"] = sum(counts.values()) / units
+    out.update({f"census {op} n": counts[op] / units for op, _ in ranked[:top]})
     for prefix in request_census.OVERLAPPING:
         lines = sorted(((op, cpu) for op, cpu in spent.items() if op.startswith(prefix)), key=lambda kv: -kv[1])
         out.update({f"census {op} ms": cpu * 1000 / units for op, cpu in lines[:SHOWN[prefix]]})

@@ -10,7 +10,8 @@ it started (functions, supervisors, fork server) and the whole machine's (the 2-
 the CPU per file of the costliest operations (counted in LocalStack, sandbox/localstack_ext/request_census.py).
 `localstack_per_functions_cpu` is LocalStack's CPU over the functions': the host's speed changes from run to run (up to
 +-30 % CPU per file here), and slows both alike, so when only LocalStack's settings differ the ratio compares them
-better than either number.
+better than either number. `worker_batch_mean` (files per worker invocation) and `environments` (cold starts of
+the run) say whether two runs did the same work: smaller batches or more environments cost CPU per file on both sides.
 Idle latency: the median of three uploads, each after 15 s of quiet, upload -> job DONE. Storm: --storm messages to
 a queue whose function fails every first delivery (visibility 1 s, maxReceiveCount 3): time until sent = processed
 + DLQ.
@@ -82,6 +83,11 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: b
     census1 = census(sb)
     stop_py_spy(spy)
     done = finished_at(ddb, table)  # after the measurement: a Scan of the whole table is not the workload's
+    batches = invocations(sb, out["WorkerFunctionName"], t0)
+    # Environments alive now, the ingest's and the worker's: each was a cold start of this run (they stay warm 10 min;
+    # one that crashed is not counted). Each costs ~0.1-0.3 s of CPU (interpreter, boto3, Powertools), which the
+    # functions' CPU per file carries.
+    environments = len((sb.info() or {}).get("lambda_processes", []))
     per_operation = census_per_unit(census0, census1, max(1, len(done)))
     last = max(done.values()) if done else float("nan")
     latencies = sorted(done[k] - uploaded[k] for k in done if k in uploaded)
@@ -95,7 +101,20 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: b
             "machine_cpu_ms_per_file": machine * 1000 / max(1, len(done)),
             "functions_cpu_ms_per_file": functions * 1000 / max(1, len(done)), "idle_upload_to_done_s": idle,
             "localstack_per_functions_cpu": cpu / functions if functions else float("nan"),
+            "worker_batch_mean": len(done) / batches if batches else float("nan"), "environments": environments,
             **per_operation}
+
+
+def invocations(sb: Sandbox, function: str, since: float) -> int:
+    """The function's invocations since `since` (CloudWatch's AWS/Lambda Invocations, which LocalStack writes once a
+    second): the worker's are its SQS batches. A faster LocalStack drains the queue sooner, so the mapping finds fewer
+    messages per poll: smaller batches, more invocations, and more CPU per file on both sides - a rate and CPU per
+    file compared without this may be comparing batch sizes."""
+    time.sleep(2)  # the last second's metrics
+    points = sb.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Lambda", MetricName="Invocations", Dimensions=[{"Name": "FunctionName", "Value": function}],
+        StartTime=since - 60, EndTime=time.time() + 60, Period=60, Statistics=["Sum"])["Datapoints"]
+    return int(sum(point["Sum"] for point in points))
 
 
 def queue_depth(sqs, queue_url: str) -> tuple[int, int]:

@@ -35,6 +35,7 @@ SPEED_SWITCHES: dict[str, tuple[str, str]] = {
     "SANDBOX_LAMBDA_LOGS_DIRECT": ("1", "0: Lambda's logs go by botocore over HTTP"),
     "SANDBOX_MOTO_FAST_COPY": ("1", "0: moto DynamoDB copies with copy.deepcopy"),
     "SANDBOX_MOTO_FAST_EXPRESSIONS": ("1", "0: moto parses each update expression anew"),
+    "SANDBOX_DYNAMODB_PASSTHROUGH": ("1", "0: DynamoDB answers serialized anew"),
     "SANDBOX_LOG_REQUESTS": ("0", "1: a log line per request (costs ~1/3 CPU)"),
     "SANDBOX_IN_MEMORY_CLIENT": ("1", "0: LocalStack's own clients go over HTTP"),
     "SANDBOX_GC_FREEZE": ("1", "0: full GCs walk start-up's objects too"),

@@ -7,13 +7,15 @@ providers serve both APIs from moto, which LocalStack already ships, so DynamoDB
 from localstack.services.plugins import Service, aws_provider
 
 
-def _serialized_moto_dispatcher(provider):
-    """MotoFallbackDispatcher whose handlers run one at a time, each in a stream-recording scope (see streams.py)."""
+def _serialized_moto_dispatcher(provider, forward=None):
+    """LocalStack's MotoFallbackDispatcher whose handlers run one at a time, each in a stream-recording scope (see
+    streams.py); `forward`: the fallback to moto, if not LocalStack's own (`_proxy_moto`)."""
+    from localstack.aws.forwarder import ForwardingFallbackDispatcher
     from localstack.services.moto import MotoFallbackDispatcher
 
     from sandbox.dynamodb_moto import streams
 
-    table = MotoFallbackDispatcher(provider)
+    table = ForwardingFallbackDispatcher(provider, forward) if forward else MotoFallbackDispatcher(provider)
 
     def wrap(fn):
         def _call(context, request):
@@ -29,9 +31,13 @@ def _serialized_moto_dispatcher(provider):
 
 @aws_provider(api="dynamodb", name="moto")
 def dynamodb_moto():
+    from sandbox.dynamodb_moto import passthrough
     from sandbox.dynamodb_moto.provider import MotoDynamoDBProvider
 
-    return Service.for_provider(MotoDynamoDBProvider(), dispatch_table_factory=_serialized_moto_dispatcher)
+    return Service.for_provider(
+        MotoDynamoDBProvider(),
+        dispatch_table_factory=lambda provider: _serialized_moto_dispatcher(provider, passthrough.forward),
+    )
 
 
 @aws_provider(api="dynamodbstreams", name="moto")

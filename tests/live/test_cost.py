@@ -63,10 +63,12 @@ def test_cost_of_a_known_run_equals_the_hand_computed_figure(sb, helpers):
     sqs.send_message_batch(QueueUrl=queue, Entries=[                       # 80 KB in all: 2 requests
         {"Id": "a", "MessageBody": "y" * 40 * 1024}, {"Id": "b", "MessageBody": "z" * 40 * 1024}])
     sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])       # 1 request
-    item = {"pk": {"S": "k1"}, "data": {"S": "d" * 3000}}                  # 2+2 + 4+3000 = 3008 bytes
-    ddb.put_item(TableName=table, Item=item)                               # 3 WRU (1 KB units)
-    ddb.get_item(TableName=table, Key={"pk": {"S": "k1"}}, ConsistentRead=True)  # 1 RRU (4 KB units)
-    ddb.get_item(TableName=table, Key={"pk": {"S": "k1"}})                 # 0.5 RRU (eventually consistent)
+    # Read units come from the item in the answer (moto's answer, parsed when the recorder reads it): an item over
+    # 8 KB, so a units count that did not see the answer (1 per read) shows.
+    item = {"pk": {"S": "k1"}, "data": {"S": "d" * 9000}}                  # 2+2 + 4+9000 = 9008 bytes
+    ddb.put_item(TableName=table, Item=item)                               # 9 WRU (1 KB units)
+    ddb.get_item(TableName=table, Key={"pk": {"S": "k1"}}, ConsistentRead=True)  # 3 RRU (4 KB units)
+    ddb.get_item(TableName=table, Key={"pk": {"S": "k1"}})                 # 1.5 RRU (eventually consistent)
     ddb.delete_item(TableName=table, Key={"pk": {"S": "k1"}})              # 1 WRU
     s3.put_object(Bucket=bucket, Key="a", Body=b"a")                       # PUT class
     s3.put_object(Bucket=bucket, Key="b", Body=b"b")                       # PUT class
@@ -96,8 +98,8 @@ def test_cost_of_a_known_run_equals_the_hand_computed_figure(sb, helpers):
         ("lambda", "requests"): (3, 3 * LAMBDA_REQUEST),
         ("lambda", "gb_seconds_x86_64"): (gb_seconds, gb_seconds * LAMBDA_GB_SECOND),
         ("sqs", "standard_requests"): (6, 6 * SQS_REQUEST),
-        ("dynamodb", "write_request_units"): (4, 4 * DDB_WRU),
-        ("dynamodb", "read_request_units"): (1.5, 1.5 * DDB_RRU),
+        ("dynamodb", "write_request_units"): (10, 10 * DDB_WRU),
+        ("dynamodb", "read_request_units"): (4.5, 4.5 * DDB_RRU),
         ("s3", "tier1_requests"): (3, 3 * S3_PUT),
         ("s3", "tier2_requests"): (2, 2 * S3_GET),
         ("events", "custom_events"): (2, 2 * EVENTS_CUSTOM),

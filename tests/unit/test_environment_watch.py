@@ -44,5 +44,5 @@ def test_a_respawn_before_the_watcher_wakes_keeps_its_startup_and_invocation(mon
     watcher.join(5)
 
     assert not watcher.is_alive()
-    assert not new.startup_future.done(), f"the old runtime's exit failed the new start: {new.startup_future.exception()}"
+    assert not new.startup_future.done(), f"the old exit failed the new start: {new.startup_future.exception()}"
     assert not new.invocation_future.done(), "the old runtime's exit settled the next invocation"

@@ -137,11 +137,13 @@ def test_the_bench_table_is_per_unit_between_two_censuses(monkeypatch):
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "bench"))
     from _common import census_per_unit
 
-    before = {"dynamodb.UpdateItem": {"cpu_s": 1.0}, "s3.PutObject": {"cpu_s": 0.5}}
-    after = {"dynamodb.UpdateItem": {"cpu_s": 9.4}, "s3.PutObject": {"cpu_s": 1.7}, "sqs.SendMessage": {"cpu_s": 0.7}}
+    before = {"dynamodb.UpdateItem": {"cpu_s": 1.0, "count": 500}, "s3.PutObject": {"cpu_s": 0.5, "count": 100}}
+    after = {"dynamodb.UpdateItem": {"cpu_s": 9.4, "count": 4500}, "s3.PutObject": {"cpu_s": 1.7, "count": 2100},
+             "sqs.SendMessage": {"cpu_s": 0.7, "count": 1000}}
     table = census_per_unit(before, after, units=1000, top=2)
     assert table == pytest.approx({"census dynamodb.UpdateItem ms": 8.4, "census s3.PutObject ms": 1.2,
-                                   "census total ms": 10.3})
+                                   "census total ms": 10.3, "census requests per unit": 7.0,
+                                   "census dynamodb.UpdateItem n": 4.0, "census s3.PutObject n": 2.0})
     assert census_per_unit(None, after, 10) == {}
 
 

@@ -23,6 +23,7 @@ import io
 import json
 import math
 import time
+from collections.abc import Mapping
 from time import perf_counter, perf_counter_ns
 
 from localstack.utils.xray.trace_header import TraceHeader
@@ -191,6 +192,10 @@ def _service_span(rec, state: RequestState, context, response) -> dict:
     operation = context.operation.name if context.operation is not None else None
     params = context.service_request
     result = context.service_response
+    if isinstance(result, Mapping) and not isinstance(result, dict):
+        # parsed when first read (moto's DynamoDB answers, sandbox/dynamodb_moto/passthrough.py): the previews and
+        # the cost units (read/write units from the items) read a dict
+        result = dict(result)
     account, region = context.account_id, context.region
     resource, resource_name = resources.resource_of(service, operation, params, account, region)
     status = response.status_code
