@@ -20,7 +20,7 @@ from localstack.services.moto import call_moto
 from localstack.services.plugins import ServiceLifecycleHook
 from localstack.state import StateVisitor
 
-from sandbox.dynamodb_moto import binary_sets, fast_copy, fast_expressions, streams
+from sandbox.dynamodb_moto import binary_values, fast_copy, fast_expressions, streams
 from sandbox.dynamodb_moto.streams import ValidationException
 
 KEY_ATTRIBUTE_TYPES = ("S", "N", "B")
@@ -33,7 +33,7 @@ class MotoDynamoDBProvider(DynamodbApi, ServiceLifecycleHook):
         streams.install()
         fast_copy.install()
         fast_expressions.install()
-        binary_sets.install()
+        binary_values.install()
 
     def accept_state_visitor(self, visitor: StateVisitor):
         from moto.dynamodb.models import dynamodb_backends

@@ -13,13 +13,14 @@ import pytest
 from botocore.parsers import create_parser
 
 pytest.importorskip("moto")
+pytestmark = pytest.mark.usefixtures("no_host_profile")  # tests/unit/conftest.py: the request builder makes a client
 
 from localstack.aws.api import CommonServiceException, ServiceException  # noqa: E402
 from localstack.aws.client import parse_response  # noqa: E402
 from localstack.aws.forwarder import create_aws_request_context  # noqa: E402
 from localstack.aws.protocol.serializer import create_serializer  # noqa: E402
 
-from sandbox.dynamodb_moto import binary_sets, passthrough  # noqa: E402
+from sandbox.dynamodb_moto import binary_values, passthrough  # noqa: E402
 
 TABLE = "passthrough-test"
 ITEM = {
@@ -30,7 +31,8 @@ ITEM = {
 }
 KEY = {"k": {"S": "job-1"}, "r": {"N": "1"}}
 BINARY_SET_KEY = {"k": {"S": "job-1"}, "r": {"N": "100"}}
-NESTED_BINARY_SETS = {"M": {"sets": {"L": [{"BS": [b"\x03"]}, {"M": {"deeper": {"BS": [b"\x04", b"\x05"]}}}]}}}
+NESTED_BINARY_SETS = {"M": {"sets": {"L": [{"BS": [b"\x03"]}, {"M": {"deeper": {"BS": [b"\x04", b"\x05"]}}}]},
+                            "binary": {"B": b"\x06"}}}
 OPERATIONS = [
     ("CreateTable", {"TableName": TABLE, "BillingMode": "PAY_PER_REQUEST",
                      "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}],
@@ -50,7 +52,7 @@ OPERATIONS = [
     ("PutItem", {"TableName": TABLE, "Item": {**BINARY_SET_KEY, "bs": {"BS": [b"\x01", b"\x02"]},
                                               "nested": NESTED_BINARY_SETS}}),
     ("GetItem", {"TableName": TABLE, "Key": BINARY_SET_KEY}),
-    ("GetItem", {"TableName": TABLE, "Key": BINARY_SET_KEY, "ProjectionExpression": "bs, nested"}),  # binary_sets.py
+    ("GetItem", {"TableName": TABLE, "Key": BINARY_SET_KEY, "ProjectionExpression": "bs, nested"}),  # binary_values.py
     ("GetItem", {"TableName": TABLE, "Key": {"k": {"S": "absent"}, "r": {"N": "0"}}}),
     ("UpdateItem", {"TableName": TABLE, "Key": KEY, "ReturnValues": "ALL_NEW",
                     "UpdateExpression": "SET #l = list_append(#l, :more), g = :g ADD attempts :one REMOVE nothing",
@@ -102,7 +104,7 @@ def sdk_view(operation, response) -> dict:
 @pytest.fixture
 def moto_answers(monkeypatch):
     """Every answer moto writes for the passthrough, kept to be turned LocalStack's way too."""
-    binary_sets.install()  # as the provider does
+    binary_values.install()  # as the provider does
     answers = []
     dispatch = passthrough.dispatch_to_moto
 
@@ -152,22 +154,24 @@ def test_passed_on_answers_read_as_localstack_serialized_ones(moto_answers):
     assert answers["Scan"]["Count"] == 6 and len(compared) == len(OPERATIONS)
 
 
-def error_code(name: str, params: dict) -> str:
+def error(name: str, params: dict) -> ServiceException:
     with pytest.raises(ServiceException) as raised:
         passthrough.forward(create_aws_request_context("dynamodb", name, parameters=params), params)
-    return raised.value.code
+    return raised.value
 
 
 def test_an_error_is_raised_as_localstack_raised_it(moto_answers):
-    assert error_code("GetItem", {"TableName": "no-such-table", "Key": KEY}) == "ResourceNotFoundException"
-    # moto dumps the old item of a failed condition with plain json.dumps: binary sets in it, at any depth, must
-    # stay text there (binary_sets.py decodes them for projections only)
+    assert error("GetItem", {"TableName": "no-such-table", "Key": KEY}).code == "ResourceNotFoundException"
+    # A failed condition returns the old item: with binaries and binary sets in it, at any depth (moto dumped it
+    # with plain json.dumps: a 500; binary_values.py)
     nested = {**ITEM, "r": {"N": "7"}, "nested": NESTED_BINARY_SETS}
     for name, params in OPERATIONS[:1] + [("PutItem", {"TableName": TABLE, "Item": item}) for item in (ITEM, nested)]:
         passthrough.forward(create_aws_request_context("dynamodb", name, parameters=params), params)
     for item in (ITEM, nested):
-        assert error_code("PutItem", {"TableName": TABLE, "Item": item, "ConditionExpression": "attribute_not_exists(k)",
-                                      "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}) == "ConditionalCheckFailedException"
+        failed = error("PutItem", {"TableName": TABLE, "Item": item, "ConditionExpression": "attribute_not_exists(k)",
+                                   "ReturnValuesOnConditionCheckFailure": "ALL_OLD"})
+        assert failed.code == "ConditionalCheckFailedException"
+        assert sets_sorted(failed.Item) == sets_sorted(item)
 
 
 def test_switched_off_it_goes_localstacks_way(moto_answers, monkeypatch):

@@ -133,7 +133,8 @@ def test_a_forged_reply_slot_in_the_invocation_is_ignored(runtime):
     assert invoke(runtime, 2, inline=True, request_id="req-5").status_code == 200  # the runtime survived
 
 
-def test_a_handler_that_ends_the_process_at_once_was_accepted_first(tmp_path):
+@pytest.mark.parametrize("inline", [True, False], ids=["inline reply", "callbacks"])
+def test_a_handler_that_ends_the_process_at_once_was_accepted_first(tmp_path, inline):
     """The runtime's 200 is out before the handler runs: a handler that ends the process (os._exit) is a crash of an
     accepted invocation (Runtime.ExitError), not a runtime that was dead before the send (which the executor
     retries on a fresh one, and then failed: "Remote end closed connection without response", once in CI). Under
@@ -151,10 +152,15 @@ def test_a_handler_that_ends_the_process_at_once_was_accepted_first(tmp_path):
     with start_runtime(tmp_path, PYTHONPATH=str(site)) as endpoint:
         connection = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=10)
         body = json.dumps({"invoke-id": "req-6", "payload": json.dumps({"n": 0})})
-        connection.request("POST", "/invoke", body, {"X-Sandbox-Invoke-Token": TOKEN, "X-Sandbox-Reply": "inline",
-                                                     "Content-Type": "application/json"})
-        response = connection.getresponse()  # RemoteDisconnected here: the handler ran before the 200 was out
-        assert response.status == 200
-        with pytest.raises((http.client.IncompleteRead, ConnectionError)):
-            response.read()
+        headers = {"X-Sandbox-Invoke-Token": TOKEN, "Content-Type": "application/json"}
+        if inline:
+            headers["X-Sandbox-Reply"] = "inline"
+        connection.request("POST", "/invoke", body, headers)
+        response = connection.getresponse()  # RemoteDisconnected here: the handler ran before the answer was out
+        if inline:
+            assert response.status == 200
+            with pytest.raises((http.client.IncompleteRead, ConnectionError)):
+                response.read()
+        else:
+            assert response.status == 202 and response.read() == b""
         connection.close()

@@ -17,12 +17,7 @@ from sandbox.localstack_ext import shutdown_retries
 from sandbox.localstack_ext.patches import s3_notifications_shutdown
 
 
-@pytest.fixture(autouse=True)
-def no_host_profile(monkeypatch):
-    """The live tests' session sets a host AWS profile that must never be found (conftest HOST_SECRETS), and a
-    worker runs unit tests after it: boto3 sessions made here (LocalStack's modules make one on import) need none."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_host_profile")  # tests/unit/conftest.py
 
 
 def test_queued_s3_notifications_are_dropped_when_s3_stops(monkeypatch):

@@ -539,6 +539,8 @@ class Runtime {
     const server = http.createServer((req, res) => {
       const refuse = (status) => res.writeHead(status, { "Content-Length": "0", Connection: "close" }).end();
       if (req.method !== "POST" || req.url !== "/invoke") return refuse(404);
+      // Dying (see crash): take no invocation, close instead; the executor sends it to a fresh environment.
+      if (this.dying) return req.socket.destroy();
       if (!validToken(req.headers["x-sandbox-invoke-token"])) return refuse(403);
       const chunks = [];
       let size = 0;
@@ -616,6 +618,7 @@ class Runtime {
 
   crash(error, what, code) {
     const inv = this.current;
+    this.dying = true;
     logLine("ERROR", [`${what} \t${JSON.stringify({ ...error, stack: error.trace, trace: undefined })}`]);
     // Once the outcome is out, die at once (SIGKILL, no teardown): LocalStack may route the next invocation here
     // as soon as it has our error, and only a process that is gone gets replaced.

@@ -344,8 +344,9 @@ class Runtime:
                 if inv is None:
                     return self.answer(400)
                 if self.headers.get(REPLY_HEADER) != "inline":
+                    self.answer(202)  # accepted first, as below: then the handler may run
                     runtime.invocations.put(inv)
-                    return self.answer(202)
+                    return None
                 done = inv["_reply"] = {"event": threading.Event()}
                 self.send_response(200)
                 self.send_header("Transfer-Encoding", "chunked")
