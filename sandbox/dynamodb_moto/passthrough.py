@@ -43,8 +43,8 @@ class ParsedOnDemand(Mapping):
     """The parsed answer, parsed the first time something reads it; always true, so the chain's parser leaves it.
 
     It holds the operation, not the request's context: the context holds it (`service_response`), and that cycle
-    kept every DynamoDB request's context, request and answer alive until a cycle collection - more collections,
-    LocalStack ~4 % dearer on every operation, in a benchmark that first measured this module slower than without it."""
+    kept every DynamoDB request's context, request and answer alive until a cycle collection: more collections, and
+    every operation ~10 % dearer in the benchmark that found it (docs/benchmarks.md, eleventh round)."""
 
     __slots__ = ("_operation", "_protocol", "_response", "_parsed")
 
