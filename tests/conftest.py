@@ -198,3 +198,13 @@ def helpers():
 
     return types.SimpleNamespace(HOST_SECRETS=HOST_SECRETS, zip_code=zip_code, unique=unique, create_function=create_function, invoke=invoke,
                                  wait_for=wait_for, log_text=log_text, ROLE=ROLE)
+
+
+@pytest.fixture
+def no_host_profile(monkeypatch):
+    """The live tests' session sets a host AWS profile that must never be found (HOST_SECRETS), and a worker runs unit
+    tests after it: boto3 sessions made by a unit test (LocalStack's modules make one on import, and its request
+    builder a client) need none. (Here, not in a tests/unit/conftest.py: that one would be imported as `conftest`
+    too, and the live tests' `from conftest import ...` would find it.)"""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)

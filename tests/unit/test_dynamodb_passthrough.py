@@ -13,7 +13,7 @@ import pytest
 from botocore.parsers import create_parser
 
 pytest.importorskip("moto")
-pytestmark = pytest.mark.usefixtures("no_host_profile")  # tests/unit/conftest.py: the request builder makes a client
+pytestmark = pytest.mark.usefixtures("no_host_profile")  # tests/conftest.py: the request builder makes a client
 
 from localstack.aws.api import CommonServiceException, ServiceException  # noqa: E402
 from localstack.aws.client import parse_response  # noqa: E402

@@ -17,7 +17,7 @@ from sandbox.localstack_ext import shutdown_retries
 from sandbox.localstack_ext.patches import s3_notifications_shutdown
 
 
-pytestmark = pytest.mark.usefixtures("no_host_profile")  # tests/unit/conftest.py
+pytestmark = pytest.mark.usefixtures("no_host_profile")  # tests/conftest.py
 
 
 def test_queued_s3_notifications_are_dropped_when_s3_stops(monkeypatch):
