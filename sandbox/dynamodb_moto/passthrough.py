@@ -16,7 +16,8 @@ a dict of it); with the recorder off (`--no-recorder`) nothing parses it.
 moto answers TagResource and UntagResource with an empty body where LocalStack sent `{}`: an empty answer goes out
 as `{}` (with its checksum), as before.
 
-`SANDBOX_DYNAMODB_PASSTHROUGH=0` goes LocalStack's way (to compare in a benchmark).
+`SANDBOX_DYNAMODB_PASSTHROUGH=0` goes LocalStack's way (to compare in a benchmark): read once, when the service
+loads (plugin.py `dynamodb_dispatch_table`), not per request.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class ParsedOnDemand(Mapping):
 def forward(context: RequestContext, request: ServiceRequest) -> ServiceResponse | Response:
     """The fallback to moto of our DynamoDB provider (in place of LocalStack's `_proxy_moto`)."""
     answer = dispatch_to_moto(context)
-    if answer.status_code >= 300 or not enabled():
+    if answer.status_code >= 300:
         parsed = parse_response(context.operation, context.protocol, answer, include_response_metadata=False)
         raise_service_exception(answer, parsed)
         return parsed

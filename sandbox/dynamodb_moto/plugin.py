@@ -29,15 +29,18 @@ def _serialized_moto_dispatcher(provider, forward=None):
     return table
 
 
+def dynamodb_dispatch_table(provider):
+    """With moto's answers passed on (passthrough.py) unless SANDBOX_DYNAMODB_PASSTHROUGH=0, read once, here."""
+    from sandbox.dynamodb_moto import passthrough
+
+    return _serialized_moto_dispatcher(provider, passthrough.forward if passthrough.enabled() else None)
+
+
 @aws_provider(api="dynamodb", name="moto")
 def dynamodb_moto():
-    from sandbox.dynamodb_moto import passthrough
     from sandbox.dynamodb_moto.provider import MotoDynamoDBProvider
 
-    return Service.for_provider(
-        MotoDynamoDBProvider(),
-        dispatch_table_factory=lambda provider: _serialized_moto_dispatcher(provider, passthrough.forward),
-    )
+    return Service.for_provider(MotoDynamoDBProvider(), dispatch_table_factory=dynamodb_dispatch_table)
 
 
 @aws_provider(api="dynamodbstreams", name="moto")

@@ -176,8 +176,12 @@ def test_an_error_is_raised_as_localstack_raised_it(moto_answers):
 
 def test_switched_off_it_goes_localstacks_way(moto_answers, monkeypatch):
     monkeypatch.setenv("SANDBOX_DYNAMODB_PASSTHROUGH", "0")
+    from sandbox.dynamodb_moto import plugin
+    from sandbox.dynamodb_moto.provider import MotoDynamoDBProvider
+
+    table = plugin.dynamodb_dispatch_table(MotoDynamoDBProvider())
     context = create_aws_request_context("dynamodb", "ListTables", parameters={})
-    result = passthrough.forward(context, {})
+    result = table["ListTables"](context, {})
     assert isinstance(result, dict) and "TableNames" in result
 
 

@@ -192,7 +192,7 @@ def _service_span(rec, state: RequestState, context, response) -> dict:
     operation = context.operation.name if context.operation is not None else None
     params = context.service_request
     result = context.service_response
-    if isinstance(result, Mapping) and not isinstance(result, dict):
+    if not isinstance(result, dict) and isinstance(result, Mapping):  # the cheap check first: most are dicts
         # parsed when first read (moto's DynamoDB answers, sandbox/dynamodb_moto/passthrough.py): the previews and
         # the cost units (read/write units from the items) read a dict
         result = dict(result)
