@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from sandbox.localstack_ext import gateway_calls
 from sandbox.localstack_ext.patches import lambda_log_shipping as shipping
 from sandbox.observability.engine import propagation
 
@@ -28,8 +29,8 @@ class Gateway:
 @pytest.fixture
 def no_sleep(monkeypatch):
     slept = []
-    monkeypatch.setattr(shipping.time, "sleep", slept.append)
-    monkeypatch.setattr(shipping, "_stopping", lambda: False)
+    monkeypatch.setattr(gateway_calls.time, "sleep", slept.append)
+    monkeypatch.setattr(gateway_calls, "stopping", lambda: False)
     return slept
 
 
@@ -110,7 +111,7 @@ def test_what_is_retried_is_what_botocores_legacy_mode_retries(status, code, ret
     botocore_retries = handler(attempts=1, response=answer, caught_exception=None,
                                request_dict={"context": {}}) is not None
     assert botocore_retries is retried, "the table above is botocore's"
-    assert shipping.retried(status, code) is retried
+    assert gateway_calls.retried(status, code) is retried
 
 
 def test_disable_boto_retries_tries_once(no_sleep, monkeypatch):
@@ -125,7 +126,7 @@ def test_disable_boto_retries_tries_once(no_sleep, monkeypatch):
 
 
 def test_nothing_is_retried_once_localstack_is_stopping(no_sleep, monkeypatch):
-    monkeypatch.setattr(shipping, "_stopping", lambda: True)
+    monkeypatch.setattr(gateway_calls, "stopping", lambda: True)
     gw = Gateway((503, {"__type": "ServiceUnavailable", "message": "down"}))
     client = shipping.GatewayLogsClient("000000000000", "us-east-1", gateway=gw)
     with pytest.raises(shipping.LogsError):

@@ -21,31 +21,11 @@ as shutdown_retries makes botocore do, once LocalStack is stopping.
 from __future__ import annotations
 
 import json
-import random
-import time
 from types import SimpleNamespace
-from urllib.parse import urlsplit
 
-from sandbox.observability.engine import propagation
+from sandbox.localstack_ext import gateway_calls
 
 TARGET = "localstack.services.lambda_.invocation.logs"
-
-MAX_ATTEMPTS = 5  # botocore's legacy retry mode (its default, `_retry.json`): the first try and four retries
-# what that mode retries: these statuses, and these codes when they come with a 400
-RETRIED_STATUS = frozenset({429, 500, 502, 503, 504, 509})
-THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-                              "ProvisionedThroughputExceededException"})
-
-
-def retried(status: int, code: str) -> bool:
-    """Whether botocore's legacy retry mode would try this answer again."""
-    return status in RETRIED_STATUS or (status == 400 and code in THROTTLING_CODES)
-
-
-def _attempts() -> int:
-    from localstack import config
-
-    return 1 if config.DISABLE_BOTO_RETRIES else MAX_ATTEMPTS
 
 
 class LogsError(Exception):
@@ -74,23 +54,14 @@ class _Exceptions:
 _ERRORS = {cls.__name__: cls for cls in (ResourceNotFoundException, ResourceAlreadyExistsException)}
 
 
-def _stopping() -> bool:
-    from localstack.runtime import events
-
-    return events.infra_stopping.is_set()
-
-
 class GatewayLogsClient:
     """The three calls `run_log_loop` makes, as requests handed to LocalStack's gateway in process."""
 
     exceptions = _Exceptions
 
     def __init__(self, account: str, region: str, gateway=None):
-        from localstack import config
-
         self.account, self.region = account, region
         self._gateway = gateway
-        self._host = urlsplit(config.internal_service_url()).netloc
 
     def put_log_events(self, **params):
         return self._call("PutLogEvents", params)
@@ -102,57 +73,27 @@ class GatewayLogsClient:
         return self._call("CreateLogStream", params)
 
     def _call(self, operation: str, params: dict) -> dict:
-        attempts = _attempts()
+        attempts = gateway_calls.attempts()
         for attempt in range(attempts):
-            status, body = self._send(operation, params)
+            status, headers, body = self._send(operation, params)
             if status < 400:
                 return json.loads(body or b"{}")
-            try:
-                data = json.loads(body or b"{}")
-            except ValueError:
-                data = {}
-            code = str(data.get("__type") or data.get("code") or f"HTTP{status}").rpartition("#")[2]
-            error = _ERRORS.get(code, LogsError)(code, str(data.get("message") or data.get("Message") or ""),
-                                                 status, operation)
-            if not retried(status, code) or attempt == attempts - 1 or _stopping():
+            code, message, _ = gateway_calls.error_of(status, headers, body)
+            error = _ERRORS.get(code, LogsError)(code, message, status, operation)
+            if not gateway_calls.retried(status, code) or attempt == attempts - 1 or gateway_calls.stopping():
                 raise error
-            time.sleep(random.random() * 2**attempt)  # botocore: base `rand`, growth factor 2
+            gateway_calls.backoff(attempt)
         raise AssertionError("unreachable")
 
-    def _send(self, operation: str, params: dict) -> tuple[int, bytes]:
-        from localstack.aws.api import RequestContext
-        from localstack.aws.connect import INTERNAL_REQUEST_PARAMS_HEADER
-        from localstack.http import Request, Response
-
-        now = time.gmtime()
+    def _send(self, operation: str, params: dict):
         headers = {
-            "Host": self._host,
             "Content-Type": "application/x-amz-json-1.1",
             "X-Amz-Target": f"Logs_20140328.{operation}",
-            "X-Amz-Date": time.strftime("%Y%m%dT%H%M%SZ", now),
-            # LocalStack reads the account (a 12-digit access key is one) and the region from here; nothing checks
-            # the signature of a request that never left the process
-            "Authorization": f"AWS4-HMAC-SHA256 Credential={self.account}/{time.strftime('%Y%m%d', now)}/"
-                             f"{self.region}/logs/aws4_request, SignedHeaders=content-type;host;x-amz-date;"
-                             f"x-amz-target, Signature={'0' * 64}",
-            INTERNAL_REQUEST_PARAMS_HEADER: "{}",  # what LocalStack's internal clients send: an internal call
+            # the account (a 12-digit access key is one); the execution the thread ships for rides along as the
+            # recorder's trace header and hop: the shipping stays the execution's child, attributed to the function
+            **gateway_calls.internal_headers(self.account, self.region, "logs", operation),
         }
-        # the trace header and hop the recorder's botocore hook adds to every internal client's call: the shipping
-        # stays the execution's child, attributed to the function
-        propagation.inject_headers({"headers": headers}, model=SimpleNamespace(name=operation))
-        host, _, port = self._host.partition(":")
-        request = Request("POST", "/", headers=headers, body=json.dumps(params).encode(), remote_addr="127.0.0.1",
-                          server=(host, int(port) if port.isdigit() else None))
-        response = Response()
-        self._gateway_instance().handle(RequestContext(request), response)
-        return response.status_code, response.data
-
-    def _gateway_instance(self):
-        if self._gateway is None:
-            from localstack.runtime import get_current_runtime
-
-            self._gateway = get_current_runtime().components.gateway
-        return self._gateway
+        return gateway_calls.handle("POST", "/", headers, json.dumps(params).encode(), gateway=self._gateway)
 
 
 class _ConnectTo:
