@@ -372,9 +372,18 @@ def free_port() -> int:
 
 
 def tail(path: Path, lines: int) -> str:
+    """The last `lines` lines of a file, read backwards in blocks (a log of gigabytes is not read whole; one that
+    does not have so many lines is shown from its start)."""
+    block = 64 * 1024
     try:
         with open(path, "rb") as f:
-            f.seek(max(f.seek(0, os.SEEK_END) - 64 * 1024, 0))
-            return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-lines:])
+            pos = f.seek(0, os.SEEK_END)
+            data = b""
+            while pos > 0 and data.count(b"\n") <= lines:
+                step = min(block, pos)
+                pos -= step
+                f.seek(pos)
+                data = f.read(step) + data
+            return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:]) if lines > 0 else ""
     except OSError:
         return "(no log)"

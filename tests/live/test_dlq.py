@@ -254,6 +254,26 @@ def test_peek_shows_lambda_failures(sb, helpers):
     assert m["receive_count"] == 1, "the earlier peek counted; this one is not"
 
 
+def test_an_async_invoke_of_a_function_with_no_concurrency_goes_to_its_dlq_as_zero_reserved_concurrency(sb, helpers):
+    """The async poller's invoke is throttled (429, retried as botocore retries it), and the poller knows the throttle
+    by the Lambda client's own exception class (patches/lambda_invoke_direct must raise it): the event is dropped
+    with the condition ZeroReservedConcurrency, not retried as a function error, and reaches the DLQ too (LocalStack
+    lost it there: patches/lambda_dlq_throttled_events)."""
+    fn_dlq_url, fn_dlq_arn = make_queue(sb, helpers.unique("fn-dlq"))
+    onf_url, onf_arn = make_queue(sb, helpers.unique("fn-on-failure"))
+    fn = failing_function(sb, helpers, dlq_arn=fn_dlq_arn, on_failure_arn=onf_arn)
+    sb.client("lambda").put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=0)
+    sb.client("lambda").invoke(FunctionName=fn, InvocationType="Event", Payload=json.dumps({"marker": "z-1"}))
+    helpers.wait_for(lambda: counts(sb, onf_url)[0] == 1 and counts(sb, fn_dlq_url)[0] == 1, timeout=60,
+                     message="the throttled event in the OnFailure destination and the DLQ")
+    (record,) = sb.dlq.peek(onf_url)
+    assert record.failure["condition"] == "ZeroReservedConcurrency"
+    assert record.failure["kind"] == "lambda-destination"
+    (dead,) = sb.dlq.peek(fn_dlq_url)
+    assert dead.json == {"marker": "z-1"}
+    assert dead.message_attributes["ErrorMessage"]["value"] == "Rate Exceeded."
+
+
 # --- redrive ---------------------------------------------------------------------------------------------
 def test_redrive_back_to_the_source_queue(sb, helpers):
     src_url, src_arn, dlq_url, dlq_arn = dead_letters(sb, helpers)

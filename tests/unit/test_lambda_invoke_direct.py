@@ -94,8 +94,8 @@ def comparable(answer) -> dict:
     out = dict(answer)
     out["Payload"] = out["Payload"].read()
     meta = out.pop("ResponseMetadata")
-    out["meta"] = (meta["RequestId"], meta["HTTPStatusCode"], meta["HTTPHeaders"].get("x-amz-function-error"),
-                   meta["RetryAttempts"])
+    out["meta"] = (meta.get("RequestId"), meta.get("HostId"), meta["HTTPStatusCode"],
+                   meta["HTTPHeaders"].get("x-amz-function-error"), meta["RetryAttempts"])
     return out
 
 
@@ -128,6 +128,10 @@ ANSWERS = {
     "throttled five times": [(429, {"x-amzn-ErrorType": "TooManyRequestsException:http://x", "x-amzn-RequestId": "r7"},
                               b'{"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", '
                               b'"message": "Rate exceeded"}')] * 5,
+    "a throttling code botocore reads from Code": [(400, {"x-amzn-RequestId": "r10"},
+                                                   b'{"Code": "Throttling", "message": "slow down"}')] * 5,
+    "a redirect is an error": [(307, {"x-amzn-RequestId": "r11", "Location": "/elsewhere"}, b"")],
+    "no request id": [(200, {"x-amz-id-2": "host-1"}, b"{}")],
     "a 500, then ok": [(500, {"x-amzn-RequestId": "r8"}, b'{"__type": "ServiceException", "message": "boom"}'),
                        (200, {"x-amzn-RequestId": "r9"}, b"null")],
 }
@@ -178,13 +182,48 @@ def test_answers_and_errors_are_the_ones_botocore_returns(answers, no_sleep):
     assert len(no_sleep) - len(botocore_sleeps) == len(botocore_requests) - 1
 
 
-def test_a_throttle_is_the_exception_class_the_async_poller_checks(no_sleep):
+def test_a_throttle_is_the_exception_class_the_async_poller_checks(no_sleep, monkeypatch):
+    monkeypatch.setattr(gateway_calls.random, "random", lambda: 1.0)
     injector = internal_client()
     error, _ = direct_call(injector, ANSWERS["throttled five times"], CALLS["async attempt"])
     client = direct.DirectLambdaClient(injector)
     assert isinstance(error, client.exceptions.TooManyRequestsException)
     assert error.response["Error"]["Code"] == "TooManyRequestsException"
-    assert no_sleep and all(0 <= s <= 2**i for i, s in enumerate(no_sleep)), "random exponential back-off"
+    assert no_sleep == [1, 2, 4, 8], "botocore's back-off: base rand, growth factor 2"
+
+
+def test_disable_boto_retries_and_stopping_try_once(no_sleep, monkeypatch):
+    from localstack import config
+
+    injector = internal_client()
+    monkeypatch.setattr(config, "DISABLE_BOTO_RETRIES", True)
+    _, requests = direct_call(injector, ANSWERS["throttled five times"], CALLS["event"])
+    assert len(requests) == 1 and no_sleep == []
+    monkeypatch.setattr(config, "DISABLE_BOTO_RETRIES", False)
+    monkeypatch.setattr(gateway_calls, "stopping", lambda: True)
+    _, requests = direct_call(injector, ANSWERS["throttled five times"], CALLS["event"])
+    assert len(requests) == 1 and no_sleep == [], "LocalStack stopping: no retry"
+
+
+def test_session_credentials_send_their_token():
+    from localstack.aws.connect import connect_to
+
+    injector = connect_to(aws_access_key_id="ASIAEXAMPLE", aws_secret_access_key="s", aws_session_token="tok",
+                          region_name="eu-west-1").lambda_
+    _, by_botocore = botocore_call(injector, ANSWERS["ok"], CALLS["event"])
+    _, by_direct = direct_call(injector, ANSWERS["ok"], CALLS["event"])
+    assert by_direct[0].headers["X-Amz-Security-Token"] == "tok"
+    assert request_view(by_direct[0]) == request_view(by_botocore[0])
+
+
+def test_request_metadata_drops_custom_headers_as_localstacks_injector_does():
+    injector = internal_client()
+    _, by_botocore = botocore_call(injector, ANSWERS["ok"], lambda c: c.custom_headers({"X-Custom": "1"})
+                                   .request_metadata(source_arn="arn:aws:s3:::b").invoke(FunctionName="f"))
+    _, by_direct = direct_call(injector, ANSWERS["ok"], lambda c: c.custom_headers({"X-Custom": "1"})
+                               .request_metadata(source_arn="arn:aws:s3:::b").invoke(FunctionName="f"))
+    assert "X-Custom" not in by_direct[0].headers
+    assert request_view(by_direct[0]) == request_view(by_botocore[0])
 
 
 def test_the_internal_account_key_of_a_client_without_one():
@@ -235,6 +274,8 @@ def test_apply_makes_both_modules_lambda_clients_direct_and_the_switch_leaves_th
         direct.apply()
         assert [module.connect_to for module in modules] == originals
         monkeypatch.delenv("SANDBOX_LAMBDA_INVOKE_DIRECT")
+        direct.apply(direct.TARGET[0])
+        assert modules[1].connect_to is originals[1], "each module when it is imported"
         direct.apply()
         direct.apply()
         for module, original in zip(modules, originals):

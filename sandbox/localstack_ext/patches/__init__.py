@@ -1,12 +1,13 @@
 """Workarounds for bugs of the frozen localstack-core 2026.3.0, one module per bug; each names what it fixes.
 
-Every module has a `TARGET` (the LocalStack module it patches, or a tuple of them: applied when the first is
-imported) and an `apply()` that imports what it patches
+Every module has a `TARGET` (the LocalStack module it patches, or a tuple of them: `apply(target)` runs as each
+is imported) and an `apply()` that imports what it patches
 (so importing the patch module stays cheap and side-effect free) and installs the fix; `apply()` runs when
 LocalStack first imports TARGET, so start-up does not pay for services nobody uses. A patch that fails to apply is logged and skipped: the sandbox still
 starts, without that one workaround.
 """
 
+import functools
 import importlib
 
 
@@ -33,7 +34,9 @@ PATCHES = {
     "s3_notifications_shutdown": "S3 notifications still queued at shutdown dropped (down waited 20 s after a burst)",
     "lambda_starting_environments": "Lambda environments starting while their function stops are stopped too (down waited 20 s)",
     "lambda_log_shipping": "Lambda's log lines handed to the gateway in process, not sent by botocore over HTTP (speed)",
+    "lambda_dlq_throttled_events": "async events dropped by a throttle (ZeroReservedConcurrency, EventAgeExceeded) reach the function's DLQ",
     "lambda_invoke_direct": "S3 notifications' and async invocations' Lambda Invoke handed to the gateway in process, not made by botocore (speed)",
+    "edge_router_prefilter": "LocalStack's edge router skipped for requests none of its rules can match (speed)",
     "werkzeug_header_lookup": "request and response headers looked up without an exception per missing one (speed)",
     "in_memory_client_models": "in-process internal calls parsed with LocalStack's own service models (memory)",
     "response_logger_off": "LocalStack's request log builds no line when its loggers are off (speed)",
@@ -46,4 +49,9 @@ def apply_all() -> None:
 
     for name, what in PATCHES.items():
         module = importlib.import_module(f"{__name__}.{name}")
-        when_imported(module.TARGET, module.apply, what=f"sandbox patch {name} ({what})")
+        if isinstance(module.TARGET, tuple):  # applied to each target as it is imported
+            for target in module.TARGET:
+                when_imported(target, functools.partial(module.apply, target),
+                              what=f"sandbox patch {name} on {target} ({what})")
+        else:
+            when_imported(module.TARGET, module.apply, what=f"sandbox patch {name} ({what})")

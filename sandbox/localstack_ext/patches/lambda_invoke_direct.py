@@ -13,7 +13,9 @@ custom headers, the recorder's trace header) and hands it to the gateway in proc
 handler chain still runs: the Invoke span and its trace links, fault rules on Invoke, the provider's checks. It
 answers as botocore does - StatusCode, FunctionError, LogResult, ExecutedVersion, Payload as a StreamingBody,
 ResponseMetadata - and raises the botocore client's own exception classes (`Poller` tests `isinstance(error,
-client.exceptions.TooManyRequestsException)`), after retrying what botocore's legacy mode retries. Anything else the
+client.exceptions.TooManyRequestsException)`) for an error answer parsed by botocore's own parser, after retrying
+what botocore's legacy mode retries. It does so with `SANDBOX_IN_MEMORY_CLIENT=0` too (LocalStack's other clients
+then go over HTTP). Anything else the
 modules call on their client (GetFunction when a notification is set up, an Invoke with other parameters) is
 botocore's, unchanged.
 
@@ -29,7 +31,7 @@ from urllib.parse import quote, urlencode
 
 from sandbox.localstack_ext import gateway_calls
 
-# the modules whose Lambda clients are made direct; the patch is applied when the first is imported
+# the modules whose Lambda clients are made direct, each when it is imported
 TARGET = ("localstack.services.s3.notifications", "localstack.services.lambda_.invocation.event_manager")
 INVOKE_PARAMS = frozenset({"FunctionName", "InvocationType", "LogType", "ClientContext", "Payload", "Qualifier"})
 REQUEST_HEADERS = (("InvocationType", "X-Amz-Invocation-Type"), ("LogType", "X-Amz-Log-Type"),
@@ -69,7 +71,8 @@ class DirectLambdaClient:
             params["_ServicePrincipal"] = service_principal
         if trace_visibility:
             params["_TraceVisibility"] = getattr(trace_visibility, "value", trace_visibility)
-        return DirectLambdaClient(self._injector, params, self._custom, self._gateway)
+        # as LocalStack's MetadataRequestInjector.request_metadata: the custom headers are not carried over
+        return DirectLambdaClient(self._injector, params, {}, self._gateway)
 
     def custom_headers(self, custom_headers: dict) -> DirectLambdaClient:
         return DirectLambdaClient(self._injector, self._params, {**self._custom, **custom_headers}, self._gateway)
@@ -80,7 +83,7 @@ class DirectLambdaClient:
     def _botocore(self):
         from localstack.aws.connect import MetadataRequestInjector
 
-        return MetadataRequestInjector(self._client, self._params or None, self._custom or None)
+        return MetadataRequestInjector(self._client, dict(self._params) or None, dict(self._custom) or None)
 
     def invoke(self, **kwargs) -> dict:
         payload = kwargs.get("Payload", b"")
@@ -90,7 +93,7 @@ class DirectLambdaClient:
         body = payload.encode() if isinstance(payload, str) else bytes(payload)
         path = f"/2015-03-31/functions/{quote(kwargs['FunctionName'], safe='-_.~')}/invocations"
         query = urlencode({"Qualifier": kwargs["Qualifier"]}, quote_via=quote) if kwargs.get("Qualifier") else ""
-        headers = {header: kwargs[param] for param, header in REQUEST_HEADERS if kwargs.get(param) is not None}
+        headers = {header: str(kwargs[param]) for param, header in REQUEST_HEADERS if kwargs.get(param) is not None}
         credentials = self._client._request_signer._credentials.get_frozen_credentials()
         if credentials.token:
             headers["X-Amz-Security-Token"] = credentials.token
@@ -102,12 +105,16 @@ class DirectLambdaClient:
         for attempt in range(attempts):
             status, answer_headers, data = gateway_calls.handle("POST", path, headers, body, query,
                                                                 gateway=self._gateway)
-            if status < 400:
+            if status < 300:  # botocore: an answer from 300 on is an error
                 return self._answer(status, answer_headers, data, attempt)
-            code = gateway_calls.error_of(status, answer_headers, data)[0]
+            error = self._parsed_error(status, answer_headers, data, attempt)
+            code = error.get("Error", {}).get("Code") or ""
             retry = gateway_calls.retried(status, code)
             if not retry or attempt == attempts - 1 or gateway_calls.stopping():
-                raise self._error(status, answer_headers, data, attempt, exhausted=retry and attempt == attempts - 1)
+                if retry and attempt == attempts - 1:
+                    error["ResponseMetadata"]["MaxAttemptsReached"] = True
+                raise self._client.exceptions.from_code(error.get("Error", {}).get("QueryErrorCode") or code)(
+                    error, "Invoke")
             gateway_calls.backoff(attempt)
         raise AssertionError("unreachable")
 
@@ -128,8 +135,9 @@ class DirectLambdaClient:
         answer["Payload"] = StreamingBody(io.BytesIO(data), len(data))
         return answer
 
-    def _error(self, status: int, headers, data: bytes, retries: int, exhausted: bool) -> Exception:
-        """The exception botocore raises for this answer, parsed by botocore itself (errors are rare: no hurry)."""
+    def _parsed_error(self, status: int, headers, data: bytes, retries: int) -> dict:
+        """The error answer as botocore parses it (errors are rare: no hurry), with its code for the retry decision
+        read the way botocore reads it."""
         from botocore.awsrequest import HTTPHeaders
 
         operation = self._client.meta.service_model.operation_model("Invoke")
@@ -139,16 +147,14 @@ class DirectLambdaClient:
         parsed = parser.parse(answer, operation.output_shape)
         self._client._endpoint._add_modeled_error_fields(answer, parsed, operation, parser)
         parsed["ResponseMetadata"]["RetryAttempts"] = retries
-        if exhausted:
-            parsed["ResponseMetadata"]["MaxAttemptsReached"] = True
-        error = parsed.get("Error", {})
-        return self._client.exceptions.from_code(error.get("QueryErrorCode") or error.get("Code"))(parsed, "Invoke")
+        return parsed
 
     @staticmethod
     def _metadata(status: int, headers, retries: int) -> dict:
         lowered = {key.lower(): value for key, value in headers.items()}
-        return {"RequestId": lowered.get("x-amzn-requestid", ""), "HTTPStatusCode": status, "HTTPHeaders": lowered,
-                "RetryAttempts": retries}
+        # as botocore's rest-json parser: RequestId only when the answer names one
+        metadata = {"RequestId": lowered["x-amzn-requestid"]} if "x-amzn-requestid" in lowered else {}
+        return {**metadata, "HTTPStatusCode": status, "HTTPHeaders": lowered, "RetryAttempts": retries}
 
 
 class _ServiceClients:
@@ -178,12 +184,13 @@ class _ConnectTo:
         return getattr(self._original, name)
 
 
-def apply() -> None:
+def apply(module_name: str | None = None) -> None:
+    """Makes the Lambda clients of `module_name` (of every TARGET if None) direct."""
     import importlib
 
     if not enabled():
         return
-    for name in TARGET:
+    for name in (module_name,) if module_name else TARGET:
         module = importlib.import_module(name)
         if not isinstance(module.connect_to, _ConnectTo):
             module.connect_to = _ConnectTo(module.connect_to)
