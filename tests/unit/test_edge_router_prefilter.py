@@ -212,3 +212,64 @@ def test_the_handler_skips_only_what_cannot_match(monkeypatch):
     response = Response()
     handler(chain, Context("/_sandbox/census"), response)
     assert dispatched == ["/_sandbox/census"] and chain.stopped and response.get_data() == b"routed"
+
+
+SEGMENTS = ["a", "b", "ab", "<x{i}>", "<path:p{i}>", "<greedy_path:g{i}>", "<int:n{i}>", "<any(a,b):y{i}>",
+            "<regex('[a-b]*'):r{i}>", "<regex('[0-9]{{2}}'):d{i}>", "a<regex('b?'):s{i}>", "<regex('a|ab'):t{i}>",
+            "<regex('x$'):e{i}>", "<regex('^a'):f{i}>", "<regex('a(?!/)'):h{i}>", "<regex('(?>a*)'):k{i}>", ""]
+
+
+def test_random_rules_and_paths_werkzeug_takes_are_never_skipped():
+    """Rules made of every kind of converter (anchored and lookaround regexes too), merge and strict slashes on or
+    off; paths of one or two leading slashes, runs of slashes and trailing ones (after the review's fuzzer)."""
+    from localstack.aws.protocol.op_router import GreedyPathConverter
+    from rolo import Router
+    from werkzeug.routing import Rule
+
+    rng = random.Random(11)
+    checked = 0
+    for trial in range(150):
+        r = Router(converters={"greedy_path": GreedyPathConverter})
+        for k in range(rng.randint(1, 3)):
+            segments = [rng.choice(SEGMENTS).format(i=j) for j in range(rng.randint(1, 4))]
+            template = "/" + "/".join(segments) + rng.choice(["", "/"])
+            try:
+                r.add_rule(Rule(template, host="<__host__>", endpoint=f"e{k}", merge_slashes=rng.random() < 0.8,
+                                strict_slashes=rng.random() < 0.5))
+            except Exception:  # noqa: BLE001 - a template werkzeug refuses
+                continue
+        conditions = prefilter.Conditions(r.url_map)
+        for _ in range(40):
+            path = "/" * rng.randint(0, 2) + "/".join(rng.choice(["a", "b", "ab", "1", "12", "", "x"])
+                                                      for _ in range(rng.randint(1, 5))) + rng.choice(["", "/", "//"])
+            if werkzeug_takes(r, path, "localhost"):
+                checked += 1
+                assert conditions.could_match(path, "localhost"), (
+                    f"skipped {path!r}, which werkzeug takes with {[x.rule for x in r.url_map.iter_rules()]}")
+    assert checked > 300
+
+
+def test_a_path_without_its_leading_slash_is_read_as_werkzeug_reads_it():
+    conditions = prefilter.Conditions(router().url_map)
+    assert conditions.could_match("_sandbox/census", "localhost:4566")
+    assert werkzeug_takes(router(), "_sandbox/census", "localhost:4566")
+
+
+def test_regexes_naming_the_same_group_in_two_rules_do_not_break_the_prefilter():
+    from rolo import Router
+    from werkzeug.routing import Rule
+
+    r = Router()
+    r.add_rule(Rule("/a/<regex('(?P<g>x)'):one>", host="<__host__>", endpoint="one"))
+    r.add_rule(Rule("/b/<regex('(?P<g>y)'):two>", host="<__host__>", endpoint="two"))
+    conditions = prefilter.Conditions(r.url_map)  # the groups are widened, not compiled together
+    assert conditions.could_match("/a/x", "localhost") and conditions.could_match("/b/y", "localhost")
+    assert not conditions.could_match("/2015-03-31/functions", "localhost")
+
+
+def test_segment_converters_stay_in_their_segment():
+    """A long path must not make the combined regex backtrack over every way to split it (`.*/.*`)."""
+    assert prefilter._path_pattern("/restapis/<api_id>/<stage>/_user_request_", router().url_map.converters) == \
+        r"/restapis/[^/]*/[^/]*/_user_request_"
+    conditions = prefilter.Conditions(router().url_map)
+    assert not conditions.could_match("/restapis/" + "a/" * 8000, "localhost:4566")

@@ -9,9 +9,11 @@ Before matching, the handler now asks a cheaper question: could any rule match t
 it keeps a necessary condition: for a rule of any host (`<__host__>`), a regex of its path template with every
 converter but `regex(...)` widened to `.*`, the template's trailing slash dropped and nothing anchored at the end;
 for a rule with a host template, the literal pieces of that template, which the request's host must contain. A
-request that meets no condition cannot be matched by werkzeug, nor redirected to a rule: its path is tested with runs
-of slashes merged (werkzeug's `merge_slashes` redirect) and without the trailing slash (`strict_slashes`). Such a
-request goes on exactly as after a NotFound; every other one is matched as before. The conditions are rebuilt
+request that meets no condition cannot be matched by werkzeug, nor redirected to a rule: its path is read as werkzeug
+reads it (one leading slash), tested as it is and with runs of slashes merged (werkzeug's `merge_slashes` redirect),
+and the templates lose their trailing slash (`strict_slashes`). Such a request goes on exactly as after a NotFound;
+every other one is matched as before. (One difference: a Host werkzeug cannot IDNA-encode - an empty label, a label
+over 63 characters - made the router raise BadHost, a 500; such a request is now served as an AWS call.) The conditions are rebuilt
 whenever the router's map changes (rolo replaces the map on every `add` and `remove`).
 
 `tests/unit/test_edge_router_prefilter.py` checks, over LocalStack's rules and requests built to come close to them,
@@ -42,14 +44,18 @@ class Conditions:
             host = rule.host
             if host and host != ANY_HOST:
                 self.hosts.append(tuple(part.lower() for part in _host_literals(host)))
-            else:
-                patterns.append(_path_pattern(rule.rule))
-        self.paths = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+            else:  # werkzeug merges a rule's own runs of slashes too
+                template = SLASHES.sub("/", rule.rule) if rule.merge_slashes else rule.rule
+                patterns.append(_path_pattern(template, url_map.converters))
+        try:
+            self.paths = re.compile("|".join(f"(?:{p})" for p in patterns), re.DOTALL) if patterns else None
+        except re.error:  # e.g. two rules' regexes naming the same group: no prefilter, rather than an error
+            self.paths = re.compile("")
 
     def could_match(self, raw_path: str, host: str | None) -> bool:
         if self.paths is not None:
-            path = SLASHES.sub("/", raw_path) if "//" in raw_path else raw_path
-            if self.paths.match(path):
+            path = "/" + raw_path.lstrip("/") if raw_path else ""  # what werkzeug's MapAdapter.match matches
+            if not path or self.paths.match(path) or ("//" in path and self.paths.match(SLASHES.sub("/", path))):
                 return True
         if self.hosts:
             host = (host or "").lower()
@@ -76,8 +82,35 @@ def _host_literals(template: str) -> list[str]:
     return [static for _, static, _, _ in _parts(template) if static] or [""]
 
 
-def _path_pattern(template: str) -> str:
-    """A regex that every path this rule matches, or redirects to it, starts with."""
+def _segment_safe(regex: str) -> bool:
+    """Whether a converter's regex means inside a whole path what it means on the one segment werkzeug matches it
+    against (`...\\Z`): no anchors, lookarounds, atomic groups, possessive repeats, back references or named
+    groups (two rules naming the same group would not compile together)."""
+    from re import _constants as sre, _parser as sre_parse
+
+    unsafe = {sre.AT, sre.ASSERT, sre.ASSERT_NOT, sre.ATOMIC_GROUP, sre.POSSESSIVE_REPEAT, sre.GROUPREF,
+              sre.GROUPREF_EXISTS}
+    try:
+        tree = sre_parse.parse(regex)
+    except re.error:
+        return False
+    if tree.state.groupdict:
+        return False
+
+    def safe(node) -> bool:
+        if isinstance(node, sre_parse.SubPattern):
+            return all(op not in unsafe and safe(value) for op, value in node)
+        if isinstance(node, (list, tuple)):
+            return all(safe(item) for item in node)
+        return True
+
+    return safe(tree)
+
+
+def _path_pattern(template: str, converters: dict) -> str:
+    """A regex that every path this rule matches, or redirects to it, starts with. A converter becomes its own regex
+    when that is safe to inline, else `[^/]*` if it matches within one segment, else `.*` (no nested `.*` runs on
+    long paths: they would backtrack)."""
     from werkzeug.routing.rules import parse_converter_args
 
     if template.rstrip("/") == "":
@@ -88,9 +121,10 @@ def _path_pattern(template: str) -> str:
             pieces.append("/")
         elif static:
             pieces.append(re.escape(static))
-        elif converter == "regex":
-            args, _ = parse_converter_args(arguments or "")
-            pieces.append(f"(?:{args[0]})")
+        elif converter == "regex" and _segment_safe(regex := parse_converter_args(arguments or "")[0][0]):
+            pieces.append(f"(?:{regex})")
+        elif converter != "regex" and getattr(converters.get(converter or "default"), "part_isolating", False):
+            pieces.append("[^/]*")
         else:
             pieces.append(".*")
     return "".join(pieces)

@@ -9,11 +9,13 @@ a function is switched off on AWS; its async events go to the DLQ there.
 
 The patch keeps the invoke error `_handle_invoke_exception` was given and, when the DLQ is handed no response,
 gives it one whose errorMessage is that error's message ("Rate Exceeded." for a throttle), which the DLQ message
-carries in its ErrorMessage attribute.
+carries in its ErrorMessage attribute. A function error whose payload is not an object with an errorMessage (a
+string, a list, `{}`: LocalStack failed on those too) has its payload, as JSON and at most 1 KB, as the message.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 
 TARGET = "localstack.services.lambda_.invocation.event_manager"
@@ -48,8 +50,17 @@ def apply() -> None:
             _local.error = None
 
     def process_dead_letter_queue(self, sqs_invocation, response_payload):
-        if response_payload is None:
-            response_payload = {"errorMessage": error_message(getattr(_local, "error", None))}
+        # None from the throttle paths; a function error's payload may also be a string, a list or a dict without
+        # errorMessage, on which LocalStack fails the same way (or sends the SQS message attribute None)
+        if not isinstance(response_payload, dict) or not response_payload.get("errorMessage"):
+            error = getattr(_local, "error", None)
+            if error is None and response_payload not in (None, {}, "", []):
+                message = (response_payload if isinstance(response_payload, str)
+                           else json.dumps(response_payload, default=str))[:1024]
+            else:
+                message = error_message(error)
+            response_payload = {**(response_payload if isinstance(response_payload, dict) else {}),
+                                "errorMessage": message}
         return original_dlq(self, sqs_invocation, response_payload)
 
     process_dead_letter_queue._sandbox_patched = True
