@@ -273,3 +273,11 @@ def test_segment_converters_stay_in_their_segment():
         r"/restapis/[^/]*/[^/]*/_user_request_"
     conditions = prefilter.Conditions(router().url_map)
     assert not conditions.could_match("/restapis/" + "a/" * 8000, "localhost:4566")
+
+
+def test_a_rule_the_prefilter_cannot_read_leaves_every_request_to_the_router(monkeypatch):
+    def unreadable(template, converters):
+        raise ValueError(f"malformed rule {template!r}")
+
+    monkeypatch.setattr(prefilter, "_path_pattern", unreadable)
+    assert prefilter.Conditions(router().url_map).could_match("/2015-03-31/functions", "localhost")

@@ -1,10 +1,10 @@
 """Workarounds for bugs of the frozen localstack-core 2026.3.0, one module per bug; each names what it fixes.
 
-Every module has a `TARGET` (the LocalStack module it patches, or a tuple of them: `apply(target)` runs as each
-is imported) and an `apply()` that imports what it patches
-(so importing the patch module stays cheap and side-effect free) and installs the fix; `apply()` runs when
-LocalStack first imports TARGET, so start-up does not pay for services nobody uses. A patch that fails to apply is logged and skipped: the sandbox still
-starts, without that one workaround.
+Every module has a `TARGET` (the LocalStack module it patches) and an `apply()` that imports what it patches (so
+importing the patch module stays cheap and side-effect free) and installs the fix; `apply()` runs when LocalStack
+first imports TARGET, so start-up does not pay for services nobody uses. A TARGET may be a tuple of modules: then
+`apply(module)` runs as each of them is imported. A patch that fails to apply is logged and skipped: the sandbox
+still starts, without that one workaround.
 """
 
 import functools

@@ -40,17 +40,17 @@ class Conditions:
     def __init__(self, url_map):
         self.url_map = url_map
         patterns, self.hosts = [], []
-        for rule in url_map.iter_rules():
-            host = rule.host
-            if host and host != ANY_HOST:
-                self.hosts.append(tuple(part.lower() for part in _host_literals(host)))
-            else:  # werkzeug merges a rule's own runs of slashes too
-                template = SLASHES.sub("/", rule.rule) if rule.merge_slashes else rule.rule
-                patterns.append(_path_pattern(template, url_map.converters))
         try:
+            for rule in url_map.iter_rules():
+                host = rule.host
+                if host and host != ANY_HOST:
+                    self.hosts.append(tuple(part.lower() for part in _host_literals(host)))
+                else:  # werkzeug merges a rule's own runs of slashes too
+                    template = SLASHES.sub("/", rule.rule) if rule.merge_slashes else rule.rule
+                    patterns.append(_path_pattern(template, url_map.converters))
             self.paths = re.compile("|".join(f"(?:{p})" for p in patterns), re.DOTALL) if patterns else None
-        except re.error:  # e.g. two rules' regexes naming the same group: no prefilter, rather than an error
-            self.paths = re.compile("")
+        except (ValueError, IndexError, re.error):  # a rule read otherwise than here: no prefilter, not an error
+            self.paths, self.hosts = re.compile(""), []
 
     def could_match(self, raw_path: str, host: str | None) -> bool:
         if self.paths is not None:

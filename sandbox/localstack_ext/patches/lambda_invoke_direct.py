@@ -15,9 +15,8 @@ answers as botocore does - StatusCode, FunctionError, LogResult, ExecutedVersion
 ResponseMetadata - and raises the botocore client's own exception classes (`Poller` tests `isinstance(error,
 client.exceptions.TooManyRequestsException)`) for an error answer parsed by botocore's own parser, after retrying
 what botocore's legacy mode retries. It does so with `SANDBOX_IN_MEMORY_CLIENT=0` too (LocalStack's other clients
-then go over HTTP). Anything else the
-modules call on their client (GetFunction when a notification is set up, an Invoke with other parameters) is
-botocore's, unchanged.
+then go over HTTP). Anything else the modules call on their client (GetFunction when a notification is set up, an
+Invoke with other parameters) is botocore's, unchanged.
 
 `SANDBOX_LAMBDA_INVOKE_DIRECT=0` leaves LocalStack's boto3 clients in place (to compare in a benchmark).
 """

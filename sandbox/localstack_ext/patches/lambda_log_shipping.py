@@ -76,7 +76,7 @@ class GatewayLogsClient:
         attempts = gateway_calls.attempts()
         for attempt in range(attempts):
             status, headers, body = self._send(operation, params)
-            if status < 400:
+            if status < 300:  # botocore: an answer from 300 on is an error
                 return json.loads(body or b"{}")
             code, message, _ = gateway_calls.error_of(status, headers, body)
             error = _ERRORS.get(code, LogsError)(code, message, status, operation)
