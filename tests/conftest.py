@@ -169,6 +169,36 @@ def invoke(sb: Sandbox, name: str, event=None, **kwargs) -> tuple[dict | list | 
         return body.decode(), resp
 
 
+class StandInGateway:
+    """LocalStack's gateway for unit tests of clients that hand it requests in process (gateway_calls): answers
+    each request with the next (status, body) or (status, headers, body) of `answers` (a body that is not bytes is
+    sent as JSON); keeps the requests."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.requests = []
+
+    def handle(self, context, response):
+        self.requests.append(context.request)
+        answer = self.answers.pop(0)
+        status, headers, body = answer if len(answer) == 3 else (answer[0], {}, answer[1])
+        response.status_code = status
+        response.headers.update(headers)
+        response.set_data(body if isinstance(body, bytes) else json.dumps(body).encode())
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    """The retries of gateway_calls without their back-off sleeps (returned: the sleeps asked for), LocalStack not
+    stopping."""
+    from sandbox.localstack_ext import gateway_calls
+
+    slept = []
+    monkeypatch.setattr(gateway_calls.time, "sleep", slept.append)
+    monkeypatch.setattr(gateway_calls, "stopping", lambda: False)
+    return slept
+
+
 def wait_for(predicate, timeout: float = 30, interval: float = 0.2, message: str = "condition"):
     """Polls `predicate` until it returns a truthy value; fails the test with `message` after `timeout`."""
     deadline = time.monotonic() + timeout

@@ -13,10 +13,12 @@ default (legacy) retry mode retries.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
 from types import SimpleNamespace
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from sandbox.observability.engine import propagation
@@ -48,6 +50,35 @@ def stopping() -> bool:
 def backoff(attempt: int) -> None:
     """botocore's delay before retry `attempt + 1`: base `rand`, growth factor 2."""
     time.sleep(random.random() * 2**attempt)
+
+
+class Answer(NamedTuple):
+    """The last answer of a call (`with_retries`): the attempt it came at (0: the first), whether botocore's
+    attempts ran out on it, and what the caller's `read_error` made of it (None: a success)."""
+
+    status: int
+    headers: Any
+    body: bytes
+    attempt: int
+    exhausted: bool
+    error: Any
+
+
+def with_retries(send, read_error) -> Answer:
+    """Calls `send()` -> (status, headers, body) until an answer botocore's legacy retry mode would not retry (not
+    with DISABLE_BOTO_RETRIES, nor once LocalStack is stopping). An answer from 300 on is an error, as in botocore;
+    `read_error(status, headers, body)` -> (its code, what the caller raises)."""
+    tries = attempts()
+    for attempt in range(tries):
+        status, headers, body = send()
+        if status < 300:
+            return Answer(status, headers, body, attempt, False, None)
+        code, error = read_error(status, headers, body)
+        retry, last = retried(status, code), attempt == tries - 1
+        if not retry or last or stopping():
+            return Answer(status, headers, body, attempt, retry and last, error)
+        backoff(attempt)
+    raise AssertionError("unreachable")
 
 
 def error_of(status: int, headers, body: bytes) -> tuple[str, str, dict]:
@@ -85,12 +116,26 @@ def internal_headers(access_key: str, region: str, service: str, operation: str,
     return headers
 
 
+@functools.cache
+def internal_url() -> str:
+    """The URL LocalStack's internal clients call (fixed for the life of the process)."""
+    from localstack import config
+
+    return config.internal_service_url().rstrip("/")
+
+
+@functools.cache
+def _server() -> tuple[str, str, int | None]:
+    host = urlsplit(internal_url()).netloc
+    name, _, port = host.partition(":")
+    return host, name, int(port) if port.isdigit() else None
+
+
 _gateway = None
 
 
 def handle(method: str, path: str, headers: dict, body: bytes, query_string: str = "", gateway=None):
     """Hands one request to LocalStack's gateway in this thread; returns its (status, headers, body)."""
-    from localstack import config
     from localstack.aws.api import RequestContext
     from localstack.http import Request, Response
 
@@ -101,10 +146,9 @@ def handle(method: str, path: str, headers: dict, body: bytes, query_string: str
 
             _gateway = get_current_runtime().components.gateway
         gateway = _gateway
-    host = urlsplit(config.internal_service_url()).netloc
-    name, _, port = host.partition(":")
+    host, name, port = _server()
     request = Request(method, path, query_string=query_string, headers={"Host": host, **headers}, body=body,
-                      remote_addr="127.0.0.1", server=(name, int(port) if port.isdigit() else None))
+                      remote_addr="127.0.0.1", server=(name, port))
     response = Response()
     gateway.handle(RequestContext(request), response)
     return response.status_code, response.headers, response.data

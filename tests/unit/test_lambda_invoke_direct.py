@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+from conftest import StandInGateway as Gateway
+
 from sandbox.localstack_ext import gateway_calls
 from sandbox.localstack_ext.patches import lambda_invoke_direct as direct
 from sandbox.observability.engine import propagation
@@ -32,21 +34,6 @@ class Raw:
 
     def read(self, amt=None):
         return self._data.read(amt)
-
-
-class Gateway:
-    """Answers each request with the next (status, headers, body) of `answers`; keeps the requests."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.requests = []
-
-    def handle(self, context, response):
-        self.requests.append(context.request)
-        status, headers, body = self.answers.pop(0)
-        response.status_code = status
-        response.headers.update(headers)
-        response.set_data(body)
 
 
 def internal_client(access_key: str | None = "123456789012", region: str = "eu-west-1"):
@@ -135,14 +122,6 @@ ANSWERS = {
     "a 500, then ok": [(500, {"x-amzn-RequestId": "r8"}, b'{"__type": "ServiceException", "message": "boom"}'),
                        (200, {"x-amzn-RequestId": "r9"}, b"null")],
 }
-
-
-@pytest.fixture
-def no_sleep(monkeypatch):
-    slept = []
-    monkeypatch.setattr(gateway_calls.time, "sleep", slept.append)
-    monkeypatch.setattr(gateway_calls, "stopping", lambda: False)
-    return slept
 
 
 def request_view(request) -> tuple:

@@ -7,31 +7,11 @@ import json
 
 import pytest
 
+from conftest import StandInGateway as Gateway
+
 from sandbox.localstack_ext import gateway_calls
 from sandbox.localstack_ext.patches import lambda_log_shipping as shipping
 from sandbox.observability.engine import propagation
-
-
-class Gateway:
-    """Answers each request with the next (status, body) of `answers`; keeps the requests."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.requests = []
-
-    def handle(self, context, response):
-        self.requests.append(context.request)
-        status, body = self.answers.pop(0)
-        response.status_code = status
-        response.set_data(json.dumps(body).encode())
-
-
-@pytest.fixture
-def no_sleep(monkeypatch):
-    slept = []
-    monkeypatch.setattr(gateway_calls.time, "sleep", slept.append)
-    monkeypatch.setattr(gateway_calls, "stopping", lambda: False)
-    return slept
 
 
 def test_put_log_events_is_an_internal_json_call_in_the_roles_account():

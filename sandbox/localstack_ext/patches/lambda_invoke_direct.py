@@ -100,28 +100,20 @@ class DirectLambdaClient:
         headers.update(gateway_calls.internal_headers(
             credentials.access_key, self._client.meta.region_name, "lambda", "Invoke",
             dto=json.dumps(metadata, separators=(",", ":")), custom=self._custom))
-        attempts = gateway_calls.attempts()
-        for attempt in range(attempts):
-            status, answer_headers, data = gateway_calls.handle("POST", path, headers, body, query,
-                                                                gateway=self._gateway)
-            if status < 300:  # botocore: an answer from 300 on is an error
-                return self._answer(status, answer_headers, data, attempt)
-            error = self._parsed_error(status, answer_headers, data, attempt)
-            code = error.get("Error", {}).get("Code") or ""
-            retry = gateway_calls.retried(status, code)
-            if not retry or attempt == attempts - 1 or gateway_calls.stopping():
-                if retry and attempt == attempts - 1:
-                    error["ResponseMetadata"]["MaxAttemptsReached"] = True
-                raise self._client.exceptions.from_code(error.get("Error", {}).get("QueryErrorCode") or code)(
-                    error, "Invoke")
-            gateway_calls.backoff(attempt)
-        raise AssertionError("unreachable")
+        answer = gateway_calls.with_retries(
+            lambda: gateway_calls.handle("POST", path, headers, body, query, gateway=self._gateway), self._read_error)
+        if answer.error is None:
+            return self._answer(answer.status, answer.headers, answer.body, answer.attempt)
+        error = answer.error
+        error["ResponseMetadata"]["RetryAttempts"] = answer.attempt
+        if answer.exhausted:
+            error["ResponseMetadata"]["MaxAttemptsReached"] = True
+        code = error.get("Error", {}).get("QueryErrorCode") or error.get("Error", {}).get("Code")
+        raise self._client.exceptions.from_code(code)(error, "Invoke")
 
     def _internal(self) -> bool:
         """Whether boto3 would call this LocalStack (an endpoint of another, as the DynamoDB Local days had, is not)."""
-        from localstack import config
-
-        return self._client.meta.endpoint_url.rstrip("/") == config.internal_service_url().rstrip("/")
+        return self._client.meta.endpoint_url.rstrip("/") == gateway_calls.internal_url()
 
     def _answer(self, status: int, headers, data: bytes, retries: int) -> dict:
         from botocore.response import StreamingBody
@@ -134,9 +126,9 @@ class DirectLambdaClient:
         answer["Payload"] = StreamingBody(io.BytesIO(data), len(data))
         return answer
 
-    def _parsed_error(self, status: int, headers, data: bytes, retries: int) -> dict:
-        """The error answer as botocore parses it (errors are rare: no hurry), with its code for the retry decision
-        read the way botocore reads it."""
+    def _read_error(self, status: int, headers, data: bytes) -> tuple[str, dict]:
+        """(code, the answer as botocore parses it): botocore's own parser reads the code that decides a retry
+        (errors are rare: no hurry)."""
         from botocore.awsrequest import HTTPHeaders
 
         operation = self._client.meta.service_model.operation_model("Invoke")
@@ -145,8 +137,7 @@ class DirectLambdaClient:
                   "context": {"operation_name": "Invoke"}}
         parsed = parser.parse(answer, operation.output_shape)
         self._client._endpoint._add_modeled_error_fields(answer, parsed, operation, parser)
-        parsed["ResponseMetadata"]["RetryAttempts"] = retries
-        return parsed
+        return parsed.get("Error", {}).get("Code") or "", parsed
 
     @staticmethod
     def _metadata(status: int, headers, retries: int) -> dict:

@@ -73,17 +73,14 @@ class GatewayLogsClient:
         return self._call("CreateLogStream", params)
 
     def _call(self, operation: str, params: dict) -> dict:
-        attempts = gateway_calls.attempts()
-        for attempt in range(attempts):
-            status, headers, body = self._send(operation, params)
-            if status < 300:  # botocore: an answer from 300 on is an error
-                return json.loads(body or b"{}")
+        def read_error(status, headers, body):
             code, message, _ = gateway_calls.error_of(status, headers, body)
-            error = _ERRORS.get(code, LogsError)(code, message, status, operation)
-            if not gateway_calls.retried(status, code) or attempt == attempts - 1 or gateway_calls.stopping():
-                raise error
-            gateway_calls.backoff(attempt)
-        raise AssertionError("unreachable")
+            return code, _ERRORS.get(code, LogsError)(code, message, status, operation)
+
+        answer = gateway_calls.with_retries(lambda: self._send(operation, params), read_error)
+        if answer.error is not None:
+            raise answer.error
+        return json.loads(answer.body or b"{}")
 
     def _send(self, operation: str, params: dict):
         headers = {
