@@ -56,6 +56,35 @@ BATTERY = [
     ("ADD s :one", None, {":one": {"N": "1"}}),
     ("SET n = n + :word", None, {":word": {"S": "x"}}),
     ("SET nothing_here = gone + :one", None, {":one": {"N": "1"}}),
+    # the tree-only checks are remembered per (tree, names, key attributes): the same expression passes with some
+    # names and fails with others, in either order
+    ("SET #a = :v, #b = :w", {"#a": "x", "#b": "y"}, {":v": {"S": "1"}, ":w": {"S": "2"}}),
+    ("SET #a = :v, #b = :w", {"#a": "x", "#b": "x"}, {":v": {"S": "1"}, ":w": {"S": "2"}}),
+    ("SET #a = :v, #b = :w", {"#a": "pk", "#b": "y"}, {":v": {"S": "1"}, ":w": {"S": "2"}}),
+    ("SET #a = :v, #b = :w", {"#a": "x", "#b": "y"}, {":v": {"S": "3"}, ":w": {"S": "4"}}),
+    # reserved words (looked up in a set instead of moto's list)
+    ("SET #s = :v, comment = :v", {"#s": "status"}, {":v": {"S": "x"}}),
+    ("SET #s = :v, notes = :v", {"#s": "status"}, {":v": {"S": "x"}}),
+]
+
+
+# (condition, names, values) for a conditional PutItem of {"pk": "job-1", "n": 41}, applied twice in a row (the
+# second time from the kept tokens)
+CONDITIONS = [
+    ("attribute_not_exists(#id) OR #expiry < :now OR (attribute_exists(#ip) AND #ip < :ms AND #s = :inprogress)",
+     {"#id": "pk", "#expiry": "expiration", "#ip": "in_progress_expiration", "#s": "status"},
+     {":now": {"N": "5"}, ":ms": {"N": "5000"}, ":inprogress": {"S": "INPROGRESS"}}),
+    ("attribute_not_exists(pk)", None, None),
+    ("n = :v", None, {":v": {"N": "41"}}),
+    ("n = :v", None, {":v": {"N": "42"}}),
+    ("n BETWEEN :lo AND :hi AND size(s) > :z", None, {":lo": {"N": "1"}, ":hi": {"N": "99"}, ":z": {"N": "0"}}),
+    ("#n IN (:a, :b)", {"#n": "n"}, {":a": {"N": "1"}, ":b": {"N": "41"}}),
+    ("begins_with(s, :p) AND NOT contains(tags, :t)", None, {":p": {"S": "te"}, ":t": {"S": "z"}}),
+    ("n = :missing", None, {":v": {"N": "1"}}),
+    ("#missing = :v", None, {":v": {"N": "1"}}),
+    ("n === :v", None, {":v": {"N": "1"}}),
+    ("n = :v AND (", None, {":v": {"N": "1"}}),
+    ("n = ~:v", None, {":v": {"N": "1"}}),
 ]
 
 
@@ -81,6 +110,15 @@ def run_battery() -> list:
                 outcomes.append(["item", item.to_json()["Attributes"]])
             except Exception as e:  # noqa: BLE001 - the error is the outcome to compare
                 outcomes.append(["error", type(e).__name__, str(e)])
+    for condition, names, values in CONDITIONS:
+        for _ in range(2):
+            backend.put_item("jobs", {"pk": {"S": "cond"}, "n": {"N": "41"}, "s": {"S": "text"}})
+            try:
+                item = backend.put_item("jobs", {"pk": {"S": "cond"}, "n": {"N": "1"}}, condition_expression=condition,
+                                        expression_attribute_names=names, expression_attribute_values=values)
+                outcomes.append(["put", item.to_json()["Attributes"]])
+            except Exception as e:  # noqa: BLE001
+                outcomes.append(["error", type(e).__name__, str(e)])
     return outcomes
 
 
@@ -95,6 +133,92 @@ def test_the_battery_gives_what_moto_gives_without_the_patch():
     # the comparison covers both kinds of outcome
     assert sum(o[0] == "error" for o in here) >= 20 and sum(o[0] == "item" for o in here) >= 15
     assert UpdateExpressionParser._sandbox_parsed.cache_info().hits >= len(BATTERY)
+    # the conditions' outcomes: some puts pass, some fail their condition, some are refused as malformed
+    conditions = here[-2 * len(CONDITIONS):]
+    assert {o[0] for o in conditions} == {"put", "error"}
+    assert any(o[1] == "ConditionalCheckFailed" for o in conditions if o[0] == "error")
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    assert set(ConditionExpressionParser._sandbox_lexed) >= {c for c, _, _ in CONDITIONS[:7]}
+
+
+def test_the_tree_checks_are_skipped_only_for_what_passed_them(monkeypatch):
+    """A repeat of an update that passed skips the tree-only walks; the same expression and names on a table
+    whose key they would change still fails, every time."""
+    from moto.dynamodb.parsing import validators
+
+    walked = []
+    walk = validators.ActionCountValidator.traverse
+    monkeypatch.setattr(validators.ActionCountValidator, "traverse", lambda self, node: walked.append(1) or walk(self, node))
+    backend = _backend()
+    backend.create_table("keyed-on-x", schema=[{"AttributeName": "x", "KeyType": "HASH"}],
+                         attr=[{"AttributeName": "x", "AttributeType": "S"}], throughput=None,
+                         billing_mode="PAY_PER_REQUEST", indexes=None, global_indexes=None, streams=None,
+                         sse_specification=None, tags=None, deletion_protection_enabled=False, warm_throughput=None)
+    backend.put_item("keyed-on-x", {"x": {"S": "k"}})
+    expression, names = "SET #a = :v, updated = :v", {"#a": "x"}
+    for value in ("1", "2"):
+        item = backend.update_item("jobs", {"pk": {"S": "job-1"}}, expression, names, {":v": {"S": value}})
+        assert item.to_json()["Attributes"]["x"] == {"S": value}
+    assert len(walked) == 1, "the second update walked the tree-only checks again"
+    for _ in range(2):
+        try:
+            backend.update_item("keyed-on-x", {"x": {"S": "k"}}, expression, names, {":v": {"S": "3"}})
+        except Exception as e:  # noqa: BLE001
+            assert type(e).__name__ == "UpdateHashRangeKeyException" and "x" in str(e)
+        else:
+            raise AssertionError("an update of the key attribute passed")
+    assert len(walked) == 3
+    backend.update_item("jobs", {"pk": {"S": "job-1"}}, expression, {"#a": "x", "#unused": "y"}, {":v": {"S": "4"}})
+    assert len(walked) == 4, "other names are another key"
+
+
+def _nodes(tree) -> list:
+    out, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        todo.extend(c for c in node.children or [] if isinstance(c, Node))
+    return out
+
+
+def test_the_validator_copies_a_kept_tree_from_its_plan_as_deepcopy_would(monkeypatch):
+    import copy
+
+    from moto.dynamodb.parsing import validators
+
+    for expression, _, _ in BATTERY:
+        try:
+            tree = UpdateExpressionParser.make(expression)
+        except Exception:  # noqa: BLE001 - the ones that do not parse
+            continue
+        assert id(tree) in fast_expressions._clone_plans, expression
+        planned, reference = validators.deepcopy(tree), copy.deepcopy(tree)
+        assert _shape(planned) == _shape(reference) == _shape(tree)
+        originals = {id(n) for n in _nodes(tree)}
+        copies = _nodes(planned)
+        assert not originals & {id(n) for n in copies}, "a node of the kept tree is in the copy"
+        for node in copies:  # parent links point into the copy, as deepcopy's memo makes them
+            for child in node.children or []:
+                if isinstance(child, Node) and "parent" in vars(child):
+                    assert child.parent is node or id(child.parent) in {id(n) for n in copies}
+        assert [type(n) for n in copies] == [type(n) for n in _nodes(reference)]
+    other = copy.deepcopy(UpdateExpressionParser.make("SET a = :v"))  # not a kept tree: deep-copied as before
+    assert id(other) not in fast_expressions._clone_plans and _shape(validators.deepcopy(other)) == _shape(other)
+    planned, from_plan = [], fast_expressions.clone
+    monkeypatch.setattr(fast_expressions, "clone", lambda plan: planned.append(plan) or from_plan(plan))
+    item = _backend().update_item("jobs", {"pk": {"S": "job-1"}}, "SET #s = :v", {"#s": "status"}, {":v": {"S": "X"}})
+    assert item.to_json()["Attributes"]["status"] == {"S": "X"}
+    assert planned, "the validator deep-copied the kept tree instead of building it from its plan"
+
+
+def test_reserved_words_are_looked_up_in_a_set_and_still_refused():
+    from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
+
+    words = ReservedKeywords.get_reserved_keywords()
+    assert "COMMENT" in words and "NOTES" not in words and len(words) > 500
+    assert isinstance(words, list) and words == ReservedKeywords._get_reserved_keywords()
+    assert type(words).__contains__ is not list.__contains__
 
 
 def _shape(node):
