@@ -39,13 +39,19 @@ LocalStack's CPU (four per file). Three changes, none visible to a caller:
   the validator's copy is built from the plan: the same objects `copy.deepcopy` makes, shared references and
   parent links included. A tree holding anything but nodes, lists of nodes and immutable values has no plan and
   is deep-copied as before.
-* Condition expressions (ConditionExpression, FilterExpression, KeyConditionExpression) are lexed again for every
+* Condition expressions (ConditionExpression, FilterExpression) are lexed again for every
   request, and twice for a conditional PutItem (once to check the request, once to apply it): a regex loop over the
   string, 40 % of a PutItem with Powertools' idempotency condition (cProfile, 2026-12-06). The tokens of the last
   512 strings are kept (the lexer's output depends on the string alone); each request gets fresh copies, since the
   later stages, which read the request's names and values, build on them.
 * Every attribute name written without a placeholder is looked up in moto's reserved words, a list of 573: 3.6 µs
   a lookup. The list moto keeps is now one whose `in` asks a set.
+
+One difference a caller can see: an expression of several hundred actions (under DynamoDB's 4 KB limit) made moto
+copy its tree by recursion and fail with RecursionError (a 500); copied from its plan it is updated, as on AWS.
+
+The kept tables and caches here are plain dicts changed without a lock: every DynamoDB and DynamoDB Streams request
+runs under one lock (`streams.LOCK`, plugin.py `_serialized_moto_dispatcher`), so one thread at a time uses them.
 
 `SANDBOX_MOTO_FAST_EXPRESSIONS=0` leaves moto as it is (to compare in a benchmark).
 """
@@ -54,6 +60,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections import OrderedDict
 
 PARSED_EXPRESSIONS_KEPT = 512
 TREE_CHECKS_KEPT = 2048  # (kept tree, names, key attributes) that passed the tree-only checks
@@ -195,8 +202,6 @@ def _kind(node_type: type, classes: tuple, node_class: type) -> int:
 def _install_tree_check_memo() -> None:
     """UpdateExpressionValidator skips its tree-only checks for a (kept tree, names, key attributes) that passed them
     (see the module docstring)."""
-    from collections import OrderedDict
-
     from moto.dynamodb.parsing.validators import (ActionCountValidator, OverlappingPathsValidator,
                                                   UpdateExpressionValidator, UpdateHashRangeKeyValidator)
 
@@ -284,7 +289,7 @@ def _install_condition_lexing_cache() -> None:
             if any(token.children for token in tokens):
                 return deque(tokens)  # not what this moto's lexer makes: not kept
             if len(lexed) >= CONDITIONS_LEXED_KEPT:
-                lexed.pop(next(iter(lexed)))
+                lexed.pop(next(iter(lexed)))  # the oldest (one thread at a time: see the module docstring)
             lexed[expression] = tokens
         node = self.Node
         return deque(node(t.nonterminal, t.kind, t.text, t.value, []) for t in tokens)
@@ -294,8 +299,10 @@ def _install_condition_lexing_cache() -> None:
 
 
 CLONE_PLANS_KEPT = 2 * PARSED_EXPRESSIONS_KEPT
-# id(kept tree) -> (the tree, its plan); the tree is held so that its id is not reused while its plan is here
-_clone_plans: dict[int, tuple] = {}
+# id(kept tree) -> (the tree, its plan), least recently used first; the tree is held so that its id is not reused
+# while its plan is here. Each use moves a plan to the end: a tree the parse cache keeps (its 512 most recently
+# used) is used as recently, so it keeps its plan.
+_clone_plans: OrderedDict[int, tuple] = OrderedDict()
 IMMUTABLE = (str, int, float, bool, bytes, type(None))
 VALUE, NODE, NODES = range(3)
 
@@ -366,7 +373,7 @@ def _keep_clone_plan(tree) -> None:
     if plan is None:
         return
     if len(_clone_plans) >= CLONE_PLANS_KEPT:
-        _clone_plans.pop(next(iter(_clone_plans)))
+        _clone_plans.popitem(last=False)
     _clone_plans[id(tree)] = (tree, plan)
 
 
@@ -382,6 +389,7 @@ def _install_tree_clones() -> None:
         if memo is None:
             kept = _clone_plans.get(id(x))
             if kept is not None and kept[0] is x:
+                _clone_plans.move_to_end(id(x))
                 return clone(kept[1])
         return deepcopy(x, memo, _nil)
 

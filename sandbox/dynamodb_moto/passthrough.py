@@ -23,6 +23,7 @@ loads (plugin.py `dynamodb_dispatch_table`), not per request.
 from __future__ import annotations
 
 import binascii
+import json
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -33,6 +34,11 @@ from localstack.http import Response
 from localstack.services.moto import dispatch_to_moto
 
 CONTENT_TYPE = "application/x-amz-json-1.0"  # DynamoDB's protocol: awsJson1_0
+# Operations whose answers hold items, keys, counts and capacities only: parse_response (botocore's parser, for the
+# shapes) changes nothing in them but binary values (B, BS: base64 -> bytes) and keys the shape does not have. Without one, the recorder's read of
+# such an answer is json.loads: ~5 instead of ~50 us (five a media-pipeline file; thirteenth round).
+ITEM_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+                             "BatchWriteItem", "TransactGetItems", "TransactWriteItems"})
 EMPTY_CHECKSUM = str(binascii.crc32(b"{}"))
 
 
@@ -55,8 +61,15 @@ class ParsedOnDemand(Mapping):
 
     def _data(self) -> dict:
         if self._parsed is None:
-            self._parsed = parse_response(self._operation, self._protocol, self._response,
-                                          include_response_metadata=False)
+            body = self._response.data
+            if self._operation.name in ITEM_OPERATIONS and b'"B"' not in body and b'"BS"' not in body:
+                # what parse_response makes of it: nothing to decode, only moto's unmodelled keys dropped (DeleteItem's
+                # ConsumedCapacityUnits)
+                members = self._operation.output_shape.members
+                self._parsed = {key: value for key, value in json.loads(body).items() if key in members}
+            else:
+                self._parsed = parse_response(self._operation, self._protocol, self._response,
+                                              include_response_metadata=False)
         return self._parsed
 
     def __getitem__(self, key: str) -> Any:

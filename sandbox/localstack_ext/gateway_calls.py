@@ -134,8 +134,19 @@ def _server() -> tuple[str, str, int | None]:
 _gateway = None
 
 
-def handle(method: str, path: str, headers: dict, body: bytes, query_string: str = "", gateway=None):
-    """Hands one request to LocalStack's gateway in this thread; returns its (status, headers, body)."""
+@functools.cache
+def _parsed_key() -> str | None:
+    """Where a request carries its parameters (patches/in_process_parsed_requests.py), None when that is off."""
+    from sandbox.localstack_ext.patches import in_process_parsed_requests as patch
+
+    return patch.ENVIRON_KEY if patch.enabled() else None
+
+
+def handle(method: str, path: str, headers: dict, body: bytes, query_string: str = "", gateway=None,
+           parsed: tuple[str, str, dict] | None = None):
+    """Hands one request to LocalStack's gateway in this thread; returns its (status, headers, body). `parsed`:
+    (service, operation, parameters) the request was written from, which the chain's parser then takes instead of
+    parsing it (patches/in_process_parsed_requests.py); they must be what the parser would make of it."""
     from localstack.aws.api import RequestContext
     from localstack.http import Request, Response
 
@@ -149,6 +160,8 @@ def handle(method: str, path: str, headers: dict, body: bytes, query_string: str
     host, name, port = _server()
     request = Request(method, path, query_string=query_string, headers={"Host": host, **headers}, body=body,
                       remote_addr="127.0.0.1", server=(name, port))
+    if parsed is not None and (key := _parsed_key()) is not None:
+        request.environ[key] = parsed
     response = Response()
     gateway.handle(RequestContext(request), response)
     return response.status_code, response.headers, response.data

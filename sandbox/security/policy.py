@@ -38,8 +38,10 @@ RUNTIME_CALLBACK_PREFIX = "/_localstack_lambda/"
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # The pure checks of a peer address or a Host value keep their last answers: a request asked three of them, ~10 us
 # of parsing (ipaddress) for the same few values every time (~37 us of the guard's CPU a request in a media-pipeline
-# drain, 2026-12-06). Bounded: a client sending a new Host each time only makes them miss.
+# drain, 2026-12-06). Bounded in number and in size: a value longer than any host name (253 characters and a port)
+# is answered without being kept, so a client sending a new 64 KB Host each time holds nothing.
 ANSWERS_KEPT = 1024
+LONGEST_KEPT = 300
 HOW_TO_ALLOW_ORIGIN = "start the sandbox with `sandbox up --allow-origin <origin>` (or SANDBOX_ALLOWED_ORIGINS)"
 
 
@@ -144,7 +146,20 @@ def decide(request: Request, policy: Policy, remote_auth: RemoteAuth | None = No
 # --- the pieces ------------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=ANSWERS_KEPT)
+def _kept(check):
+    """`check` with its last ANSWERS_KEPT answers kept, for a first argument of at most LONGEST_KEPT characters."""
+    cached = functools.lru_cache(maxsize=ANSWERS_KEPT)(check)
+
+    @functools.wraps(check)
+    def answer(value, *rest):
+        return cached(value, *rest) if value is None or len(value) <= LONGEST_KEPT else check(value, *rest)
+
+    answer.cache_clear = cached.cache_clear
+    answer.cache_info = cached.cache_info
+    return answer
+
+
+@_kept
 def is_loopback_address(address: str | None) -> bool:
     if not address:
         return True  # a UNIX socket or an in-process call: no network peer
@@ -154,7 +169,7 @@ def is_loopback_address(address: str | None) -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=ANSWERS_KEPT)
+@_kept
 def split_host(host: str) -> str:
     """The host name of a Host header value, without port or IPv6 brackets, lower case ("" if malformed)."""
     host = host.strip().lower()
@@ -183,7 +198,7 @@ def is_local_host(host: str, local_names: Iterable[str] = frozenset()) -> bool:
     return _is_local_host(host, local_names if isinstance(local_names, frozenset) else frozenset(local_names))
 
 
-@functools.lru_cache(maxsize=ANSWERS_KEPT)
+@_kept
 def _is_local_host(host: str, local_names: frozenset[str]) -> bool:
     name = split_host(host)
     if not name:
@@ -273,7 +288,7 @@ def is_data_plane(request: Request) -> bool:
     return _is_data_plane_host(request.header("Host") or "")
 
 
-@functools.lru_cache(maxsize=ANSWERS_KEPT)
+@_kept
 def _is_data_plane_host(host: str) -> bool:
     return bool(DATA_PLANE_HOST.match(split_host(host)))
 

@@ -156,7 +156,8 @@ def test_the_tree_checks_are_skipped_only_for_what_passed_them(monkeypatch):
                          billing_mode="PAY_PER_REQUEST", indexes=None, global_indexes=None, streams=None,
                          sse_specification=None, tags=None, deletion_protection_enabled=False, warm_throughput=None)
     backend.put_item("keyed-on-x", {"x": {"S": "k"}})
-    expression, names = "SET #a = :v, updated = :v", {"#a": "x"}
+    # an expression no other test uses: what is remembered is the process's (a rerun here would find it)
+    expression, names = f"SET #a = :v, updated_{os.getpid()}_{id(backend)} = :v", {"#a": "x"}
     for value in ("1", "2"):
         item = backend.update_item("jobs", {"pk": {"S": "job-1"}}, expression, names, {":v": {"S": value}})
         assert item.to_json()["Attributes"]["x"] == {"S": value}
@@ -210,6 +211,19 @@ def test_the_validator_copies_a_kept_tree_from_its_plan_as_deepcopy_would(monkey
     item = _backend().update_item("jobs", {"pk": {"S": "job-1"}}, "SET #s = :v", {"#s": "status"}, {":v": {"S": "X"}})
     assert item.to_json()["Attributes"]["status"] == {"S": "X"}
     assert planned, "the validator deep-copied the kept tree instead of building it from its plan"
+
+
+def test_a_tree_in_use_keeps_its_plan_while_many_others_are_parsed():
+    from moto.dynamodb.parsing import validators
+
+    used = UpdateExpressionParser.make("SET kept_in_use = :v")
+    for i in range(fast_expressions.CLONE_PLANS_KEPT + 100):
+        UpdateExpressionParser.make(f"SET other_{i} = :v")
+        if i % 100 == 0:
+            validators.deepcopy(UpdateExpressionParser.make("SET kept_in_use = :v"))
+    assert UpdateExpressionParser.make("SET kept_in_use = :v") is used
+    assert id(used) in fast_expressions._clone_plans, "the plan of a tree in use was dropped"
+    assert len(fast_expressions._clone_plans) <= fast_expressions.CLONE_PLANS_KEPT
 
 
 def test_reserved_words_are_looked_up_in_a_set_and_still_refused():

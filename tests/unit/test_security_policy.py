@@ -397,3 +397,19 @@ def test_header_names_match_in_any_case_with_plain_and_werkzeug_headers():
         assert view.header("Referer") is None
         decision = p.decide(view, POLICY)
         assert not decision.allowed and "cross-site" in decision.reason
+
+
+def test_the_host_checks_keep_short_answers_only_and_answer_long_values_alike():
+    """The address and Host checks keep their answers (speed); a value longer than a host name is answered the same
+    way and not kept, so a stream of 64 KB Host headers holds no memory."""
+    long_local, long_foreign = "a" * 70000 + ".localhost", "a" * 70000 + ".example.com"
+    p.split_host.cache_clear()
+    p._is_local_host.cache_clear()
+    for _ in range(2):
+        assert p.is_local_host("127.0.0.1:4566") and p.is_local_host("LocalHost") and not p.is_local_host("evil.com")
+        assert p.is_local_host(long_local) and not p.is_local_host(long_foreign)
+        assert p.split_host(long_foreign) == long_foreign and p.split_host("[::1]:80") == "::1"
+    assert p._is_local_host.cache_info().currsize == 3 and p._is_local_host.cache_info().hits == 3
+    assert p.split_host.cache_info().currsize < 10, "a long value was kept"
+    assert p.is_loopback_address(None) and p.is_loopback_address("127.0.0.2") and not p.is_loopback_address("10.0.0.1")
+    assert p.is_local_host("svc.laptop:80", {"laptop"}) and not p.is_local_host("svc.laptop:80", frozenset())

@@ -58,4 +58,6 @@ def test_a_burst_of_short_invocations_is_sampled_at_most_every_fast_interval(tmp
     # 80 wake-ups (a start and an end each); one walk each was the old behaviour
     assert 3 <= len(walks) <= burst / 0.025 + 3, (len(walks), burst)
     gaps = [b - a for a, b in zip(walks, walks[1:])]
-    assert min(gaps) >= 0.025 * 0.9, "two walks closer than FAST_INTERVAL"
+    # FAST_INTERVAL apart (25 ms; the clock is read just before each walk, so a stalled test machine can shorten one
+    # gap): one walk per wake-up was ~2 ms apart
+    assert min(gaps) >= 0.010, "walks closer than FAST_INTERVAL"

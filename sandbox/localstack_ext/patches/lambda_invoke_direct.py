@@ -47,6 +47,22 @@ def enabled() -> bool:
     return (os.environ.get("SANDBOX_LAMBDA_INVOKE_DIRECT") or "1") not in ("0", "false", "no")
 
 
+def invoke_request(kwargs: dict, body: bytes) -> dict | None:
+    """The parameters LocalStack's parser makes of the Invoke request `invoke` writes (a new Payload stream each
+    time: the provider reads it); None for a shape not checked against the parser (then it parses)."""
+    if any(kwargs.get(param) == "" for param, _ in REQUEST_HEADERS) or kwargs.get("Qualifier") == "":
+        return None
+    request = {"FunctionName": kwargs["FunctionName"]}
+    for param, _ in REQUEST_HEADERS:
+        if kwargs.get(param) is not None:
+            request[param] = str(kwargs[param])
+    if kwargs.get("Qualifier"):
+        request["Qualifier"] = kwargs["Qualifier"]
+    if body:
+        request["Payload"] = io.BytesIO(body)
+    return request
+
+
 class DirectLambdaClient:
     """A LocalStack internal Lambda client (a `MetadataRequestInjector` around boto3's) whose Invoke skips botocore."""
 
@@ -100,8 +116,13 @@ class DirectLambdaClient:
         headers.update(gateway_calls.internal_headers(
             credentials.access_key, self._client.meta.region_name, "lambda", "Invoke",
             dto=json.dumps(metadata, separators=(",", ":")), custom=self._custom))
-        answer = gateway_calls.with_retries(
-            lambda: gateway_calls.handle("POST", path, headers, body, query, gateway=self._gateway), self._read_error)
+
+        def send():
+            request = invoke_request(kwargs, body)
+            return gateway_calls.handle("POST", path, headers, body, query, gateway=self._gateway,
+                                        parsed=None if request is None else ("lambda", "Invoke", request))
+
+        answer = gateway_calls.with_retries(send, self._read_error)
         if answer.error is None:
             return self._answer(answer.status, answer.headers, answer.body, answer.attempt)
         error = answer.error

@@ -90,7 +90,10 @@ class GatewayLogsClient:
             # recorder's trace header and hop: the shipping stays the execution's child, attributed to the function
             **gateway_calls.internal_headers(self.account, self.region, "logs", operation),
         }
-        return gateway_calls.handle("POST", "/", headers, json.dumps(params).encode(), gateway=self._gateway)
+        body = json.dumps(params).encode()
+        # the parameters as LocalStack's JSON parser reads this body (strings and numbers only): a copy of their own
+        return gateway_calls.handle("POST", "/", headers, body, gateway=self._gateway,
+                                    parsed=("logs", operation, json.loads(body)))
 
 
 class _ConnectTo:
