@@ -63,7 +63,7 @@ def test_a_lab_is_completed_from_the_labs_tab_and_each_check_reaches_the_board(a
             template = tmp_path / "labs" / "add-a-route" / "template.yaml"
             template.write_text(template.read_text() + "\n# an attendee's edit\n")
             await until(pilot, lambda: pane.checks and not pane.busy, 180, "a check on saving")
-            assert pane.checks == ["saved"] and marks(app) == ["✘"]
+            assert pane.checks == ["saved"] and marks(app) == ["✘"], plain(app.main_screen.query_one("#labs-result"))
 
             await pilot.press("c")
             await until(pilot, lambda: len(pane.checks) == 2 and not pane.busy, 180, "the check")

@@ -132,7 +132,7 @@ def moto_answers(monkeypatch):
         pass
 
 
-def test_passed_on_answers_read_as_localstack_serialized_ones(moto_answers):
+def test_passed_on_answers_read_as_localstack_serialized_ones(moto_answers, monkeypatch):
     compared, plain_json = [], 0
     for name, params in OPERATIONS:
         if name in ("TagResource", "ListTagsOfResource"):
@@ -150,10 +150,13 @@ def test_passed_on_answers_read_as_localstack_serialized_ones(moto_answers):
             context.operation, context.request.headers, context.request_id)
         ours, theirs = sdk_view(context.operation, sent), sdk_view(context.operation, localstack_way)
         assert ours == theirs, name
-        assert dict(context.service_response) == parse_response(context.operation, context.protocol, raw,
-                                                                include_response_metadata=False), name
+        parses = []
+        monkeypatch.setattr(passthrough, "parse_response", lambda *a, **k: parses.append(1) or parse_response(*a, **k))
+        read = dict(context.service_response)
+        expected = parse_response(context.operation, context.protocol, raw, include_response_metadata=False)
+        assert read == expected and list(read) == list(expected), name  # the keys in the same order too
         compared.append((name, ours))
-        plain_json += name in passthrough.ITEM_OPERATIONS and b'"B"' not in raw.data and b'"BS"' not in raw.data
+        plain_json += not parses
     answers = dict(compared)
     assert answers["GetItem"] == {}  # the last GetItem: no such item
     old = [result for name, result in compared if name == "PutItem"][1]["Attributes"]

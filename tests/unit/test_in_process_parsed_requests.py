@@ -27,8 +27,12 @@ INVOKES = [
     {"FunctionName": "f:live", "ClientContext": "eyJhIjoxfQ==", "LogType": "None", "InvocationType": "DryRun",
      "Payload": bytearray(b"[1, 2]")},
     {"FunctionName": "f", "Qualifier": "7", "Payload": b"x" * 70000},
-    {"FunctionName": "f", "InvocationType": "", "Payload": b"{}"},  # not checked against the parser: parsed
+    # not checked against the parser (it refuses some): parsed
+    {"FunctionName": "f", "InvocationType": "", "Payload": b"{}"},
+    {"FunctionName": "", "Payload": b"{}"},
+    {"FunctionName": "f", "Qualifier": 7},
 ]
+UNCARRIED = 3
 
 
 def parsed_by_localstack(service: str, request) -> tuple[str, dict]:
@@ -55,7 +59,7 @@ def test_an_invoke_carries_what_localstack_s_parser_makes_of_it(kwargs):
     direct.DirectLambdaClient(internal_lambda_client(), gateway=gw).invoke(**kwargs)
     request = gw.requests[0]
     given = request.environ.get(patch.ENVIRON_KEY)
-    if kwargs.get("InvocationType") == "":
+    if kwargs in INVOKES[-UNCARRIED:]:
         assert given is None, "a shape the parser was not compared with is parsed by LocalStack"
         return
     service, operation, params = given
@@ -88,6 +92,14 @@ def test_the_log_shipping_carries_what_localstack_s_parser_makes_of_it(operation
     assert (service, name) == ("logs", operation)
     assert parsed_by_localstack("logs", request) == (operation, given)
     assert given == params and given is not params
+
+
+def test_log_parameters_of_other_shapes_are_parsed():
+    gw = Gateway((200, {}), (200, {}))
+    client = shipping.GatewayLogsClient("123456789012", "eu-west-1", gateway=gw)
+    client.create_log_stream(logGroupName="/aws/lambda/f", logStreamName=None)
+    client.put_log_events(logGroupName="g", logStreamName="s", logEvents=[], unknownMember="x")
+    assert all(patch.ENVIRON_KEY not in request.environ for request in gw.requests)
 
 
 def test_the_parser_takes_them_only_for_their_service(monkeypatch):

@@ -351,6 +351,10 @@ class LabsPane(Pane):
             return
         for result in message.results:
             self.results[result["task"]] = result
+        if self.status is not None and not self.showing_catalog:
+            # the marks at once: the reload below re-reads the progress file in a worker, and until its answer came
+            # the pane was no longer busy with the old marks still shown (a test saw "·" after a failed check)
+            self._show(catalog=False)
         if message.reported:
             self.app.notify(message.reported, severity="warning" if message.reported.startswith("not ") else
                             "information", timeout=5)

@@ -50,7 +50,9 @@ def enabled() -> bool:
 def invoke_request(kwargs: dict, body: bytes) -> dict | None:
     """The parameters LocalStack's parser makes of the Invoke request `invoke` writes (a new Payload stream each
     time: the provider reads it); None for a shape not checked against the parser (then it parses)."""
-    if any(kwargs.get(param) == "" for param, _ in REQUEST_HEADERS) or kwargs.get("Qualifier") == "":
+    qualifier = kwargs.get("Qualifier")
+    if (not kwargs["FunctionName"] or any(kwargs.get(param) == "" for param, _ in REQUEST_HEADERS)
+            or qualifier == "" or (qualifier is not None and not isinstance(qualifier, str))):
         return None
     request = {"FunctionName": kwargs["FunctionName"]}
     for param, _ in REQUEST_HEADERS:

@@ -54,6 +54,9 @@ class _Exceptions:
 _ERRORS = {cls.__name__: cls for cls in (ResourceNotFoundException, ResourceAlreadyExistsException)}
 
 
+LOG_PARAMETERS = frozenset({"logGroupName", "logStreamName", "logEvents"})
+
+
 class GatewayLogsClient:
     """The three calls `run_log_loop` makes, as requests handed to LocalStack's gateway in process."""
 
@@ -91,9 +94,11 @@ class GatewayLogsClient:
             **gateway_calls.internal_headers(self.account, self.region, "logs", operation),
         }
         body = json.dumps(params).encode()
-        # the parameters as LocalStack's JSON parser reads this body (strings and numbers only): a copy of their own
+        # the parameters as LocalStack's JSON parser reads this body (LocalStack's log loop sends names, strings and
+        # numbers): a copy of their own; anything else is parsed
+        plain = params.keys() <= LOG_PARAMETERS and None not in params.values()
         return gateway_calls.handle("POST", "/", headers, body, gateway=self._gateway,
-                                    parsed=("logs", operation, json.loads(body)))
+                                    parsed=("logs", operation, json.loads(body)) if plain else None)
 
 
 class _ConnectTo:
