@@ -335,10 +335,11 @@ def _supervise(spec: Spec, child: int, parent: int, status_fd: int | None, activ
 
 def walk_due(since_last_walk: float, interval: float) -> bool:
     """Whether to walk the tree's memory now. An idle environment: every IDLE_CHECK. Otherwise at most every
-    FAST_INTERVAL: each invocation's start and end wake the supervisor, and a burst of short invocations (an S3
-    notification's function, ~5 ms each) walked /proc twice per invocation - ~0.15 ms of CPU per invocation in each
-    supervisor, 1 ms per media-pipeline file (2026-12-06). The wake-up that is skipped leaves a select timeout of at
-    most FAST_INTERVAL, so a running invocation is still looked at within 2 x FAST_INTERVAL of its start."""
+    FAST_INTERVAL: each invocation's start and end wake the supervisor, and back-to-back short invocations walked
+    /proc twice per invocation (~0.1-0.2 ms of CPU a walk). In a media-pipeline drain an environment's invocations
+    come ~130 ms apart, so there both walks still happen (docs/benchmarks.md, thirteenth round). The wake-up that is
+    skipped leaves a select timeout of at most FAST_INTERVAL, so a running invocation is still looked at within
+    2 x FAST_INTERVAL of its start."""
     return since_last_walk >= (IDLE_CHECK if interval >= IDLE_CHECK else FAST_INTERVAL)
 
 
