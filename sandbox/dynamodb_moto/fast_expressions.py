@@ -63,7 +63,6 @@ import os
 from collections import OrderedDict
 
 PARSED_EXPRESSIONS_KEPT = 512
-TREE_CHECKS_KEPT = 2048  # (kept tree, names, key attributes) that passed the tree-only checks
 
 
 def install() -> None:
@@ -80,7 +79,7 @@ def install() -> None:
     @functools.lru_cache(maxsize=PARSED_EXPRESSIONS_KEPT)
     def parsed(cls, expression_str):
         tree = parse(cls, expression_str)
-        _keep_clone_plan(tree)
+        _keep(tree)
         return tree
 
     def make(cls, expression_str):
@@ -206,44 +205,40 @@ def _install_tree_check_memo() -> None:
                                                   UpdateExpressionValidator, UpdateHashRangeKeyValidator)
 
     tree_checks = (ActionCountValidator, OverlappingPathsValidator, UpdateHashRangeKeyValidator)
-    # key -> the kept tree, held so that its id (part of the key) is not reused while the key is remembered
-    passed: OrderedDict[tuple, object] = OrderedDict()
     moto_init = UpdateExpressionValidator.__init__
 
     def __init__(self, expression, *args, **kwargs):
         moto_init(self, expression, *args, **kwargs)
         self._sandbox_source = expression  # the tree before the validator's deep copy: the parse cache's
 
-    def memo_key(self) -> tuple | None:
+    def memo(self) -> tuple[KeptTree, tuple] | None:
+        """(the kept tree validated, what else the tree-only checks read), or None: every walk runs."""
         processors = self.processors
         if len(processors) < len(tree_checks) or any(type(p) is not c for p, c in zip(processors, tree_checks)):
-            return None  # not moto's list as we know it: every walk runs
-        source = self.__dict__.get("_sandbox_source")
-        if type(source).__name__ != "UpdateExpression":
+            return None  # not moto's list as we know it
+        kept = kept_tree(self.__dict__.get("_sandbox_source"))
+        if kept is None:
             return None
         try:
             names = self.expression_attribute_names
-            key = (id(source), tuple(sorted(names.items())) if names else (), tuple(self.table.table_key_attrs))
-            hash(key)
+            inputs = (tuple(sorted(names.items())) if names else (), tuple(self.table.table_key_attrs))
+            hash(inputs)
         except Exception:  # noqa: BLE001 - odd names (unhashable, unsortable): moto's walks decide
             return None
-        return key
+        return kept, inputs
 
     def validate(self):
-        key = memo_key(self)
-        skip = len(tree_checks) if key is not None and key in passed else 0
+        found = memo(self)
+        skip = len(tree_checks) if found is not None and found[1] in found[0].passed else 0
         node = self.node_to_validate
         for i, processor in enumerate(self.processors[skip:], start=skip):
             node = processor.traverse(node)
-            if key is not None and i == len(tree_checks) - 1 and not skip:
-                passed[key] = self._sandbox_source
-                if len(passed) > TREE_CHECKS_KEPT:
-                    passed.popitem(last=False)
+            if found is not None and i == len(tree_checks) - 1 and not skip:
+                found[0].passed_with(found[1])
         return node
 
     UpdateExpressionValidator.__init__ = __init__
     UpdateExpressionValidator.validate = validate
-    UpdateExpressionValidator._sandbox_tree_checks_passed = passed  # for tests
 
 
 class KeywordList(list):
@@ -298,11 +293,39 @@ def _install_condition_lexing_cache() -> None:
     ConditionExpressionParser._sandbox_lexed = lexed  # for tests
 
 
-CLONE_PLANS_KEPT = 2 * PARSED_EXPRESSIONS_KEPT
-# id(kept tree) -> (the tree, its plan), least recently used first; the tree is held so that its id is not reused
-# while its plan is here. Each use moves a plan to the end: a tree the parse cache keeps (its 512 most recently
-# used) is used as recently, so it keeps its plan.
-_clone_plans: OrderedDict[int, tuple] = OrderedDict()
+KEPT_TREES = 2 * PARSED_EXPRESSIONS_KEPT
+CHECKS_PASSED_KEPT = 16  # (names, key attributes) a kept tree passed the tree-only checks with
+
+
+class KeptTree:
+    """What is known of a tree the parse cache kept: its clone plan (None: deep-copied) and the inputs it passed
+    the validator's tree-only checks with. Holds the tree, so that its id (the key of `_kept_trees`) is not reused
+    while this is there."""
+
+    __slots__ = ("tree", "plan", "passed")
+
+    def __init__(self, tree, plan):
+        self.tree, self.plan, self.passed = tree, plan, set()
+
+    def passed_with(self, inputs: tuple) -> None:
+        if len(self.passed) >= CHECKS_PASSED_KEPT:
+            self.passed.clear()
+        self.passed.add(inputs)
+
+
+# id(tree) -> KeptTree, least recently used first: each use (a validator's copy, its checks) moves one to the end,
+# so a tree the parse cache keeps (its 512 most recently used) keeps its entry
+_kept_trees: OrderedDict[int, KeptTree] = OrderedDict()
+
+
+def kept_tree(tree) -> KeptTree | None:
+    kept = _kept_trees.get(id(tree))
+    if kept is None or kept.tree is not tree:
+        return None
+    _kept_trees.move_to_end(id(tree))
+    return kept
+
+
 IMMUTABLE = (str, int, float, bool, bytes, type(None))
 VALUE, NODE, NODES = range(3)
 
@@ -365,16 +388,15 @@ def clone(plan: list):
     return nodes[0]
 
 
-def _keep_clone_plan(tree) -> None:
+def _keep(tree) -> None:
+    """A tree the parse cache has just kept: its entry in `_kept_trees`, with its clone plan."""
     try:
         plan = clone_plan(tree)
     except Exception:  # noqa: BLE001 - a node this plan cannot read (no __dict__...): deep-copied as before
         plan = None
-    if plan is None:
-        return
-    if len(_clone_plans) >= CLONE_PLANS_KEPT:
-        _clone_plans.popitem(last=False)
-    _clone_plans[id(tree)] = (tree, plan)
+    if len(_kept_trees) >= KEPT_TREES:
+        _kept_trees.popitem(last=False)
+    _kept_trees[id(tree)] = KeptTree(tree, plan)
 
 
 def _install_tree_clones() -> None:
@@ -387,10 +409,9 @@ def _install_tree_clones() -> None:
 
     def deepcopy_kept_trees(x, memo=None, _nil=[]):  # noqa: B006 - copy.deepcopy's own signature
         if memo is None:
-            kept = _clone_plans.get(id(x))
-            if kept is not None and kept[0] is x:
-                _clone_plans.move_to_end(id(x))
-                return clone(kept[1])
+            kept = kept_tree(x)
+            if kept is not None and kept.plan is not None:
+                return clone(kept.plan)
         return deepcopy(x, memo, _nil)
 
     validators.deepcopy = deepcopy_kept_trees

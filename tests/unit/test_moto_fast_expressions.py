@@ -193,7 +193,7 @@ def test_the_validator_copies_a_kept_tree_from_its_plan_as_deepcopy_would(monkey
             tree = UpdateExpressionParser.make(expression)
         except Exception:  # noqa: BLE001 - the ones that do not parse
             continue
-        assert id(tree) in fast_expressions._clone_plans, expression
+        assert fast_expressions.kept_tree(tree).plan is not None, expression
         planned, reference = validators.deepcopy(tree), copy.deepcopy(tree)
         assert _shape(planned) == _shape(reference) == _shape(tree)
         originals = {id(n) for n in _nodes(tree)}
@@ -205,7 +205,7 @@ def test_the_validator_copies_a_kept_tree_from_its_plan_as_deepcopy_would(monkey
                     assert child.parent is node or id(child.parent) in {id(n) for n in copies}
         assert [type(n) for n in copies] == [type(n) for n in _nodes(reference)]
     other = copy.deepcopy(UpdateExpressionParser.make("SET a = :v"))  # not a kept tree: deep-copied as before
-    assert id(other) not in fast_expressions._clone_plans and _shape(validators.deepcopy(other)) == _shape(other)
+    assert fast_expressions.kept_tree(other) is None and _shape(validators.deepcopy(other)) == _shape(other)
     planned, from_plan = [], fast_expressions.clone
     monkeypatch.setattr(fast_expressions, "clone", lambda plan: planned.append(plan) or from_plan(plan))
     item = _backend().update_item("jobs", {"pk": {"S": "job-1"}}, "SET #s = :v", {"#s": "status"}, {":v": {"S": "X"}})
@@ -217,13 +217,13 @@ def test_a_tree_in_use_keeps_its_plan_while_many_others_are_parsed():
     from moto.dynamodb.parsing import validators
 
     used = UpdateExpressionParser.make("SET kept_in_use = :v")
-    for i in range(fast_expressions.CLONE_PLANS_KEPT + 100):
+    for i in range(fast_expressions.KEPT_TREES + 100):
         UpdateExpressionParser.make(f"SET other_{i} = :v")
         if i % 100 == 0:
             validators.deepcopy(UpdateExpressionParser.make("SET kept_in_use = :v"))
     assert UpdateExpressionParser.make("SET kept_in_use = :v") is used
-    assert id(used) in fast_expressions._clone_plans, "the plan of a tree in use was dropped"
-    assert len(fast_expressions._clone_plans) <= fast_expressions.CLONE_PLANS_KEPT
+    assert id(used) in fast_expressions._kept_trees, "the plan of a tree in use was dropped"
+    assert len(fast_expressions._kept_trees) <= fast_expressions.KEPT_TREES
 
 
 def test_reserved_words_are_looked_up_in_a_set_and_still_refused():
