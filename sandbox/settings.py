@@ -36,6 +36,7 @@ SPEED_SWITCHES: dict[str, tuple[str, str]] = {
     "SANDBOX_LAMBDA_INVOKE_DIRECT": ("1", "0: async invokes made by botocore clients"),
     "SANDBOX_EDGE_ROUTER_PREFILTER": ("1", "0: every request matched by the edge router"),
     "SANDBOX_IN_PROCESS_PARSED": ("1", "0: in-process requests parsed back"),
+    "SANDBOX_JSON_SHAPE_PARSERS": ("1", "0: JSON requests parsed member by member"),
     "SANDBOX_MOTO_FAST_COPY": ("1", "0: moto DynamoDB copies with copy.deepcopy"),
     "SANDBOX_MOTO_FAST_EXPRESSIONS": ("1", "0: moto parses each update expression anew"),
     "SANDBOX_DYNAMODB_PASSTHROUGH": ("1", "0: DynamoDB answers serialized anew"),

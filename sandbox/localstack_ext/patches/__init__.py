@@ -39,6 +39,7 @@ PATCHES = {
     "edge_router_prefilter": "LocalStack's edge router skipped for requests none of its rules can match (speed)",
     "werkzeug_header_lookup": "request and response headers looked up without an exception per missing one (speed)",
     "in_process_parsed_requests": "requests LocalStack makes to itself in process arrive parsed, not parsed back (speed)",
+    "json_shape_parsers": "JSON-protocol requests (DynamoDB, SQS, Logs...) parsed by a parser made per input shape (speed)",
     "in_memory_client_models": "in-process internal calls parsed with LocalStack's own service models (memory)",
     "response_logger_off": "LocalStack's request log builds no line when its loggers are off (speed)",
     "twisted_access_log": "no twisted access log line formatted per HTTP request only to be dropped (speed)",
