@@ -1,10 +1,11 @@
 """Whole flows, not single calls: media-pipeline's drain rate and an SQS retry storm, with LocalStack's CPU.
 
-    uv run python bench/pipeline.py [--files 1000] [--storm 10000] [--env KEY=VALUE ...] [--compare KEY=VALUE]
+    uv run python bench/pipeline.py [--files 1000] [--rate 50] [--storm 10000] [--env KEY=VALUE ...] [--compare KEY=VALUE]
         [--census [handlers]] [--timeline]
 
 Starts its own sandbox (temporary state dir, free port). Pipeline: deploys media-pipeline with
-ProcessingMsPerMB=0, uploads --files small valid media files from 16 threads and waits until every job is DONE;
+ProcessingMsPerMB=0, uploads --files small valid media files from 16 threads (as one burst, or at --rate files/s)
+and waits until every job is DONE;
 prints files/s (first upload to last DONE), upload->DONE p50/p95 and CPU ms per file: LocalStack's, the processes
 it started (functions, supervisors, fork server) and the whole machine's (the 2-core budget); with --census also
 the CPU per file of the costliest operations (counted in LocalStack, sandbox/localstack_ext/request_census.py).
@@ -50,7 +51,8 @@ def localstack_pss_mb(sb: Sandbox) -> float:
     return pss_mb(sb.embedded.instance().pid)
 
 
-def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: bool = False) -> dict:
+def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: bool = False,
+             rate: float = 0) -> dict:
     out = sb.deploy("media-pipeline", stack_name="bench-media", parameters={"ProcessingMsPerMB": "0"}).outputs
     s3, ddb = sb.client("s3"), sb.client("dynamodb")
     bucket, table = out["UploadsBucket"], out["JobsTableName"]
@@ -59,6 +61,8 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: b
 
     def upload(i: int) -> None:
         key = f"bench/{i:06d}-{uuid.uuid4().hex[:6]}.mp4"
+        if rate:  # paced: upload i at t0 + i / rate, so latency is the flow's, not the queue of a burst
+            time.sleep(max(0.0, t0 + i / rate - time.time()))
         s3.put_object(Bucket=bucket, Key=key, Body=body)
         uploaded[key] = time.time()
 
@@ -255,7 +259,7 @@ def run(env: dict[str, str], args) -> dict:
         wait_for_warm_up(sb)
         result = {"idle_pss_mb": localstack_pss_mb(sb)}
         if args.files:
-            result.update(pipeline(sb, args.files, args.profile, args.timeline))
+            result.update(pipeline(sb, args.files, args.profile, args.timeline, args.rate))
         if args.storm:
             result.update(storm(sb, args.storm))
         result["pss_after_mb"] = localstack_pss_mb(sb)
@@ -268,6 +272,9 @@ def run(env: dict[str, str], args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=0, metavar="FILES_PER_S",
+                        help="upload at this steady rate instead of as one burst: upload->DONE p50/p95 at that rate "
+                             "(in a burst they are mostly the wait in the queue)")
     parser.add_argument("--storm", type=int, default=0)
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--compare", metavar="KEY=VALUE[,KEY=VALUE]")
