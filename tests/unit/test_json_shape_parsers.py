@@ -12,6 +12,7 @@ import base64
 import datetime
 import json
 import random
+import sys
 
 import pytest
 
@@ -230,3 +231,71 @@ def test_the_switch_leaves_localstack_s_parser(monkeypatch):
     monkeypatch.delattr(JSONRequestParser, "_sandbox_shape_parsers", raising=False)
     patch.apply()
     assert JSONRequestParser.__dict__["_handle_json_body"] is before
+
+
+def test_the_made_parsers_are_shared_by_threads_that_evict_each_other_s(parsers, monkeypatch):
+    """Gateway threads parse at once: a lookup must not fail because another thread evicted its entry meanwhile."""
+    import threading
+
+    from localstack.aws.spec import load_service
+
+    patched, _, _ = parsers
+    monkeypatch.setattr(patch, "SHAPES_KEPT", 3)
+    kept = patch.ShapeParsers(patched._convert_str_to_timestamp)
+    model = load_service("sqs")
+    shapes = [model.operation_model(op).input_shape for op in model.operation_names[:12]]
+    parser, errors = patched(model), []
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch between any two steps
+
+    def hammer(offset: int) -> None:
+        try:
+            for i in range(3000):
+                assert kept.get(parser, shapes[(i + offset) % len(shapes)]) is not None
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=hammer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors[:3]
+    assert len(kept.kept) <= 3
+
+
+def test_the_table_is_read_and_changed_under_its_lock(parsers):
+    """A lookup and its move to the end are two steps: another thread's eviction between them would fail the
+    request, so every read and change of the table happens with the lock held (threads rarely switch just there,
+    so the hammer above seldom sees it)."""
+    from collections import OrderedDict
+
+    from localstack.aws.spec import load_service
+
+    patched, _, _ = parsers
+    kept = patch.ShapeParsers(patched._convert_str_to_timestamp)
+
+    class Watched(OrderedDict):
+        def get(self, *args):
+            assert kept.lock.locked()
+            return super().get(*args)
+
+        def move_to_end(self, *args, **kwargs):
+            assert kept.lock.locked()
+            return super().move_to_end(*args, **kwargs)
+
+        def __setitem__(self, key, value):
+            assert kept.lock.locked()
+            return super().__setitem__(key, value)
+
+        def popitem(self, *args, **kwargs):
+            assert kept.lock.locked()
+            return super().popitem(*args, **kwargs)
+
+    kept.kept = Watched()
+    model = load_service("sqs")
+    shape = model.operation_model("SendMessage").input_shape
+    assert kept.get(patched(model), shape) is kept.get(patched(model), shape) is not None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from collections import OrderedDict
 
 TARGET = "localstack.aws.protocol.parser"
@@ -66,26 +67,33 @@ def apply() -> None:
 
 class ShapeParsers:
     """The made parsers, by input shape (the shape object is kept with its parser, so its id is not reused), the
-    least recently used dropped past SHAPES_KEPT. None: the shape is left to LocalStack's parser."""
+    least recently used dropped past SHAPES_KEPT. None: the shape is left to LocalStack's parser.
+
+    Requests are parsed on many gateway threads at once, so the table is read and changed under a lock (a lookup
+    and its move to the end are two steps another thread's eviction could come between); a parser is made outside
+    it (two threads may both make one for a new shape: the same parser, the last one kept)."""
 
     def __init__(self, convert_timestamp):
         self.convert_timestamp = convert_timestamp
         self.kept: OrderedDict[int, tuple] = OrderedDict()
+        self.lock = threading.Lock()
 
     def get(self, parser, shape):
-        entry = self.kept.get(id(shape))
-        if entry is not None and entry[0] is shape:
-            self.kept.move_to_end(id(shape))
-            return entry[1]
+        with self.lock:
+            entry = self.kept.get(id(shape))
+            if entry is not None and entry[0] is shape:
+                self.kept.move_to_end(id(shape))
+                return entry[1]
         try:
             parse = make(shape, {}, lambda value, fmt: self.convert_timestamp(parser, value, fmt))
         except CannotMake:
             parse = None
         except RecursionError:  # a model deeper than Python's stack: LocalStack's parser would fail the same way
             parse = None
-        self.kept[id(shape)] = (shape, parse)
-        while len(self.kept) > SHAPES_KEPT:
-            self.kept.popitem(last=False)
+        with self.lock:
+            self.kept[id(shape)] = (shape, parse)
+            while len(self.kept) > SHAPES_KEPT:
+                self.kept.popitem(last=False)
         return parse
 
 
