@@ -208,18 +208,24 @@ def test_a_cbor_body_gets_localstack_s_answer(parsers):
     assert expected[0] == "parsed" and outcome(patched(model), body, headers) == expected
 
 
-def test_the_made_parsers_are_bounded_and_kept_by_shape(parsers, monkeypatch):
+def small_table(parsers, monkeypatch, size: int, shapes: int):
+    """(a table of made parsers holding at most `size`, a patched SQS parser, the input shapes of `shapes` SQS
+    operations)."""
     from localstack.aws.spec import load_service
 
-    patched, _, _ = parsers
-    monkeypatch.setattr(patch, "SHAPES_KEPT", 5)
-    kept = patch.ShapeParsers(patched._convert_str_to_timestamp)
+    patched = parsers[0]
+    monkeypatch.setattr(patch, "SHAPES_KEPT", size)
     model = load_service("sqs")
-    shapes = [model.operation_model(op).input_shape for op in model.operation_names[:8]]
-    first = kept.get(patched(model), shapes[0])
-    assert kept.get(patched(model), shapes[0]) is first  # made once
+    return (patch.ShapeParsers(patched._convert_str_to_timestamp), patched(model),
+            [model.operation_model(op).input_shape for op in model.operation_names[:shapes]])
+
+
+def test_the_made_parsers_are_bounded_and_kept_by_shape(parsers, monkeypatch):
+    kept, parser, shapes = small_table(parsers, monkeypatch, 5, 8)
+    first = kept.get(parser, shapes[0])
+    assert kept.get(parser, shapes[0]) is first  # made once
     for shape in shapes:
-        kept.get(patched(model), shape)
+        kept.get(parser, shape)
     assert len(kept.kept) == 5 and all(entry[0] in shapes[3:] for entry in kept.kept.values())
 
 
@@ -237,14 +243,8 @@ def test_the_made_parsers_are_shared_by_threads_that_evict_each_other_s(parsers,
     """Gateway threads parse at once: a lookup must not fail because another thread evicted its entry meanwhile."""
     import threading
 
-    from localstack.aws.spec import load_service
-
-    patched, _, _ = parsers
-    monkeypatch.setattr(patch, "SHAPES_KEPT", 3)
-    kept = patch.ShapeParsers(patched._convert_str_to_timestamp)
-    model = load_service("sqs")
-    shapes = [model.operation_model(op).input_shape for op in model.operation_names[:12]]
-    parser, errors = patched(model), []
+    kept, parser, shapes = small_table(parsers, monkeypatch, 3, 12)
+    errors = []
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # threads switch between any two steps
 
