@@ -55,9 +55,9 @@ def apply() -> None:
     made = ShapeParsers(JSONRequestParser._convert_str_to_timestamp)
 
     def handle_json_body_fast(self, request, shape, uri_params=None):
-        if type(self) is JSONRequestParser and shape is not None:
-            parse = made.get(self, shape)
-            if parse is not None and not request.mimetype.startswith(CBOR):
+        if type(self) is JSONRequestParser and shape is not None and not request.mimetype.startswith(CBOR):
+            parse = made.get(self, shape)  # a CBOR body is LocalStack's: no parser made for it
+            if parse is not None:
                 try:
                     body = self._parse_body_as_json(request)
                     if body is not None:  # a body of `null`: LocalStack's parser answers None, whatever the shape
@@ -104,12 +104,8 @@ def _identity(value):
     return value
 
 
-def _b64decode(value):
-    return base64.b64decode(value)
-
-
 LEAVES = {"string": _identity, "character": _identity, "boolean": _identity,
-          "integer": int, "long": int, "float": float, "double": float, "blob": _b64decode}
+          "integer": int, "long": int, "float": float, "double": float, "blob": base64.b64decode}
 
 
 def make(shape, made: dict, convert_timestamp):

@@ -51,15 +51,17 @@ def invoke_request(kwargs: dict, body: bytes) -> dict | None:
     """The parameters LocalStack's parser makes of the Invoke request `invoke` writes (a new Payload stream each
     time: the provider reads it); None for a shape not checked against the parser (then it parses)."""
     qualifier = kwargs.get("Qualifier")
-    if (not kwargs["FunctionName"] or any(kwargs.get(param) == "" for param, _ in REQUEST_HEADERS)
-            or qualifier == "" or (qualifier is not None and not isinstance(qualifier, str))):
+    if not kwargs["FunctionName"] or qualifier == "" or (qualifier is not None and not isinstance(qualifier, str)):
         return None
     request = {"FunctionName": kwargs["FunctionName"]}
     for param, _ in REQUEST_HEADERS:
-        if kwargs.get(param) is not None:
-            request[param] = str(kwargs[param])
-    if kwargs.get("Qualifier"):
-        request["Qualifier"] = kwargs["Qualifier"]
+        value = kwargs.get(param)
+        if value == "":
+            return None
+        if value is not None:
+            request[param] = str(value)
+    if qualifier:
+        request["Qualifier"] = qualifier
     if body:
         request["Payload"] = io.BytesIO(body)
     return request
