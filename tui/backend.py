@@ -106,7 +106,8 @@ class Backend(abc.ABC):
         raise Unavailable("labs check the live sandbox: a recording has no lab session")
 
     def lab_check(self, task: str | None = None, all_tasks: bool = False, deploy: bool = True) -> dict:
-        """{"results": [CheckResult.as_dict()], "reported": the line about the instructor's board, or None}."""
+        """{"results": [CheckResult.as_dict()], "reported": the line about the instructor's board, or None,
+        "status": lab_status() read after the check (the marks and "solution applied" shown together)}."""
         raise Unavailable("labs check the live sandbox: a recording has no lab session")
 
     def lab_hint(self, task: str | None = None) -> dict:
@@ -302,7 +303,8 @@ class LiveBackend(Backend):
     def lab_check(self, task: str | None = None, all_tasks: bool = False, deploy: bool = True) -> dict:
         session = self._lab_session()
         results = session.check(task, all_tasks=all_tasks, deploy=deploy)
-        return {"results": [r.as_dict() for r in results], "reported": session.reported}
+        return {"results": [r.as_dict() for r in results], "reported": session.reported,
+                "status": session.status() if session.progress.current else None}
 
     def lab_hint(self, task: str | None = None) -> dict:
         return self._lab_session().hint(task)

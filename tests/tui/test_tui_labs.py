@@ -10,6 +10,7 @@ from textual.widgets import DataTable
 from tests.tui.test_tui import RECORDING, plain, until
 from tui.app import SandboxApp
 from tui.backend import ReplayBackend, record_lab_progress
+from tui.labs.messages import LabChecked
 from tui.labs.watch import SETTLE, WatchState
 
 SIZE = (120, 36)
@@ -124,3 +125,25 @@ def test_the_watch_checks_again_on_a_saved_file_or_outside_traffic_but_not_on_a_
     backend.spans = [{"ts": settled + 2, "parent_id": None}]
     assert watch.poll(backend, "ws", settled + 2) == "traffic"
     assert SETTLE > 0
+
+
+def test_a_checks_answer_shows_its_marks_and_the_solution_applied_together(tmp_path, monkeypatch):
+    """After `x` the check's answer carries the progress it left: the tick and "(solution applied)" appear in one
+    step, not the tick first and the word after a reload of the progress file (a live test once saw the gap)."""
+    async def scenario():
+        app = SandboxApp(backend=started_backend(tmp_path, monkeypatch))
+        async with app.run_test(size=SIZE) as pilot:
+            await labs_shown(pilot, app)
+            pane = app.pane("labs")
+            pane._reload_status = lambda: None  # the reload that used to bring the word: not made here
+            status = {**pane.status, "tasks": [dict(t) for t in pane.status["tasks"]]}
+            status["tasks"][1].update(passed=True, solved=True, message="parked after 3 tries")
+            pane.post_message(LabChecked([{"task": "dead-letter", "passed": True, "message": "parked after 3 tries",
+                                           "title": status["tasks"][1]["title"]}], None, "x", None, status))
+            table = app.main_screen.query_one("#labs-tasks", DataTable)
+            await until(pilot, lambda: str(table.get_row_at(1)[0]) == "✔", 10, "the tick")
+            assert "solution applied" in str(table.get_row_at(1)[2])
+            assert "solution applied" not in str(table.get_row_at(0)[2])
+            assert "2/2 tasks passed" in plain(app.main_screen.query_one("#labs-progress"))
+
+    asyncio.run(scenario())

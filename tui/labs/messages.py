@@ -32,6 +32,7 @@ class LabChecked(Message):
     error: str | None = None
     why: str = ""  # what started it: the key, a saved file, traffic
     reported: str | None = None  # whether the results reached the instructor's board (None: not in a workshop)
+    status: dict | None = None  # the progress read after the check (None: keep the pane's until its reload)
 
 
 @dataclass

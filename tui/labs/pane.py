@@ -334,7 +334,7 @@ class LabsPane(Pane):
         except Exception as e:  # noqa: BLE001 - a workspace that does not deploy: LabError says how to fix it
             self.post_message(LabChecked([], str(e), why))
             return
-        self.post_message(LabChecked(answer["results"], None, why, answer.get("reported")))
+        self.post_message(LabChecked(answer["results"], None, why, answer.get("reported"), answer.get("status")))
 
     def on_lab_busy(self, message: LabBusy) -> None:
         self.busy = True
@@ -351,6 +351,10 @@ class LabsPane(Pane):
             return
         for result in message.results:
             self.results[result["task"]] = result
+        if message.status is not None:
+            # the progress as the check left it: "(solution applied)" shows with the marks, not a reload later (a
+            # test saw the tick before the word)
+            self.status = message.status
         if self.status is not None and not self.showing_catalog:
             # the marks at once: the reload below re-reads the progress file in a worker, and until its answer came
             # the pane was no longer busy with the old marks still shown (a test saw "·" after a failed check)
@@ -432,7 +436,7 @@ class LabsPane(Pane):
         except Exception as e:  # noqa: BLE001
             self.post_message(LabChecked([], str(e), "x"))
             return
-        self.post_message(LabChecked(answer["results"], None, "x", answer.get("reported")))
+        self.post_message(LabChecked(answer["results"], None, "x", answer.get("reported"), answer.get("status")))
 
     def on_lab_failed(self, message: LabFailed) -> None:
         self.busy = False
