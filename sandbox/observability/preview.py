@@ -10,9 +10,13 @@ from __future__ import annotations
 import datetime
 import json
 
+import orjson
+
 from sandbox.observability.spans import PREVIEW_BYTES
 
 ELLIPSIS = "…"
+# orjson may write only what json.dumps would: datetimes and dataclasses go to the walk (it writes them its way)
+_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _bytes_text(data: bytes, limit: int) -> str:
@@ -120,6 +124,26 @@ def _small(value, budget: _Budget, depth: int) -> bool:
     return False
 
 
+def _refuse(value):
+    raise TypeError
+
+
+def _whole(value, limit: int) -> str | None:
+    """The JSON of a value made only of JSON's own types, when it fits in `limit` and has no private ("_") keys;
+    None for anything else, which the budgeted walk below previews.
+
+    orjson, in C, is the cheap way to find out: 0.5 us where the walk that checked the same took ~6 us and json.dumps
+    ~5 (a preview per request and per response on the gateway's threads). A large value costs orjson ~0.5 ms per MB
+    before it is refused; requests carry at most a few MB."""
+    try:
+        data = orjson.dumps(value, default=_refuse, option=_STRICT)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    if len(data) > limit or b'"_' in data:  # bytes >= characters: a text that fits is never cut
+        return None
+    return data.decode("utf-8")
+
+
 def preview(value, limit: int = PREVIEW_BYTES) -> str | None:
     if value is None:
         return None
@@ -129,6 +153,9 @@ def preview(value, limit: int = PREVIEW_BYTES) -> str | None:
         return _bytes_text(bytes(value), limit - 1)
     if hasattr(value, "getbuffer") and not isinstance(value, dict):
         return _stream_text(value, limit - 1)
+    text = _whole(value, limit)
+    if text is not None:
+        return None if text in ("{}", "[]") else text
     try:
         if not _small(value, _Budget(limit), 0):
             value = _compact(value, _Budget(limit), 0)

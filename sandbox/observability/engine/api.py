@@ -23,13 +23,13 @@ from localstack.http import Request, Response, route
 
 from sandbox.observability import cost, graph, query, traces
 from sandbox.observability import recorder as recorder_mod
-from sandbox.observability.store import dumps
+from sandbox.observability.store import encode
 
 MAX_LIMIT = 100_000  # a whole ring
 
 
 def _json(doc, status: int = 200) -> Response:
-    return Response(dumps(doc), status=status, mimetype="application/json")
+    return Response(encode(doc), status=status, mimetype="application/json")
 
 
 def _float(value: str | None) -> float | None:

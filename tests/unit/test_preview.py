@@ -1,0 +1,114 @@
+"""sandbox/observability/preview.py: what a span shows of a request or response - whole when it is small JSON,
+bounded and still JSON-like when it is not, streams never consumed."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import io
+import json
+import random
+import time
+
+from sandbox.observability import preview as preview_mod
+from sandbox.observability.preview import ELLIPSIS, preview
+
+
+def _walked(value, limit: int = 2048) -> str | None:
+    """The preview as it was made before orjson: the budgeted walk and json.dumps."""
+    if not preview_mod._small(value, preview_mod._Budget(limit), 0):
+        value = preview_mod._compact(value, preview_mod._Budget(limit), 0)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    if text in ("{}", "[]"):
+        return None
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def _random_value(rng: random.Random, depth: int = 0):
+    kind = rng.randrange(9 if depth < 4 else 5)
+    if kind == 0:
+        return rng.choice(["", "a", "é", "日本", "😀", "\t\n", '"\\', "x" * rng.randrange(1, 300)])
+    if kind == 1:
+        return rng.randrange(-10**12, 10**12)
+    if kind == 2:
+        return rng.choice([0.5, -1.25, 1e-07, 3.0, 1e+20])
+    if kind == 3:
+        return rng.choice([True, False])
+    if kind == 4:
+        return None
+    if kind in (5, 6):
+        return {rng.choice(["Key", "Item", "Body", "n", "MessageAttributes", "x" * 20]) + str(i):
+                _random_value(rng, depth + 1) for i in range(rng.randrange(0, 6))}
+    return [_random_value(rng, depth + 1) for _ in range(rng.randrange(0, 6))]
+
+
+def test_small_json_values_are_shown_whole_as_json_dumps_wrote_them():
+    rng = random.Random(7)
+    seen = 0
+    for _ in range(3000):
+        value = {"Root": _random_value(rng)}
+        if preview_mod._small(value, preview_mod._Budget(2048), 0):  # the walk would have shown it whole
+            before, now = _walked(value), preview(value)
+            assert json.loads(now) == json.loads(before), value
+            if "e-0" not in before:  # json writes 1e-07, orjson 1e-7: the same number; the rest is the same text
+                assert now == before, value
+            seen += 1
+    assert seen > 1000
+
+
+@dataclasses.dataclass
+class Shape:
+    name: str
+
+
+def test_what_is_not_plain_json_is_previewed_as_before():
+    values = [
+        {"model": Shape("a dataclass is shown as its str")},
+        {"Body": b"bytes are text when they decode", "n": 1},
+        {"Payload": b"\x00\x01\x02 binary"},
+        {"_internal": "private keys are left out", "Key": "shown"},
+        {"when": datetime.datetime(2026, 12, 6, 20, 0)},
+        {1: "a non-str key"},
+        {"ids": (1, 2, 3), "set": {"one"}},
+        {"Body": "x" * 5000},
+        [{"Item": {"pk": {"S": "k" * 600}}} for _ in range(20)],
+    ]
+    for value in values:
+        assert preview(value) == _walked(value), value
+
+
+def test_plain_json_that_fits_is_shown_whole_even_where_the_walk_elided_it():
+    """The walk elided past 8 levels and charged 6 characters a number; orjson shows what fits in the limit."""
+    assert preview({"deep": [[[[[[[[[["ten levels"]]]]]]]]]]}) == '{"deep":[[[[[[[[[["ten levels"]]]]]]]]]]}'
+    assert preview({"many": list(range(400))}) == json.dumps({"many": list(range(400))}, separators=(",", ":"))
+    assert ELLIPSIS in _walked({"many": list(range(400))})
+
+
+def test_a_large_value_is_cut_to_the_limit_and_keeps_its_shape():
+    text = preview({"Records": [{"body": "y" * 1000, "id": i} for i in range(200)]})
+    assert len(text) <= 2048
+    assert text.startswith('{"Records":[{"body":"yyy') and ELLIPSIS in text
+
+
+def test_a_stream_is_shown_without_being_consumed():
+    body = io.BytesIO(b'{"hello": "world"}')
+    assert preview({"Body": body}) == '{"Body":"{\\"hello\\": \\"world\\"}"}'
+    assert body.read() == b'{"hello": "world"}'
+    assert preview(io.BytesIO(b"abc")) == "abc"
+
+
+def test_empty_containers_show_nothing_and_strings_are_cut():
+    assert preview({}) is None and preview([]) is None and preview(None) is None
+    assert preview("z" * 3000) == "z" * 2047 + ELLIPSIS
+    assert preview({"a": 1}, limit=5) == '{"a":1}'[:4] + ELLIPSIS
+
+
+def test_a_megabyte_costs_about_what_a_small_value_costs():
+    """Bounded work: a 4 MB message is refused by the fast path and walked with a budget (a generous bound, not a
+    timing assertion of speed: the unbounded json.dumps of it takes ~10x longer than allowed here)."""
+    big = {"Messages": [{"Body": "m" * (4 * 1024 * 1024)}]}
+    start = time.perf_counter()
+    for _ in range(20):
+        text = preview(big)
+    assert len(text) <= 2048
+    assert time.perf_counter() - start < 2.0
