@@ -22,6 +22,7 @@ import atexit
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -57,31 +58,43 @@ def _json_default(value):
         return value.decode("utf-8", "replace")
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
+    if isinstance(value, float):  # a float subclass (numpy's): json wrote its number, orjson asks here
+        return float(value)
     return str(value)
 
 
 # orjson writes what json.dumps(separators=(",", ":"), ensure_ascii=False) wrote, 9x faster: 1.6 vs 13.5 us for a
-# media-pipeline span, on the writer thread that holds LocalStack's GIL. Byte for byte the same for every span of a
-# drain (a test compares them); what differs is a float's notation (1e-05 is written 0.00001, the same number) and
-# NaN/Infinity, which are not JSON and are written null. Types json handed to `default` (datetime, dataclass) go to
-# `default` here too.
+# media-pipeline span, on the writer thread that holds LocalStack's GIL. The same bytes for the 924 spans of a
+# drain (compared once) and for the awkward values of tests/unit/test_span_store.py; what differs is a float's
+# notation (1e-05 is written 0.00001, the same number), NaN/Infinity (not JSON: written null) and a plain Enum
+# (its value, where json wrote str(member)). datetime and dataclass go to `default`, as with json.
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# JSON whose numbers orjson would not read back exactly (an int past 64 bits comes back a float; NaN is refused)
+_INEXACT = re.compile(r"\d{19}|NaN|Infinity")
+INEXACT_MARK = b"J"  # prefixed to a compressed span that json.loads must read (a zstd frame starts with 0x28)
+
+
+def _dumps(doc) -> tuple[bytes, bool]:
+    """(compact UTF-8 JSON, whether orjson reads it back as it was)."""
+    try:
+        return orjson.dumps(doc, default=_json_default, option=_ORJSON_OPTIONS), True
+    except (orjson.JSONEncodeError, TypeError):  # an int past 64 bits, 255 levels of nesting, a lone surrogate
+        # (a JSON request may carry "\ud800"): json writes those; a lone surrogate is not UTF-8, shown as U+FFFD as
+        # undecodable bytes are
+        text = json.dumps(doc, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+        return _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8"), False
 
 
 def encode(doc) -> bytes:
     """A span (or an API answer) as compact UTF-8 JSON."""
-    try:
-        return orjson.dumps(doc, default=_json_default, option=_ORJSON_OPTIONS)
-    except (orjson.JSONEncodeError, TypeError):  # an int past 64 bits, 255 levels of nesting, a lone surrogate
-        # (a JSON request may carry "\ud800"): json writes those; the surrogate as the JSON escape it came in as
-        text = json.dumps(doc, separators=(",", ":"), default=_json_default, ensure_ascii=False)
-        return text.encode("utf-8", "backslashreplace")
+    return _dumps(doc)[0]
 
 
 def loads(data: bytes | str):
     try:
         return orjson.loads(data)
-    except orjson.JSONDecodeError:  # NaN or an int past 64 bits, written by json (see encode)
+    except orjson.JSONDecodeError:  # NaN, written by json before orjson did (an old spans.jsonl)
         return json.loads(data)
 
 
@@ -142,8 +155,10 @@ class SpanCodec:
 _CODEC = SpanCodec()  # one per process: the ring's spans are read back wherever the API is served
 
 
-def compress(data: bytes) -> bytes:
-    return _CODEC.compress(data)
+def compress(data: bytes, exact: bool = True) -> bytes:
+    """A span's JSON for the ring; `exact=False` when only json.loads reads it back as it was (see decode)."""
+    packed = _CODEC.compress(data)
+    return packed if exact else INEXACT_MARK + packed
 
 
 def _entry(span: dict, payload) -> tuple:
@@ -154,6 +169,8 @@ def decode(entry: tuple) -> dict:
     payload = entry[PAYLOAD]
     if isinstance(payload, dict):
         return payload
+    if payload[:1] == INEXACT_MARK:
+        return json.loads(_CODEC.decompress(payload[1:]))
     return loads(_CODEC.decompress(payload))
 
 
@@ -230,13 +247,15 @@ class SpanStore:
             try:
                 if out is None:
                     out = open(self.path, "ab")
+                    if out.tell() and not _ends_a_line(self.path):  # a write cut short (a crash): end that line
+                        out.write(b"\n")
                 lines, held = [], []
                 for i, entry in enumerate(batch):
-                    line = encode(entry[PAYLOAD])
+                    line, exact = _dumps(entry[PAYLOAD])
                     lines.append(line)
                     index = entry[SEQ] % cap
                     if slots[index] is entry:  # not overwritten by a newer span meanwhile
-                        compressed = compress(line)
+                        compressed = compress(line, exact)
                         slots[index] = entry[:PAYLOAD] + (compressed,)
                         held.append((entry[SEQ], len(compressed) + ENTRY_OVERHEAD))
                     if i % 16 == 15:  # ~12 us a span since orjson and zstd (~60 before, when it was every 4th)
@@ -298,7 +317,7 @@ class SpanStore:
                         continue
                     if not isinstance(seq, int) or seq >= start_seq or self.slots[seq % self.capacity] is not None:
                         continue
-                    compressed = compress(line.encode("utf-8"))
+                    compressed = compress(line.encode("utf-8"), _INEXACT.search(line) is None)
                     if self.held_bytes + len(compressed) + ENTRY_OVERHEAD > self.history_bytes:
                         break
                     self.slots[seq % self.capacity] = _entry(span, compressed)
@@ -385,6 +404,12 @@ class SpanStore:
                     break
         out.reverse()
         return out
+
+
+def _ends_a_line(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
 
 
 def last_seq_in(path: Path) -> int:

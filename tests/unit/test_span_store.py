@@ -120,15 +120,43 @@ def test_spans_are_written_as_the_json_module_wrote_them():
 
 
 def test_what_orjson_refuses_is_written_by_json_and_read_back():
-    """A lone surrogate (a JSON request may carry "\\ud800"), an int past 64 bits, deep nesting: the span is still
-    written (before, a lone surrogate failed the writer's whole batch) and reads back the same."""
-    from sandbox.observability.store import encode, loads
+    """An int past 64 bits, deep nesting: json writes the span and json reads it back exactly; a lone surrogate (a
+    JSON request may carry "\\ud800") is not UTF-8 and is written as U+FFFD, as undecodable bytes are."""
+    from sandbox.observability.store import _dumps
 
     deep: list = []
     for _ in range(300):
         deep = [deep]
-    for span in ({"request": "x\ud800y"}, {"units": {"n": 2**70}}, {"attrs": deep}):
-        assert loads(encode(span)) == span
+    for span in ({"units": {"n": 2**70 + 1, "m": -(2**63) - 1}}, {"attrs": deep}):
+        line, exact = _dumps(span)
+        assert not exact and json.loads(line) == span
+    line, exact = _dumps({"request": "x\ud800y"})
+    assert json.loads(line) == {"request": "x\ufffdy"}
+
+
+def test_big_numbers_read_back_from_memory_exactly_as_the_file_has_them(tmp_path):
+    """orjson reads an int past 64 bits as a float: a span that needs json to read it back is marked so."""
+    store = SpanStore(capacity=100, path=tmp_path / "spans.jsonl")
+    store.record({"service": "sqs", "attrs": {"n": 2**70 + 1}})
+    store.record({"service": "sqs", "attrs": {"n": 7}})
+    store.flush(10)
+    assert all(isinstance(store.slots[seq][-1], bytes) for seq in (1, 2))
+    assert decode(store.slots[1])["attrs"]["n"] == 2**70 + 1
+    assert b'"n":1180591620717411303425' in (tmp_path / "spans.jsonl").read_bytes()
+    reopened = SpanStore(capacity=100, path=tmp_path / "spans.jsonl")  # and from the history loaded on start
+    assert reopened.loaded.wait(5)
+    assert decode(reopened.slots[1])["attrs"]["n"] == 2**70 + 1
+    assert decode(reopened.slots[2])["attrs"]["n"] == 7
+
+
+def test_a_file_cut_mid_line_by_a_crash_gets_its_next_span_on_a_line_of_its_own(tmp_path):
+    path = tmp_path / "spans.jsonl"
+    path.write_bytes(b'{"seq":1,"service":"s3"}\n{"seq":2,"serv')
+    store = SpanStore(capacity=100, path=path)
+    store.record({"service": "sqs"})
+    store.flush(10)
+    lines = path.read_bytes().splitlines()
+    assert json.loads(lines[-1]) == {"service": "sqs", "seq": 2} and lines[-2] == b'{"seq":2,"serv'
 
 
 def test_a_batch_with_a_lone_surrogate_reaches_the_file_whole(tmp_path):
@@ -138,11 +166,30 @@ def test_a_batch_with_a_lone_surrogate_reaches_the_file_whole(tmp_path):
     store.flush(10)
     lines = (tmp_path / "spans.jsonl").read_bytes().splitlines()
     assert [json.loads(line)["seq"] for line in lines] == list(range(1, 11))
-    assert json.loads(lines[4])["request"] == "bad \udcff body"
-    assert [decode(e)["request"] for e in store._entries(1, 10, None)][4] == "bad \udcff body"
-    reopened = SpanStore(capacity=100, path=tmp_path / "spans.jsonl")  # the history loads back, the surrogate too
+    assert json.loads(lines[4])["request"] == "bad \ufffd body"
+    assert [decode(e)["request"] for e in store._entries(1, 10, None)][4] == "bad \ufffd body"
+    reopened = SpanStore(capacity=100, path=tmp_path / "spans.jsonl")  # the history loads back
     assert reopened.loaded.wait(5)
-    assert decode(reopened.slots[5])["request"] == "bad \udcff body"
+    assert decode(reopened.slots[5])["request"] == "bad \ufffd body"
+
+
+def test_the_writer_compresses_with_the_learnt_dictionary(tmp_path, monkeypatch):
+    """Through the store, not only the codec: after the first TRAIN_SPANS spans, a span in memory is a small part of
+    its JSON. (The process's codec is replaced by a new one: the other tests' spans taught it theirs.)"""
+    from sandbox.observability import store as store_module
+
+    monkeypatch.setattr(store_module, "_CODEC", store_module.SpanCodec())
+    store = SpanStore(capacity=5000, path=tmp_path / "spans.jsonl")
+    lines = _pipeline_like_spans(store_module.TRAIN_SPANS + 500, seed=5)
+    for line in lines:
+        store.record(json.loads(line))
+    store.flush(20)
+    assert store_module._CODEC.dictionary is not None
+    tail = range(store.head - 400, store.head + 1)
+    held = sum(len(store.slots[seq][-1]) for seq in tail)
+    written = sum(map(len, (tmp_path / "spans.jsonl").read_bytes().splitlines()[-401:]))
+    assert held < 0.4 * written, (held, written)
+    assert [decode(store.slots[seq])["seq"] for seq in tail] == list(tail)
 
 
 def _pipeline_like_spans(n: int, seed: int = 3) -> list[bytes]:
