@@ -135,17 +135,15 @@ def preview(value, limit: int = PREVIEW_BYTES) -> str | None:
     if hasattr(value, "getbuffer") and not isinstance(value, dict):
         return _stream_text(value, limit - 1)
     try:
-        if _small(value, _Budget(limit), 0):
-            # JSON's own types and within the budget (the walk is the bound: a 6 MB value is never serialised whole;
-            # orjson would allocate ~11x a long string's size before its length could be checked): orjson writes
-            # them, 0.5 us where json.dumps took ~5
-            try:
-                text = orjson.dumps(value, option=_STRICT).decode("utf-8")
-            except (TypeError, orjson.JSONEncodeError):  # an int past 64 bits, a lone surrogate
-                text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        else:
-            text = json.dumps(_compact(value, _Budget(limit), 0), ensure_ascii=False, separators=(",", ":"),
-                              default=str)
+        # JSON's own types within the budget as they are, anything else made so by the budgeted walk (the walks are
+        # the bound: a 6 MB value is never serialised whole; orjson would allocate ~11x a long string's size before
+        # its length could be checked); orjson writes them, 0.5 us where json.dumps took ~5
+        if not _small(value, _Budget(limit), 0):
+            value = _compact(value, _Budget(limit), 0)
+        try:
+            text = orjson.dumps(value, option=_STRICT).decode("utf-8")
+        except (TypeError, orjson.JSONEncodeError):  # an int past 64 bits, a lone surrogate, a non-str key
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     except (TypeError, ValueError):
         text = repr(value)
     if text in ("{}", "[]"):

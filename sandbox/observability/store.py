@@ -5,9 +5,9 @@ optional wake-up of long-polling readers, an append to the writer's pending list
 WRITE_DELAY; a request wakes it only in a burst, WAKE_AT spans). Serialising to JSON and writing to disk
 happen on one background thread, which then compacts the slot: the span dict (about 4 KB in memory) is replaced
 by its JSON, compressed by SpanCodec (zstd with a dictionary learnt from the first spans: about 0.3-0.5 KB), and the
-compressed spans hold at most HISTORY_BYTES: past it the oldest leave memory (not the file). Each slot keeps, uncompressed,
-what filters look at first - (seq, ts, trace_id, service, noise) - so a trace lookup or a service filter only
-decompresses the spans it returns. Readers never hold the lock while they scan: a slot overwritten in the
+compressed spans hold at most HISTORY_BYTES: past it the oldest leave memory (not the file). Each slot keeps,
+uncompressed, what filters look at first - (seq, ts, trace_id, service, noise) - so a trace lookup or a service
+filter only decompresses the spans it returns. Readers never hold the lock while they scan: a slot overwritten in the
 meantime has another `seq` and is skipped.
 
 On start the store continues the `seq` of the file it finds (read from its last line, so start-up stays fast)

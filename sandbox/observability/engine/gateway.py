@@ -168,10 +168,10 @@ def _open_service_span(rec, state: RequestState, context, rewrite: bool) -> None
                           lineage=hdr.lineage, data=hdr.data)
         context.trace_context["aws_trace_header"] = new
         if "HTTP_X_AMZN_TRACE_ID" in environ:
-            environ["HTTP_X_AMZN_TRACE_ID"] = new.to_header_str()
+            environ["HTTP_X_AMZN_TRACE_ID"] = value = new.to_header_str()
             # the request's headers are a copy made when it was parsed (rolo.Request), not a view of the
             # environ; SQS reads the AWSTraceHeader of a message from them
-            context.request.headers["X-Amzn-Trace-Id"] = new.to_header_str()
+            context.request.headers["X-Amzn-Trace-Id"] = value
     state.prev = propagation.set_current(propagation.Current(trace_id, span_id))
 
 
