@@ -91,11 +91,9 @@ def encode(doc) -> bytes:
     return _dumps(doc)[0]
 
 
-def loads(data: bytes | str):
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:  # NaN, written by json before orjson did (an old spans.jsonl)
-        return json.loads(data)
+# What orjson writes it reads back as it was; what it would not (NaN from an old spans.jsonl, an int past 64 bits)
+# is marked INEXACT_MARK by the writer or the history loader and read by json.loads (decode)
+loads = orjson.loads
 
 
 class SpanCodec:

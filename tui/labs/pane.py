@@ -352,17 +352,18 @@ class LabsPane(Pane):
         for result in message.results:
             self.results[result["task"]] = result
         if message.status is not None:
-            # the progress as the check left it: "(solution applied)" shows with the marks, not a reload later (a
-            # test saw the tick before the word)
-            self.status = message.status
-        if self.status is not None and not self.showing_catalog:
-            # the marks at once: the reload below re-reads the progress file in a worker, and until its answer came
-            # the pane was no longer busy with the old marks still shown (a test saw "·" after a failed check)
-            self._show(catalog=False)
+            # the progress as the check left it, shown as a load shows it: the marks and "(solution applied)" in one
+            # step (a test saw the tick before the word while a reload re-read the file), and no second read
+            self.on_lab_loaded(LabLoaded(message.status, self.catalog))
+        else:
+            if self.status is not None and not self.showing_catalog:
+                # the marks at once: the reload re-reads the progress file in a worker, and until its answer came
+                # the pane was no longer busy with the old marks still shown (a test saw "·" after a failed check)
+                self._show(catalog=False)
+            self._reload_status()
         if message.reported:
             self.app.notify(message.reported, severity="warning" if message.reported.startswith("not ") else
                             "information", timeout=5)
-        self._reload_status()
         failed = [r for r in message.results if not r["passed"]]
         if message.results and not failed and self.status and \
                 all((self.results.get(t["id"]) or {}).get("passed") for t in self.status["tasks"]):
