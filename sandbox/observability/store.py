@@ -4,11 +4,12 @@ Recording is the hot path (it runs in the finalizer of every gateway request): a
 optional wake-up of long-polling readers, an append to the writer's pending list (the writer takes it every
 WRITE_DELAY; a request wakes it only in a burst, WAKE_AT spans). Serialising to JSON and writing to disk
 happen on one background thread, which then compacts the slot: the span dict (about 4 KB in memory) is replaced
-by its JSON, compressed by SpanCodec (zstd with a dictionary learnt from the first spans: about 0.3-0.5 KB), and the
-compressed spans hold at most HISTORY_BYTES: past it the oldest leave memory (not the file). Each slot keeps,
-uncompressed, what filters look at first - (seq, ts, trace_id, service, noise) - so a trace lookup or a service
-filter only decompresses the spans it returns. Readers never hold the lock while they scan: a slot overwritten in the
-meantime has another `seq` and is skipped.
+by its JSON, compressed by SpanCodec (zstd with a dictionary learnt from the first spans: about 0.3-0.5 KB), and
+every CHUNK_SPANS written spans are packed into one Chunk (one buffer, a few arrays) that their slots point at. The
+written spans hold at most HISTORY_BYTES: past it the oldest leave memory (not the file). What filters look at
+first - (seq, ts, trace_id, service, noise) - is kept uncompressed, so a trace lookup or a service filter only
+decompresses the spans it returns. Readers never hold the lock while they scan: a slot overwritten in the meantime
+has another `seq` (or another chunk) and is skipped.
 
 On start the store continues the `seq` of the file it finds (read from its last line, so start-up stays fast)
 and loads the file's newest spans into the ring on a background thread. Clients therefore keep their cursors
@@ -23,10 +24,14 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
 import time
+from array import array
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterator
+from itertools import accumulate, islice
 from pathlib import Path
 
 import orjson
@@ -39,9 +44,11 @@ LOG = logging.getLogger(__name__)
 DEFAULT_CAPACITY = 100_000
 # Memory the written spans may hold (their compressed JSON plus ENTRY_OVERHEAD each): the oldest are dropped past it
 # (the file keeps them). Without it the ring grew by ~30 MB per 1,000 media-pipeline uploads up to its 100k spans
-# (bench/memory.py, 2026-12-05).
+# (bench/memory.py, 2026-12-05). Since spans are held in chunks, this is about what they cost in resident memory too.
 HISTORY_BYTES = 64 * 1024 * 1024
-ENTRY_OVERHEAD = 200  # the slot's tuple, its seq/ts objects, trace id string
+ENTRY_OVERHEAD = 48  # a span's share of its chunk besides its compressed JSON and trace id: slot, seq, ts, offset
+CHUNK_SPANS = 512  # written spans are held one by one until this many are, then packed into a Chunk
+LOAD_CHUNK_SPANS = 2048  # spans per chunk built from the file at start-up
 ROTATE_BYTES = 64 * 1024 * 1024
 WRITE_DELAY = 0.05  # seconds a recorded span may wait for the writer's next batch (the file only; memory is at once)
 WAKE_AT = 2000  # spans waiting that wake the writer before WRITE_DELAY is up (a burst: bounded memory)
@@ -49,7 +56,7 @@ MAX_WAIT_SECONDS = 60.0
 TRAIN_SPANS = 1000  # spans whose JSON the compression dictionary is learnt from (the first ones written)
 DICTIONARY_BYTES = 16 * 1024
 
-# slot entry: (seq, ts, trace_id, service, noise, span dict | compressed JSON bytes)
+# a span as readers see it: (seq, ts, trace_id, service, noise, span dict | compressed JSON bytes)
 SEQ, TS, TRACE, SERVICE, NOISE, PAYLOAD = range(6)
 
 
@@ -163,6 +170,92 @@ def _entry(span: dict, payload) -> tuple:
     return (span["seq"], span.get("ts"), span.get("trace_id"), span.get("service"), bool(span.get("noise")), payload)
 
 
+LOOSE_OVERHEAD = 200  # a written span not yet in a chunk: its tuple, seq and ts objects, trace id string
+
+
+def _loose_size(entry: tuple) -> int:
+    return len(entry[PAYLOAD]) + LOOSE_OVERHEAD
+
+
+class Chunk:
+    """Written spans held together: their compressed JSON in one buffer, what filters look at in arrays.
+
+    Held one by one, a span was six small objects (its slot's tuple, seq, ts, trace id, compressed bytes, a size
+    record) spread through the allocator's pools among what requests leave behind, and it kept those pools alive:
+    ~1.7 KB of resident memory per held span for ~0.4 KB of data (bench/memory.py: +35 MB of PSS per 1,000-upload
+    run while the history grew 7.5 MB; tests/unit/test_span_store.py measures it). A chunk is a handful of objects
+    for hundreds of spans; the ring's slots point at it. Immutable once built: readers use it without the lock."""
+
+    __slots__ = ("seqs", "ts", "traces", "services", "noise", "ends", "blob", "size", "contiguous")
+
+    def __init__(self, entries: list[tuple]):
+        """`entries`: (seq, ts, trace_id, service, noise, compressed JSON), in increasing seq."""
+        self.seqs = array("q", [e[SEQ] for e in entries])
+        # a span without a number for ts (none is recorded so) filters as Filter.quick treats None: as 0
+        self.ts = array("d", [e[TS] if isinstance(e[TS], (int, float)) else 0.0 for e in entries])
+        traces: dict = {}  # the spans of a trace share one string
+        self.traces = [traces.setdefault(e[TRACE], e[TRACE]) for e in entries]
+        self.services = [_interned(e[SERVICE]) for e in entries]
+        self.noise = bytes(bool(e[NOISE]) for e in entries)
+        self.ends = array("I", accumulate(len(e[PAYLOAD]) for e in entries))
+        self.blob = b"".join(e[PAYLOAD] for e in entries)
+        self.size = len(self.blob) + ENTRY_OVERHEAD * len(entries) + sum(map(sys.getsizeof, traces))
+        self.contiguous = self.seqs[-1] - self.seqs[0] == len(entries) - 1  # no gaps (the writer's always)
+
+    @property
+    def first(self) -> int:
+        return self.seqs[0]
+
+    @property
+    def last(self) -> int:
+        return self.seqs[-1]
+
+    def index(self, seq: int) -> int:
+        """Where span `seq` is in this chunk, or -1."""
+        seqs = self.seqs
+        i = seq - seqs[0]
+        if not 0 <= i < len(seqs) or seqs[i] != seq:  # seqs with gaps (a file loaded at start-up)
+            i = bisect_left(seqs, seq)
+            if i >= len(seqs) or seqs[i] != seq:
+                return -1
+        return i
+
+    def entry(self, i: int) -> tuple:
+        start = self.ends[i - 1] if i else 0
+        return (self.seqs[i], self.ts[i], self.traces[i], self.services[i], bool(self.noise[i]),
+                self.blob[start:self.ends[i]])
+
+
+_services: dict = {}
+
+
+def _interned(service):
+    """One string object per service name for all held spans."""
+    if not isinstance(service, str):
+        return service
+    return _services.setdefault(service, service) if len(_services) < 1024 else service
+
+
+def _run(chunk: Chunk, lo: int, hi: int, match: Filter | None, reverse: bool) -> Iterator[int]:
+    """Positions lo..hi of `chunk` that pass `match.quick`."""
+    if match is None:
+        return iter(range(hi, lo - 1, -1) if reverse else range(lo, hi + 1))
+    ts, traces, services, noise, quick = chunk.ts, chunk.traces, chunk.services, chunk.noise, match.quick
+    if match.trace is not None:  # the trace's spans found by list.index, in C
+        found, k = [], lo
+        try:
+            while True:
+                k = traces.index(match.trace, k, hi + 1)
+                found.append(k)
+                k += 1
+        except ValueError:
+            pass
+        positions = reversed(found) if reverse else found
+    else:
+        positions = range(hi, lo - 1, -1) if reverse else range(lo, hi + 1)
+    return (k for k in positions if quick(ts[k], traces[k], services[k], noise[k]))
+
+
 def decode(entry: tuple) -> dict:
     payload = entry[PAYLOAD]
     if isinstance(payload, dict):
@@ -177,9 +270,11 @@ class SpanStore:
                  history_bytes: int = HISTORY_BYTES):
         self.capacity = capacity
         self.history_bytes = history_bytes
-        self.held_bytes = 0  # of the compressed spans in `_sizes`
-        self._sizes: deque[tuple[int, int]] = deque()  # (seq, bytes) of compressed spans, oldest first
-        self.slots: list[tuple | None] = [None] * capacity
+        self.held_bytes = 0  # of the written spans: `_chunks` and `_loose`
+        self._chunks: deque[Chunk] = deque()  # oldest first
+        self._loose: deque[tuple] = deque()  # written spans not yet in a chunk (fewer than CHUNK_SPANS), oldest first
+        # seq % capacity -> the span's entry tuple (recorded, or written and not yet in a chunk) or its Chunk
+        self.slots: list[tuple | Chunk | None] = [None] * capacity
         self.next_seq = 1
         self.first_seq = 1
         self.lock = threading.Lock()
@@ -232,7 +327,7 @@ class SpanStore:
         return seq
 
     def _write_loop(self) -> None:
-        out = None
+        out = batch = lines = written = entry = None
         slots, cap = self.slots, self.capacity
         while True:
             self._wake.wait(WRITE_DELAY)
@@ -247,18 +342,17 @@ class SpanStore:
                     out = open(self.path, "ab")
                     if out.tell() and not _ends_a_line(self.path):  # a write cut short (a crash): end that line
                         out.write(b"\n")
-                lines, held = [], []
+                lines, written = [], []
                 for i, entry in enumerate(batch):
                     line, exact = _dumps(entry[PAYLOAD])
                     lines.append(line)
                     index = entry[SEQ] % cap
                     if slots[index] is entry:  # not overwritten by a newer span meanwhile
-                        compressed = compress(line, exact)
-                        slots[index] = entry[:PAYLOAD] + (compressed,)
-                        held.append((entry[SEQ], len(compressed) + ENTRY_OVERHEAD))
+                        slots[index] = held = entry[:PAYLOAD] + (compress(line, exact),)
+                        written.append(held)
                     if i % 16 == 15:  # ~12 us a span since orjson and zstd (~60 before, when it was every 4th)
                         time.sleep(0)  # let request threads have the GIL: this thread is never in a hurry
-                self._trim(held)
+                self._hold(written)
                 lines.append(b"")
                 out.write(b"\n".join(lines))
                 out.flush()
@@ -272,23 +366,50 @@ class SpanStore:
                 out = None
                 time.sleep(1)
             finally:
+                # the batch's span dicts (~4 KB each) would otherwise live in these locals until the next batch
+                batch = lines = written = entry = None
                 self._busy = False
 
-    def _trim(self, held: list[tuple[int, int]]) -> None:
-        """Counts the spans just compressed, then drops the oldest while they hold more than `history_bytes` (and
-        forgets the sizes of spans the ring has overwritten by count)."""
+    def _hold(self, written: list[tuple]) -> None:
+        """Counts the spans just written and drops the oldest while all hold more than `history_bytes` (and those
+        the ring has overwritten by count); then packs the loose ones into chunks of CHUNK_SPANS."""
+        loose, slots, cap = self._loose, self.slots, self.capacity
+        loose.extend(written)
         with self.lock:
-            sizes, slots, cap = self._sizes, self.slots, self.capacity
-            sizes.extend(held)
-            self.held_bytes += sum(size for _, size in held)
-            while sizes and (self.held_bytes > self.history_bytes or sizes[0][0] < self.first_seq):
-                seq, size = sizes.popleft()
-                self.held_bytes -= size
-                if seq >= self.first_seq:
-                    entry = slots[seq % cap]
-                    if entry is not None and entry[SEQ] == seq:
-                        slots[seq % cap] = None
-                    self.first_seq = seq + 1
+            self.held_bytes += sum(_loose_size(entry) for entry in written)
+            self._trim()
+        if len(loose) < CHUNK_SPANS:
+            return
+        packed = [list(islice(loose, start, start + CHUNK_SPANS))
+                  for start in range(0, len(loose) - CHUNK_SPANS + 1, CHUNK_SPANS)]
+        chunks = [Chunk(entries) for entries in packed]
+        with self.lock:
+            for chunk, entries in zip(chunks, packed):
+                for entry in entries:
+                    index = entry[SEQ] % cap
+                    if slots[index] is entry:
+                        slots[index] = chunk
+                    loose.popleft()
+                self._chunks.append(chunk)
+                self.held_bytes += chunk.size - sum(_loose_size(entry) for entry in entries)
+            self._trim()
+
+    def _trim(self) -> None:
+        """(under the lock)"""
+        chunks, loose, slots, cap = self._chunks, self._loose, self.slots, self.capacity
+        while chunks and (self.held_bytes > self.history_bytes or chunks[0].last < self.first_seq):
+            chunk = chunks.popleft()
+            self.held_bytes -= chunk.size
+            for seq in chunk.seqs:
+                if slots[seq % cap] is chunk:
+                    slots[seq % cap] = None
+            self.first_seq = max(self.first_seq, chunk.last + 1)
+        while loose and (self.held_bytes > self.history_bytes or loose[0][SEQ] < self.first_seq):
+            entry = loose.popleft()
+            self.held_bytes -= _loose_size(entry)
+            if slots[entry[SEQ] % cap] is entry:
+                slots[entry[SEQ] % cap] = None
+            self.first_seq = max(self.first_seq, entry[SEQ] + 1)
 
     def flush(self, timeout: float = 5.0) -> None:
         """Waits until everything recorded so far is on disk (shutdown)."""
@@ -305,28 +426,46 @@ class SpanStore:
             with self.lock:
                 room = self.capacity - (self.next_seq - self.first_seq)
                 start_seq = self.first_seq
+                found: dict[int, tuple] = {}  # seq -> (entry without payload, line): the newest line of each seq
                 for line in reversed(lines):
-                    if room <= 0:
+                    if len(found) >= room:
                         break
                     try:
                         span = json.loads(line)
                         seq = span["seq"]
                     except (ValueError, KeyError, TypeError):
                         continue
-                    if not isinstance(seq, int) or seq >= start_seq or self.slots[seq % self.capacity] is not None:
+                    if isinstance(seq, int) and seq < start_seq and seq not in found:
+                        found[seq] = (_entry(span, None), line)
+                del lines
+                group: list[tuple] = []  # newest first, in decreasing seq (a chunk's seqs increase)
+                for seq in sorted(found, reverse=True):
+                    entry, line = found[seq]
+                    if self.slots[seq % self.capacity] is not None:
                         continue
                     compressed = compress(line.encode("utf-8"), _INEXACT.search(line) is None)
                     if self.held_bytes + len(compressed) + ENTRY_OVERHEAD > self.history_bytes:
                         break
-                    self.slots[seq % self.capacity] = _entry(span, compressed)
-                    self.first_seq = min(self.first_seq, seq)
-                    self._sizes.appendleft((seq, len(compressed) + ENTRY_OVERHEAD))  # newest first: oldest ends left
+                    group.append(entry[:PAYLOAD] + (compressed,))
                     self.held_bytes += len(compressed) + ENTRY_OVERHEAD
-                    room -= 1
+                    if len(group) == LOAD_CHUNK_SPANS:
+                        self._hold_loaded(group)
+                        group = []
+                if group:
+                    self._hold_loaded(group)
         except Exception:  # noqa: BLE001
             LOG.exception("could not load recorded spans from %s", self.path)
         finally:
             self.loaded.set()
+
+    def _hold_loaded(self, newest_first: list[tuple]) -> None:
+        """(under the lock) Spans read from the file, older than all held: a chunk at the old end."""
+        chunk = Chunk(newest_first[::-1])
+        self.held_bytes += chunk.size - sum(len(e[PAYLOAD]) + ENTRY_OVERHEAD for e in newest_first)
+        for seq in chunk.seqs:
+            self.slots[seq % self.capacity] = chunk
+        self._chunks.appendleft(chunk)
+        self.first_seq = min(self.first_seq, chunk.first)
 
     # --- reading ----------------------------------------------------------------------------------------
     @property
@@ -335,20 +474,68 @@ class SpanStore:
         return self.next_seq - 1
 
     def __len__(self) -> int:
-        slots, cap = self.slots, self.capacity
-        return sum(1 for seq in range(self.first_seq, self.head + 1)
-                   if slots[seq % cap] is not None and slots[seq % cap][SEQ] == seq)
+        slots, cap, head = self.slots, self.capacity, self.head
+        held, seq = 0, self.first_seq
+        while seq <= head:
+            slot = slots[seq % cap]
+            if slot is None:
+                seq += 1
+            elif type(slot) is tuple:
+                held += slot[SEQ] == seq
+                seq += 1
+            else:  # a chunk: count its run at once (the ring overwrites only spans older than first_seq)
+                i = slot.index(seq)
+                if i < 0:
+                    seq += 1
+                    continue
+                run = bisect_left(slot.seqs, head + 1) - i
+                if slot.seqs[i + run - 1] - seq != run - 1:  # seqs with gaps (read from a file): one by one
+                    run = 1
+                held += run
+                seq += run
+        return held
+
+    def entry(self, seq: int) -> tuple | None:
+        """Span `seq` as (seq, ts, trace_id, service, noise, span dict | compressed JSON), or None if not held."""
+        slot = self.slots[seq % self.capacity]
+        if slot is None:
+            return None
+        if type(slot) is tuple:
+            return slot if slot[SEQ] == seq else None
+        i = slot.index(seq)
+        return slot.entry(i) if i >= 0 else None
 
     def _entries(self, start: int, end: int, match: Filter | None, reverse: bool = False) -> Iterator[tuple]:
         slots, cap = self.slots, self.capacity
-        seqs = range(end, max(start, self.first_seq) - 1, -1) if reverse else range(max(start, self.first_seq), end + 1)
-        for seq in seqs:
-            entry = slots[seq % cap]
-            if entry is None or entry[SEQ] != seq:
+        start = max(start, self.first_seq)
+        step = -1 if reverse else 1
+        seq, stop = (end, start - 1) if reverse else (start, end + 1)
+        while (stop < seq) if reverse else (seq < stop):
+            slot = slots[seq % cap]
+            if slot is None:
+                seq += step
                 continue
-            if match is not None and not match.quick(entry[TS], entry[TRACE], entry[SERVICE], entry[NOISE]):
+            if type(slot) is tuple:
+                if slot[SEQ] == seq and (match is None or match.quick(slot[TS], slot[TRACE], slot[SERVICE],
+                                                                     slot[NOISE])):
+                    yield slot
+                seq += step
                 continue
-            yield entry
+            i = slot.index(seq)
+            if i < 0:
+                seq += step
+                continue
+            # the run of this chunk's spans in the range at once (a trace lookup passes 100,000 spans); the ring
+            # overwrites only spans older than first_seq, so the run's slots need no look each
+            if not slot.contiguous:
+                lo = hi = i
+            elif reverse:
+                lo, hi = max(0, i - (seq - stop) + 1), i
+            else:
+                lo, hi = i, min(len(slot.seqs) - 1, i + (stop - seq) - 1)
+            for k in _run(slot, lo, hi, match, reverse):
+                yield slot.entry(k)
+            seq += step * (hi - lo + 1)
 
     def iter_range(self, start: int, end: int, match: Filter | None = None) -> Iterator[dict]:
         """Spans with start <= seq <= end (that pass `match`), oldest first."""
