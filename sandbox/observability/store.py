@@ -48,7 +48,6 @@ DEFAULT_CAPACITY = 100_000
 HISTORY_BYTES = 64 * 1024 * 1024
 ENTRY_OVERHEAD = 48  # a span's share of its chunk besides its compressed JSON and trace id: slot, seq, ts, offset
 CHUNK_SPANS = 512  # written spans are held one by one until this many are, then packed into a Chunk
-LOAD_CHUNK_SPANS = 2048  # spans per chunk built from the file at start-up
 ROTATE_BYTES = 64 * 1024 * 1024
 WRITE_DELAY = 0.05  # seconds a recorded span may wait for the writer's next batch (the file only; memory is at once)
 WAKE_AT = 2000  # spans waiting that wake the writer before WRITE_DELAY is up (a burst: bounded memory)
@@ -191,10 +190,9 @@ class Chunk:
     def __init__(self, entries: list[tuple]):
         """`entries`: (seq, ts, trace_id, service, noise, compressed JSON), in increasing seq."""
         self.seqs = array("q", [e[SEQ] for e in entries])
-        # a span without a number for ts (none is recorded so) filters as Filter.quick treats None: as 0
-        self.ts = array("d", [e[TS] if isinstance(e[TS], (int, float)) else 0.0 for e in entries])
+        self.ts = array("d", [_ts(e[TS]) for e in entries])
         traces: dict = {}  # the spans of a trace share one string
-        self.traces = [traces.setdefault(e[TRACE], e[TRACE]) for e in entries]
+        self.traces = [traces.setdefault(t, t) if type(t) is str else t for t in (e[TRACE] for e in entries)]
         self.services = [_interned(e[SERVICE]) for e in entries]
         self.noise = bytes(bool(e[NOISE]) for e in entries)
         self.ends = array("I", accumulate(len(e[PAYLOAD]) for e in entries))
@@ -224,6 +222,13 @@ class Chunk:
         start = self.ends[i - 1] if i else 0
         return (self.seqs[i], self.ts[i], self.traces[i], self.services[i], bool(self.noise[i]),
                 self.blob[start:self.ends[i]])
+
+
+def _ts(value) -> float:
+    """A span's ts for the chunk's array (a span recorded without a number filters as Filter.quick treats None)."""
+    if isinstance(value, (int, float)) and -1e300 < value < 1e300:
+        return float(value)
+    return 0.0
 
 
 _services: dict = {}
@@ -352,10 +357,12 @@ class SpanStore:
                         written.append(held)
                     if i % 16 == 15:  # ~12 us a span since orjson and zstd (~60 before, when it was every 4th)
                         time.sleep(0)  # let request threads have the GIL: this thread is never in a hurry
-                self._hold(written)
                 lines.append(b"")
-                out.write(b"\n".join(lines))
-                out.flush()
+                try:
+                    out.write(b"\n".join(lines))
+                    out.flush()
+                finally:  # the file first: packing for memory never keeps a span from it
+                    self._hold(written)
                 self.batches_written += 1
                 if out.tell() > ROTATE_BYTES:
                     out.close()
@@ -426,6 +433,7 @@ class SpanStore:
             with self.lock:
                 room = self.capacity - (self.next_seq - self.first_seq)
                 start_seq = self.first_seq
+                floor = self.next_seq - self.capacity  # older seqs would share a ring slot with a newer one
                 found: dict[int, tuple] = {}  # seq -> (entry without payload, line): the newest line of each seq
                 for line in reversed(lines):
                     if len(found) >= room:
@@ -435,22 +443,30 @@ class SpanStore:
                         seq = span["seq"]
                     except (ValueError, KeyError, TypeError):
                         continue
-                    if isinstance(seq, int) and seq < start_seq and seq not in found:
+                    if isinstance(seq, int) and floor <= seq < start_seq and seq not in found:
                         found[seq] = (_entry(span, None), line)
                 del lines
-                group: list[tuple] = []  # newest first, in decreasing seq (a chunk's seqs increase)
+                # newest first, in decreasing seq (a chunk's seqs increase); its size counted as a chunk counts it,
+                # or more (a trace id once per group), so that the chunk stays within the budget
+                group: list[tuple] = []
+                group_bytes, traces = 0, set()
                 for seq in sorted(found, reverse=True):
                     entry, line = found[seq]
                     if self.slots[seq % self.capacity] is not None:
                         continue
                     compressed = compress(line.encode("utf-8"), _INEXACT.search(line) is None)
-                    if self.held_bytes + len(compressed) + ENTRY_OVERHEAD > self.history_bytes:
+                    size = len(compressed) + ENTRY_OVERHEAD
+                    trace = entry[TRACE]
+                    if trace not in traces:
+                        size += sys.getsizeof(trace)
+                    if self.held_bytes + group_bytes + size > self.history_bytes:
                         break
                     group.append(entry[:PAYLOAD] + (compressed,))
-                    self.held_bytes += len(compressed) + ENTRY_OVERHEAD
-                    if len(group) == LOAD_CHUNK_SPANS:
+                    group_bytes += size
+                    traces.add(trace)
+                    if len(group) == CHUNK_SPANS:
                         self._hold_loaded(group)
-                        group = []
+                        group, group_bytes, traces = [], 0, set()
                 if group:
                     self._hold_loaded(group)
         except Exception:  # noqa: BLE001
@@ -461,7 +477,7 @@ class SpanStore:
     def _hold_loaded(self, newest_first: list[tuple]) -> None:
         """(under the lock) Spans read from the file, older than all held: a chunk at the old end."""
         chunk = Chunk(newest_first[::-1])
-        self.held_bytes += chunk.size - sum(len(e[PAYLOAD]) + ENTRY_OVERHEAD for e in newest_first)
+        self.held_bytes += chunk.size
         for seq in chunk.seqs:
             self.slots[seq % self.capacity] = chunk
         self._chunks.appendleft(chunk)
@@ -525,8 +541,8 @@ class SpanStore:
             if i < 0:
                 seq += step
                 continue
-            # the run of this chunk's spans in the range at once (a trace lookup passes 100,000 spans); the ring
-            # overwrites only spans older than first_seq, so the run's slots need no look each
+            # the run of this chunk's spans in the range at once (a trace lookup passes 100,000 spans); a span found
+            # is still looked up in its slot, which the ring may have given a newer span meanwhile
             if not slot.contiguous:
                 lo = hi = i
             elif reverse:
@@ -534,7 +550,8 @@ class SpanStore:
             else:
                 lo, hi = i, min(len(slot.seqs) - 1, i + (stop - seq) - 1)
             for k in _run(slot, lo, hi, match, reverse):
-                yield slot.entry(k)
+                if slots[slot.seqs[k] % cap] is slot:
+                    yield slot.entry(k)
             seq += step * (hi - lo + 1)
 
     def iter_range(self, start: int, end: int, match: Filter | None = None) -> Iterator[dict]:

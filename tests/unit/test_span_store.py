@@ -332,3 +332,59 @@ def test_a_file_with_gaps_and_repeated_lines_loads_into_chunks_that_find_each_sp
     store.flush(10)
     assert store.head == 3001 and store.all().__next__()["seq"] == 1
     assert [s["seq"] for s in store.all()] == seqs + [3001]
+
+
+def test_history_loaded_within_its_budget_is_not_wiped_by_the_next_span(tmp_path):
+    from sandbox.observability.store import CHUNK_SPANS
+
+    path = tmp_path / "spans.jsonl"
+    path.write_text("".join(json.dumps({"seq": s, "ts": float(s), "trace_id": f"1-{s:08x}-{s:024x}", "service": "sqs",
+                                        "request": f"{s:06d}" * 30}) + "\n" for s in range(1, 3001)))
+    store = SpanStore(capacity=100_000, path=path, history_bytes=150_000)
+    assert store.loaded.wait(10)
+    loaded = len(store)
+    assert 100 < loaded < 3000 and store.held_bytes <= 150_000
+    assert [s["seq"] for s in store.all()] == list(range(3001 - loaded, 3001))  # the newest
+    store.record({"ts": 9999.0, "trace_id": "t", "service": "sqs"})
+    store.flush(10)
+    assert store.held_bytes <= 150_000 and len(store) >= loaded + 1 - CHUNK_SPANS
+
+
+def test_spans_with_odd_values_reach_the_file_and_memory(tmp_path):
+    from sandbox.observability.store import CHUNK_SPANS
+
+    store = SpanStore(capacity=10_000, path=tmp_path / "spans.jsonl")
+    odd = [{"ts": 10**400, "trace_id": ["not", "a", "string"], "service": None},
+           {"ts": None, "trace_id": None, "service": {"a": 1}}, {"ts": "x", "trace_id": 7, "service": "s3"}]
+    for i in range(CHUNK_SPANS + 100):
+        store.record(dict(odd[i % 3], i=i))
+    store.flush(10)
+    lines = (tmp_path / "spans.jsonl").read_text().splitlines()
+    assert len(lines) == CHUNK_SPANS + 100 and len(store._chunks) == 1
+    assert [s["i"] for s in store.all()] == list(range(CHUNK_SPANS + 100))
+
+
+def test_a_lazy_reader_does_not_return_spans_the_ring_has_overwritten_meanwhile(tmp_path):
+    store = SpanStore(capacity=1000, path=tmp_path / "spans.jsonl")
+    for i in range(1000):
+        store.record({"ts": float(i), "trace_id": "t", "service": "sqs", "i": i})
+    store.flush(10)
+    reading = store.all()
+    assert next(reading)["seq"] == 1
+    for i in range(1000):
+        store.record({"ts": float(i), "trace_id": "t", "service": "sqs", "i": 1000 + i})
+    store.flush(10)
+    assert list(reading) == []  # seqs 2..1000 were overwritten by 1001..2000
+
+
+def test_a_file_whose_seqs_span_more_than_the_ring_loads_only_what_fits_in_it(tmp_path):
+    path = tmp_path / "spans.jsonl"
+    seqs = list(range(1, 61)) + list(range(990, 1021))
+    path.write_text("".join(json.dumps({"seq": s, "trace_id": "t", "service": "sqs"}) + "\n" for s in seqs))
+    store = SpanStore(capacity=100, path=path)
+    assert store.loaded.wait(10)
+    assert [s["seq"] for s in store.all()] == list(range(990, 1021)) and len(store) == 31
+    assert store.entry(50) is None
+    store.record({"trace_id": "t", "service": "sqs"})
+    store.flush(10)
+    assert [s["seq"] for s in store.all()] == list(range(990, 1022))
