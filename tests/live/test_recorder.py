@@ -84,6 +84,23 @@ def test_simple_request_is_one_complete_span(sb, helpers):
     assert failed["error"]["message"]
 
 
+def test_dynamodb_previews_show_items_whole_with_their_underscore_attributes(sb, helpers):
+    """Items from small bodies are previewed in one orjson call (preview.py FAST_BYTES), with every attribute:
+    the walk used to drop names starting with "_" (Amplify's `_version`), and DynamoDB's answer is read too."""
+    ddb = sb.client("dynamodb")
+    table = helpers.unique("posts")
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    cursor = sb.observe.cursor()
+    item = {"id": {"S": "p1"}, "_version": {"N": "3"}, "_lastChangedAt": {"N": "1733529600000"}}
+    ddb.put_item(TableName=table, Item=item)
+    ddb.get_item(TableName=table, Key={"id": {"S": "p1"}})
+    put = wait_for_span(sb, cursor, helpers, lambda s: s["operation"] == "PutItem", "the PutItem span")
+    got = wait_for_span(sb, cursor, helpers, lambda s: s["operation"] == "GetItem", "the GetItem span")
+    assert json.loads(put["request"]) == {"TableName": table, "Item": item}
+    assert json.loads(got["response"])["Item"] == item
+
+
 def test_sdk_call_of_a_function_is_attributed_to_it_and_linked_to_its_execution(sb, helpers):
     url, arn = queue(sb, helpers)
     fn = helpers.create_function(sb, SENDER, Environment={"Variables": {"QUEUE": url}}, MemorySize=256)

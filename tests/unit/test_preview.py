@@ -113,3 +113,45 @@ def test_a_large_value_is_never_serialised_whole():
         tracemalloc.stop()
     assert len(text) <= 2048 and text.startswith('{"Messages":[{"Body":"mmm')
     assert peak < 256 * 1024, peak
+
+
+def test_a_value_from_a_small_body_is_written_at_once_as_the_walk_would_show_it():
+    """The fast path (body_bytes <= FAST_BYTES: one orjson call, no walk) shows what the walk shows when that fits in
+    the limit; what does not fit, or what orjson refuses, goes the walk's way."""
+    rng = random.Random(11)
+    fast = 0
+    for _ in range(3000):
+        value = {"Root": _random_value(rng)}
+        now, walked = preview(value, body_bytes=1000), preview(value)
+        assert now == walked, value
+        fast += preview_mod._fast(value, 2048) is not None
+    assert fast > 1000
+    odd = [
+        {"model": Shape("a dataclass is shown as its str")},
+        {"Body": b"bytes are text when they decode", "n": 1},
+        {"Payload": b"\x00\x01\x02 binary", "Stream": io.BytesIO(b'{"a": 1}')},
+        {"_internal": "private keys are left out", "Key": "shown"},
+        {"when": datetime.datetime(2026, 12, 6, 20, 0), "day": datetime.date(2026, 12, 6)},
+        {1: "a non-str key"}, {"inner": {2: "a non-str key inside"}},
+        {"ids": (1, 2, 3), "set": {"one"}},
+        {"big": 2**70}, {"bad": "\ud800"},
+        {"Body": "x" * 5000},
+        {"numbers": list(range(100))},
+    ]
+    for value in odd:
+        assert preview(value, body_bytes=100) == preview(value), value
+
+
+def test_a_small_bodys_values_are_shown_whole_with_their_underscore_attributes():
+    """The walk left out every key starting with "_" at any depth, so DynamoDB attributes such as Amplify's
+    `_version` and `_lastChangedAt` were missing from previews; the fast path leaves out only top-level ones."""
+    item = {"TableName": "posts", "Item": {"id": {"S": "p1"}, "_version": {"N": "3"}, "_lastChangedAt": {"N": "1"}}}
+    assert json.loads(preview(item, body_bytes=200))["Item"]["_version"] == {"N": "3"}
+    deep = {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": "ten levels"}}}}}}}}}}
+    assert json.loads(preview(deep, body_bytes=200)) == deep  # the walk elides past 8 levels
+
+
+def test_a_large_body_or_a_large_value_goes_the_walks_way():
+    value = {"Records": [{"body": "y" * 1000, "id": i} for i in range(200)]}
+    assert preview(value, body_bytes=100) == preview(value)  # its JSON is past the limit: the walk's cut
+    assert preview(value, body_bytes=preview_mod.FAST_BYTES + 1) == preview(value)

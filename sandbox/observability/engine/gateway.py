@@ -187,6 +187,15 @@ def _function_error(payload) -> str | None:
     return None
 
 
+def _body_bytes(request) -> int | None:
+    """The length of the request's body as parsed: unknown when it came compressed (a small gzip body can hold a
+    large request; CloudWatch's PutMetricData takes one)."""
+    environ = request.environ
+    if environ.get("HTTP_CONTENT_ENCODING"):
+        return None
+    return request.content_length
+
+
 def _service_span(rec, state: RequestState, context, response) -> dict:
     service = context.service.service_name
     operation = context.operation.name if context.operation is not None else None
@@ -259,8 +268,8 @@ def _service_span(rec, state: RequestState, context, response) -> dict:
         "links": links,
         "request_id": context.request_id,
         "correlation_id": corr,
-        "request": preview(params),
-        "response": preview(result) if exc is None else None,
+        "request": preview(params, body_bytes=_body_bytes(context.request)),
+        "response": preview(result, body_bytes=response.content_length) if exc is None else None,
         "noise": noise.is_noise(service, operation, internal, resource_name, params, result,
                                 user_agent=context.request.environ.get("HTTP_USER_AGENT")),
         "injected": context.__dict__.get("sandbox_fault"),
