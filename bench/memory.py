@@ -48,11 +48,13 @@ def idle_cpu_percent(pid: int, seconds: float) -> float:
     return (sum(proc.cpu_times()[:2]) - c0) / (time.monotonic() - t0) * 100
 
 
-def burst(sb: Sandbox, files: int) -> float:
+def burst(sb: Sandbox, files: int) -> tuple[float, float]:
+    """(files/s, LocalStack's CPU ms per file) of one burst, from the first upload to the last job DONE."""
     out = sb.deploy("media-pipeline", stack_name="bench-media", parameters={"ProcessingMsPerMB": "0"}).outputs
     s3, ddb = sb.client("s3"), sb.client("dynamodb")
     body = b"MEDIA1" + os.urandom(1000)
-    t0 = time.time()
+    proc = psutil.Process(sb.embedded.instance().pid)
+    t0, cpu0 = time.time(), sum(proc.cpu_times()[:2])
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda i: s3.put_object(Bucket=out["UploadsBucket"], Key=f"m/{i:06d}-{uuid.uuid4().hex[:6]}.mp4",
                                               Body=body), range(files)))
@@ -63,7 +65,7 @@ def burst(sb: Sandbox, files: int) -> float:
             TableName=out["JobsTableName"], Select="COUNT", FilterExpression="#s = :d",
             ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":d": {"S": "DONE"}}))
         if done >= files:
-            return files / (time.time() - t0)
+            return files / (time.time() - t0), (sum(proc.cpu_times()[:2]) - cpu0) * 1000 / files
     raise SystemExit(f"only {done} of {files} jobs DONE after 15 minutes")
 
 
@@ -83,13 +85,13 @@ def main() -> None:
         sb.deploy("media-pipeline", stack_name="bench-media", parameters={"ProcessingMsPerMB": "0"})
         print(f"idle, media-pipeline deployed: PSS {pss_mb(pid):.0f} MB, "
               f"CPU {idle_cpu_percent(pid, args.idle_seconds):.2f} %")
-        print(f"\n{'run':>4}{'files/s':>9}{'LocalStack PSS after reset':>28}{'functions PSS':>15}"
-              f"{'recorder history':>18}")
+        print(f"\n{'run':>4}{'files/s':>9}{'LocalStack CPU/file':>20}{'LocalStack PSS after reset':>28}"
+              f"{'functions PSS':>15}{'recorder history':>18}")
         for run in range(1, args.runs + 1):
-            rate = burst(sb, args.files)
+            rate, cpu_ms = burst(sb, args.files)
             sb.reset()
             time.sleep(3)
-            print(f"{run:>4}{rate:>9.1f}{pss_mb(pid):>26.0f} MB{children_pss_mb(pid):>12.0f} MB"
+            print(f"{run:>4}{rate:>9.1f}{cpu_ms:>17.1f} ms{pss_mb(pid):>26.0f} MB{children_pss_mb(pid):>12.0f} MB"
                   f"{recorder_history(sb):>18}", flush=True)
     finally:
         sb.down()

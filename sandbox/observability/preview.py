@@ -3,8 +3,7 @@
 The walk over a parsed request is budgeted: long strings are cut before they are serialised, and once the
 budget is spent the rest is elided, so a 6 MB Lambda payload or a 1 MB Scan result costs no more than a
 small one. Streams (S3 bodies) are never read; a BytesIO the gateway parsed is previewed without consuming it.
-A request or answer whose HTTP body was small (FAST_BYTES) skips the walk: one orjson call, walked only when its
-JSON does not fit in the limit.
+A request or answer from a small JSON body skips the walk (see `preview`).
 """
 
 from __future__ import annotations
@@ -127,46 +126,31 @@ def _small(value, budget: _Budget, depth: int) -> bool:
     return False
 
 
-# A parsed request or answer whose HTTP body was at most this long is written by orjson at once: its JSON is about
-# the body's size (XML and query bodies are bigger than their parse; a stream or a decoded blob goes to _default),
-# so the allocation is bounded without the walk (~5 us of a ~6 us preview of a DynamoDB request)
-FAST_BYTES = 16 * 1024
-
-
-def _default(value):
-    """What the walk makes of what JSON has no type for, for orjson's fast path (same text as _compact's)."""
-    if isinstance(value, (bytes, bytearray)):
-        return _bytes_text(bytes(value), 512)
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
-    if isinstance(value, float):  # a float subclass: its number
-        return float(value)
-    if isinstance(value, (set, frozenset)):
-        return list(value)
-    if hasattr(value, "getbuffer"):
-        return _stream_text(value, 512)
-    if hasattr(value, "read"):
-        return "<stream>"
-    return str(value)[:512]
-
-
 def _fast(value: dict, limit: int) -> str | None:
-    """The preview of a dict from a small body in one orjson call, if it fits in `limit`; else None (walk it)."""
+    """The preview of a dict of JSON's own types in one orjson call, if it fits in `limit`; else None (walk it)."""
     for key in value:
         if type(key) is not str or key[:1] == "_":  # what the walk leaves out at the top (and non-str keys)
             return None
     try:
-        text = orjson.dumps(value, default=_default, option=_STRICT).decode("utf-8")
-    except (TypeError, orjson.JSONEncodeError):  # an int past 64 bits, a lone surrogate, a non-str key inside
+        # no `default`: a datetime, bytes, a stream, a tuple or float subclass... raises at once, and the walk shows it
+        text = orjson.dumps(value, option=_STRICT).decode("utf-8")
+    except (TypeError, orjson.JSONEncodeError):  # also an int past 64 bits, a lone surrogate, a non-str key inside
         return None
     return text if len(text) <= limit else None
 
 
-def preview(value, limit: int = PREVIEW_BYTES, body_bytes: int | None = None) -> str | None:
-    """`body_bytes`: the length of the HTTP body `value` was parsed from (or serialised to), when known."""
+def preview(value, limit: int = PREVIEW_BYTES, json_body_bytes: int | None = None) -> str | None:
+    """`json_body_bytes`: the length of the JSON body `value` was parsed from (or serialised to), when known.
+
+    A dict from a JSON body no longer than `limit` is written by orjson at once, without the walk (1.3 instead of 6.4
+    us for an UpdateItem's request): its JSON is about the body's size, so it fits and the work is bounded (a JSON
+    body has no entities to expand, unlike XML). It is shown whole: below the top level nothing is left out, where
+    the walk left out keys starting with "_" (DynamoDB attributes like Amplify's `_version`), nesting past 8 levels,
+    and cut strings past 512 characters in lists or dicts of more than 64 entries. A plain Enum would show its value
+    (the walk: its name); LocalStack's are str enums, the same either way."""
     if value is None:
         return None
-    if body_bytes is not None and body_bytes <= FAST_BYTES and type(value) is dict:
+    if json_body_bytes is not None and json_body_bytes <= limit and type(value) is dict:
         text = _fast(value, limit)
         if text is not None:
             return None if text == "{}" else text

@@ -85,8 +85,8 @@ def test_simple_request_is_one_complete_span(sb, helpers):
 
 
 def test_dynamodb_previews_show_items_whole_with_their_underscore_attributes(sb, helpers):
-    """Items from small bodies are previewed in one orjson call (preview.py FAST_BYTES), with every attribute:
-    the walk used to drop names starting with "_" (Amplify's `_version`), and DynamoDB's answer is read too."""
+    """Items from small JSON bodies are previewed in one orjson call (preview.py), with every attribute: the walk
+    used to drop names starting with "_" (Amplify's `_version`); DynamoDB's answer is read the same way."""
     ddb = sb.client("dynamodb")
     table = helpers.unique("posts")
     ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],

@@ -115,43 +115,74 @@ def test_a_large_value_is_never_serialised_whole():
     assert peak < 256 * 1024, peak
 
 
-def test_a_value_from_a_small_body_is_written_at_once_as_the_walk_would_show_it():
-    """The fast path (body_bytes <= FAST_BYTES: one orjson call, no walk) shows what the walk shows when that fits in
-    the limit; what does not fit, or what orjson refuses, goes the walk's way."""
+def test_a_value_from_a_small_json_body_is_written_at_once_as_the_walk_would_show_it():
+    """The fast path (a JSON body no longer than the limit: one orjson call, no walk) shows what the walk shows for
+    JSON's own types; anything else (orjson raises at once) goes the walk's way."""
+    import collections
+    import enum
+
     rng = random.Random(11)
     fast = 0
     for _ in range(3000):
         value = {"Root": _random_value(rng)}
-        now, walked = preview(value, body_bytes=1000), preview(value)
-        assert now == walked, value
+        assert preview(value, json_body_bytes=1000) == preview(value), value
         fast += preview_mod._fast(value, 2048) is not None
     assert fast > 1000
+
+    class Ratio(float):
+        pass
+
+    Point = collections.namedtuple("Point", "x y")
+    Kind = enum.StrEnum("Kind", {"A": "a"})
     odd = [
         {"model": Shape("a dataclass is shown as its str")},
-        {"Body": b"bytes are text when they decode", "n": 1},
+        {"Body": b"bytes are text when they decode", "n": 1, "long": "l" * 600},
         {"Payload": b"\x00\x01\x02 binary", "Stream": io.BytesIO(b'{"a": 1}')},
         {"_internal": "private keys are left out", "Key": "shown"},
         {"when": datetime.datetime(2026, 12, 6, 20, 0), "day": datetime.date(2026, 12, 6)},
         {1: "a non-str key"}, {"inner": {2: "a non-str key inside"}},
-        {"ids": (1, 2, 3), "set": {"one"}},
-        {"big": 2**70}, {"bad": "\ud800"},
+        {"ids": (1, 2, 3), "set": {"one"}}, {"point": Point(1, 2)},
+        {"big": 2**70}, {"bad": "\ud800"}, {"ratio": Ratio("nan"), "r": Ratio(1e-05)},
+        {"kind": Kind.A},
         {"Body": "x" * 5000},
-        {"numbers": list(range(100))},
     ]
     for value in odd:
-        assert preview(value, body_bytes=100) == preview(value), value
+        assert preview(value, json_body_bytes=100) == preview(value), value
+    stream = {"Stream": io.BytesIO(b"not consumed")}
+    preview(stream, json_body_bytes=100)
+    assert stream["Stream"].read() == b"not consumed"
 
 
-def test_a_small_bodys_values_are_shown_whole_with_their_underscore_attributes():
-    """The walk left out every key starting with "_" at any depth, so DynamoDB attributes such as Amplify's
-    `_version` and `_lastChangedAt` were missing from previews; the fast path leaves out only top-level ones."""
+def test_a_small_json_bodys_values_are_shown_whole():
+    """What the walk left out of a small value is shown: attributes starting with "_" below the top (DynamoDB items
+    with Amplify's `_version`), nesting past 8 levels, numbers past the walk's count of 6 characters each."""
     item = {"TableName": "posts", "Item": {"id": {"S": "p1"}, "_version": {"N": "3"}, "_lastChangedAt": {"N": "1"}}}
-    assert json.loads(preview(item, body_bytes=200))["Item"]["_version"] == {"N": "3"}
+    assert "_version" not in preview(item)
+    assert json.loads(preview(item, json_body_bytes=200)) == item
     deep = {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": "ten levels"}}}}}}}}}}
-    assert json.loads(preview(deep, body_bytes=200)) == deep  # the walk elides past 8 levels
+    assert json.loads(preview(deep, json_body_bytes=200)) == deep
+    zeros = {"zeros": [0] * 400}
+    assert ELLIPSIS in preview(zeros) and json.loads(preview(zeros, json_body_bytes=900)) == zeros
 
 
 def test_a_large_body_or_a_large_value_goes_the_walks_way():
+    item = {"Item": {"id": {"S": "p1"}, "_version": {"N": "3"}}}
+    assert preview(item, json_body_bytes=2049) == preview(item)  # a body past the limit: no fast path
     value = {"Records": [{"body": "y" * 1000, "id": i} for i in range(200)]}
-    assert preview(value, body_bytes=100) == preview(value)  # its JSON is past the limit: the walk's cut
-    assert preview(value, body_bytes=preview_mod.FAST_BYTES + 1) == preview(value)
+    assert preview(value, json_body_bytes=100) == preview(value)  # its JSON is past the limit: the walk's cut
+
+
+def test_only_an_uncompressed_json_body_takes_the_fast_path():
+    """A small XML body can hold a large request (its entities expand: ~7 MB from a 1.1 KB PutBucketTagging), a
+    small gzip body too; CBOR and query bodies are not JSON."""
+    from types import SimpleNamespace
+
+    from sandbox.observability.engine.gateway import _json_body_bytes
+
+    def context(protocol, **environ):
+        return SimpleNamespace(protocol=protocol, request=SimpleNamespace(environ=environ))
+
+    assert _json_body_bytes(context("json"), 300) == 300 and _json_body_bytes(context("rest-json"), 10) == 10
+    for protocol in ("rest-xml", "query", "ec2", "smithy-rpc-v2-cbor", None):
+        assert _json_body_bytes(context(protocol), 300) is None, protocol
+    assert _json_body_bytes(context("json", HTTP_CONTENT_ENCODING="gzip"), 300) is None

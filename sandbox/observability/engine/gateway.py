@@ -187,13 +187,15 @@ def _function_error(payload) -> str | None:
     return None
 
 
-def _body_bytes(request) -> int | None:
-    """The length of the request's body as parsed: unknown when it came compressed (a small gzip body can hold a
-    large request; CloudWatch's PutMetricData takes one)."""
-    environ = request.environ
-    if environ.get("HTTP_CONTENT_ENCODING"):
+JSON_PROTOCOLS = frozenset({"json", "rest-json"})
+
+
+def _json_body_bytes(context, length: int | None) -> int | None:
+    """`length` of a request's or answer's body when it is JSON (the previews' fast path, preview.py): not XML (its
+    entities expand a small body into megabytes), CBOR or query, and not compressed."""
+    if context.protocol not in JSON_PROTOCOLS or context.request.environ.get("HTTP_CONTENT_ENCODING"):
         return None
-    return request.content_length
+    return length
 
 
 def _service_span(rec, state: RequestState, context, response) -> dict:
@@ -268,8 +270,9 @@ def _service_span(rec, state: RequestState, context, response) -> dict:
         "links": links,
         "request_id": context.request_id,
         "correlation_id": corr,
-        "request": preview(params, body_bytes=_body_bytes(context.request)),
-        "response": preview(result, body_bytes=response.content_length) if exc is None else None,
+        "request": preview(params, json_body_bytes=_json_body_bytes(context, context.request.content_length)),
+        "response": preview(result, json_body_bytes=_json_body_bytes(context, response.content_length))
+        if exc is None else None,
         "noise": noise.is_noise(service, operation, internal, resource_name, params, result,
                                 user_agent=context.request.environ.get("HTTP_USER_AGENT")),
         "injected": context.__dict__.get("sandbox_fault"),
