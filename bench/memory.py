@@ -1,12 +1,16 @@
 """Memory of a long-lived sandbox: idle PSS, and PSS after each of N upload bursts with `reset` between them.
 
-    uv run python bench/memory.py [--runs 10] [--files 1000] [--idle-seconds 30]
+    uv run python bench/memory.py [--runs 10] [--files 1000] [--idle-seconds 30] [--fresh-beside]
 
 Starts its own sandbox (temporary state dir, free port). Measures LocalStack's PSS and its CPU while idle (nothing
 deployed, then media-pipeline deployed and quiet), then --runs times: deploy media-pipeline (ProcessingMsPerMB=0),
 upload --files small files from 16 threads, wait until every job is DONE, `sandbox reset`, and note the PSS of
 LocalStack and of the function processes, and what the recorder holds of its bounded history (it fills up to its
 budget over the first runs). A leak shows as a PSS that keeps climbing from run to run after reset.
+
+Each run also prints LocalStack's CPU per file. With --fresh-beside, each run is followed by the same burst on a
+fresh sandbox (started, deployed, drained, stopped; the long-lived one waits idle): its files/s and CPU per file
+beside the long-lived one's tell a sandbox that slows with age from the host's speed drifting over the bench.
 """
 
 from __future__ import annotations
@@ -69,15 +73,29 @@ def burst(sb: Sandbox, files: int) -> tuple[float, float]:
     raise SystemExit(f"only {done} of {files} jobs DONE after 15 minutes")
 
 
+def fresh_burst(env: dict[str, str], files: int) -> tuple[float, float]:
+    """One burst on a sandbox started for it, then stopped."""
+    sb, state = start_sandbox(env, prefix="bench-memory-fresh-")
+    try:
+        wait_for_warm_up(sb)
+        return burst(sb, files)
+    finally:
+        sb.down()
+        shutil.rmtree(state, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--idle-seconds", type=float, default=30)
+    parser.add_argument("--fresh-beside", action="store_true",
+                        help="after each run, the same burst on a fresh sandbox: its CPU per file beside")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="start the sandbox with this variable, e.g. SANDBOX_RECORDER=0")
     args = parser.parse_args()
-    sb, state = start_sandbox(dict(e.split("=", 1) for e in args.env), prefix="bench-memory-")
+    env = dict(e.split("=", 1) for e in args.env)
+    sb, state = start_sandbox(env, prefix="bench-memory-")
     try:
         pid = sb.embedded.instance().pid
         wait_for_warm_up(sb)  # the background warm-up loads the common services first
@@ -86,13 +104,18 @@ def main() -> None:
         print(f"idle, media-pipeline deployed: PSS {pss_mb(pid):.0f} MB, "
               f"CPU {idle_cpu_percent(pid, args.idle_seconds):.2f} %")
         print(f"\n{'run':>4}{'files/s':>9}{'LocalStack CPU/file':>20}{'LocalStack PSS after reset':>28}"
-              f"{'functions PSS':>15}{'recorder history':>18}")
+              f"{'functions PSS':>15}{'recorder history':>18}"
+              + (f"{'fresh: files/s':>16}{'CPU/file':>12}" if args.fresh_beside else ""))
         for run in range(1, args.runs + 1):
             rate, cpu_ms = burst(sb, args.files)
             sb.reset()
             time.sleep(3)
-            print(f"{run:>4}{rate:>9.1f}{cpu_ms:>17.1f} ms{pss_mb(pid):>26.0f} MB{children_pss_mb(pid):>12.0f} MB"
-                  f"{recorder_history(sb):>18}", flush=True)
+            line = (f"{run:>4}{rate:>9.1f}{cpu_ms:>17.1f} ms{pss_mb(pid):>26.0f} MB{children_pss_mb(pid):>12.0f} MB"
+                    f"{recorder_history(sb):>18}")
+            if args.fresh_beside:
+                fresh_rate, fresh_cpu_ms = fresh_burst(env, args.files)
+                line += f"{fresh_rate:>16.1f}{fresh_cpu_ms:>9.1f} ms"
+            print(line, flush=True)
     finally:
         sb.down()
         shutil.rmtree(state, ignore_errors=True)
