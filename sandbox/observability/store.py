@@ -193,7 +193,7 @@ class Chunk:
         self.ts = array("d", [_ts(e[TS]) for e in entries])
         traces: dict = {}  # the spans of a trace share one string
         self.traces = [traces.setdefault(t, t) if type(t) is str else t for t in (e[TRACE] for e in entries)]
-        self.services = [_interned(e[SERVICE]) for e in entries]
+        self.services = [sys.intern(e[SERVICE]) if type(e[SERVICE]) is str else e[SERVICE] for e in entries]
         self.noise = bytes(bool(e[NOISE]) for e in entries)
         self.ends = array("I", accumulate(len(e[PAYLOAD]) for e in entries))
         self.blob = b"".join(e[PAYLOAD] for e in entries)
@@ -229,16 +229,6 @@ def _ts(value) -> float:
     if isinstance(value, (int, float)) and -1e300 < value < 1e300:
         return float(value)
     return 0.0
-
-
-_services: dict = {}
-
-
-def _interned(service):
-    """One string object per service name for all held spans."""
-    if not isinstance(service, str):
-        return service
-    return _services.setdefault(service, service) if len(_services) < 1024 else service
 
 
 def _run(chunk: Chunk, lo: int, hi: int, match: Filter | None, reverse: bool) -> Iterator[int]:
@@ -490,26 +480,7 @@ class SpanStore:
         return self.next_seq - 1
 
     def __len__(self) -> int:
-        slots, cap, head = self.slots, self.capacity, self.head
-        held, seq = 0, self.first_seq
-        while seq <= head:
-            slot = slots[seq % cap]
-            if slot is None:
-                seq += 1
-            elif type(slot) is tuple:
-                held += slot[SEQ] == seq
-                seq += 1
-            else:  # a chunk: count its run at once (the ring overwrites only spans older than first_seq)
-                i = slot.index(seq)
-                if i < 0:
-                    seq += 1
-                    continue
-                run = bisect_left(slot.seqs, head + 1) - i
-                if slot.seqs[i + run - 1] - seq != run - 1:  # seqs with gaps (read from a file): one by one
-                    run = 1
-                held += run
-                seq += run
-        return held
+        return sum(1 if chunk is None else hi - lo + 1 for chunk, lo, hi in self._runs(self.first_seq, self.head))
 
     def entry(self, seq: int) -> tuple | None:
         """Span `seq` as (seq, ts, trace_id, service, noise, span dict | compressed JSON), or None if not held."""
@@ -521,7 +492,9 @@ class SpanStore:
         i = slot.index(seq)
         return slot.entry(i) if i >= 0 else None
 
-    def _entries(self, start: int, end: int, match: Filter | None, reverse: bool = False) -> Iterator[tuple]:
+    def _runs(self, start: int, end: int, reverse: bool = False) -> Iterator[tuple]:
+        """The held spans with start <= seq <= end, as runs: (None, entry tuple, seq) for a span held alone, (chunk,
+        lo, hi) for positions lo..hi of a chunk (a trace lookup passes 100,000 spans: a chunk's run at once)."""
         slots, cap = self.slots, self.capacity
         start = max(start, self.first_seq)
         step = -1 if reverse else 1
@@ -532,27 +505,33 @@ class SpanStore:
                 seq += step
                 continue
             if type(slot) is tuple:
-                if slot[SEQ] == seq and (match is None or match.quick(slot[TS], slot[TRACE], slot[SERVICE],
-                                                                     slot[NOISE])):
-                    yield slot
+                if slot[SEQ] == seq:
+                    yield None, slot, seq
                 seq += step
                 continue
             i = slot.index(seq)
             if i < 0:
                 seq += step
                 continue
-            # the run of this chunk's spans in the range at once (a trace lookup passes 100,000 spans); a span found
-            # is still looked up in its slot, which the ring may have given a newer span meanwhile
-            if not slot.contiguous:
+            if not slot.contiguous:  # seqs with gaps (read from a file): one by one
                 lo = hi = i
             elif reverse:
                 lo, hi = max(0, i - (seq - stop) + 1), i
             else:
                 lo, hi = i, min(len(slot.seqs) - 1, i + (stop - seq) - 1)
-            for k in _run(slot, lo, hi, match, reverse):
-                if slots[slot.seqs[k] % cap] is slot:
-                    yield slot.entry(k)
+            yield slot, lo, hi
             seq += step * (hi - lo + 1)
+
+    def _entries(self, start: int, end: int, match: Filter | None, reverse: bool = False) -> Iterator[tuple]:
+        slots, cap = self.slots, self.capacity
+        for chunk, lo, hi in self._runs(start, end, reverse):
+            if chunk is None:  # lo: the entry
+                if match is None or match.quick(lo[TS], lo[TRACE], lo[SERVICE], lo[NOISE]):
+                    yield lo
+                continue
+            for k in _run(chunk, lo, hi, match, reverse):
+                if slots[chunk.seqs[k] % cap] is chunk:  # the ring may have given its slot a newer span meanwhile
+                    yield chunk.entry(k)
 
     def iter_range(self, start: int, end: int, match: Filter | None = None) -> Iterator[dict]:
         """Spans with start <= seq <= end (that pass `match`), oldest first."""
