@@ -74,7 +74,7 @@ def _compact(value, budget: _Budget, depth: int):
             if budget.left <= 0:
                 out[ELLIPSIS] = ELLIPSIS
                 break
-            if isinstance(key, str) and key.startswith("_"):
+            if depth == 0 and isinstance(key, str) and key.startswith("_"):  # private fields at the top only
                 continue
             budget.left -= len(str(key)) + 4
             out[key] = _compact(item, budget, depth + 1)
@@ -116,7 +116,7 @@ def _small(value, budget: _Budget, depth: int) -> bool:
         if len(value) > 64:
             return False
         for key, item in value.items():
-            if not isinstance(key, str) or key[:1] == "_" or not _small(item, budget, depth + 1):
+            if not isinstance(key, str) or (depth == 0 and key[:1] == "_") or not _small(item, budget, depth + 1):
                 return False
         return True
     if isinstance(value, list):
@@ -145,9 +145,9 @@ def preview(value, limit: int = PREVIEW_BYTES, json_body_bytes: int | None = Non
     A dict from a JSON body no longer than `limit` is written by orjson at once, without the walk (0.9 instead of 6.4
     us for an UpdateItem's request): its JSON is about the body's size, so it fits and the work is bounded (a JSON
     body has no entities to expand, unlike XML). It is shown whole. The walk showed less of a value with more than
-    64 entries in a dict or list, more than 6 levels, or a key starting with "_" below the top (DynamoDB attributes
-    like Amplify's `_version`): it left those keys out, elided past 8 levels and past its count of 6 characters a
-    number, and cut strings at 512 characters. A plain Enum would show its value (the walk: its name); LocalStack's
+    64 entries in a dict or list or more than 6 levels: it elides past 8 levels and past its count of 6 characters a
+    number, and cuts strings at 512 characters. Both leave out top-level keys starting with "_" and keep them below
+    (DynamoDB attributes like Amplify's `_version`). A plain Enum would show its value (the walk: its name); LocalStack's
     are str enums, the same either way."""
     if value is None:
         return None

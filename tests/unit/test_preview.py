@@ -154,15 +154,28 @@ def test_a_value_from_a_small_json_body_is_written_at_once_as_the_walk_would_sho
 
 
 def test_a_small_json_bodys_values_are_shown_whole():
-    """What the walk left out of a small value is shown: attributes starting with "_" below the top (DynamoDB items
-    with Amplify's `_version`), nesting past 8 levels, numbers past the walk's count of 6 characters each."""
+    """What the walk elides of a small value is shown: nesting past 8 levels, numbers past the walk's count of 6
+    characters each."""
     item = {"TableName": "posts", "Item": {"id": {"S": "p1"}, "_version": {"N": "3"}, "_lastChangedAt": {"N": "1"}}}
-    assert "_version" not in preview(item)
     assert json.loads(preview(item, json_body_bytes=200)) == item
     deep = {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": "ten levels"}}}}}}}}}}
     assert json.loads(preview(deep, json_body_bytes=200)) == deep
     zeros = {"zeros": [0] * 400}
     assert ELLIPSIS in preview(zeros) and json.loads(preview(zeros, json_body_bytes=900)) == zeros
+
+
+def test_attributes_starting_with_underscore_show_below_the_top_either_way():
+    """DynamoDB items with Amplify's `_version` and `_lastChangedAt`: shown by the fast path and by the walk alike, so
+    an attribute does not vanish when its item's body passes 2 KB. A top-level "_" key is private and left out."""
+    item = {"TableName": "posts", "_private": 1,
+            "Item": {"id": {"S": "p1"}, "_version": {"N": "3"}, "_lastChangedAt": {"N": "1"}}}
+    small = json.loads(preview(item))
+    assert small["Item"]["_version"] == {"N": "3"} and "_private" not in small
+    large = {**item, "Item": {**item["Item"], "body": {"S": "x" * 3000}}}  # past the limit: the budgeted walk
+    shown = json.loads(preview(large))  # the walk cut the long string at 512 characters, inside the JSON
+    assert shown["Item"]["body"]["S"].endswith(ELLIPSIS)
+    assert shown["Item"]["_version"] == {"N": "3"} and "_private" not in shown
+    assert json.loads(preview(item, json_body_bytes=100)) == small
 
 
 def test_a_large_body_or_a_large_value_goes_the_walks_way():
