@@ -139,6 +139,73 @@ def test_failing_resource_is_named_and_nothing_is_left_behind(sb, tmp_path):
     assert sb.client("sqs").list_queues().get("QueueUrls", []) == []
 
 
+UPDATED_APP = """
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: src/, Handler: app.handler, Runtime: python3.12}
+  Queue:
+    Type: AWS::SQS::Queue
+EXTRA
+Outputs:
+  FnName: {Value: !Ref Fn}
+  QueueUrl: {Value: !Ref Queue}
+"""
+
+
+def test_a_failed_update_is_an_error_and_the_stack_is_rolled_back(sb, tmp_path):
+    """LocalStack ends an update whose resource fails in UPDATE_COMPLETE, the failed resource left in the stack and
+    the outputs gone; AWS rolls it back and `sam deploy` fails. The deploy fails naming the resource, and the stack
+    runs its previous template again: same outputs, the function answers with its previous code."""
+    app = tmp_path / "upd"
+    (app / "src").mkdir(parents=True)
+    (app / "src" / "app.py").write_text("def handler(event, context):\n    return 'v1'\n")
+    (app / "template.yaml").write_text(UPDATED_APP.replace("EXTRA", ""))
+    first = sb.deploy(str(app), stack_name="upd")
+    (app / "src" / "app.py").write_text("def handler(event, context):\n    return 'v2'\n")
+    (app / "template.yaml").write_text(UPDATED_APP.replace("EXTRA", """  Sub:
+    Type: AWS::SNS::Subscription
+    Properties: {TopicArn: arn:aws:sns:us-east-1:000000000000:no-such-topic, Protocol: sqs,
+                 Endpoint: !GetAtt Queue.Arn}"""))
+    with pytest.raises(DeployError) as err:
+        sb.deploy(str(app), stack_name="upd")
+    message = str(err.value)
+    assert "Sub (AWS::SNS::Subscription)" in message and "Topic does not exist" in message
+    assert "The update was rolled back" in message
+    [stack] = sb.stacks()
+    assert stack["outputs"] == first.outputs
+    answer = sb.client("lambda").invoke(FunctionName=first.outputs["FnName"])["Payload"].read()
+    assert json.loads(answer) == "v1"
+
+
+def test_a_template_cloudformation_refuses_leaves_no_stack(sb, tmp_path):
+    """LocalStack registers a new stack before it validates the template: a refused one stayed in
+    CREATE_IN_PROGRESS, and the next deploy updated that ghost (whose resources `destroy` then left behind)."""
+    app = tmp_path / "refused"
+    (app / "src").mkdir(parents=True)
+    (app / "src" / "app.py").write_text("def handler(event, context):\n    return 'ok'\n")
+    (app / "template.yaml").write_text(UPDATED_APP.replace("EXTRA", """  Reader:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Policies:
+        - S3ReadPolicy:
+            BucketName: !Ref NoSuchBucket"""))
+    with pytest.raises(DeployError, match=r"refused the template: .*NoSuchBucket"):
+        sb.deploy(str(app), stack_name="refused")
+    assert sb.stacks() == []
+    (app / "template.yaml").write_text(UPDATED_APP.replace("EXTRA", ""))
+    result = sb.deploy(str(app), stack_name="refused")
+    assert result.status == "CREATE_COMPLETE"
+    assert sb.destroy("refused")
+    assert sb.client("lambda").list_functions()["Functions"] == []
+    assert sb.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
 def test_unsupported_resource_type_is_named_before_anything_is_created(sb, tmp_path):
     template = """
     Resources:
