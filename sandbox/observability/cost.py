@@ -10,9 +10,13 @@ Priced from spans (prices in sandbox/data/prices.json, with their sources):
     S3              PUT/COPY/POST/LIST-class and GET/other-class requests; DELETE is free
     EventBridge     custom events published
     SES             emails (one per recipient)
+Failed requests (status >= 400) are priced where AWS bills them (`billed_failure`): an API Gateway request that
+reached its integration or failed request validation (a function's error, timeout or 4xx answer), and a DynamoDB
+write whose condition failed (its write units); a failed Lambda invocation is an execution like any other.
 Not priced: noise spans (platform machinery: the number of empty polls here depends on the sandbox's poll
-interval, not on AWS's), failed requests (status >= 400), free tiers, data transfer, storage, CloudWatch,
-Express workflows, Lambda INIT time and provisioned concurrency.
+interval, not on AWS's), other failed requests (not authorized, no matching route, throttled; failed SQS, S3, ...
+calls), free tiers, data transfer, storage, CloudWatch, Express workflows, Lambda INIT time and provisioned
+concurrency.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import json
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+
+from sandbox.observability.units import billed_error
 
 PRICES_PATH = Path(__file__).resolve().parent.parent / "data" / "prices.json"
 S3_FREE_PREFIXES = ("Delete", "Abort")
@@ -39,6 +45,22 @@ def s3_tier(operation: str | None) -> str | None:
     if operation.startswith(S3_TIER1_PREFIXES):
         return "tier1"
     return "tier2"
+
+
+def billed_failure(span: dict) -> bool:
+    """Whether AWS bills a request span that failed (status >= 400).
+
+    API Gateway bills the requests it sends to the integration and those that fail request validation, not those
+    refused as not authorized (401/403), without a matching route (404) or throttled (429) - AWS answers on re:Post
+    (the API Gateway pricing page's former note). An HTTP API's 404 from a matched route is the function's answer."""
+    status, service = span.get("status") or 0, span.get("service")
+    if service == "apigateway":
+        if status in (401, 403, 429):
+            return False
+        if status == 404:
+            return bool((span.get("attrs") or {}).get("route_key"))
+        return True
+    return billed_error(service, span.get("error"))
 
 
 def estimate(spans: Iterable[dict], prices: dict | None = None) -> dict:
@@ -71,7 +93,7 @@ def estimate(spans: Iterable[dict], prices: dict | None = None) -> dict:
             if attrs.get("type") == "STANDARD":
                 add("stepfunctions", "state_transitions", attrs.get("state_transitions") or 0)
             continue
-        if span.get("kind") != "request" or (span.get("status") or 0) >= 400:
+        if span.get("kind") != "request" or ((span.get("status") or 0) >= 400 and not billed_failure(span)):
             continue
         if service == "apigateway" and operation == "Execute":
             if attrs.get("api_type") == "http":

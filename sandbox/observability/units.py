@@ -78,6 +78,15 @@ def attribute_size(value) -> int:
     return 0
 
 
+# Failed requests AWS bills anyway, by (service, error code), with what they consume: a DynamoDB write whose condition
+# failed consumes write units as if it had been made (DynamoDB developer guide, "read/write operations")
+BILLED_ERRORS = frozenset({("dynamodb", "ConditionalCheckFailedException")})
+
+
+def billed_error(service: str | None, error: dict | None) -> bool:
+    return bool(error) and (service, error.get("code")) in BILLED_ERRORS
+
+
 def item_size(item) -> int:
     if not isinstance(item, dict):
         return 0

@@ -123,6 +123,58 @@ def test_cost_of_a_known_run_equals_the_hand_computed_figure(sb, helpers):
     assert by_time["total"] >= estimate["total"] and math.isclose(by_time["total"], estimate["total"], rel_tol=0.05)
 
 
+FAILING_API = """
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Events:
+        Items: {Type: HttpApi, Properties: {Path: /items, Method: GET}}
+        Boom: {Type: HttpApi, Properties: {Path: /boom, Method: GET}}
+Outputs:
+  Url: {Value: !Sub "https://${ServerlessHttpApi}.execute-api.${AWS::Region}.amazonaws.com"}
+"""
+
+
+def test_failed_requests_are_billed_where_aws_bills_them(sb, helpers, tmp_path):
+    """A function that raises behind an HTTP API is a billed API request; a path without a route is not. A
+    DynamoDB put whose condition failed consumes its write units; one refused as invalid does not."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(
+        "def handler(event, context):\n"
+        "    if event['rawPath'].endswith('/boom'):\n"
+        "        raise ValueError('boom')\n"
+        "    return {'statusCode': 200, 'body': 'ok'}\n")
+    (tmp_path / "template.yaml").write_text(FAILING_API)
+    url = sb.deploy(str(tmp_path), stack_name=helpers.unique("billed")).outputs["Url"].rstrip("/")
+    ddb = sb.client("dynamodb")
+    table = helpers.unique("t")
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    item = {"pk": {"S": "k1"}, "data": {"S": "d" * 3000}}                  # 2+2 + 4+3000 bytes: 3 WRU
+
+    cursor = sb.observe.cursor()
+    assert requests.get(f"{url}/items", timeout=30).status_code == 200    # billed
+    assert requests.get(f"{url}/boom", timeout=30).status_code == 500     # the function failed: billed
+    assert requests.get(f"{url}/nowhere", timeout=30).status_code == 404  # no route: free
+    ddb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")  # 3 WRU
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        ddb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")  # 3 WRU
+    with pytest.raises(ddb.exceptions.ClientError):
+        ddb.put_item(TableName=table, Item={"data": {"S": "no key"}})     # invalid: free
+
+    helpers.wait_for(lambda: sum(1 for s in sb.events(since=cursor, limit=1000)["events"]
+                                 if s["service"] == "apigateway") == 3, message="3 API Gateway spans")
+    got = {(line["service"], line["item"]): line["quantity"] for line in sb.cost(since=cursor)["lines"]}
+    assert got[("apigateway", "http_requests")] == 2
+    assert got[("dynamodb", "write_request_units")] == 6
+
+
 def test_price_sheet_names_its_sources():
     from sandbox.observability.cost import load_prices
 

@@ -289,7 +289,8 @@ def _service_span(rec, state: RequestState, context, response) -> dict:
                                 user_agent=context.request.environ.get("HTTP_USER_AGENT")),
         "injected": context.__dict__.get("sandbox_fault"),
         "attrs": attrs,
-        "units": units.units_for(service, operation, params, result) if status < 400 else None,
+        "units": units.units_for(service, operation, params, result)
+        if status < 400 or units.billed_error(service, error) else None,
     }
 
 
