@@ -132,7 +132,7 @@ class Backend(abc.ABC):
     def peek(self, queue: str) -> list:
         raise Unavailable("dead-letter queues are live state: not part of a recording")
 
-    def redrive(self, queue: str):
+    def redrive(self, queue: str, to: str | None = None):
         raise Unavailable("not in replay mode")
 
     def purge(self, queue: str):
@@ -323,8 +323,9 @@ class LiveBackend(Backend):
     def peek(self, queue: str) -> list:
         return self.sb.dlq.peek(queue)
 
-    def redrive(self, queue: str):
-        return self.sb.dlq.redrive(queue)
+    def redrive(self, queue: str, to: str | None = None):
+        """To the DLQ's one source queue, or to `to` (a queue name, URL or ARN)."""
+        return self.sb.dlq.redrive(queue, to)
 
     def purge(self, queue: str):
         return self.sb.dlq.purge(queue)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, Label, OptionList, RichLog, Select, TabbedContent
+from textual.widgets import DataTable, Input, Label, OptionList, RichLog, Select, Static, TabbedContent
 
 from sandbox.logs import LogLine
 from tui.app import SandboxApp
@@ -167,6 +167,47 @@ def test_dlq_screen_shows_a_message_and_purges_after_confirmation(sb, helpers):
             await until(pilot, lambda: any(d.name == dlq_name and d.depth == 0 for d in pane.queues), 30,
                         "an empty DLQ in the table")
         assert sb.dlq.get(dlq_name).depth == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_dlq_without_one_source_queue_asks_where_to_redrive(sb, helpers):
+    """Two queues redrive into this DLQ (a function's DeadLetterConfig queue is the same case: no source queue):
+    `d` asks for a destination instead of offering a move that fails, and an empty answer is refused."""
+    sqs = sb.client("sqs")
+    dlq_name, target_name = helpers.unique("tui-dlq2"), helpers.unique("tui-retry")
+    dlq_url = sqs.create_queue(QueueName=dlq_name)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for source in ("a", "b"):
+        sqs.create_queue(QueueName=helpers.unique(f"tui-src-{source}"), Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})})
+    target_url = sqs.create_queue(QueueName=target_name)["QueueUrl"]
+    for n in range(2):
+        sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps({"order": n}))
+
+    async def scenario():
+        app = SandboxApp(sandbox=sb)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.backend_ready, 60, "the sandbox to be ready")
+            await pilot.press("2")
+            pane = app.pane("dlq")
+            queues = q(app, "#dlq-queues", DataTable)
+            await until(pilot, lambda: any(d.name == dlq_name and d.depth == 2 for d in pane.queues), 30,
+                        "the DLQ with depth 2")
+            queues.focus()
+            queues.move_cursor(row=next(i for i, d in enumerate(pane.queues) if d.name == dlq_name))
+            await pilot.press("d")
+            await until(pilot, lambda: type(app.screen).__name__ == "RedriveToScreen", 10, "the destination form")
+            assert "several queues redrive into it" in str(app.screen.query_one("#redrive-to-why", Static).render())
+            await pilot.press("enter")  # nothing typed: refused, the form stays
+            assert type(app.screen).__name__ == "RedriveToScreen"
+            assert "Type the queue" in str(app.screen.query_one("#redrive-to-problem").render())
+            await pilot.press(*target_name, "enter")
+            await until(pilot, lambda: app.screen is app.main_screen, 10, "the form to close")
+            await until(pilot, lambda: any(d.name == dlq_name and d.depth == 0 for d in pane.queues), 60,
+                        "an empty DLQ in the table")
+        moved = sqs.get_queue_attributes(QueueUrl=target_url, AttributeNames=["ApproximateNumberOfMessages"])
+        assert moved["Attributes"]["ApproximateNumberOfMessages"] == "2"
 
     asyncio.run(scenario())
 

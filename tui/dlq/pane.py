@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Label, Static
 
+from tui.dlq.redrive_to import RedriveToScreen
 from tui.pane import PollingPane
 from tui.widgets import ConfirmScreen, Notice, VerticalScrollPane
 
@@ -38,7 +39,8 @@ class DlqPane(PollingPane):
     BINDINGS = [
         Binding("r", "refresh", "Refresh", tooltip="List the dead-letter queues again"),
         Binding("p", "peek", "Peek", tooltip="Look at the selected DLQ's messages (leaves them in place)"),
-        Binding("d", "redrive", "Redrive", tooltip="Send the selected DLQ's messages back to their source queue"),
+        Binding("d", "redrive", "Redrive",
+                tooltip="Send the selected DLQ's messages back to their source queue, or to a queue you name"),
         Binding("x", "purge", "Purge", tooltip="Delete every message of the selected DLQ"),
     ]
 
@@ -233,9 +235,16 @@ class DlqPane(PollingPane):
         if queue is None or not queue.exists:
             self.problem("select an existing dead-letter queue first", "warning")
             return
-        sources = [s.name for s in queue.sources if s.kind == "sqs-redrive"]
-        where = f"back to {sources[0]}" if len(sources) == 1 else "to its source queue"
-        body = (f"Move the {queue.depth} message(s) of {queue.name} {where}?\n\n"
+        if len(queue.sources) != 1 or queue.sources[0].kind != "sqs-redrive":
+            # no one source queue (a function's DLQ, several queues): ask where to, as `dlq redrive --to` does
+
+            def chosen(destination: str | None) -> None:
+                if destination:
+                    self._act("redrive", queue.name, destination)
+
+            self.app.push_screen(RedriveToScreen(queue), chosen)
+            return
+        body = (f"Move the {queue.depth} message(s) of {queue.name} back to {queue.sources[0].name}?\n\n"
                 "Consumers will process them again: fix the cause first.")
 
         def answered(yes: bool | None) -> None:
@@ -258,9 +267,9 @@ class DlqPane(PollingPane):
         self.app.push_screen(ConfirmScreen(f"Purge {queue.name}", body, "Purge"), answered)
 
     @work(thread=True, group="dlq-act")
-    def _act(self, what: str, name: str) -> None:
+    def _act(self, what: str, name: str, destination: str | None = None) -> None:
         try:
-            result = getattr(self.backend, what)(name)
+            result = self.backend.redrive(name, destination) if what == "redrive" else self.backend.purge(name)
         except Exception as e:  # noqa: BLE001
             self.app.call_from_thread(self.problem, f"{what} {name} failed: {e}")
             return
