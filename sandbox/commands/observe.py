@@ -45,7 +45,8 @@ def parse_since(value: str | None) -> dict:
 @click.option("--trace", "trace_id", metavar="ID", help="Only the spans of this trace.")
 @click.option("--service", metavar="S[,S]", help="Only these services (sqs, lambda, s3, ...).")
 @click.option("--correlation", metavar="ID", help="Only spans with this correlation id.")
-@click.option("--errors", is_flag=True, help="Only failed requests, executions and DLQ moves.")
+@click.option("--errors", is_flag=True, help="Only failed requests, executions and DLQ moves (not the existence probes deployers make "
+                   "expecting \"no\", such as DescribeStacks \"does not exist\").")
 @click.option("--all", "include_noise", is_flag=True, help="Also platform noise (log shipping, polls, role assumption).")
 @click.option("-n", "--limit", type=int, default=50, show_default=True, help="How many of the newest events.")
 @click.option("--since", "since_cursor", type=int, metavar="CURSOR", help="Only events after this cursor.")

@@ -7,6 +7,8 @@ the whole span for the rest (correlation id, errors, resource).
 
 from __future__ import annotations
 
+from sandbox.observability.probes import is_real_error
+
 
 class Filter:
     def __init__(self, service: str | None = None, trace: str | None = None, include_noise: bool = False,
@@ -41,7 +43,7 @@ class Filter:
             return False
         if self.correlation and span.get("correlation_id") != self.correlation:
             return False
-        if self.errors and not span.get("error"):
+        if self.errors and not is_real_error(span):  # an existence probe's expected "no" is not one (probes.py)
             return False
         if self.resource and self.resource not in (span.get("resource") or ""):
             return False
@@ -54,8 +56,8 @@ def matcher(service: str | None = None, trace: str | None = None, include_noise:
     """A Filter over spans; None when nothing is filtered.
 
     service: one name or a comma-separated list; trace: a trace id; include_noise: also platform machinery;
-    correlation: a correlation id; errors: only failed spans; resource: a substring of the resource;
-    since_ts/until_ts: start time window (epoch seconds).
+    correlation: a correlation id; errors: only failed spans, not the expected "no" of existence probes;
+    resource: a substring of the resource; since_ts/until_ts: start time window (epoch seconds).
     """
     if not service and not trace and include_noise and not correlation and not errors and not resource \
             and since_ts is None and until_ts is None:

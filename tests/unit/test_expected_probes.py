@@ -55,3 +55,13 @@ def test_every_probe_rule_is_exercised_and_a_success_is_no_error():
     assert {id(probe_of(s)) for s in PROBE_SPANS} == {id(p) for p in PROBES}
     ok = {"kind": "request", "service": "s3", "operation": "HeadBucket", "status": 200}
     assert not is_expected_probe(ok) and not is_real_error(ok)
+
+
+def test_the_errors_filter_leaves_out_expected_probes():
+    """`sandbox events --errors` and `GET /_sandbox/events?errors=1` show what the TUI's errors-only view shows: a
+    deploy's DescribeStacks "does not exist" is not listed; every real failure is."""
+    from sandbox.observability.query import matcher
+
+    errors_only = matcher(errors=True, include_noise=True)
+    assert not any(errors_only(probe) for probe in PROBE_SPANS)
+    assert all(errors_only(failed) for failed in REAL_ERRORS)
