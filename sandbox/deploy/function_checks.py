@@ -4,6 +4,7 @@
   would fail the function deep inside the stack with an AccessDenied that names no function.
 * A runtime whose interpreter the machine lacks (python3.14 without a Python 3.14) still deploys, on the nearest
   interpreter, and the deploy says so once: which function runs on what.
+* A LoggingConfig.LogGroup deploys too, and the deploy says the logs still go to /aws/lambda/<function name>.
 
 Runs on the host, on the template as written (before packaging and building): SAM's Globals are merged here.
 """
@@ -57,6 +58,7 @@ def functions(template: dict) -> list[tuple[str, dict]]:
         props = dict(resource.get("Properties") or {})
         if resource["Type"] == "AWS::Serverless::Function" and isinstance(globals_, dict):
             props.setdefault("Runtime", globals_.get("Runtime"))
+            props.setdefault("LoggingConfig", globals_.get("LoggingConfig"))
             shared = globals_.get("Layers") if isinstance(globals_.get("Layers"), list) else []
             own = props.get("Layers") if isinstance(props.get("Layers"), list) else []
             props["Layers"] = shared + own
@@ -72,7 +74,7 @@ def check(template: dict, region: str, parameters: dict[str, str] | None = None)
     refused = refused_layers(template, region, parameters)
     if refused:
         raise DeployError(" ".join(refused))
-    return interpreter_notes(template)
+    return interpreter_notes(template) + logging_notes(template)
 
 
 def refused_layers(template: dict, region: str, parameters: dict[str, str] | None = None,
@@ -113,3 +115,14 @@ def interpreter_notes(template: dict) -> list[str]:
                          f"{interpreter.language} {interpreters.wanted_version(runtime)} to run "
                          f"{'them' if len(names) > 1 else 'it'} on the version AWS uses.")
     return notes
+
+
+def logging_notes(template: dict) -> list[str]:
+    """One line naming the functions whose LoggingConfig.LogGroup is not applied (LocalStack 2026.3.0 ships every
+    function's logs to /aws/lambda/<name>, where the sandbox's logs, TUI and DLQ views read them)."""
+    names = sorted(function for function, props in functions(template)
+                   if isinstance(props.get("LoggingConfig"), dict) and props["LoggingConfig"].get("LogGroup"))
+    if not names:
+        return []
+    return [f"LoggingConfig.LogGroup is not applied: the logs of {', '.join(names)} go to /aws/lambda/<function name> "
+            f"(LogFormat and the log levels are)."]

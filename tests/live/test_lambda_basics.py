@@ -177,6 +177,43 @@ def test_logs_reach_cloudwatch(sb, helpers):
     assert "Init Duration:" in text
 
 
+JSON_LOGS_HANDLER = """
+import logging
+logger = logging.getLogger("orders")
+def handler(event, context):
+    logger.debug("not at WARN")
+    logger.info("not at WARN either")
+    logger.warning("stock low", extra={"order": 7})
+    try:
+        1 / 0
+    except ZeroDivisionError:
+        logger.exception("could not price")
+    raise ValueError("boom")
+"""
+
+
+def test_logging_config_json_writes_json_lines_at_the_application_log_level(sb, helpers):
+    """`LoggingConfig: LogFormat: JSON` (as `sam init`'s templates set in Globals): the logging module writes AWS's JSON
+    lines, filtered by ApplicationLogLevel, and an uncaught error is one JSON line with its stack trace."""
+    fn = helpers.create_function(sb, JSON_LOGS_HANDLER, LoggingConfig={"LogFormat": "JSON",
+                                                                      "ApplicationLogLevel": "WARN"})
+    _, resp = helpers.invoke(sb, fn)
+    assert resp.get("FunctionError") == "Unhandled"
+    text = helpers.wait_for(lambda: "boom" in helpers.log_text(sb, fn) and helpers.log_text(sb, fn),
+                            message="the invocation's log lines")
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    warning = next(line for line in lines if line.get("message") == "stock low")
+    assert warning["level"] == "WARNING" and warning["logger"] == "orders" and warning["order"] == 7
+    assert len(warning["requestId"]) == 36 and warning["timestamp"].endswith("Z")
+    logged = next(line for line in lines if line.get("message") == "could not price")
+    assert logged["level"] == "ERROR" and logged["errorType"] == "ZeroDivisionError"
+    assert any("1 / 0" in frame for frame in logged["stackTrace"]) and logged["location"].endswith(":handler:11")
+    uncaught = next(line for line in lines if line.get("log_level") == "ERROR")
+    assert uncaught["errorType"] == "ValueError" and uncaught["errorMessage"] == "boom"
+    assert uncaught["requestId"] == warning["requestId"] and uncaught["stackTrace"]
+    assert "not at WARN" not in text and "Traceback" not in text  # filtered; the trace is inside the JSON line
+
+
 def test_async_invoke_runs(sb, helpers):
     fn = helpers.create_function(sb, HANDLER)
     resp = sb.client("lambda").invoke(FunctionName=fn, InvocationType="Event", Payload=b'{"marker": "async-42"}')

@@ -80,6 +80,18 @@ def test_deploy_notes_each_runtime_without_its_interpreter_once(monkeypatch):
         "named-b. Install Python 3.14 to run them on the version AWS uses."]
 
 
+def test_deploy_notes_a_log_group_it_does_not_apply_from_globals_or_the_function():
+    template = {"Globals": {"Function": {"LoggingConfig": {"LogFormat": "JSON", "LogGroup": "/shared/app"}}},
+                "Resources": {
+                    "Api": {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": "python3.13"}},
+                    "Own": {"Type": "AWS::Lambda::Function", "Properties": {"LoggingConfig": {"LogGroup": "/own"}}},
+                    "Plain": {"Type": "AWS::Lambda::Function", "Properties": {"LoggingConfig": {"LogFormat": "JSON"}}}}}
+    [note] = function_checks.logging_notes(template)
+    assert "the logs of Api, Own go to /aws/lambda/<function name>" in note and "Plain" not in note
+    assert function_checks.logging_notes({"Resources": {"Plain": template["Resources"]["Plain"]}}) == []
+    assert note in function_checks.check(template, "us-east-1")
+
+
 def test_the_matching_interpreter_wins_else_the_nearest(monkeypatch):
     monkeypatch.setattr(interpreters, "pythons", lambda: {10: "/p310", 13: "/p313"})
     monkeypatch.setattr(interpreters, "nodes", lambda: {20: ("/n20", "20.1.0"), 24: ("/n24", "24.0.1")})

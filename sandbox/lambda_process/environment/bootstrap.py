@@ -188,6 +188,34 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+# LogRecord attributes that are the logging module's own: the others (a call's `extra=`) are fields of a JSON line
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime",
+                                                                                    "aws_request_id", "tenant_id"}
+
+
+def _utc(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds % 1 * 1000):03d}Z"
+
+
+class JsonLogFormatter(logging.Formatter):
+    """A log record as the JSON line AWS's Python runtime writes under `LoggingConfig: LogFormat: JSON`: timestamp,
+    level, message, logger, requestId; errorType, errorMessage, stackTrace and location for an exception; the
+    fields of `extra=` beside them. Levels are named by tens (a custom level 25 is INFO)."""
+
+    def format(self, record):
+        level = logging.getLevelName(min(50, max(0, record.levelno)) // 10 * 10)
+        line = {"timestamp": _utc(record.created), "level": level, "message": record.getMessage(),
+                "logger": record.name, "requestId": getattr(record, "aws_request_id", None)}
+        if record.exc_info and record.exc_info[0] is not None:
+            kind, exc, tb = record.exc_info
+            line.update(stackTrace=traceback.format_tb(tb), errorType=kind.__name__, errorMessage=str(exc),
+                        location=f"{record.pathname}:{record.funcName}:{record.lineno}")
+        for key, value in record.__dict__.items():
+            if key not in _RECORD_FIELDS and key not in line:
+                line[key] = value
+        return json.dumps({k: v for k, v in line.items() if v is not None}, ensure_ascii=False, default=str) + "\n"
+
+
 def error_payload(exc, request_id, error_type=None, skip_frames=0):
     """AWS's error shape; frames of this bootstrap are left out of stackTrace."""
     frames = [
@@ -217,6 +245,7 @@ class Runtime:
     def __init__(self, init_started=None):
         # A forked environment (zygote.py) starts its init clock at the fork, not when this module was imported.
         self.init_started = init_started if init_started is not None else PROCESS_STARTED
+        self.json_logs = False  # LoggingConfig.LogFormat JSON (setup_logging)
         self.runtime_id = os.environ["LOCALSTACK_RUNTIME_ID"]
         endpoint = urllib.parse.urlsplit(os.environ["LOCALSTACK_RUNTIME_ENDPOINT"])
         self.endpoint_host = endpoint.hostname
@@ -263,15 +292,26 @@ class Runtime:
         sys.stderr = self.log
         root = logging.getLogger()
         handler = logging.StreamHandler(self.log)
-        handler.setFormatter(
-            logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n", "%Y-%m-%dT%H:%M:%S")
-        )
+        # LoggingConfig.LogFormat (LocalStack passes JSON on as AWS does, with ApplicationLogLevel)
+        self.json_logs = (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
+        handler.setFormatter(JsonLogFormatter() if self.json_logs else logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n", "%Y-%m-%dT%H:%M:%S"))
         handler.terminator = ""
         handler.addFilter(self.request_filter)
         root.addHandler(handler)
-        level = os.environ.get("AWS_LAMBDA_LOG_LEVEL")
+        level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()
         if level:
-            root.setLevel(level.upper())
+            root.setLevel({"TRACE": "DEBUG", "FATAL": "CRITICAL"}.get(level, level))
+
+    def log_error(self, error):
+        """An invocation's error in its log: AWS's `[ERROR] Type: message` and traceback, or one JSON line."""
+        if self.json_logs:
+            print(json.dumps({"timestamp": _utc(time.time())[:-5], "log_level": "ERROR", **error}, ensure_ascii=False),
+                  flush=True)
+            return
+        print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", flush=True)
+        if error.get("stackTrace"):
+            print("Traceback (most recent call last):\n" + "".join(error["stackTrace"]), end="")
 
     def import_handler(self):
         spec = os.environ.get("_HANDLER", "")
@@ -413,15 +453,14 @@ class Runtime:
         result, error = None, None
         if self.init_error is not None:
             error = dict(self.init_error, requestId=request_id)
-            print(f"[ERROR] {error['errorType']}: {error['errorMessage']}")
+            self.log_error({k: v for k, v in error.items() if k != "stackTrace"})
         else:
             try:
                 event = json.loads(inv.get("payload") or "null")
                 result = self.handler(event, context)
             except Exception as exc:
                 error = error_payload(exc, request_id)
-                print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", flush=True)
-                print("Traceback (most recent call last):\n" + "".join(error["stackTrace"]), end="")
+                self.log_error(error)
             else:
                 try:
                     body = json.dumps(result).encode()
