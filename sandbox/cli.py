@@ -342,11 +342,19 @@ def status(settings: Settings, as_json):
 
 
 @main.command()
+@click.argument("functions", nargs=-1, metavar="[FUNCTION]...")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
 @click.option("-n", "--lines", type=int, default=100, show_default=True)
+@click.option("--since", default=None, metavar="WHEN",
+              help="With FUNCTION: only lines after this (10m, 2h, 1d, or an ISO time; default: the last hour).")
 @click.pass_obj
-def logs(settings: Settings, follow, lines):
-    """Show LocalStack's log."""
+def logs(settings: Settings, functions, follow, lines, since):
+    """Show LocalStack's log, or with FUNCTION the CloudWatch Logs of those Lambda functions (as `sam logs -n`)."""
+    if functions:
+        _function_logs(settings, functions, follow, lines, since)
+        return
+    if since:
+        raise SandboxError("--since reads function logs: name the function(s), e.g. `sandbox logs my-fn --since 10m`.")
     if settings.external:
         raise SandboxError("the external backend's log is where it runs (e.g. `docker compose logs -f`).")
     path = settings.state_dir / "localstack.log"
@@ -366,6 +374,41 @@ def logs(settings: Settings, follow, lines):
                     time.sleep(0.2)
         except KeyboardInterrupt:
             pass
+
+
+def _function_logs(settings: Settings, functions, follow: bool, lines: int, since: str | None) -> None:
+    """The last `lines` lines of the functions' logs (merged in time order), then, with `follow`, new ones."""
+    from sandbox.commands.observe import parse_since
+
+    sb = get_sandbox(settings)
+    known = set(sb.functions())
+    unknown = [f for f in functions if f not in known and not f.startswith("/")]
+    if unknown:
+        listed = ", ".join(sorted(known)) or "none deployed"
+        raise SandboxError(f"no Lambda function named {', '.join(unknown)} (functions: {listed}).")
+    start = parse_since(since).get("since_ts") if since else time.time() - 3600
+    if start is None:
+        raise SandboxError("--since for logs is a duration (10m) or an ISO time, not a cursor.")
+    several = len(functions) > 1
+
+    def show(line) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(line.time))
+        click.echo(f"{stamp} {line.function + ' ' if several else ''}{line.message}")
+
+    logs = sb.logs
+    past, cursor = logs.poll(None, functions, since=start)  # the cursor: what was read is not shown again
+    for line in past[-lines:] if lines > 0 else []:
+        show(line)
+    if not follow:
+        return
+    try:
+        while True:
+            new, cursor = logs.poll(cursor, functions)
+            for line in new:
+                show(line)
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
 
 
 @main.command()

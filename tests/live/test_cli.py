@@ -77,6 +77,33 @@ def test_logs_shows_localstack_log(sandbox):
     assert "Serverless Sandbox extensions loaded" in out
 
 
+def test_logs_of_a_function_as_sam_logs_shows_them(sb, helpers):
+    """`sandbox logs FUNCTION`: its CloudWatch Logs, the last -n lines; -f prints new ones; an unknown name is named
+    with the functions there are."""
+    fn = helpers.create_function(sb, "def handler(event, context):\n    print('marker', event['n'])\n    return 1\n")
+    helpers.invoke(sb, fn, {"n": 1})
+    base = ["--state-dir", str(sb.settings.state_dir), "logs"]
+    out = helpers.wait_for(lambda: "marker 1" in (o := run(*base, fn, check=True).stdout) and o,
+                           message="the function's line in `sandbox logs FUNCTION`")
+    assert "START RequestId:" in out and "REPORT RequestId:" in out
+    assert run(*base, fn, "-n", "1", check=True).stdout.count("\n") == 1
+    follower = subprocess.Popen([str(BIN / "sandbox"), *base, fn, "-f", "-n", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        helpers.invoke(sb, fn, {"n": 2})
+        seen = ""
+        deadline = time.monotonic() + 30
+        while "marker 2" not in seen and time.monotonic() < deadline:
+            seen += follower.stdout.readline()
+        assert "marker 2" in seen and "marker 1" not in seen
+    finally:
+        follower.terminate()
+        follower.wait(10)
+    unknown = run(*base, "no-such-fn")
+    assert unknown.returncode == 1 and "no Lambda function named no-such-fn" in unknown.stderr and fn in unknown.stderr
+    assert "name the function" in run(*base, "--since", "10m").stderr
+
+
 def test_external_backend_status(sandbox):
     st = json.loads(run("--endpoint", sandbox.endpoint, "status", "--json", check=True).stdout)
     assert st["backend"] == "external" and st["running"] is True and st["pid"] is None
