@@ -258,8 +258,11 @@ def down(settings: Settings):
     parts = []
     if stopped["localstack"]:
         parts.append(f"LocalStack (pid {stopped['localstack']})")
-    for key, what in (("lambda_processes", "Lambda environment process(es)"),
-                      ("fork_servers", "Lambda fork server(s)"),
+    if stopped["lambda_processes"]:
+        environments = stopped.get("lambda_environments") or 0
+        parts.append(f"{environments} Lambda environment(s) ({len(stopped['lambda_processes'])} processes: each a "
+                     f"supervisor and its runtime; pids {', '.join(map(str, stopped['lambda_processes']))})")
+    for key, what in (("fork_servers", "Lambda fork server(s)"),
                       ("leftovers", "leftover process(es) of an earlier run")):
         if stopped[key]:
             parts.append(f"{len(stopped[key])} {what} (pids {', '.join(map(str, stopped[key]))})")

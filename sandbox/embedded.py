@@ -268,6 +268,8 @@ class EmbeddedBackend:
         stopped = {
             "localstack": inst.pid if inst else None,
             "lambda_processes": [r.pid for r in before if r.kind in ("lambda", "lambda-runtime")],
+            # an environment is its supervisor (kind "lambda", what `status` counts) and its runtime
+            "lambda_environments": sum(1 for r in before if r.kind == "lambda"),
             "fork_servers": [r.pid for r in before if r.kind == "lambda-zygote"],
             "leftovers": [],
             "forced": False,  # LocalStack did not stop on SIGTERM within the grace period and was killed

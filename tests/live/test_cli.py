@@ -48,6 +48,8 @@ def test_up_twice_then_down_leaves_no_process(tmp_path, helpers):
     pids = [r.pid for r in started]
     down = run(*base, "down", check=True)
     assert f"LocalStack (pid {status['pid']})" in down.stdout
+    # the environments `status` counted, each a supervisor and its runtime
+    assert "1 Lambda environment(s) (2 processes: each a supervisor and its runtime" in down.stdout, down.stdout
     # it stopped on SIGTERM: the warm-up (still loading services this soon after `up`) no longer holds it up
     assert "did not stop" not in down.stderr, down.stderr
     for pid in pids:
