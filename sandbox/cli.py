@@ -396,7 +396,8 @@ def _function_logs(settings: Settings, functions, follow: bool, lines: int, sinc
 
     def show(line) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(line.time))
-        click.echo(f"{stamp} {line.function + ' ' if several else ''}{line.message}")
+        prefix = f"{stamp} {line.function + ' ' if several else ''}"
+        click.echo(prefix + line.text.replace("\n", "\n" + " " * len(prefix)))
 
     logs = sb.logs
     past, cursor = logs.poll(None, functions, since=start)  # the cursor: what was read is not shown again

@@ -141,6 +141,11 @@ class LogLine:
         return self.group[len(LAMBDA_PREFIX):] if self.group.startswith(LAMBDA_PREFIX) else self.group
 
     @property
+    def text(self) -> str:
+        """The message as lines: a runtime's one-event traceback or multi-line record has "\\r" between its lines."""
+        return self.message.replace("\r\n", "\n").replace("\r", "\n")
+
+    @property
     def json(self) -> object | None:
         return parse_json(self.message)
 

@@ -43,7 +43,8 @@ def short_name(name: str, width: int = 28) -> str:
 
 
 def one_line(text: str, limit: int = 400) -> str:
-    text = text.replace("\r", "").replace("\t", "  ")
+    """`text` on one line: tabs as two spaces, line breaks as ⏎ ("\\r" too: a Python traceback in one log event)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "  ")
     if "\n" in text:
         text = text.replace("\n", " ⏎ ")
     return text[:limit]

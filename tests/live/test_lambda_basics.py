@@ -214,6 +214,45 @@ def test_logging_config_json_writes_json_lines_at_the_application_log_level(sb, 
     assert "not at WARN" not in text and "Traceback" not in text  # filtered; the trace is inside the JSON line
 
 
+TEXT_LOGS_HANDLER = """
+import logging
+def handler(event, context):
+    print("two\\nprinted lines")
+    try:
+        {}["missing"]
+    except KeyError:
+        logging.getLogger().exception("lookup failed")
+    raise ValueError("boom")
+"""
+
+
+def test_a_traceback_is_one_log_event_as_on_aws(sb, helpers):
+    """Text format: an uncaught error is one event (`[ERROR] ValueError: boom`, then the traceback, lines joined by
+    "\\r" and indented with no-break spaces, as AWS's runtime writes it), so is a logged exception; a print's lines
+    stay one event each."""
+    fn = helpers.create_function(sb, TEXT_LOGS_HANDLER)
+    helpers.invoke(sb, fn)
+    logs = sb.client("logs")
+
+    def messages() -> list[str]:
+        try:
+            return [e["message"] for e in logs.filter_log_events(logGroupName=f"/aws/lambda/{fn}")["events"]]
+        except logs.exceptions.ResourceNotFoundException:  # not shipped yet
+            return []
+
+    events = helpers.wait_for(lambda: (found := messages()) and any("boom" in m for m in found) and found,
+                              message="the invocation's log events")
+    uncaught = next(m for m in events if m.startswith("[ERROR] ValueError: boom"))
+    assert uncaught.endswith("\n") and uncaught.count("\n") == 1
+    lines = uncaught.rstrip("\n").split("\r")
+    assert lines[1] == "Traceback (most recent call last):"
+    assert any(line.startswith("\u00a0\u00a0File ") and "line 9, in handler" in line for line in lines)
+    assert any(line.strip("\u00a0") == 'raise ValueError("boom")' for line in lines)
+    logged = next(m for m in events if m.startswith("[ERROR]\t") and "lookup failed" in m)
+    assert "\rTraceback (most recent call last):\r" in logged and "KeyError: 'missing'" in logged
+    assert "two\n" in events and "printed lines\n" in events
+
+
 def test_async_invoke_runs(sb, helpers):
     fn = helpers.create_function(sb, HANDLER)
     resp = sb.client("lambda").invoke(FunctionName=fn, InvocationType="Event", Payload=b'{"marker": "async-42"}')

@@ -80,3 +80,19 @@ def test_a_line_without_an_id_belongs_to_the_invocation_it_was_written_in():
              line("printed between invocations (init code of nothing)"),
              line("a line of another function", group="/aws/lambda/g")]
     assert [enclosing_request_id(lines, i) for i in (2, 3, 5, 6)] == [RID, other, None, None]
+
+
+def test_a_one_event_traceback_reads_as_lines():
+    """A Python runtime's uncaught error is one event whose lines are joined by "\\r" (as on AWS): the TUI's list shows
+    it on one row with ⏎ between its lines, its details and `sandbox logs FUNCTION` line by line; its level is the
+    first line's."""
+    from tui.format import one_line
+
+    message = "[ERROR] ValueError: boom\rTraceback (most recent call last):\r\u00a0\u00a0File \"/var/task/app.py\""
+    line = LogLine(0, "/aws/lambda/f", message)
+    assert line.level == "ERROR"
+    assert line.text.splitlines() == ["[ERROR] ValueError: boom", "Traceback (most recent call last):",
+                                      "\u00a0\u00a0File \"/var/task/app.py\""]
+    assert one_line(line.message) == ("[ERROR] ValueError: boom ⏎ Traceback (most recent call last): ⏎ "
+                                      "\u00a0\u00a0File \"/var/task/app.py\"")
+    assert one_line("a\r\nb\tc") == "a ⏎ b  c"

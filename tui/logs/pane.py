@@ -249,7 +249,7 @@ class LogsPane(Pane):
         parsed = line.json
         body = Syntax(json.dumps(parsed, indent=2, ensure_ascii=False), "json", word_wrap=True,
                       theme="ansi_dark" if self.app.current_theme.dark else "ansi_light") \
-            if parsed is not None else Text(line.message)
+            if parsed is not None else Text(line.text)
         from rich.console import Group
 
         self.query_one("#logs-detail", Static).update(Group(header, body))

@@ -197,6 +197,20 @@ def _utc(seconds):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds % 1 * 1000):03d}Z"
 
 
+def _one_event(text):
+    """`text` as one CloudWatch Logs event: LocalStack ships an invocation's output line by line, so the record's
+    own line breaks become "\\r" (what AWS's runtime writes where it cannot frame a record) and one "\\n" ends it."""
+    return text.rstrip("\n").replace("\r\n", "\r").replace("\n", "\r") + "\n"
+
+
+class TextLogFormatter(logging.Formatter):
+    """AWS's text line of a log record (`[LEVEL]\\ttime\\trequest id\\tmessage`), a multi-line message or an
+    exception's traceback in the same event."""
+
+    def format(self, record):
+        return _one_event(super().format(record))
+
+
 class JsonLogFormatter(logging.Formatter):
     """A log record as the JSON line AWS's Python runtime writes under `LoggingConfig: LogFormat: JSON`: timestamp,
     level, message, logger, requestId; errorType, errorMessage, stackTrace and location for an exception; the
@@ -294,8 +308,8 @@ class Runtime:
         handler = logging.StreamHandler(self.log)
         # LoggingConfig.LogFormat (LocalStack passes JSON on as AWS does, with ApplicationLogLevel)
         self.json_logs = (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
-        handler.setFormatter(JsonLogFormatter() if self.json_logs else logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n", "%Y-%m-%dT%H:%M:%S"))
+        handler.setFormatter(JsonLogFormatter() if self.json_logs else TextLogFormatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"))
         handler.terminator = ""
         handler.addFilter(self.request_filter)
         root.addHandler(handler)
@@ -304,14 +318,22 @@ class Runtime:
             root.setLevel({"TRACE": "DEBUG", "FATAL": "CRITICAL"}.get(level, level))
 
     def log_error(self, error):
-        """An invocation's error in its log: AWS's `[ERROR] Type: message` and traceback, or one JSON line."""
+        """An invocation's error in its log as one event, as AWS's Python runtime writes it: `[ERROR] Type: message`
+        and the traceback, its lines joined by "\\r" and indented with no-break spaces, or one JSON line."""
         if self.json_logs:
             print(json.dumps({"timestamp": _utc(time.time())[:-5], "log_level": "ERROR", **error}, ensure_ascii=False),
                   flush=True)
             return
-        print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", flush=True)
+        kind, message = error.get("errorType"), error.get("errorMessage")
+        lines = ["[ERROR]" + (f" {kind}" if kind else "") + (":" if kind and message else "")
+                 + (f" {message}" if message else "")]
         if error.get("stackTrace"):
-            print("Traceback (most recent call last):\n" + "".join(error["stackTrace"]), end="")
+            lines.append("Traceback (most recent call last):")
+            for frame in error["stackTrace"]:
+                for line in frame.splitlines():
+                    stripped = line.lstrip(" ")
+                    lines.append("\u00a0" * (len(line) - len(stripped)) + stripped)
+        print(_one_event("\n".join(lines)), end="", flush=True)
 
     def import_handler(self):
         spec = os.environ.get("_HANDLER", "")
