@@ -290,7 +290,8 @@ class SpanStore:
             self.loaded.set()
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        last = last_seq_in(self.path)
+        # stopped right after a rotation, before a span was written again: the seqs go on from the rotated file
+        last = last_seq_in(self.path) or last_seq_in(self.path.with_suffix(".1.jsonl"))
         self.next_seq = self.first_seq = last + 1
         self._writer = threading.Thread(target=self._write_loop, name="sandbox-span-writer", daemon=True)
         self._writer.start()

@@ -57,6 +57,23 @@ def test_a_new_store_continues_the_sequence_of_the_file(tmp_path):
     assert [decode(e)["seq"] for e in second._entries(1, 12, None)] == list(range(1, 12))
 
 
+def test_a_store_stopped_right_after_a_rotation_continues_from_the_rotated_file(tmp_path):
+    """The writer rotates spans.jsonl to spans.1.jsonl and recreates it with the next span: a sandbox stopped in
+    between started its seqs at 1 again, and every client's cursor pointed past the new spans."""
+    first = SpanStore(capacity=100, path=tmp_path / "spans.jsonl")
+    _record_from_threads(first, threads=1, each=10)
+    first.flush(5)
+    (tmp_path / "spans.jsonl").rename(tmp_path / "spans.1.jsonl")
+    second = SpanStore(capacity=100, path=tmp_path / "spans.jsonl")
+    assert second.record({"service": "s3"}) == 11
+    assert second.loaded.wait(5)
+    assert [decode(e)["seq"] for e in second._entries(1, 12, None)] == list(range(1, 12))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "spans.jsonl").write_text("")  # recreated, nothing written yet
+    (tmp_path / "spans.1.jsonl").rename(tmp_path / "empty" / "spans.1.jsonl")
+    assert SpanStore(capacity=100, path=tmp_path / "empty" / "spans.jsonl").record({"service": "s3"}) == 11
+
+
 def test_the_history_held_in_memory_stays_within_its_budget_and_keeps_the_newest(tmp_path):
     store = SpanStore(capacity=10_000, path=tmp_path / "spans.jsonl", history_bytes=60_000)
     for i in range(3000):
