@@ -4,7 +4,7 @@ Local `CodeUri`, `ContentUri`, `DefinitionUri`, layers etc. are zipped and uploa
 bucket by awscli's own packager (`artifact_exporter.Template` + `S3Uploader`), content-addressed, so an unchanged
 function is not redeployed and a changed one is. Stack events stream to a callback while we wait. A failed
 create names the failing resources and deletes the stack, so nothing half-deployed is left behind; a failed update
-names them and puts the previous template back, as AWS's rollback does.
+names them, and LocalStack rolls it back (patch cfn_update_rollback), as AWS does.
 """
 
 from __future__ import annotations
@@ -252,7 +252,6 @@ class Deployer:
             self._delete_and_wait(stack_name, timeout)  # a failed first create cannot be updated
             existing = None
         seen = self._event_ids(stack_name) if existing else set()
-        previous = self._current_version(stack_name, existing) if existing else None
         try:
             if existing:
                 self.cfn.update_stack(**kwargs)
@@ -269,12 +268,14 @@ class Deployer:
 
         stack, events = self._wait(stack_name, seen, on_event, timeout)
         status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
-        failures = [e for e in events if e.failed and e.logical_id != stack_name]
-        # LocalStack 2026.3.0 (cloudformation engine v2) ends an update whose resource failed in UPDATE_COMPLETE,
-        # after events CREATE_FAILED and ROLLBACK_COMPLETE of the stack itself, with that resource left failed and
-        # the outputs gone. AWS rolls the update back (UPDATE_ROLLBACK_COMPLETE) and `sam deploy` fails.
-        # (a resource the update removes and LocalStack cannot delete is left behind, as on AWS, where the clean-up
-        # of an update never fails it: DELETE_FAILED does not count)
+        # an update that fails is rolled back to the stack's previous state (patch cfn_update_rollback); whatever
+        # failed while rolling back comes after the stack's UPDATE_ROLLBACK_IN_PROGRESS
+        rollback_at = next((i for i, e in enumerate(events)
+                            if e.logical_id == stack_name and e.status == "UPDATE_ROLLBACK_IN_PROGRESS"), len(events))
+        failures = [e for e in events[:rollback_at] if e.failed and e.logical_id != stack_name]
+        unrolled = sorted({e.logical_id for e in events[rollback_at:] if e.failed and e.logical_id != stack_name})
+        # (without the patch LocalStack ends such an update in UPDATE_COMPLETE, half-updated; a resource an update
+        # removes and cannot delete is left behind, as on AWS, where an update's clean-up never fails it)
         failed_update = existing is not None and any(
             e.status in ("CREATE_FAILED", "UPDATE_FAILED") or (e.logical_id == stack_name and "ROLLBACK" in e.status)
             for e in events)
@@ -285,8 +286,14 @@ class Deployer:
             if not existing:
                 self._delete_and_wait(stack_name, timeout)
                 tail = "The stack was deleted: nothing is left behind."
+            elif status == "UPDATE_ROLLBACK_COMPLETE" and not unrolled:
+                tail = ("The update was rolled back, as on AWS: the stack runs its previous template, parameters and "
+                        "outputs again (UPDATE_ROLLBACK_COMPLETE).")
             else:
-                tail = self._roll_back(stack_name, previous, timeout)
+                tail = (f"The stack is in {status}" + (f" and {', '.join(unrolled)} could not be rolled back"
+                                                      if unrolled else "")
+                        + f": it may be half-updated. Fix the template and deploy again, or `sandbox destroy "
+                          f"{stack_name}`.")
             raise DeployError(
                 f"deploying stack {stack_name} failed ({status if not failed_update else 'update failed'}). "
                 f"{detail or 'No resource reported a reason.'} {tail}",
@@ -359,56 +366,6 @@ class Deployer:
                 + (" ".join(hints) + " " if hints else "")
                 + "Remove them or replace them with supported types (docs/fidelity.md lists what the sandbox "
                   "creates).")
-
-    def _current_version(self, stack_name: str, stack: dict) -> tuple[str, list[dict], set[str]] | None:
-        """The template, parameter values and resource ids a stack runs now (to roll a failed update back to); None
-        if they cannot be read."""
-        try:
-            body = self.cfn.get_template(StackName=stack_name, TemplateStage="Original")["TemplateBody"]
-            template = json.loads(body) if isinstance(body, str) else body  # botocore parses a JSON body itself
-            resources = set(template["Resources"])
-        except (ClientError, ValueError, TypeError, KeyError):  # our deploys send JSON; anything else: unknown
-            return None
-        parameters = [{"ParameterKey": p["ParameterKey"], "ParameterValue": p.get("ParameterValue", "")}
-                      for p in stack.get("Parameters") or []]
-        return json.dumps(template), parameters, resources
-
-    def _roll_back(self, stack_name: str, previous: tuple[str, list[dict], set[str]] | None, timeout: float) -> str:
-        """Puts back the template and parameters the stack ran before a failed update, as AWS's update rollback does
-        (LocalStack 2026.3.0 leaves the failed resources in the stack instead); says how that went."""
-        if previous is None:
-            return (f"LocalStack does not roll updates back and the previous template could not be read: the stack "
-                    f"may be half-updated. Fix the template and deploy again, or `sandbox destroy {stack_name}`.")
-        body, parameters, resources = previous
-        seen = self._event_ids(stack_name)
-        try:
-            self.cfn.update_stack(StackName=stack_name, Capabilities=CAPABILITIES, Parameters=parameters,
-                                  **self._template_argument(body, stack_name))
-            stack, events = self._wait(stack_name, seen, None, timeout)
-            settle = time.monotonic() + 10
-            while stack is not None and stack["StackStatus"] == "DELETE_FAILED" and time.monotonic() < settle:
-                # the status LocalStack shows for a moment while the update's clean-up fails to delete what the
-                # failed update had added, before UPDATE_COMPLETE
-                time.sleep(0.2)
-                stack, more = self._wait(stack_name, seen, None, timeout)
-                events += more
-        except (ClientError, DeployError) as e:
-            message = e.response["Error"]["Message"] if isinstance(e, ClientError) else str(e)
-            return (f"Rolling back to the previous template failed too ({message}): the stack may be half-updated. "
-                    f"`sandbox destroy {stack_name}` and deploy again.")
-        failed = [e.logical_id for e in events if e.failed and e.logical_id in resources]
-        if stack is None or stack["StackStatus"] not in TERMINAL_OK or failed:
-            return (f"Rolling back to the previous template did not complete "
-                    f"({stack['StackStatus'] if stack else 'stack gone'}"
-                    f"{'; failed: ' + ', '.join(sorted(set(failed))) if failed else ''}): "
-                    f"`sandbox destroy {stack_name}` and deploy again.")
-        # what the failed update added and LocalStack could not delete again: mostly resources whose create had
-        # failed (it cannot delete those, see _delete_and_wait), so nothing exists behind them
-        left = sorted({e.logical_id for e in events if e.failed and e.logical_id != stack_name})
-        return ("The update was rolled back: the stack runs its previous template again (on AWS: "
-                "UPDATE_ROLLBACK_COMPLETE)."
-                + (f" LocalStack kept {', '.join(left)} of the failed update in the stack's resource list "
-                   f"(`sandbox destroy {stack_name}` removes them)." if left else ""))
 
     def _forget_refused(self, stack_name: str, timeout: float) -> None:
         """LocalStack 2026.3.0 (cloudformation engine v2, CreateStack) registers a new stack before it validates the

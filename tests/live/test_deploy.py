@@ -155,29 +155,79 @@ Outputs:
 """
 
 
-def test_a_failed_update_is_an_error_and_the_stack_is_rolled_back(sb, tmp_path):
-    """LocalStack ends an update whose resource fails in UPDATE_COMPLETE, the failed resource left in the stack and
-    the outputs gone; AWS rolls it back and `sam deploy` fails. The deploy fails naming the resource, and the stack
-    runs its previous template again: same outputs, the function answers with its previous code."""
-    app = tmp_path / "upd"
+ROLLBACK_APP = """
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Greeting: {Type: String, Default: hi}
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Environment: {Variables: {GREETING: !Ref Greeting}}
+RESOURCES
+"""
+KEPT = """  Keep:
+    Type: AWS::SQS::Queue
+Outputs:
+  FnName: {Value: !Ref Fn}
+  KeepUrl: {Value: !Ref Keep}
+"""
+FAILING = """  Extra:
+    Type: AWS::SQS::Queue
+    DependsOn: Fn
+  BadTable:
+    Type: AWS::DynamoDB::Table
+    DependsOn: Extra
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+      KeySchema: [{AttributeName: nothere, KeyType: HASH}]
+Outputs:
+  FnName: {Value: !Ref Fn}
+"""
+
+
+def test_a_failed_update_is_rolled_back_as_on_aws(sb, tmp_path):
+    """An update that changes the function's code and a parameter, removes a queue, adds one, then fails on a table:
+    the deploy fails naming the table, and the stack is as before (patch cfn_update_rollback): its code, parameter,
+    queue and outputs back, the added queue gone, UPDATE_ROLLBACK_COMPLETE. LocalStack alone ended it in
+    UPDATE_COMPLETE with no outputs and the queue deleted, and every later update of the stack failed."""
+    app = tmp_path / "rollback"
     (app / "src").mkdir(parents=True)
-    (app / "src" / "app.py").write_text("def handler(event, context):\n    return 'v1'\n")
-    (app / "template.yaml").write_text(UPDATED_APP.replace("EXTRA", ""))
-    first = sb.deploy(str(app), stack_name="upd")
-    (app / "src" / "app.py").write_text("def handler(event, context):\n    return 'v2'\n")
-    (app / "template.yaml").write_text(UPDATED_APP.replace("EXTRA", """  Sub:
-    Type: AWS::SNS::Subscription
-    Properties: {TopicArn: arn:aws:sns:us-east-1:000000000000:no-such-topic, Protocol: sqs,
-                 Endpoint: !GetAtt Queue.Arn}"""))
+
+    def version(code: str, resources: str) -> None:
+        (app / "src" / "app.py").write_text(f"import os\ndef handler(event, context):\n"
+                                            f"    return ['{code}', os.environ['GREETING']]\n")
+        (app / "template.yaml").write_text(ROLLBACK_APP.replace("RESOURCES", resources))
+
+    def answer(fn: str) -> list:
+        return json.loads(sb.client("lambda").invoke(FunctionName=fn)["Payload"].read())
+
+    version("v1", KEPT)
+    first = sb.deploy(str(app), stack_name="rollback", parameters={"Greeting": "hello"})
+    version("v2", FAILING)
     with pytest.raises(DeployError) as err:
-        sb.deploy(str(app), stack_name="upd")
+        sb.deploy(str(app), stack_name="rollback", parameters={"Greeting": "bye"})
     message = str(err.value)
-    assert "Sub (AWS::SNS::Subscription)" in message and "Topic does not exist" in message
-    assert "The update was rolled back" in message
-    [stack] = sb.stacks()
-    assert stack["outputs"] == first.outputs
-    answer = sb.client("lambda").invoke(FunctionName=first.outputs["FnName"])["Payload"].read()
-    assert json.loads(answer) == "v1"
+    assert "BadTable (AWS::DynamoDB::Table)" in message and "AttributeDefinitions" in message
+    assert "The update was rolled back, as on AWS" in message
+    stack = sb.client("cloudformation").describe_stacks(StackName="rollback")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert stack["Parameters"] == [{"ParameterKey": "Greeting", "ParameterValue": "hello"}]
+    assert sb.stacks()[0]["outputs"] == first.outputs
+    assert answer(first.outputs["FnName"]) == ["v1", "hello"]
+    queues = sb.client("sqs").list_queues().get("QueueUrls", [])
+    assert queues == [first.outputs["KeepUrl"]], queues  # the kept queue, not the added one
+    resources = sb.client("cloudformation").describe_stack_resources(StackName="rollback")["StackResources"]
+    assert sorted(r["LogicalResourceId"] for r in resources) == ["Fn", "FnRole", "Keep"]
+    # and the stack can be updated again (it could not: KeyError 'ResourceStatus')
+    version("v3", KEPT)
+    assert sb.deploy(str(app), stack_name="rollback", parameters={"Greeting": "hey"}).status == "UPDATE_COMPLETE"
+    assert answer(first.outputs["FnName"]) == ["v3", "hey"]
 
 
 def test_a_template_cloudformation_refuses_leaves_no_stack(sb, tmp_path):

@@ -814,3 +814,35 @@ def test_every_patch_whose_target_is_loaded_was_applied(sb):
     assert sb.client("sqs").list_queues().get("QueueUrls", []) == []
     log = sb.embedded.log_file.read_text(errors="replace")
     assert "could not be applied" not in log, log[max(0, log.find("could not be applied") - 2000):][:4000]
+
+
+# --- cfn_update_rollback: a failed stack update is rolled back -----------------------------------------------------
+
+
+def test_a_failed_update_of_a_plain_cloudformation_stack_is_rolled_back(sb, helpers):
+    """UpdateStack straight through the API (no sandbox deploy): LocalStack ended a failed update in UPDATE_COMPLETE
+    with the stack's outputs gone, and the next update failed; now UPDATE_ROLLBACK_COMPLETE, as it was."""
+    cfn, name = sb.client("cloudformation"), helpers.unique("plain")
+    before = {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}, "Outputs": {"QU": {"Value": {"Ref": "Q"}}}}
+    failing = json.loads(json.dumps(before))
+    failing["Resources"]["Bad"] = {"Type": "AWS::DynamoDB::Table", "Properties": {
+        "BillingMode": "PAY_PER_REQUEST", "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "nothere", "KeyType": "HASH"}]}}
+
+    def settled() -> dict:
+        return helpers.wait_for(lambda: (st := cfn.describe_stacks(StackName=name)["Stacks"][0])
+                                and not st["StackStatus"].endswith("IN_PROGRESS") and st, message="the stack to settle")
+
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(before))
+    outputs = settled()["Outputs"]
+    cfn.update_stack(StackName=name, TemplateBody=json.dumps(failing))
+    stack = settled()
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE" and stack["Outputs"] == outputs
+    events = [e["ResourceStatus"] for e in cfn.describe_stack_events(StackName=name)["StackEvents"]
+              if e["LogicalResourceId"] == name]
+    assert "UPDATE_ROLLBACK_IN_PROGRESS" in events
+    grown = json.loads(json.dumps(before))
+    grown["Resources"]["Q2"] = {"Type": "AWS::SQS::Queue"}
+    cfn.update_stack(StackName=name, TemplateBody=json.dumps(grown))
+    assert settled()["StackStatus"] == "UPDATE_COMPLETE"
+    assert len(sb.client("sqs").list_queues()["QueueUrls"]) == 2

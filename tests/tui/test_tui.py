@@ -126,6 +126,19 @@ def test_add_a_fault_and_clear_all_from_the_faults_screen(sb):
     asyncio.run(scenario())
 
 
+async def select_dlq(app, pilot, name: str, depth: int):
+    """Opens the DLQ tab once the sandbox is ready, waits for queue `name` at `depth` and selects it."""
+    await until(pilot, lambda: app.backend_ready, 60, "the sandbox to be ready")
+    await pilot.press("2")
+    pane = app.pane("dlq")
+    queues = q(app, "#dlq-queues", DataTable)
+    await until(pilot, lambda: any(d.name == name and d.depth == depth for d in pane.queues), 30,
+                f"the DLQ with depth {depth}")
+    queues.focus()
+    queues.move_cursor(row=next(i for i, d in enumerate(pane.queues) if d.name == name))
+    return pane, queues
+
+
 def test_dlq_screen_shows_a_message_and_purges_after_confirmation(sb, helpers):
     sqs = sb.client("sqs")
     dlq_name, source_name = helpers.unique("tui-dlq"), helpers.unique("tui-jobs")
@@ -141,14 +154,7 @@ def test_dlq_screen_shows_a_message_and_purges_after_confirmation(sb, helpers):
     async def scenario():
         app = SandboxApp(sandbox=sb)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.backend_ready, 60, "the sandbox to be ready")
-            await pilot.press("2")
-            pane = app.pane("dlq")
-            queues = q(app, "#dlq-queues", DataTable)
-            await until(pilot, lambda: any(d.name == dlq_name and d.depth == 1 for d in pane.queues), 30,
-                        "the DLQ with depth 1")
-            queues.focus()
-            queues.move_cursor(row=next(i for i, d in enumerate(pane.queues) if d.name == dlq_name))
+            pane, queues = await select_dlq(app, pilot, dlq_name, depth=1)
             assert source_name in str(queues.get_cell_at((queues.cursor_row, 4)))
             await pilot.press("p")
             messages = q(app, "#dlq-messages", DataTable)
@@ -188,14 +194,7 @@ def test_a_dlq_without_one_source_queue_asks_where_to_redrive(sb, helpers):
     async def scenario():
         app = SandboxApp(sandbox=sb)
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.backend_ready, 60, "the sandbox to be ready")
-            await pilot.press("2")
-            pane = app.pane("dlq")
-            queues = q(app, "#dlq-queues", DataTable)
-            await until(pilot, lambda: any(d.name == dlq_name and d.depth == 2 for d in pane.queues), 30,
-                        "the DLQ with depth 2")
-            queues.focus()
-            queues.move_cursor(row=next(i for i, d in enumerate(pane.queues) if d.name == dlq_name))
+            pane, _ = await select_dlq(app, pilot, dlq_name, depth=2)
             await pilot.press("d")
             await until(pilot, lambda: type(app.screen).__name__ == "RedriveToScreen", 10, "the destination form")
             assert "several queues redrive into it" in str(app.screen.query_one("#redrive-to-why", Static).render())
