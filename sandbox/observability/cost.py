@@ -11,12 +11,12 @@ Priced from spans (prices in sandbox/data/prices.json, with their sources):
     EventBridge     custom events published
     SES             emails (one per recipient)
 Failed requests (status >= 400) are priced where AWS bills them (`billed_failure`): an API Gateway request that
-reached its integration or failed request validation (a function's error, timeout or 4xx answer), and a DynamoDB
-write whose condition failed (its write units); a failed Lambda invocation is an execution like any other.
-Not priced: noise spans (platform machinery: the number of empty polls here depends on the sandbox's poll
-interval, not on AWS's), other failed requests (not authorized, no matching route, throttled; failed SQS, S3, ...
-calls), free tiers, data transfer, storage, CloudWatch, Express workflows, Lambda INIT time and provisioned
-concurrency.
+reached its integration (whatever it answered) or failed request validation, and a DynamoDB write whose condition
+failed (write units for the larger of the stored item and its own); a failed Lambda invocation is an execution like
+any other. Not priced: noise spans (platform machinery: the number of empty polls here depends on the sandbox's poll
+interval, not on AWS's), other failed requests (API requests refused before their integration: not authorized, no
+route, throttled; failed SQS, S3, ... calls; cancelled DynamoDB transactions), free tiers, data transfer, storage,
+CloudWatch, Express workflows, Lambda INIT time and provisioned concurrency.
 """
 
 from __future__ import annotations
@@ -50,16 +50,13 @@ def s3_tier(operation: str | None) -> str | None:
 def billed_failure(span: dict) -> bool:
     """Whether AWS bills a request span that failed (status >= 400).
 
-    API Gateway bills the requests it sends to the integration and those that fail request validation, not those
-    refused as not authorized (401/403), without a matching route (404) or throttled (429) - AWS answers on re:Post
-    (the API Gateway pricing page's former note). An HTTP API's 404 from a matched route is the function's answer."""
+    API Gateway bills the requests it hands to the integration (whatever the integration answers) and those that fail
+    request validation, not those refused before as not authorized (401/403), without a matching route (404) or
+    throttled (429) - AWS answers on re:Post (the API Gateway pricing page's former note). The span says whether the
+    integration was reached (`attrs.integration`, engine/apigw_hops.py and the HTTP API gateway)."""
     status, service = span.get("status") or 0, span.get("service")
     if service == "apigateway":
-        if status in (401, 403, 429):
-            return False
-        if status == 404:
-            return bool((span.get("attrs") or {}).get("route_key"))
-        return True
+        return bool((span.get("attrs") or {}).get("integration")) or status not in (401, 403, 404, 429)
     return billed_error(service, span.get("error"))
 
 

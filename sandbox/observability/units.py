@@ -87,6 +87,15 @@ def billed_error(service: str | None, error: dict | None) -> bool:
     return bool(error) and (service, error.get("code")) in BILLED_ERRORS
 
 
+def failed_write_units(operation: str | None, params: dict, stored: dict | None) -> dict:
+    """The write units of a DynamoDB write whose condition failed: for the larger of the item stored under its key
+    (`stored`, as the table holds it) and, for a PutItem, the item it would have written."""
+    size = item_size(stored)
+    if operation == "PutItem" and isinstance(params, dict):
+        size = max(size, item_size(params.get("Item")))
+    return {"wru": _wru(size)}
+
+
 def item_size(item) -> int:
     if not isinstance(item, dict):
         return 0

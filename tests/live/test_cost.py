@@ -136,43 +136,63 @@ Resources:
       Events:
         Items: {Type: HttpApi, Properties: {Path: /items, Method: GET}}
         Boom: {Type: HttpApi, Properties: {Path: /boom, Method: GET}}
+        RestItems: {Type: Api, Properties: {Path: /items, Method: GET}}
 Outputs:
   Url: {Value: !Sub "https://${ServerlessHttpApi}.execute-api.${AWS::Region}.amazonaws.com"}
+  RestUrl: {Value: !Sub "https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod"}
+"""
+FAILING_HANDLER = """
+def handler(event, context):
+    path = event.get("rawPath") or event.get("path") or ""
+    if path.endswith("/boom"):
+        raise ValueError("boom")
+    code = int((event.get("queryStringParameters") or {}).get("code") or 200)
+    return {"statusCode": code, "body": "answered"}
 """
 
 
 def test_failed_requests_are_billed_where_aws_bills_them(sb, helpers, tmp_path):
-    """A function that raises behind an HTTP API is a billed API request; a path without a route is not. A
-    DynamoDB put whose condition failed consumes its write units; one refused as invalid does not."""
+    """API Gateway bills what reached the integration, whatever it answered (a function that raises, or answers 403
+    or 404), not what it refused first (a path without a route). A DynamoDB write whose condition failed consumes
+    write units for the larger of the stored item and its own; one refused as invalid consumes none."""
     (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text(
-        "def handler(event, context):\n"
-        "    if event['rawPath'].endswith('/boom'):\n"
-        "        raise ValueError('boom')\n"
-        "    return {'statusCode': 200, 'body': 'ok'}\n")
+    (tmp_path / "src" / "app.py").write_text(FAILING_HANDLER)
     (tmp_path / "template.yaml").write_text(FAILING_API)
-    url = sb.deploy(str(tmp_path), stack_name=helpers.unique("billed")).outputs["Url"].rstrip("/")
+    out = sb.deploy(str(tmp_path), stack_name=helpers.unique("billed")).outputs
+    url, rest = out["Url"].rstrip("/"), out["RestUrl"].rstrip("/")
     ddb = sb.client("dynamodb")
     table = helpers.unique("t")
     ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-    item = {"pk": {"S": "k1"}, "data": {"S": "d" * 3000}}                  # 2+2 + 4+3000 bytes: 3 WRU
+    stored = {"pk": {"S": "k1"}, "data": {"S": "d" * 3000}}                # 2+2 + 4+3000 bytes: 3 WRU
+    small = {"pk": {"S": "k1"}, "data": {"S": "tiny"}}                     # 1 WRU on its own
+    key = {"pk": {"S": "k1"}}
 
     cursor = sb.observe.cursor()
-    assert requests.get(f"{url}/items", timeout=30).status_code == 200    # billed
-    assert requests.get(f"{url}/boom", timeout=30).status_code == 500     # the function failed: billed
-    assert requests.get(f"{url}/nowhere", timeout=30).status_code == 404  # no route: free
-    ddb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")  # 3 WRU
+    assert requests.get(f"{url}/items", timeout=30).status_code == 200          # HTTP API: billed
+    assert requests.get(f"{url}/boom", timeout=30).status_code == 500           # the function failed: billed
+    assert requests.get(f"{url}/items?code=404", timeout=30).status_code == 404  # the function's 404: billed
+    assert requests.get(f"{url}/nowhere", timeout=30).status_code == 404        # no route: free
+    assert requests.get(f"{rest}/items?code=403", timeout=30).status_code == 403  # REST, the function's 403: billed
+    assert requests.get(f"{rest}/nowhere", timeout=30).status_code in (403, 404)  # REST, no resource: free
+    ddb.put_item(TableName=table, Item=stored, ConditionExpression="attribute_not_exists(pk)")  # 3 WRU
+    failed = "attribute_not_exists(pk)"
     with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
-        ddb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")  # 3 WRU
+        ddb.put_item(TableName=table, Item=small, ConditionExpression=failed)     # the stored item's 3 WRU
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        ddb.update_item(TableName=table, Key=key, UpdateExpression="SET n = :n",
+                        ExpressionAttributeValues={":n": {"N": "1"}}, ConditionExpression=failed)  # 3 WRU
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        ddb.delete_item(TableName=table, Key=key, ConditionExpression=failed)     # 3 WRU
     with pytest.raises(ddb.exceptions.ClientError):
-        ddb.put_item(TableName=table, Item={"data": {"S": "no key"}})     # invalid: free
+        ddb.put_item(TableName=table, Item={"data": {"S": "no key"}})             # invalid: free
 
     helpers.wait_for(lambda: sum(1 for s in sb.events(since=cursor, limit=1000)["events"]
-                                 if s["service"] == "apigateway") == 3, message="3 API Gateway spans")
+                                 if s["service"] == "apigateway") == 6, message="6 API Gateway spans")
     got = {(line["service"], line["item"]): line["quantity"] for line in sb.cost(since=cursor)["lines"]}
-    assert got[("apigateway", "http_requests")] == 2
-    assert got[("dynamodb", "write_request_units")] == 6
+    assert got[("apigateway", "http_requests")] == 3
+    assert got[("apigateway", "rest_requests")] == 1
+    assert got[("dynamodb", "write_request_units")] == 12
 
 
 def test_price_sheet_names_its_sources():

@@ -49,24 +49,27 @@ def test_each_billed_unit_at_its_list_price():
 
 
 def test_failed_requests_are_billed_where_aws_bills_them():
-    """API Gateway bills what reached the integration (a function's 500, 502, 504 or its own 4xx) and request
-    validation failures (400); not 401/403 (not authorized), 404 without a route, 429 (throttled). A DynamoDB write
-    whose condition failed consumes its write units; other failed DynamoDB, SQS or S3 calls cost nothing."""
-    http = {"api_type": "http", "route_key": "GET /items"}
+    """API Gateway bills what reached the integration, whatever it answered (a function's 500, 502, 504, or its own
+    401/403/404/429), and request validation failures (400); not what it refused before the integration: 401/403
+    (not authorized), 404 (no route, or a route without integration), 429 (throttled). A DynamoDB write whose
+    condition failed consumes its write units; other failed DynamoDB, SQS or S3 calls cost nothing."""
+    http, rest = {"api_type": "http", "route_key": "GET /items", "integration": True}, {"api_type": "rest",
+                                                                                       "integration": True}
+    refused_http, refused_rest = {**http, "integration": False}, {**rest, "integration": False}
     billed = [
-        span(service="apigateway", operation="Execute", status=502, attrs=http, units={"requests": 1}),
-        span(service="apigateway", operation="Execute", status=500, attrs=http, units={"requests": 1}),
-        span(service="apigateway", operation="Execute", status=404, attrs=http, units={"requests": 1}),
-        span(service="apigateway", operation="Execute", status=504, attrs={"api_type": "rest"}),
-        span(service="apigateway", operation="Execute", status=400, attrs={"api_type": "rest"}),
+        *(span(service="apigateway", operation="Execute", status=code, attrs=http, units={"requests": 1})
+          for code in (502, 500, 404, 403)),
+        *(span(service="apigateway", operation="Execute", status=code, attrs=rest) for code in (504, 429, 401)),
+        span(service="apigateway", operation="Execute", status=400, attrs=refused_rest),  # request validation
         span(service="dynamodb", operation="PutItem", status=400, units={"wru": 3},
              error={"code": "ConditionalCheckFailedException", "message": "The conditional request failed"}),
     ]
     free = [
-        span(service="apigateway", operation="Execute", status=404, attrs={"api_type": "http", "route_key": None}),
-        span(service="apigateway", operation="Execute", status=401, attrs=http),
-        span(service="apigateway", operation="Execute", status=403, attrs={"api_type": "rest"}),
-        span(service="apigateway", operation="Execute", status=429, attrs=http),
+        span(service="apigateway", operation="Execute", status=404, attrs={**refused_http, "route_key": None}),
+        span(service="apigateway", operation="Execute", status=404, attrs=refused_http),  # a route, no integration
+        span(service="apigateway", operation="Execute", status=401, attrs=refused_http),
+        span(service="apigateway", operation="Execute", status=403, attrs=refused_rest),
+        span(service="apigateway", operation="Execute", status=429, attrs=refused_http),
         span(service="dynamodb", operation="PutItem", status=400, units=None,
              error={"code": "ValidationException", "message": "One or more parameter values were invalid"}),
         span(service="dynamodb", operation="UpdateItem", status=400, units={"wru": 5},
@@ -74,8 +77,8 @@ def test_failed_requests_are_billed_where_aws_bills_them():
         span(service="s3", operation="GetObject", status=404, error={"code": "NoSuchKey", "message": None}),
     ]
     result = estimate(billed + free, PRICES)
-    assert line(result, "apigateway", "http_requests")["quantity"] == 3
-    assert line(result, "apigateway", "rest_requests")["quantity"] == 2
+    assert line(result, "apigateway", "http_requests")["quantity"] == 4
+    assert line(result, "apigateway", "rest_requests")["quantity"] == 4
     assert line(result, "dynamodb", "write_request_units")["quantity"] == 3
     assert [x["service"] for x in result["lines"]] == ["apigateway", "apigateway", "dynamodb"]
     assert estimate(free, PRICES)["total"] == 0

@@ -77,12 +77,14 @@ def handle(request: Request, api_id: str) -> Response | None:
         stage=stage_name, account=account, region=region, request_id=request_id,
         source_ip=request.remote_addr or "127.0.0.1", domain=f"{api.api_id}.execute-api.localhost")
     request.environ[ENVIRON_KEY] = {"stage": stage_name, "path": route_path, "account": account, "region": region}
+    integrated = []
     try:
-        out, route_key = _serve(api, stage, incoming)
+        out, route_key = _serve(api, stage, incoming, integrated)
     except Exception:  # noqa: BLE001 - a bug here must answer like API Gateway, not crash the request
         LOG.exception("HTTP API %s: the request failed", api.api_id)
         out, route_key = payloads.INTERNAL_ERROR, None
-    request.environ[ENVIRON_KEY]["route_key"] = route_key
+    # what the recorder's span says, and the cost meter reads: API Gateway bills what reached an integration
+    request.environ[ENVIRON_KEY].update(route_key=route_key, integration=bool(integrated))
     if api.cors_configuration and not any(k.lower() == "access-control-allow-origin" for k, _ in out.headers):
         out.headers += access.cors_response_headers(_cors(api), incoming.header("origin"))
     return _to_response(out, request_id)
@@ -102,7 +104,8 @@ def _to_response(out: Outgoing, request_id: str) -> Response:
     return response
 
 
-def _serve(api, stage, req: Incoming) -> tuple[Outgoing, str | None]:
+def _serve(api, stage, req: Incoming, integrated: list) -> tuple[Outgoing, str | None]:
+    """The answer and the route it took; `integrated` gets an item once the request is handed to an integration."""
     cors = _cors(api)
     if cors and req.method == "OPTIONS" and req.header("origin") and req.header("access-control-request-method"):
         granted = access.cors_preflight(cors, req.header("origin"), req.header("access-control-request-method"),
@@ -129,6 +132,7 @@ def _serve(api, stage, req: Incoming) -> tuple[Outgoing, str | None]:
     integration = api.integrations.get(target.split("/", 1)[1]) if target.startswith("integrations/") else None
     if integration is None:
         return _json(404, NOT_FOUND_MESSAGE), route_key
+    integrated.append(integration)
     return _integrate(api, integration, req, route_key, path_params, stage_vars, authorizer), route_key
 
 

@@ -25,6 +25,7 @@ HOP_PATCHES = {
     "events_hops": "localstack.services.events.target",
     "lambda_logs_hops": "localstack.services.lambda_.provider",
     "logs_hops": "localstack.services.logs.provider",
+    "apigw_hops": "localstack.services.apigateway.next_gen.execute_api.handlers.integration",
 }
 _installed = False
 

@@ -36,6 +36,7 @@ from sandbox.observability.spans import new_span_id, new_trace_id, parse_trace_h
 
 EXECUTE_API_PREFIX = "/_aws/execute-api/"
 HTTP_API_ENVIRON_KEY = "sandbox.http_api"
+REST_INTEGRATION_ENVIRON_KEY = "sandbox.rest_integration"  # set by apigw_hops when a REST request reaches its integration
 HTTP_API_METER = 512 * 1024  # HTTP API requests are metered in 512 KB increments (AWS pricing page)
 # Calls an event source mapping's poller makes on behalf of its function (marked hop "esm-poll")
 POLL_OPERATIONS = frozenset({"ReceiveMessage", "DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility",
@@ -289,9 +290,23 @@ def _service_span(rec, state: RequestState, context, response) -> dict:
                                 user_agent=context.request.environ.get("HTTP_USER_AGENT")),
         "injected": context.__dict__.get("sandbox_fault"),
         "attrs": attrs,
-        "units": units.units_for(service, operation, params, result)
-        if status < 400 or units.billed_error(service, error) else None,
+        "units": units.units_for(service, operation, params, result) if status < 400 else
+        units.failed_write_units(operation, params, _stored_item(context, params))
+        if units.billed_error(service, error) else None,
     }
+
+
+def _stored_item(context, params) -> dict | None:
+    """The item a DynamoDB write whose condition failed was about, as the table holds it (its write units are counted
+    from it): read from moto's backend in process, only on that path."""
+    try:
+        from sandbox.dynamodb_moto.streams import backend
+
+        keys = params.get("Key") or params.get("Item")
+        item = backend(context.account_id, context.region).get_item(params["TableName"], keys)
+        return item.to_json()["Attributes"] if item is not None else None
+    except Exception:  # noqa: BLE001 - a table name as an ARN, a table gone meanwhile: the request's own size
+        return None
 
 
 # --- API Gateway invocations ------------------------------------------------------------------------------
@@ -371,6 +386,9 @@ def _apigw_span(state: RequestState, context, response) -> dict:
         "noise": False, "injected": context.__dict__.get("sandbox_fault"),
         "attrs": {"method": request.method, "path": path, "api_id": api_id, "stage": stage,
                   "api_type": "http" if http_api else "rest",
-                  **({"route_key": http_api.get("route_key")} if http_api else {})},
+                  **({"route_key": http_api.get("route_key")} if http_api else {}),
+                  # handed to its integration (what API Gateway bills when it fails: cost.py)
+                  "integration": bool(http_api.get("integration")) if http_api
+                  else bool(request.environ.get(REST_INTEGRATION_ENVIRON_KEY))},
         "units": {"requests": max(1, math.ceil((request.content_length or 0) / HTTP_API_METER))} if http_api else {"requests": 1},
     }
