@@ -261,7 +261,7 @@ def down(settings: Settings):
     if stopped["lambda_processes"]:
         environments = stopped.get("lambda_environments") or 0
         parts.append(f"{environments} Lambda environment(s) ({len(stopped['lambda_processes'])} processes: each a "
-                     f"supervisor and its runtime; pids {', '.join(map(str, stopped['lambda_processes']))})")
+                     f"supervisor and its runtime; pids {', '.join(map(str, sorted(stopped['lambda_processes'])))})")
     for key, what in (("fork_servers", "Lambda fork server(s)"),
                       ("leftovers", "leftover process(es) of an earlier run")):
         if stopped[key]:
@@ -347,7 +347,7 @@ def status(settings: Settings, as_json):
 @main.command()
 @click.argument("functions", nargs=-1, metavar="[FUNCTION]...")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
-@click.option("-n", "--lines", type=int, default=100, show_default=True)
+@click.option("-n", "--lines", type=click.IntRange(min=0), default=100, show_default=True)
 @click.option("--since", default=None, metavar="WHEN",
               help="With FUNCTION: only lines after this (10m, 2h, 1d, or an ISO time; default: the last hour).")
 @click.pass_obj
@@ -389,9 +389,12 @@ def _function_logs(settings: Settings, functions, follow: bool, lines: int, sinc
     if unknown:
         listed = ", ".join(sorted(known)) or "none deployed"
         raise SandboxError(f"no Lambda function named {', '.join(unknown)} (functions: {listed}).")
-    start = parse_since(since).get("since_ts") if since else time.time() - 3600
+    try:
+        start = parse_since(since).get("since_ts") if since else time.time() - 3600
+    except SandboxError:
+        start = None
     if start is None:
-        raise SandboxError("--since for logs is a duration (10m) or an ISO time, not a cursor.")
+        raise SandboxError(f"--since {since!r}: use a duration (30s, 10m, 2h, 1d) or an ISO time (2026-03-01T10:00).")
     several = len(functions) > 1
 
     def show(line) -> None:
@@ -403,6 +406,10 @@ def _function_logs(settings: Settings, functions, follow: bool, lines: int, sinc
     past, cursor = logs.poll(None, functions, since=start)  # the cursor: what was read is not shown again
     for line in past[-lines:] if lines > 0 else []:
         show(line)
+    if not past:
+        click.echo(f"no log lines of {', '.join(functions)} since {time.strftime('%H:%M:%S', time.localtime(start))}"
+                   + (": waiting for new ones (Ctrl-C stops)" if follow else " (invoked yet? --since 1d looks further"
+                                                                           " back)"), err=True)
     if not follow:
         return
     try:

@@ -47,6 +47,8 @@ PROBES: tuple[Probe, ...] = (
     _probe("iam", ["GetRole", "GetPolicy", "GetUser"], ["NoSuchEntity"], why="create a role if missing"),
     _probe("logs", ["CreateLogGroup", "CreateLogStream"], ["ResourceAlreadyExistsException"],
            why="create-if-missing: it exists already, as wanted"),
+    _probe("apigateway", ["GetStage"], ["NotFoundException"],
+           why="a deploy's stage asks whether it exists before creating it (a REST API's AWS::ApiGateway::Stage)"),
 )
 
 

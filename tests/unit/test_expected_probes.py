@@ -14,6 +14,7 @@ def span(service, operation, code, message="", **extra) -> dict:
 
 
 PROBE_SPANS = [
+    span("apigateway", "GetStage", "NotFoundException", "Invalid stage identifier specified"),
     span("cloudformation", "DescribeStacks", "ValidationError", "Stack with id user-onboarding does not exist"),
     span("s3", "HeadBucket", "NoSuchBucket"),
     span("s3", "HeadBucket", "404"),
