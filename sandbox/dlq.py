@@ -418,22 +418,8 @@ class DeadLetterQueues:
         dlq = self.get(queue)
         if dlq.region != self.region:
             return self.in_region(dlq.region).redrive(dlq, to, timeout)
-        if to:
-            dest_name, dest_url, dest_arn, dest_attrs = self._any_queue(to)
-        else:
-            if len(dlq.sources) != 1 or dlq.sources[0].kind != "sqs-redrive":
-                listed = "; ".join(s.describe() for s in dlq.sources)
-                why = ("it has several sources" if len(dlq.sources) > 1 else
-                       "its source is not a queue, so its messages have no queue to go back to")
-                raise SandboxError(f"cannot redrive {dlq.name} without --to: {why}: {listed}. "
-                                   f"Choose the destination with --to QUEUE.")
-            dest_name, dest_url, dest_arn, dest_attrs = self._any_queue(dlq.sources[0].arn)
-        if dest_arn == dlq.arn:
-            raise SandboxError(f"cannot redrive {dlq.name} into itself")
+        dest_name, dest_url, dest_arn, dest_attrs = self._destination(dlq, to)
         dest_fifo = dest_attrs.get("FifoQueue") == "true"
-        if dlq.fifo != dest_fifo:
-            kinds = ("FIFO", "standard") if dlq.fifo else ("standard", "FIFO")
-            raise SandboxError(f"cannot redrive the {kinds[0]} queue {dlq.name} into the {kinds[1]} queue {dest_name}")
 
         started = time.monotonic()
         deadline = started + timeout
@@ -590,6 +576,32 @@ class DeadLetterQueues:
             if _code(e) in _NONEXISTENT:
                 return None
             raise
+
+    def check_destination(self, queue: "str | DeadLetterQueue", to: str | None = None) -> str:
+        """The name of the queue `redrive(queue, to)` would move the messages to; SandboxError saying why it would
+        refuse (no such queue, the DLQ itself, FIFO into standard or back, no one source queue without `to`)."""
+        dlq = self.get(queue)
+        if dlq.region != self.region:
+            return self.in_region(dlq.region).check_destination(dlq, to)
+        return self._destination(dlq, to)[0]
+
+    def _destination(self, dlq: DeadLetterQueue, to: str | None) -> tuple[str, str, str, dict]:
+        if to:
+            dest_name, dest_url, dest_arn, dest_attrs = self._any_queue(to)
+        else:
+            if len(dlq.sources) != 1 or dlq.sources[0].kind != "sqs-redrive":
+                listed = "; ".join(s.describe() for s in dlq.sources)
+                why = ("it has several sources" if len(dlq.sources) > 1 else
+                       "its source is not a queue, so its messages have no queue to go back to")
+                raise SandboxError(f"cannot redrive {dlq.name} without --to: {why}: {listed}. "
+                                   f"Choose the destination with --to QUEUE.")
+            dest_name, dest_url, dest_arn, dest_attrs = self._any_queue(dlq.sources[0].arn)
+        if dest_arn == dlq.arn:
+            raise SandboxError(f"cannot redrive {dlq.name} into itself")
+        if dlq.fifo != (dest_attrs.get("FifoQueue") == "true"):
+            kinds = ("FIFO", "standard") if dlq.fifo else ("standard", "FIFO")
+            raise SandboxError(f"cannot redrive the {kinds[0]} queue {dlq.name} into the {kinds[1]} queue {dest_name}")
+        return dest_name, dest_url, dest_arn, dest_attrs
 
     def _any_queue(self, ref: str) -> tuple[str, str, str, dict]:
         """(name, url, arn, attributes) of any existing queue named by name, URL or ARN."""

@@ -135,6 +135,9 @@ class Backend(abc.ABC):
     def redrive(self, queue: str, to: str | None = None):
         raise Unavailable("not in replay mode")
 
+    def redrive_check(self, queue: str, to: str | None = None) -> str:
+        raise Unavailable("not in replay mode")
+
     def purge(self, queue: str):
         raise Unavailable("not in replay mode")
 
@@ -326,6 +329,10 @@ class LiveBackend(Backend):
     def redrive(self, queue: str, to: str | None = None):
         """To the DLQ's one source queue, or to `to` (a queue name, URL or ARN)."""
         return self.sb.dlq.redrive(queue, to)
+
+    def redrive_check(self, queue: str, to: str | None = None) -> str:
+        """The queue `redrive` would move to; raises with why it would refuse."""
+        return self.sb.dlq.check_destination(queue, to)
 
     def purge(self, queue: str):
         return self.sb.dlq.purge(queue)

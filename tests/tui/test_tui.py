@@ -198,9 +198,18 @@ def test_a_dlq_without_one_source_queue_asks_where_to_redrive(sb, helpers):
             await pilot.press("d")
             await until(pilot, lambda: type(app.screen).__name__ == "RedriveToScreen", 10, "the destination form")
             assert "several queues redrive into it" in str(app.screen.query_one("#redrive-to-why", Static).render())
+            form = app.screen
+            problem = form.query_one("#redrive-to-problem")
             await pilot.press("enter")  # nothing typed: refused, the form stays
-            assert type(app.screen).__name__ == "RedriveToScreen"
-            assert "Type the queue" in str(app.screen.query_one("#redrive-to-problem").render())
+            assert app.screen is form and "Type the queue" in str(problem.render())
+            # what the sandbox refuses is said in the form, which stays open with what was typed
+            await pilot.press(*"no-such-queue", "enter")
+            await until(pilot, lambda: "no queue 'no-such-queue'" in str(problem.render()), 30, "the refusal")
+            assert app.screen is form
+            form.query_one(Input).value = dlq_name
+            await pilot.press("enter")
+            await until(pilot, lambda: "into itself" in str(problem.render()), 30, "the refusal")
+            form.query_one(Input).value = ""
             await pilot.press(*target_name, "enter")
             await until(pilot, lambda: app.screen is app.main_screen, 10, "the form to close")
             await until(pilot, lambda: any(d.name == dlq_name and d.depth == 0 for d in pane.queues), 60,

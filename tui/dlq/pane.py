@@ -242,7 +242,8 @@ class DlqPane(PollingPane):
                 if destination:
                     self._act("redrive", queue.name, destination)
 
-            self.app.push_screen(RedriveToScreen(queue), chosen)
+            self.app.push_screen(RedriveToScreen(queue, lambda to: self.backend.redrive_check(queue.name, to)),
+                                 chosen)
             return
         body = (f"Move the {queue.depth} message(s) of {queue.name} back to {queue.sources[0].name}?\n\n"
                 "Consumers will process them again: fix the cause first.")

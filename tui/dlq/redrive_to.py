@@ -1,11 +1,16 @@
 """Where to redrive a dead-letter queue that has no one source queue to go back to (a function's DeadLetterConfig
 or OnFailure queue, an SNS or EventBridge DLQ, a queue several queues redrive into): `sandbox dlq redrive --to`.
 
-Dismisses with the destination as typed (a queue name, URL or ARN; checked by `Sandbox.dlq.redrive`), or None."""
+Dismisses with the destination as typed (a queue name, URL or ARN), once `check` (run off the event loop: it asks the
+sandbox) accepts it - a queue that does not exist, the DLQ itself or a FIFO/standard mismatch is said in the form,
+which stays open - or with None (cancel)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
@@ -25,9 +30,11 @@ class RedriveToScreen(FormScreen[str | None]):
     RedriveToScreen Button { margin-left: 2; }
     """
 
-    def __init__(self, queue):
+    def __init__(self, queue, check: Callable[[str], object]):
+        """`check(destination)` raises with what is wrong with it (as the redrive itself would)."""
         super().__init__()
         self.queue = queue
+        self.check = check
 
     def compose(self) -> ComposeResult:
         queue = self.queue
@@ -54,4 +61,14 @@ class RedriveToScreen(FormScreen[str | None]):
         if not value:
             self.query_one("#redrive-to-problem", Static).update("Type the queue the messages should go to.")
             return
-        self.dismiss(value)
+        self.query_one("#redrive-to-problem", Static).update(f"Checking {value}…")
+        self._checked(value)
+
+    @work(thread=True, exclusive=True, group="redrive-to-check")
+    def _checked(self, value: str) -> None:
+        try:
+            self.check(value)
+        except Exception as e:  # noqa: BLE001 - what the sandbox says is wrong with it, shown in the form
+            self.app.call_from_thread(self.query_one("#redrive-to-problem", Static).update, f"{e}")
+            return
+        self.app.call_from_thread(self.dismiss, value)
