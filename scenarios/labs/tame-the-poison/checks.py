@@ -20,6 +20,13 @@ def _burst(ctx, good: int) -> tuple[list[str], str]:
         if not queued:
             ctx.fail(f"only {len(media.jobs(ctx, keys + [poison]))} of {good + 1} uploads became jobs within 60 s: "
                      "the ingest function is not doing its part (its log lines are in the TUI's Logs tab)")
+        # the ingest writes a job before it queues its message: resumed at once, the last message could arrive in a
+        # batch of its own (and a poison alone in its batch hides the very bug the check looks for)
+        url = ctx.output("JobsQueueUrl")
+        if not ctx.wait_until(lambda: int(media.queue_attributes(ctx, url)["ApproximateNumberOfMessages"]) >= good + 1,
+                              timeout=30):
+            ctx.fail(f"the {good + 1} jobs were written but their messages did not all reach the jobs queue within "
+                     "30 s: the ingest function is not doing its part (its log lines are in the TUI's Logs tab)")
     return keys, poison
 
 
