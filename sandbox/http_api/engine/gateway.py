@@ -77,14 +77,13 @@ def handle(request: Request, api_id: str) -> Response | None:
         stage=stage_name, account=account, region=region, request_id=request_id,
         source_ip=request.remote_addr or "127.0.0.1", domain=f"{api.api_id}.execute-api.localhost")
     request.environ[ENVIRON_KEY] = {"stage": stage_name, "path": route_path, "account": account, "region": region}
-    integrated = []
     try:
-        out, route_key = _serve(api, stage, incoming, integrated)
+        out, route_key, integrated = _serve(api, stage, incoming)
     except Exception:  # noqa: BLE001 - a bug here must answer like API Gateway, not crash the request
         LOG.exception("HTTP API %s: the request failed", api.api_id)
-        out, route_key = payloads.INTERNAL_ERROR, None
+        out, route_key, integrated = payloads.INTERNAL_ERROR, None, False
     # what the recorder's span says, and the cost meter reads: API Gateway bills what reached an integration
-    request.environ[ENVIRON_KEY].update(route_key=route_key, integration=bool(integrated))
+    request.environ[ENVIRON_KEY].update(route_key=route_key, integration=integrated)
     if api.cors_configuration and not any(k.lower() == "access-control-allow-origin" for k, _ in out.headers):
         out.headers += access.cors_response_headers(_cors(api), incoming.header("origin"))
     return _to_response(out, request_id)
@@ -104,17 +103,17 @@ def _to_response(out: Outgoing, request_id: str) -> Response:
     return response
 
 
-def _serve(api, stage, req: Incoming, integrated: list) -> tuple[Outgoing, str | None]:
-    """The answer and the route it took; `integrated` gets an item once the request is handed to an integration."""
+def _serve(api, stage, req: Incoming) -> tuple[Outgoing, str | None, bool]:
+    """The answer, the route it took and whether the request was handed to an integration."""
     cors = _cors(api)
     if cors and req.method == "OPTIONS" and req.header("origin") and req.header("access-control-request-method"):
         granted = access.cors_preflight(cors, req.header("origin"), req.header("access-control-request-method"),
                                         req.header("access-control-request-headers"))
-        return Outgoing(204, granted, b""), None
+        return Outgoing(204, granted, b""), None, False
     by_key = {r.route_key: r for r in api.routes.values()}
     selected = routes.select(list(by_key), req.method, req.path)
     if selected is None:
-        return _json(404, NOT_FOUND_MESSAGE), None
+        return _json(404, NOT_FOUND_MESSAGE), None, False
     route_key, path_params = selected
     route = by_key[route_key]
     stage_vars = dict(stage.stage_variables or {})
@@ -124,16 +123,15 @@ def _serve(api, stage, req: Incoming, integrated: list) -> tuple[Outgoing, str |
         LOG.info("HTTP API %s %s: 401 (%s)", api.api_id, route_key, e)
         extra = [("www-authenticate", f'Bearer error="invalid_token" error_description="{e}"')] \
             if route.authorization_type == "JWT" else []
-        return _json(401, "Unauthorized", extra), route_key
+        return _json(401, "Unauthorized", extra), route_key, False
     except access.Forbidden as e:
         LOG.info("HTTP API %s %s: 403 (%s)", api.api_id, route_key, e)
-        return _json(403, "Forbidden"), route_key
+        return _json(403, "Forbidden"), route_key, False
     target = route.target or ""
     integration = api.integrations.get(target.split("/", 1)[1]) if target.startswith("integrations/") else None
     if integration is None:
-        return _json(404, NOT_FOUND_MESSAGE), route_key
-    integrated.append(integration)
-    return _integrate(api, integration, req, route_key, path_params, stage_vars, authorizer), route_key
+        return _json(404, NOT_FOUND_MESSAGE), route_key, False
+    return _integrate(api, integration, req, route_key, path_params, stage_vars, authorizer), route_key, True
 
 
 def _source_arn(req: Incoming, route_key: str) -> str:
