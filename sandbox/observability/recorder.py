@@ -17,7 +17,7 @@ import weakref
 from pathlib import Path
 from typing import NamedTuple
 
-from sandbox.observability.store import DEFAULT_CAPACITY, SpanStore
+from sandbox.observability.store import DEFAULT_CAPACITY, Deferred, SpanStore
 
 
 _link_maps: weakref.WeakSet = weakref.WeakSet()
@@ -95,6 +95,14 @@ class Recorder:
 
     def record(self, span: dict) -> int:
         return self.store.record(span)
+
+    def record_later(self, build, args: tuple, ts: float, service: str) -> int:
+        """Records the span `build(*args)` will make: built by the writer in its next batch (or by the first reader
+        that needs it), off the request's path. `args` must not change after the request (see gateway.finalize).
+        A store without a file has no writer: built now, or the ring would hold every request's arguments."""
+        if self.store.path is None:
+            return self.store.record(build(*args))
+        return self.store.record(Deferred(build, args, ts, service))
 
     def open(self, span_id: str, trace_id: str, correlation_id: str | None, caller: dict | None) -> None:
         self.spans[span_id] = SpanInfo(trace_id, correlation_id, caller)

@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Iterator
 from itertools import accumulate, islice
 from pathlib import Path
+from time import perf_counter_ns
 
 import orjson
 import zstandard
@@ -169,6 +170,52 @@ def _entry(span: dict, payload) -> tuple:
     return (span["seq"], span.get("ts"), span.get("trace_id"), span.get("service"), bool(span.get("noise")), payload)
 
 
+class Deferred:
+    """A span recorded before it is built: `build(*args)` makes its dict when first needed, by the writer (in its
+    batch, off the request's path) or by a reader that reaches it first. Its entry carries the seq, ts and service;
+    the trace id and the noise flag are the built span's (see SpanStore._settled)."""
+
+    __slots__ = ("build", "args", "seq", "ts", "service", "span")
+    spent_ns = 0  # time spent building, all threads (approximate: updated without a lock), for /_sandbox/recorder
+
+    def __init__(self, build, args: tuple, ts: float | None = None, service: str | None = None):
+        self.build = build
+        self.args = args
+        self.seq = 0
+        self.ts = ts
+        self.service = service
+        self.span: dict | None = None
+
+    def get(self) -> dict:
+        span = self.span
+        if span is not None:
+            return span
+        build, args = self.build, self.args
+        if build is None:  # built meanwhile by another thread (span is set before build is cleared)
+            return self.span
+        t0 = perf_counter_ns()
+        try:
+            span = build(*args)
+        except Exception as e:  # noqa: BLE001 - the recorder must never take the sandbox down
+            LOG.exception("could not build span %s", self.seq)
+            span = {"ts": self.ts, "kind": "request", "service": self.service, "trace_id": None, "span_id": None,
+                    "error": {"code": "SandboxRecorderError", "message": f"the recorder could not build this span: {e}"}}
+        span["seq"] = self.seq
+        self.span = span
+        self.build = self.args = None  # what the request left (its parsed request and answer) is let go
+        Deferred.spent_ns += perf_counter_ns() - t0
+        return span
+
+
+def _settled(entry: tuple) -> tuple:
+    """`entry` with its Deferred payload built: the trace id and noise flag filters read are the span's."""
+    payload = entry[PAYLOAD]
+    if type(payload) is not Deferred:
+        return entry
+    span = payload.get()
+    return _entry(span, span)
+
+
 LOOSE_OVERHEAD = 200  # a written span not yet in a chunk: its tuple, seq and ts objects, trace id string
 
 
@@ -302,12 +349,17 @@ class SpanStore:
             self.loaded.set()
 
     # --- writing ----------------------------------------------------------------------------------------
-    def record(self, span: dict) -> int:
+    def record(self, span: dict | Deferred) -> int:
+        """Records a span, or a Deferred one (its `ts` and `service` known before it is built)."""
         with self.lock:
             seq = self.next_seq
             self.next_seq = seq + 1
-            span["seq"] = seq
-            entry = _entry(span, span)
+            if type(span) is Deferred:
+                span.seq = seq
+                entry = (seq, span.ts, None, span.service, False, span)
+            else:
+                span["seq"] = seq
+                entry = _entry(span, span)
             self.slots[seq % self.capacity] = entry
             if seq - self.first_seq >= self.capacity:
                 self.first_seq = seq - self.capacity + 1
@@ -323,7 +375,7 @@ class SpanStore:
         return seq
 
     def _write_loop(self) -> None:
-        out = batch = lines = written = entry = None
+        out = batch = lines = written = entry = built = None
         slots, cap = self.slots, self.capacity
         while True:
             self._wake.wait(WRITE_DELAY)
@@ -340,11 +392,12 @@ class SpanStore:
                         out.write(b"\n")
                 lines, written = [], []
                 for i, entry in enumerate(batch):
-                    line, exact = _dumps(entry[PAYLOAD])
+                    built = _settled(entry)  # a Deferred span is built here, in the batch
+                    line, exact = _dumps(built[PAYLOAD])
                     lines.append(line)
                     index = entry[SEQ] % cap
                     if slots[index] is entry:  # not overwritten by a newer span meanwhile
-                        slots[index] = held = entry[:PAYLOAD] + (compress(line, exact),)
+                        slots[index] = held = built[:PAYLOAD] + (compress(line, exact),)
                         written.append(held)
                     if i % 16 == 15:  # ~12 us a span since orjson and zstd (~60 before, when it was every 4th)
                         time.sleep(0)  # let request threads have the GIL: this thread is never in a hurry
@@ -365,7 +418,7 @@ class SpanStore:
                 time.sleep(1)
             finally:
                 # the batch's span dicts (~4 KB each) would otherwise live in these locals until the next batch
-                batch = lines = written = entry = None
+                batch = lines = written = entry = built = None
                 self._busy = False
 
     def _hold(self, written: list[tuple]) -> None:
@@ -489,7 +542,7 @@ class SpanStore:
         if slot is None:
             return None
         if type(slot) is tuple:
-            return slot if slot[SEQ] == seq else None
+            return _settled(slot) if slot[SEQ] == seq else None
         i = slot.index(seq)
         return slot.entry(i) if i >= 0 else None
 
@@ -527,8 +580,9 @@ class SpanStore:
         slots, cap = self.slots, self.capacity
         for chunk, lo, hi in self._runs(start, end, reverse):
             if chunk is None:  # lo: the entry
-                if match is None or match.quick(lo[TS], lo[TRACE], lo[SERVICE], lo[NOISE]):
-                    yield lo
+                entry = _settled(lo)
+                if match is None or match.quick(entry[TS], entry[TRACE], entry[SERVICE], entry[NOISE]):
+                    yield entry
                 continue
             for k in _run(chunk, lo, hi, match, reverse):
                 if slots[chunk.seqs[k] % cap] is chunk:  # the ring may have given its slot a newer span meanwhile

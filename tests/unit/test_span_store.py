@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import threading
 
-from sandbox.observability.store import SpanStore, decode
+from sandbox.observability.query import Filter
+from sandbox.observability.store import Deferred, SpanStore, decode
 
 
 def _record_from_threads(store: SpanStore, threads: int, each: int) -> None:
@@ -405,3 +406,58 @@ def test_a_file_whose_seqs_span_more_than_the_ring_loads_only_what_fits_in_it(tm
     store.record({"trace_id": "t", "service": "sqs"})
     store.flush(10)
     assert [s["seq"] for s in store.all()] == list(range(990, 1022))
+
+
+def _deferred_span(calls: list, trace: str, noise: bool = False):
+    def build(op):
+        calls.append(op)
+        return {"ts": 5.0, "trace_id": trace, "service": "sqs", "noise": noise, "operation": op}
+    return Deferred(build, (f"op-{trace}",), 5.0, "sqs")
+
+
+def test_a_deferred_span_is_built_once_by_the_writer_and_written_as_built(tmp_path):
+    store = SpanStore(capacity=100, path=tmp_path / "spans.jsonl")
+    calls: list = []
+    seq = store.record(_deferred_span(calls, "t-late"))
+    store.flush(5)
+    assert calls == ["op-t-late"]
+    (line,) = (tmp_path / "spans.jsonl").read_text().splitlines()
+    assert json.loads(line) == {"seq": seq, "ts": 5.0, "trace_id": "t-late", "service": "sqs", "noise": False,
+                                "operation": "op-t-late"}
+    # held compressed, its filter fields the built span's
+    held = store.entry(seq)
+    assert isinstance(held[-1], bytes) and held[:5] == (seq, 5.0, "t-late", "sqs", False)
+    assert calls == ["op-t-late"]
+
+
+def test_a_reader_builds_a_deferred_span_before_the_writer_and_filters_on_what_it_built():
+    store = SpanStore(capacity=100)  # no file: nothing but readers builds it
+    calls: list = []
+    quiet = store.record(_deferred_span(calls, "t-a"))
+    store.record(_deferred_span(calls, "t-b", noise=True))
+    # the trace id and the noise flag are known only once built: filters still find (or leave out) them
+    assert [span["seq"] for span in store.iter_range(1, 2, Filter(trace="t-a"))] == [quiet]
+    assert [span["operation"] for span in store.all(Filter())] == ["op-t-a"]
+    assert [span["operation"] for span in store.all(Filter(include_noise=True))] == ["op-t-a", "op-t-b"]
+    assert store.since(0, 10, Filter(trace="t-b", include_noise=True))[0][0]["seq"] == 2
+    assert decode(store.entry(quiet))["trace_id"] == "t-a"
+    assert calls == ["op-t-a", "op-t-b"]  # each built once, however often read
+
+
+def test_a_span_that_cannot_be_built_is_recorded_as_the_recorders_error_and_the_writer_goes_on(tmp_path):
+    store = SpanStore(capacity=100, path=tmp_path / "spans.jsonl")
+    store.record(Deferred(lambda: 1 / 0, (), 1.0, "s3"))
+    store.record({"ts": 2.0, "service": "sqs"})
+    store.flush(5)
+    first, second = [json.loads(line) for line in (tmp_path / "spans.jsonl").read_text().splitlines()]
+    assert (first["seq"], first["ts"], first["service"], first["error"]["code"]) == (1, 1.0, "s3", "SandboxRecorderError")
+    assert "division by zero" in first["error"]["message"]
+    assert second == {"seq": 2, "ts": 2.0, "service": "sqs"}
+
+
+def test_a_recorder_without_a_span_file_builds_at_once_instead_of_holding_what_requests_left():
+    from sandbox.observability.recorder import Recorder
+
+    rec = Recorder(SpanStore(capacity=10))
+    seq = rec.record_later(lambda name: {"ts": 1.0, "service": "sqs", "operation": name}, ("SendMessage",), 1.0, "sqs")
+    assert rec.store.slots[seq % 10][-1] == {"seq": seq, "ts": 1.0, "service": "sqs", "operation": "SendMessage"}

@@ -8,7 +8,8 @@
     GET  /_sandbox/cost       ?since=<cursor>&since_ts=&until_ts=   -> cost estimate of the window
     GET  /_sandbox/recorder   -> {"enabled", "cursor", "spans", "capacity", "file", "requests",
                                   "handler_ms_total", "handler_us_per_request" (time in the recorder's
-                                  gateway handlers), "history_mb" / "history_budget_mb" (memory
+                                  gateway handlers), "build_ms_total" (time building the spans they
+                                  deferred, on the span writer or a reader), "history_mb" / "history_budget_mb" (memory
                                   of the written spans, the oldest leave past the budget), "links"
                                   (sizes of its indexes, emptied by reset)}
     POST /_sandbox/recorder   {"enabled": bool}   pause or resume recording
@@ -23,7 +24,7 @@ from localstack.http import Request, Response, route
 
 from sandbox.observability import cost, graph, query, traces
 from sandbox.observability import recorder as recorder_mod
-from sandbox.observability.store import encode
+from sandbox.observability.store import Deferred, encode
 
 MAX_LIMIT = 100_000  # a whole ring
 
@@ -109,6 +110,7 @@ class ObservabilityApi:
             "requests": rec.requests,
             "handler_ms_total": round(rec.self_ns / 1e6, 3),
             "handler_us_per_request": round(rec.self_ns / rec.requests / 1000, 1) if rec.requests else None,
+            "build_ms_total": round(Deferred.spent_ns / 1e6, 3),
             "history_mb": round(store.held_bytes / 2**20, 1), "history_budget_mb": store.history_bytes // 2**20,
             "links": {"spans": len(rec.spans), "producers": len(rec.producers), "pending": len(rec.pending)},
         })

@@ -145,8 +145,11 @@ def install() -> None:
                 raise
             finally:
                 try:
-                    rec.record(_execution_span(rec, fv, invocation, exec_id, trace_id, parent_id, corr, ts,
-                                               (perf_counter() - t0) * 1000, result, failure))
+                    # built by the span writer, off the invocation's path (its outcome is taken now: the map is
+                    # bounded, and the next invocation of this id would find it)
+                    rec.record_later(_execution_span, (
+                        rec.pending.pop(exec_id), fv, invocation, exec_id, trace_id, parent_id, corr, ts,
+                        (perf_counter() - t0) * 1000, result, failure), ts, "lambda")
                 except Exception:  # noqa: BLE001 - never break an invocation over its span
                     LOG.exception("could not record the execution of %s", fn_name)
 
@@ -177,8 +180,7 @@ def install() -> None:
         poller_cls.handle_message = handle_message
 
 
-def _execution_span(rec, fv, invocation, exec_id, trace_id, parent_id, corr, ts, wall_ms, result, failure) -> dict:
-    outcome = rec.pending.pop(exec_id)
+def _execution_span(outcome, fv, invocation, exec_id, trace_id, parent_id, corr, ts, wall_ms, result, failure) -> dict:
     fn_arn, fn_name = _function_arn(fv)
     report = parse_report(getattr(result, "logs", None))
     duration_ms = outcome.duration_ms if outcome is not None else wall_ms
