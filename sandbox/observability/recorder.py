@@ -96,13 +96,13 @@ class Recorder:
     def record(self, span: dict) -> int:
         return self.store.record(span)
 
-    def record_later(self, build, args: tuple, ts: float, service: str) -> int:
+    def record_later(self, build, args: tuple, ts: float, service: str, fallback=None) -> int:
         """Records the span `build(*args)` will make: built by the writer in its next batch (or by the first reader
         that needs it), off the request's path. `args` must not change after the request (see gateway.finalize).
         A store without a file has no writer: built now, or the ring would hold every request's arguments."""
         if self.store.path is None:
             return self.store.record(build(*args))
-        return self.store.record(Deferred(build, args, ts, service))
+        return self.store.record(Deferred(build, args, ts, service, fallback))
 
     def open(self, span_id: str, trace_id: str, correlation_id: str | None, caller: dict | None) -> None:
         self.spans[span_id] = SpanInfo(trace_id, correlation_id, caller)

@@ -2,7 +2,9 @@
 
 Recording is the hot path (it runs in the finalizer of every gateway request): a lock, a slot assignment, an
 optional wake-up of long-polling readers, an append to the writer's pending list (the writer takes it every
-WRITE_DELAY; a request wakes it only in a burst, WAKE_AT spans). Serialising to JSON and writing to disk
+WRITE_DELAY; a request wakes it only in a burst, WAKE_AT spans). Most request spans are recorded before they are
+built (a Deferred: what the request left, built by the writer in its batch or by the first reader that needs it).
+Building, serialising to JSON and writing to disk
 happen on one background thread, which then compacts the slot: the span dict (about 4 KB in memory) is replaced
 by its JSON, compressed by SpanCodec (zstd with a dictionary learnt from the first spans: about 0.3-0.5 KB), and
 every CHUNK_SPANS written spans are packed into one Chunk (one buffer, a few arrays) that their slots point at. The
@@ -33,7 +35,7 @@ from collections import deque
 from collections.abc import Iterator
 from itertools import accumulate, islice
 from pathlib import Path
-from time import perf_counter_ns
+from time import thread_time_ns
 
 import orjson
 import zstandard
@@ -51,7 +53,8 @@ ENTRY_OVERHEAD = 48  # a span's share of its chunk besides its compressed JSON a
 CHUNK_SPANS = 512  # written spans are held one by one until this many are, then packed into a Chunk
 ROTATE_BYTES = 64 * 1024 * 1024
 WRITE_DELAY = 0.05  # seconds a recorded span may wait for the writer's next batch (the file only; memory is at once)
-WAKE_AT = 2000  # spans waiting that wake the writer before WRITE_DELAY is up (a burst: bounded memory)
+WAKE_AT = 2000  # spans waiting that wake the writer before WRITE_DELAY is up (a burst: bounded memory; a Deferred
+# holds its request's parsed request and answer, which is why requests with large bodies are built at once: gateway.py)
 MAX_WAIT_SECONDS = 60.0
 TRAIN_SPANS = 1000  # spans whose JSON the compression dictionary is learnt from (the first ones written)
 DICTIONARY_BYTES = 16 * 1024
@@ -170,17 +173,26 @@ def _entry(span: dict, payload) -> tuple:
     return (span["seq"], span.get("ts"), span.get("trace_id"), span.get("service"), bool(span.get("noise")), payload)
 
 
+_BUILD_LOCK = threading.Lock()  # one build at a time: a reader and the writer never both build a span
+_failures_logged: set = set()
+
+
 class Deferred:
     """A span recorded before it is built: `build(*args)` makes its dict when first needed, by the writer (in its
     batch, off the request's path) or by a reader that reaches it first. Its entry carries the seq, ts and service;
-    the trace id and the noise flag are the built span's (see SpanStore._settled)."""
+    the trace id and the noise flag are the built span's (see SpanStore._settled). When the build fails,
+    `fallback(*args)` gives the span's identity (ids, caller, operation, status: what the request knew), recorded
+    with the recorder's error so that its trace, map and children stay whole."""
 
-    __slots__ = ("build", "args", "seq", "ts", "service", "span")
-    spent_ns = 0  # time spent building, all threads (approximate: updated without a lock), for /_sandbox/recorder
+    __slots__ = ("build", "args", "fallback", "seq", "ts", "service", "span")
+    # builds made and their thread CPU, all threads (for /_sandbox/recorder; updated under _BUILD_LOCK)
+    built = 0
+    spent_ns = 0
 
-    def __init__(self, build, args: tuple, ts: float | None = None, service: str | None = None):
+    def __init__(self, build, args: tuple, ts: float | None = None, service: str | None = None, fallback=None):
         self.build = build
         self.args = args
+        self.fallback = fallback
         self.seq = 0
         self.ts = ts
         self.service = service
@@ -190,20 +202,41 @@ class Deferred:
         span = self.span
         if span is not None:
             return span
-        build, args = self.build, self.args
-        if build is None:  # built meanwhile by another thread (span is set before build is cleared)
-            return self.span
-        t0 = perf_counter_ns()
-        try:
-            span = build(*args)
-        except Exception as e:  # noqa: BLE001 - the recorder must never take the sandbox down
-            LOG.exception("could not build span %s", self.seq)
-            span = {"ts": self.ts, "kind": "request", "service": self.service, "trace_id": None, "span_id": None,
-                    "error": {"code": "SandboxRecorderError", "message": f"the recorder could not build this span: {e}"}}
-        span["seq"] = self.seq
-        self.span = span
-        self.build = self.args = None  # what the request left (its parsed request and answer) is let go
-        Deferred.spent_ns += perf_counter_ns() - t0
+        with _BUILD_LOCK:
+            if self.span is not None:  # built by another thread meanwhile
+                return self.span
+            t0 = thread_time_ns()
+            try:
+                span = self.build(*self.args)
+                if type(span) is not dict:
+                    raise TypeError(f"{self.build.__qualname__} returned {type(span).__name__}, not a span")
+            except Exception as e:  # noqa: BLE001 - the recorder must never take the sandbox down
+                span = self._failed(e)
+            span["seq"] = self.seq
+            self.span = span
+            self.build = self.args = self.fallback = None  # what the request left (its request, answer) is let go
+            Deferred.built += 1
+            Deferred.spent_ns += thread_time_ns() - t0
+        return span
+
+    def _failed(self, e: Exception) -> dict:
+        key = (getattr(self.build, "__qualname__", None), type(e).__name__)
+        if key not in _failures_logged:  # once per build and kind of error: a failure on every request floods nothing
+            _failures_logged.add(key)
+            LOG.warning("could not build span %s (%s: %s); later failures of this kind are logged at debug level",
+                        self.seq, *key, exc_info=True)
+        else:
+            LOG.debug("could not build span %s", self.seq, exc_info=True)
+        span = None
+        if self.fallback is not None:
+            try:
+                span = self.fallback(*self.args)
+            except Exception:  # noqa: BLE001
+                span = None
+        if type(span) is not dict:
+            span = {"ts": self.ts, "kind": "request", "service": self.service, "trace_id": None, "span_id": None}
+        span["error"] = {"code": "SandboxRecorderError",
+                         "message": f"the recorder could not build this span: {type(e).__name__}: {e}"[:1000]}
         return span
 
 
@@ -386,11 +419,8 @@ class SpanStore:
             with self.lock:
                 batch, self._pending = self._pending, []
             try:
-                if out is None:
-                    out = open(self.path, "ab")
-                    if out.tell() and not _ends_a_line(self.path):  # a write cut short (a crash): end that line
-                        out.write(b"\n")
                 lines, written = [], []
+                # built and compacted before any I/O: a file that cannot be written keeps no request's arguments
                 for i, entry in enumerate(batch):
                     built = _settled(entry)  # a Deferred span is built here, in the batch
                     line, exact = _dumps(built[PAYLOAD])
@@ -403,6 +433,10 @@ class SpanStore:
                         time.sleep(0)  # let request threads have the GIL: this thread is never in a hurry
                 lines.append(b"")
                 try:
+                    if out is None:
+                        out = open(self.path, "ab")
+                        if out.tell() and not _ends_a_line(self.path):  # a write cut short (a crash): end that line
+                            out.write(b"\n")
                     out.write(b"\n".join(lines))
                     out.flush()
                 finally:  # the file first: packing for memory never keeps a span from it

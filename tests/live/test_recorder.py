@@ -101,6 +101,32 @@ def test_dynamodb_previews_show_items_whole_with_their_underscore_attributes(sb,
     assert json.loads(got["response"])["Item"] == item
 
 
+def test_a_span_shows_the_answer_the_client_got_even_when_the_service_changes_its_state_right_after(sb, helpers):
+    """SNS answers GetTopicAttributes with the topic's own attribute dict, which SetTopicAttributes changes in place:
+    a span built after the answer (store.Deferred) would show the next value. Such services are built at once
+    (gateway.DEFERRED_SERVICES); the recorder reports what it built later (/_sandbox/recorder)."""
+    sns, sqs = sb.client("sns"), sb.client("sqs")
+    arn = sns.create_topic(Name=helpers.unique("topic"))["TopicArn"]
+    url, _ = queue(sb, helpers)
+    built_before = sb.observe.recorder()["spans_built_later"]
+    cursor = sb.observe.cursor()
+    got = []
+    for i in range(8):
+        sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue=f"v{i}")
+        got.append(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["DisplayName"])
+        sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue=f"next{i}")
+    for i in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    helpers.wait_for(lambda: len([s for s in events_after(sb, cursor, service="sqs")
+                                  if s["operation"] == "SendMessage"]) == 5, message="the five SendMessage spans")
+    shown = [json.loads(s["response"])["Attributes"]["DisplayName"] for s in events_after(sb, cursor, service="sns")
+             if s["operation"] == "GetTopicAttributes"]
+    assert got == [f"v{i}" for i in range(8)] and shown == got
+    # the SendMessage spans (and nothing of SNS) were built after their answers
+    time.sleep(0.2)
+    assert sb.observe.recorder()["spans_built_later"] - built_before >= 5
+
+
 def test_sdk_call_of_a_function_is_attributed_to_it_and_linked_to_its_execution(sb, helpers):
     url, arn = queue(sb, helpers)
     fn = helpers.create_function(sb, SENDER, Environment={"Variables": {"QUEUE": url}}, MemorySize=256)

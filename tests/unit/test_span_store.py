@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 from sandbox.observability.query import Filter
 from sandbox.observability.store import Deferred, SpanStore, decode
@@ -461,3 +462,54 @@ def test_a_recorder_without_a_span_file_builds_at_once_instead_of_holding_what_r
     rec = Recorder(SpanStore(capacity=10))
     seq = rec.record_later(lambda name: {"ts": 1.0, "service": "sqs", "operation": name}, ("SendMessage",), 1.0, "sqs")
     assert rec.store.slots[seq % 10][-1] == {"seq": seq, "ts": 1.0, "service": "sqs", "operation": "SendMessage"}
+
+
+def test_a_span_that_cannot_be_built_keeps_its_identity_and_the_failure_is_logged_once(tmp_path, caplog):
+    store = SpanStore(capacity=100, path=tmp_path / "spans.jsonl")
+    known = {"trace_id": "1-abc", "span_id": "s1", "parent_id": "p0", "operation": "SendMessage"}
+
+    def build(_):
+        raise ValueError("x" * 5000)
+
+    with caplog.at_level("DEBUG", logger="sandbox.observability.store"):
+        for _ in range(3):
+            store.record(Deferred(build, (known,), 1.0, "sqs", fallback=lambda k: dict(k)))
+        store.flush(5)
+    spans = [json.loads(line) for line in (tmp_path / "spans.jsonl").read_text().splitlines()]
+    assert [s["seq"] for s in spans] == [1, 2, 3]
+    assert all({k: s[k] for k in known} == known for s in spans)  # its trace, parent and operation kept
+    assert all(s["error"]["code"] == "SandboxRecorderError" and len(s["error"]["message"]) <= 1000 for s in spans)
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "could not build span" in warnings[0].getMessage()
+
+
+def test_a_span_file_that_cannot_be_written_keeps_no_request_arguments(tmp_path):
+    import shutil
+
+    store = SpanStore(capacity=100, path=tmp_path / "obs" / "spans.jsonl")
+    shutil.rmtree(tmp_path / "obs")  # the state dir removed under a running sandbox
+    held = [Deferred(lambda big: {"ts": 1.0, "service": "lambda", "size": len(big)}, (b"x" * 1000,), 1.0, "lambda")
+            for _ in range(5)]
+    for deferred in held:
+        store.record(deferred)
+    store.flush(5)
+    assert all(d.args is None and d.span["size"] == 1000 for d in held)  # built, its arguments let go
+    assert all(isinstance(store.entry(seq)[-1], bytes) for seq in range(1, 6))  # held compressed, in memory
+
+
+def test_a_reader_and_the_writer_never_both_build_a_span():
+    calls = []
+
+    def slow(_):
+        calls.append(threading.current_thread().name)
+        time.sleep(0.05)  # the GIL changes hands mid-build
+        return {"ts": 1.0, "service": "sqs"}
+
+    deferred = Deferred(slow, (None,), 1.0, "sqs")
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(deferred.get()), name=f"t{i}") for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and all(span is got[0] for span in got)

@@ -52,8 +52,11 @@ def _pascal(value, keep_keys: bool = False):
 
 
 def apply_definition(api, definition: openapi.Definition) -> None:
-    """Replaces the API's routes, integrations and authorizers by the definition's, as ImportApi does."""
-    api.clear()
+    """Replaces the API's routes, integrations, authorizers and models by the definition's, as ImportApi does. Its
+    stages stay: moto's `Api.clear()` also emptied them, so a redeploy that changed the routes (ReimportApi, which
+    CloudFormation sends when a SAM template's routes change) left the API without its stage, every route 404."""
+    for part in (api.authorizers, api.integrations, api.models, api.routes):
+        part.clear()
     authorizer_ids = {}
     for name, spec in definition.authorizers.items():
         created = api.create_authorizer(

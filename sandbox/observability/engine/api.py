@@ -8,8 +8,9 @@
     GET  /_sandbox/cost       ?since=<cursor>&since_ts=&until_ts=   -> cost estimate of the window
     GET  /_sandbox/recorder   -> {"enabled", "cursor", "spans", "capacity", "file", "requests",
                                   "handler_ms_total", "handler_us_per_request" (time in the recorder's
-                                  gateway handlers), "build_ms_total" (time building the spans they
-                                  deferred, on the span writer or a reader), "history_mb" / "history_budget_mb" (memory
+                                  gateway handlers), "spans_built_later" and "build_cpu_ms_total" (the
+                                  spans built after their request's answer, by the span writer or a
+                                  reader, and the thread CPU that took), "history_mb" / "history_budget_mb" (memory
                                   of the written spans, the oldest leave past the budget), "links"
                                   (sizes of its indexes, emptied by reset)}
     POST /_sandbox/recorder   {"enabled": bool}   pause or resume recording
@@ -110,7 +111,7 @@ class ObservabilityApi:
             "requests": rec.requests,
             "handler_ms_total": round(rec.self_ns / 1e6, 3),
             "handler_us_per_request": round(rec.self_ns / rec.requests / 1000, 1) if rec.requests else None,
-            "build_ms_total": round(Deferred.spent_ns / 1e6, 3),
+            "spans_built_later": Deferred.built, "build_cpu_ms_total": round(Deferred.spent_ns / 1e6, 3),
             "history_mb": round(store.held_bytes / 2**20, 1), "history_budget_mb": store.history_bytes // 2**20,
             "links": {"spans": len(rec.spans), "producers": len(rec.producers), "pending": len(rec.pending)},
         })

@@ -12,7 +12,9 @@ Three handlers in LocalStack's handler chain (localstack.aws.app.LocalstackAwsGa
                 Lambda invocation, the AWSTraceHeader of an SQS message, the trace header of EventBridge targets
                 and of S3 events - now names this span as the cause. The thread is bound to the span
                 (propagation.Current) so internal calls it makes carry it too.
-    finalize    in `run_custom_finalizers`: builds the span from the parsed request/response and records it.
+    finalize    in `run_custom_finalizers`: reads what the span needs from the request and records it, to be
+                built after the answer by the span writer (store.Deferred) when the service's answers are
+                fresh objects and the bodies small (DEFERRED_SERVICES, DEFER_MAX_BODY); else builds it at once.
 
 Noise, resource, caller, correlation id, previews and cost units: see the modules of the same names.
 """
@@ -43,6 +45,15 @@ POLL_OPERATIONS = frozenset({"ReceiveMessage", "DeleteMessage", "DeleteMessageBa
                              "ChangeMessageVisibilityBatch", "GetQueueAttributes", "GetQueueUrl", "GetRecords",
                              "GetShardIterator", "DescribeStream", "ListShards", "ListStreams"})
 ATTR = "sandbox_span"
+# Services whose parsed requests and answers nothing changes after the answer (read in their providers, 2026.3.0):
+# moto's DynamoDB parses the raw body itself and answers with bytes; SQS answers with deep copies of its messages;
+# S3 answers with dicts made per request (a body is a stream the preview never reads); Lambda's Invoke reads its
+# payload and answers with bytes; CloudWatch Logs' PutLogEvents with a fresh dict. Their spans are built after the
+# answer. Others may answer with their live state (SNS GetTopicAttributes returns the topic's attribute dict,
+# CloudFormation DescribeStackEvents the stack's event list, both changed in place later): built at once, or a span
+# could show what the client never got.
+DEFERRED_SERVICES = frozenset({"dynamodb", "sqs", "s3", "logs"})
+DEFER_MAX_BODY = 256 * 1024  # a larger request or answer is built at once instead of being held for the writer
 
 
 class RequestState:
@@ -107,10 +118,13 @@ def finalize(chain, context, response) -> None:
             if not opened:
                 _open_service_span(rec, state, context, rewrite=False)
                 opened = True
-            # built by the span writer, off the request's path: halves the recorder's time in the request (bench/
-            # recorder.py: 85-90 -> 42-47 us), not its CPU (docs/benchmarks.md, eighteenth round)
-            rec.record_later(service_span, _service_span_args(rec, state, context, response), state.ts,
-                             context.service.service_name)
+            args = _service_span_args(rec, state, context, response)
+            if _deferrable(context, response):
+                # built by the span writer, off the request's path: halves the recorder's time in the request
+                # (bench/recorder.py: 85-90 -> 42-59 us), not its CPU (docs/benchmarks.md, eighteenth round)
+                rec.record_later(service_span, args, state.ts, context.service.service_name, unbuilt_service_span)
+            else:
+                rec.record(service_span(*args))
     finally:
         if opened:
             propagation.set_current(state.prev)
@@ -202,10 +216,19 @@ def _json_body_bytes(context, length: int | None) -> int | None:
     return length
 
 
+def _deferrable(context, response) -> bool:
+    service = context.service.service_name
+    if service not in DEFERRED_SERVICES and not (service == "lambda" and context.operation is not None
+                                                 and context.operation.name == "Invoke"):
+        return False
+    return (context.request.content_length or 0) <= DEFER_MAX_BODY and \
+        (response.content_length or 0) <= DEFER_MAX_BODY
+
+
 def _service_span_args(rec, state: RequestState, context, response) -> tuple:
     """What the span of a service request needs from the request's context, read while it is live: the values
-    themselves, and the parsed request and answer (not changed once the answer is made). Cheap: the rest of the
-    work is `service_span`'s, later."""
+    themselves, and the parsed request and answer (which DEFERRED_SERVICES do not change after the answer). Cheap:
+    the rest of the work is `service_span`'s, later for those."""
     service = context.service.service_name
     operation = context.operation.name if context.operation is not None else None
     params = context.service_request
@@ -223,17 +246,26 @@ def _service_span_args(rec, state: RequestState, context, response) -> tuple:
     stored = None
     if status >= 400 and units.billed_error(service, error):  # read now: the table may change before the build
         stored = _stored_item(context, params)
+    trace_id, parent_id, corr = state.trace_id, state.parent_id, state.corr
+    result = context.service_response if exc is None else None
+    if service == "sqs" and operation == "ReceiveMessage" and parent_id is None and isinstance(result, dict) \
+            and result.get("Messages"):
+        # A poll that starts its own trace (the event source mapping's) belongs to the trace of the request that
+        # produced the message: looked up now (a reset empties the index)
+        producer = rec.producers.get(result["Messages"][0].get("MessageId"))
+        if producer is not None:
+            trace_id, parent_id = producer.trace_id, producer.span_id
+            corr = corr or producer.correlation_id
     environ = context.request.environ
-    return (rec, state.ts, round((perf_counter() - state.t0) * 1000, 3), state.span_id, state.trace_id,
-            state.parent_id, state.corr, state.caller, state.hop, service, operation, params,
-            context.service_response if exc is None else None, context.account_id, context.region, status, error,
-            context.internal_request_params is not None, function_error, context.request_id,
+    return (state.ts, round((perf_counter() - state.t0) * 1000, 3), state.span_id, trace_id, parent_id, corr,
+            state.caller, state.hop, service, operation, params, result, context.account_id, context.region, status,
+            error, context.internal_request_params is not None, function_error, context.request_id,
             _json_body_bytes(context, context.request.content_length),
             _json_body_bytes(context, response.content_length), environ.get("HTTP_USER_AGENT"),
             context.__dict__.get("sandbox_fault"), stored, exc is None)
 
 
-def service_span(rec, ts, duration_ms, span_id, trace_id, parent_id, corr, caller, hop, service, operation, params,
+def service_span(ts, duration_ms, span_id, trace_id, parent_id, corr, caller, hop, service, operation, params,
                  result, account, region, status, error, internal, function_error, request_id, request_bytes,
                  response_bytes, user_agent, injected, stored, answered) -> dict:
     """The span of a service request, from what `_service_span_args` read."""
@@ -254,13 +286,6 @@ def service_span(rec, ts, duration_ms, span_id, trace_id, parent_id, corr, calle
         elif operation == "ReceiveMessage" and result.get("Messages"):
             ids = [m.get("MessageId") for m in result["Messages"]]
             attrs = {"message_ids": ids[:10], "count": len(ids)}
-            if parent_id is None:
-                # A poll that starts its own trace (the event source mapping's): it belongs to the trace of the
-                # request that produced the message.
-                producer = rec.producers.get(ids[0])
-                if producer is not None:
-                    trace_id, parent_id = producer.trace_id, producer.span_id
-                    corr = corr or producer.correlation_id
         elif operation == "SendMessageBatch" and result.get("Successful"):
             attrs = {"message_ids": [e.get("MessageId") for e in result["Successful"]][:10]}
     hop_kind = links = None
@@ -299,6 +324,20 @@ def service_span(rec, ts, duration_ms, span_id, trace_id, parent_id, corr, calle
         "attrs": attrs,
         "units": units.units_for(service, operation, params, result) if status < 400 else
         units.failed_write_units(operation, params, stored) if units.billed_error(service, error) else None,
+    }
+
+
+def unbuilt_service_span(ts, duration_ms, span_id, trace_id, parent_id, corr, caller, hop, service, operation, params,
+                         result, account, region, status, error, internal, function_error, request_id, *_) -> dict:
+    """What the request knew of its span, when `service_span` fails (store.Deferred adds the recorder's error): its
+    trace and map stay whole."""
+    return {
+        "seq": None, "ts": ts, "duration_ms": duration_ms, "kind": "request",
+        "hop": hop.get("hop") if isinstance(hop, dict) else None, "account": account, "region": region,
+        "service": service, "operation": operation, "resource": None, "resource_name": None, "status": status,
+        "error": error, "caller": caller, "trace_id": trace_id, "span_id": span_id, "parent_id": parent_id,
+        "links": None, "request_id": request_id, "correlation_id": corr, "request": None, "response": None,
+        "noise": False, "injected": None, "attrs": None, "units": None,
     }
 
 

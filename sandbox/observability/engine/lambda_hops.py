@@ -149,7 +149,7 @@ def install() -> None:
                     # bounded, and the next invocation of this id would find it)
                     rec.record_later(_execution_span, (
                         rec.pending.pop(exec_id), fv, invocation, exec_id, trace_id, parent_id, corr, ts,
-                        (perf_counter() - t0) * 1000, result, failure), ts, "lambda")
+                        (perf_counter() - t0) * 1000, result, failure), ts, "lambda", _unbuilt_execution_span)
                 except Exception:  # noqa: BLE001 - never break an invocation over its span
                     LOG.exception("could not record the execution of %s", fn_name)
 
@@ -178,6 +178,15 @@ def install() -> None:
 
         handle_message._sandbox_observability = True
         poller_cls.handle_message = handle_message
+
+
+def _unbuilt_execution_span(outcome, fv, invocation, exec_id, trace_id, parent_id, corr, ts, wall_ms, *_) -> dict:
+    """What the invocation knew of its execution span, when `_execution_span` fails (store.Deferred adds the error)."""
+    fn_arn, fn_name = _function_arn(fv)
+    return hop_span(ts=ts, duration_ms=wall_ms, hop="lambda-exec", account=fv.id.account, region=fv.id.region,
+                    service="lambda", operation="Execute", resource=fn_arn, resource_name=fn_name, trace_id=trace_id,
+                    span_id=exec_id, parent_id=parent_id, correlation_id=corr, request_id=invocation.request_id,
+                    caller={"kind": "service", "name": "lambda", "source_arn": fn_arn})
 
 
 def _execution_span(outcome, fv, invocation, exec_id, trace_id, parent_id, corr, ts, wall_ms, result, failure) -> dict:
