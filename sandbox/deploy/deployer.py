@@ -102,6 +102,41 @@ UNSUPPORTED_HINTS = {
 }
 
 
+def sam_resource_types() -> frozenset[str]:
+    """The AWS::Serverless::* types SAM's transform knows (aws-sam-translator's resource classes)."""
+    from samtranslator.model import sam_resources
+
+    return frozenset(cls.resource_type for cls in vars(sam_resources).values()
+                     if isinstance(cls, type) and str(getattr(cls, "resource_type", "")).startswith("AWS::Serverless::"))
+
+
+def misspelt_types(template: dict, supported: set[str]) -> list[str]:
+    """Resources whose Type is no type at all, with the nearest real one: SAM's transform passes an unknown
+    AWS::Serverless::* type through, and LocalStack then "deploys" it as a fallback that creates nothing (a template
+    with `AWS::Serverless::Functon` ended in CREATE_COMPLETE without its function)."""
+    import difflib
+
+    sam = sam_resource_types()
+    out = []
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        rtype = str((resource or {}).get("Type", ""))
+        if rtype.startswith("AWS::Serverless::") and rtype not in sam:
+            names = {t.rsplit("::", 1)[1].lower(): t for t in sam}
+            near = [names[n] for n in difflib.get_close_matches(rtype.rsplit("::", 1)[1].lower(), sorted(names), n=1,
+                                                                cutoff=0.75)]
+        elif rtype.startswith("AWS::") and not rtype.startswith("AWS::Serverless::") and rtype.lower() not in supported:
+            # a near name LocalStack creates (its names are lower-case): a typo; else a real type it has no
+            # provider for, which unsupported_types reports
+            near = difflib.get_close_matches(rtype.lower(), sorted(supported), n=1, cutoff=0.9)
+            if not near:
+                continue
+        else:
+            continue
+        out.append(f"{logical_id} ({rtype or 'no Type'}" + (f": did you mean {near[0]}?)" if near else
+                                                               ": not a SAM resource type)"))
+    return out
+
+
 def unsupported_types(template: dict, supported: set[str]) -> list[str]:
     out = []
     for logical_id, resource in (template.get("Resources") or {}).items():
@@ -351,6 +386,10 @@ class Deployer:
         from sandbox.deploy import transform
 
         supported = supported_resource_types()
+        misspelt = misspelt_types(template, supported)
+        if misspelt:
+            raise DeployError("unknown resource type(s): " + ", ".join(misspelt) + ". Check the spelling of Type "
+                              "(types are case-sensitive).")
         missing = unsupported_types(template, supported)
         try:
             expanded = transform.expand(template, parameters, self.region)

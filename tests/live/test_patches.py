@@ -846,3 +846,24 @@ def test_a_failed_update_of_a_plain_cloudformation_stack_is_rolled_back(sb, help
     cfn.update_stack(StackName=name, TemplateBody=json.dumps(grown))
     assert settled()["StackStatus"] == "UPDATE_COMPLETE"
     assert len(sb.client("sqs").list_queues()["QueueUrls"]) == 2
+
+
+def test_destroy_after_an_update_removes_what_the_update_added(sb, tmp_path):
+    """cfn_update_rollback: a successful UpdateStack kept the processed template of the stack's creation, and DeleteStack
+    deletes what that one names: a function and a queue an update had added outlived `sandbox destroy`."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    return {'ok': True}\n")
+    fn = "  {name}:\n    Type: AWS::Serverless::Function\n    Properties: {{Runtime: python3.12, Handler: app.handler, CodeUri: src/}}\n"
+    head = "Transform: AWS::Serverless-2016-10-31\nResources:\n"
+    path = tmp_path / "template.yaml"
+    path.write_text(head + fn.format(name="FirstFunction"))
+    sb.deploy(str(path), stack_name="grows")
+    path.write_text(head + fn.format(name="FirstFunction") + fn.format(name="SecondFunction")
+                    + "  ExtraQueue:\n    Type: AWS::SQS::Queue\n")
+    sb.deploy(str(path), stack_name="grows")
+    lam, sqs = sb.client("lambda"), sb.client("sqs")
+    assert len(lam.list_functions()["Functions"]) == 2 and len(sqs.list_queues()["QueueUrls"]) == 1
+    sb.destroy("grows")
+    assert lam.list_functions()["Functions"] == []
+    assert sqs.list_queues().get("QueueUrls", []) == []
+    assert not [r for r in sb.client("iam").list_roles()["Roles"] if r["RoleName"].startswith("grows-")]

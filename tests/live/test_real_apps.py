@@ -147,6 +147,52 @@ def test_an_http_api_app_works_end_to_end(sb):
     assert requests.get(hello, timeout=30).status_code == 404
 
 
+def test_a_route_added_to_an_http_api_answers_after_the_redeploy_and_the_others_still_do(sb, tmp_path):
+    """CloudFormation reimports an HTTP API whose routes changed (ReimportApi): moto's `Api.clear()` emptied its stages
+    too, so after adding a route every route of the API answered 404 until it was destroyed."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(
+        "def handler(event, context):\n    return {'statusCode': 200, 'body': event['routeKey']}\n")
+    template = """Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function: {{Runtime: python3.12, Handler: app.handler, CodeUri: src/}}
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+{events}
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties: {{StageName: dev}}
+Outputs:
+  Url: {{Value: !Sub "https://${{Api}}.execute-api.${{AWS::Region}}.amazonaws.com/dev"}}
+"""
+    event = "        {name}: {{Type: HttpApi, Properties: {{ApiId: !Ref Api, Path: /{name}, Method: GET}}}}\n"
+    path = tmp_path / "template.yaml"
+    path.write_text(template.format(events=event.format(name="hello")))
+    url = sb.deploy(str(path), stack_name="routes").outputs["Url"]
+    assert requests.get(url + "/hello", timeout=30).text == "GET /hello"
+    path.write_text(template.format(events=event.format(name="hello") + event.format(name="goodbye")))
+    assert sb.deploy(str(path), stack_name="routes").outputs["Url"] == url
+    assert requests.get(url + "/hello", timeout=30).text == "GET /hello"
+    assert requests.get(url + "/goodbye", timeout=30).text == "GET /goodbye"
+    api_id = url.split("/")[-2]
+    assert [s["StageName"] for s in sb.client("apigatewayv2").get_stages(ApiId=api_id)["Items"]] == ["dev"]
+
+
+def test_a_misspelt_resource_type_is_refused_with_the_nearest_real_one(sb, tmp_path):
+    """SAM's transform passes an unknown AWS::Serverless::* type through and LocalStack "deploys" it as a fallback that
+    creates nothing: a typo ended in CREATE_COMPLETE without the function."""
+    (tmp_path / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Functon\n"
+        "    Properties: {Runtime: python3.12, Handler: app.handler, InlineCode: 'x'}\n")
+    with pytest.raises(DeployError, match=r"unknown resource type\(s\): Fn \(AWS::Serverless::Functon: did you mean "
+                                          r"AWS::Serverless::Function\?\)"):
+        sb.deploy(str(tmp_path), stack_name="typo")
+    assert sb.stacks() == []
+
+
 def test_an_invalid_sam_template_is_explained(sb, tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "app.py").write_text("def handler(e, c):\n    return 1\n")

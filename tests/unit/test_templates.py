@@ -75,3 +75,18 @@ def test_outputs_point_at_the_sandbox():
         "http://abc.lambda-url.us-east-1.localhost:4620/"
     assert local_urls("see https://abc.lambda-url.eu-west-1.on.aws/path", e) == \
         "see http://abc.lambda-url.eu-west-1.localhost:4620/path"
+
+
+def test_misspelt_resource_types_are_named_with_the_nearest_real_one():
+    from sandbox.deploy.deployer import misspelt_types, supported_resource_types
+
+    template = {"Resources": {
+        "Fn": {"Type": "AWS::Serverless::Functon"}, "Api": {"Type": "AWS::Serverless::HttpAPI"},
+        "Odd": {"Type": "AWS::Serverless::Nope"}, "Q": {"Type": "AWS::SQS::Queu"},
+        "Pool": {"Type": "AWS::Cognito::UserPool"},  # real, without a provider: unsupported_types' to say
+        "Ok": {"Type": "AWS::SQS::Queue"}, "Sam": {"Type": "AWS::Serverless::Function"}, "C": {"Type": "Custom::X"}}}
+    assert misspelt_types(template, supported_resource_types()) == [
+        "Fn (AWS::Serverless::Functon: did you mean AWS::Serverless::Function?)",
+        "Api (AWS::Serverless::HttpAPI: did you mean AWS::Serverless::HttpApi?)",
+        "Odd (AWS::Serverless::Nope: not a SAM resource type)",
+        "Q (AWS::SQS::Queu: did you mean aws::sqs::queue?)"]

@@ -1,4 +1,5 @@
-"""A stack update that fails is not rolled back: the stack is left half-updated and the next update fails too.
+"""A stack update that fails is not rolled back: the stack is left half-updated and the next update fails too. And
+one that succeeds is not what DeleteStack deletes.
 
 In localstack-core 2026.3.0 (`localstack.services.cloudformation.engine.v2.change_set_model_executor`,
 `ChangeSetModelExecutor.execute`) a resource that fails stops the update where it is, and then:
@@ -14,6 +15,10 @@ what it would have removed stays, and the stack keeps its previous template, par
 Workaround, for updates (UpdateStack, or an UPDATE change set executed): when the update fails, the resources it created are deleted (newest first), the
 ones it changed get their previous properties again, the removals are not performed, and the change set hands the
 stack its previous template, parameters, resources and outputs; the stack ends in UPDATE_ROLLBACK_COMPLETE.
+
+Also (`v2/provider.py`, `update_stack`'s `_run`): a successful UpdateStack stores the new template but leaves the
+stack's `processed_template` (SAM's transform applied) as it was; DeleteStack deletes the resources that one names,
+so what any update added survived `sandbox destroy`. The patched `execute` stores it on success.
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ def apply() -> None:
                 stack.set_stack_status(StackStatus.UPDATE_COMPLETE_CLEANUP_IN_PROGRESS)
                 for deferred in self._deferred_actions[::-1]:
                     deferred.action()
+            # UpdateStack (v2/provider.py) stores the new template but not the processed one (CreateStack and
+            # ExecuteChangeSet do); DeleteStack deletes what the processed template names, so whatever an update had
+            # added (a function, a queue) outlived `destroy`. The new template's processed form, stored here.
+            stack.processed_template = change_set.processed_template
             return executor_module.ChangeSetModelExecutorResult(resources=self.resources, outputs=self.outputs)
         LOG.warning("Stack %s: update failed (%s), rolling it back", stack.stack_name, failure)
         stack.set_stack_status(StackStatus.UPDATE_ROLLBACK_IN_PROGRESS)
