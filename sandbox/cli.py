@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 import requests
+from botocore.exceptions import EndpointConnectionError
 
 from sandbox import interrupts
 from sandbox.commands.common import get_sandbox, parse_params
@@ -64,6 +65,10 @@ class SandboxGroup(click.Group):
             return super().invoke(ctx)
         except (SandboxError, UnsafeEndpointError) as e:
             click.secho(f"error: {e}", fg="red", err=True)
+            sys.exit(1)
+        except EndpointConnectionError as e:  # a command that calls AWS before checking that the sandbox runs
+            click.secho(f"error: No sandbox is answering at {e.kwargs.get('endpoint_url') or 'its endpoint'}: start "
+                        f"it with `sandbox up` (or check --state-dir / --endpoint).", fg="red", err=True)
             sys.exit(1)
         except KeyboardInterrupt as e:  # Ctrl-C in any command: one line, no traceback, no "Aborted!"
             interrupts.ignore_from_now_on()
@@ -379,16 +384,28 @@ def logs(settings: Settings, functions, follow, lines, since):
             pass
 
 
+def _function_named(name: str, known: set[str]) -> str:
+    """`name` if a function (or a log group: /aws/...) has it; else the one function a stack named from that logical id
+    (`sam logs -n` takes the template's name: CloudFormation names it <stack>-<LogicalId>-<suffix>)."""
+    if name in known or name.startswith("/"):
+        return name
+    matches = sorted(f for f in known if f"-{name}-" in f)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise SandboxError(f"{name} is a function of several stacks: {', '.join(matches)}. Name one of them.")
+    listed = ", ".join(sorted(known)) or "none deployed"
+    raise SandboxError(f"no Lambda function named {name} (functions: {listed}).")
+
+
 def _function_logs(settings: Settings, functions, follow: bool, lines: int, since: str | None) -> None:
     """The last `lines` lines of the functions' logs (merged in time order), then, with `follow`, new ones."""
     from sandbox.commands.observe import parse_since
 
     sb = get_sandbox(settings)
+    sb.require_running()
     known = set(sb.functions())
-    unknown = [f for f in functions if f not in known and not f.startswith("/")]
-    if unknown:
-        listed = ", ".join(sorted(known)) or "none deployed"
-        raise SandboxError(f"no Lambda function named {', '.join(unknown)} (functions: {listed}).")
+    functions = [_function_named(f, known) for f in functions]
     try:
         start = parse_since(since).get("since_ts") if since else time.time() - 3600
     except SandboxError:
@@ -451,6 +468,12 @@ def deploy(settings: Settings, target, stack_name, params, deploy_region, as_jso
     try:
         result = sb.deploy(target, stack_name=stack_name, parameters=parse_params(params), region=deploy_region,
                            on_event=show)
+    except KeyboardInterrupt as e:
+        interrupts.ignore_from_now_on()
+        _say(f"{e.what if isinstance(e, interrupts.Interrupted) else 'Interrupted'}: a stack already handed to "
+             "CloudFormation goes on deploying in the sandbox (`sandbox stacks` shows it; a new `sandbox deploy` waits "
+             "for it, `sandbox destroy NAME` removes it)")
+        sys.exit(e.exit_code if isinstance(e, interrupts.Interrupted) else 130)
     except DeployError as e:
         if as_json:
             click.echo(json.dumps({"error": str(e), "failures": e.failures}, indent=2))
@@ -473,7 +496,9 @@ def deploy(settings: Settings, target, stack_name, params, deploy_region, as_jso
 @click.pass_obj
 def stacks(settings: Settings, as_json):
     """List deployed stacks with their outputs."""
-    found = get_sandbox(settings).stacks()
+    sb = get_sandbox(settings)
+    sb.require_running()
+    found = sb.stacks()
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
@@ -490,7 +515,9 @@ def stacks(settings: Settings, as_json):
 @click.pass_obj
 def destroy(settings: Settings, stack_name):
     """Delete a deployed stack and everything in it."""
-    if not get_sandbox(settings).destroy(stack_name):
+    sb = get_sandbox(settings)
+    sb.require_running()
+    if not sb.destroy(stack_name):
         raise SandboxError(f"no stack named {stack_name!r} (see `sandbox stacks`)")
     click.echo(f"destroyed stack {stack_name}")
 

@@ -282,7 +282,7 @@ class Deployer:
                   "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in (parameters or {}).items()]}
         kwargs.update(self._template_argument(body, stack_name))
 
-        existing = self.stack(stack_name)
+        existing = self._settled(stack_name, on_event, timeout)
         if existing and existing["StackStatus"] in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED"):
             self._delete_and_wait(stack_name, timeout)  # a failed first create cannot be updated
             existing = None
@@ -342,7 +342,7 @@ class Deployer:
 
     def destroy(self, stack_name: str, timeout: float = 300) -> bool:
         """Deletes the stack; False if there was none."""
-        if not self.stack(stack_name):
+        if not self._settled(stack_name, None, timeout):
             return False
         self._delete_and_wait(stack_name, timeout)
         return True
@@ -462,6 +462,26 @@ class Deployer:
                 raise DeployError(f"stack {stack_name} did not finish within {timeout:.0f}s "
                                   f"(status {stack['StackStatus']})")
             time.sleep(0.1)
+
+    def _settled(self, stack_name: str, on_event, timeout: float) -> dict | None:
+        """The stack once no operation is running on it (None if there is none). A deploy interrupted by Ctrl-C goes
+        on in LocalStack: an UpdateStack sent meanwhile ran beside the create (AWS refuses it), and a DeleteStack was
+        undone when the create finished - the stack came back after `destroy`, its resources with it."""
+        st = self.stack(stack_name)
+        if st is None or not st["StackStatus"].endswith("_IN_PROGRESS"):
+            return st
+        if on_event:
+            on_event(StackEvent(time.time(), stack_name, "AWS::CloudFormation::Stack", st["StackStatus"],
+                                "an earlier operation on this stack is still running (an interrupted deploy?): "
+                                "waiting for it to finish"))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            st = self.stack(stack_name)
+            if st is None or not st["StackStatus"].endswith("_IN_PROGRESS"):
+                return st
+        raise DeployError(f"stack {stack_name} is still {st['StackStatus']} after {timeout:.0f} s: wait for it, or "
+                          f"restart the sandbox (`sandbox down`, `sandbox up`)")
 
     def _delete_and_wait(self, stack_name: str, timeout: float) -> None:
         """Deletes the stack, retrying a DELETE_FAILED.

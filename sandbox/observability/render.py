@@ -26,6 +26,9 @@ def outcome(span: dict) -> Text:
     if error:
         code = error.get("code") or "error"
         return Text(str(code), style="bold red")
+    failed = (span.get("attrs") or {}).get("batch_item_failures")
+    if failed:
+        return Text(f"batch: {failed} failed", style="bold yellow")
     status = span.get("status")
     return Text(str(status) if status is not None else "ok", style="green")
 

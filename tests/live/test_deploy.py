@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -337,3 +338,21 @@ def test_deploy_all_patterns_in_dependency_waves(sb):
     assert ("stream-audit", "deploying") in progress
     assert progress.index(("stream-audit", "deploying")) > max(
         i for i, (name, msg) in enumerate(progress) if name == "crud-api")
+
+
+def test_a_stack_still_being_created_is_waited_for_before_it_is_updated_or_deleted(sb, helpers):
+    """A deploy interrupted by Ctrl-C goes on in LocalStack. The next deploy sent UpdateStack beside the running create
+    (AWS refuses it), and `destroy` a DeleteStack that the create undid when it finished: the stack came back, and its
+    resources with it."""
+    cfn, name = sb.client("cloudformation"), helpers.unique("busy")
+    resources = {f"Q{i}": {"Type": "AWS::SQS::Queue"} for i in range(6)}
+    resources.update({f"T{i}": {"Type": "AWS::DynamoDB::Table", "Properties": {
+        "BillingMode": "PAY_PER_REQUEST", "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}} for i in range(4)})
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": resources}))
+    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "CREATE_IN_PROGRESS"
+    assert sb.destroy(name)
+    time.sleep(3)  # what the create would have done after the delete
+    assert [s["name"] for s in sb.stacks()] == []
+    assert sb.client("sqs").list_queues().get("QueueUrls", []) == []
+    assert sb.client("dynamodb").list_tables()["TableNames"] == []

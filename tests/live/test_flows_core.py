@@ -192,6 +192,10 @@ def test_sqs_report_batch_item_failures_retries_only_the_failed_item(sb, helpers
     assert seen.count("ok-1") == 1 and seen.count("ok-3") == 1, f"successful items are not retried: {seen}"
     assert seen.count("bad-2") == 3, f"the failed item is received maxReceiveCount=3 times: {seen}"
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["ApproximateNumberOfMessages"] == "0"
+    # each answer that reported the item failed is one of the errors the recorder shows (a success to Lambda)
+    reported = [s for s in sb.events(limit=10_000, errors=True, service="lambda")["events"]
+                if s.get("hop") == "lambda-exec" and s["resource_name"] == fn]
+    assert [s["attrs"]["batch_item_failures"] for s in reported] == [1, 1, 1] and not any(s["error"] for s in reported)
 
 
 # --- 4: async invoke failures ----------------------------------------------------------------------------

@@ -27,3 +27,29 @@ def test_a_subcommand_option_of_the_same_name_stays_the_subcommands():
 
     assert "--region" in GLOBAL_OPTIONS and "--region" in _option_names(group.commands["deploy"])
 
+
+
+def test_commands_that_need_a_sandbox_say_so_without_a_traceback(tmp_path):
+    """`stacks` and `destroy` called AWS at once: before `up` they ended in botocore's EndpointConnectionError."""
+    env = {"SANDBOX_PORT": str(free_port())}
+    for args in (["stacks"], ["stacks", "--json"], ["destroy", "app"], ["logs", "my-fn"], ["deploy", "crud-api"]):
+        result = CliRunner().invoke(main, ["--state-dir", str(tmp_path), *args], env=env)
+        assert result.exit_code == 1, (args, result.output)
+        assert "No sandbox is running" in result.output and "sandbox up" in result.output, (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
+
+
+def test_function_logs_take_the_templates_logical_id_when_one_function_has_it():
+    import pytest
+
+    from sandbox.cli import _function_named
+    from sandbox.errors import SandboxError
+
+    known = {"orders-FulfilOrderFunction-b786", "orders-CreateOrderFunction-11aa", "old-CreateOrderFunction-22bb"}
+    assert _function_named("FulfilOrderFunction", known) == "orders-FulfilOrderFunction-b786"
+    assert _function_named("orders-FulfilOrderFunction-b786", known) == "orders-FulfilOrderFunction-b786"
+    assert _function_named("/aws/lambda/x", known) == "/aws/lambda/x"
+    with pytest.raises(SandboxError, match="several stacks: old-CreateOrderFunction-22bb, orders-CreateOrderFunction"):
+        _function_named("CreateOrderFunction", known)
+    with pytest.raises(SandboxError, match="no Lambda function named Nope"):
+        _function_named("Nope", known)

@@ -66,3 +66,20 @@ def test_the_errors_filter_leaves_out_expected_probes():
     errors_only = matcher(errors=True, include_noise=True)
     assert not any(errors_only(probe) for probe in PROBE_SPANS)
     assert all(errors_only(failed) for failed in REAL_ERRORS)
+
+
+def test_a_batch_answer_that_reported_records_failed_is_shown_as_a_failure_not_as_ok():
+    """A worker returning batchItemFailures succeeds to Lambda; its records go back to the queue, then to its DLQ.
+    It appeared as `ok` everywhere, errors-only views included: the first sign was the DLQ minutes later."""
+    from sandbox.observability.engine.lambda_hops import batch_item_failures
+    from sandbox.observability.render import outcome
+    from tui.format import span_outcome
+
+    assert batch_item_failures(b'{"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "b"}]}') == 2
+    assert batch_item_failures(b'{"batchItemFailures": []}') == 0
+    assert batch_item_failures(b'"batchItemFailures"') == 0 and batch_item_failures(None) == 0
+    partial = {"kind": "hop", "hop": "lambda-exec", "error": None, "attrs": {"batch_item_failures": 2}}
+    done = {"kind": "hop", "hop": "lambda-exec", "error": None, "attrs": {"memory_mb": 128}}
+    assert is_real_error(partial) and not is_real_error(done)
+    assert outcome(partial).plain == "batch: 2 failed" and outcome(done).plain == "ok"
+    assert span_outcome(partial).plain == "batch: 2 failed" and span_outcome(partial, width=8).plain == "batch: …"

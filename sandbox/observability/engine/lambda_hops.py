@@ -75,6 +75,18 @@ def _error_of(payload) -> dict:
     return {"code": body.get("errorType") or "Unhandled", "message": str(body.get("errorMessage") or "")[:1000]}
 
 
+def batch_item_failures(payload) -> int:
+    """How many records a function reported failed in its answer to a batch (`batchItemFailures`, with
+    ReportBatchItemFailures): a successful invocation to Lambda, the batch's retry or DLQ to the records."""
+    if not isinstance(payload, (bytes, bytearray)) or b"batchItemFailures" not in payload or len(payload) > 262144:
+        return 0
+    try:
+        failures = json.loads(payload).get("batchItemFailures")
+    except (ValueError, AttributeError):
+        return 0
+    return len(failures) if isinstance(failures, list) else 0
+
+
 def _function_arn(function_version) -> tuple[str, str]:
     fid = function_version.id
     return f"arn:aws:lambda:{fid.region}:{fid.account}:function:{fid.function_name}", fid.function_name
@@ -215,6 +227,10 @@ def _execution_span(outcome, fv, invocation, exec_id, trace_id, parent_id, corr,
         error = {"code": type(failure).__name__, "message": str(failure)[:1000]}
     elif result is not None and result.is_error:
         error = _error_of(result.payload)
+    elif result is not None:
+        failed = batch_item_failures(result.payload)
+        if failed:
+            attrs["batch_item_failures"] = failed
     injected = None
     intercept = outcome.intercept if outcome is not None else None
     if intercept is not None:
