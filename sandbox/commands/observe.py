@@ -40,6 +40,26 @@ def parse_since(value: str | None) -> dict:
     return {"since_ts": moment.timestamp()}
 
 
+def _check_services(service: str, events: list[dict]) -> None:
+    """A --service name that matched no event may be misspelt (`lamda` printed "no events"): said, with the nearest
+    name (botocore's service names, which the recorder's spans carry)."""
+    import difflib
+
+    import botocore.session
+
+    seen = {e.get("service") for e in events}
+    names = None
+    for name in (s.strip() for s in service.split(",")):
+        if not name or name in seen:
+            continue
+        names = names or set(botocore.session.get_session().get_available_services())
+        if name not in names:
+            close = difflib.get_close_matches(name.lower(), sorted(names), n=3, cutoff=0.6)
+            raise SandboxError(f"--service {name}: no such service" + (
+                f" (did you mean {' or '.join(close)}?)" if close else "") + "; names are botocore's: lambda, sqs, s3, "
+                "dynamodb, events, stepfunctions, apigateway, sns, logs...")
+
+
 @click.command()
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new events as they happen.")
 @click.option("--trace", "trace_id", metavar="ID", help="Only the spans of this trace.")
@@ -70,6 +90,8 @@ def events(settings, follow, trace_id, service, correlation, errors, include_noi
 
     for span in got["events"]:
         show(span)
+    if service:
+        _check_services(service, got["events"])
     if not follow:
         if not got["events"] and not as_json and limit > 0:
             click.echo("no events" + ("" if include_noise else " (noise hidden: --all shows it)"), err=True)

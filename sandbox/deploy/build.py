@@ -15,6 +15,8 @@ update). `BuildMethod: makefile` and builders other than python/nodejs/esbuild a
 from __future__ import annotations
 
 import copy
+import functools
+import glob
 import hashlib
 import json
 import os
@@ -347,10 +349,25 @@ def tools_cache_dir() -> Path:
     return base / "serverless-sandbox" / "build-tools"
 
 
+@functools.lru_cache(maxsize=1)
 def _uv() -> str | None:
-    """uv itself: the one `uv run` started us with, the one next to our interpreter, or the one on PATH."""
-    candidates = [os.environ.get("UV"), str(Path(sys.executable).parent / "uv"), shutil.which("uv")]
-    return next((c for c in candidates if c and os.path.isfile(c) and os.access(c, os.X_OK)), None)
+    """uv itself: the one `uv run` started us with, the one next to our interpreter, the one on PATH, or where its
+    installers put it - the first that runs. PATH's may be a pyenv shim that runs only where pyenv selects the Python
+    it was installed with (`pip install uv` under pyenv): from another folder it answered "pyenv: uv: command not
+    found" and the deploy failed."""
+    home = Path.home()
+    candidates = [os.environ.get("UV"), str(Path(sys.executable).parent / "uv"), shutil.which("uv"),
+                  str(home / ".local" / "bin" / "uv"), str(home / ".cargo" / "bin" / "uv"),
+                  *sorted(glob.glob(str(home / ".pyenv" / "versions" / "*" / "bin" / "uv")), reverse=True)]
+    for candidate in dict.fromkeys(c for c in candidates if c):
+        if not (os.path.isfile(candidate) and os.access(candidate, os.X_OK)):
+            continue
+        try:
+            if subprocess.run([candidate, "--version"], capture_output=True, timeout=20).returncode == 0:
+                return candidate
+        except (OSError, subprocess.SubprocessError):
+            continue
+    return None
 
 
 def _touch(folder: Path) -> None:

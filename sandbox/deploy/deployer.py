@@ -9,6 +9,7 @@ names them, and LocalStack rolls it back (patch cfn_update_rollback), as AWS doe
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -134,6 +135,64 @@ def misspelt_types(template: dict, supported: set[str]) -> list[str]:
             continue
         out.append(f"{logical_id} ({rtype or 'no Type'}" + (f": did you mean {near[0]}?)" if near else
                                                                ": not a SAM resource type)"))
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def type_properties(rtype: str) -> frozenset[str]:
+    """The properties (and so the Fn::GetAtt attributes) of a resource type, from the schema LocalStack's provider
+    was generated from; empty when there is none."""
+    import importlib.util
+
+    eps = {ep.name: ep.value for ep in entry_points(group="localstack.cloudformation.resource_providers")}
+    module = eps.get(rtype.lower(), "").split(":", 1)[0]
+    try:
+        origin = importlib.util.find_spec(module).origin if module.endswith("_plugin") else None
+        schema = json.loads(Path(origin.removesuffix("_plugin.py") + ".schema.json").read_text()) if origin else {}
+    except (ImportError, AttributeError, OSError, ValueError):
+        return frozenset()
+    return frozenset(schema.get("properties") or ())
+
+
+def misspelt_attributes(template: dict) -> list[str]:
+    """`Fn::GetAtt` attributes a resource's type does not have, when one it has is near (a typo: `Queue.Arnn`). AWS
+    refuses them when it validates the template; LocalStack 2026.3.0 tried for ~15 s and failed on another property
+    ("Provided ARN: unknown must be of the format..."). An attribute near nothing is left to CloudFormation."""
+    import difflib
+
+    resources = template.get("Resources") or {}
+    out: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Fn::GetAtt":
+                    check(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    def check(value) -> None:
+        if isinstance(value, str) and "." in value:
+            value = value.split(".", 1)
+        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+            return
+        target, attribute = value
+        rtype = str((resources.get(target) or {}).get("Type", ""))
+        if not rtype.startswith("AWS::") or rtype.startswith("AWS::Serverless::"):
+            return
+        names = type_properties(rtype)
+        if not names or attribute.split(".", 1)[0] in names:
+            return
+        near = difflib.get_close_matches(attribute, sorted(names), n=1, cutoff=0.8)
+        if near:
+            entry = f"{target}.{attribute} ({rtype} has no attribute {attribute}: did you mean {near[0]}?)"
+            if entry not in out:
+                out.append(entry)
+
+    walk(resources)
+    walk(template.get("Outputs") or {})
     return out
 
 
@@ -390,6 +449,9 @@ class Deployer:
         if misspelt:
             raise DeployError("unknown resource type(s): " + ", ".join(misspelt) + ". Check the spelling of Type "
                               "(types are case-sensitive).")
+        attributes = misspelt_attributes(template)
+        if attributes:
+            raise DeployError("Fn::GetAtt of an attribute the resource does not have: " + ", ".join(attributes) + ".")
         missing = unsupported_types(template, supported)
         try:
             expanded = transform.expand(template, parameters, self.region)

@@ -41,7 +41,7 @@ from werkzeug import Request
 
 from sandbox.lambda_process import hooks, runtimes, zygote_client
 from sandbox.lambda_process.invoke_connection import InvokeConnection
-from sandbox.lambda_process.environment import layout
+from sandbox.lambda_process.environment import layout, proctree
 from sandbox.process_registry import ProcessRegistry, terminate_group
 
 LOG = logging.getLogger(__name__)
@@ -337,6 +337,15 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             pending.set_result(self._synthetic_error(pending, error_type, f"Runtime exited with error: {reason}",
                                                      max_memory_mb=memory.get("limit_mb", 0) if memory else 0))
 
+    def _peak_memory_mb(self) -> int:
+        """The environment's processes' largest peak resident size, in MB rounded up (the REPORT of an invocation
+        its runtime could not finish: a timed-out one said "Max Memory Used: 0 MB")."""
+        process = self.process
+        if process is None:
+            return 0
+        peak = max((proctree.peak_rss_bytes(pid) for pid in proctree.descendants(process.pid)), default=0)
+        return -(-peak // (1024 * 1024))
+
     def _memory_exceeded(self) -> dict | None:
         """What the supervisor wrote when it killed the environment for using more than its memory size."""
         try:
@@ -538,7 +547,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 return future.result()
             timeout = float(self.function_version.config.timeout)
             result = self._synthetic_error(
-                future, "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds", status="timeout"
+                future, "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds", status="timeout",
+                max_memory_mb=self._peak_memory_mb(),
             )
             future.set_result(result)
             self._kill()  # AWS stops a timed-out environment; the next invoke starts a fresh one

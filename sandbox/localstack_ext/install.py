@@ -20,6 +20,23 @@ def quiet_request_log() -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
+class _DroppedMemberWarnings(logging.Filter):
+    """localstack.aws.protocol.serializer warns "Response object Rule contains a member which is not specified: X"
+    for every field a model carries beyond the API's shape (EventBridge rules, after each deploy): dropped from the
+    answer as it should be, and dozens of lines a user reading `sandbox logs` takes for trouble."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.WARNING and str(record.msg).startswith(
+            "Response object %s contains a member which is not specified"))
+
+
+def quiet_known_noise() -> None:
+    # aws-sam-translator warns "There are unpublished metrics" when a Translator's Metrics is collected: LocalStack's
+    # CloudFormation engine applies SAM's transform with metrics nobody publishes (our deploy does the same quietly)
+    logging.getLogger("samtranslator.metrics").setLevel(logging.ERROR)
+    logging.getLogger("localstack.aws.protocol.serializer").addFilter(_DroppedMemberWarnings())
+
+
 def install_all() -> None:
     from sandbox.faults import engine as faults_engine
     from sandbox.http_api import engine as http_api_engine
@@ -27,6 +44,7 @@ def install_all() -> None:
     from sandbox.localstack_ext import internal_api, loopback_guard, patches, request_census, unsupported_services
 
     quiet_request_log()
+    quiet_known_noise()
     request_census.install()
     loopback_guard.install()
     unsupported_services.install()

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 
 HANDLER = '''
 import json, os, sys, time, uuid
@@ -61,6 +62,9 @@ def test_timeout_kills_environment_and_next_invoke_is_fresh(sb, helpers):
     assert "Task timed out after 1.00 seconds" in body["errorMessage"]
     log = base64.b64decode(resp["LogResult"]).decode()
     assert "Status: timeout" in log
+    # the peak of the environment's processes, as AWS reports it (it said 0 MB): a Python runtime is over 5 MB
+    used = int(re.search(r"Max Memory Used: (\d+) MB", log).group(1))
+    assert 5 < used <= 128, log
     after, _ = helpers.invoke(sb, fn)
     assert after["ok"] and after["pid"] != before["pid"]
 

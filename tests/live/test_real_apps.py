@@ -191,6 +191,12 @@ def test_a_misspelt_resource_type_is_refused_with_the_nearest_real_one(sb, tmp_p
                                           r"AWS::Serverless::Function\?\)"):
         sb.deploy(str(tmp_path), stack_name="typo")
     assert sb.stacks() == []
+    # an attribute: AWS refuses it when it validates the template; LocalStack tried for ~15 s and failed elsewhere
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Jobs: {Type: AWS::SQS::Queue}\nOutputs:\n  JobsArn: {Value: !GetAtt Jobs.Arnn}\n")
+    with pytest.raises(DeployError, match=r"Jobs.Arnn \(AWS::SQS::Queue has no attribute Arnn: did you mean Arn\?\)"):
+        sb.deploy(str(tmp_path), stack_name="typo")
+    assert sb.stacks() == [] and sb.client("sqs").list_queues().get("QueueUrls", []) == []
 
 
 def test_an_invalid_sam_template_is_explained(sb, tmp_path):

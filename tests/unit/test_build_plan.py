@@ -230,3 +230,27 @@ def test_compiled_extensions_for_another_python_are_flagged(tmp_path, monkeypatc
     assert build_module._compiled_warning(same, tmp_path) == ""
     (tmp_path / "pkg" / "ext.cpython-312-x86_64-linux-gnu.so").unlink()
     assert build_module._compiled_warning(older, tmp_path) == ""  # pure Python runs anywhere
+
+
+def test_uv_is_the_first_candidate_that_runs_not_a_pyenv_shim_that_fails(tmp_path, monkeypatch):
+    """`pip install uv` under pyenv puts a shim on PATH that works only where pyenv selects that Python: a deploy
+    from the app's own folder failed with "pyenv: uv: command not found"."""
+    import os
+
+    from sandbox.deploy import build
+
+    shims, real = tmp_path / "shims", tmp_path / "home" / ".local" / "bin"
+    shims.mkdir()
+    real.mkdir(parents=True)
+    (shims / "uv").write_text("#!/bin/sh\necho 'pyenv: uv: command not found' >&2\nexit 127\n")
+    (real / "uv").write_text("#!/bin/sh\necho uv 0.9.0\n")
+    for script in (shims / "uv", real / "uv"):
+        script.chmod(0o755)
+    monkeypatch.delenv("UV", raising=False)
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    build._uv.cache_clear()
+    try:
+        assert build._uv() == str(real / "uv")
+    finally:
+        build._uv.cache_clear()

@@ -53,3 +53,17 @@ def test_function_logs_take_the_templates_logical_id_when_one_function_has_it():
         _function_named("CreateOrderFunction", known)
     with pytest.raises(SandboxError, match="no Lambda function named Nope"):
         _function_named("Nope", known)
+
+
+def test_events_of_a_misspelt_service_say_so_instead_of_no_events(tmp_path):
+    """`events --service lamda` printed "no events"; `fault add` already named the nearest service."""
+    (tmp_path / "observability").mkdir()
+    (tmp_path / "observability" / "spans.jsonl").write_text(json.dumps(
+        {"seq": 1, "ts": 1765000000.0, "duration_ms": 1.0, "kind": "request", "service": "sqs",
+         "operation": "SendMessage", "status": 200, "error": None, "trace_id": "1-a", "span_id": "b", "noise": False,
+         "caller": {"kind": "external", "name": None, "source_arn": None}}) + "\n")
+    env = {"SANDBOX_PORT": str(free_port())}  # nothing runs there: the recorded file is read
+    typo = CliRunner().invoke(main, ["--state-dir", str(tmp_path), "events", "--service", "sqs,lamda"], env=env)
+    assert typo.exit_code == 1 and "--service lamda: no such service (did you mean lambda?)" in typo.output
+    quiet = CliRunner().invoke(main, ["--state-dir", str(tmp_path), "events", "--service", "lambda"], env=env)
+    assert quiet.exit_code == 0 and "no events" in quiet.output

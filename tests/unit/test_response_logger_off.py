@@ -52,3 +52,19 @@ def test_any_request_logger_at_info_logs_as_before(levels, name):
     spy = Spy()
     spy(None, Context(), None)
     assert spy.lines == 1
+
+
+def test_warnings_that_mean_nothing_to_a_user_stay_out_of_localstacks_log(caplog):
+    """`sandbox logs` after a deploy was full of "Response object Rule contains a member which is not specified" and
+    "There are unpublished metrics" (a newcomer took them for trouble in their own code); other warnings stay."""
+    import logging
+
+    from sandbox.localstack_ext.install import quiet_known_noise
+
+    quiet_known_noise()
+    serializer = logging.getLogger("localstack.aws.protocol.serializer")
+    with caplog.at_level(logging.WARNING):
+        serializer.warning("Response object %s contains a member which is not specified: %s", "Rule", "CreatedBy")
+        serializer.warning("Something else went wrong: %s", "x")
+        logging.getLogger("samtranslator.metrics").warning("There are unpublished metrics.")
+    assert [r.getMessage() for r in caplog.records] == ["Something else went wrong: x"]

@@ -90,3 +90,28 @@ def test_misspelt_resource_types_are_named_with_the_nearest_real_one():
         "Api (AWS::Serverless::HttpAPI: did you mean AWS::Serverless::HttpApi?)",
         "Odd (AWS::Serverless::Nope: not a SAM resource type)",
         "Q (AWS::SQS::Queu: did you mean aws::sqs::queue?)"]
+
+
+def test_a_misspelt_getatt_attribute_is_named_with_the_one_meant():
+    from sandbox.deploy.deployer import misspelt_attributes
+
+    template = parse("""
+Resources:
+  Jobs: {Type: AWS::SQS::Queue}
+  Table: {Type: AWS::DynamoDB::Table}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          TYPO: !GetAtt Jobs.Arnn
+          FINE: !GetAtt Jobs.QueueUrl
+          LIST_FORM: {"Fn::GetAtt": [Table, StreamArm]}
+          UNKNOWN_TO_US: !GetAtt Jobs.SomethingElse
+          OF_SAM: !GetAtt Fn.Arn
+Outputs:
+  Again: {Value: !GetAtt Jobs.Arnn}
+""")
+    assert misspelt_attributes(template) == [
+        "Jobs.Arnn (AWS::SQS::Queue has no attribute Arnn: did you mean Arn?)",
+        "Table.StreamArm (AWS::DynamoDB::Table has no attribute StreamArm: did you mean StreamArn?)"]

@@ -52,6 +52,18 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def peak_rss_bytes(pid: int) -> int:
+    """The largest resident size `pid` has had (VmHWM): what AWS reports as Max Memory Used."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def private_bytes(pid: int) -> int:
     """Memory only `pid` holds (private pages): what a forked child adds to its parent's footprint."""
     try:
