@@ -335,7 +335,7 @@ class Deployer:
                                     record.summary))
 
         template = self.package(Path(template_path), parameters, on_built)
-        self._check_resource_types(template, parameters or {})
+        expanded = self._check_resource_types(template, parameters or {})
         body = json.dumps(template)
         kwargs = {"StackName": stack_name, "Capabilities": CAPABILITIES,
                   "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in (parameters or {}).items()]}
@@ -345,6 +345,7 @@ class Deployer:
         if existing and existing["StackStatus"] in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED"):
             self._delete_and_wait(stack_name, timeout)  # a failed first create cannot be updated
             existing = None
+        self._check_names(expanded, parameters or {}, stack_name, existing)
         seen = self._event_ids(stack_name) if existing else set()
         try:
             if existing:
@@ -459,6 +460,8 @@ class Deployer:
             raise DeployError(f"the template is not valid SAM: {e}") from None
         if expanded is not None and expanded is not template:
             missing += [m for m in unsupported_types(expanded, supported) if m not in missing]
+        else:
+            expanded = template
         if missing:
             hints = sorted({hint for m in missing for marker, hint in UNSUPPORTED_HINTS.items() if marker in m})
             raise DeployError(
@@ -467,6 +470,26 @@ class Deployer:
                 + (" ".join(hints) + " " if hints else "")
                 + "Remove them or replace them with supported types (docs/fidelity.md lists what the sandbox "
                   "creates).")
+        return expanded
+
+    def _check_names(self, template: dict, parameters: dict[str, str], stack_name: str, existing: dict | None) -> None:
+        """A queue, topic, bucket or rule the template names that exists outside this stack is refused, as AWS fails
+        it (sandbox/deploy/named_resources.py)."""
+        from sandbox.deploy import named_resources
+
+        own = {}
+        if existing:
+            own = {r["LogicalResourceId"]: r["ResourceType"]
+                   for r in self.cfn.describe_stack_resources(StackName=stack_name)["StackResources"]}
+        account = existing["StackId"].split(":")[4] if existing else \
+            self.sandbox.client("sts", region=self.region, observer=True).get_caller_identity()["Account"]
+        taken = named_resources.conflicts(self.sandbox, template, parameters, stack_name, self.region, account, own)
+        if taken:
+            raise DeployError(
+                "these names are taken by resources outside this stack: " + ", ".join(taken) + ". CloudFormation on "
+                "AWS fails such a create (\"already exists\"); here the stacks would share them, and destroying one "
+                "would delete what the other uses. Give them other names (with ${AWS::StackName} in them, say), or "
+                "leave the name out and let CloudFormation generate one.")
 
     def _forget_refused(self, stack_name: str, timeout: float) -> None:
         """LocalStack 2026.3.0 (cloudformation engine v2, CreateStack) registers a new stack before it validates the

@@ -356,3 +356,34 @@ def test_a_stack_still_being_created_is_waited_for_before_it_is_updated_or_delet
     assert [s["name"] for s in sb.stacks()] == []
     assert sb.client("sqs").list_queues().get("QueueUrls", []) == []
     assert sb.client("dynamodb").list_tables()["TableNames"] == []
+
+
+def test_a_name_another_stack_has_is_refused_as_on_aws_and_the_owner_still_updates(sb, tmp_path):
+    """LocalStack answers CreateQueue, PutRule... with the existing resource: two stacks shared a queue and a rule, and
+    destroying one deleted what the other used. AWS fails the second create ("already exists")."""
+    template = """
+    Parameters:
+      Env: {Type: String, Default: dev}
+    Resources:
+      Jobs:
+        Type: AWS::SQS::Queue
+        Properties: {QueueName: !Sub "jobs-${Env}", VisibilityTimeout: %d}
+      Nightly:
+        Type: AWS::Events::Rule
+        Properties: {Name: nightly-report, ScheduleExpression: rate(1 day), State: DISABLED}
+      Own:
+        Type: AWS::SQS::Queue
+        Properties: {QueueName: !Sub "${AWS::StackName}-own"}
+    """
+    path = tmp_path / "template.yaml"
+    path.write_text(textwrap.dedent(template % 30))
+    sb.deploy(str(path), stack_name="first")
+    with pytest.raises(DeployError) as refused:
+        sb.deploy(str(path), stack_name="second")
+    assert "Jobs (AWS::SQS::Queue jobs-dev), Nightly (AWS::Events::Rule nightly-report)" in str(refused.value)
+    assert "already exists" in str(refused.value)
+    assert [s["name"] for s in sb.stacks()] == ["first"]
+    with pytest.raises(DeployError, match=r"outside this stack: Nightly \(AWS::Events::Rule nightly-report\)\. "):
+        sb.deploy(str(path), stack_name="second", parameters={"Env": "test"})  # the queue's name is free then
+    path.write_text(textwrap.dedent(template % 45))  # the owner updates its own named resources
+    assert sb.deploy(str(path), stack_name="first").status == "UPDATE_COMPLETE"

@@ -115,3 +115,26 @@ Outputs:
     assert misspelt_attributes(template) == [
         "Jobs.Arnn (AWS::SQS::Queue has no attribute Arnn: did you mean Arn?)",
         "Table.StreamArm (AWS::DynamoDB::Table has no attribute StreamArm: did you mean StreamArn?)"]
+
+
+def test_names_a_template_fixes_are_resolved_and_generated_ones_are_not():
+    from sandbox.deploy.named_resources import literal, named
+
+    values = {"Env": "dev", "AWS::StackName": "orders", "AWS::Region": "us-east-1"}
+    assert literal("jobs", values) == "jobs"
+    assert literal({"Ref": "Env"}, values) == "dev" and literal({"Ref": "Nope"}, values) is None
+    assert literal({"Fn::Sub": "${AWS::StackName}-jobs-${Env}"}, values) == "orders-jobs-dev"
+    assert literal({"Fn::Sub": ["${Prefix}-q", {"Prefix": {"Ref": "Env"}}]}, values) == "dev-q"
+    assert literal({"Fn::Sub": "${Missing}-q"}, values) is None
+    assert literal({"Fn::Sub": "q-${!Literal}"}, values) == "q-${Literal}"
+    assert literal({"Fn::Join": ["-", ["a", {"Ref": "Env"}]]}, values) == "a-dev"
+    assert literal({"Fn::GetAtt": ["X", "Name"]}, values) is None
+    template = parse("""
+Resources:
+  Q: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub "${AWS::StackName}-q"}}
+  Generated: {Type: AWS::SQS::Queue}
+  Rule: {Type: AWS::Events::Rule, Properties: {Name: nightly, ScheduleExpression: rate(1 day)}}
+  Table: {Type: AWS::DynamoDB::Table, Properties: {TableName: t}}
+""")
+    assert [(i, t, n) for i, t, n, _ in named(template, values)] == [
+        ("Q", "AWS::SQS::Queue", "orders-q"), ("Rule", "AWS::Events::Rule", "nightly")]

@@ -1,0 +1,102 @@
+"""Resources a template names that already exist outside the stack.
+
+On AWS, CloudFormation fails a create whose explicit name is taken ("... already exists"). LocalStack 2026.3.0's
+providers for these types answer with the existing resource instead (SQS CreateQueue, SNS CreateTopic and S3
+CreateBucket are idempotent for the same account; EventBridge PutRule overwrites): two stacks then share one queue,
+topic, bucket or rule, and destroying either deletes what the other still uses. A newcomer deploying one template
+under several stack names met it with a rule `Name`. Refused before anything is created, as AWS would fail it.
+
+Only names the template gives literally, or through Ref/Fn::Sub/Fn::Join of parameters and pseudo parameters, are
+checked; a generated name cannot collide.
+"""
+
+from __future__ import annotations
+
+import re
+
+from botocore.exceptions import ClientError
+
+# type -> the property that names it
+NAME_PROPERTIES = {
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::Events::Rule": "Name",
+}
+
+
+def literal(value, values: dict[str, str]) -> str | None:
+    """`value` as a string when the template fixes it (`values`: parameters and pseudo parameters), else None."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    (fn, arg), = value.items()
+    if fn == "Ref" and isinstance(arg, str):
+        return values.get(arg)
+    if fn == "Fn::Sub":
+        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1]) if isinstance(arg, list) and \
+            len(arg) == 2 and isinstance(arg[0], str) and isinstance(arg[1], dict) else (None, {})
+        if text is None:
+            return None
+        names = {**values, **{k: literal(v, values) for k, v in extra.items()}}
+        unknown = False
+
+        def put(match: re.Match) -> str:
+            nonlocal unknown
+            found = names.get(match.group(1))
+            unknown = unknown or found is None
+            return found or ""
+
+        out = re.sub(r"\$\{([^}!][^}]*)\}", put, text)
+        return None if unknown else out.replace("${!", "${")
+    if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+        parts = [literal(part, values) for part in arg[1]]
+        return None if any(p is None for p in parts) or not isinstance(arg[0], str) else arg[0].join(parts)
+    return None
+
+
+def named(template: dict, values: dict[str, str]) -> list[tuple[str, str, str, dict]]:
+    """(logical id, type, name, properties) of each resource of NAME_PROPERTIES' types the template names."""
+    out = []
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        rtype = str((resource or {}).get("Type", ""))
+        prop = NAME_PROPERTIES.get(rtype)
+        props = (resource or {}).get("Properties") or {}
+        if prop and isinstance(props, dict) and prop in props:
+            name = literal(props[prop], values)
+            if name:
+                out.append((logical_id, rtype, name, props))
+    return out
+
+
+def exists(sandbox, region: str, account: str, rtype: str, name: str, props: dict, values: dict) -> bool:
+    client = sandbox.client(
+        {"AWS::SQS::Queue": "sqs", "AWS::SNS::Topic": "sns", "AWS::S3::Bucket": "s3", "AWS::Events::Rule": "events"}[
+            rtype], region=region, observer=True)
+    try:
+        if rtype == "AWS::SQS::Queue":
+            client.get_queue_url(QueueName=name)
+        elif rtype == "AWS::SNS::Topic":
+            client.get_topic_attributes(TopicArn=f"arn:aws:sns:{region}:{account}:{name}")
+        elif rtype == "AWS::S3::Bucket":
+            client.head_bucket(Bucket=name)
+        else:
+            bus = literal(props.get("EventBusName"), values) if "EventBusName" in props else None
+            client.describe_rule(Name=name, **({"EventBusName": bus} if bus else {}))
+    except ClientError:
+        return False
+    return True
+
+
+def conflicts(sandbox, template: dict, parameters: dict[str, str], stack_name: str, region: str, account: str,
+              own: dict[str, str]) -> list[str]:
+    """"LogicalId (Type Name)" of each named resource that exists and is not this stack's own (`own`: logical id ->
+    type of the resources the stack has now, empty for a new stack)."""
+    values = {**{k: str(v.get("Default")) for k, v in (template.get("Parameters") or {}).items()
+                 if isinstance(v, dict) and v.get("Default") is not None},
+              **{k: str(v) for k, v in parameters.items()},
+              "AWS::StackName": stack_name, "AWS::Region": region, "AWS::AccountId": account,
+              "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+    return [f"{logical_id} ({rtype} {name})" for logical_id, rtype, name, props in named(template, values)
+            if own.get(logical_id) != rtype and exists(sandbox, region, account, rtype, name, props, values)]
