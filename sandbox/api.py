@@ -213,10 +213,11 @@ class Sandbox:
                  for fn in page.get("Functions", [])]
         return sorted(names)
 
-    def destroy(self, stack_name: str, region: str | None = None) -> bool:
+    def destroy(self, stack_name: str, region: str | None = None, on_event=None) -> bool:
+        """Deletes a stack; False if there was none. `on_event` hears of a wait for an operation still running on it."""
         from sandbox.deploy import Deployer
 
-        return Deployer(self, region).destroy(stack_name)
+        return Deployer(self, region).destroy(stack_name, on_event=on_event)
 
     # --- fault injection -------------------------------------------------------------------------------
     @cached_property

@@ -384,18 +384,29 @@ def logs(settings: Settings, functions, follow, lines, since):
             pass
 
 
-def _function_named(name: str, known: set[str]) -> str:
-    """`name` if a function (or a log group: /aws/...) has it; else the one function a stack named from that logical id
-    (`sam logs -n` takes the template's name: CloudFormation names it <stack>-<LogicalId>-<suffix>)."""
+def _function_named(name: str, known: set[str], by_logical_id) -> str:
+    """`name` if a function (or a log group: /aws/...) has it; else the one function a stack made from the template's
+    logical id `name`, as `sam logs -n` takes it (`by_logical_id()`: logical id -> the functions stacks made for it;
+    CloudFormation's name keeps only 24 characters of the id)."""
     if name in known or name.startswith("/"):
         return name
-    matches = sorted(f for f in known if f"-{name}-" in f)
+    matches = sorted(by_logical_id().get(name, ()))
     if len(matches) == 1:
         return matches[0]
     if matches:
         raise SandboxError(f"{name} is a function of several stacks: {', '.join(matches)}. Name one of them.")
     listed = ", ".join(sorted(known)) or "none deployed"
     raise SandboxError(f"no Lambda function named {name} (functions: {listed}).")
+
+
+def _functions_by_logical_id(sb) -> dict[str, list[str]]:
+    cfn = sb.client("cloudformation", observer=True)
+    out: dict[str, list[str]] = {}
+    for stack in sb.stacks():
+        for resource in cfn.describe_stack_resources(StackName=stack["name"])["StackResources"]:
+            if resource["ResourceType"] == "AWS::Lambda::Function" and resource.get("PhysicalResourceId"):
+                out.setdefault(resource["LogicalResourceId"], []).append(resource["PhysicalResourceId"])
+    return out
 
 
 def _function_logs(settings: Settings, functions, follow: bool, lines: int, since: str | None) -> None:
@@ -405,7 +416,14 @@ def _function_logs(settings: Settings, functions, follow: bool, lines: int, sinc
     sb = get_sandbox(settings)
     sb.require_running()
     known = set(sb.functions())
-    functions = [_function_named(f, known) for f in functions]
+    found: dict = {}
+
+    def by_logical_id() -> dict:
+        if not found:
+            found.update(_functions_by_logical_id(sb) or {"": []})
+        return found
+
+    functions = [_function_named(f, known, by_logical_id) for f in functions]
     try:
         start = parse_since(since).get("since_ts") if since else time.time() - 3600
     except SandboxError:
@@ -515,9 +533,16 @@ def stacks(settings: Settings, as_json):
 @click.pass_obj
 def destroy(settings: Settings, stack_name):
     """Delete a deployed stack and everything in it."""
+    from sandbox.deploy import DeployError
+
     sb = get_sandbox(settings)
     sb.require_running()
-    if not sb.destroy(stack_name):
+    try:
+        found = sb.destroy(stack_name, on_event=lambda ev: click.echo(
+            f"  {ev.status}: {ev.reason}", err=True))
+    except DeployError as e:
+        raise SandboxError(str(e)) from None
+    if not found:
         raise SandboxError(f"no stack named {stack_name!r} (see `sandbox stacks`)")
     click.echo(f"destroyed stack {stack_name}")
 

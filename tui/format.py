@@ -64,10 +64,13 @@ def span_outcome(span: dict, width: int = 22) -> Text:
             text.append(PROBE_MARK, style="dim")
             return text
         return Text(code if len(code) <= width else code[: width - 1] + "…", style="bold red")
-    failed = (span.get("attrs") or {}).get("batch_item_failures")
-    if failed:  # a batch answer that reported records failed: a success to Lambda, a retry for the records
-        label = f"batch: {failed} failed"
-        return Text(label if len(label) <= width else label[: width - 1] + "…", style="bold yellow")
+    attrs = span.get("attrs") or {}
+    failed = attrs.get("batch_item_failures")
+    if failed:  # a batch answer that listed records failed: a success to Lambda, a retry for the records...
+        ignored = attrs.get("report_batch_item_failures") is False  # ...or, without ReportBatchItemFailures, none
+        label = f"batch: {failed} lost" if ignored else f"batch: {failed} failed"  # details pane: the full story
+        return Text(label if len(label) <= width else label[: width - 1] + "…",
+                    style="bold red" if ignored else "bold yellow")
     status = span.get("status")
     return Text(str(status) if status is not None else "ok", style="green")
 

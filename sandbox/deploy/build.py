@@ -15,7 +15,6 @@ update). `BuildMethod: makefile` and builders other than python/nodejs/esbuild a
 from __future__ import annotations
 
 import copy
-import functools
 import glob
 import hashlib
 import json
@@ -349,21 +348,31 @@ def tools_cache_dir() -> Path:
     return base / "serverless-sandbox" / "build-tools"
 
 
-@functools.lru_cache(maxsize=1)
+_found_uv: list[str] = []
+
+
+def _version_key(path: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else -1 for part in re.split(r"[.\-]", Path(path).parent.parent.name))
+
+
 def _uv() -> str | None:
     """uv itself: the one `uv run` started us with, the one next to our interpreter, the one on PATH, or where its
-    installers put it - the first that runs. PATH's may be a pyenv shim that runs only where pyenv selects the Python
-    it was installed with (`pip install uv` under pyenv): from another folder it answered "pyenv: uv: command not
-    found" and the deploy failed."""
+    installers put it (newest Python's first) - the first that runs. A pyenv shim is passed over: it runs only where
+    pyenv selects the Python uv was installed with (`pip install uv` under pyenv), and a deploy from another folder
+    failed with "pyenv: uv: command not found". Found once per process (not found: looked for again next time)."""
+    if _found_uv:
+        return _found_uv[0]
     home = Path.home()
     candidates = [os.environ.get("UV"), str(Path(sys.executable).parent / "uv"), shutil.which("uv"),
                   str(home / ".local" / "bin" / "uv"), str(home / ".cargo" / "bin" / "uv"),
-                  *sorted(glob.glob(str(home / ".pyenv" / "versions" / "*" / "bin" / "uv")), reverse=True)]
-    for candidate in dict.fromkeys(c for c in candidates if c):
+                  *sorted(glob.glob(str(home / ".pyenv" / "versions" / "*" / "bin" / "uv")), key=_version_key,
+                          reverse=True)]
+    for candidate in dict.fromkeys(c for c in candidates if c and "/shims/" not in c):
         if not (os.path.isfile(candidate) and os.access(candidate, os.X_OK)):
             continue
         try:
             if subprocess.run([candidate, "--version"], capture_output=True, timeout=20).returncode == 0:
+                _found_uv.append(candidate)
                 return candidate
         except (OSError, subprocess.SubprocessError):
             continue

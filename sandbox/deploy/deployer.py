@@ -103,6 +103,41 @@ UNSUPPORTED_HINTS = {
 }
 
 
+def _resources(template: dict):
+    """(logical id, resource) of the template's resources; `Fn::ForEach::*` entries (AWS::LanguageExtensions, expanded
+    by CloudFormation) are not resources and are left out."""
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if isinstance(resource, dict) and not str(logical_id).startswith("Fn::ForEach::"):
+            yield logical_id, resource
+
+
+@functools.lru_cache(maxsize=256)
+def provider_schema(rtype: str) -> dict:
+    """The schema LocalStack's provider for `rtype` (any case) was generated from ({} when it has none)."""
+    import importlib.util
+
+    eps = {ep.name: ep.value for ep in entry_points(group="localstack.cloudformation.resource_providers")}
+    module = eps.get(rtype.lower(), "").split(":", 1)[0]
+    try:
+        origin = importlib.util.find_spec(module).origin if module.endswith("_plugin") else None
+        return json.loads(Path(origin.removesuffix("_plugin.py") + ".schema.json").read_text()) if origin else {}
+    except (ImportError, AttributeError, OSError, ValueError):
+        return {}
+
+
+def type_properties(rtype: str) -> frozenset[str]:
+    """The properties of a resource type (most of its Fn::GetAtt attributes), from its provider's schema."""
+    return frozenset(provider_schema(rtype).get("properties") or ())
+
+
+def _aws_schemas():
+    """cfn-lint's copy of AWS's resource schemas: every real type and its Fn::GetAtt attributes. Loaded only to confirm
+    a suspected typo (its import takes ~3 s)."""
+    from cfnlint.schema.manager import PROVIDER_SCHEMA_MANAGER
+
+    return PROVIDER_SCHEMA_MANAGER
+
+
 def sam_resource_types() -> frozenset[str]:
     """The AWS::Serverless::* types SAM's transform knows (aws-sam-translator's resource classes)."""
     from samtranslator.model import sam_resources
@@ -111,56 +146,51 @@ def sam_resource_types() -> frozenset[str]:
                      if isinstance(cls, type) and str(getattr(cls, "resource_type", "")).startswith("AWS::Serverless::"))
 
 
-def misspelt_types(template: dict, supported: set[str]) -> list[str]:
+def misspelt_types(template: dict, supported: set[str], region: str = "us-east-1") -> list[str]:
     """Resources whose Type is no type at all, with the nearest real one: SAM's transform passes an unknown
     AWS::Serverless::* type through, and LocalStack then "deploys" it as a fallback that creates nothing (a template
-    with `AWS::Serverless::Functon` ended in CREATE_COMPLETE without its function)."""
+    with `AWS::Serverless::Functon` ended in CREATE_COMPLETE without its function); a type in the wrong case
+    (`AWS::Sqs::Queue`) did the same. A real type LocalStack has no provider for is unsupported_types' to report."""
     import difflib
 
-    sam = sam_resource_types()
     out = []
-    for logical_id, resource in (template.get("Resources") or {}).items():
-        rtype = str((resource or {}).get("Type", ""))
-        if rtype.startswith("AWS::Serverless::") and rtype not in sam:
+    for logical_id, resource in _resources(template):
+        rtype = str(resource.get("Type", ""))
+        near: list[str] = []
+        if rtype.startswith("AWS::Serverless::"):
+            sam = sam_resource_types()
+            if rtype in sam:
+                continue
             names = {t.rsplit("::", 1)[1].lower(): t for t in sam}
             near = [names[n] for n in difflib.get_close_matches(rtype.rsplit("::", 1)[1].lower(), sorted(names), n=1,
                                                                 cutoff=0.75)]
-        elif rtype.startswith("AWS::") and not rtype.startswith("AWS::Serverless::") and rtype.lower() not in supported:
-            # a near name LocalStack creates (its names are lower-case): a typo; else a real type it has no
-            # provider for, which unsupported_types reports
-            near = difflib.get_close_matches(rtype.lower(), sorted(supported), n=1, cutoff=0.9)
-            if not near:
+        elif rtype.startswith("AWS::") and rtype.lower() in supported:
+            proper = provider_schema(rtype).get("typeName")
+            if not proper or proper == rtype:
                 continue
+            near = [proper]  # the same type in another case: CloudFormation's types are case-sensitive
+        elif rtype.startswith("AWS::"):
+            real = _aws_schemas().get_resource_types(region)
+            if rtype in real:
+                continue
+            by_lower = {t.lower(): t for t in real}
+            near = [by_lower[n] for n in difflib.get_close_matches(rtype.lower(), sorted(by_lower), n=1, cutoff=0.85)]
         else:
             continue
         out.append(f"{logical_id} ({rtype or 'no Type'}" + (f": did you mean {near[0]}?)" if near else
-                                                               ": not a SAM resource type)"))
+                                                               ": not a resource type)"))
     return out
 
 
-@functools.lru_cache(maxsize=256)
-def type_properties(rtype: str) -> frozenset[str]:
-    """The properties (and so the Fn::GetAtt attributes) of a resource type, from the schema LocalStack's provider
-    was generated from; empty when there is none."""
-    import importlib.util
-
-    eps = {ep.name: ep.value for ep in entry_points(group="localstack.cloudformation.resource_providers")}
-    module = eps.get(rtype.lower(), "").split(":", 1)[0]
-    try:
-        origin = importlib.util.find_spec(module).origin if module.endswith("_plugin") else None
-        schema = json.loads(Path(origin.removesuffix("_plugin.py") + ".schema.json").read_text()) if origin else {}
-    except (ImportError, AttributeError, OSError, ValueError):
-        return frozenset()
-    return frozenset(schema.get("properties") or ())
-
-
-def misspelt_attributes(template: dict) -> list[str]:
+def misspelt_attributes(template: dict, region: str = "us-east-1") -> list[str]:
     """`Fn::GetAtt` attributes a resource's type does not have, when one it has is near (a typo: `Queue.Arnn`). AWS
     refuses them when it validates the template; LocalStack 2026.3.0 tried for ~15 s and failed on another property
-    ("Provided ARN: unknown must be of the format..."). An attribute near nothing is left to CloudFormation."""
+    ("Provided ARN: unknown must be of the format..."). Suspected from LocalStack's provider schema, confirmed against
+    AWS's list of the type's attributes (cfn-lint's); one near nothing is left to CloudFormation."""
     import difflib
+    import re as regex
 
-    resources = template.get("Resources") or {}
+    resources = dict(_resources(template))
     out: list[str] = []
 
     def walk(node) -> None:
@@ -183,23 +213,30 @@ def misspelt_attributes(template: dict) -> list[str]:
         if not rtype.startswith("AWS::") or rtype.startswith("AWS::Serverless::"):
             return
         names = type_properties(rtype)
-        if not names or attribute.split(".", 1)[0] in names:
+        if not names or attribute.split(".", 1)[0] in names or \
+                not difflib.get_close_matches(attribute, sorted(names), n=1, cutoff=0.8):
             return
-        near = difflib.get_close_matches(attribute, sorted(names), n=1, cutoff=0.8)
+        try:
+            known = list(_aws_schemas().get_type_getatts(rtype, region))
+        except Exception:  # noqa: BLE001 - a type cfn-lint does not know: nothing to confirm with
+            return
+        if any(regex.fullmatch(pattern, attribute) for pattern in known):
+            return
+        near = difflib.get_close_matches(attribute, sorted(k for k in known if "*" not in k), n=1, cutoff=0.8)
         if near:
             entry = f"{target}.{attribute} ({rtype} has no attribute {attribute}: did you mean {near[0]}?)"
             if entry not in out:
                 out.append(entry)
 
-    walk(resources)
+    walk({k: v for k, v in resources.items()})
     walk(template.get("Outputs") or {})
     return out
 
 
 def unsupported_types(template: dict, supported: set[str]) -> list[str]:
     out = []
-    for logical_id, resource in (template.get("Resources") or {}).items():
-        rtype = str((resource or {}).get("Type", ""))
+    for logical_id, resource in _resources(template):
+        rtype = str(resource.get("Type", ""))
         if rtype.startswith(("AWS::Serverless::", "Custom::")) or rtype == "AWS::CloudFormation::CustomResource":
             continue
         if rtype.lower() not in supported:
@@ -254,6 +291,9 @@ def local_urls(value: str, endpoint: str) -> str:
     # browsers and curl (LocalStack's `...127.0.0.1` form resolves nowhere)
     port = endpoint.rsplit(":", 1)[-1].strip("/")
     return FUNCTION_URL.sub(lambda m: f"http://{m[1]}.lambda-url.{m[2]}.localhost:{port}{m[3] or '/'}", value)
+
+
+STUCK_AFTER = 30.0  # seconds without a stack event after which an operation in progress is taken as never ending
 
 
 class Deployer:
@@ -341,7 +381,11 @@ class Deployer:
                   "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in (parameters or {}).items()]}
         kwargs.update(self._template_argument(body, stack_name))
 
-        existing = self._settled(stack_name, on_event, timeout)
+        existing, stuck = self._settled(stack_name, on_event, timeout)
+        if stuck:
+            raise DeployError(f"stack {stack_name} has been {existing['StackStatus']} with no progress for "
+                              f"{STUCK_AFTER:.0f} s and will not finish: `sandbox destroy {stack_name}` deletes it, "
+                              "then deploy again")
         if existing and existing["StackStatus"] in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED"):
             self._delete_and_wait(stack_name, timeout)  # a failed first create cannot be updated
             existing = None
@@ -400,10 +444,14 @@ class Deployer:
         return DeployResult(stack_name, status, self._outputs(stack), time.perf_counter() - started, events=events,
                             builds=builds, warnings=warnings, apis=apis)
 
-    def destroy(self, stack_name: str, timeout: float = 300) -> bool:
-        """Deletes the stack; False if there was none."""
-        if not self._settled(stack_name, None, timeout):
+    def destroy(self, stack_name: str, timeout: float = 300, on_event=None) -> bool:
+        """Deletes the stack (once what runs on it has finished, or is stuck); False if there was none."""
+        before = self.stack(stack_name)
+        if before is None:
             return False
+        st, _ = self._settled(stack_name, on_event, timeout)
+        if st is None:  # it was being deleted: it is now
+            return before["StackStatus"] == "DELETE_IN_PROGRESS"
         self._delete_and_wait(stack_name, timeout)
         return True
 
@@ -446,11 +494,11 @@ class Deployer:
         from sandbox.deploy import transform
 
         supported = supported_resource_types()
-        misspelt = misspelt_types(template, supported)
+        misspelt = misspelt_types(template, supported, self.region)
         if misspelt:
             raise DeployError("unknown resource type(s): " + ", ".join(misspelt) + ". Check the spelling of Type "
                               "(types are case-sensitive).")
-        attributes = misspelt_attributes(template)
+        attributes = misspelt_attributes(template, self.region)
         if attributes:
             raise DeployError("Fn::GetAtt of an attribute the resource does not have: " + ", ".join(attributes) + ".")
         missing = unsupported_types(template, supported)
@@ -548,25 +596,34 @@ class Deployer:
                                   f"(status {stack['StackStatus']})")
             time.sleep(0.1)
 
-    def _settled(self, stack_name: str, on_event, timeout: float) -> dict | None:
-        """The stack once no operation is running on it (None if there is none). A deploy interrupted by Ctrl-C goes
-        on in LocalStack: an UpdateStack sent meanwhile ran beside the create (AWS refuses it), and a DeleteStack was
-        undone when the create finished - the stack came back after `destroy`, its resources with it."""
+    def _settled(self, stack_name: str, on_event, timeout: float) -> tuple[dict | None, bool]:
+        """(the stack once no operation runs on it, or None if there is none; whether it is stuck). A deploy
+        interrupted by Ctrl-C goes on in LocalStack: an UpdateStack sent meanwhile ran beside the create (AWS refuses
+        it), and a DeleteStack was undone when the create finished - the stack came back after `destroy`, its
+        resources with it. A stack in REVIEW_IN_PROGRESS (a change set never executed) runs nothing; one whose
+        operation writes no event for STUCK_AFTER seconds never ends (a template LocalStack refused after
+        registering the stack, a crash): stuck."""
         st = self.stack(stack_name)
-        if st is None or not st["StackStatus"].endswith("_IN_PROGRESS"):
-            return st
+        if st is None or not st["StackStatus"].endswith("_IN_PROGRESS") or st["StackStatus"] == "REVIEW_IN_PROGRESS":
+            return st, False
+        status = st["StackStatus"]
         if on_event:
-            on_event(StackEvent(time.time(), stack_name, "AWS::CloudFormation::Stack", st["StackStatus"],
+            on_event(StackEvent(time.time(), stack_name, "AWS::CloudFormation::Stack", status,
                                 "an earlier operation on this stack is still running (an interrupted deploy?): "
                                 "waiting for it to finish"))
         deadline = time.monotonic() + timeout
+        seen, quiet_since = self._event_ids(stack_name), time.monotonic()
         while time.monotonic() < deadline:
             time.sleep(0.5)
             st = self.stack(stack_name)
             if st is None or not st["StackStatus"].endswith("_IN_PROGRESS"):
-                return st
-        raise DeployError(f"stack {stack_name} is still {st['StackStatus']} after {timeout:.0f} s: wait for it, or "
-                          f"restart the sandbox (`sandbox down`, `sandbox up`)")
+                return st, False
+            now_seen = self._event_ids(stack_name)
+            if now_seen - seen:
+                seen, quiet_since = now_seen, time.monotonic()
+            elif time.monotonic() - quiet_since > STUCK_AFTER:
+                return st, True
+        return st, True
 
     def _delete_and_wait(self, stack_name: str, timeout: float) -> None:
         """Deletes the stack, retrying a DELETE_FAILED.

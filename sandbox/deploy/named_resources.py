@@ -60,9 +60,11 @@ def named(template: dict, values: dict[str, str]) -> list[tuple[str, str, str, d
     """(logical id, type, name, properties) of each resource of NAME_PROPERTIES' types the template names."""
     out = []
     for logical_id, resource in (template.get("Resources") or {}).items():
-        rtype = str((resource or {}).get("Type", ""))
+        if not isinstance(resource, dict):  # Fn::ForEach::* (AWS::LanguageExtensions)
+            continue
+        rtype = str(resource.get("Type", ""))
         prop = NAME_PROPERTIES.get(rtype)
-        props = (resource or {}).get("Properties") or {}
+        props = resource.get("Properties") or {}
         if prop and isinstance(props, dict) and prop in props:
             name = literal(props[prop], values)
             if name:

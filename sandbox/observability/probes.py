@@ -72,9 +72,9 @@ def is_expected_probe(span: dict) -> bool:
 
 
 def is_real_error(span: dict) -> bool:
-    """Whether a span failed in a way worth looking at: it has an error that is not an expected probe's, or it is a
-    function's answer to a batch that reported records failed (a success to Lambda: the records go back to their
-    queue, then to its DLQ)."""
+    """Whether a span failed in a way worth looking at: it has an error that is not an expected probe's, or it is an
+    event source mapping's Invoke whose answer listed failed records (a success to Lambda: the records are retried,
+    or, without ReportBatchItemFailures, all deleted)."""
     if span.get("error"):
         return not is_expected_probe(span)
     return bool((span.get("attrs") or {}).get("batch_item_failures"))

@@ -26,8 +26,11 @@ def outcome(span: dict) -> Text:
     if error:
         code = error.get("code") or "error"
         return Text(str(code), style="bold red")
-    failed = (span.get("attrs") or {}).get("batch_item_failures")
+    attrs = span.get("attrs") or {}
+    failed = attrs.get("batch_item_failures")
     if failed:
+        if attrs.get("report_batch_item_failures") is False:  # Lambda deleted the whole batch
+            return Text(f"batch: {failed} failed, ignored (no ReportBatchItemFailures: all deleted)", style="bold red")
         return Text(f"batch: {failed} failed", style="bold yellow")
     status = span.get("status")
     return Text(str(status) if status is not None else "ok", style="green")

@@ -67,5 +67,6 @@ def build_trace(trace_id: str, spans: list[dict], include_noise: bool = True) ->
         "start": start,
         "duration_ms": round((end - start) * 1000, 3),
         "services": sorted({s.get("service") for s in spans if s.get("service")}),
-        "errors": sum(1 for s in spans if s.get("error")),
+        # failed spans, and batch answers that listed failed records (what `events --errors` shows too)
+        "errors": sum(1 for s in spans if s.get("error") or (s.get("attrs") or {}).get("batch_item_failures")),
     }

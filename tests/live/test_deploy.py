@@ -296,6 +296,9 @@ def test_cli_deploy_stacks_destroy(sb, tmp_path):
     assert result["stack_name"] == "cli-app" and result["outputs"]["ApiUrl"].startswith(sb.endpoint)
     listed = json.loads(subprocess.run([*base, "stacks", "--json"], capture_output=True, text=True).stdout)
     assert [s["name"] for s in listed] == ["cli-app"]
+    # the function's logs by the template's logical id, as `sam logs -n` takes it
+    logs = subprocess.run([*base, "logs", "CreateItemFunction", "-n", "5"], capture_output=True, text=True, timeout=60)
+    assert logs.returncode == 0 and "no log lines of cli-app-CreateItemFunction-" in logs.stderr, logs.stderr
     done = subprocess.run([*base, "destroy", "cli-app"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "destroyed stack cli-app" in done.stdout
     assert sb.stacks() == []
@@ -387,3 +390,29 @@ def test_a_name_another_stack_has_is_refused_as_on_aws_and_the_owner_still_updat
         sb.deploy(str(path), stack_name="second", parameters={"Env": "test"})  # the queue's name is free then
     path.write_text(textwrap.dedent(template % 45))  # the owner updates its own named resources
     assert sb.deploy(str(path), stack_name="first").status == "UPDATE_COMPLETE"
+
+
+def test_a_stuck_stack_or_an_unexecuted_change_set_is_destroyed_without_a_long_wait(sb, helpers, monkeypatch):
+    """A template LocalStack refused after registering the stack leaves it CREATE_IN_PROGRESS for good; a change set
+    never executed leaves it REVIEW_IN_PROGRESS. `destroy` waited its whole timeout (300 s) on either, then failed."""
+    from botocore.exceptions import ClientError
+
+    from sandbox.deploy import deployer
+
+    monkeypatch.setattr(deployer, "STUCK_AFTER", 2.0)
+    cfn = sb.client("cloudformation")
+    ghost, review = helpers.unique("ghost"), helpers.unique("review")
+    with pytest.raises(ClientError):
+        cfn.create_stack(StackName=ghost, TemplateBody=json.dumps(
+            {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Ref": "Nope"}}}}}))
+    assert cfn.describe_stacks(StackName=ghost)["Stacks"][0]["StackStatus"] == "CREATE_IN_PROGRESS"
+    cfn.create_change_set(StackName=review, ChangeSetName="never", ChangeSetType="CREATE",
+                          TemplateBody=json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
+    helpers.wait_for(lambda: cfn.describe_stacks(StackName=review)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS",
+                     message="the change set's stack")
+    started = time.monotonic()
+    waits = []
+    assert sb.destroy(review, on_event=waits.append) and waits == []  # nothing runs on it: no wait
+    assert sb.destroy(ghost, on_event=waits.append)
+    assert [e.status for e in waits] == ["CREATE_IN_PROGRESS"] and time.monotonic() - started < 30
+    assert sb.stacks() == []

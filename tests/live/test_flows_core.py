@@ -192,10 +192,35 @@ def test_sqs_report_batch_item_failures_retries_only_the_failed_item(sb, helpers
     assert seen.count("ok-1") == 1 and seen.count("ok-3") == 1, f"successful items are not retried: {seen}"
     assert seen.count("bad-2") == 3, f"the failed item is received maxReceiveCount=3 times: {seen}"
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["ApproximateNumberOfMessages"] == "0"
-    # each answer that reported the item failed is one of the errors the recorder shows (a success to Lambda)
+    # each of the mapping's invokes whose answer listed the item failed is one of the errors the recorder shows (a
+    # success to Lambda), and says the mapping reads the list
     reported = [s for s in sb.events(limit=10_000, errors=True, service="lambda")["events"]
-                if s.get("hop") == "lambda-exec" and s["resource_name"] == fn]
+                if s.get("hop") == "esm" and s["resource_name"] == fn]
     assert [s["attrs"]["batch_item_failures"] for s in reported] == [1, 1, 1] and not any(s["error"] for s in reported)
+    assert all(s["attrs"]["report_batch_item_failures"] is True for s in reported)
+    assert sb.trace(reported[0]["trace_id"])["errors"] >= 1
+
+
+def test_batch_item_failures_without_report_batch_item_failures_are_shown_as_ignored(sb, helpers):
+    """The classic SQS bug: the function lists failed records but the mapping lacks ReportBatchItemFailures, so Lambda
+    deletes the whole batch. The recorder says so, not "failed" (which would mean retried)."""
+    sqs, lam = sb.client("sqs"), sb.client("lambda")
+    url, arn = make_queue(sb, helpers.unique("lossy"), VisibilityTimeout=1)
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": b, "MessageBody": b} for b in ("ok-1", "bad-2")])
+    fn = warm_sqs_function(sb, helpers)
+    esm = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn, BatchSize=10,
+                                          MaximumBatchingWindowInSeconds=1)
+    wait_esm_enabled(sb, helpers, esm["UUID"])
+
+    def ignored():
+        return [s for s in sb.events(limit=10_000, errors=True, service="lambda")["events"]
+                if s.get("hop") == "esm" and s["resource_name"] == fn]
+
+    (span,) = helpers.wait_for(ignored, message="the mapping's invoke of the batch")
+    assert span["attrs"]["batch_item_failures"] == 1 and span["attrs"]["report_batch_item_failures"] is False
+    time.sleep(3)  # past the visibility timeout: nothing comes back, the failed record was deleted too
+    assert [b for r in records(sb, helpers, fn) for b in r["bodies"]].count("bad-2") == 1
+    assert ignored() == [span]
 
 
 # --- 4: async invoke failures ----------------------------------------------------------------------------

@@ -249,8 +249,15 @@ def test_uv_is_the_first_candidate_that_runs_not_a_pyenv_shim_that_fails(tmp_pat
     monkeypatch.delenv("UV", raising=False)
     monkeypatch.setenv("PATH", f"{shims}{os.pathsep}/usr/bin{os.pathsep}/bin")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    build._uv.cache_clear()
-    try:
-        assert build._uv() == str(real / "uv")
-    finally:
-        build._uv.cache_clear()
+    monkeypatch.setattr(build, "_found_uv", [])
+    assert build._uv() == str(real / "uv")
+    # a pyenv shim that works here is still passed over (it may not in the function's folder); newest Python first
+    (shims / "uv").write_text("#!/bin/sh\necho uv 0.9.0\n")
+    (real / "uv").unlink()
+    for version in ("3.9.18", "3.12.1", "3.13.0"):
+        folder = tmp_path / "home" / ".pyenv" / "versions" / version / "bin"
+        folder.mkdir(parents=True)
+        (folder / "uv").write_text("#!/bin/sh\necho uv 0.9.0\n")
+        (folder / "uv").chmod(0o755)
+    monkeypatch.setattr(build, "_found_uv", [])
+    assert build._uv() == str(tmp_path / "home" / ".pyenv" / "versions" / "3.13.0" / "bin" / "uv")

@@ -45,14 +45,26 @@ def test_function_logs_take_the_templates_logical_id_when_one_function_has_it():
     from sandbox.cli import _function_named
     from sandbox.errors import SandboxError
 
-    known = {"orders-FulfilOrderFunction-b786", "orders-CreateOrderFunction-11aa", "old-CreateOrderFunction-22bb"}
-    assert _function_named("FulfilOrderFunction", known) == "orders-FulfilOrderFunction-b786"
-    assert _function_named("orders-FulfilOrderFunction-b786", known) == "orders-FulfilOrderFunction-b786"
-    assert _function_named("/aws/lambda/x", known) == "/aws/lambda/x"
+    known = {"orders-FulfilOrderFunction-b786", "orders-CreateOrderFunction-11aa", "old-CreateOrderFunction-22bb",
+             "long-ProcessIncomingOrderEven-1665"}
+    stacks = {"FulfilOrderFunction": ["orders-FulfilOrderFunction-b786"],
+              "CreateOrderFunction": ["orders-CreateOrderFunction-11aa", "old-CreateOrderFunction-22bb"],
+              "ProcessIncomingOrderEventsFunction": ["long-ProcessIncomingOrderEven-1665"]}  # 24 characters kept
+    asked = []
+
+    def by_logical_id():
+        asked.append(1)
+        return stacks
+
+    assert _function_named("orders-FulfilOrderFunction-b786", known, by_logical_id) == "orders-FulfilOrderFunction-b786"
+    assert _function_named("/aws/lambda/x", known, by_logical_id) == "/aws/lambda/x" and not asked
+    assert _function_named("FulfilOrderFunction", known, by_logical_id) == "orders-FulfilOrderFunction-b786"
+    assert _function_named("ProcessIncomingOrderEventsFunction", known, by_logical_id) == \
+        "long-ProcessIncomingOrderEven-1665"
     with pytest.raises(SandboxError, match="several stacks: old-CreateOrderFunction-22bb, orders-CreateOrderFunction"):
-        _function_named("CreateOrderFunction", known)
-    with pytest.raises(SandboxError, match="no Lambda function named Nope"):
-        _function_named("Nope", known)
+        _function_named("CreateOrderFunction", known, by_logical_id)
+    with pytest.raises(SandboxError, match="no Lambda function named Order"):  # not a substring match
+        _function_named("Order", known, by_logical_id)
 
 
 def test_events_of_a_misspelt_service_say_so_instead_of_no_events(tmp_path):

@@ -78,8 +78,29 @@ def test_a_batch_answer_that_reported_records_failed_is_shown_as_a_failure_not_a
     assert batch_item_failures(b'{"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "b"}]}') == 2
     assert batch_item_failures(b'{"batchItemFailures": []}') == 0
     assert batch_item_failures(b'"batchItemFailures"') == 0 and batch_item_failures(None) == 0
-    partial = {"kind": "hop", "hop": "lambda-exec", "error": None, "attrs": {"batch_item_failures": 2}}
-    done = {"kind": "hop", "hop": "lambda-exec", "error": None, "attrs": {"memory_mb": 128}}
-    assert is_real_error(partial) and not is_real_error(done)
-    assert outcome(partial).plain == "batch: 2 failed" and outcome(done).plain == "ok"
+    partial = {"kind": "request", "hop": "esm", "status": 200, "error": None,
+               "attrs": {"batch_item_failures": 2, "report_batch_item_failures": True}}
+    ignored = {**partial, "attrs": {"batch_item_failures": 2, "report_batch_item_failures": False}}
+    done = {"kind": "request", "hop": "esm", "status": 200, "error": None, "attrs": {"batch_size": 3}}
+    assert is_real_error(partial) and is_real_error(ignored) and not is_real_error(done)
+    assert outcome(partial).plain == "batch: 2 failed" and outcome(done).plain == "200"
+    assert outcome(ignored).plain == "batch: 2 failed, ignored (no ReportBatchItemFailures: all deleted)"
     assert span_outcome(partial).plain == "batch: 2 failed" and span_outcome(partial, width=8).plain == "batch: …"
+    assert span_outcome(ignored).plain == "batch: 2 lost"
+
+
+def test_the_flow_details_say_what_happened_to_the_records_of_a_batch():
+    from rich.console import Console
+
+    from tui.flow.waterfall import span_details
+
+    def text(span) -> str:
+        console = Console(width=200, record=True)
+        console.print(span_details(span))
+        return console.export_text()
+
+    base = {"kind": "request", "hop": "esm", "service": "lambda", "operation": "Invoke", "status": 200, "error": None}
+    retried = text({**base, "attrs": {"batch_item_failures": 2, "report_batch_item_failures": True}})
+    lost = text({**base, "attrs": {"batch_item_failures": 2, "report_batch_item_failures": False}})
+    assert "listed 2 failed record(s): they are received again" in retried
+    assert "Lambda deleted the whole batch" in lost and "received again" not in lost

@@ -84,12 +84,16 @@ def test_misspelt_resource_types_are_named_with_the_nearest_real_one():
         "Fn": {"Type": "AWS::Serverless::Functon"}, "Api": {"Type": "AWS::Serverless::HttpAPI"},
         "Odd": {"Type": "AWS::Serverless::Nope"}, "Q": {"Type": "AWS::SQS::Queu"},
         "Pool": {"Type": "AWS::Cognito::UserPool"},  # real, without a provider: unsupported_types' to say
+        "Authorizer": {"Type": "AWS::ApiGateway::Authorizer"},  # the same, though near AWS::ApiGatewayV2::Authorizer
+        "Case": {"Type": "AWS::Sqs::Queue"},
+        "Fn::ForEach::Queues": ["Name", ["A", "B"], {"Q${Name}": {"Type": "AWS::SQS::Queue"}}],
         "Ok": {"Type": "AWS::SQS::Queue"}, "Sam": {"Type": "AWS::Serverless::Function"}, "C": {"Type": "Custom::X"}}}
     assert misspelt_types(template, supported_resource_types()) == [
         "Fn (AWS::Serverless::Functon: did you mean AWS::Serverless::Function?)",
         "Api (AWS::Serverless::HttpAPI: did you mean AWS::Serverless::HttpApi?)",
-        "Odd (AWS::Serverless::Nope: not a SAM resource type)",
-        "Q (AWS::SQS::Queu: did you mean aws::sqs::queue?)"]
+        "Odd (AWS::Serverless::Nope: not a resource type)",
+        "Q (AWS::SQS::Queu: did you mean AWS::SQS::Queue?)",
+        "Case (AWS::Sqs::Queue: did you mean AWS::SQS::Queue?)"]
 
 
 def test_a_misspelt_getatt_attribute_is_named_with_the_one_meant():
@@ -109,7 +113,11 @@ Resources:
           LIST_FORM: {"Fn::GetAtt": [Table, StreamArm]}
           UNKNOWN_TO_US: !GetAtt Jobs.SomethingElse
           OF_SAM: !GetAtt Fn.Arn
+  Esm: {Type: AWS::Lambda::EventSourceMapping, Properties: {FunctionName: f, EventSourceArn: !GetAtt Jobs.Arn}}
+  Nested: {Type: AWS::CloudFormation::Stack, Properties: {TemplateURL: x}}
 Outputs:
+  NotInLocalStacksSchema: {Value: !GetAtt Esm.EventSourceMappingArn}
+  NestedOutput: {Value: !GetAtt Nested.Outputs.TimeoutInMinutes}
   Again: {Value: !GetAtt Jobs.Arnn}
 """)
     assert misspelt_attributes(template) == [

@@ -186,6 +186,15 @@ def span_details(span: dict, dark: bool = True) -> Group:
         line.append(f"{error.get('code') or 'error'}: ", style="bold red")
         line.append(str(error.get("message") or ""), style="red")
         parts.append(line)
+    failed = (span.get("attrs") or {}).get("batch_item_failures")
+    if failed:
+        if (span.get("attrs") or {}).get("report_batch_item_failures") is False:
+            parts.append(Text(f"✘ the answer listed {failed} failed record(s), but the mapping has no "
+                              "FunctionResponseTypes: [ReportBatchItemFailures]: Lambda deleted the whole batch, "
+                              "failed records included", style="bold red"))
+        else:
+            parts.append(Text(f"! the answer listed {failed} failed record(s): they are received again, then "
+                              "go to the queue's DLQ (ReportBatchItemFailures)", style="bold yellow"))
     attrs = {k: v for k, v in (span.get("attrs") or {}).items() if v not in (None, "", [], {})}
     if attrs:
         parts.append(Text(" · ".join(f"{k}={v}" for k, v in attrs.items()), style="yellow"))

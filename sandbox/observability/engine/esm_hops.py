@@ -22,6 +22,8 @@ the other records of the batch. The mapping's DeleteMessageBatch joins the trace
 
 from __future__ import annotations
 
+import json
+
 from sandbox.observability import correlation
 from sandbox.observability.engine import propagation
 from sandbox.observability import recorder as recorder_mod
@@ -97,6 +99,7 @@ def current_for(records: list, source_arn: str | None, count_attempt: bool = Tru
 
 def install() -> None:
     from localstack.services.lambda_.event_source_mapping.esm_event_processor import EsmEventProcessor
+    from localstack.services.lambda_.event_source_mapping.senders.lambda_sender import LambdaSender
     from localstack.services.lambda_.event_source_mapping.pollers.sqs_poller import SqsPoller
     from localstack.services.lambda_.event_source_mapping.pollers.stream_poller import StreamPoller
 
@@ -144,3 +147,21 @@ def install() -> None:
 
         process_events_batch._sandbox_observability = True
         EsmEventProcessor.process_events_batch = process_events_batch
+
+    if not getattr(LambdaSender.send_events, "_sandbox_observability", False):
+        original_send = LambdaSender.send_events
+
+        def send_events(self, events):
+            # whether the mapping reads the function's batchItemFailures (FunctionResponseTypes): without it Lambda
+            # deletes every record of a batch whose answer lists failed ones (gateway.service_span shows which)
+            cur = propagation.current()
+            if cur is None or cur.hop_json is None:
+                return original_send(self, events)
+            hop = json.loads(cur.hop_json)
+            hop["attrs"] = {**(hop.get("attrs") or {}),
+                            "report_batch_item_failures": bool(self.report_batch_item_failures)}
+            with propagation.bound(propagation.Current(cur.trace_id, cur.span_id, hop=hop, hop_ops=cur.hop_ops)):
+                return original_send(self, events)
+
+        send_events._sandbox_observability = True
+        LambdaSender.send_events = send_events

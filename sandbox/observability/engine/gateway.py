@@ -32,6 +32,7 @@ from localstack.utils.xray.trace_header import TraceHeader
 
 from sandbox.observability import callers, correlation, noise, resources, units
 from sandbox.observability.engine import propagation
+from sandbox.observability.engine.lambda_hops import batch_item_failures
 from sandbox.observability import recorder as recorder_mod
 from sandbox.observability.preview import preview
 from sandbox.observability.spans import new_span_id, new_trace_id, parse_trace_header
@@ -294,6 +295,10 @@ def service_span(ts, duration_ms, span_id, trace_id, parent_id, corr, caller, ho
         links = hop.get("links") or None
         if hop.get("attrs"):
             attrs = {**(attrs or {}), **hop["attrs"]}
+        if hop_kind == "esm" and service == "lambda" and isinstance(result, dict) and not error:
+            failed = batch_item_failures(result.get("Payload"))
+            if failed:
+                attrs = {**(attrs or {}), "batch_item_failures": failed}
     elif internal and operation in POLL_OPERATIONS and caller.get("name") == "lambda":
         hop_kind = "esm-poll"
     return {

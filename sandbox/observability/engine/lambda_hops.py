@@ -76,8 +76,9 @@ def _error_of(payload) -> dict:
 
 
 def batch_item_failures(payload) -> int:
-    """How many records a function reported failed in its answer to a batch (`batchItemFailures`, with
-    ReportBatchItemFailures): a successful invocation to Lambda, the batch's retry or DLQ to the records."""
+    """How many records a function's answer to a batch lists as failed (`batchItemFailures`): a successful invocation
+    to Lambda; with the mapping's ReportBatchItemFailures those records are retried (then go to the DLQ), without it
+    Lambda deletes them all. Counted on the mapping's Invoke span (gateway.service_span), which knows which."""
     if not isinstance(payload, (bytes, bytearray)) or b"batchItemFailures" not in payload or len(payload) > 262144:
         return 0
     try:
@@ -227,10 +228,6 @@ def _execution_span(outcome, fv, invocation, exec_id, trace_id, parent_id, corr,
         error = {"code": type(failure).__name__, "message": str(failure)[:1000]}
     elif result is not None and result.is_error:
         error = _error_of(result.payload)
-    elif result is not None:
-        failed = batch_item_failures(result.payload)
-        if failed:
-            attrs["batch_item_failures"] = failed
     injected = None
     intercept = outcome.intercept if outcome is not None else None
     if intercept is not None:
