@@ -107,7 +107,7 @@ def _resources(template: dict):
     """(logical id, resource) of the template's resources; `Fn::ForEach::*` entries (AWS::LanguageExtensions, expanded
     by CloudFormation) are not resources and are left out."""
     for logical_id, resource in (template.get("Resources") or {}).items():
-        if isinstance(resource, dict) and not str(logical_id).startswith("Fn::ForEach::"):
+        if isinstance(resource, dict) and not str(logical_id).startswith("Fn::"):  # Fn::ForEach::*, Fn::Transform
             yield logical_id, resource
 
 
@@ -170,8 +170,9 @@ def misspelt_types(template: dict, supported: set[str], region: str = "us-east-1
                 continue
             near = [proper]  # the same type in another case: CloudFormation's types are case-sensitive
         elif rtype.startswith("AWS::"):
-            real = _aws_schemas().get_resource_types(region)
-            if rtype in real:
+            schemas = _aws_schemas()
+            real = set(schemas.get_resource_types(region)) | set(schemas.get_resource_types("us-east-1"))
+            if rtype in real:  # (a region may not list a type us-east-1 has)
                 continue
             by_lower = {t.lower(): t for t in real}
             near = [by_lower[n] for n in difflib.get_close_matches(rtype.lower(), sorted(by_lower), n=1, cutoff=0.85)]
@@ -231,6 +232,26 @@ def misspelt_attributes(template: dict, region: str = "us-east-1") -> list[str]:
     walk({k: v for k, v in resources.items()})
     walk(template.get("Outputs") or {})
     return out
+
+
+def custom_resource_notes(template: dict) -> list[str]:
+    """Custom resources deploy, but LocalStack 2026.3.0's CloudFormation engine only pretends to create them (its
+    "fallback"): the function behind one is never invoked, and its Fn::GetAtt attributes read "unknown". Said, not
+    refused: the rest of such a template works."""
+    custom = [f"{logical_id} ({resource.get('Type')})" for logical_id, resource in _resources(template)
+              if str(resource.get("Type", "")).startswith("Custom::")
+              or resource.get("Type") == "AWS::CloudFormation::CustomResource"]
+    if not custom:
+        return []
+    return [f"custom resource(s) {', '.join(custom)} are not run by LocalStack's community edition: their function is "
+            "never invoked and their Fn::GetAtt attributes read \"unknown\"; do what they do in a script after the "
+            "deploy"]
+
+
+def _transforms(template: dict) -> set[str]:
+    value = template.get("Transform")
+    return {value} if isinstance(value, str) else {v for v in value if isinstance(v, str)} \
+        if isinstance(value, list) else set()
 
 
 def unsupported_types(template: dict, supported: set[str]) -> list[str]:
@@ -365,7 +386,7 @@ class Deployer:
         original = read_template(Path(template_path))
         self._check_parameters(original, parameters or {})
         # public layers it cannot serve are refused; a runtime on another interpreter is a warning
-        warnings = function_checks.check(original, self.region, parameters)
+        warnings = function_checks.check(original, self.region, parameters) + custom_resource_notes(original)
         builds: list[dict] = []
 
         def on_built(record) -> None:
@@ -503,7 +524,10 @@ class Deployer:
             raise DeployError("Fn::GetAtt of an attribute the resource does not have: " + ", ".join(attributes) + ".")
         missing = unsupported_types(template, supported)
         try:
-            expanded = transform.expand(template, parameters, self.region)
+            # AWS::LanguageExtensions (Fn::ForEach...) runs before SAM's transform, in LocalStack: SAM's alone, here,
+            # refused what CloudFormation accepts ("All 'Resources' must be Objects")
+            expanded = None if _transforms(template) & {"AWS::LanguageExtensions"} else \
+                transform.expand(template, parameters, self.region)
         except transform.TransformError as e:
             raise DeployError(f"the template is not valid SAM: {e}") from None
         if expanded is not None and expanded is not template:

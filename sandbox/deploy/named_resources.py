@@ -60,15 +60,19 @@ def named(template: dict, values: dict[str, str]) -> list[tuple[str, str, str, d
     """(logical id, type, name, properties) of each resource of NAME_PROPERTIES' types the template names."""
     out = []
     for logical_id, resource in (template.get("Resources") or {}).items():
-        if not isinstance(resource, dict):  # Fn::ForEach::* (AWS::LanguageExtensions)
+        if not isinstance(resource, dict) or resource.get("Condition"):
+            # Fn::ForEach::* (AWS::LanguageExtensions) is not a resource; one with a Condition may not be created
             continue
         rtype = str(resource.get("Type", ""))
         prop = NAME_PROPERTIES.get(rtype)
         props = resource.get("Properties") or {}
-        if prop and isinstance(props, dict) and prop in props:
-            name = literal(props[prop], values)
-            if name:
-                out.append((logical_id, rtype, name, props))
+        if not (prop and isinstance(props, dict) and prop in props):
+            continue
+        if rtype == "AWS::Events::Rule" and "EventBusName" in props and not literal(props["EventBusName"], values):
+            continue  # on a bus the template makes: names are unique per bus, and that one is new
+        name = literal(props[prop], values)
+        if name:
+            out.append((logical_id, rtype, name, props))
     return out
 
 
@@ -88,17 +92,26 @@ def exists(sandbox, region: str, account: str, rtype: str, name: str, props: dic
             client.describe_rule(Name=name, **({"EventBusName": bus} if bus else {}))
     except ClientError:
         return False
+    except Exception:  # noqa: BLE001 - a name the API would refuse (botocore's own check): CloudFormation's to say
+        return False
     return True
+
+
+def known_values(template: dict, parameters: dict[str, str], stack_name: str, region: str, account: str) -> dict:
+    """Parameter and pseudo-parameter values a name can be made of. An SSM-typed parameter's value is the SSM
+    parameter's, not the path its default gives: unknown here."""
+    declared = {k: v for k, v in (template.get("Parameters") or {}).items() if isinstance(v, dict)}
+    ssm = {k for k, v in declared.items() if str(v.get("Type", "")).startswith("AWS::SSM::Parameter::Value")}
+    return {**{k: str(v.get("Default")) for k, v in declared.items() if v.get("Default") is not None and k not in ssm},
+            **{k: str(v) for k, v in parameters.items() if k not in ssm},
+            "AWS::StackName": stack_name, "AWS::Region": region, "AWS::AccountId": account,
+            "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
 
 
 def conflicts(sandbox, template: dict, parameters: dict[str, str], stack_name: str, region: str, account: str,
               own: dict[str, str]) -> list[str]:
     """"LogicalId (Type Name)" of each named resource that exists and is not this stack's own (`own`: logical id ->
     type of the resources the stack has now, empty for a new stack)."""
-    values = {**{k: str(v.get("Default")) for k, v in (template.get("Parameters") or {}).items()
-                 if isinstance(v, dict) and v.get("Default") is not None},
-              **{k: str(v) for k, v in parameters.items()},
-              "AWS::StackName": stack_name, "AWS::Region": region, "AWS::AccountId": account,
-              "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+    values = known_values(template, parameters, stack_name, region, account)
     return [f"{logical_id} ({rtype} {name})" for logical_id, rtype, name, props in named(template, values)
             if own.get(logical_id) != rtype and exists(sandbox, region, account, rtype, name, props, values)]

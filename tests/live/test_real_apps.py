@@ -199,6 +199,29 @@ def test_a_misspelt_resource_type_is_refused_with_the_nearest_real_one(sb, tmp_p
     assert sb.stacks() == [] and sb.client("sqs").list_queues().get("QueueUrls", []) == []
 
 
+def test_language_extensions_before_sam_deploy_with_for_each(sb, tmp_path):
+    """`Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]` with Fn::ForEach: CloudFormation runs the
+    extensions first. The deploy's own check ran SAM's transform alone and refused it ("All 'Resources' must be
+    Objects")."""
+    (tmp_path / "template.yaml").write_text("""Transform:
+  - AWS::LanguageExtensions
+  - AWS::Serverless-2016-10-31
+Resources:
+  Fn::ForEach::Topics:
+    - TopicName
+    - [Alerts, Audit]
+    - ${TopicName}Topic:
+        Type: AWS::SNS::Topic
+  HelloFunction:
+    Type: AWS::Serverless::Function
+    Properties: {InlineCode: "def handler(e, c): return 1", Handler: index.handler, Runtime: python3.12}
+""")
+    assert sb.deploy(str(tmp_path), stack_name="for-each").status == "CREATE_COMPLETE"
+    resources = {r["LogicalResourceId"] for r in sb.client("cloudformation").describe_stack_resources(
+        StackName="for-each")["StackResources"]}
+    assert {"AlertsTopic", "AuditTopic", "HelloFunction"} <= resources
+
+
 def test_an_invalid_sam_template_is_explained(sb, tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "app.py").write_text("def handler(e, c):\n    return 1\n")

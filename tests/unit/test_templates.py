@@ -146,3 +146,46 @@ Resources:
 """)
     assert [(i, t, n) for i, t, n, _ in named(template, values)] == [
         ("Q", "AWS::SQS::Queue", "orders-q"), ("Rule", "AWS::Events::Rule", "nightly")]
+
+
+def test_names_that_need_not_be_free_are_not_checked():
+    """False refusals found by a probe with public-style templates: a resource whose Condition may be false, a rule on
+    a bus the template makes (names are unique per bus), a bucket named from an SSM parameter (its default is the
+    parameter's path), Fn::Transform (AWS::Include) and Fn::ForEach entries under Resources."""
+    from sandbox.deploy.deployer import supported_resource_types, unsupported_types
+    from sandbox.deploy.named_resources import known_values, named
+
+    template = parse("""
+Transform: AWS::LanguageExtensions
+Parameters:
+  Env: {Type: String, Default: dev}
+  BucketNameParam: {Type: 'AWS::SSM::Parameter::Value<String>', Default: /myapp/bucket-name}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  ProdOnly: {Type: AWS::SNS::Topic, Condition: IsProd, Properties: {TopicName: billing-alerts}}
+  Bus: {Type: AWS::Events::EventBus, Properties: {Name: !Sub "${AWS::StackName}-bus"}}
+  OnOwnBus: {Type: AWS::Events::Rule, Properties: {Name: order-created, EventBusName: !GetAtt Bus.Name}}
+  OnDefault: {Type: AWS::Events::Rule, Properties: {Name: order-created, EventBusName: default}}
+  Bucket: {Type: AWS::S3::Bucket, Properties: {BucketName: !Ref BucketNameParam}}
+  Fn::Transform: {Name: AWS::Include, Parameters: {Location: s3://bucket/resources.yaml}}
+  Fn::ForEach::Queues: [Name, [A, B], {"Q${Name}": {Type: AWS::SQS::Queue}}]
+""")
+    values = known_values(template, {}, "orders", "us-east-1", "000000000000")
+    assert "BucketNameParam" not in values and values["Env"] == "dev"
+    assert [(i, n) for i, _, n, _ in named(template, values)] == [("OnDefault", "order-created")]
+    assert unsupported_types(template, supported_resource_types()) == []
+
+
+def test_custom_resources_are_named_as_not_run():
+    from sandbox.deploy.deployer import custom_resource_notes
+
+    template = parse("""
+Resources:
+  Seed: {Type: Custom::SeedTable, Properties: {ServiceToken: arn:aws:lambda:us-east-1:000000000000:function:seed}}
+  Other: {Type: AWS::CloudFormation::CustomResource, Properties: {ServiceToken: x}}
+  Queue: {Type: AWS::SQS::Queue}
+""")
+    (note,) = custom_resource_notes(template)
+    assert "Seed (Custom::SeedTable), Other (AWS::CloudFormation::CustomResource)" in note and "never invoked" in note
+    assert custom_resource_notes(parse("Resources:\n  Q: {Type: AWS::SQS::Queue}\n")) == []
