@@ -229,7 +229,7 @@ def misspelt_attributes(template: dict, region: str = "us-east-1") -> list[str]:
             if entry not in out:
                 out.append(entry)
 
-    walk({k: v for k, v in resources.items()})
+    walk(resources)
     walk(template.get("Outputs") or {})
     return out
 
@@ -246,12 +246,6 @@ def custom_resource_notes(template: dict) -> list[str]:
     return [f"custom resource(s) {', '.join(custom)} are not run by LocalStack's community edition: their function is "
             "never invoked and their Fn::GetAtt attributes read \"unknown\"; do what they do in a script after the "
             "deploy"]
-
-
-def _transforms(template: dict) -> set[str]:
-    value = template.get("Transform")
-    return {value} if isinstance(value, str) else {v for v in value if isinstance(v, str)} \
-        if isinstance(value, list) else set()
 
 
 def unsupported_types(template: dict, supported: set[str]) -> list[str]:
@@ -524,10 +518,7 @@ class Deployer:
             raise DeployError("Fn::GetAtt of an attribute the resource does not have: " + ", ".join(attributes) + ".")
         missing = unsupported_types(template, supported)
         try:
-            # AWS::LanguageExtensions (Fn::ForEach...) runs before SAM's transform, in LocalStack: SAM's alone, here,
-            # refused what CloudFormation accepts ("All 'Resources' must be Objects")
-            expanded = None if _transforms(template) & {"AWS::LanguageExtensions"} else \
-                transform.expand(template, parameters, self.region)
+            expanded = transform.expand(template, parameters, self.region)
         except transform.TransformError as e:
             raise DeployError(f"the template is not valid SAM: {e}") from None
         if expanded is not None and expanded is not template:

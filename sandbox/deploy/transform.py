@@ -37,18 +37,25 @@ class _AwsManagedPolicies(Mapping):
         return 0
 
 
+def transforms(template: dict) -> list:
+    value = template.get("Transform")
+    return value if isinstance(value, list) else [value]
+
+
 def uses_sam(template: dict) -> bool:
-    transforms = template.get("Transform")
-    transforms = transforms if isinstance(transforms, list) else [transforms]
-    return SAM_TRANSFORM in transforms
+    return SAM_TRANSFORM in transforms(template)
 
 
 def expand(template: dict, parameters: dict[str, str], region: str,
            account: str = "000000000000") -> dict | None:
     """The template after SAM's transform; the template itself when it uses no SAM; None when the transform could
-    not run here for a reason that says nothing about the template (LocalStack will try it itself)."""
+    not run here for a reason that says nothing about the template (LocalStack will try it itself) - such as
+    AWS::LanguageExtensions (Fn::ForEach...), which CloudFormation applies before SAM's: SAM's alone refused what
+    CloudFormation accepts ("All 'Resources' must be Objects")."""
     if not uses_sam(template):
         return template
+    if "AWS::LanguageExtensions" in transforms(template):
+        return None
     try:
         from samtranslator.model.exceptions import InvalidDocumentException
         from samtranslator.parser.parser import Parser

@@ -189,3 +189,12 @@ Resources:
     (note,) = custom_resource_notes(template)
     assert "Seed (Custom::SeedTable), Other (AWS::CloudFormation::CustomResource)" in note and "never invoked" in note
     assert custom_resource_notes(parse("Resources:\n  Q: {Type: AWS::SQS::Queue}\n")) == []
+
+
+def test_language_extensions_before_sam_are_left_to_localstack():
+    template = parse("""
+Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]
+Resources:
+  Fn::ForEach::Topics: [Name, [A, B], {"${Name}Topic": {Type: AWS::SNS::Topic}}]
+""")
+    assert expand(template, {}, "us-east-1") is None  # applied by CloudFormation, extensions first
