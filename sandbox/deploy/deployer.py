@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from sandbox.deploy import function_checks
 from sandbox.deploy.patterns import load_template
+from sandbox.lambda_process import public_layers
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
@@ -540,13 +541,14 @@ class Deployer:
         it (sandbox/deploy/named_resources.py)."""
         from sandbox.deploy import named_resources
 
-        own = {}
-        if existing:
-            own = {r["LogicalResourceId"]: r["ResourceType"]
-                   for r in self.cfn.describe_stack_resources(StackName=stack_name)["StackResources"]}
-        account = existing["StackId"].split(":")[4] if existing else \
-            self.sandbox.client("sts", region=self.region, observer=True).get_caller_identity()["Account"]
-        taken = named_resources.conflicts(self.sandbox, template, parameters, stack_name, self.region, account, own)
+        def own() -> dict[str, str]:
+            if not existing:
+                return {}
+            return {r["LogicalResourceId"]: r["ResourceType"]
+                    for r in self.cfn.describe_stack_resources(StackName=stack_name)["StackResources"]}
+
+        taken = named_resources.conflicts(self.sandbox, template, parameters, stack_name, self.region,
+                                          public_layers.SANDBOX_ACCOUNT, own)
         if taken:
             raise DeployError(
                 "these names are taken by resources outside this stack: " + ", ".join(taken) + ". CloudFormation on "

@@ -109,9 +109,13 @@ def known_values(template: dict, parameters: dict[str, str], stack_name: str, re
 
 
 def conflicts(sandbox, template: dict, parameters: dict[str, str], stack_name: str, region: str, account: str,
-              own: dict[str, str]) -> list[str]:
-    """"LogicalId (Type Name)" of each named resource that exists and is not this stack's own (`own`: logical id ->
-    type of the resources the stack has now, empty for a new stack)."""
+              own) -> list[str]:
+    """"LogicalId (Type Name)" of each named resource that exists and is not this stack's own (`own()`: logical id ->
+    type of the resources the stack has now, empty for a new stack; asked only when the template names something)."""
     values = known_values(template, parameters, stack_name, region, account)
-    return [f"{logical_id} ({rtype} {name})" for logical_id, rtype, name, props in named(template, values)
-            if own.get(logical_id) != rtype and exists(sandbox, region, account, rtype, name, props, values)]
+    found = named(template, values)
+    if not found:
+        return []
+    mine = own()
+    return [f"{logical_id} ({rtype} {name})" for logical_id, rtype, name, props in found
+            if mine.get(logical_id) != rtype and exists(sandbox, region, account, rtype, name, props, values)]
