@@ -71,7 +71,7 @@ def test_the_errors_filter_leaves_out_expected_probes():
 def test_a_batch_answer_that_reported_records_failed_is_shown_as_a_failure_not_as_ok():
     """A worker returning batchItemFailures succeeds to Lambda; its records go back to the queue, then to its DLQ.
     It appeared as `ok` everywhere, errors-only views included: the first sign was the DLQ minutes later."""
-    from sandbox.observability.engine.lambda_hops import batch_item_failures
+    from sandbox.observability.engine.gateway import batch_item_failures
     from sandbox.observability.render import outcome
     from tui.format import span_outcome
 

@@ -32,7 +32,6 @@ from localstack.utils.xray.trace_header import TraceHeader
 
 from sandbox.observability import callers, correlation, noise, resources, units
 from sandbox.observability.engine import propagation
-from sandbox.observability.engine.lambda_hops import batch_item_failures
 from sandbox.observability import recorder as recorder_mod
 from sandbox.observability.preview import preview
 from sandbox.observability.spans import new_span_id, new_trace_id, parse_trace_header
@@ -263,12 +262,12 @@ def _service_span_args(rec, state: RequestState, context, response) -> tuple:
             error, context.internal_request_params is not None, function_error, context.request_id,
             _json_body_bytes(context, context.request.content_length),
             _json_body_bytes(context, response.content_length), environ.get("HTTP_USER_AGENT"),
-            context.__dict__.get("sandbox_fault"), stored, exc is None)
+            context.__dict__.get("sandbox_fault"), stored)
 
 
 def service_span(ts, duration_ms, span_id, trace_id, parent_id, corr, caller, hop, service, operation, params,
                  result, account, region, status, error, internal, function_error, request_id, request_bytes,
-                 response_bytes, user_agent, injected, stored, answered) -> dict:
+                 response_bytes, user_agent, injected, stored) -> dict:
     """The span of a service request, from what `_service_span_args` read."""
     if not isinstance(result, dict) and isinstance(result, Mapping):  # the cheap check first: most are dicts
         # parsed when first read (moto's DynamoDB answers, sandbox/dynamodb_moto/passthrough.py): the previews and
@@ -323,7 +322,7 @@ def service_span(ts, duration_ms, span_id, trace_id, parent_id, corr, caller, ho
         "request_id": request_id,
         "correlation_id": corr,
         "request": preview(params, json_body_bytes=request_bytes),
-        "response": preview(result, json_body_bytes=response_bytes) if answered else None,
+        "response": preview(result, json_body_bytes=response_bytes),  # None after an error: no answer
         "noise": noise.is_noise(service, operation, internal, resource_name, params, result, user_agent=user_agent),
         "injected": injected,
         "attrs": attrs,
@@ -344,6 +343,19 @@ def unbuilt_service_span(ts, duration_ms, span_id, trace_id, parent_id, corr, ca
         "links": None, "request_id": request_id, "correlation_id": corr, "request": None, "response": None,
         "noise": False, "injected": None, "attrs": None, "units": None,
     }
+
+
+def batch_item_failures(payload) -> int:
+    """How many records a function's answer to an event source mapping's batch lists as failed (`batchItemFailures`):
+    a successful invocation to Lambda; with the mapping's ReportBatchItemFailures those records are retried (then go
+    to the DLQ), without it Lambda deletes them all (esm_hops tells the span which)."""
+    if not isinstance(payload, (bytes, bytearray)) or b"batchItemFailures" not in payload or len(payload) > 262144:
+        return 0
+    try:
+        failures = json.loads(payload).get("batchItemFailures")
+    except (ValueError, AttributeError):
+        return 0
+    return len(failures) if isinstance(failures, list) else 0
 
 
 def _stored_item(context, params) -> dict | None:

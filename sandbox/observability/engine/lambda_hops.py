@@ -75,19 +75,6 @@ def _error_of(payload) -> dict:
     return {"code": body.get("errorType") or "Unhandled", "message": str(body.get("errorMessage") or "")[:1000]}
 
 
-def batch_item_failures(payload) -> int:
-    """How many records a function's answer to a batch lists as failed (`batchItemFailures`): a successful invocation
-    to Lambda; with the mapping's ReportBatchItemFailures those records are retried (then go to the DLQ), without it
-    Lambda deletes them all. Counted on the mapping's Invoke span (gateway.service_span), which knows which."""
-    if not isinstance(payload, (bytes, bytearray)) or b"batchItemFailures" not in payload or len(payload) > 262144:
-        return 0
-    try:
-        failures = json.loads(payload).get("batchItemFailures")
-    except (ValueError, AttributeError):
-        return 0
-    return len(failures) if isinstance(failures, list) else 0
-
-
 def _function_arn(function_version) -> tuple[str, str]:
     fid = function_version.id
     return f"arn:aws:lambda:{fid.region}:{fid.account}:function:{fid.function_name}", fid.function_name
