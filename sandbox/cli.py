@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -72,7 +73,8 @@ class SandboxGroup(click.Group):
             sys.exit(1)
         except KeyboardInterrupt as e:  # Ctrl-C in any command: one line, no traceback, no "Aborted!"
             interrupts.ignore_from_now_on()
-            _say(e.what if isinstance(e, interrupts.Interrupted) else "Interrupted")
+            # a command may say what its interruption leaves (`e.sandbox_note`)
+            _say((e.what if isinstance(e, interrupts.Interrupted) else "Interrupted") + getattr(e, "sandbox_note", ""))
             sys.exit(e.exit_code if isinstance(e, interrupts.Interrupted) else 130)
 
 
@@ -416,13 +418,7 @@ def _function_logs(settings: Settings, functions, follow: bool, lines: int, sinc
     sb = get_sandbox(settings)
     sb.require_running()
     known = set(sb.functions())
-    found: dict = {}
-
-    def by_logical_id() -> dict:
-        if not found:
-            found.update(_functions_by_logical_id(sb) or {"": []})
-        return found
-
+    by_logical_id = functools.cache(lambda: _functions_by_logical_id(sb))  # asked once, and only for a name not known
     functions = [_function_named(f, known, by_logical_id) for f in functions]
     try:
         start = parse_since(since).get("since_ts") if since else time.time() - 3600
@@ -487,11 +483,9 @@ def deploy(settings: Settings, target, stack_name, params, deploy_region, as_jso
         result = sb.deploy(target, stack_name=stack_name, parameters=parse_params(params), region=deploy_region,
                            on_event=show)
     except KeyboardInterrupt as e:
-        interrupts.ignore_from_now_on()
-        _say(f"{e.what if isinstance(e, interrupts.Interrupted) else 'Interrupted'}: a stack already handed to "
-             "CloudFormation goes on deploying in the sandbox (`sandbox stacks` shows it; a new `sandbox deploy` waits "
-             "for it, `sandbox destroy NAME` removes it)")
-        sys.exit(e.exit_code if isinstance(e, interrupts.Interrupted) else 130)
+        e.sandbox_note = (": a stack already handed to CloudFormation goes on deploying in the sandbox (`sandbox "
+                          "stacks` shows it; a new `sandbox deploy` waits for it, `sandbox destroy NAME` removes it)")
+        raise
     except DeployError as e:
         if as_json:
             click.echo(json.dumps({"error": str(e), "failures": e.failures}, indent=2))

@@ -79,3 +79,16 @@ def test_events_of_a_misspelt_service_say_so_instead_of_no_events(tmp_path):
     assert typo.exit_code == 1 and "--service lamda: no such service (did you mean lambda?)" in typo.output
     quiet = CliRunner().invoke(main, ["--state-dir", str(tmp_path), "events", "--service", "lambda"], env=env)
     assert quiet.exit_code == 0 and "no events" in quiet.output
+
+
+def test_an_interrupted_deploy_says_the_stack_goes_on(tmp_path, monkeypatch):
+    from sandbox import Sandbox
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Sandbox, "deploy", interrupted)
+    result = CliRunner().invoke(main, ["--state-dir", str(tmp_path), "deploy", "crud-api"],
+                                env={"SANDBOX_PORT": str(free_port())})
+    assert result.exit_code == 130
+    assert "Interrupted: a stack already handed to CloudFormation goes on deploying in the sandbox" in result.output
