@@ -27,7 +27,7 @@ from typing import Any
 from sandbox.faults import function_target, unknown_function_message  # noqa: F401 - for the add-fault form
 from sandbox.logs import enclosing_request_id  # noqa: F401 - for Logs' jump to a trace
 from sandbox.observability.labels import caller_label, span_what  # noqa: F401 - for Flow and the trace view
-from sandbox.observability.probes import is_real_error, probe_of  # noqa: F401 - Flow's errors only, probe marks
+from sandbox.observability.probes import failed_records, is_real_error, probe_of  # noqa: F401 - Flow's errors only, probe marks
 
 
 def record_lab_progress(state_dir: Path, lab_id: str, workspace: Path, results: list[tuple[str, bool, str]]) -> None:

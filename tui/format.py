@@ -11,7 +11,8 @@ import re
 
 from rich.text import Text
 
-from tui.backend import caller_label, probe_of, span_what  # noqa: F401 - one naming of spans, the sandbox's
+# one naming of spans, the sandbox's
+from tui.backend import caller_label, failed_records, probe_of, span_what  # noqa: F401
 
 LEVEL_STYLES = {"ERROR": "bold red", "WARNING": "yellow", "INFO": "", "DEBUG": "dim", "PLATFORM": "blue"}
 LEVEL_TAGS = {"ERROR": "ERR ", "WARNING": "WARN", "INFO": "INFO", "DEBUG": "DBG ", "PLATFORM": "λ   ", "": "    "}
@@ -64,10 +65,9 @@ def span_outcome(span: dict, width: int = 22) -> Text:
             text.append(PROBE_MARK, style="dim")
             return text
         return Text(code if len(code) <= width else code[: width - 1] + "…", style="bold red")
-    attrs = span.get("attrs") or {}
-    failed = attrs.get("batch_item_failures")
+    failed = failed_records(span)
     if failed:  # a batch answer that listed records failed: a success to Lambda, a retry for the records...
-        ignored = attrs.get("report_batch_item_failures") is False  # ...or, without ReportBatchItemFailures, none
+        ignored = span["attrs"].get("report_batch_item_failures") is False  # ...or, without ReportBatchItemFailures, none
         label = f"batch: {failed} lost" if ignored else f"batch: {failed} failed"  # details pane: the full story
         return Text(label if len(label) <= width else label[: width - 1] + "…",
                     style="bold red" if ignored else "bold yellow")

@@ -71,10 +71,15 @@ def is_expected_probe(span: dict) -> bool:
     return probe_of(span) is not None
 
 
+def failed_records(span: dict) -> int:
+    """The records an event source mapping's Invoke answer listed as failed (`batchItemFailures`): a success to Lambda,
+    but the records are retried or, without ReportBatchItemFailures, all deleted. Shown and counted as a failure."""
+    return (span.get("attrs") or {}).get("batch_item_failures") or 0
+
+
 def is_real_error(span: dict) -> bool:
-    """Whether a span failed in a way worth looking at: it has an error that is not an expected probe's, or it is an
-    event source mapping's Invoke whose answer listed failed records (a success to Lambda: the records are retried,
-    or, without ReportBatchItemFailures, all deleted)."""
+    """Whether a span failed in a way worth looking at: it has an error that is not an expected probe's, or its batch
+    answer listed failed records."""
     if span.get("error"):
         return not is_expected_probe(span)
-    return bool((span.get("attrs") or {}).get("batch_item_failures"))
+    return bool(failed_records(span))

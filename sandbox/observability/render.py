@@ -10,6 +10,7 @@ from rich.text import Text
 
 from sandbox.observability.labels import caller_label
 from sandbox.observability.labels import span_what as what
+from sandbox.observability.probes import failed_records
 from sandbox.observability.resources import short_name
 
 BAR_WIDTH = 40
@@ -26,10 +27,9 @@ def outcome(span: dict) -> Text:
     if error:
         code = error.get("code") or "error"
         return Text(str(code), style="bold red")
-    attrs = span.get("attrs") or {}
-    failed = attrs.get("batch_item_failures")
+    failed = failed_records(span)
     if failed:
-        if attrs.get("report_batch_item_failures") is False:  # Lambda deleted the whole batch
+        if span["attrs"].get("report_batch_item_failures") is False:  # Lambda deleted the whole batch
             return Text(f"batch: {failed} failed, ignored (no ReportBatchItemFailures: all deleted)", style="bold red")
         return Text(f"batch: {failed} failed", style="bold yellow")
     status = span.get("status")

@@ -7,6 +7,8 @@ to (a rule's targets, a subscription filter's delivery) belongs to the trace of 
 
 from __future__ import annotations
 
+from sandbox.observability.probes import failed_records
+
 MAX_HIDDEN_DEPTH = 64
 
 
@@ -68,5 +70,5 @@ def build_trace(trace_id: str, spans: list[dict], include_noise: bool = True) ->
         "duration_ms": round((end - start) * 1000, 3),
         "services": sorted({s.get("service") for s in spans if s.get("service")}),
         # failed spans, and batch answers that listed failed records (what `events --errors` shows too)
-        "errors": sum(1 for s in spans if s.get("error") or (s.get("attrs") or {}).get("batch_item_failures")),
+        "errors": sum(1 for s in spans if s.get("error") or failed_records(s)),
     }

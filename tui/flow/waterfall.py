@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from tui.format import caller_label, probe_of, span_outcome, span_what
+from tui.format import caller_label, failed_records, probe_of, span_outcome, span_what
 from tui.widgets import VerticalScrollPane, VirtualList
 
 MS_WIDTH = 9
@@ -186,9 +186,9 @@ def span_details(span: dict, dark: bool = True) -> Group:
         line.append(f"{error.get('code') or 'error'}: ", style="bold red")
         line.append(str(error.get("message") or ""), style="red")
         parts.append(line)
-    failed = (span.get("attrs") or {}).get("batch_item_failures")
+    failed = failed_records(span)
     if failed:
-        if (span.get("attrs") or {}).get("report_batch_item_failures") is False:
+        if span["attrs"].get("report_batch_item_failures") is False:
             parts.append(Text(f"✘ the answer listed {failed} failed record(s), but the mapping has no "
                               "FunctionResponseTypes: [ReportBatchItemFailures]: Lambda deleted the whole batch, "
                               "failed records included", style="bold red"))
