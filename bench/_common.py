@@ -129,6 +129,87 @@ def py_spy(sb: Sandbox, path: str | None):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+class FunctionSpies:
+    """py-spy on every process LocalStack started (the functions' environments, their supervisors, the fork server),
+    one raw file per pid in `folder`; processes started later (cold starts) are picked up every half second.
+    Only samples that hold the GIL: a function's process runs one handler at a time, so that is its CPU (without
+    `--gil`, py-spy counted the environment's sleeping threads as busy here)."""
+
+    def __init__(self, sb: Sandbox, folder: str):
+        import subprocess
+        import threading
+
+        self._subprocess, self.folder, self.sb = subprocess, Path(folder), sb
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.spies: dict[int, object] = {}
+        self._stop = threading.Event()
+        self._attach()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _attach(self) -> None:
+        for p in psutil.Process(self.sb.embedded.instance().pid).children(recursive=True):
+            if p.pid not in self.spies:
+                self.spies[p.pid] = self._subprocess.Popen(
+                    ["py-spy", "record", "--gil", "--format", "raw", "--rate", os.environ.get("PYSPY_RATE", "100"),
+                     "--output", str(self.folder / f"{p.pid}.txt"), "--pid", str(p.pid)],
+                    stdout=self._subprocess.DEVNULL, stderr=self._subprocess.DEVNULL)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                self._attach()
+            except psutil.Error:
+                pass
+
+    def stop(self) -> dict[str, float]:
+        """Stops every py-spy; returns the functions' CPU by part (`function_profile`)."""
+        import signal
+
+        self._stop.set()
+        self._thread.join()
+        for spy in self.spies.values():
+            if spy.poll() is None:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its output on Ctrl-C
+        for spy in self.spies.values():
+            try:
+                spy.wait(timeout=60)
+            except self._subprocess.TimeoutExpired:
+                spy.kill()
+        return function_profile(self.folder)
+
+
+SDK_FRAMES = ("(botocore/", "(boto3/", "(urllib3/", "(s3transfer/", "(http/client.py", "(email/")
+
+
+def function_profile(folder: Path) -> dict[str, float]:
+    """Share (%) of the functions' sampled CPU by part: init (importing the handler's module: cold starts), the runtime
+    (bootstrap.py: the invocation's HTTP server, payload, logs), the handler's AWS SDK calls (botocore, urllib3, http.client: Powertools' own calls too), the
+    rest of Powertools, the handler's own code, and the supervisors and fork server."""
+    parts = {"init": 0, "runtime": 0, "handler sdk": 0, "handler powertools": 0, "handler own": 0, "supervisor": 0}
+    for path in Path(folder).glob("*.txt"):
+        for line in path.read_text(errors="replace").splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            frames = stack.split(";")
+            at = next((i for i, f in enumerate(frames) if f.startswith("Runtime.invoke (")), None)
+            if at is None:
+                part = "init" if any(f.startswith("Runtime.import_handler (") for f in frames) else \
+                    "runtime" if any("bootstrap.py" in f for f in frames) else "supervisor"
+            elif at + 1 == len(frames) or "bootstrap.py" in frames[at + 1] or "(json/" in frames[at + 1]:
+                part = "runtime"
+            elif any(m in f for f in frames[at + 1:] for m in SDK_FRAMES):
+                part = "handler sdk"
+            elif any("aws_lambda_powertools/" in f for f in frames[at + 1:]):
+                part = "handler powertools"
+            else:
+                part = "handler own"
+            parts[part] += int(count)
+    total = sum(parts.values()) or 1
+    return {f"functions profile: {k} %": 100 * v / total for k, v in parts.items()}
+
+
 def stop_py_spy(spy) -> None:
     if spy is not None:
         import signal

@@ -1,7 +1,7 @@
 """Whole flows, not single calls: media-pipeline's drain rate and an SQS retry storm, with LocalStack's CPU.
 
     uv run python bench/pipeline.py [--files 1000] [--rate 50] [--storm 10000] [--env KEY=VALUE ...] [--compare KEY=VALUE]
-        [--census [handlers]] [--timeline]
+        [--census [handlers]] [--timeline] [--profile FILE] [--profile-functions FOLDER]
 
 Starts its own sandbox (temporary state dir, free port). Pipeline: deploys media-pipeline with
 ProcessingMsPerMB=0, uploads --files small valid media files from 16 threads (as one burst, or at --rate files/s)
@@ -33,8 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 
-from _common import (census, census_per_unit, cpu_seconds, functions_seconds, machine_seconds, pss_mb, py_spy,
-                     spent_by_pids, start_sandbox, stop_py_spy, system_seconds, wait_for_warm_up)
+from _common import (FunctionSpies, census, census_per_unit, cpu_seconds, functions_seconds, machine_seconds, pss_mb,
+                     py_spy, spent_by_pids, start_sandbox, stop_py_spy, system_seconds, wait_for_warm_up)
 
 from sandbox import Sandbox
 
@@ -52,7 +52,7 @@ def localstack_pss_mb(sb: Sandbox) -> float:
 
 
 def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: bool = False,
-             rate: float = 0) -> dict:
+             rate: float = 0, profile_functions_to: str | None = None) -> dict:
     out = sb.deploy("media-pipeline", stack_name="bench-media", parameters={"ProcessingMsPerMB": "0"}).outputs
     s3, ddb = sb.client("s3"), sb.client("dynamodb")
     bucket, table = out["UploadsBucket"], out["JobsTableName"]
@@ -67,6 +67,7 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: b
         uploaded[key] = time.time()
 
     spy = py_spy(sb, profile_to)
+    function_spies = FunctionSpies(sb, profile_functions_to) if profile_functions_to else None
     census0 = census(sb)
     cpu0, sys0, machine0, fn0 = cpu_seconds(sb), system_seconds(sb), machine_seconds(), functions_seconds(sb)
     t0 = time.time()
@@ -86,6 +87,7 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: b
     functions = spent_by_pids(fn0, functions_seconds(sb))
     census1 = census(sb)
     stop_py_spy(spy)
+    profile = function_spies.stop() if function_spies else {}
     done = finished_at(ddb, table)  # after the measurement: a Scan of the whole table is not the workload's
     batches = invocations(sb, out["WorkerFunctionName"], t0)
     # Environments alive now, the ingest's and the worker's: each was a cold start of this run (they stay warm 10 min;
@@ -106,7 +108,7 @@ def pipeline(sb: Sandbox, files: int, profile_to: str | None = None, timeline: b
             "functions_cpu_ms_per_file": functions * 1000 / max(1, len(done)), "idle_upload_to_done_s": idle,
             "localstack_per_functions_cpu": cpu / functions if functions else float("nan"),
             "worker_batch_mean": len(done) / batches if batches else float("nan"), "environments": environments,
-            **per_operation}
+            **per_operation, **profile}
 
 
 def invocations(sb: Sandbox, function: str, since: float) -> int:
@@ -259,7 +261,7 @@ def run(env: dict[str, str], args) -> dict:
         wait_for_warm_up(sb)
         result = {"idle_pss_mb": localstack_pss_mb(sb)}
         if args.files:
-            result.update(pipeline(sb, args.files, args.profile, args.timeline, args.rate))
+            result.update(pipeline(sb, args.files, args.profile, args.timeline, args.rate, args.profile_functions))
         if args.storm:
             result.update(storm(sb, args.storm))
         result["pss_after_mb"] = localstack_pss_mb(sb)
@@ -280,6 +282,10 @@ def main() -> None:
     parser.add_argument("--compare", metavar="KEY=VALUE[,KEY=VALUE]")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each variant, alternating; medians shown")
     parser.add_argument("--profile", metavar="FILE", help="py-spy LocalStack during the drain (collapsed stacks)")
+    parser.add_argument("--profile-functions", metavar="FOLDER",
+                        help="py-spy every function process during the drain (one file per pid in FOLDER; the CPU "
+                             "costs the functions more than --profile costs LocalStack) and print their CPU by part: "
+                             "runtime, handler's AWS SDK, Powertools, own code, supervisors")
     parser.add_argument("--census", nargs="?", const="1", choices=("1", "handlers"),
                         help="LocalStack's CPU per operation and file in the drain, its collector's and its threads' "
                              "(SANDBOX_REQUEST_CENSUS=1); `--census handlers` also per handler of the chain")
