@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from sandbox.deploy import function_checks
 from sandbox.deploy.patterns import load_template
+from sandbox.localstack_ext.patches.cfn_updates_in_place import NOT_APPLIED
 from sandbox.lambda_process import public_layers
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -457,6 +458,8 @@ class Deployer:
         from sandbox.deploy.resources import api_urls, stack_resources
 
         apis = api_urls(self.sandbox, stack_resources(self.sandbox, stack_name)) if stack else {}
+        warnings = warnings + [f"{e.logical_id} ({e.resource_type}): {e.reason[len(NOT_APPLIED):].strip()}"
+                               for e in events if e.reason.startswith(NOT_APPLIED)]
         return DeployResult(stack_name, status, self._outputs(stack), time.perf_counter() - started, events=events,
                             builds=builds, warnings=warnings, apis=apis)
 

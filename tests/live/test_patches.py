@@ -867,3 +867,76 @@ def test_destroy_after_an_update_removes_what_the_update_added(sb, tmp_path):
     assert lam.list_functions()["Functions"] == []
     assert sqs.list_queues().get("QueueUrls", []) == []
     assert not [r for r in sb.client("iam").list_roles()["Roles"] if r["RoleName"].startswith("grows-")]
+
+
+UPDATED_APP = """Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Suffix: {Type: String}
+  DetailType: {Type: String}
+  Auth: {Type: String}
+  Retries: {Type: String}
+  TtlOn: {Type: String}
+Resources:
+  Uploads:
+    Type: AWS::S3::Bucket
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: index.handler
+      InlineCode: "def handler(event, context):\\n    return 'ok'\\n"
+      FunctionUrlConfig: {AuthType: !Ref Auth}
+      EventInvokeConfig: {MaximumRetryAttempts: !Ref Retries}
+      Events:
+        Upload:
+          Type: S3
+          Properties:
+            Bucket: !Ref Uploads
+            Events: s3:ObjectCreated:*
+            Filter: {S3Key: {Rules: [{Name: suffix, Value: !Ref Suffix}]}}
+        Placed:
+          Type: EventBridgeRule
+          Properties: {Pattern: {detail-type: [!Ref DetailType]}}
+  Machine:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition: {StartAt: Done, States: {Done: {Type: Pass, Result: !Ref DetailType, End: true}}}
+      Policies: []
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      TimeToLiveSpecification: {AttributeName: expires, Enabled: !Ref TtlOn}
+Outputs:
+  Bucket: {Value: !Ref Uploads}
+  Function: {Value: !Ref Fn}
+  MachineName: {Value: !GetAtt Machine.Name}
+"""
+
+
+def test_a_stack_update_applies_what_sam_apps_change_and_reports_what_it_cannot(sb, tmp_path):
+    """cfn_updates_in_place: LocalStack said UPDATE_COMPLETE and kept an S3 event's filter, a rule's pattern, a function
+    URL's AuthType (NONE kept answering unsigned calls) and an EventInvokeConfig's retries; a state machine's Name read
+    "unknown" after the update; a table's change it cannot apply was not reported."""
+    (tmp_path / "template.yaml").write_text(UPDATED_APP)
+    first = {"Suffix": ".csv", "DetailType": "OrderPlaced", "Auth": "NONE", "Retries": "0", "TtlOn": "false"}
+    before = sb.deploy(str(tmp_path / "template.yaml"), stack_name="in-place", parameters=first)
+    assert before.warnings == []
+    after = sb.deploy(str(tmp_path / "template.yaml"), stack_name="in-place", parameters={
+        "Suffix": ".json", "DetailType": "OrderCreated", "Auth": "AWS_IAM", "Retries": "2", "TtlOn": "true"})
+    s3, lam, events = sb.client("s3"), sb.client("lambda"), sb.client("events")
+    fn = after.outputs["Function"]
+    [config] = s3.get_bucket_notification_configuration(Bucket=after.outputs["Bucket"])["LambdaFunctionConfigurations"]
+    assert config["Filter"]["Key"]["FilterRules"] == [{"Name": "Suffix", "Value": ".json"}]
+    [rule] = [r for r in events.list_rules()["Rules"] if "Placed" in r["Name"]]
+    assert json.loads(rule["EventPattern"]) == {"detail-type": ["OrderCreated"]}
+    assert [t["Arn"] for t in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]] == \
+        [lam.get_function(FunctionName=fn)["Configuration"]["FunctionArn"]]
+    assert lam.get_function_url_config(FunctionName=fn)["AuthType"] == "AWS_IAM"
+    assert lam.get_function_event_invoke_config(FunctionName=fn)["MaximumRetryAttempts"] == 2
+    assert after.outputs["MachineName"] == before.outputs["MachineName"] != "unknown"
+    [warning] = after.warnings
+    assert warning.startswith("Table (AWS::DynamoDB::Table): LocalStack cannot update") and \
+        "TimeToLiveSpecification is not applied" in warning

@@ -1,0 +1,207 @@
+"""A stack update that changes a resource LocalStack cannot update reports success and changes nothing.
+
+`localstack.services.cloudformation.resource_provider.ResourceProviderExecutor.execute_action` (localstack-core
+2026.3.0) turns a provider's NotImplementedError on update into a warning in LocalStack's log and SUCCESS with the
+previous state. 83 resource types have no update, among them what SAM apps change most: an S3 event's filter (the
+bucket's NotificationConfiguration), an EventBridge rule's pattern or targets, a function URL's AuthType (NONE
+kept answering unsigned calls after the template said AWS_IAM), an EventInvokeConfig's retries, a DynamoDB table's
+indexes, stream or TTL. `sandbox deploy` said "UPDATE_COMPLETE".
+
+Workarounds:
+* updates for the commonest: AWS::Events::Rule (PutRule and PutTargets again under the rule's name, stale targets
+  removed), AWS::Lambda::Url (UpdateFunctionUrlConfig), AWS::Lambda::EventInvokeConfig (PutFunctionEventInvokeConfig
+  replaces the whole config, as the resource's properties do), AWS::S3::Bucket (what its create applies, applied
+  again to the existing bucket; notifications, CORS, tags and website removed when the template removes them);
+  AWS::StepFunctions::StateMachine's own update kept, with its Name (it read "unknown" after any update) and RoleArn;
+* for every other type, a change LocalStack cannot apply is reported: the resource's event carries NOT_APPLIED and
+  the changed properties (the deployer turns it into a warning: sandbox/deploy/deployer.py). A "Dynamic" update
+  whose properties did not change says nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+TARGET = "localstack.services.cloudformation.resource_provider"
+LOG = logging.getLogger(__name__)
+# The start of the reason of a resource event whose update was not applied (read by the deployer)
+NOT_APPLIED = "NOT APPLIED in the sandbox:"
+
+
+def changed_properties(desired: dict, previous: dict, read_only: frozenset[str],
+                       create_only: frozenset[str] = frozenset()) -> list[str]:
+    """The template properties whose value an update changes, adds or removes. Left out: read-only ones (the previous
+    state carries them, the template never sets them) and create-only ones the template leaves out (a name the
+    create generated)."""
+    keys = (set(desired) | set(previous)) - read_only - (create_only - set(desired))
+    return sorted(k for k in keys if desired.get(k) != previous.get(k))
+
+
+def _schema_properties(provider, kind: str) -> frozenset[str]:
+    """The resource's `kind` properties (readOnlyProperties, createOnlyProperties) from its schema: a path to the
+    JSON, or the loaded dict."""
+    try:
+        schema = provider.SCHEMA
+        if not isinstance(schema, dict):
+            with open(schema) as f:
+                schema = json.load(f)
+        return frozenset(p.rsplit("/", 1)[-1] for p in schema.get(kind, []))
+    except (AttributeError, OSError, TypeError, ValueError):
+        return frozenset()
+
+
+def not_applied_event(request, provider):
+    """SUCCESS with the previous state, as LocalStack answers, but saying what was not applied; None when nothing
+    changed (a Dynamic update, re-evaluated because something it refers to changed, whose values did not)."""
+    from localstack.services.cloudformation.resource_provider import OperationStatus, ProgressEvent
+
+    changed = changed_properties(request.desired_state or {}, request.previous_state or {},
+                                 _schema_properties(provider, "readOnlyProperties"),
+                                 _schema_properties(provider, "createOnlyProperties"))
+    if not changed:
+        return ProgressEvent(status=OperationStatus.SUCCESS, resource_model=request.previous_state)
+    message = (f"{NOT_APPLIED} LocalStack cannot update {request.resource_type} in place, so its change to "
+               f"{', '.join(changed)} is not applied: it runs with its previous settings. `sandbox destroy` the "
+               "stack and deploy it again to apply it")
+    LOG.warning("%s (%s)", message, request.logical_resource_id)
+    return ProgressEvent(status=OperationStatus.SUCCESS, resource_model=request.previous_state, message=message)
+
+
+class _Reporting:
+    """A resource provider whose update reports what it could not apply instead of raising NotImplementedError."""
+
+    def __init__(self, provider):
+        self._provider = provider
+
+    def __getattr__(self, name):
+        return getattr(self._provider, name)
+
+    def update(self, request):
+        try:
+            return self._provider.update(request)
+        except NotImplementedError:
+            if request.previous_state is None:  # LocalStack's own fallback then creates it
+                raise
+            return not_applied_event(request, self._provider)
+
+
+def apply() -> None:
+    from localstack.services.cloudformation.resource_provider import ResourceProviderExecutor
+
+    original = ResourceProviderExecutor.execute_action
+    if getattr(original, "_sandbox_patch", False):
+        return
+
+    def execute_action(self, resource_provider, raw_payload):
+        if raw_payload.get("action") in ("Dynamic", "Modify"):
+            resource_provider = _Reporting(_with_update(resource_provider))
+        return original(self, resource_provider, raw_payload)
+
+    execute_action._sandbox_patch = True
+    ResourceProviderExecutor.execute_action = execute_action
+
+
+def _with_update(provider):
+    """`provider`, or for the types updated here, an object whose update does it."""
+    update = _UPDATES.get(type(provider).__name__)
+    if update is None:
+        return provider
+    return _Updating(provider, update)
+
+
+class _Updating:
+    def __init__(self, provider, update):
+        self._provider, self._update = provider, update
+
+    def __getattr__(self, name):
+        return getattr(self._provider, name)
+
+    def update(self, request):
+        return self._update(self._provider, request)
+
+
+def _success(model):
+    from localstack.services.cloudformation.resource_provider import OperationStatus, ProgressEvent
+
+    return ProgressEvent(status=OperationStatus.SUCCESS, resource_model=model)
+
+
+def _update_rule(provider, request):
+    """PutRule again under the rule's name (Name and EventBusName are create-only: a change replaces the rule),
+    then its targets: PutTargets for the template's, RemoveTargets for the others."""
+    previous = request.previous_state or {}
+    model = request.desired_state
+    model["Name"] = model.get("Name") or previous.get("Name") or previous.get("Id", "").split("|")[-1]
+    result = provider.create(request)
+    events = request.aws_client_factory.events
+    scope = {"EventBusName": model["EventBusName"]} if model.get("EventBusName") else {}
+    wanted = {t.get("Id") for t in model.get("Targets") or []}
+    stale = [t["Id"] for t in events.list_targets_by_rule(Rule=model["Name"], **scope).get("Targets", [])
+             if t["Id"] not in wanted]
+    if stale:
+        events.remove_targets(Rule=model["Name"], Ids=stale, Force=True, **scope)
+    return result
+
+
+def _update_url(provider, request):
+    model = request.desired_state
+    params = {"FunctionName": model["TargetFunctionArn"], "AuthType": model["AuthType"],
+              "Cors": model.get("Cors") or {}}  # a Cors the template removed is removed
+    if model.get("Qualifier"):
+        params["Qualifier"] = model["Qualifier"]
+    if model.get("InvokeMode"):
+        params["InvokeMode"] = model["InvokeMode"]
+    response = request.aws_client_factory.lambda_.update_function_url_config(**params)
+    model["FunctionArn"], model["FunctionUrl"] = response["FunctionArn"], response["FunctionUrl"]
+    return _success(model)
+
+
+def _update_event_invoke_config(provider, request):
+    model = request.desired_state
+    params = {k: v for k, v in model.items() if k != "Id"}
+    request.aws_client_factory.lambda_.put_function_event_invoke_config(**params)
+    model["Id"] = (request.previous_state or {}).get("Id")
+    return _success(model)
+
+
+def _update_bucket(provider, request):
+    """What the bucket's create applies, applied again (BucketName is create-only: a new name replaces it); what
+    the template no longer has is removed."""
+    previous = request.previous_state or {}
+    model = request.desired_state
+    model["BucketName"] = model.get("BucketName") or previous.get("BucketName")
+    s3, bucket = request.aws_client_factory.s3, model["BucketName"]
+    result = provider.create(request)
+    if previous.get("NotificationConfiguration") and not model.get("NotificationConfiguration"):
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+    if previous.get("CorsConfiguration") and not model.get("CorsConfiguration"):
+        s3.delete_bucket_cors(Bucket=bucket)
+    if previous.get("Tags") and not model.get("Tags"):
+        s3.delete_bucket_tagging(Bucket=bucket)
+    if previous.get("WebsiteConfiguration") and not model.get("WebsiteConfiguration"):
+        s3.delete_bucket_website(Bucket=bucket)
+    return result
+
+
+def _update_state_machine(provider, request):
+    """LocalStack's update, which drops the Name (`!GetAtt Machine.Name` read "unknown" after any update) and the
+    RoleArn."""
+    previous = request.previous_state or {}
+    result = provider.update(request)
+    model = result.resource_model
+    model["StateMachineName"] = model.get("StateMachineName") or previous.get("StateMachineName")
+    model["Name"] = model.get("Name") or model["StateMachineName"] or previous.get("Name")
+    if model.get("RoleArn") and model["RoleArn"] != previous.get("RoleArn"):
+        request.aws_client_factory.stepfunctions.update_state_machine(stateMachineArn=model["Arn"],
+                                                                      roleArn=model["RoleArn"])
+    return result
+
+
+_UPDATES = {
+    "EventsRuleProvider": _update_rule,
+    "LambdaUrlProvider": _update_url,
+    "LambdaEventInvokeConfigProvider": _update_event_invoke_config,
+    "S3BucketProvider": _update_bucket,
+    "StepFunctionsStateMachineProvider": _update_state_machine,
+}
