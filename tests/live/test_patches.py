@@ -940,3 +940,41 @@ def test_a_stack_update_applies_what_sam_apps_change_and_reports_what_it_cannot(
     [warning] = after.warnings
     assert warning.startswith("Table (AWS::DynamoDB::Table): LocalStack cannot update") and \
         "TimeToLiveSpecification is not applied" in warning
+
+
+def test_a_number_parameter_goes_where_a_resource_wants_a_string(sb, tmp_path):
+    """cfn_property_types: LocalStack resolved `!Ref` of a Number parameter to an int, so a tag value or a state
+    machine's DefinitionSubstitutions failed the stack; where an int is wanted (MemorySize) it stays one."""
+    (tmp_path / "template.yaml").write_text("""Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Threshold: {Type: Number, Default: 100}
+  Memory: {Type: Number, Default: 256}
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties: {Tags: [{Key: threshold, Value: !Ref Threshold}]}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: index.handler
+      InlineCode: "def handler(event, context):\\n    return 1\\n"
+      MemorySize: !Ref Memory
+      Tags: {threshold: !Ref Threshold}
+  Machine:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition: {StartAt: Done, States: {Done: {Type: Pass, Result: {limit: '${Limit}'}, End: true}}}
+      DefinitionSubstitutions: {Limit: !Ref Threshold}
+      Policies: []
+Outputs:
+  Queue: {Value: !Ref Jobs}
+  Function: {Value: !Ref Fn}
+  Machine: {Value: !Ref Machine}
+""")
+    out = sb.deploy(str(tmp_path / "template.yaml"), stack_name="number-params").outputs
+    assert sb.client("sqs").list_queue_tags(QueueUrl=out["Queue"])["Tags"] == {"threshold": "100"}
+    fn = sb.client("lambda").get_function(FunctionName=out["Function"])
+    assert fn["Tags"]["threshold"] == "100" and fn["Configuration"]["MemorySize"] == 256
+    definition = json.loads(sb.client("stepfunctions").describe_state_machine(stateMachineArn=out["Machine"])["definition"])
+    assert definition["States"]["Done"]["Result"] == {"limit": "100"}
