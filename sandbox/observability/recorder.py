@@ -5,6 +5,9 @@
     producers  SQS message id / DynamoDB stream event id -> Producer(trace id, span id, correlation id) of the
                request that produced it: deliveries by an event source mapping, and DLQ moves, link to it
     pending    Lambda execution span id -> what is known about it before it ends (see lambda_hops)
+    running    (trace id, function name) -> the span id of that function's execution running in that trace: a call
+               from the function whose parent was never recorded (the X-Ray SDK's subsegment, with Powertools'
+               Tracer) is its child
 
 All indexes are bounded (two generations of at most `size` entries each: O(1), no sweeping).
 """
@@ -89,6 +92,7 @@ class Recorder:
         self.spans = GenerationMap(100_000)
         self.producers = GenerationMap(100_000)
         self.pending = GenerationMap(10_000)
+        self.running = GenerationMap(10_000)
         # time spent in the gateway handlers (approximate: updated without a lock), for /_sandbox/recorder
         self.self_ns = 0
         self.requests = 0

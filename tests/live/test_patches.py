@@ -978,3 +978,23 @@ Outputs:
     assert fn["Tags"]["threshold"] == "100" and fn["Configuration"]["MemorySize"] == 256
     definition = json.loads(sb.client("stepfunctions").describe_state_machine(stateMachineArn=out["Machine"])["definition"])
     assert definition["States"]["Done"]["Result"] == {"limit": "100"}
+
+
+def test_a_function_url_names_a_host_that_reaches_the_sandbox(sb, helpers):
+    """lambda_function_url_host: LocalStack answered `http://<id>.lambda-url.<region>.127.0.0.1:<port>/`, which no
+    resolver knows; `<id>.lambda-url.<region>.localhost` is loopback for curl and browsers, and its Host reaches the
+    function."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    lam = sb.client("lambda")
+    fn = helpers.create_function(sb, "def handler(event, context):\n    return {'statusCode': 200, 'body': 'hi'}\n")
+    url = lam.create_function_url_config(FunctionName=fn, AuthType="NONE")["FunctionUrl"]
+    assert lam.get_function_url_config(FunctionName=fn)["FunctionUrl"] == url
+    parts = urlsplit(url)
+    assert parts.hostname.endswith(".lambda-url.us-east-1.localhost"), url
+    assert parts.port == int(sb.endpoint.rsplit(":", 1)[1])
+    # Python's resolver does not know *.localhost names (curl and browsers do): the URL's Host, sent to loopback
+    answer = requests.get(f"http://127.0.0.1:{parts.port}/", headers={"Host": parts.netloc}, timeout=30)
+    assert (answer.status_code, answer.text) == (200, "hi")

@@ -328,3 +328,35 @@ def test_s3_eventbridge_notifications_reach_lambda_and_step_functions_in_the_put
     # default view: S3's PutEvents is hidden, its children hang under the PutObject
     assert relay["span_id"] not in by_id
     assert by_id[invoke["span_id"]]["parent_id"] == by_id[start["span_id"]]["parent_id"] == put["span_id"]
+
+
+# What the X-Ray SDK does with `Tracing: Active` (Powertools' Tracer): each SDK call carries the id of a subsegment
+# of its own as the trace header's Parent, a span the sandbox never records.
+SUBSEGMENT_CALLER = '''
+import os, secrets
+import boto3
+
+sqs = boto3.client("sqs")
+
+
+def handler(event, context):
+    root = os.environ["_X_AMZN_TRACE_ID"].split(";")[0]
+    os.environ["_X_AMZN_TRACE_ID"] = f"{root};Parent={secrets.token_hex(8)};Sampled=1"
+    sqs.send_message(QueueUrl=event["queue"], MessageBody="from a subsegment")
+    return {"sent": True}
+'''
+
+
+def test_a_call_under_an_xray_subsegment_is_a_child_of_its_execution(sb, helpers):
+    """The function's SDK call named a parent that was never recorded: it stood alone, "parent not recorded", out
+    of the waterfall. It is its execution's child, as on AWS where the subsegment is part of the function's segment."""
+    url, _ = queue(sb, helpers)
+    fn = helpers.create_function(sb, SUBSEGMENT_CALLER)
+    cursor = sb.events(limit=1)["cursor"]
+    sb.client("lambda").invoke(FunctionName=fn, Payload=json.dumps({"queue": url}))
+    invoke = find(sb, helpers, cursor, lambda s: s["operation"] == "Invoke" and s["hop"] is None, "the Invoke")
+    execution = find(sb, helpers, cursor, lambda s: s["hop"] == "lambda-exec", "the execution")
+    send = find(sb, helpers, cursor, lambda s: s["operation"] == "SendMessage", "the function's SendMessage")
+    assert send["caller"]["name"] == fn and send["trace_id"] == invoke["trace_id"]
+    assert send["parent_id"] == execution["span_id"]
+    assert_connected(sb, invoke["trace_id"], invoke["span_id"])

@@ -32,6 +32,7 @@ PATCHES = {
     "cfn_updates_in_place": "stack updates of rules, function URLs, invoke configs, buckets, state machines; "
                             "what LocalStack cannot update is reported, not said done",
     "cfn_property_types": "a Number parameter where a resource wants a string (tags, state machine substitutions)",
+    "lambda_function_url_host": "function URLs on <id>.lambda-url.<region>.localhost (the 127.0.0.1 form resolves nowhere)",
     "cfn_rest_api_update": "stack updates of a REST API's routes and stage (a new route never answered)",
     "moto_action_lookup": "moto finds a request's handler method without listing its class per request (speed)",
     "gateway_internal_routes": "LocalStack's /_localstack routes matched only for paths under /_localstack (speed)",

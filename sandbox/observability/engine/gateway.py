@@ -161,6 +161,11 @@ def _open_service_span(rec, state: RequestState, context, rewrite: bool) -> None
                 caller = info.caller
         elif isinstance(hop_caller, dict):
             caller = hop_caller
+    if parent_id is not None and caller.get("kind") == "lambda" and rec.info(parent_id) is None:
+        # a parent never recorded: with `Tracing: Active` the X-Ray SDK (Powertools' Tracer) sends the id of its own
+        # subsegment; the call is the function's, a child of its execution running in this trace
+        parent_id = rec.running.get((trace_id, caller.get("name")), parent_id)
+        state.parent_id = parent_id
     state.caller = caller
     params = context.service_request
     if service == "lambda" and operation == "Invoke" and isinstance(params, dict):

@@ -130,6 +130,8 @@ def install() -> None:
             rec.open(exec_id, trace_id, corr, {"kind": "service", "name": "lambda", "source_arn": fn_arn})
             if invocation.request_id:
                 executions[invocation.request_id] = (trace_id, exec_id)
+            running_key = (trace_id, fn_name)
+            rec.running[running_key] = exec_id
             invocation = dataclasses.replace(invocation, trace_context={
                 **trace_context,
                 "aws_trace_header": TraceHeader(root=trace_id, parent=exec_id, sampled=1,
@@ -144,6 +146,8 @@ def install() -> None:
                 failure = e
                 raise
             finally:
+                if rec.running.get(running_key) == exec_id:
+                    rec.running.pop(running_key)
                 try:
                     # built by the span writer, off the invocation's path (its outcome is taken now: the map is
                     # bounded, and the next invocation of this id would find it)
