@@ -360,3 +360,27 @@ def test_a_call_under_an_xray_subsegment_is_a_child_of_its_execution(sb, helpers
     assert send["caller"]["name"] == fn and send["trace_id"] == invoke["trace_id"]
     assert send["parent_id"] == execution["span_id"]
     assert_connected(sb, invoke["trace_id"], invoke["span_id"])
+
+
+def test_a_function_url_call_is_one_span_and_its_execution_is_its_child(sb, helpers):
+    """LocalStack's URL router invokes the function itself: the request was recorded as "lambda None" and the
+    execution started a trace of its own."""
+    import requests
+    from urllib.parse import urlsplit
+
+    fn = helpers.create_function(sb, "def handler(event, context):\n    return {'statusCode': 201, 'body': 'made'}\n")
+    url = urlsplit(sb.client("lambda").create_function_url_config(FunctionName=fn, AuthType="NONE")["FunctionUrl"])
+    cursor = sb.events(limit=1)["cursor"]
+    answer = requests.post(f"http://127.0.0.1:{url.port}/orders?x=1", data=b'{"id": 7}', timeout=30,
+                           headers={"Host": url.netloc, "X-Amzn-Trace-Id": "Root=1-67891233-abcdef012345678912345678"})
+    assert answer.status_code == 201
+    call = find(sb, helpers, cursor, lambda s: s["operation"] == "InvokeFunctionUrl", "the function URL call")
+    execution = find(sb, helpers, cursor, lambda s: s["hop"] == "lambda-exec", "the execution")
+    assert call["trace_id"] == "1-67891233-abcdef012345678912345678" == execution["trace_id"]
+    assert execution["parent_id"] == call["span_id"]
+    assert (call["service"], call["resource"], call["status"]) == \
+        ("lambda", sb.client("lambda").get_function(FunctionName=fn)["Configuration"]["FunctionArn"], 201)
+    assert call["attrs"] == {"method": "POST", "path": "/orders", "url_id": url.hostname.split(".")[0],
+                             "auth_type": "NONE"}
+    assert [s for s in spans_after(sb, cursor, all=True) if s["service"] == "lambda" and s["operation"] is None] == []
+    assert_connected(sb, call["trace_id"], call["span_id"])

@@ -2,8 +2,8 @@
 
 Three handlers in LocalStack's handler chain (localstack.aws.app.LocalstackAwsGateway):
 
-    mark_start  first of `preprocess_request`: start time. An API Gateway invocation (routed before the AWS
-                handlers run, so it never gets a parsed service request) opens its span here.
+    mark_start  first of `preprocess_request`: start time. An API Gateway or function URL invocation (routed before
+                the AWS handlers run, so it never gets a parsed service request) opens its span here.
     enter       first of `serve_custom_service_request_handlers` (after LocalStack parsed the request and its
                 X-Amzn-Trace-Id into `context.trace_context["aws_trace_header"]`): opens the span. Trace id = the
                 header's Root (LocalStack makes one up when absent), parent = its Parent. Then the header is
@@ -57,7 +57,7 @@ DEFER_MAX_BODY = 256 * 1024  # a larger request or answer is built at once inste
 
 
 class RequestState:
-    __slots__ = ("t0", "ts", "span_id", "trace_id", "parent_id", "hop", "corr", "caller", "prev", "apigw")
+    __slots__ = ("t0", "ts", "span_id", "trace_id", "parent_id", "hop", "corr", "caller", "prev", "apigw", "url")
 
     def __init__(self):
         self.t0 = perf_counter()
@@ -70,6 +70,7 @@ class RequestState:
         self.caller = None
         self.prev = None
         self.apigw = None
+        self.url = None
 
 
 # --- handlers ---------------------------------------------------------------------------------------------
@@ -84,9 +85,11 @@ def mark_start(chain, context, response) -> None:
     context.__dict__[ATTR] = state
     environ = context.request.environ
     path = environ.get("PATH_INFO") or ""
-    if path.startswith(EXECUTE_API_PREFIX) or "/_user_request_" in path or \
-            ".execute-api." in (environ.get("HTTP_HOST") or ""):
+    host = environ.get("HTTP_HOST") or ""
+    if path.startswith(EXECUTE_API_PREFIX) or "/_user_request_" in path or ".execute-api." in host:
         _open_apigw(rec, state, context)
+    elif ".lambda-url." in host:
+        _open_function_url(rec, state, context, host)
     rec.self_ns += perf_counter_ns() - t0
 
 
@@ -114,6 +117,8 @@ def finalize(chain, context, response) -> None:
             return
         if state.apigw is not None:
             rec.record(_apigw_span(state, context, response))
+        elif state.url is not None:
+            rec.record(_function_url_span(state, context, response))
         elif context.service is not None:
             if not opened:
                 _open_service_span(rec, state, context, rewrite=False)
@@ -395,22 +400,73 @@ def _apigw_target(request) -> tuple[str | None, str | None, str]:
 
 
 def _open_apigw(rec, state: RequestState, context) -> None:
-    request = context.request
-    environ = request.environ
+    state.apigw = _apigw_target(context.request)
+    # API Gateway reads the trace header itself and passes it to the integration (Lambda: as its X-Ray header)
+    _open_external(rec, state, context)
+
+
+def _open_external(rec, state: RequestState, context) -> None:
+    """The span of a request from outside that LocalStack routes before its AWS handlers (an API Gateway or function
+    URL invocation): its trace from the client's header, the thread bound to it so that what it invokes is its
+    child."""
+    environ = context.request.environ
     root, parent = parse_trace_header(environ.get("HTTP_X_AMZN_TRACE_ID"))
     state.trace_id = root or new_trace_id()
     state.parent_id = parent
     state.span_id = new_span_id()
-    api_id, stage, path = _apigw_target(request)
-    state.apigw = (api_id, stage, path)
     caller = callers.caller_of(environ, None, None, None)
     state.caller = caller
     corr = environ.get(correlation.ENVIRON_KEY) or rec.inherited_correlation(parent)
     state.corr = corr
     rec.open(state.span_id, state.trace_id, corr, caller)
-    # API Gateway reads the trace header itself and passes it to the integration (Lambda: as its X-Ray header)
     environ["HTTP_X_AMZN_TRACE_ID"] = f"Root={state.trace_id};Parent={state.span_id};Sampled=1"
     state.prev = propagation.set_current(propagation.Current(state.trace_id, state.span_id))
+
+
+def _open_function_url(rec, state: RequestState, context, host: str) -> None:
+    """A function URL invocation (`<id>.lambda-url.<region>.<host>`): LocalStack's URL router invokes the function
+    itself, so without a span of its own the request was "lambda None" and its execution another trace's."""
+    url_id, _, rest = host.partition(".lambda-url.")
+    state.url = (url_id.lower(), rest.split(".", 1)[0])
+    _open_external(rec, state, context)
+
+
+def _function_url_target(url_id: str, region: str) -> tuple[str | None, str | None]:
+    """(function ARN, auth type) of the function URL `url_id`, found as LocalStack's URL router finds it."""
+    try:
+        from localstack.services.lambda_.invocation.models import lambda_stores
+
+        for account_id in list(lambda_stores.keys()):
+            for fn in list(lambda_stores[account_id][region].functions.values()):
+                for config in list(fn.function_url_configs.values()):
+                    if config.url_id.lower() == url_id:
+                        return config.function_arn, config.auth_type
+    except Exception:  # noqa: BLE001 - an unknown region, a store changing meanwhile
+        pass
+    return None, None
+
+
+def _function_url_span(state: RequestState, context, response) -> dict:
+    url_id, region = state.url
+    arn, auth_type = _function_url_target(url_id, region)
+    parts = arn.split(":") if arn else []
+    account = parts[4] if len(parts) > 6 else None
+    request = context.request
+    status = response.status_code
+    body = request.get_data(cache=True) if (request.content_length or 0) <= 1024 * 1024 else b"<large body>"
+    out = None if response.is_streamed else response.get_data()
+    return {
+        "seq": None, "ts": state.ts, "duration_ms": round((perf_counter() - state.t0) * 1000, 3),
+        "kind": "request", "hop": None, "account": account, "region": region, "service": "lambda",
+        "operation": "InvokeFunctionUrl", "resource": arn, "resource_name": parts[6] if len(parts) > 6 else url_id,
+        "status": status, "error": {"code": f"HTTP{status}", "message": None} if status >= 400 else None,
+        "caller": state.caller, "trace_id": state.trace_id, "span_id": state.span_id, "parent_id": state.parent_id,
+        "links": None, "request_id": response.headers.get("x-amzn-RequestId"), "correlation_id": state.corr,
+        "request": preview(body) if body else None, "response": preview(out) if out else None,
+        "noise": False, "injected": context.__dict__.get("sandbox_fault"),
+        "attrs": {"method": request.method, "path": request.path, "url_id": url_id, "auth_type": auth_type},
+        "units": None,  # a function URL costs its invocation only (billed on the execution's span)
+    }
 
 
 def _apigw_location(api_id: str | None, stage: str | None) -> tuple[str, str]:
