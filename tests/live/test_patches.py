@@ -998,3 +998,36 @@ def test_a_function_url_names_a_host_that_reaches_the_sandbox(sb, helpers):
     # Python's resolver does not know *.localhost names (curl and browsers do): the URL's Host, sent to loopback
     answer = requests.get(f"http://127.0.0.1:{parts.port}/", headers={"Host": parts.netloc}, timeout=30)
     assert (answer.status_code, answer.text) == (200, "hi")
+
+
+COOKIE_ECHO = """import json
+def handler(event, context):
+    return {"statusCode": 200, "cookies": ["session=abc; Path=/", "theme=dark"],
+            "body": json.dumps({"rawPath": event["rawPath"], "cookies": event.get("cookies"),
+                                "query": event.get("queryStringParameters", "absent"),
+                                "cookie_header": event["headers"].get("cookie")})}
+"""
+
+
+def test_a_function_url_event_and_answer_are_payload_2_0(sb, helpers):
+    """lambda_function_url_payload: rawPath came decoded, cookies never reached the event nor the answer, an empty
+    query string gave `{}`, the trace header answered was a random id, an unknown URL said {"Message":null}."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    lam = sb.client("lambda")
+    fn = helpers.create_function(sb, COOKIE_ECHO)
+    url = urlsplit(lam.create_function_url_config(FunctionName=fn, AuthType="NONE")["FunctionUrl"])
+    base = f"http://127.0.0.1:{url.port}"
+    answer = requests.get(f"{base}/caf%C3%A9/a%20b", timeout=30, headers={
+        "Host": url.netloc, "Cookie": "a=1; b=2", "X-Amzn-Trace-Id": "Root=1-67891233-abcdef012345678912345678"})
+    assert answer.status_code == 200
+    assert answer.json() == {"rawPath": "/caf%C3%A9/a%20b", "cookies": ["a=1", "b=2"], "query": "absent",
+                             "cookie_header": None}
+    assert answer.raw.headers.getlist("Set-Cookie") == ["session=abc; Path=/", "theme=dark"]
+    assert answer.headers["x-amzn-trace-id"].startswith("Root=1-67891233-abcdef012345678912345678")
+    assert requests.get(f"{base}/?x=1&x=2", headers={"Host": url.netloc}, timeout=30).json()["query"] == {"x": "1,2"}
+    unknown = requests.get(f"{base}/", headers={"Host": f"nosuchurl0.lambda-url.us-east-1.localhost:{url.port}"},
+                           timeout=30)
+    assert (unknown.status_code, unknown.json()) == (403, {"Message": "Forbidden"})

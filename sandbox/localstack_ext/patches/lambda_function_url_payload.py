@@ -1,0 +1,71 @@
+"""A function URL's event and answer are not what Lambda makes of the request and the function's result.
+
+`localstack.services.lambda_.urlrouter` (localstack-core 2026.3.0), against AWS's payload format 2.0 for function
+URLs:
+* `event_for_lambda_url` gave `rawPath` decoded (`/a b` for `/a%20b`), an empty `queryStringParameters` when there
+  is no query string (AWS leaves the key out), and no `cookies` (AWS moves the Cookie header's pairs there);
+* `lambda_result_to_response` ignored the result's `cookies` (AWS sends each as a Set-Cookie header) and answered
+  `x-amzn-trace-id` with a random id, not the request's trace;
+* an unknown URL id answered `{"Message":null}` (AWS: `{"Message":"Forbidden"}`).
+"""
+
+from __future__ import annotations
+
+import json
+
+TARGET = "localstack.services.lambda_.urlrouter"
+
+
+def fix_event(event: dict, environ: dict) -> dict:
+    raw_uri = environ.get("RAW_URI") or ""
+    if raw_uri.startswith("/"):
+        event["rawPath"] = raw_uri.partition("?")[0]
+    if not event.get("queryStringParameters"):
+        event.pop("queryStringParameters", None)
+    headers = event.get("headers") or {}
+    cookie = headers.pop("cookie", None)
+    if cookie:
+        event["cookies"] = [c.strip() for c in cookie.split(";") if c.strip()]
+    return event
+
+
+def result_cookies(payload) -> list[str]:
+    """The `cookies` of a function's result (payload 2.0), or []."""
+    try:
+        result = json.loads(payload)
+    except (TypeError, ValueError):
+        return []
+    cookies = result.get("cookies") if isinstance(result, dict) else None
+    return [c for c in cookies if isinstance(c, str)] if isinstance(cookies, list) else []
+
+
+def apply() -> None:
+    from localstack.services.lambda_ import urlrouter
+
+    if getattr(urlrouter.event_for_lambda_url, "_sandbox_patch", False):
+        return
+    original_event, original_response = urlrouter.event_for_lambda_url, urlrouter.lambda_result_to_response
+    original_handle = urlrouter.FunctionUrlRouter.handle_lambda_url_invocation
+
+    def event_for_lambda_url(api_id, request):
+        return fix_event(original_event(api_id, request), request.environ)
+
+    def lambda_result_to_response(result):
+        response = original_response(result)
+        for cookie in result_cookies(result.payload):
+            response.headers.add("Set-Cookie", cookie)
+        return response
+
+    def handle_lambda_url_invocation(self, request, api_id, region, **url_params):
+        response = original_handle(self, request, api_id, region, **url_params)
+        trace = request.environ.get("HTTP_X_AMZN_TRACE_ID")  # the recorder's span, or the client's header
+        if trace and "x-amzn-trace-id" in response.headers:
+            response.headers["x-amzn-trace-id"] = trace
+        if response.status_code == 403 and response.get_data() == b'{"Message":null}':
+            response.set_data(b'{"Message":"Forbidden"}')
+        return response
+
+    event_for_lambda_url._sandbox_patch = True
+    urlrouter.event_for_lambda_url = event_for_lambda_url
+    urlrouter.lambda_result_to_response = lambda_result_to_response
+    urlrouter.FunctionUrlRouter.handle_lambda_url_invocation = handle_lambda_url_invocation
