@@ -1031,3 +1031,29 @@ def test_a_function_url_event_and_answer_are_payload_2_0(sb, helpers):
     unknown = requests.get(f"{base}/", headers={"Host": f"nosuchurl0.lambda-url.us-east-1.localhost:{url.port}"},
                            timeout=30)
     assert (unknown.status_code, unknown.json()) == (403, {"Message": "Forbidden"})
+
+
+def test_an_sqs_batching_window_gathers_the_messages_of_the_window_into_one_batch(sb, helpers):
+    """sqs_batching_window: LocalStack long-polled with the window and answered at the first message, so four messages
+    sent 0.2 s apart under a 2 s window reached the function as four batches of one (AWS: one of four)."""
+    sqs, lam, logs = sb.client("sqs"), sb.client("lambda"), sb.client("logs")
+    url = sqs.create_queue(QueueName=helpers.unique("window"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    fn = helpers.create_function(sb, "def handler(event, context):\n    print('BATCH', len(event['Records']))\n")
+    mapping = lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=arn, BatchSize=10,
+                                              MaximumBatchingWindowInSeconds=2)["UUID"]
+    helpers.wait_for(lambda: lam.get_event_source_mapping(UUID=mapping)["State"] == "Enabled", message="the mapping")
+    time.sleep(1.5)  # at any point of its polls: the window counts from the first message received
+    for i in range(4):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+        time.sleep(0.2)
+
+    def batches():
+        try:
+            found = logs.filter_log_events(logGroupName=f"/aws/lambda/{fn}", filterPattern="BATCH")["events"]
+        except ClientError:
+            return None
+        sizes = [int(e["message"].split()[1]) for e in found]
+        return sizes if sum(sizes) == 4 else None
+
+    assert helpers.wait_for(batches, timeout=30, message="the four messages delivered") == [4]

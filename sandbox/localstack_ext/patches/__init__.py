@@ -34,6 +34,7 @@ PATCHES = {
     "cfn_property_types": "a Number parameter where a resource wants a string (tags, state machine substitutions)",
     "lambda_function_url_host": "function URLs on <id>.lambda-url.<region>.localhost (the 127.0.0.1 form resolves nowhere)",
     "lambda_function_url_payload": "function URL events and answers as AWS's payload 2.0 (rawPath, cookies, Set-Cookie)",
+    "sqs_batching_window": "an SQS mapping's MaximumBatchingWindowInSeconds gathers a batch (every message was its own)",
     "cfn_rest_api_update": "stack updates of a REST API's routes and stage (a new route never answered)",
     "moto_action_lookup": "moto finds a request's handler method without listing its class per request (speed)",
     "gateway_internal_routes": "LocalStack's /_localstack routes matched only for paths under /_localstack (speed)",
