@@ -362,3 +362,8 @@ def _stack_name_for(template) -> str:
     base = template.parent.name if template.stem == "template" else template.stem
     name = re.sub(r"[^A-Za-z0-9-]+", "-", base).strip("-") or "stack"
     return name if name[0].isalpha() else f"s-{name}"
+
+
+def in_words(counts: dict[str, int]) -> str:
+    """'3 stacks, 2 tables, 1 queued message' from an inventory's counts (plural names; singular where it is one)."""
+    return ", ".join(f"{n} {name if n != 1 else name.removesuffix('s')}" for name, n in counts.items() if n)

@@ -221,7 +221,9 @@ def _say_persistence(sb, settings: Settings, inst) -> None:
 
 def _counts(inventory: dict) -> str:
     """'3 stacks, 2 tables, 14 queued messages' (singular where it is one)."""
-    return ", ".join(f"{n} {name if n != 1 else name.removesuffix('s')}" for name, n in inventory.items() if n)
+    from sandbox.api import in_words
+
+    return in_words(inventory)
 
 
 def _say(line: str) -> None:

@@ -72,3 +72,32 @@ def _wait_state(lam, uuid: str, want: str, timeout: float = 30) -> None:
             return
         time.sleep(0.25)
     raise TimeoutError(f"mapping {uuid} not {want} after {timeout:.0f}s")
+
+
+def reset_impact(sb) -> dict[str, int] | None:
+    """What the reset at the start of every variant removes: everything the sandbox holds, deployed or made by hand
+    (its inventory: stacks, functions, tables, items, queues, queued messages, buckets, objects, ...) and its fault
+    rules; None when the sandbox cannot tell."""
+    inventory = sb.inventory()
+    if inventory is None:
+        return None
+    impact = {k: int(v) for k, v in inventory.items() if isinstance(v, int) and v}
+    try:
+        faults = sb.faults.status()
+        rules = len(faults.get("faults") or []) + len(faults.get("lambda") or [])
+    except Exception:  # noqa: BLE001 - the faults' count is a courtesy
+        rules = 0
+    if rules:
+        impact["fault rules"] = rules
+    return impact
+
+
+def describe_reset(impact: dict[str, int] | None) -> str:
+    """'This removes: 3 stacks, 1 queue, 12 queued messages, 1 fault rule.', or that nothing is there."""
+    from sandbox.api import in_words
+
+    if impact is None:
+        return "Could not count what is there now."
+    if not any(impact.values()):
+        return "The sandbox is empty now: nothing is removed."
+    return f"This removes: {in_words(impact)}."

@@ -87,10 +87,11 @@ class Backend(abc.ABC):
     def runner(self, scenario, variants, listener, params=None):  # pragma: no cover - live only
         raise Unavailable("scenarios run on the live sandbox only")
 
-    def reset_impact(self) -> dict[str, int]:
-        """What a reset (the start of every scenario variant) would remove: {"stacks", "dlq_messages", "faults"}.
+    def reset_impact(self) -> dict[str, int] | None:
+        """What a reset (the start of every scenario variant) would remove, as counts by what they count
+        (scenarios.restore.reset_impact: "stacks", "queues", "queued messages", "fault rules", ...; None: unknown).
         A recording has nothing live to remove."""
-        return {"stacks": 0, "dlq_messages": 0, "faults": 0}
+        return {}
 
     # labs: the catalog from anywhere; a session (progress, checks) on the live sandbox only
     def labs(self) -> list:
@@ -282,11 +283,10 @@ class LiveBackend(Backend):
 
         return scenarios.Runner(self.sb, scenario, params=params, listeners=[listener])
 
-    def reset_impact(self) -> dict[str, int]:
-        status = self.fault_status()
-        return {"stacks": len(self.stacks()),
-                "dlq_messages": sum(q.depth for q in self.dlqs() if q.exists),
-                "faults": len(status.get("faults") or []) + len(status.get("lambda") or [])}
+    def reset_impact(self) -> dict[str, int] | None:
+        from scenarios.restore import reset_impact
+
+        return reset_impact(self.sb)
 
     # labs (scenarios.labs.LabSession; a new session each time, so progress the CLI wrote is seen)
     def _lab_session(self):

@@ -140,10 +140,12 @@ def show_cmd(scenario_id):
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the traffic generators.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Scenario parameter (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON at the end.")
+@click.option("--yes", is_flag=True, help="Do not ask before the reset empties the sandbox.")
 @click.pass_obj
-def run_cmd(settings, scenario_id, variant, seed, params, as_json):
-    """Run a scenario variant (or all of them, with a before/after table). Exit 1 if an expectation fails; Ctrl-C
-    stops the run (faults cleared, no further variant) and exits 130."""
+def run_cmd(settings, scenario_id, variant, seed, params, as_json, yes):
+    """Run a scenario variant (or all of them, with a before/after table). Each variant starts by resetting the
+    sandbox: everything in it goes, deployed or made by hand (lab workspaces too); at a terminal it asks first.
+    Exit 1 if an expectation fails; Ctrl-C stops the run (faults cleared, no further variant) and exits 130."""
     from sandbox.commands.common import get_sandbox, parse_params
 
     from scenarios.runner import merge_params
@@ -158,6 +160,7 @@ def run_cmd(settings, scenario_id, variant, seed, params, as_json):
         raise click.BadParameter(str(e), param_hint="--param") from None
     sb = get_sandbox(settings)
     sb.require_running()
+    _announce_reset(sb, ask=not yes and not as_json and sys.stdin.isatty())
     try:
         runner = sc.Runner(sb, s, seed=seed, params=given, listeners=[] if as_json else [print_event])
     except sc.ScenarioError as e:
@@ -177,6 +180,17 @@ def run_cmd(settings, scenario_id, variant, seed, params, as_json):
     if runner.stopped:  # Ctrl-C: neither passed nor failed (130, as for any command interrupted by SIGINT)
         sys.exit(130)
     sys.exit(0 if all(r.passed for r in reports) else 1)
+
+
+def _announce_reset(sb, ask: bool) -> None:
+    """Says what the reset at the start of each variant removes; at a terminal, asks first when it removes
+    anything (a script, or --yes, goes on: the line stays in its output)."""
+    from scenarios.restore import describe_reset, reset_impact
+
+    impact = reset_impact(sb)
+    click.echo(f"Each variant starts by resetting the sandbox. {describe_reset(impact)}", err=True)
+    if ask and (impact is None or any(impact.values())) and not click.confirm("Run it?", default=False, err=True):
+        raise SandboxError("not run: nothing was reset (`--yes` runs it without asking)")
 
 
 @click.command("replay")

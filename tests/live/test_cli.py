@@ -451,3 +451,26 @@ def test_ctrl_c_while_a_saved_state_loads_keeps_the_saved_state(tmp_path):
         assert (state / "persisted" / "manifest.json").read_text() == manifest
     finally:
         run(*base, "down")
+
+
+def test_a_scenario_run_at_a_terminal_says_what_the_reset_removes_and_asks_first(sb, helpers):
+    """It reset the sandbox without a word: every stack, a lab's workspace, a queue made by hand went (the TUI's
+    dialog said "nothing of yours is removed", counting stacks only). At a terminal it now asks; "n" resets nothing."""
+    import pty
+
+    sqs = sb.client("sqs")
+    url = sqs.create_queue(QueueName=helpers.unique("mine"))["QueueUrl"]
+    main, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen([str(BIN / "sandbox"), "--state-dir", str(sb.settings.state_dir), "scenario", "run",
+                                 "throttling"], stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        os.write(main, b"n\n")
+        out, err = proc.communicate(timeout=120)
+    finally:
+        os.close(main)
+        os.close(terminal)
+    assert proc.returncode == 1, (out, err)
+    assert "Each variant starts by resetting the sandbox. This removes: 1 queue." in err, err
+    assert "not run: nothing was reset" in err
+    assert sqs.get_queue_url(QueueName=url.rsplit("/", 1)[1])["QueueUrl"] == url  # still there

@@ -435,7 +435,7 @@ class _LiveWithState(Backend):
         return "fake backend"
 
     def reset_impact(self) -> dict:
-        return {"stacks": 2, "dlq_messages": 5, "faults": 1}
+        return {"stacks": 2, "queues": 1, "queued messages": 5, "fault rules": 1}
 
     def runner(self, scenario, variants, listener, params=None):
         self.runs.append((scenario.id, list(variants)))
@@ -454,7 +454,7 @@ def test_a_run_asks_first_and_says_what_the_reset_removes_and_the_catalog_filter
             await pilot.press("r")  # asks; nothing runs yet
             await until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", 10, "the confirmation")
             body = " ".join(str(w.render()) for w in app.screen.query("Static"))
-            assert "2 stacks, 5 DLQ messages, 1 fault" in body, body
+            assert "2 stacks, 1 queue, 5 queued messages, 1 fault rule" in body, body
             await pilot.press("n")
             await until(pilot, lambda: app.screen is app.main_screen, 10, "the confirmation closed")
             assert not pane.running and backend.runs == []
@@ -479,9 +479,12 @@ def test_a_run_asks_first_and_says_what_the_reset_removes_and_the_catalog_filter
 def test_reset_warning_counts_what_goes():
     from tui.scenarios.pane import reset_warning
 
-    assert "2 stacks, 5 DLQ messages, 1 fault" in reset_warning({"stacks": 2, "dlq_messages": 5, "faults": 1})
+    assert "2 stacks, 1 queue, 5 queued messages, 1 fault rule." in reset_warning(
+        {"stacks": 2, "queues": 1, "queued messages": 5, "fault rules": 1})
     assert "1 stack." in reset_warning({"stacks": 1})
-    assert "nothing of yours is removed" in reset_warning({"stacks": 0, "dlq_messages": 0, "faults": 0})
+    # a queue made by hand, no stack: it goes too (the dialog said "nothing of yours is removed")
+    assert "This removes: 1 queue." in reset_warning({"stacks": 0, "queues": 1})
+    assert "nothing is removed" in reset_warning({})
     assert "Could not count" in reset_warning(None, "boom")
 
 

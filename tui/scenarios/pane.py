@@ -738,19 +738,14 @@ class ScenariosPane(Pane):
 
 
 def reset_warning(impact: dict | None, error: str | None = None) -> str:
-    """What the reset before each variant removes, in counts ("2 stacks, 5 DLQ messages, 1 fault")."""
-    head = "Each variant starts by resetting the sandbox: every deployed stack, queue message and fault rule goes."
+    """What the reset before each variant removes, in counts ("2 stacks, 1 queue, 5 queued messages, 1 fault rule"):
+    everything the sandbox holds, deployed or made by hand."""
+    from scenarios.restore import describe_reset
+
+    head = "Each variant starts by resetting the sandbox: everything in it goes, deployed or made by hand."
     if impact is None:
-        return f"{head}\n\nCould not count what is there now ({error})."
-    parts = []
-    for key, one, many in (("stacks", "stack", "stacks"), ("dlq_messages", "DLQ message", "DLQ messages"),
-                           ("faults", "fault", "faults")):
-        n = int(impact.get(key) or 0)
-        if n:
-            parts.append(f"{n} {one if n == 1 else many}")
-    if not parts:
-        return f"{head}\n\nNothing is deployed now: nothing of yours is removed."
-    return f"{head}\n\nThis removes: {', '.join(parts)}."
+        return f"{head}\n\nCould not count what is there now" + (f" ({error})." if error else ".")
+    return f"{head}\n\n{describe_reset(impact)}"
 
 
 def _describe(error: Exception) -> str:
