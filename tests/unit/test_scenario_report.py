@@ -36,3 +36,17 @@ def test_the_cli_names_a_scenarios_own_counts_in_words(capsys):
     print_event(ev.ReportReady(report=_report("fixed", {"sent": 5, "dead_lettered": 1, "succeeded": 5})))
     out = capsys.readouterr().out
     assert "counts: items sent 5, dead lettered 1, items succeeded 5" in out, out
+
+
+def test_retries_are_the_deliveries_after_each_jobs_first():
+    """retry-storm's "retries": a job delivered three times (receive counts 1, 2, 3) was retried twice, not three
+    times (0 + 1 + 2); a job seen once was not retried; other jobs' lines do not count."""
+    from scenarios.kits.media_pipeline import retries_of
+
+    def line(job, count):
+        return {"message": "Transcoding", "job_id": job, "receive_count": count}
+
+    lines = [line("a", 1), line("b", 1), line("b", 2), line("c", 1), line("c", 2), line("c", 3), line("other", 5),
+             {"message": "Job done", "job_id": "c", "receive_count": 9}]
+    assert retries_of(lines, {"a", "b", "c"}) == 0 + 1 + 2
+    assert retries_of([line("a", None)], {"a"}) == 0
