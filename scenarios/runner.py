@@ -23,6 +23,7 @@ from scenarios import events as ev
 from scenarios.model import Scenario, Variant, unmeasurable
 from scenarios.report import STOPPED, Report, percentile
 from scenarios.restore import Baseline
+from scenarios.run_lock import RunBusy, RunLock
 
 APPS_DIR = Path(__file__).resolve().parent / "apps"
 
@@ -216,7 +217,15 @@ class Runner:
         if unknown:
             raise ScenarioError(f"scenario {self.scenario.id} has no variant {', '.join(unknown)}. "
                                 f"Valid: {', '.join(self.scenario.variant_names)}, all")
-        self._open_recording(variants)
+        try:
+            lock = RunLock.take(self.sb.settings.state_dir, self.scenario.id)
+        except RunBusy as e:
+            raise ScenarioError(str(e)) from None
+        try:
+            self._open_recording(variants)
+        except BaseException:
+            lock.release()
+            raise
         try:
             self.emit(ev.RunStarted(scenario=self.scenario.id, title=self.scenario.title, variants=list(variants),
                                     seed=self.seed, params=dict(self.params), learn=list(self.scenario.learn),
@@ -234,10 +243,13 @@ class Runner:
                 self.emit(ev.Comparison(reports=list(reports)))
             return reports
         finally:
-            self._restore()
-            if self._file:
-                self._file.close()
-                self._file = None
+            try:
+                self._restore()
+                if self._file:
+                    self._file.close()
+                    self._file = None
+            finally:
+                lock.release()
 
     def _stopped(self, variant: str | None, not_run: list[str], step: int | None = None) -> None:
         self.stopped, self.not_run = True, list(not_run)

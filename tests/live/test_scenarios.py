@@ -369,3 +369,17 @@ def test_a_failed_run_says_it_did_not_count_what_was_lost(sandbox):
     assert (lost["observed"], lost["passed"]) == (None, False)
     assert lost["error"] == "could not measure: the run failed before it counted what was lost"
     assert "lost" not in report.counts and "sent" not in report.counts
+
+
+def test_a_second_run_on_the_same_sandbox_is_refused_before_it_resets_anything(sandbox):
+    """A CLI run started while the TUI's ran reset the sandbox under it; now it is refused, naming the first."""
+    from scenarios.run_lock import RunLock
+
+    queue = sandbox.client("sqs").create_queue(QueueName="kept-by-the-refusal")["QueueUrl"]
+    held = RunLock.take(sandbox.settings.state_dir, "retry-storm")
+    try:
+        with pytest.raises(ScenarioError, match=r"already running on this sandbox \(retry-storm, pid"):
+            Runner(sandbox, get_scenario("workflow-retries")).run(["fixed"])
+    finally:
+        held.release()
+    assert sandbox.client("sqs").get_queue_url(QueueName="kept-by-the-refusal")["QueueUrl"] == queue
