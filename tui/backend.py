@@ -56,7 +56,17 @@ class Unavailable(Exception):
     """This backend cannot answer that (a recording has no live DLQs; a plain LocalStack has no recorder)."""
 
 
-def _recorder_error(e: Exception) -> Unavailable:
+class NotAnswering(Exception):
+    """The sandbox did not answer (stopped, or stopping: refused connections, 502-504): it may come back."""
+
+
+def _recorder_error(e: Exception) -> Exception:
+    """What a failed recorder call means: the sandbox not answering (stopped, restarting) or no recorder at all."""
+    import requests
+
+    status = getattr(getattr(e, "response", None), "status_code", None)
+    if isinstance(e, (requests.ConnectionError, requests.Timeout)) or status in (502, 503, 504):
+        return NotAnswering(f"the sandbox is not answering ({type(e).__name__})")
     return Unavailable(f"recorder not available: {e}")
 
 

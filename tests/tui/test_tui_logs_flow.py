@@ -133,3 +133,48 @@ def test_flow_rows_are_in_start_order_as_labelled_and_a_late_span_goes_where_it_
             assert late_lambda in [flow.shown_row(i) for i in range(flow.shown_count)]
 
     asyncio.run(scenario())
+
+
+def test_flow_says_the_sandbox_is_not_answering_and_carries_on_when_it_is_back():
+    """After `sandbox down` the Flow tab said "recorder not available ... it needs the sandbox's embedded backend" and
+    stopped polling for good: a later `sandbox up` never showed again. Not answering is a pause, not an end."""
+    from tui.backend import NotAnswering, ReplayBackend
+
+    class Restarting(ReplayBackend):
+        live = True  # polls as for a live sandbox: the recording's spans once it answers again
+
+        def __init__(self, path):
+            super().__init__(path)
+            self.calls = 0
+
+        def poll_events(self, cursor, wait=1.0):
+            self.calls += 1
+            if self.calls == 1:
+                raise NotAnswering("the sandbox is not answering (ConnectionError)")
+            return super().poll_events(cursor, wait) if self.calls == 2 else ([], cursor)
+
+    async def scenario():
+        backend = Restarting(RECORDING)
+        app = SandboxApp(backend=backend)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.backend_ready, 30, "the backend")
+            notice, flow = q(app, "#flow-notice"), q(app, "#flow-list", VirtualList)
+            await until(pilot, lambda: backend.calls >= 1, 10, "a poll")
+            await until(pilot, lambda: notice.display and "not answering" in plain(notice), 10,
+                        "the notice")
+            await until(pilot, lambda: flow.rows and not notice.display, 15, "the spans once it answers again")
+            assert flow.display
+
+    asyncio.run(scenario())
+
+
+def test_a_stopped_sandbox_is_not_answering_and_a_missing_recorder_is_unavailable():
+    import requests
+
+    from tui.backend import NotAnswering, Unavailable, _recorder_error
+
+    stopping = requests.HTTPError("503 Server Error")
+    stopping.response = type("R", (), {"status_code": 503})()
+    assert isinstance(_recorder_error(requests.ConnectionError("refused")), NotAnswering)
+    assert isinstance(_recorder_error(stopping), NotAnswering)
+    assert isinstance(_recorder_error(ValueError("no observability API")), Unavailable)

@@ -19,7 +19,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label
 from textual.worker import get_current_worker
 
-from tui.backend import Unavailable, is_real_error
+from tui.backend import NotAnswering, Unavailable, is_real_error
 from tui.flow.waterfall import Waterfall
 from tui.format import span_line, span_what
 from tui.messages import SpansArrived
@@ -95,12 +95,16 @@ class FlowPane(Pane):
             started = time.monotonic()
             try:
                 spans, new_cursor = self.backend.poll_events(cursor, wait=1.0)
+                if failures:
+                    self.app.call_from_thread(self._answering_again)
                 failures = 0
             except Unavailable as e:
                 self.app.call_from_thread(self._unavailable, str(e))
                 return
-            except Exception:  # noqa: BLE001 - the sandbox restarting: try again, slower
+            except Exception as e:  # noqa: BLE001 - the sandbox stopped or restarting: try again, slower
                 failures += 1
+                if failures == 1 and isinstance(e, NotAnswering):
+                    self.app.call_from_thread(self._not_answering, str(e))
                 spans, new_cursor = [], cursor
                 time.sleep(min(failures, 5))
             if isinstance(cursor, int) and isinstance(new_cursor, int) and new_cursor < cursor:
@@ -112,6 +116,13 @@ class FlowPane(Pane):
                 return
             if not spans and time.monotonic() - started < 0.5:
                 time.sleep(1.0)  # no long poll (a stopped sandbox answers from its file at once)
+
+    def _not_answering(self, text: str) -> None:
+        self.query_one("#flow-notice", Notice).show(
+            f"{text}: stopped or restarting? New events appear here once it is back (`sandbox up`).", warning=True)
+
+    def _answering_again(self) -> None:
+        self.query_one("#flow-notice", Notice).hide()
 
     def _unavailable(self, text: str) -> None:
         self.query_one("#flow-notice", Notice).show(
