@@ -172,6 +172,9 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
             inst, seconds, started = sb.up(timeout=timeout, on_progress=lambda msg: click.echo(msg, err=True))
             if not started:
                 click.echo(f"already running at {inst.endpoint} (pid {inst.pid})")
+                if port and port != inst.port:
+                    click.secho(f"note: it runs on port {inst.port}, not {port}: `sandbox down` first to move it, "
+                                "or `--state-dir` elsewhere for a second sandbox", fg="yellow", err=True)
                 if settings.persist and not inst.persist:
                     click.secho("warning: it was started without --persist: its state is discarded at `down`. "
                                 "`sandbox down` then `sandbox up --persist` to keep state from then on.",

@@ -102,6 +102,7 @@ def check(settings, task, all_tasks, no_deploy, as_json):
     checked task passes."""
     session = _session(settings)
     lab_, _ = session.current()
+    session.sb.require_running()  # before "deploying your workspace ...": said first, and only
 
     def show(result):
         if as_json:

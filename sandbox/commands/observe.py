@@ -69,11 +69,14 @@ def _check_services(service: str, events: list[dict]) -> None:
                    "expecting \"no\", such as DescribeStacks \"does not exist\").")
 @click.option("--all", "include_noise", is_flag=True, help="Also platform noise (log shipping, polls, role assumption).")
 @click.option("-n", "--limit", type=int, default=50, show_default=True, help="How many of the newest events.")
-@click.option("--since", "since_cursor", type=int, metavar="CURSOR", help="Only events after this cursor.")
+@click.option("--since", "since", metavar="WHEN",
+              help="Only events since: 10m, 2h, an ISO time (the newest -n of them), or after a cursor (N or cursor:N).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
-def events(settings, follow, trace_id, service, correlation, errors, include_noise, limit, since_cursor, as_json):
+def events(settings, follow, trace_id, service, correlation, errors, include_noise, limit, since, as_json):
     """Requests and hops the sandbox recorded, newest last (noise hidden unless --all)."""
+    window = parse_since(f"cursor:{since.strip()}" if since and since.strip().isdigit() else since)
+    since_cursor, since_ts = window.get("since"), window.get("since_ts")
     sb = get_sandbox(settings)
     console = Console(highlight=False, soft_wrap=True)
     filters = dict(service=service, trace=trace_id, all=include_noise, correlation=correlation, errors=errors)
@@ -81,6 +84,8 @@ def events(settings, follow, trace_id, service, correlation, errors, include_noi
         got = {"events": [], "cursor": sb.observe.cursor()}
     else:
         got = sb.events(since=since_cursor, limit=max(limit, 1), **filters)
+        if since_ts is not None:
+            got["events"] = [span for span in got["events"] if (span.get("ts") or 0) >= since_ts]
 
     def show(span):
         if as_json:

@@ -35,7 +35,9 @@ def test_up_twice_then_down_leaves_no_process(tmp_path, helpers):
     first = run(*base, "up", "--port", str(port), check=True)
     assert f"sandbox ready at http://127.0.0.1:{port} in" in first.stdout
     second = run(*base, "up", "--port", str(port), check=True)
-    assert "already running" in second.stdout
+    assert "already running" in second.stdout and "note:" not in second.stderr
+    elsewhere = run(*base, "up", "--port", str(free_port()), check=True)  # it stays where it runs, and says so
+    assert "already running" in elsewhere.stdout and f"note: it runs on port {port}, not" in elsewhere.stderr
     # start a Lambda environment so `down` has a child process to stop
     sb = Sandbox(state_dir=state, port=port, endpoint=None)
     fn = helpers.create_function(sb, "def handler(e, c):\n    return 1\n")

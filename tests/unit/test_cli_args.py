@@ -81,6 +81,31 @@ def test_events_of_a_misspelt_service_say_so_instead_of_no_events(tmp_path):
     assert quiet.exit_code == 0 and "no events" in quiet.output
 
 
+def test_events_since_takes_a_duration_or_a_cursor(tmp_path):
+    """`events --since 1m` said "'1m' is not a valid integer" while `logs` and `cost` take durations."""
+    import time
+
+    (tmp_path / "observability").mkdir()
+    now = time.time()
+    (tmp_path / "observability" / "spans.jsonl").write_text("".join(json.dumps(
+        {"seq": seq, "ts": ts, "duration_ms": 1.0, "kind": "request", "service": "sqs", "operation": op,
+         "status": 200, "error": None, "trace_id": "1-a", "span_id": f"s{seq}", "noise": False,
+         "caller": {"kind": "external", "name": None, "source_arn": None}}) + "\n"
+        for seq, ts, op in [(1, now - 3600, "CreateQueue"), (2, now - 30, "SendMessage"), (3, now - 5, "DeleteQueue")]))
+    env = {"SANDBOX_PORT": str(free_port())}  # nothing runs there: the recorded file is read
+
+    def ops(*since):
+        got = CliRunner().invoke(main, ["--state-dir", str(tmp_path), "events", "--json", "--since", *since], env=env)
+        assert got.exit_code == 0, got.output
+        return [json.loads(line)["operation"] for line in got.output.splitlines()]
+
+    assert ops("1m") == ["SendMessage", "DeleteQueue"]
+    assert ops("1") == ops("cursor:1") == ["SendMessage", "DeleteQueue"]
+    assert ops("2h") == ["CreateQueue", "SendMessage", "DeleteQueue"]
+    bad = CliRunner().invoke(main, ["--state-dir", str(tmp_path), "events", "--since", "yesterday"], env=env)
+    assert bad.exit_code == 1 and "use a duration (10m, 2h), an ISO time or cursor:<n>" in bad.output
+
+
 def test_an_interrupted_deploy_says_the_stack_goes_on(tmp_path, monkeypatch):
     from sandbox import Sandbox
 
