@@ -13,6 +13,7 @@
     sqs ReceiveMessage by a service that returned nothing (event source mapping polls), GetQueueUrl and
         GetQueueAttributes by a service
     dynamodbstreams / kinesis reads by a service that returned no records, and their iterator/describe calls
+    whatever CloudFormation does to a stack's resources (hop "cfn-deploy", engine/cfn_hops.py; gateway.py marks it)
 """
 
 from __future__ import annotations

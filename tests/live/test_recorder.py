@@ -177,6 +177,29 @@ def test_noise_is_hidden_by_default_and_shown_with_all(sb, helpers):
     assert any(s["operation"] == "FilterLogEvents" and s["caller"]["kind"] == "external" for s in default)
 
 
+def test_what_a_deploy_does_to_its_resources_is_cloudformations_and_noise(sb, helpers, tmp_path):
+    """A deploy's own calls (CreateQueue, CreateFunction, GetFunction...) were anonymous "service:localstack"
+    requests, each its own trace: ~30 edges in the service map and lines in `events` before the app's first."""
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Jobs:\n    Type: AWS::SQS::Queue\n"
+        "  Topic:\n    Type: AWS::SNS::Topic\n"
+        "Outputs:\n  Queue: {Value: !Ref Jobs}\n")
+    cursor = sb.observe.cursor()
+    queue = sb.deploy(str(tmp_path / "template.yaml"), stack_name="deploy-noise").outputs["Queue"]
+    everything = events_after(sb, cursor, all=True)
+    [create] = [s for s in everything if s["operation"] == "CreateQueue"]
+    assert create["hop"] == "cfn-deploy" and create["noise"]
+    assert create["caller"] == {"kind": "service", "name": "cloudformation",
+                                "source_arn": "arn:aws:cloudformation:us-east-1:000000000000:stack/deploy-noise"}
+    assert any(s["operation"] == "CreateTopic" and s["hop"] == "cfn-deploy" for s in everything)
+    assert not [s for s in events_after(sb, cursor) if s["caller"]["kind"] == "service"
+                and s["operation"] in ("CreateQueue", "CreateTopic")]
+    sb.client("sqs").send_message(QueueUrl=queue, MessageBody="mine")  # the app's own calls stay visible
+    assert [s["operation"] for s in events_after(sb, cursor) if s["service"] == "sqs"] == ["SendMessage"]
+    assert not [e for e in sb.graph()["edges"] if e["source"] in ("service:localstack", "service:cloudformation")
+                or "cloudformation" in e["source"]]
+
+
 def test_s3_upload_that_ends_in_a_dlq_is_one_connected_trace(sb, helpers):
     """S3 PutObject -> ingest (async, by the S3 notifier) -> SQS SendMessage by the function -> worker invoked by
     the event source mapping, failing every time -> the message moved to the DLQ: one trace, every parent there."""

@@ -26,6 +26,7 @@ HOP_PATCHES = {
     "lambda_logs_hops": "localstack.services.lambda_.provider",
     "logs_hops": "localstack.services.logs.provider",
     "apigw_hops": "localstack.services.apigateway.next_gen.execute_api.handlers.integration",
+    "cfn_hops": "localstack.services.cloudformation.resource_provider",
 }
 _installed = False
 

@@ -333,7 +333,9 @@ def service_span(ts, duration_ms, span_id, trace_id, parent_id, corr, caller, ho
         "correlation_id": corr,
         "request": preview(params, json_body_bytes=request_bytes),
         "response": preview(result, json_body_bytes=response_bytes),  # None after an error: no answer
-        "noise": noise.is_noise(service, operation, internal, resource_name, params, result, user_agent=user_agent),
+        # what a stack operation does to its resources is CloudFormation's (cfn_hops): shown with --all
+        "noise": hop_kind == "cfn-deploy" or
+        noise.is_noise(service, operation, internal, resource_name, params, result, user_agent=user_agent),
         "injected": injected,
         "attrs": attrs,
         "units": units.units_for(service, operation, params, result) if status < 400 else
