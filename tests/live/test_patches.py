@@ -1057,3 +1057,27 @@ def test_an_sqs_batching_window_gathers_the_messages_of_the_window_into_one_batc
         return sizes if sum(sizes) == 4 else None
 
     assert helpers.wait_for(batches, timeout=30, message="the four messages delivered") == [4]
+
+
+def test_a_function_url_with_aws_iam_refuses_an_unsigned_call_and_answers_a_signed_one(sb, helpers):
+    """lambda_function_url_payload: LocalStack's URL router never looked at AuthType: with AWS_IAM an unsigned curl
+    ran the function (AWS: 403 Forbidden)."""
+    from urllib.parse import urlsplit
+
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    lam = sb.client("lambda")
+    fn = helpers.create_function(sb, "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ran'}\n")
+    url = urlsplit(lam.create_function_url_config(FunctionName=fn, AuthType="AWS_IAM")["FunctionUrl"])
+    target = f"http://127.0.0.1:{url.port}/report"
+    unsigned = requests.get(target, headers={"Host": url.netloc}, timeout=30)
+    assert (unsigned.status_code, unsigned.text) == (403, '{"Message":"Forbidden"}')
+    signed = AWSRequest("GET", f"http://{url.netloc}/report", headers={"Host": url.netloc})
+    SigV4Auth(Credentials("test", "test"), "lambda", "us-east-1").add_auth(signed)
+    answer = requests.get(target, headers=dict(signed.headers.items()), timeout=30)
+    assert (answer.status_code, answer.text) == (200, "ran")
+    lam.update_function_url_config(FunctionName=fn, AuthType="NONE")
+    assert requests.get(target, headers={"Host": url.netloc}, timeout=30).text == "ran"

@@ -6,7 +6,10 @@ URLs:
   is no query string (AWS leaves the key out), and no `cookies` (AWS moves the Cookie header's pairs there);
 * `lambda_result_to_response` ignored the result's `cookies` (AWS sends each as a Set-Cookie header) and answered
   `x-amzn-trace-id` with a random id, not the request's trace;
-* an unknown URL id answered `{"Message":null}` (AWS: `{"Message":"Forbidden"}`).
+* an unknown URL id answered `{"Message":null}` (AWS: `{"Message":"Forbidden"}`);
+* `AuthType: AWS_IAM` was not enforced: an unsigned call ran the function. It is now refused as AWS refuses it
+  (403 `{"Message":"Forbidden"}`) unless the request is signed (SigV4, in its Authorization header or its query
+  string). As everywhere in LocalStack, the signature itself and the caller's permissions are not checked.
 """
 
 from __future__ import annotations
@@ -39,6 +42,31 @@ def result_cookies(payload) -> list[str]:
     return [c for c in cookies if isinstance(c, str)] if isinstance(cookies, list) else []
 
 
+FORBIDDEN = b'{"Message":"Forbidden"}'
+
+
+def url_config(url_id: str, region: str):
+    """The function URL config with this id (case-insensitive, as LocalStack's router finds it), or None."""
+    from localstack.services.lambda_.invocation.models import lambda_stores
+
+    url_id = url_id.lower()
+    try:
+        for account_id in list(lambda_stores.keys()):
+            for fn in list(lambda_stores[account_id][region].functions.values()):
+                for config in list(fn.function_url_configs.values()):
+                    if config.url_id.lower() == url_id:
+                        return config
+    except Exception:  # noqa: BLE001 - an unknown region, a store changing meanwhile
+        pass
+    return None
+
+
+def is_signed(request) -> bool:
+    """Whether a request carries a SigV4 signature (header or presigned query): what AWS_IAM asks of a caller."""
+    authorization = request.headers.get("Authorization") or ""
+    return authorization.startswith("AWS4-HMAC-SHA256") or "X-Amz-Signature" in request.args
+
+
 def apply() -> None:
     from localstack.services.lambda_ import urlrouter
 
@@ -57,12 +85,18 @@ def apply() -> None:
         return response
 
     def handle_lambda_url_invocation(self, request, api_id, region, **url_params):
+        config = url_config(api_id, region)
+        if config is not None and config.auth_type == "AWS_IAM" and not is_signed(request):
+            from localstack.http import Response
+
+            return Response(FORBIDDEN, 403, headers={"Content-Type": "application/json",
+                                                     "x-amzn-ErrorType": "AccessDeniedException"})
         response = original_handle(self, request, api_id, region, **url_params)
         trace = request.environ.get("HTTP_X_AMZN_TRACE_ID")  # the recorder's span, or the client's header
         if trace and "x-amzn-trace-id" in response.headers:
             response.headers["x-amzn-trace-id"] = trace
         if response.status_code == 403 and response.get_data() == b'{"Message":null}':
-            response.set_data(b'{"Message":"Forbidden"}')
+            response.set_data(FORBIDDEN)
         return response
 
     event_for_lambda_url._sandbox_patch = True

@@ -435,17 +435,10 @@ def _open_function_url(rec, state: RequestState, context, host: str) -> None:
 
 def _function_url_target(url_id: str, region: str) -> tuple[str | None, str | None]:
     """(function ARN, auth type) of the function URL `url_id`, found as LocalStack's URL router finds it."""
-    try:
-        from localstack.services.lambda_.invocation.models import lambda_stores
+    from sandbox.localstack_ext.patches.lambda_function_url_payload import url_config
 
-        for account_id in list(lambda_stores.keys()):
-            for fn in list(lambda_stores[account_id][region].functions.values()):
-                for config in list(fn.function_url_configs.values()):
-                    if config.url_id.lower() == url_id:
-                        return config.function_arn, config.auth_type
-    except Exception:  # noqa: BLE001 - an unknown region, a store changing meanwhile
-        pass
-    return None, None
+    config = url_config(url_id, region)
+    return (config.function_arn, config.auth_type) if config is not None else (None, None)
 
 
 def _function_url_span(state: RequestState, context, response) -> dict:
