@@ -161,6 +161,38 @@ def test_a_service_fault_offers_the_services():
     asyncio.run(scenario())
 
 
+def test_a_rule_the_sandbox_refuses_is_said_in_the_form_which_stays_open_with_what_was_typed():
+    """The form closed on ctrl+s and the sandbox's refusal ("unknown service 'dynamodbb'") came as a toast: what was
+    typed was lost. A live backend now applies the rule from the form, which closes only once it is in."""
+    class Refusing(Targets):
+        def __init__(self):
+            super().__init__()
+            self.applied = []
+
+        def apply_fault(self, template, params):
+            if params.get("service") != "dynamodb":
+                raise ValueError(f"unknown service '{params.get('service')}' (did you mean 'dynamodb'?)")
+            self.applied.append((template, params))
+
+    async def scenario():
+        app = SandboxApp(replay=RECORDING)
+        async with app.run_test(size=SIZE) as pilot:
+            backend = Refusing()
+            form, results = await open_form(pilot, "throttling", backend=backend)
+            await pilot.press("tab", *"dynamodbb", "ctrl+s")
+            await until(pilot, lambda: "unknown service 'dynamodbb'" in text_of(form, "#fault-error"), 10,
+                        "the refusal in the form")
+            assert app.screen is form and results == [] and backend.applied == []
+            field = form.query_one("#param-service", Input)
+            assert field.value == "dynamodbb", "what was typed is kept"
+            await pilot.press("backspace", "ctrl+s")
+            await until(pilot, lambda: results, 10, "the form to close")
+            assert results == [("throttling", {"service": "dynamodb"}, True)]
+            assert backend.applied == [("throttling", {"service": "dynamodb"})]
+
+    asyncio.run(scenario())
+
+
 # --- the add-fault form on the live sandbox -------------------------------------------------------------------
 def test_add_fault_form_refuses_a_function_that_is_not_deployed(sb, helpers):
     fn = helpers.create_function(sb, "def handler(event, context):\n    return 1\n",

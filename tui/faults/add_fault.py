@@ -232,4 +232,20 @@ class AddFaultScreen(FormScreen[tuple[str, dict] | None]):
             text.append(f" — or name one {every}.", style="yellow")
             self._error(text)
             return
-        self.dismiss((self.template, given))
+        self._submit(self.template, given)
+
+    @work(thread=True, exclusive=True, group="fault-apply")
+    def _submit(self, template: str, given: dict) -> None:
+        """Applies the rule on a live sandbox before closing: a rule it refuses ("unknown service 'dynamodbb' (did you
+        mean 'dynamodb'?)") is said here, with what was typed kept (the form used to close, and the refusal came as
+        a toast). Without a live backend the pane applies what the form gives back."""
+        apply = getattr(self.backend, "apply_fault", None) if getattr(self.backend, "live", False) else None
+        if apply is None:
+            self.app.call_from_thread(self.dismiss, (template, given))
+            return
+        try:
+            apply(template, given)
+        except Exception as e:  # noqa: BLE001 - the sandbox's words, in the form
+            self.app.call_from_thread(self._error, f"refused: {e}")
+            return
+        self.app.call_from_thread(self.dismiss, (template, given, True))

@@ -141,8 +141,13 @@ class FaultsPane(PollingPane):
             return
 
         def chosen(choice) -> None:
-            if choice:
-                template, params = choice
+            if not choice:
+                return
+            template, params, *applied = choice
+            if applied:  # the form applied it (and would have shown a refusal)
+                self.app.notify(f"fault injected: {template}")
+                self._load()
+            else:
                 self._apply(template, params)
 
         self.app.push_screen(AddFaultScreen(self.backend.fault_templates(), backend=self.backend), chosen)
