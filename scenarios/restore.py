@@ -93,11 +93,14 @@ def reset_impact(sb) -> dict[str, int] | None:
 
 
 def describe_reset(impact: dict[str, int] | None) -> str:
-    """'This removes: 3 stacks, 1 queue, 12 queued messages, 1 fault rule.', or that nothing is there."""
+    """'It removes everything in the sandbox, among it 3 stacks, 1 queue, 12 queued messages, 1 fault rule.' The
+    inventory counts the commonest kinds only; topics, parameters, secrets, APIs, log groups, roles... go too."""
     from sandbox.api import in_words
 
     if impact is None:
-        return "Could not count what is there now."
+        return "It removes everything in the sandbox (what is there now could not be counted)."
     if not any(impact.values()):
-        return "The sandbox is empty now: nothing is removed."
-    return f"This removes: {in_words(impact)}."
+        return ("It removes everything in the sandbox: no stack, function, table, queue, bucket, state machine, "
+                "event rule or fault rule is there now; topics, parameters, secrets, APIs, log groups or roles "
+                "made by hand would go too.")
+    return f"It removes everything in the sandbox, among it {in_words(impact)}."

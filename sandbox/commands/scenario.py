@@ -183,13 +183,18 @@ def run_cmd(settings, scenario_id, variant, seed, params, as_json, yes):
 
 
 def _announce_reset(sb, ask: bool) -> None:
-    """Says what the reset at the start of each variant removes; at a terminal, asks first when it removes
-    anything (a script, or --yes, goes on: the line stays in its output)."""
+    """Says what the reset at the start of each variant removes; at a terminal, asks first (a script, or --yes,
+    goes on: the line stays in its output). A run already going on this sandbox is said before asking."""
     from scenarios.restore import describe_reset, reset_impact
+    from scenarios.run_lock import RunBusy, RunLock
 
+    try:
+        RunLock.take(sb.settings.state_dir, "a check").release()
+    except RunBusy as e:
+        raise SandboxError(str(e)) from None
     impact = reset_impact(sb)
     click.echo(f"Each variant starts by resetting the sandbox. {describe_reset(impact)}", err=True)
-    if ask and (impact is None or any(impact.values())) and not click.confirm("Run it?", default=False, err=True):
+    if ask and not click.confirm("Run it?", default=False, err=True):
         raise SandboxError("not run: nothing was reset (`--yes` runs it without asking)")
 
 

@@ -5,9 +5,9 @@
     producers  SQS message id / DynamoDB stream event id -> Producer(trace id, span id, correlation id) of the
                request that produced it: deliveries by an event source mapping, and DLQ moves, link to it
     pending    Lambda execution span id -> what is known about it before it ends (see lambda_hops)
-    running    (trace id, function name) -> the span id of that function's execution running in that trace: a call
-               from the function whose parent was never recorded (the X-Ray SDK's subsegment, with Powertools'
-               Tracer) is its child
+    running    (trace id, function name) -> the span ids of that function's executions running in that trace: a
+               call from the function whose parent was never recorded (the X-Ray SDK's subsegment, with Powertools'
+               Tracer) is the child of the one running, when only one is
 
 All indexes are bounded (two generations of at most `size` entries each: O(1), no sweeping).
 """

@@ -473,6 +473,7 @@ def test_a_scenario_run_at_a_terminal_says_what_the_reset_removes_and_asks_first
         os.close(main)
         os.close(terminal)
     assert proc.returncode == 1, (out, err)
-    assert "Each variant starts by resetting the sandbox. This removes: 1 queue." in err, err
+    assert "Each variant starts by resetting the sandbox. It removes everything in the sandbox, among it 1 queue." \
+        in err, err
     assert "not run: nothing was reset" in err
     assert sqs.get_queue_url(QueueName=url.rsplit("/", 1)[1])["QueueUrl"] == url  # still there

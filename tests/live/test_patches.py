@@ -1081,3 +1081,40 @@ def test_a_function_url_with_aws_iam_refuses_an_unsigned_call_and_answers_a_sign
     assert (answer.status_code, answer.text) == (200, "ran")
     lam.update_function_url_config(FunctionName=fn, AuthType="NONE")
     assert requests.get(target, headers={"Host": url.netloc}, timeout=30).text == "ran"
+
+
+BUCKET_APP = """Parameters:
+  Team: {Type: String}
+  Days: {Type: Number}
+Resources:
+  Events:
+    Type: AWS::SQS::Queue
+  Uploads:
+    Type: AWS::S3::Bucket
+    Properties:
+      Tags: [{Key: team, Value: !Ref Team}]
+      LifecycleConfiguration: {Rules: [{Status: Enabled, ExpirationInDays: !Ref Days}]}
+      NotificationConfiguration:
+        QueueConfigurations: [{Event: "s3:ObjectCreated:*", Queue: !GetAtt Events.Arn}]
+Outputs:
+  Bucket: {Value: !Ref Uploads}
+  Queue: {Value: !Ref Events}
+"""
+
+
+def test_a_bucket_update_applies_what_changed_only_and_reports_what_it_cannot(sb, tmp_path):
+    """cfn_updates_in_place: re-running the bucket's create on every update sent S3's s3:TestEvent to its queues again
+    (a handler expecting Records failed on it, into the DLQ); a lifecycle change (LocalStack's create ignores it) was
+    silently not applied."""
+    (tmp_path / "template.yaml").write_text(BUCKET_APP)
+    out = sb.deploy(str(tmp_path / "template.yaml"), stack_name="bucket-update",
+                    parameters={"Team": "red", "Days": "3"}).outputs
+    after = sb.deploy(str(tmp_path / "template.yaml"), stack_name="bucket-update",
+                      parameters={"Team": "blue", "Days": "30"})
+    s3, sqs = sb.client("s3"), sb.client("sqs")
+    assert s3.get_bucket_tagging(Bucket=out["Bucket"])["TagSet"] == [{"Key": "team", "Value": "blue"}]
+    [warning] = after.warnings
+    assert warning.startswith("Uploads (AWS::S3::Bucket)") and "LifecycleConfiguration is not applied" in warning
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=out["Queue"], MaxNumberOfMessages=10,
+                                                     WaitTimeSeconds=1).get("Messages", [])]
+    assert sum("s3:TestEvent" in b for b in bodies) == 1, bodies  # the create's, not one more per update

@@ -200,6 +200,16 @@ def test_what_a_deploy_does_to_its_resources_is_cloudformations_and_noise(sb, he
                 or "cloudformation" in e["source"]]
 
 
+def test_a_deploy_call_that_fails_stays_visible_among_the_errors(sb, tmp_path):
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Jobs:\n    Type: AWS::SQS::Queue\n    Properties: {QueueName: 'bad name!'}\n")
+    cursor = sb.observe.cursor()
+    with pytest.raises(Exception, match="deploying stack deploy-fails failed"):
+        sb.deploy(str(tmp_path / "template.yaml"), stack_name="deploy-fails")
+    [failed] = [s for s in events_after(sb, cursor, errors=True) if s["operation"] == "CreateQueue"]
+    assert failed["hop"] == "cfn-deploy" and not failed["noise"] and failed["status"] == 400
+
+
 def test_s3_upload_that_ends_in_a_dlq_is_one_connected_trace(sb, helpers):
     """S3 PutObject -> ingest (async, by the S3 notifier) -> SQS SendMessage by the function -> worker invoked by
     the event source mapping, failing every time -> the message moved to the DLQ: one trace, every parent there."""

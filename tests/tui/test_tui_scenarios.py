@@ -479,13 +479,15 @@ def test_a_run_asks_first_and_says_what_the_reset_removes_and_the_catalog_filter
 def test_reset_warning_counts_what_goes():
     from tui.scenarios.pane import reset_warning
 
-    assert "2 stacks, 1 queue, 5 queued messages, 1 fault rule." in reset_warning(
+    assert "among it 2 stacks, 1 queue, 5 queued messages, 1 fault rule." in reset_warning(
         {"stacks": 2, "queues": 1, "queued messages": 5, "fault rules": 1})
     assert "1 stack." in reset_warning({"stacks": 1})
     # a queue made by hand, no stack: it goes too (the dialog said "nothing of yours is removed")
-    assert "This removes: 1 queue." in reset_warning({"stacks": 0, "queues": 1})
-    assert "nothing is removed" in reset_warning({})
-    assert "Could not count" in reset_warning(None, "boom")
+    assert "everything in the sandbox, among it 1 queue." in reset_warning({"stacks": 0, "queues": 1})
+    # nothing counted is never "nothing is removed": kinds the inventory does not count go too
+    empty = reset_warning({})
+    assert "nothing" not in empty.lower() and "topics, parameters, secrets" in empty
+    assert "could not be counted" in reset_warning(None, "boom") and "boom" in reset_warning(None, "boom")
 
 
 # --- #14, 6 and 11: the parameters form says what each field accepts, refuses the rest, and names a switch's state -

@@ -742,9 +742,9 @@ def reset_warning(impact: dict | None, error: str | None = None) -> str:
     everything the sandbox holds, deployed or made by hand."""
     from scenarios.restore import describe_reset
 
-    head = "Each variant starts by resetting the sandbox: everything in it goes, deployed or made by hand."
-    if impact is None:
-        return f"{head}\n\nCould not count what is there now" + (f" ({error})." if error else ".")
+    head = "Each variant starts by resetting the sandbox, deployed or made by hand."
+    if impact is None and error:
+        return f"{head}\n\n{describe_reset(None)} ({error})"
     return f"{head}\n\n{describe_reset(impact)}"
 
 

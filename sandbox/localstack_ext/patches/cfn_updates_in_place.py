@@ -61,11 +61,15 @@ def not_applied_event(request, provider):
                                  _schema_properties(provider, "createOnlyProperties"))
     if not changed:
         return ProgressEvent(status=OperationStatus.SUCCESS, resource_model=request.previous_state)
-    message = (f"{NOT_APPLIED} LocalStack cannot update {request.resource_type} in place, so its change to "
-               f"{', '.join(changed)} is not applied: it runs with its previous settings. `sandbox destroy` the "
-               "stack and deploy it again to apply it")
+    message = not_applied_message(request.resource_type, changed)
     LOG.warning("%s (%s)", message, request.logical_resource_id)
     return ProgressEvent(status=OperationStatus.SUCCESS, resource_model=request.previous_state, message=message)
+
+
+def not_applied_message(resource_type: str, changed: list[str]) -> str:
+    return (f"{NOT_APPLIED} LocalStack cannot update {resource_type} in place, so its change to "
+            f"{', '.join(changed)} is not applied: it runs with its previous settings. `sandbox destroy` the "
+            "stack and deploy it again to apply it")
 
 
 class _Reporting:
@@ -165,23 +169,54 @@ def _update_event_invoke_config(provider, request):
     return _success(model)
 
 
+# What an S3 bucket's update applies, each only when it changed: re-applying an unchanged notification configuration
+# made S3 send its s3:TestEvent to every queue again (a handler expecting Records failed on it, into the DLQ)
+BUCKET_APPLIED = frozenset({"NotificationConfiguration", "VersioningConfiguration", "CorsConfiguration", "Tags",
+                            "WebsiteConfiguration", "ObjectLockConfiguration"})
+
+
 def _update_bucket(provider, request):
-    """What the bucket's create applies, applied again (BucketName is create-only: a new name replaces it); what
-    the template no longer has is removed."""
+    """Applies to the existing bucket what changed among what its create applies (BucketName is create-only: a new
+    name replaces it); what the template no longer has is removed. Other changed properties (a lifecycle, an
+    encryption, a public access block: LocalStack's create ignores them too) are reported as not applied."""
     previous = request.previous_state or {}
     model = request.desired_state
     model["BucketName"] = model.get("BucketName") or previous.get("BucketName")
     s3, bucket = request.aws_client_factory.s3, model["BucketName"]
-    result = provider.create(request)
-    if previous.get("NotificationConfiguration") and not model.get("NotificationConfiguration"):
-        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
-    if previous.get("CorsConfiguration") and not model.get("CorsConfiguration"):
-        s3.delete_bucket_cors(Bucket=bucket)
-    if previous.get("Tags") and not model.get("Tags"):
-        s3.delete_bucket_tagging(Bucket=bucket)
-    if previous.get("WebsiteConfiguration") and not model.get("WebsiteConfiguration"):
-        s3.delete_bucket_website(Bucket=bucket)
-    return result
+    changed = set(changed_properties(model, previous, _schema_properties(provider, "readOnlyProperties"),
+                                     _schema_properties(provider, "createOnlyProperties")))
+    if "NotificationConfiguration" in changed:
+        config = provider._get_s3_bucket_notification_config(model)
+        s3.put_bucket_notification_configuration(
+            **(config or {"Bucket": bucket, "NotificationConfiguration": {}}))
+    if "VersioningConfiguration" in changed:
+        status = (model.get("VersioningConfiguration") or {}).get("Status", "Suspended")
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
+    if "CorsConfiguration" in changed:
+        cors = provider._transform_cfn_cors(model.get("CorsConfiguration"))
+        if cors:
+            s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=cors)
+        else:
+            s3.delete_bucket_cors(Bucket=bucket)
+    if "Tags" in changed:
+        if model.get("Tags"):
+            s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": model["Tags"]})
+        else:
+            s3.delete_bucket_tagging(Bucket=bucket)
+    if "WebsiteConfiguration" in changed:
+        website = provider._transform_website_configuration(model.get("WebsiteConfiguration"))
+        if website:
+            s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=website)
+        else:
+            s3.delete_bucket_website(Bucket=bucket)
+    if "ObjectLockConfiguration" in changed and model.get("ObjectLockConfiguration"):
+        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=model["ObjectLockConfiguration"])
+    provider._setup_post_creation_attributes(model, request.region_name)
+    event = _success(model)
+    left = sorted(changed - BUCKET_APPLIED)
+    if left:
+        event.message = not_applied_message(request.resource_type, left)
+    return event
 
 
 def _update_state_machine(provider, request):

@@ -95,8 +95,8 @@ def apply() -> None:
         trace = request.environ.get("HTTP_X_AMZN_TRACE_ID")  # the recorder's span, or the client's header
         if trace and "x-amzn-trace-id" in response.headers:
             response.headers["x-amzn-trace-id"] = trace
-        if response.status_code == 403 and response.get_data() == b'{"Message":null}':
-            response.set_data(FORBIDDEN)
+        if config is None and response.status_code == 403 and response.get_data() == b'{"Message":null}':
+            response.set_data(FORBIDDEN)  # the router's own answer for an unknown URL, not a function's
         return response
 
     event_for_lambda_url._sandbox_patch = True

@@ -11,8 +11,10 @@ partial-batch failures, a higher Lambda bill in `sandbox cost`.
 
 Workaround: a ReceiveMessage made by Lambda's pollers (LocalStack's internal request with the `lambda` service
 principal) with a wait time goes on gathering, once it has a first message, until the batch is full or the window
-has passed since that message: what is sent within one window is one batch, whenever the poll began. Clients' long
-polls are left as they are, and so are FIFO queues.
+has passed since that message (at most the queue's visibility timeout less a second, so that no message of the batch
+becomes visible again and is received twice): what is sent within one window is one batch, whenever the poll began.
+A receive that finds nothing ends the gathering (the window is over, or the queue was deleted or stopped). Clients'
+long polls are left as they are, and so are FIFO queues.
 """
 
 from __future__ import annotations
@@ -62,15 +64,25 @@ def apply(target: str) -> None:
         if not wait_time_seconds or not result.successful or \
                 not (poll_empty_queue or getattr(_polling, "active", False)):
             return result
-        deadline = time.monotonic() + wait_time_seconds  # the window, from the first message received
+        # the window counts from the first message received (LocalStack's own gathering, on its header path for
+        # windows over 20 s, is part of it), and ends before that message could become visible again
+        first = min((m.last_received or time.time()) for m in result.successful)
+        hidden = self.visibility_timeout if visibility_timeout is None else visibility_timeout
+        deadline = first + min(wait_time_seconds, max(0.0, hidden - 1.0))
+        seen = {id(m) for m in result.successful}
         while len(result.successful) < num_messages:
-            remaining = deadline - time.monotonic()
+            remaining = deadline - time.time()
             if remaining <= 0:
                 break
             more = original(self, num_messages - len(result.successful), remaining, visibility_timeout,
                             poll_empty_queue=True)
-            result.successful += more.successful
-            result.receipt_handles += more.receipt_handles
+            if not more.successful and not more.dead_letter_messages:
+                break  # the window passed, or the queue is shut down (deleted, the sandbox stopping): no spin
+            for message, handle in zip(more.successful, more.receipt_handles):
+                if id(message) not in seen:
+                    seen.add(id(message))
+                    result.successful.append(message)
+                    result.receipt_handles.append(handle)
             result.dead_letter_messages += more.dead_letter_messages
         return result
 

@@ -8,8 +8,8 @@ once. With stream-audit deployed, an idle sandbox spent 90-107 % of a core on ~1
 recorder's history filled with them (70 MB of spans in minutes).
 
 Workaround: after a round over every shard of the stream that found no records, the poller waits IDLE_POLL_SECONDS
-(AWS polls a DynamoDB stream's shards 4 times a second), or less if the mapping stops. A round that found records
-polls again at once.
+(AWS polls a DynamoDB stream's shards 4 times a second; a mapping stopped meanwhile ends at most that much later,
+or at once at shutdown). A round that found records polls again at once.
 """
 
 from __future__ import annotations

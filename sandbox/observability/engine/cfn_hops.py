@@ -9,7 +9,7 @@ the app made, and `sandbox events` with GetFunction/DeleteFunction.
 
 While a resource is deployed, its thread is bound to a hop "cfn-deploy" (caller: cloudformation, with the stack's
 ARN), so those calls are CloudFormation's and platform noise: hidden by default like log shipping and polls, shown
-with `--all`.
+with `--all`. One that fails is not noise: what made a deploy fail stays in `events --errors`.
 """
 
 from __future__ import annotations

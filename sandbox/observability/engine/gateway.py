@@ -168,9 +168,11 @@ def _open_service_span(rec, state: RequestState, context, rewrite: bool) -> None
             caller = hop_caller
     if parent_id is not None and caller.get("kind") == "lambda" and rec.info(parent_id) is None:
         # a parent never recorded: with `Tracing: Active` the X-Ray SDK (Powertools' Tracer) sends the id of its own
-        # subsegment; the call is the function's, a child of its execution running in this trace
-        parent_id = rec.running.get((trace_id, caller.get("name")), parent_id)
-        state.parent_id = parent_id
+        # subsegment; the call is the function's, a child of its execution running in this trace - when only one
+        # runs there (two at once, a Map state's, cannot be told apart: the call stays where it said)
+        running = rec.running.get((trace_id, caller.get("name")))
+        if running is not None and len(running) == 1:
+            parent_id = state.parent_id = running[0]
     state.caller = caller
     params = context.service_request
     if service == "lambda" and operation == "Invoke" and isinstance(params, dict):
@@ -333,8 +335,9 @@ def service_span(ts, duration_ms, span_id, trace_id, parent_id, corr, caller, ho
         "correlation_id": corr,
         "request": preview(params, json_body_bytes=request_bytes),
         "response": preview(result, json_body_bytes=response_bytes),  # None after an error: no answer
-        # what a stack operation does to its resources is CloudFormation's (cfn_hops): shown with --all
-        "noise": hop_kind == "cfn-deploy" or
+        # what a stack operation does to its resources is CloudFormation's (cfn_hops): shown with --all, unless it
+        # failed (what made a deploy fail stays in `events --errors`)
+        "noise": (hop_kind == "cfn-deploy" and status < 400) or
         noise.is_noise(service, operation, internal, resource_name, params, result, user_agent=user_agent),
         "injected": injected,
         "attrs": attrs,

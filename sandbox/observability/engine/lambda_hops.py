@@ -131,7 +131,8 @@ def install() -> None:
             if invocation.request_id:
                 executions[invocation.request_id] = (trace_id, exec_id)
             running_key = (trace_id, fn_name)
-            rec.running[running_key] = exec_id
+            running = rec.running.get(running_key)
+            rec.running[running_key] = (*running, exec_id) if running else (exec_id,)
             invocation = dataclasses.replace(invocation, trace_context={
                 **trace_context,
                 "aws_trace_header": TraceHeader(root=trace_id, parent=exec_id, sampled=1,
@@ -146,7 +147,10 @@ def install() -> None:
                 failure = e
                 raise
             finally:
-                if rec.running.get(running_key) == exec_id:
+                left = tuple(e for e in rec.running.get(running_key) or () if e != exec_id)
+                if left:
+                    rec.running[running_key] = left
+                else:
                     rec.running.pop(running_key)
                 try:
                     # built by the span writer, off the invocation's path (its outcome is taken now: the map is
