@@ -192,23 +192,19 @@ def _update_bucket(provider, request):
     if "VersioningConfiguration" in changed:
         status = (model.get("VersioningConfiguration") or {}).get("Status", "Suspended")
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
-    if "CorsConfiguration" in changed:
-        cors = provider._transform_cfn_cors(model.get("CorsConfiguration"))
-        if cors:
-            s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=cors)
-        else:
-            s3.delete_bucket_cors(Bucket=bucket)
-    if "Tags" in changed:
-        if model.get("Tags"):
-            s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": model["Tags"]})
-        else:
-            s3.delete_bucket_tagging(Bucket=bucket)
-    if "WebsiteConfiguration" in changed:
-        website = provider._transform_website_configuration(model.get("WebsiteConfiguration"))
-        if website:
-            s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=website)
-        else:
-            s3.delete_bucket_website(Bucket=bucket)
+    tags = model.get("Tags")
+    for name, value, put, delete in (  # put what the template has, delete what it no longer has
+            ("CorsConfiguration", provider._transform_cfn_cors(model.get("CorsConfiguration")),
+             lambda v: s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=v), s3.delete_bucket_cors),
+            ("Tags", {"TagSet": tags} if tags else None,
+             lambda v: s3.put_bucket_tagging(Bucket=bucket, Tagging=v), s3.delete_bucket_tagging),
+            ("WebsiteConfiguration", provider._transform_website_configuration(model.get("WebsiteConfiguration")),
+             lambda v: s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=v), s3.delete_bucket_website)):
+        if name in changed:
+            if value:
+                put(value)
+            else:
+                delete(Bucket=bucket)
     if "ObjectLockConfiguration" in changed and model.get("ObjectLockConfiguration"):
         s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=model["ObjectLockConfiguration"])
     provider._setup_post_creation_attributes(model, request.region_name)
