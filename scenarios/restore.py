@@ -94,8 +94,10 @@ def reset_impact(sb) -> dict[str, int] | None:
 
 def describe_reset(impact: dict[str, int] | None) -> str:
     """'It removes everything in the sandbox, among it 3 stacks, 1 queue, 12 queued messages, 1 fault rule.' The
-    inventory counts the commonest kinds only; topics, parameters, secrets, APIs, log groups, roles... go too."""
-    from sandbox.api import in_words
+    inventory counts the commonest kinds only; topics, parameters, secrets, APIs, log groups, roles... go too. (The
+    words as sandbox.api.in_words makes them: the TUI shows this and may reach the core only through its backend.)"""
+    def in_words(counts: dict[str, int]) -> str:
+        return ", ".join(f"{n} {name if n != 1 else name.removesuffix('s')}" for name, n in counts.items() if n)
 
     if impact is None:
         return "It removes everything in the sandbox (what is there now could not be counted)."

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import secrets
 
 import pytest
 
@@ -371,12 +372,13 @@ def test_a_function_url_call_is_one_span_and_its_execution_is_its_child(sb, help
     fn = helpers.create_function(sb, "def handler(event, context):\n    return {'statusCode': 201, 'body': 'made'}\n")
     url = urlsplit(sb.client("lambda").create_function_url_config(FunctionName=fn, AuthType="NONE")["FunctionUrl"])
     cursor = sb.events(limit=1)["cursor"]
+    root = f"1-67891233-{secrets.token_hex(12)}"  # a trace of its own: another test's call must not join it
     answer = requests.post(f"http://127.0.0.1:{url.port}/orders?x=1", data=b'{"id": 7}', timeout=30,
-                           headers={"Host": url.netloc, "X-Amzn-Trace-Id": "Root=1-67891233-abcdef012345678912345678"})
+                           headers={"Host": url.netloc, "X-Amzn-Trace-Id": f"Root={root}"})
     assert answer.status_code == 201
     call = find(sb, helpers, cursor, lambda s: s["operation"] == "InvokeFunctionUrl", "the function URL call")
     execution = find(sb, helpers, cursor, lambda s: s["hop"] == "lambda-exec", "the execution")
-    assert call["trace_id"] == "1-67891233-abcdef012345678912345678" == execution["trace_id"]
+    assert call["trace_id"] == root == execution["trace_id"]
     assert execution["parent_id"] == call["span_id"]
     assert (call["service"], call["resource"], call["status"]) == \
         ("lambda", sb.client("lambda").get_function(FunctionName=fn)["Configuration"]["FunctionArn"], 201)
