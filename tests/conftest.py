@@ -113,9 +113,10 @@ def sandbox() -> Sandbox:
     state = Path(tempfile.mkdtemp(prefix="sandbox-test-state-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None))
     settings = Settings(state_dir=state, port=free_port(), endpoint=None)
     settings.allowed_origins = ["http://localhost:5173"]  # a local web app (test_security)
-    # Fast failure modes for tests: async retries after 1 s, ESM polls every 0.2 s.
+    # Fast failure modes for tests: async retries after 1 s. Event source mappings poll as in the product (no pause
+    # after a poll: with 0.2 s here, an idle stream mapping that never paused kept a core busy in every user's
+    # sandbox and no test saw it).
     settings.knobs.lambda_retry_base_delay = 1
-    settings.knobs.esm_poll_interval = 0.2
     settings.knobs.esm_max_empty_backoff = 1
     sb = Sandbox(settings)
     sb.up(timeout=120)
