@@ -471,6 +471,14 @@ class Deployer:
         st, _ = self._settled(stack_name, on_event, timeout)
         if st is None:  # it was being deleted: it is now
             return before["StackStatus"] == "DELETE_IN_PROGRESS"
+        from sandbox.deploy.imports import importers
+
+        used = importers(self.cfn, st)
+        if used:  # AWS refuses the delete (LocalStack deleted it, the importers kept the deleted resources' names)
+            uses = "; ".join(f"export {export} is imported by {', '.join(stacks)}" for export, stacks in used.items())
+            users = sorted({s for stacks in used.values() for s in stacks})
+            raise DeployError(f"stack {stack_name} cannot be deleted while other stacks use its exports, as on AWS: "
+                              f"{uses}. Destroy {', '.join(users)} first.")
         self._delete_and_wait(stack_name, timeout)
         return True
 

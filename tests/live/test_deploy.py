@@ -416,3 +416,34 @@ def test_a_stuck_stack_or_an_unexecuted_change_set_is_destroyed_without_a_long_w
     assert sb.destroy(ghost, on_event=waits.append)
     assert [e.status for e in waits] == ["CREATE_IN_PROGRESS"] and time.monotonic() - started < 30
     assert sb.stacks() == []
+
+
+def test_a_stack_whose_export_another_imports_is_not_destroyed(sb, tmp_path):
+    """As on AWS ("Export ... cannot be deleted as it is in use by ..."). LocalStack deleted it and recorded no import:
+    the importer's subscription kept pointing at the deleted topic."""
+    (tmp_path / "exporter.yaml").write_text("""Resources:
+  Topic: {Type: AWS::SNS::Topic}
+Outputs:
+  TopicArn:
+    Value: !Ref Topic
+    Export: {Name: !Sub '${AWS::StackName}-TopicArn'}
+""")
+    (tmp_path / "importer.yaml").write_text("""Parameters:
+  Source: {Type: String, Default: orders-core}
+Resources:
+  Inbox: {Type: AWS::SQS::Queue}
+  Subscription:
+    Type: AWS::SNS::Subscription
+    Properties:
+      Protocol: sqs
+      Endpoint: !GetAtt Inbox.Arn
+      TopicArn: !ImportValue {'Fn::Sub': '${Source}-TopicArn'}
+""")
+    sb.deploy(str(tmp_path / "exporter.yaml"), stack_name="orders-core")
+    sb.deploy(str(tmp_path / "importer.yaml"), stack_name="orders-audit")
+    with pytest.raises(DeployError, match=r"orders-core cannot be deleted while other stacks use its exports, as on "
+                                          r"AWS: export orders-core-TopicArn is imported by orders-audit\. "
+                                          r"Destroy orders-audit first"):
+        sb.destroy("orders-core")
+    assert {"orders-core", "orders-audit"} <= {s["name"] for s in sb.stacks()}
+    assert sb.destroy("orders-audit") and sb.destroy("orders-core")

@@ -206,7 +206,9 @@ class DlqPane(PollingPane):
         t.append("message ", style="bold")
         t.append(f"{m.message_id}\n")
         t.append("receives before this peek ", style="bold")
-        t.append(f"{m.receive_count}\n")
+        t.append(f"{m.receive_count}")
+        # a peek receives the message too (as on AWS): past the source's maxReceiveCount, the count goes on
+        t.append("  (the source's deliveries, then each peek's: every receive counts, as on AWS)\n", style="dim")
         if m.sent:
             t.append("sent ", style="bold")
             t.append(f"{m.sent}\n")

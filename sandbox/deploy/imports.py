@@ -1,0 +1,93 @@
+"""Which stacks import a stack's exports: AWS refuses to delete a stack whose export another stack imports.
+
+LocalStack 2026.3.0 (cloudformation engine v2) deletes it and records no imports (`ListImports` answers nothing), so
+the importer kept running on a deleted topic's ARN. The deployer asks this module before a destroy. Imports are found
+in the other stacks' templates: `Fn::ImportValue` of a literal name, or of a `Fn::Sub` over the importing stack's
+parameters and pseudo parameters (`!ImportValue !Sub "${NetworkStack}-VpcId"`), which is how templates write them.
+An import through other functions (`Fn::Join`...) is not resolved: that stack is not seen as an importer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from botocore.exceptions import ClientError
+
+from sandbox.deploy import templates
+
+SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+
+
+def imported_names(template, variables: dict[str, str]) -> set[str]:
+    """The export names a template imports, resolved with `variables` (its parameters and pseudo parameters)."""
+    found: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Fn::ImportValue":
+                    name = _resolve(value, variables)
+                    if name:
+                        found.add(name)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(template)
+    return found
+
+
+def _resolve(value, variables: dict[str, str]) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Ref" and isinstance(argument, str):
+            return variables.get(argument)
+        if function == "Fn::Sub":
+            text, local = (argument, {}) if isinstance(argument, str) else \
+                (argument[0], argument[1]) if isinstance(argument, list) and len(argument) == 2 else (None, {})
+            if not isinstance(text, str) or not isinstance(local, dict):
+                return None
+            names = {**variables, **{k: v for k, v in local.items() if isinstance(v, str)}}
+            missing = [m for m in SUB_VARIABLE.findall(text) if m not in names]
+            return None if missing else SUB_VARIABLE.sub(lambda m: names[m.group(1)], text)
+    return None
+
+
+def importers(cfn, stack: dict) -> dict[str, list[str]]:
+    """{export name: [stacks importing it]} for the exports of `stack` (DescribeStacks' entry) that other stacks
+    import."""
+    stack_id, name = stack.get("StackId"), stack["StackName"]
+    exports = {e["Name"] for page in cfn.get_paginator("list_exports").paginate() for e in page.get("Exports", [])
+               if e.get("ExportingStackId") in (stack_id, name)}
+    if not exports:
+        return {}
+    found: dict[str, list[str]] = {}
+    for page in cfn.get_paginator("describe_stacks").paginate():
+        for other in page["Stacks"]:
+            if other["StackName"] == name or other["StackStatus"] == "DELETE_COMPLETE":
+                continue
+            try:
+                body = cfn.get_template(StackName=other["StackName"])["TemplateBody"]
+            except ClientError:
+                continue
+            template = body if isinstance(body, dict) else _parse(body)
+            region = other["StackId"].split(":")[3] if other.get("StackId", "").count(":") >= 5 else ""
+            account = other["StackId"].split(":")[4] if other.get("StackId", "").count(":") >= 5 else ""
+            variables = {p["ParameterKey"]: p.get("ResolvedValue") or p.get("ParameterValue", "")
+                         for p in other.get("Parameters") or []}
+            variables.update({"AWS::StackName": other["StackName"], "AWS::Region": region,
+                              "AWS::AccountId": account, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"})
+            for export in imported_names(template, variables) & exports:
+                found.setdefault(export, []).append(other["StackName"])
+    return found
+
+
+def _parse(body: str):
+    try:
+        return templates.parse(body)  # JSON or YAML, short-form intrinsics as their long form
+    except Exception:  # noqa: BLE001 - a template we cannot read imports nothing we can see
+        return {}
