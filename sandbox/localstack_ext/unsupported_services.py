@@ -9,7 +9,7 @@ from localstack.aws.chain import HandlerChain
 from localstack.aws.handlers import serve_custom_service_request_handlers
 from localstack.http import Response
 
-from sandbox.unsupported import UNSUPPORTED_SERVICES
+from sandbox.unsupported import DOCKER, INSTEAD, UNSUPPORTED_SERVICES
 
 
 def refuse_unsupported(chain: HandlerChain, context: RequestContext, response: Response) -> None:
@@ -17,11 +17,8 @@ def refuse_unsupported(chain: HandlerChain, context: RequestContext, response: R
     reason = UNSUPPORTED_SERVICES.get(service)
     if not reason:
         return
-    message = (
-        f"Service '{service}' is not available in the embedded Serverless Sandbox: {reason} "
-        "Use the docker-compose backend (`docker compose up -d`, then `sandbox --endpoint http://127.0.0.1:4566 ...`) "
-        "for this service."
-    )
+    message = f"Service '{service}' is not available in the embedded Serverless Sandbox: {reason} " \
+              f"{INSTEAD.get(service, DOCKER)}"
     protocol = context.service.protocol
     if protocol in ("json", "rest-json"):
         response.set_json({"__type": "NotImplementedException", "message": message})

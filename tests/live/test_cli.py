@@ -202,6 +202,18 @@ def test_unsupported_service_has_a_clear_error(sb):
     assert "docker-compose" in resp.text
 
 
+def test_xray_says_where_the_traces_are_instead_of_a_license_plan(sb):
+    """`aws xray get-trace-summaries` answered "not included in your current license plan": the sandbox's traces are
+    its own (and Docker's LocalStack has no X-Ray either)."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as refused:
+        sb.client("xray").get_trace_summaries(StartTime=0, EndTime=1)
+    message = refused.value.response["Error"]["Message"]
+    assert "not available in the embedded Serverless Sandbox" in message and "sandbox trace <trace id>" in message
+    assert "license" not in message and "docker" not in message.lower().replace("embedded or in docker", "")
+
+
 def test_another_state_dir_is_told_whose_sandbox_runs_on_the_port(sandbox, tmp_path):
     """#14, 15: `sandbox status`/`down` from another folder said "running" / "nothing was running" and left it up."""
     port = str(sandbox.settings.port)
