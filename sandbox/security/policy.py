@@ -29,10 +29,17 @@ from urllib.parse import urlsplit
 TOKEN_HEADER = "X-Sandbox-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Where AWS serves the public: an app's API, not the control plane. The app's own CORS settings decide there.
-DATA_PLANE_PATH_PREFIXES = ("/_aws/execute-api/",)
+# LocalStack routes `/_aws/execute-api/<api id>/...` to API Gateway (its execute_api/router.py: the id and the slash
+# after it are part of every route); `/_aws/execute-api/` or `//` alone match no route and went to the AWS services,
+# which read `Action=CreateStack` from the query: a page's form or <img> deployed code.
+DATA_PLANE_PATH = re.compile(r"^/_aws/execute-api/[A-Za-z0-9]+/")
 # LocalStack's routes for these hosts (localstack/services/apigateway/next_gen/execute_api/router.py,
-# localstack/services/lambda_/urlrouter.py) send every path of the host to the API or function URL.
-DATA_PLANE_HOST = re.compile(r"^[a-z0-9]+\.(execute-api|lambda-url\.[a-z]{2}(-[a-z]+)+-\d+)\.[a-z0-9.-]+$")
+# localstack/services/lambda_/urlrouter.py, its region pattern: localstack/utils/aws/request_context.py
+# AWS_REGION_REGEX) send the host's paths to the API or function URL - all but LocalStack's own resources, which it
+# serves on any host before routing (/_localstack/health, the chaos API...): RESERVED_PATH_PREFIXES.
+DATA_PLANE_HOST = re.compile(r"^[a-z0-9]+\.(execute-api|lambda-url\.(us(-gov)?|ap|ca|cn|eu|sa)-"
+                             r"(central|(north|south)?(east|west)?)-\d)\.[a-z0-9.-]+$")
+RESERVED_PATH_PREFIXES = ("/_localstack", "/_sandbox", "/_aws/", "/_extension", "/_pods")
 # Lambda runtime callbacks: authenticated by their environment's own secret (lambda_process.executor).
 RUNTIME_CALLBACK_PREFIX = "/_localstack_lambda/"
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -104,9 +111,10 @@ class RemoteAuth:
 
 
 def decide(request: Request, policy: Policy, remote_auth: RemoteAuth | None = None,
-           is_s3: Callable[[Request], bool] | None = None) -> Decision:
+           is_s3: Callable[[Request], bool] | None = None, as_data_plane: bool | None = None) -> Decision:
     """The verdict on one request. `is_s3(request)` tells whether an AWS request is for S3 (asked only for
-    cross-site requests, where it matters)."""
+    cross-site requests, where it matters). `as_data_plane=False`: the verdict were it not an app's API (the gateway
+    asks it once the request turns out to reach an AWS service)."""
     token_ok = bool(policy.token) and _constant_time_eq(request.header(TOKEN_HEADER), policy.token)
     if not is_loopback_address(request.remote_addr):
         if not policy.allow_remote:
@@ -121,7 +129,7 @@ def decide(request: Request, policy: Policy, remote_auth: RemoteAuth | None = No
     if host is not None and not is_local_host(host, policy.local_names):
         return Decision(False, 403, f"Host {host!r} is not this machine (a DNS-rebinding page sends its own domain); "
                                     f"use http://127.0.0.1:{policy.port} or http://localhost:{policy.port}", "host")
-    data_plane = is_data_plane(request)
+    data_plane = is_data_plane(request) if as_data_plane is None else as_data_plane
     crossing = cross_site_origin(request, policy)
     if crossing is not None:
         if data_plane:
@@ -280,11 +288,16 @@ def cross_site_origin(request: Request, policy: Policy) -> str | None:
 
 
 def is_data_plane(request: Request) -> bool:
-    """An app's own API: `/_aws/execute-api/<id>/...`, or a host LocalStack routes to one (the whole host goes to
-    the API or function URL, never to the control plane): `<id>.execute-api.<host>`,
-    `<id>.lambda-url.<region>.<host>`. A host that only contains such a word is not enough."""
-    if request.path.startswith(DATA_PLANE_PATH_PREFIXES):
-        return True
+    """An app's own API: `/_aws/execute-api/<id>/...`, or a path of a host LocalStack routes to one:
+    `<id>.execute-api.<host>`, `<id>.lambda-url.<region>.<host>` - but never LocalStack's or the sandbox's own
+    resources (`/_localstack/...`, `/_sandbox/...`), which LocalStack serves on any host. A host that only contains
+    such a word is not enough. (The gateway also refuses a request let in as an app's API that reaches an AWS
+    service: sandbox/security/engine/gateway.py.)"""
+    path = request.path
+    if path.startswith("/_aws/execute-api/"):
+        return DATA_PLANE_PATH.match(path) is not None
+    if path.startswith(RESERVED_PATH_PREFIXES):
+        return False
     return _is_data_plane_host(request.header("Host") or "")
 
 

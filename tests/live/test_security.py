@@ -111,6 +111,46 @@ def test_cross_site_form_posts_are_refused(sb, raw):
     assert sb.client("s3").list_objects_v2(Bucket="media-uploads").get("KeyCount") == 0
 
 
+def test_a_page_cannot_reach_the_services_or_localstack_through_an_apis_door(sb, raw):
+    """Found by a security probe: the guard let `/_aws/execute-api/...` and every path of an `*.execute-api.*` host
+    through as an app's API, but LocalStack routes `/_aws/execute-api/` (no API id) to its services - a page's form
+    or <img> created a stack that ran code - and serves `/_localstack/*` (health `kill`, the chaos API) on any host."""
+    site = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    for path in ("/_aws/execute-api/", "/_aws/execute-api//"):
+        form = raw.post(f"{sb.endpoint}{path}", data={"Action": "CreateQueue", "QueueName": "evil"}, headers=site,
+                        timeout=10)
+        assert refused(form, "cross-site"), (path, form.status_code, form.text[:200])
+        img = raw.get(f"{sb.endpoint}{path}", params={"Action": "CreateQueue", "QueueName": "evil"},
+                      headers=IMG_FROM_ANOTHER_SITE, timeout=10)
+        assert refused(img, "cross-site"), (path, img.status_code, img.text[:200])
+    api_host = {**site, "Host": f"x.execute-api.localhost:{sb.settings.port}", "Content-Type": "text/plain"}
+    chaos = raw.post(f"{sb.endpoint}/_localstack/chaos/effects", data=json.dumps({"latency": 0}), headers=api_host,
+                     timeout=10)
+    assert refused(chaos, "cross-site"), (chaos.status_code, chaos.text[:200])
+    health = raw.post(f"{sb.endpoint}/_localstack/health", data="{}", headers=api_host, timeout=10)
+    assert refused(health, "cross-site"), (health.status_code, health.text[:200])
+    assert sb.client("sqs").list_queues().get("QueueUrls", []) == []
+    assert sb.is_running()
+
+
+def test_a_page_cannot_call_an_aws_iam_function_url_with_a_made_up_query_signature(sb, raw, helpers):
+    """The function URL's AWS_IAM check took any `X-Amz-Signature` in the query as a signature: an <img> ran the
+    function. A presigned query counts only without another site's signals (it is not verified)."""
+    lam = sb.client("lambda")
+    fn = helpers.create_function(sb, "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ran'}\n")
+    url = urllib.parse.urlsplit(lam.create_function_url_config(FunctionName=fn, AuthType="AWS_IAM")["FunctionUrl"])
+    target = f"http://127.0.0.1:{url.port}/"
+    presigned = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Credential": "test/20260101/us-east-1/lambda/aws4_request",
+                 "X-Amz-Date": "20260101T000000Z", "X-Amz-Signature": "00"}
+    for query in ({"X-Amz-Signature": "x"}, presigned):
+        img = raw.get(target, params=query, headers={**IMG_FROM_ANOTHER_SITE, "Host": url.netloc}, timeout=30)
+        assert (img.status_code, img.text) == (403, '{"Message":"Forbidden"}'), query
+    partial = raw.get(target, params={"X-Amz-Signature": "x"}, headers={"Host": url.netloc}, timeout=30)
+    assert partial.status_code == 403  # a signature is a whole presigned query
+    tool = raw.get(target, params=presigned, headers={"Host": url.netloc}, timeout=30)
+    assert (tool.status_code, tool.text) == (200, "ran")  # a presigned URL from a script or pasted in a tab
+
+
 # --- 3. DNS rebinding -------------------------------------------------------------------------------------------
 
 def test_a_rebinding_page_gets_nothing(sb, raw, helpers):

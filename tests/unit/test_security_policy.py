@@ -354,6 +354,30 @@ def test_lookalikes_of_exempt_requests_are_not_exempt():
         assert not verdict(req("POST", "/2015-03-31/functions", headers={"Origin": origin, "Authorization": SIGV4})).allowed
 
 
+def test_only_what_localstack_routes_to_an_app_is_an_apps_api():
+    """Found by a security probe: `/_aws/execute-api/` with no API id matches no API Gateway route, so LocalStack's
+    services read `Action=CreateStack` from a page's form (or an <img>'s query) and deployed code; on an execute-api
+    host, `/_localstack/health` ({"action": "kill"}) and the chaos API are LocalStack's, served on any host; a
+    function-URL host with a region LocalStack's router does not know goes to the Lambda control plane."""
+    site = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site",
+            "Content-Type": "application/x-www-form-urlencoded"}
+    for path in ("/_aws/execute-api/", "/_aws/execute-api//", "/_aws/execute-api//x"):
+        assert not p.is_data_plane(req("POST", path))
+        assert verdict(req("POST", path, headers=site, query={"Action": "CreateStack"})).kind == "cross-site"
+    img = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}
+    assert not verdict(req("GET", "/_aws/execute-api/", headers=img, query={"Action": "Publish"})).allowed
+    assert p.is_data_plane(req("POST", "/_aws/execute-api/abc123/dev/items"))
+    api_host = {**site, "Host": f"x.execute-api.localhost:{PORT}"}
+    for path in ("/_localstack/health", "/_localstack/chaos/faults", "/_sandbox/reset", "/_aws/sqs/messages"):
+        assert not p.is_data_plane(req("POST", path, headers={"Host": f"x.execute-api.localhost:{PORT}"}))
+        assert verdict(req("POST", path, headers=api_host)).kind == "cross-site"
+    assert verdict(req("POST", "/dev/orders", headers=api_host)).allowed  # the app's API itself
+    for region in ("me-south-1", "af-south-1", "il-central-1"):  # real, but not in LocalStack's router
+        host = f"a.lambda-url.{region}.localhost:{PORT}"
+        assert not p.is_data_plane(req("POST", "/2015-03-31/functions", headers={"Host": host}))
+    assert p.is_data_plane(req("GET", "/", headers={"Host": f"a.lambda-url.eu-central-1.localhost:{PORT}"}))
+
+
 @pytest.mark.parametrize("host", ["[::1].evil.com", "[::1]:x", "[::1", f"127.0.0.1:{PORT}:80", "localhost:abc"])
 def test_malformed_hosts_are_refused(host):
     assert verdict(req(headers={"Host": host})).kind == "host"

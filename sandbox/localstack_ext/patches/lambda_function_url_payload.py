@@ -8,8 +8,9 @@ URLs:
   `x-amzn-trace-id` with a random id, not the request's trace;
 * an unknown URL id answered `{"Message":null}` (AWS: `{"Message":"Forbidden"}`);
 * `AuthType: AWS_IAM` was not enforced: an unsigned call ran the function. It is now refused as AWS refuses it
-  (403 `{"Message":"Forbidden"}`) unless the request is signed (SigV4, in its Authorization header or its query
-  string). As everywhere in LocalStack, the signature itself and the caller's permissions are not checked.
+  (403 `{"Message":"Forbidden"}`) unless the request is signed (SigV4, in its Authorization header, or presigned in
+  its query string when no other site sent it: see is_signed). As everywhere in LocalStack, the signature itself and
+  the caller's permissions are not checked.
 """
 
 from __future__ import annotations
@@ -61,10 +62,22 @@ def url_config(url_id: str, region: str):
     return None
 
 
+PRESIGNED = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Signature")
+
+
 def is_signed(request) -> bool:
-    """Whether a request carries a SigV4 signature (header or presigned query): what AWS_IAM asks of a caller."""
+    """Whether a request carries a SigV4 signature, what AWS_IAM asks of a caller: in its Authorization header (a
+    page cannot send one without a preflight, which LocalStack's CORS check refuses), or presigned in its query -
+    but not from another site: the signature is not verified, and any page can put any query on an <img> (the same
+    reason the request guard takes no query signature as a proof: sandbox/security/policy.has_signature)."""
     authorization = request.headers.get("Authorization") or ""
-    return authorization.startswith("AWS4-HMAC-SHA256") or "X-Amz-Signature" in request.args
+    if authorization.startswith("AWS4-HMAC-SHA256"):
+        return True
+    if not all(request.args.get(name) for name in PRESIGNED):
+        return False
+    site = (request.headers.get("Sec-Fetch-Site") or "").lower()
+    return site in ("", "none", "same-origin") and not request.headers.get("Origin") and \
+        not request.headers.get("Referer")
 
 
 def apply() -> None:

@@ -60,6 +60,11 @@ class RequestGuard:
         remote_auth = policy_mod.RemoteAuth(lambda v: self._verify_sigv4(v, request)) if self.allow_remote else None
         decision = policy_mod.decide(view, self.policy, remote_auth, is_s3=lambda _: _is_s3(context))
         if decision.allowed:
+            if policy_mod.is_data_plane(view):  # let in as an app's API: what it would be otherwise, for later
+                strict = policy_mod.decide(view, self.policy, remote_auth, is_s3=lambda _: _is_s3(context),
+                                           as_data_plane=False)
+                if not strict.allowed:
+                    context.__dict__[OFF_DATA_PLANE] = (view, strict)
             return
         _remember(view, decision)
         LOG.warning("Sandbox refused %s %s from %s (Host %s, Origin %s): %s", request.method, request.path,
@@ -90,6 +95,27 @@ def _wants_json(view: policy_mod.Request) -> bool:
     accept = (view.header("Accept") or "").lower()
     return bool(view.header("X-Amz-Target")) or "json" in content_type or "json" in accept \
         or view.path.startswith(("/_sandbox", "/_localstack", "/2015-03-31", "/2021-10-31"))
+
+
+OFF_DATA_PLANE = "sandbox_off_data_plane"  # context key: the verdict on a request let in as an app's API alone
+
+
+def refuse_off_data_plane(chain: HandlerChain, context: RequestContext, response: Response) -> None:
+    """First of `serve_custom_service_request_handlers`: a request let in only as an app's API (cross-site, or
+    unsigned) that reached an AWS service instead - no API Gateway or function URL route took it - is refused as it
+    would have been. Layered under policy.is_data_plane, which mirrors LocalStack's routes: a path the guard took for
+    an API's once went to CloudFormation (`/_aws/execute-api/?Action=CreateStack` from a page's form)."""
+    held = context.__dict__.get(OFF_DATA_PLANE)
+    if held is None or context.service is None:
+        return
+    view, decision = held
+    decision = policy_mod.Decision(False, decision.status, f"{decision.reason} (it reached "
+                                   f"{context.service.service_name}, not an app's API)", decision.kind)
+    _remember(view, decision)
+    LOG.warning("Sandbox refused %s %s (reached %s, not an app's API): %s", view.method, view.path,
+                context.service.service_name, decision.reason)
+    refuse(response, decision, wants_json=_wants_json(view))
+    chain.stop()
 
 
 def refuse(response: Response, decision: policy_mod.Decision, wants_json: bool) -> None:

@@ -48,7 +48,10 @@ class SandboxRuntimeServer(TwistedRuntimeServer):
         from rolo.serving.twisted import TwistedGateway
         from localstack.aws.serving.twisted import TLSMultiplexerFactory
 
-        from sandbox.security.engine.gateway import RequestGuard, harden_response, policy_from_env
+        from localstack.aws import handlers
+
+        from sandbox.security.engine.gateway import (RequestGuard, harden_response, policy_from_env,
+                                                     refuse_off_data_plane)
 
         allow_remote = os.environ.get("SANDBOX_ALLOW_REMOTE", "") in ("1", "true")
         for address in listen:
@@ -57,6 +60,7 @@ class SandboxRuntimeServer(TwistedRuntimeServer):
                                     "loopback only unless started with --allow-remote")
         guard = RequestGuard(policy_from_env(listen[0].port))
         gateway.request_handlers.insert(0, guard)
+        handlers.serve_custom_service_request_handlers.handlers.insert(0, refuse_off_data_plane)
         gateway.response_handlers.append(harden_response)
         _restrict_cors_origins(guard.policy)
 
