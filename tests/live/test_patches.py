@@ -1120,3 +1120,28 @@ def test_a_bucket_update_applies_what_changed_only_and_reports_what_it_cannot(sb
     bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=out["Queue"], MaxNumberOfMessages=10,
                                                      WaitTimeSeconds=1).get("Messages", [])]
     assert sum("s3:TestEvent" in b for b in bodies) == 1, bodies  # the create's, not one more per update
+
+
+def test_a_failed_create_leaves_the_resource_it_clashed_with_and_its_data(sb, tmp_path, helpers):
+    """cfn_delete_spares_foreign: a stack naming an existing table failed ("Table already exists") and its clean-up
+    deleted that table, data and all: LocalStack's DeleteStack removed every resource of the template by name."""
+    ddb = sb.client("dynamodb")
+    name = helpers.unique("shared-orders")
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    ddb.put_item(TableName=name, Item={"pk": {"S": "precious"}})
+    (tmp_path / "template.yaml").write_text(f"""Resources:
+  Jobs: {{Type: AWS::SQS::Queue}}
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: {name}
+      BillingMode: PAY_PER_REQUEST
+      KeySchema: [{{AttributeName: pk, KeyType: HASH}}]
+      AttributeDefinitions: [{{AttributeName: pk, AttributeType: S}}]
+""")
+    with pytest.raises(Exception, match="already exists"):
+        sb.deploy(str(tmp_path / "template.yaml"), stack_name="clash")
+    assert ddb.get_item(TableName=name, Key={"pk": {"S": "precious"}})["Item"] == {"pk": {"S": "precious"}}
+    assert "clash" not in {s["name"] for s in sb.stacks()}
+    assert [u for u in sb.client("sqs").list_queues().get("QueueUrls", []) if "clash-Jobs" in u] == []
