@@ -634,7 +634,10 @@ class Builder:
         try:
             copy_source(build.source, scratch)
             if deps is not None:
-                (scratch / "node_modules").symlink_to(deps, target_is_directory=True)
+                # a folder of hard links, not a symlink to the cache: esbuild resolves a symlinked package to its
+                # real path, where no node_modules holds that package's own dependencies ("Could not resolve
+                # @smithy/core/client" for the AWS SDK v3); sam build bundles from a real node_modules too
+                shutil.copytree(deps, scratch / "node_modules", copy_function=_link_or_copy, symlinks=True)
             entries = resolve_entry_points(scratch, build.esbuild["EntryPoints"], build.logical_id)
             out.mkdir(parents=True)
             self._run(build, "esbuild", [str(esbuild), *entries, *esbuild_args(build.esbuild, out)], cwd=scratch)

@@ -1,10 +1,14 @@
 import { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { v4 as uuidv4, validate, version } from 'uuid';
+import createDebug from 'debug';
+
+const debug = createDebug('hello-world');
 
 interface Greeting {
     message: string;
     requestId: string;
     uuidVersion: number;
+    humanized: string;
 }
 
 /**
@@ -22,7 +26,9 @@ export const lambdaHandler = async (event: APIGatewayProxyEvent): Promise<APIGat
         message: 'hello world',
         requestId,
         uuidVersion: validate(requestId) ? version(requestId) : -1,
+        humanized: createDebug.humanize(60000),
     };
+    debug('greeting %o', greeting);
     return {
         statusCode: 200,
         body: JSON.stringify(greeting),
