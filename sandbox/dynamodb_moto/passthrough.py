@@ -89,6 +89,28 @@ class ParsedOnDemand(Mapping):
         return repr(self._data())
 
 
+def as_aws_answers(operation: str, request, body: bytes) -> bytes:
+    """moto's answer to an item operation without what AWS leaves out: `ConsumedCapacity` unless the request asked
+    for it (ReturnConsumedCapacity TOTAL or INDEXES), and an empty `Attributes` (DeleteItem of no item with
+    ReturnValues ALL_OLD, UpdateItem without ReturnValues). `const {Attributes} = await ddb.send(delete)`, then
+    `if (!Attributes) return 404`, never answered 404. `body` itself when nothing is to go (no copy, no parse)."""
+    if operation not in ITEM_OPERATIONS or not body:
+        return body
+    asked = (request or {}).get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES")
+    drop_capacity = not asked and b'"ConsumedCapacity"' in body
+    if not drop_capacity and b'"Attributes": {}' not in body:
+        return body
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return body
+    if drop_capacity:
+        answer.pop("ConsumedCapacity", None)
+    if answer.get("Attributes") == {}:
+        del answer["Attributes"]
+    return json.dumps(answer).encode()
+
+
 def forward(context: RequestContext, request: ServiceRequest) -> ServiceResponse | Response:
     """The fallback to moto of our DynamoDB provider (in place of LocalStack's `_proxy_moto`)."""
     answer = dispatch_to_moto(context)
@@ -96,9 +118,12 @@ def forward(context: RequestContext, request: ServiceRequest) -> ServiceResponse
         parsed = parse_response(context.operation, context.protocol, answer, include_response_metadata=False)
         raise_service_exception(answer, parsed)
         return parsed
-    body = answer.get_data()
+    raw = answer.get_data()
+    body = as_aws_answers(context.operation.name, request, raw)
     headers = {"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": context.request_id}
-    if not body:
+    if body is not raw:
+        headers["x-amz-crc32"] = str(binascii.crc32(body))
+    elif not body:
         body, headers["x-amz-crc32"] = b"{}", EMPTY_CHECKSUM
     elif checksum := answer.headers.get("x-amz-crc32"):
         headers["x-amz-crc32"] = checksum

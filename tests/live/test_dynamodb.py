@@ -708,3 +708,22 @@ def test_an_idle_stream_mapping_waits_between_empty_polls_and_still_delivers(sb,
     ddb.put_item(TableName=source, Item=item("after-quiet", v=1))
     batches = helpers.wait_for(lambda: received_batches(sb, sink), timeout=10, message="the record after the quiet")
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for b in batches for r in b] == ["after-quiet"]
+
+
+def test_write_answers_leave_out_what_aws_leaves_out(sb, helpers):
+    """moto answered an empty `Attributes` (DeleteItem of no item with ALL_OLD, UpdateItem without ReturnValues) and
+    `ConsumedCapacity` nobody asked for: `if (!Attributes) return 404` never answered 404."""
+    ddb = client(sb, "dynamodb")
+    name = helpers.unique("answers")
+    create_table(sb, name)
+    put = ddb.put_item(TableName=name, Item=item("a", v=1))
+    assert "ConsumedCapacity" not in put and "Attributes" not in put
+    gone = ddb.delete_item(TableName=name, Key={"pk": {"S": "nope"}}, ReturnValues="ALL_OLD")
+    assert "Attributes" not in gone and "ConsumedCapacity" not in gone
+    updated = ddb.update_item(TableName=name, Key={"pk": {"S": "a"}}, UpdateExpression="SET v = :v",
+                              ExpressionAttributeValues={":v": {"N": "2"}})
+    assert "Attributes" not in updated and "ConsumedCapacity" not in updated
+    old = ddb.delete_item(TableName=name, Key={"pk": {"S": "a"}}, ReturnValues="ALL_OLD", ReturnConsumedCapacity="TOTAL")
+    assert old["Attributes"] == item("a", v=2) and old["ConsumedCapacity"]["TableName"] == name
+    got = ddb.get_item(TableName=name, Key={"pk": {"S": "a"}})
+    assert "Item" not in got and "ConsumedCapacity" not in got
