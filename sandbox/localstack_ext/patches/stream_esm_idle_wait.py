@@ -8,14 +8,17 @@ once. With stream-audit deployed, an idle sandbox spent 90-107 % of a core on ~1
 recorder's history filled with them (70 MB of spans in minutes).
 
 Workaround: after a round over every shard of the stream that found no records, the poller waits IDLE_POLL_SECONDS
-(AWS polls a DynamoDB stream's shards 4 times a second; a mapping stopped meanwhile ends at most that much later,
-or at once at shutdown). A round that found records polls again at once.
+(AWS polls a DynamoDB stream's shards 4 times a second); stopping, deleting or shutting down the mapping ends the
+wait at once. A round that found records polls again at once.
 """
 
 from __future__ import annotations
 
+import threading
+
 TARGET = "localstack.services.lambda_.event_source_mapping.pollers.stream_poller"
 IDLE_POLL_SECONDS = 0.25
+WAKE = "_sandbox_stream_wake"  # the poller's event: set when its mapping stops, is deleted or LocalStack stops
 
 
 def apply() -> None:
@@ -32,6 +35,10 @@ def apply() -> None:
 
     def poll_events(self):
         self.__dict__["_sandbox_found"] = None
+        wake = self.__dict__.get(WAKE)
+        if wake is None:
+            wake = self.__dict__[WAKE] = threading.Event()
+        wake.clear()  # before the poll: a stop during it sets it again, and the wait below ends at once
         try:
             return original_poll_events(self)
         finally:
@@ -42,8 +49,21 @@ def apply() -> None:
                 empty = self.__dict__["_sandbox_empty_shards"] = self.__dict__.get("_sandbox_empty_shards", 0) + 1
                 if empty >= max(1, len(self.shards or ())):  # a whole round: wait, as AWS's pollers do
                     self.__dict__["_sandbox_empty_shards"] = 0
-                    self._is_shutdown.wait(IDLE_POLL_SECONDS)
+                    wake.wait(IDLE_POLL_SECONDS)
 
     get_records._sandbox_patch = poll_events._sandbox_patch = True
     StreamPoller.get_records = get_records
     StreamPoller.poll_events = poll_events
+
+    # a mapping stopped, deleted or shut down ends its wait at once: its worker then leaves the loop (a deleted
+    # mapping stayed "Deleting" through the wait; the worker's own event is not the poller's)
+    from localstack.services.lambda_.event_source_mapping.esm_worker import EsmWorker
+
+    for name in ("stop", "delete", "stop_for_shutdown"):
+        def stop(self, _original=getattr(EsmWorker, name)):
+            _original(self)
+            wake = getattr(getattr(self, "poller", None), "__dict__", {}).get(WAKE)
+            if wake is not None:
+                wake.set()
+
+        setattr(EsmWorker, name, stop)

@@ -30,7 +30,7 @@ from time import perf_counter, perf_counter_ns
 
 from localstack.utils.xray.trace_header import TraceHeader
 
-from sandbox.observability import callers, correlation, noise, resources, units
+from sandbox.observability import callers, correlation, noise, probes, resources, units
 from sandbox.observability.engine import propagation
 from sandbox.observability import recorder as recorder_mod
 from sandbox.observability.preview import preview
@@ -336,8 +336,9 @@ def service_span(ts, duration_ms, span_id, trace_id, parent_id, corr, caller, ho
         "request": preview(params, json_body_bytes=request_bytes),
         "response": preview(result, json_body_bytes=response_bytes),  # None after an error: no answer
         # what a stack operation does to its resources is CloudFormation's (cfn_hops): shown with --all, unless it
-        # failed (what made a deploy fail stays in `events --errors`)
-        "noise": (hop_kind == "cfn-deploy" and status < 400) or
+        # failed other than as an existence probe (what made a deploy fail stays in `events --errors`)
+        "noise": (hop_kind == "cfn-deploy" and (status < 400 or probes.is_expected_probe(
+            {"kind": "request", "error": error, "service": service, "operation": operation, "injected": injected}))) or
         noise.is_noise(service, operation, internal, resource_name, params, result, user_agent=user_agent),
         "injected": injected,
         "attrs": attrs,
