@@ -320,6 +320,9 @@ class Deployer:
         self.region = region or sandbox.settings.region
         self.cfn = sandbox.client("cloudformation", region=self.region, observer=observer)
         self.s3 = sandbox.client("s3", region=self.region, observer=observer)
+        # what the deployer reads to follow a stack (its status, events, resources, exports) is the sandbox's own
+        # watching, not the user's traffic: a deploy's ~250 polls filled the service map ("external -> stack")
+        self.watch = sandbox.client("cloudformation", region=self.region, observer=True)
 
     # --- packaging -------------------------------------------------------------------------------------
     @property
@@ -364,7 +367,7 @@ class Deployer:
     # --- stacks ----------------------------------------------------------------------------------------
     def stack(self, name: str) -> dict | None:
         try:
-            return self.cfn.describe_stacks(StackName=name)["Stacks"][0]
+            return self.watch.describe_stacks(StackName=name)["Stacks"][0]
         except ClientError as e:
             if "does not exist" in str(e):
                 return None
@@ -473,7 +476,7 @@ class Deployer:
             return before["StackStatus"] == "DELETE_IN_PROGRESS"
         from sandbox.deploy.imports import importers
 
-        used = importers(self.cfn, st)
+        used = importers(self.watch, st)
         if used:  # AWS refuses the delete (LocalStack deleted it, the importers kept the deleted resources' names)
             uses = "; ".join(f"export {export} is imported by {', '.join(stacks)}" for export, stacks in used.items())
             users = sorted({s for stacks in used.values() for s in stacks})
@@ -484,7 +487,7 @@ class Deployer:
 
     def list_stacks(self) -> list[dict]:
         out = []
-        for page in self.cfn.get_paginator("describe_stacks").paginate():
+        for page in self.watch.get_paginator("describe_stacks").paginate():
             for st in page["Stacks"]:
                 if st["StackStatus"] != "DELETE_COMPLETE":
                     out.append({"name": st["StackName"], "status": st["StackStatus"],
@@ -556,7 +559,7 @@ class Deployer:
             if not existing:
                 return {}
             return {r["LogicalResourceId"]: r["ResourceType"]
-                    for r in self.cfn.describe_stack_resources(StackName=stack_name)["StackResources"]}
+                    for r in self.watch.describe_stack_resources(StackName=stack_name)["StackResources"]}
 
         taken = named_resources.conflicts(self.sandbox, template, parameters, stack_name, self.region,
                                           public_layers.SANDBOX_ACCOUNT, own)
@@ -590,7 +593,7 @@ class Deployer:
 
     def _event_ids(self, stack_name: str) -> set[str]:
         try:
-            return {e["EventId"] for e in self.cfn.describe_stack_events(StackName=stack_name)["StackEvents"]}
+            return {e["EventId"] for e in self.watch.describe_stack_events(StackName=stack_name)["StackEvents"]}
         except ClientError:
             return set()
 
@@ -600,7 +603,7 @@ class Deployer:
 
         def drain() -> None:
             try:
-                raw = self.cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
+                raw = self.watch.describe_stack_events(StackName=stack_name)["StackEvents"]
             except ClientError:
                 raw = []
             for e in reversed(raw):  # oldest first
@@ -678,7 +681,7 @@ class Deployer:
             else:
                 raise DeployError(f"stack {stack_name} was not deleted within {timeout:.0f}s")
             if attempt >= 1:
-                resources = self.cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
+                resources = self.watch.describe_stack_resources(StackName=stack_name)["StackResources"]
                 retain = [r["LogicalResourceId"] for r in resources
                           if r["ResourceStatus"] in ("CREATE_FAILED", "DELETE_FAILED")]
             time.sleep(0.3)

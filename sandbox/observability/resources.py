@@ -44,6 +44,9 @@ def queue_arn(queue_url: str, account: str, region: str) -> tuple[str, str]:
 
 
 def _name_from_arn(arn: str) -> str:
+    resource = arn.split(":", 5)[-1]
+    if "/stream/" in resource:  # a DynamoDB stream (table/<name>/stream/<label>): its table's name - the label is a
+        return resource.split("/stream/", 1)[0].rsplit("/", 1)[-1]  # time with colons, it was "11.758"
     tail = arn.rsplit(":", 1)[-1]
     return tail.rsplit("/", 1)[-1] if "/" in tail else tail
 
