@@ -88,7 +88,7 @@ def mark_start(chain, context, response) -> None:
     host = environ.get("HTTP_HOST") or ""
     if path.startswith(EXECUTE_API_PREFIX) or "/_user_request_" in path or ".execute-api." in host:
         _open_apigw(rec, state, context)
-    elif ".lambda-url." in host:
+    elif ".lambda-url." in host and _routed_to_function_url(path, host):
         _open_function_url(rec, state, context, host)
     rec.self_ns += perf_counter_ns() - t0
 
@@ -427,6 +427,15 @@ def _open_external(rec, state: RequestState, context) -> None:
     rec.open(state.span_id, state.trace_id, corr, caller)
     environ["HTTP_X_AMZN_TRACE_ID"] = f"Root={state.trace_id};Parent={state.span_id};Sampled=1"
     state.prev = propagation.set_current(propagation.Current(state.trace_id, state.span_id))
+
+
+def _routed_to_function_url(path: str, host: str) -> bool:
+    """Whether LocalStack's URL router takes this request (the request guard's reading of its routes): a host that
+    merely contains `.lambda-url.` goes to the control plane, and so do LocalStack's own paths."""
+    from sandbox.security import policy
+
+    return not path.startswith(policy.RESERVED_PATH_PREFIXES) and \
+        policy.DATA_PLANE_HOST.match(policy.split_host(host)) is not None
 
 
 def _open_function_url(rec, state: RequestState, context, host: str) -> None:
