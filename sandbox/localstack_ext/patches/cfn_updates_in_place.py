@@ -10,8 +10,9 @@ indexes, stream or TTL. `sandbox deploy` said "UPDATE_COMPLETE".
 Workarounds:
 * updates for the commonest: AWS::Events::Rule (PutRule and PutTargets again under the rule's name, stale targets
   removed), AWS::Lambda::Url (UpdateFunctionUrlConfig), AWS::Lambda::EventInvokeConfig (PutFunctionEventInvokeConfig
-  replaces the whole config, as the resource's properties do), AWS::S3::Bucket (what its create applies, applied
-  again to the existing bucket; notifications, CORS, tags and website removed when the template removes them);
+  replaces the whole config, as the resource's properties do), AWS::S3::Bucket (of what its create applies, what
+  changed: notifications, versioning, CORS, tags, website, object lock; re-applying an unchanged notification sent
+  S3's test event to the queues again; its other changes, a lifecycle say, are reported as below);
   AWS::StepFunctions::StateMachine's own update kept, with its Name (it read "unknown" after any update) and RoleArn;
 * for every other type, a change LocalStack cannot apply is reported: the resource's event carries NOT_APPLIED and
   the changed properties (the deployer turns it into a warning: sandbox/deploy/deployer.py). A "Dynamic" update
@@ -52,8 +53,8 @@ def _schema_properties(provider, kind: str) -> frozenset[str]:
 
 
 def not_applied_event(request, provider):
-    """SUCCESS with the previous state, as LocalStack answers, but saying what was not applied; None when nothing
-    changed (a Dynamic update, re-evaluated because something it refers to changed, whose values did not)."""
+    """SUCCESS with the previous state, as LocalStack answers, but saying what was not applied; nothing said when
+    nothing changed (a Dynamic update, re-evaluated because something it refers to changed, whose values did not)."""
     from localstack.services.cloudformation.resource_provider import OperationStatus, ProgressEvent
 
     changed = changed_properties(request.desired_state or {}, request.previous_state or {},
