@@ -1,5 +1,6 @@
 """moto's own DynamoDB answers passed on (sandbox/dynamodb_moto/passthrough.py) read the same to an SDK as LocalStack's
-re-serialized ones: every operation of a table's life, every attribute type, run against moto in this process.
+re-serialized ones, less what AWS leaves out (`as_aws_answers`): every operation of a table's life, every attribute
+type, run against moto in this process.
 
 For each request the one answer moto wrote is turned both ways - as the passthrough sends it, and as LocalStack did
 (parse_response, then its JSON serializer) - and botocore parses both for the operation's output shape."""
@@ -19,6 +20,7 @@ from localstack.aws.api import CommonServiceException, ServiceException  # noqa:
 from localstack.aws.client import parse_response  # noqa: E402
 from localstack.aws.forwarder import create_aws_request_context  # noqa: E402
 from localstack.aws.protocol.serializer import create_serializer  # noqa: E402
+from localstack.http import Response  # noqa: E402
 
 from sandbox.dynamodb_moto import binary_values, passthrough  # noqa: E402
 
@@ -144,7 +146,10 @@ def test_passed_on_answers_read_as_localstack_serialized_ones(moto_answers, monk
         assert sent.headers["x-amzn-RequestId"] == context.request_id
         assert sent.headers["x-amz-crc32"] == str(binascii.crc32(sent.get_data())), "botocore verifies it"
         assert sent.get_data(), "an empty body where LocalStack sent {}"
-        raw = moto_answers[-1]
+        # moto's answer less what AWS leaves out (an empty Attributes, ConsumedCapacity not asked for), which the
+        # passthrough drops and LocalStack's way would have kept
+        moto = moto_answers[-1]
+        raw = Response(passthrough.as_aws_answers(name, params, moto.get_data()), moto.status_code, moto.headers)
         localstack_way = create_serializer(context.service).serialize_to_response(
             parse_response(context.operation, context.protocol, raw, include_response_metadata=False),
             context.operation, context.request.headers, context.request_id)
