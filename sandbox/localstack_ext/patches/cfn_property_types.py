@@ -73,6 +73,8 @@ _schemas: dict[type, dict] = {}
 
 
 def schema_of(provider) -> dict:
+    """A resource provider's schema (its SCHEMA: a path to the JSON, or the loaded dict), read once per class; {}
+    when it has none. Shared with cfn_updates_in_place."""
     while "_provider" in getattr(provider, "__dict__", {}):
         provider = provider.__dict__["_provider"]  # a provider wrapped by patch cfn_updates_in_place
     cls = type(provider)

@@ -21,7 +21,6 @@ Workarounds:
 
 from __future__ import annotations
 
-import json
 import logging
 
 TARGET = "localstack.services.cloudformation.resource_provider"
@@ -40,16 +39,11 @@ def changed_properties(desired: dict, previous: dict, read_only: frozenset[str],
 
 
 def _schema_properties(provider, kind: str) -> frozenset[str]:
-    """The resource's `kind` properties (readOnlyProperties, createOnlyProperties) from its schema: a path to the
-    JSON, or the loaded dict."""
-    try:
-        schema = provider.SCHEMA
-        if not isinstance(schema, dict):
-            with open(schema) as f:
-                schema = json.load(f)
-        return frozenset(p.rsplit("/", 1)[-1] for p in schema.get(kind, []))
-    except (AttributeError, OSError, TypeError, ValueError):
-        return frozenset()
+    """The resource's `kind` properties (readOnlyProperties, createOnlyProperties), from its schema as
+    cfn_property_types reads and keeps it (once per provider class, not on every update)."""
+    from sandbox.localstack_ext.patches.cfn_property_types import schema_of
+
+    return frozenset(p.rsplit("/", 1)[-1] for p in schema_of(provider).get(kind, []))
 
 
 def not_applied_event(request, provider):
