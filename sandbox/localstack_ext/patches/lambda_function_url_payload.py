@@ -44,6 +44,7 @@ def result_cookies(payload) -> list[str]:
 
 
 FORBIDDEN = b'{"Message":"Forbidden"}'
+CONFIG_ENVIRON_KEY = "sandbox.function_url_config"  # the config found for a request: the recorder's span reads it
 
 
 def url_config(url_id: str, region: str):
@@ -98,7 +99,7 @@ def apply() -> None:
         return response
 
     def handle_lambda_url_invocation(self, request, api_id, region, **url_params):
-        config = url_config(api_id, region)
+        config = request.environ[CONFIG_ENVIRON_KEY] = url_config(api_id, region)
         if config is not None and config.auth_type == "AWS_IAM" and not is_signed(request):
             from localstack.http import Response
 

@@ -446,17 +446,18 @@ def _open_function_url(rec, state: RequestState, context, host: str) -> None:
     _open_external(rec, state, context)
 
 
-def _function_url_target(url_id: str, region: str) -> tuple[str | None, str | None]:
-    """(function ARN, auth type) of the function URL `url_id`, found as LocalStack's URL router finds it."""
-    from sandbox.localstack_ext.patches.lambda_function_url_payload import url_config
+def _function_url_target(environ: dict, url_id: str, region: str) -> tuple[str | None, str | None]:
+    """(function ARN, auth type) of the function URL `url_id`: the config the URL router's patch found for this
+    request (lambda_function_url_payload), or looked up as it looks it up (a request the router never reached)."""
+    from sandbox.localstack_ext.patches.lambda_function_url_payload import CONFIG_ENVIRON_KEY, url_config
 
-    config = url_config(url_id, region)
+    config = environ[CONFIG_ENVIRON_KEY] if CONFIG_ENVIRON_KEY in environ else url_config(url_id, region)
     return (config.function_arn, config.auth_type) if config is not None else (None, None)
 
 
 def _function_url_span(state: RequestState, context, response) -> dict:
     url_id, region = state.url
-    arn, auth_type = _function_url_target(url_id, region)
+    arn, auth_type = _function_url_target(context.request.environ, url_id, region)
     parts = arn.split(":") if arn else []
     account = parts[4] if len(parts) > 6 else None
     request = context.request
