@@ -28,6 +28,8 @@ import os
 import threading
 import weakref
 
+from sandbox.localstack_ext import esm_wake
+
 TARGET = "localstack.services.lambda_.event_source_mapping.pollers.sqs_poller"
 ENABLED = (os.environ.get("SANDBOX_ESM_WAKE_ON_MESSAGE") or "1") not in ("0", "false", "no")
 IDLE_WAIT = float(os.environ.get("SANDBOX_ESM_IDLE_WAIT_SECONDS") or 10)
@@ -45,19 +47,18 @@ def wake(queue_arn: str) -> None:
 
 
 def wake_event(poller) -> threading.Event:
-    """The poller's own wake-up event, registered under its queue."""
-    event = poller.__dict__.get("_sandbox_wake")
-    if event is None:
-        event = poller.__dict__["_sandbox_wake"] = threading.Event()
-        with _lock:
-            _waiters.setdefault(poller.source_arn, weakref.WeakSet()).add(event)
+    """The poller's own wake-up event (sandbox/localstack_ext/esm_wake.py), registered under its queue."""
+    if esm_wake.KEY in poller.__dict__:
+        return poller.__dict__[esm_wake.KEY]
+    event = esm_wake.wake_event(poller)
+    with _lock:
+        _waiters.setdefault(poller.source_arn, weakref.WeakSet()).add(event)
     return event
 
 
 def apply() -> None:
     if not ENABLED:
         return
-    from localstack.services.lambda_.event_source_mapping.esm_worker import EsmWorker
     from localstack.services.lambda_.event_source_mapping.pollers.poller import EmptyPollResultsException
     from localstack.services.lambda_.event_source_mapping.pollers.sqs_poller import SqsPoller
     from localstack.services.sqs.models import FifoQueue, StandardQueue
@@ -84,11 +85,4 @@ def apply() -> None:
 
     SqsPoller.poll_events = poll_events
 
-    for name in ("stop", "delete", "stop_for_shutdown"):
-        def stop(self, _original=getattr(EsmWorker, name)):
-            _original(self)  # sets the worker's shutdown event first: the woken loop then ends
-            event = getattr(self, "poller", None) and self.poller.__dict__.get("_sandbox_wake")
-            if event is not None:
-                event.set()
-
-        setattr(EsmWorker, name, stop)
+    esm_wake.install()  # stopping, disabling or deleting the mapping wakes its poller too

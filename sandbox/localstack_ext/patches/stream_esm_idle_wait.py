@@ -14,11 +14,10 @@ wait at once. A round that found records polls again at once.
 
 from __future__ import annotations
 
-import threading
+from sandbox.localstack_ext import esm_wake
 
 TARGET = "localstack.services.lambda_.event_source_mapping.pollers.stream_poller"
 IDLE_POLL_SECONDS = 0.25
-WAKE = "_sandbox_stream_wake"  # the poller's event: set when its mapping stops, is deleted or LocalStack stops
 
 
 def apply() -> None:
@@ -35,9 +34,7 @@ def apply() -> None:
 
     def poll_events(self):
         self.__dict__["_sandbox_found"] = None
-        wake = self.__dict__.get(WAKE)
-        if wake is None:
-            wake = self.__dict__[WAKE] = threading.Event()
+        wake = esm_wake.wake_event(self)
         wake.clear()  # before the poll: a stop during it sets it again, and the wait below ends at once
         try:
             return original_poll_events(self)
@@ -57,13 +54,4 @@ def apply() -> None:
 
     # a mapping stopped, deleted or shut down ends its wait at once: its worker then leaves the loop (a deleted
     # mapping stayed "Deleting" through the wait; the worker's own event is not the poller's)
-    from localstack.services.lambda_.event_source_mapping.esm_worker import EsmWorker
-
-    for name in ("stop", "delete", "stop_for_shutdown"):
-        def stop(self, _original=getattr(EsmWorker, name)):
-            _original(self)
-            wake = getattr(getattr(self, "poller", None), "__dict__", {}).get(WAKE)
-            if wake is not None:
-                wake.set()
-
-        setattr(EsmWorker, name, stop)
+    esm_wake.install()
