@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 import uuid
@@ -105,9 +106,17 @@ def pytest_runtest_protocol(item, nextitem):
         return (yield)
 
 
+def _terminate_as_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Sandbox:
     os.environ.update(HOST_SECRETS)
+    # A SIGTERM (a CI job's timeout, `kill` of the run) ends the run as Ctrl-C does: pytest then tears the session's
+    # fixtures down and the sandbox below is stopped. By default SIGTERM ended pytest at once and left the embedded
+    # LocalStack and its functions running (it runs in a session of its own).
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     # Not under /tmp: a function gets a private /tmp only when nothing the sandbox needs lives there, and the
     # tests are to see what a user's sandbox (./.sandbox in a project) does.
     state = Path(tempfile.mkdtemp(prefix="sandbox-test-state-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None))
@@ -121,6 +130,7 @@ def sandbox() -> Sandbox:
     sb = Sandbox(settings)
     sb.up(timeout=120)
     yield sb
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a SIGTERM now would cut the stop short; `down` is bounded
     # No test may have made LocalStack reach beyond loopback (test_loopback_guard_* provokes 0.0.0.0 on purpose).
     unexpected = [b for b in (sb.info() or {}).get("blocked_connections", []) if "0.0.0.0" not in b]
     stopped = sb.down()

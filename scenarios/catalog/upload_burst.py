@@ -3,8 +3,9 @@ is set by the worker's batch size and concurrency.
 
 * broken: the worker is held to one environment (reserved concurrency 1, "to protect the database") and takes one
   message per invocation (BatchSize 1). The jobs wait in the queue. The mapping's other pollers are throttled
-  (429) and their messages go back to the queue for a visibility timeout (here 3 s = the function timeout, the
-  least AWS accepts), with a higher receive count.
+  (429) and back off, as AWS's do; a throttled batch is tried again only while its visibility timeout leaves room
+  for a whole run (here none: 3 s = the function timeout, the least AWS accepts), so its message waits out the
+  visibility timeout and comes back with a higher receive count.
 * fixed: batches of up to 5 and no reservation: several environments drain the queue in parallel (visibility
   timeout 60 s = 6 x the 10 s function timeout).
 
@@ -110,8 +111,8 @@ def burst(ctx: RunContext) -> None:
         ctx.observe("worker.throttled_invokes", throttled)
         ctx.observe("worker.max_concurrent", km.max_overlap(km.executions(spans, worker)))
         if throttled:
-            ctx.narrate(f"{throttled} invokes of the mapping were throttled (429); their messages waited a visibility "
-                        f"timeout and came back with a higher receive count")
+            ctx.narrate(f"{throttled} invokes of the mapping were throttled (429); the mapping backed off, and "
+                        f"their messages waited a visibility timeout and came back with a higher receive count")
     ctx.narrate(f"drained {n} jobs in {drain_s:.1f} s ({n / drain_s:.1f} jobs/s) with {invocations} invocations; "
                 f"at most {sampler.max_visible} jobs were waiting")
 
@@ -146,8 +147,8 @@ SCENARIO = Scenario(
         Step("A burst of uploads", burst,
              "All uploads arrive within a second or two. Watch the queue depth: the ingest function turns each upload "
              "into a job at once, the worker takes them off as fast as its batch size and concurrency allow. With "
-             "reserved concurrency 1 the mapping's extra pollers get 429 TooManyRequests and their messages wait a "
-             "visibility timeout before they are tried again."),
+             "reserved concurrency 1 the mapping's extra pollers get 429 TooManyRequests: the mapping backs off (fewer "
+             "batches in flight) and their messages wait a visibility timeout before they are tried again."),
     ],
     expectations=[
         Expectation("jobs not done", lambda c: c.observations["burst.not_done"], "==", 0,

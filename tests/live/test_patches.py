@@ -543,6 +543,78 @@ def test_maximum_concurrency_caps_an_sqs_mappings_batches_in_flight(sb, maximum_
     assert _most_at_once(runs()) == expected
 
 
+# --- sqs_esm_concurrency: a throttled batch backs off, and is retried while its visibility timeout allows ------------
+THROTTLED_FN = """import time
+def handler(event, context):
+    for record in event["Records"]:
+        print("RUN", record["messageId"], record["attributes"]["ApproximateReceiveCount"])
+    time.sleep(SECONDS)
+"""
+
+
+def _throttled_mapping(sb, *, seconds: float, visibility: int, messages: int) -> tuple[str, list[str]]:
+    """A function held to one environment (reserved concurrency 1, timeout 3 s) that runs `seconds` per message,
+    behind a BatchSize-1 mapping of a queue with `messages` waiting: four of the mapping's five pollers are
+    throttled. Returns the function and the messages' ids."""
+    from conftest import create_function, unique
+
+    lam, sqs = sb.client("lambda"), sb.client("sqs")
+    fn = create_function(sb, THROTTLED_FN.replace("SECONDS", str(seconds)), timeout=3)
+    lam.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=1)
+    queue = sqs.create_queue(QueueName=unique("throttled"),
+                             Attributes={"VisibilityTimeout": str(visibility)})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    ids = [m["MessageId"] for m in sqs.send_message_batch(
+        QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(messages)])["Successful"]]
+    lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=arn, BatchSize=1)
+    return fn, ids
+
+
+def _runs_and_throttles(sb, fn) -> tuple[list[tuple[str, str]], int]:
+    """(message id, receive count) of each run the function logged, and the mapping's invokes refused with 429."""
+    from conftest import log_text
+
+    runs = [tuple(line.split()[1:3]) for line in log_text(sb, fn).splitlines() if line.startswith("RUN ")]
+    spans = sb.events(all=True, service="lambda", resource=fn, limit=5000)["events"]
+    throttles = sum(1 for s in spans if s.get("operation") == "Invoke" and s.get("status") == 429
+                    and fn in (s.get("resource") or ""))
+    return runs, throttles
+
+
+@pytest.mark.live
+def test_a_throttled_sqs_mapping_backs_off_instead_of_cycling_its_messages(sb):
+    """Ten 0.4 s messages, one environment, a visibility timeout no longer than the function's (no time for a
+    retry): the throttled pollers hold back, as AWS's do. Before, they took every visible message within
+    milliseconds, each was throttled and hidden for its visibility timeout, over and over: ~6 throttled invokes per
+    message and receive counts past 10 (upload-burst's broken variant timed out when they reached its
+    MaxReceiveCount)."""
+    from conftest import wait_for
+
+    fn, ids = _throttled_mapping(sb, seconds=0.4, visibility=3, messages=10)
+    wait_for(lambda: {m for m, _ in _runs_and_throttles(sb, fn)[0]} == set(ids), timeout=90,
+             message="every message processed")
+    runs, throttles = _runs_and_throttles(sb, fn)
+    assert sorted(m for m, _ in runs) == sorted(ids), "a message ran twice"
+    assert 0 < throttles < 2 * len(ids), f"{throttles} throttled invokes for {len(ids)} messages"
+    assert max(int(count) for _, count in runs) <= 3, runs
+
+
+@pytest.mark.live
+def test_a_throttled_sqs_batch_is_retried_while_its_visibility_timeout_allows(sb):
+    """Visibility 30 s, function timeout 3 s: a throttled batch is invoked again after its back-off, with the
+    messages it holds, as AWS retries it until its visibility timeout. Every message runs once, at its first
+    receive; before, each throttled message waited out its 30 s and came back with a receive count of 2."""
+    from conftest import wait_for
+
+    fn, ids = _throttled_mapping(sb, seconds=0.5, visibility=30, messages=6)
+    wait_for(lambda: len(_runs_and_throttles(sb, fn)[0]) >= len(ids), timeout=25,
+             message="every message processed within the visibility timeout")
+    runs, throttles = _runs_and_throttles(sb, fn)
+    assert sorted(m for m, _ in runs) == sorted(ids)
+    assert {count for _, count in runs} == {"1"}, runs
+    assert throttles > 0, "nothing was throttled: the test no longer shows a retry"
+
+
 # --- lambda_keepalive_timers: one shared timer thread still stops idle environments --------------------------------
 @pytest.mark.live
 def test_an_idle_environment_is_stopped_after_its_keepalive_and_the_next_call_is_cold(monkeypatch):

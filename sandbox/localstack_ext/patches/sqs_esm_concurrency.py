@@ -14,6 +14,17 @@ FIFO queues keep one batch at a time (ordering within a message group).
 
 The mapping's `ScalingConfig.MaximumConcurrency` caps that number, as on AWS (LocalStack stores it and ignores it:
 the poller never sees the mapping's configuration, so EsmWorker.__init__ hands it over).
+
+A throttled batch (the function's reserved concurrency reached: Invoke answers 429 TooManyRequestsException) backs
+off as AWS's does ("Backoff strategy for failed invocations", Lambda operator guide): its slot stays taken for a
+back-off that doubles with the mapping's throttles (THROTTLE_BACKOFF up to THROTTLE_BACKOFF_MAX; a quiet
+THROTTLE_QUIET starts it over), so the mapping has fewer batches in flight while it is throttled, and the batch is
+tried again while its messages' visibility timeout leaves room for a whole run of the function; past that its
+messages reappear when their visibility timeout ends. In LocalStack's single poller a failed batch reached
+`EsmWorker.poller_loop`, which backs off on any error; with batches on threads of their own nothing did: with
+reserved concurrency 1 and 5 slots, four pollers took every visible message within milliseconds, each was throttled
+and hidden for its visibility timeout, over and over (upload-burst's broken variant: 136-164 throttled invokes for
+24 jobs, receive counts up to 17, a drain of 53-64 s or, past MaxReceiveCount, jobs in the DLQ).
 """
 
 from __future__ import annotations
@@ -21,10 +32,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 
 LOG = logging.getLogger(__name__)
 
 CONCURRENCY = int(os.environ.get("SANDBOX_SQS_ESM_CONCURRENCY") or 5)
+THROTTLE_BACKOFF = 0.5  # seconds a throttled batch's slot stays taken after the mapping's first throttle
+THROTTLE_BACKOFF_MAX = 8.0
+THROTTLE_QUIET = 10.0  # seconds without a throttle after which the back-off starts over
 
 
 TARGET = "localstack.services.lambda_.event_source_mapping.pollers.sqs_poller"
@@ -39,6 +54,40 @@ def batches_in_flight(maximum_concurrency) -> int:
     return max(1, min(CONCURRENCY, cap))
 
 
+def throttled(error: BaseException) -> bool:
+    """Whether a batch failed because Invoke was throttled (botocore's ClientError of the mapping's Lambda client)."""
+    return (getattr(error, "response", None) or {}).get("Error", {}).get("Code") == "TooManyRequestsException"
+
+
+class ThrottleBackoff:
+    """A mapping's back-off on throttles: each throttle within THROTTLE_QUIET of the last doubles the wait."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._streak, self._last = 0, float("-inf")
+
+    def next_wait(self, now: float) -> float:
+        with self._lock:
+            self._streak = 1 if now - self._last > THROTTLE_QUIET else self._streak + 1
+            self._last = now
+            return min(THROTTLE_BACKOFF * 2 ** (self._streak - 1), THROTTLE_BACKOFF_MAX)
+
+
+def retry_window(source_arn: str, function_arn: str | None) -> float:
+    """Seconds after a receive within which a throttled batch may be invoked again: the queue's visibility timeout
+    less the function's timeout (a later run could outlive the messages' invisibility and be delivered twice)."""
+    try:
+        from localstack.services.lambda_.provider_utils import get_function_version_from_arn
+        from localstack.services.sqs.models import sqs_stores
+        from localstack.utils.aws.arns import parse_arn
+
+        arn = parse_arn(source_arn)
+        queue = sqs_stores[arn["account"]][arn["region"]].queues[arn["resource"]]
+        return float(queue.visibility_timeout) - get_function_version_from_arn(function_arn).config.timeout
+    except Exception:  # noqa: BLE001 - a queue or function gone meanwhile: no retry
+        return 0.0
+
+
 def apply() -> None:
     from localstack.services.lambda_.event_source_mapping.esm_worker import EsmWorker
     from localstack.services.lambda_.event_source_mapping.pollers.sqs_poller import SqsPoller
@@ -50,6 +99,11 @@ def apply() -> None:
         if isinstance(poller, SqsPoller):
             scaling = esm_config.get("ScalingConfig") or {}
             poller.__dict__["_sandbox_slot_count"] = batches_in_flight(scaling.get("MaximumConcurrency"))
+            # what a throttled batch's back-off needs: the function, and the worker's stop (set by its stop, delete
+            # and LocalStack's shutdown), which ends a back-off at once
+            poller.__dict__["_sandbox_function_arn"] = esm_config.get("FunctionArn")
+            poller.__dict__["_sandbox_stopped"] = self._shutdown_event
+            poller.__dict__["_sandbox_throttles"] = ThrottleBackoff()
 
     EsmWorker.__init__ = worker_init
 
@@ -81,16 +135,33 @@ def apply() -> None:
             return original_handle_messages(self, messages)
         local.handed_off = True
         slot = slots(self)
+        received = time.monotonic()
 
         def run():
             try:
-                original_handle_messages(self, messages)
+                while True:
+                    try:
+                        return original_handle_messages(self, messages)
+                    except Exception as e:  # noqa: BLE001 - a throttle backs off; anything else as poll_events did
+                        if not throttled(e) or not back_off(self, received):
+                            raise
             except Exception as e:  # noqa: BLE001 - what poll_events would have logged
                 LOG.warning("Polling or batch processing failed: %s", e)
             finally:
                 slot.release()
 
         threading.Thread(target=run, name=f"sqs-esm-batch-{self.source_arn.rsplit(':', 1)[-1]}", daemon=True).start()
+
+    def back_off(poller, received: float) -> bool:
+        """Waits out a throttle holding the batch's slot; True when the batch may be invoked again."""
+        throttles, stopped = poller.__dict__.get("_sandbox_throttles"), poller.__dict__.get("_sandbox_stopped")
+        if throttles is None or stopped is None:
+            return False
+        wait = throttles.next_wait(time.monotonic())
+        if stopped.wait(wait):
+            return False
+        window = retry_window(poller.source_arn, poller.__dict__.get("_sandbox_function_arn"))
+        return time.monotonic() - received <= window
 
     SqsPoller.poll_events = poll_events
     SqsPoller.handle_messages = handle_messages

@@ -1,0 +1,32 @@
+"""sqs_esm_concurrency's back-off on throttles: what doubles, what starts it over, what counts as a throttle."""
+
+from botocore.exceptions import ClientError
+
+from sandbox.localstack_ext.patches import sqs_esm_concurrency as patch
+
+
+def test_each_throttle_of_a_streak_doubles_the_wait_up_to_its_cap():
+    backoff = patch.ThrottleBackoff()
+    waits = [backoff.next_wait(100.0 + i * 0.1) for i in range(7)]
+    assert waits == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+
+
+def test_a_quiet_spell_starts_the_back_off_over():
+    backoff = patch.ThrottleBackoff()
+    assert [backoff.next_wait(t) for t in (0.0, 1.0, 2.0)] == [0.5, 1.0, 2.0]
+    assert backoff.next_wait(2.0 + patch.THROTTLE_QUIET + 0.1) == 0.5  # no throttle for THROTTLE_QUIET
+    assert backoff.next_wait(2.0 + patch.THROTTLE_QUIET + 0.2) == 1.0
+
+
+def test_only_a_429_from_invoke_counts_as_a_throttle():
+    def error(code):
+        return ClientError({"Error": {"Code": code, "Message": "x"}}, "Invoke")
+
+    assert patch.throttled(error("TooManyRequestsException"))
+    assert not patch.throttled(error("ResourceNotFoundException"))
+    assert not patch.throttled(RuntimeError("a function error"))
+
+
+def test_no_retry_when_the_queue_or_function_is_gone():
+    assert patch.retry_window("arn:aws:sqs:us-east-1:000000000000:gone", "arn:aws:lambda:us-east-1:000000000000:"
+                                                                         "function:gone") == 0.0
