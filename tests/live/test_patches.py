@@ -1217,3 +1217,86 @@ def test_a_failed_create_leaves_the_resource_it_clashed_with_and_its_data(sb, tm
     assert ddb.get_item(TableName=name, Key={"pk": {"S": "precious"}})["Item"] == {"pk": {"S": "precious"}}
     assert "clash" not in {s["name"] for s in sb.stacks()}
     assert [u for u in sb.client("sqs").list_queues().get("QueueUrls", []) if "clash-Jobs" in u] == []
+
+
+# --- cfn_condition_removals: a resource whose Condition turns false is deleted, by the update and by destroy -------
+CONDITIONAL_TEMPLATE = """Parameters:
+  WithArchive: {Type: String, Default: "yes", AllowedValues: ["yes", "no"]}
+Conditions:
+  Archive: !Equals [!Ref WithArchive, "yes"]
+Resources:
+  Jobs: {Type: AWS::SQS::Queue}
+  ArchiveQueue: {Type: AWS::SQS::Queue, Condition: Archive}
+Outputs:
+  ArchiveUrl: {Condition: Archive, Value: !Ref ArchiveQueue}
+"""
+# the queue reads the ARN of a role under the same condition, as a conditional SAM function reads its role's
+READS_A_CONDITIONAL_ROLE = CONDITIONAL_TEMPLATE.replace("""  ArchiveQueue: {Type: AWS::SQS::Queue, Condition: Archive}
+""", """  ArchiveRole:
+    Type: AWS::IAM::Role
+    Condition: Archive
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: 2012-10-17
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+  ArchiveQueue:
+    Type: AWS::SQS::Queue
+    Condition: Archive
+    Properties:
+      Tags: [{Key: role, Value: !GetAtt ArchiveRole.Arn}]
+""")
+
+
+def _conditional_stack(sb, tmp_path, helpers, template: str):
+    """(stack, deploy(WithArchive), the stack's queues by logical id, its resources' logical ids)."""
+    sqs, cfn = sb.client("sqs"), sb.client("cloudformation")
+    stack = helpers.unique("cond")
+    (tmp_path / "template.yaml").write_text(template)
+
+    def deploy(archive: str):
+        sb.deploy(str(tmp_path / "template.yaml"), stack_name=stack, parameters={"WithArchive": archive})
+
+    def queues():
+        return sorted(u.rsplit("/", 1)[1].split("-")[2] for u in sqs.list_queues(QueueNamePrefix=stack)
+                      .get("QueueUrls", []))
+
+    def resources():
+        return sorted(r["LogicalResourceId"] for r in cfn.describe_stack_resources(StackName=stack)["StackResources"])
+
+    return stack, deploy, queues, resources
+
+
+def test_a_resource_whose_condition_turns_false_is_deleted_and_destroy_leaves_nothing(sb, tmp_path, helpers):
+    """The update to WithArchive=no said UPDATE_COMPLETE and left the queue running, listed in the stack; `destroy`
+    then left it too (LocalStack skipped a resource whose condition is false now, before and after). Turned true
+    again it is created anew; a resource false all along is never created."""
+    stack, deploy, queues, resources = _conditional_stack(sb, tmp_path, helpers, CONDITIONAL_TEMPLATE)
+    deploy("yes")
+    assert queues() == ["ArchiveQueue", "Jobs"]
+    deploy("no")
+    assert queues() == ["Jobs"] and resources() == ["Jobs"]
+    outputs = sb.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    assert "ArchiveUrl" not in {o["OutputKey"] for o in outputs}
+    deploy("yes")
+    assert queues() == ["ArchiveQueue", "Jobs"]
+    sb.destroy(stack)
+    assert queues() == []
+
+    deploy("no")
+    assert queues() == ["Jobs"]
+    sb.destroy(stack)
+    assert queues() == []
+
+
+def test_turning_off_resources_that_read_each_other_deletes_them_all(sb, tmp_path, helpers):
+    """A conditional queue reads a conditional role's ARN (as a conditional SAM function reads its role's): the
+    update to false deletes both without resolving `!GetAtt ArchiveRole.Arn` of a role that is going ("Unresolved
+    resource dependencies [ArchiveRole]")."""
+    stack, deploy, queues, resources = _conditional_stack(sb, tmp_path, helpers, READS_A_CONDITIONAL_ROLE)
+    deploy("yes")
+    assert resources() == ["ArchiveQueue", "ArchiveRole", "Jobs"]
+    deploy("no")
+    assert queues() == ["Jobs"] and resources() == ["Jobs"]
+    assert not [r for r in sb.client("iam").list_roles()["Roles"] if r["RoleName"].startswith(f"{stack}-ArchiveRole")]
+    sb.destroy(stack)
+    assert queues() == []

@@ -30,3 +30,11 @@ def test_only_a_429_from_invoke_counts_as_a_throttle():
 def test_no_retry_when_the_queue_or_function_is_gone():
     assert patch.retry_window("arn:aws:sqs:us-east-1:000000000000:gone", "arn:aws:lambda:us-east-1:000000000000:"
                                                                          "function:gone") == 0.0
+
+
+def test_a_throttle_streak_that_never_ends_keeps_waiting_the_cap():
+    """Throttled for half an hour without a quiet spell: the wait stays at its cap (0.5 * 2**1024 overflowed, and
+    every later throttle then dropped its batch at once)."""
+    backoff = patch.ThrottleBackoff()
+    assert {backoff.next_wait(i * 1.0) for i in range(2000)} >= {patch.THROTTLE_BACKOFF_MAX}
+    assert backoff.next_wait(2000.0) == patch.THROTTLE_BACKOFF_MAX

@@ -20,9 +20,9 @@ off as AWS's does ("Backoff strategy for failed invocations", Lambda operator gu
 back-off that doubles with the mapping's throttles (THROTTLE_BACKOFF up to THROTTLE_BACKOFF_MAX; a quiet
 THROTTLE_QUIET starts it over), so the mapping has fewer batches in flight while it is throttled, and the batch is
 tried again while its messages' visibility timeout leaves room for a whole run of the function; past that its
-messages reappear when their visibility timeout ends. In LocalStack's single poller a failed batch reached
-`EsmWorker.poller_loop`, which backs off on any error; with batches on threads of their own nothing did: with
-reserved concurrency 1 and 5 slots, four pollers took every visible message within milliseconds, each was throttled
+messages reappear when their visibility timeout ends. LocalStack has no back-off on a throttle (its poller logs the
+failed batch and polls again), which one batch at a time hid; with five at once and reserved concurrency 1, four
+pollers took every visible message within milliseconds, each was throttled
 and hidden for its visibility timeout, over and over (upload-burst's broken variant: 136-164 throttled invokes for
 24 jobs, receive counts up to 17, a drain of 53-64 s or, past MaxReceiveCount, jobs in the DLQ).
 """
@@ -68,7 +68,7 @@ class ThrottleBackoff:
 
     def next_wait(self, now: float) -> float:
         with self._lock:
-            self._streak = 1 if now - self._last > THROTTLE_QUIET else self._streak + 1
+            self._streak = 1 if now - self._last > THROTTLE_QUIET else min(self._streak + 1, 16)  # 2**1024 overflows
             self._last = now
             return min(THROTTLE_BACKOFF * 2 ** (self._streak - 1), THROTTLE_BACKOFF_MAX)
 
@@ -118,11 +118,16 @@ def apply() -> None:
         return poller.__dict__["_sandbox_slots"]
 
     def poll_events(self):
+        """Receives (LocalStack's) once a slot is free; a stop while every slot is taken receives nothing."""
         if self.is_fifo_queue:
             return original_poll_events(self)
         slot = slots(self)
-        slot.acquire()
+        stopped = self.__dict__.get("_sandbox_stopped")
+        while not slot.acquire(timeout=0.5):
+            if stopped is not None and stopped.is_set():
+                return  # the mapping stopped while every slot was taken (batches backing off): no new batch
         local.handed_off = False
+        local.polled_at = time.monotonic()  # before the receive: a batching window gathers after the first message
         try:
             return original_poll_events(self)
         finally:
@@ -135,7 +140,7 @@ def apply() -> None:
             return original_handle_messages(self, messages)
         local.handed_off = True
         slot = slots(self)
-        received = time.monotonic()
+        received = getattr(local, "polled_at", None) or time.monotonic()
 
         def run():
             try:
