@@ -1219,7 +1219,7 @@ def test_a_failed_create_leaves_the_resource_it_clashed_with_and_its_data(sb, tm
     assert [u for u in sb.client("sqs").list_queues().get("QueueUrls", []) if "clash-Jobs" in u] == []
 
 
-# --- cfn_condition_removals: a resource whose Condition turns false is deleted, by the update and by destroy -------
+# --- cfn_condition_switches: a Condition switched off deletes its resources, switched on creates them again -------
 CONDITIONAL_TEMPLATE = """Parameters:
   WithArchive: {Type: String, Default: "yes", AllowedValues: ["yes", "no"]}
 Conditions:
@@ -1288,15 +1288,88 @@ def test_a_resource_whose_condition_turns_false_is_deleted_and_destroy_leaves_no
     assert queues() == []
 
 
-def test_turning_off_resources_that_read_each_other_deletes_them_all(sb, tmp_path, helpers):
+def test_turning_resources_that_read_each_other_off_and_on_again(sb, tmp_path, helpers):
     """A conditional queue reads a conditional role's ARN (as a conditional SAM function reads its role's): the
     update to false deletes both without resolving `!GetAtt ArchiveRole.Arn` of a role that is going ("Unresolved
-    resource dependencies [ArchiveRole]")."""
+    resource dependencies [ArchiveRole]"), and turning it back on creates both again, the queue with the new role's
+    ARN (LocalStack refused that update: the "before" of a GetAtt of a resource that did not exist)."""
     stack, deploy, queues, resources = _conditional_stack(sb, tmp_path, helpers, READS_A_CONDITIONAL_ROLE)
     deploy("yes")
     assert resources() == ["ArchiveQueue", "ArchiveRole", "Jobs"]
     deploy("no")
     assert queues() == ["Jobs"] and resources() == ["Jobs"]
     assert not [r for r in sb.client("iam").list_roles()["Roles"] if r["RoleName"].startswith(f"{stack}-ArchiveRole")]
+    deploy("yes")  # back on: LocalStack refused it ("Unresolved resource dependencies [ArchiveRole]")
+    assert resources() == ["ArchiveQueue", "ArchiveRole", "Jobs"]
+    role = [r["Arn"] for r in sb.client("iam").list_roles()["Roles"] if r["RoleName"].startswith(f"{stack}-ArchiveRole")]
+    url = [u for u in sb.client("sqs").list_queues(QueueNamePrefix=stack)["QueueUrls"] if "ArchiveQueue" in u]
+    assert sb.client("sqs").list_queue_tags(QueueUrl=url[0])["Tags"] == {"role": role[0]}
     sb.destroy(stack)
     assert queues() == []
+
+
+SAM_CONDITIONAL_FUNCTION = """Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Nightly: {Type: String, Default: "on", AllowedValues: ["on", "off"]}
+Conditions:
+  NightlyOn: !Equals [!Ref Nightly, "on"]
+Globals:
+  Function: {Runtime: python3.13, Timeout: 5}
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Condition: NightlyOn
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+  NightlyFunction:
+    Type: AWS::Serverless::Function
+    Condition: NightlyOn
+    Properties:
+      InlineCode: "def handler(event, context):\\n    return 'ok'\\n"
+      Handler: index.handler
+      Environment: {Variables: {TABLE: !Ref Table}}
+      Policies: [{DynamoDBCrudPolicy: {TableName: !Ref Table}}]
+      Events:
+        Nightly: {Type: Schedule, Properties: {Schedule: rate(1 day)}}
+  Api:
+    Type: AWS::Serverless::Function
+    Properties:
+      InlineCode: "def handler(event, context):\\n    return 'ok'\\n"
+      Handler: index.handler
+Outputs:
+  NightlyArn: {Condition: NightlyOn, Value: !GetAtt NightlyFunction.Arn}
+"""
+
+
+def test_a_conditional_sam_function_switched_off_on_and_off_again(sb, tmp_path, helpers):
+    """A SAM function under a Condition, with its role, schedule rule, permission, table and policy template: off
+    deletes them all, on creates them again (LocalStack refused it: "Unresolved resource dependencies [tableName]",
+    the policy template's `!Sub` of the table, then [NightlyFunction], the output's `!GetAtt`), and destroy leaves
+    nothing."""
+    stack = helpers.unique("nightly")
+    (tmp_path / "template.yaml").write_text(SAM_CONDITIONAL_FUNCTION)
+    lam, ddb, events, iam = (sb.client(s) for s in ("lambda", "dynamodb", "events", "iam"))
+
+    def deploy(nightly: str):
+        return sb.deploy(str(tmp_path / "template.yaml"), stack_name=stack, parameters={"Nightly": nightly})
+
+    def left():
+        return sorted([f["FunctionName"].split("-")[2] for f in lam.list_functions()["Functions"]
+                       if f["FunctionName"].startswith(stack)]
+                      + [t.split("-")[2] for t in ddb.list_tables()["TableNames"] if t.startswith(stack)]
+                      + [r["Name"].split("-")[2] for r in events.list_rules(NamePrefix=stack)["Rules"]]
+                      + [r["RoleName"].split("-")[2] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(stack)])
+
+    everything = ["Api", "ApiRole", "NightlyFunction", "NightlyFunctionNightly", "NightlyFunctionRole", "Table"]
+    deploy("on")
+    assert left() == everything
+    deploy("off")
+    assert left() == ["Api", "ApiRole"]
+    result = deploy("on")
+    assert left() == everything
+    assert result.outputs["NightlyArn"] in {f["FunctionArn"] for f in lam.list_functions()["Functions"]}
+    deploy("off")
+    sb.destroy(stack)
+    assert left() == []

@@ -37,7 +37,7 @@ PATCHES = {
     "sqs_batching_window": "an SQS mapping's MaximumBatchingWindowInSeconds gathers a batch (every message was its own)",
     "stream_esm_idle_wait": "an idle DynamoDB/Kinesis stream mapping waits between empty rounds (it kept a core busy)",
     "cfn_delete_spares_foreign": "deleting a stack whose create failed deletes only what it created (a name clash deleted the existing table)",
-    "cfn_condition_removals": "a resource whose Condition turns false is deleted by the update, and by DeleteStack",
+    "cfn_condition_switches": "a Condition switched off deletes its resources (update and DeleteStack), switched on creates them again",
     "cfn_rest_api_update": "stack updates of a REST API's routes and stage (a new route never answered)",
     "moto_action_lookup": "moto finds a request's handler method without listing its class per request (speed)",
     "gateway_internal_routes": "LocalStack's /_localstack routes matched only for paths under /_localstack (speed)",

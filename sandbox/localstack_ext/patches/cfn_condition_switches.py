@@ -1,4 +1,4 @@
-"""A resource whose Condition turns false in a stack update was left running, and `destroy` then left it too.
+"""A Condition switched off left its resources running (and `destroy` left them too); switched back on, it failed.
 
 `localstack.services.cloudformation.engine.v2.change_set_model_preproc.ChangeSetModelPreproc` (localstack-core
 2026.3.0):
@@ -9,8 +9,14 @@
   them so that the condition is false, DeleteStack (a change set from the processed template to nothing) sees no
   "before" for that resource and skips it: `sandbox destroy` left the queue, table or schedule behind.
 
-On AWS a resource whose condition becomes false is deleted by the update, and DeleteStack deletes everything the
-stack holds.
+- a resource whose condition turns true again has its properties evaluated on the "before" side too, with the
+  parameters of before, when it did not exist: its `!GetAtt Role.Arn` or a SAM policy's `!Sub` of `!Ref Table` of
+  resources under the same condition were refused ("Unresolved resource dependencies [tableName]"). Turning a
+  condition back on failed for any resource that reads another conditional one (a conditional SAM function reads its
+  role's ARN; crud-api keeps its idempotency table unconditional for this reason).
+
+On AWS a resource whose condition becomes false is deleted by the update, DeleteStack deletes everything the
+stack holds, and a condition turned back on creates its resources again.
 
 Workaround: a resource the stack holds (created, with a physical id: cfn_delete_spares_foreign.holds) whose condition
 is false after the change - or which DeleteStack removes while its condition is false with the stack's parameters -
@@ -18,7 +24,8 @@ is removed as a resource deleted from the template is: its "before" is made from
 physical id, properties, DeletionPolicy), and its properties are not evaluated again (an update that turns a
 condition false must not resolve `!GetAtt Role.Arn` of a role under the same condition: "Unresolved resource
 dependencies"). Everything else goes through LocalStack's code as before; a resource the stack never created (its
-condition false all along) is skipped, as before.
+condition false all along) is skipped, as before. A resource coming back (not held, its condition false before and
+true after) has no "before" side anywhere in its properties, as a resource new in the template has none.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ TARGET = "localstack.services.cloudformation.engine.v2.change_set_model_preproc"
 
 
 def apply() -> None:
-    from localstack.services.cloudformation.engine.v2.change_set_model import ChangeType, is_nothing
+    from localstack.services.cloudformation.engine.v2.change_set_model import ChangeType, NodeResource, Nothing, is_nothing
     from localstack.services.cloudformation.engine.v2.change_set_model_preproc import (
         ChangeSetModelPreproc,
         PreprocEntityDelta,
@@ -40,6 +47,9 @@ def apply() -> None:
     if getattr(ChangeSetModelPreproc.visit_node_resources, "_sandbox_patch", False):
         return
     original_visit_resource = ChangeSetModelPreproc.visit_node_resource
+    original_visit = ChangeSetModelPreproc.visit
+    original_visit_output = ChangeSetModelPreproc.visit_node_output
+    COMING_BACK = "_sandbox_coming_back"  # the properties' scopes of resources coming back: no "before" under them
 
     def held(self, name: str) -> dict | None:
         """What the stack stored of the resource, when it holds it."""
@@ -68,8 +78,10 @@ def apply() -> None:
     def visit_node_resource(self, node_resource):
         stored = goes_away(self, node_resource)
         if stored is None:
+            if coming_back(self, node_resource):
+                no_before_under(self, node_resource.properties.scope)
             return original_visit_resource(self, node_resource)
-        deletion_policy = Nothing = PreprocEntityDelta().before
+        deletion_policy = Nothing
         if not is_nothing(node_resource.deletion_policy):
             deletion_policy = self.visit(node_resource.deletion_policy).before
         before = PreprocResource(
@@ -84,6 +96,33 @@ def apply() -> None:
         )
         return PreprocEntityDelta(before=before, after=Nothing)
 
+    def coming_back(self, node) -> bool:
+        """A resource (not held) or output whose condition was false before the change and is true after it."""
+        if is_nothing(node.condition_reference) or node.change_type == ChangeType.CREATED:
+            return False
+        if isinstance(node, NodeResource) and held(self, node.name) is not None:
+            return False
+        condition = self._resolve_resource_condition_reference(node.condition_reference)
+        return not condition.before and condition.after is True
+
+    def no_before_under(self, scope: str) -> None:
+        self.__dict__[COMING_BACK] = (*self.__dict__.get(COMING_BACK, ()), scope + "/", scope)
+
+    def visit_node_output(self, node_output):
+        if coming_back(self, node_output):  # `!GetAtt Fn.Arn` of a function coming back has no "before" either
+            no_before_under(self, node_output.scope)
+        return original_visit_output(self, node_output)
+
+    def visit(self, change_set_entity):
+        delta = original_visit(self, change_set_entity)
+        prefixes = self.__dict__.get(COMING_BACK)
+        if prefixes and isinstance(delta, PreprocEntityDelta) and not is_nothing(delta.before) and \
+                isinstance(change_set_entity.scope, str) and change_set_entity.scope.startswith(prefixes):
+            return PreprocEntityDelta(before=Nothing, after=delta.after)  # it did not exist: nothing before
+        return delta
+
     visit_node_resources._sandbox_patch = True
+    ChangeSetModelPreproc.visit = visit
+    ChangeSetModelPreproc.visit_node_output = visit_node_output
     ChangeSetModelPreproc.visit_node_resources = visit_node_resources
     ChangeSetModelPreproc.visit_node_resource = visit_node_resource
