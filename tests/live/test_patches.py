@@ -615,6 +615,27 @@ def test_a_throttled_sqs_batch_is_retried_while_its_visibility_timeout_allows(sb
     assert throttles > 0, "nothing was throttled: the test no longer shows a retry"
 
 
+@pytest.mark.live
+def test_a_throttled_sqs_mapping_disabled_during_its_back_off_takes_nothing_more(sb):
+    """Disabled while its throttled batches back off (every slot taken), the mapping stops at once and invokes
+    nothing more: the poller waiting for a slot used to go on, receive one more batch and invoke it after the
+    disable."""
+    from conftest import wait_for
+
+    lam = sb.client("lambda")
+    fn, ids = _throttled_mapping(sb, seconds=1.5, visibility=3, messages=10)
+    [mapping] = lam.list_event_source_mappings(FunctionName=fn)["EventSourceMappings"]
+    wait_for(lambda: _runs_and_throttles(sb, fn)[1] >= 4, timeout=30, message="four throttled batches backing off")
+    disabled_at = time.time()
+    lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+    wait_for(lambda: lam.get_event_source_mapping(UUID=mapping["UUID"])["State"] == "Disabled", timeout=15,
+             message="the mapping disabled")
+    time.sleep(10)  # past every back-off (at most 8 s) and the run in flight (1.5 s)
+    later = [s for s in sb.events(all=True, service="lambda", resource=fn, limit=5000)["events"]
+             if s.get("operation") == "Invoke" and s["ts"] > disabled_at + 0.05]
+    assert later == [], f"{len(later)} invokes after the disable"
+
+
 # --- lambda_keepalive_timers: one shared timer thread still stops idle environments --------------------------------
 @pytest.mark.live
 def test_an_idle_environment_is_stopped_after_its_keepalive_and_the_next_call_is_cold(monkeypatch):
@@ -1301,7 +1322,8 @@ def test_turning_resources_that_read_each_other_off_and_on_again(sb, tmp_path, h
     assert not [r for r in sb.client("iam").list_roles()["Roles"] if r["RoleName"].startswith(f"{stack}-ArchiveRole")]
     deploy("yes")  # back on: LocalStack refused it ("Unresolved resource dependencies [ArchiveRole]")
     assert resources() == ["ArchiveQueue", "ArchiveRole", "Jobs"]
-    role = [r["Arn"] for r in sb.client("iam").list_roles()["Roles"] if r["RoleName"].startswith(f"{stack}-ArchiveRole")]
+    role = [r["Arn"] for r in sb.client("iam").list_roles()["Roles"]
+            if r["RoleName"].startswith(f"{stack}-ArchiveRole")]
     url = [u for u in sb.client("sqs").list_queues(QueueNamePrefix=stack)["QueueUrls"] if "ArchiveQueue" in u]
     assert sb.client("sqs").list_queue_tags(QueueUrl=url[0])["Tags"] == {"role": role[0]}
     sb.destroy(stack)
@@ -1360,7 +1382,8 @@ def test_a_conditional_sam_function_switched_off_on_and_off_again(sb, tmp_path, 
                        if f["FunctionName"].startswith(stack)]
                       + [t.split("-")[2] for t in ddb.list_tables()["TableNames"] if t.startswith(stack)]
                       + [r["Name"].split("-")[2] for r in events.list_rules(NamePrefix=stack)["Rules"]]
-                      + [r["RoleName"].split("-")[2] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(stack)])
+                      + [r["RoleName"].split("-")[2] for r in iam.list_roles()["Roles"]
+                         if r["RoleName"].startswith(stack)])
 
     everything = ["Api", "ApiRole", "NightlyFunction", "NightlyFunctionNightly", "NightlyFunctionRole", "Table"]
     deploy("on")

@@ -8,7 +8,6 @@
 - `visit_node_resource` evaluates the condition *before* with the stack's current parameters; once an update set
   them so that the condition is false, DeleteStack (a change set from the processed template to nothing) sees no
   "before" for that resource and skips it: `sandbox destroy` left the queue, table or schedule behind.
-
 - a resource whose condition turns true again has its properties evaluated on the "before" side too, with the
   parameters of before, when it did not exist: its `!GetAtt Role.Arn` or a SAM policy's `!Sub` of `!Ref Table` of
   resources under the same condition were refused ("Unresolved resource dependencies [tableName]"). Turning a
@@ -34,7 +33,12 @@ TARGET = "localstack.services.cloudformation.engine.v2.change_set_model_preproc"
 
 
 def apply() -> None:
-    from localstack.services.cloudformation.engine.v2.change_set_model import ChangeType, NodeResource, Nothing, is_nothing
+    from localstack.services.cloudformation.engine.v2.change_set_model import (
+        ChangeType,
+        NodeResource,
+        Nothing,
+        is_nothing,
+    )
     from localstack.services.cloudformation.engine.v2.change_set_model_preproc import (
         ChangeSetModelPreproc,
         PreprocEntityDelta,
@@ -64,7 +68,8 @@ def apply() -> None:
         if stored is None:
             return None
         condition = self._resolve_resource_condition_reference(node_resource.condition_reference)
-        if condition.after is False or (node_resource.change_type == ChangeType.REMOVED and condition.before is not True):
+        removed = node_resource.change_type == ChangeType.REMOVED  # DeleteStack, or gone from the template
+        if condition.after is False or (removed and condition.before is not True):
             return stored
         return None
 

@@ -22,9 +22,9 @@ THROTTLE_QUIET starts it over), so the mapping has fewer batches in flight while
 tried again while its messages' visibility timeout leaves room for a whole run of the function; past that its
 messages reappear when their visibility timeout ends. LocalStack has no back-off on a throttle (its poller logs the
 failed batch and polls again), which one batch at a time hid; with five at once and reserved concurrency 1, four
-pollers took every visible message within milliseconds, each was throttled
-and hidden for its visibility timeout, over and over (upload-burst's broken variant: 136-164 throttled invokes for
-24 jobs, receive counts up to 17, a drain of 53-64 s or, past MaxReceiveCount, jobs in the DLQ).
+pollers took every visible message within milliseconds, each was throttled and hidden for its visibility timeout,
+over and over (upload-burst's broken variant: 136-164 throttled invokes for 24 jobs, receive counts up to 17, a
+drain of 53-64 s or, past MaxReceiveCount, jobs in the DLQ).
 """
 
 from __future__ import annotations
