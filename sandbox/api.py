@@ -163,8 +163,9 @@ class Sandbox:
 
     # --- deployments -----------------------------------------------------------------------------------
     def deploy(self, path_or_pattern: str, stack_name: str | None = None, parameters: dict | None = None,
-               region: str | None = None, on_event=None):
-        """Deploys a SAM/CloudFormation template or a built-in pattern; returns a DeployResult."""
+               region: str | None = None, on_event=None, keep_previous: bool = False):
+        """Deploys a SAM/CloudFormation template or a built-in pattern; returns a DeployResult. `keep_previous`: the
+        stack's parameters not given keep their value (as `sam deploy`), instead of taking their default."""
         from pathlib import Path
 
         from sandbox.deploy import Deployer, resolve_template
@@ -172,7 +173,7 @@ class Sandbox:
         self.require_running()
         template, pattern = resolve_template(path_or_pattern)
         name = stack_name or (pattern.default_stack_name if pattern else _stack_name_for(Path(template)))
-        return Deployer(self, region).deploy(template, name, parameters, on_event=on_event)
+        return Deployer(self, region).deploy(template, name, parameters, on_event=on_event, keep_previous=keep_previous)
 
     def deploy_patterns(self, names: list[str] | None = None, on_progress=None, parameters=None):
         """Deploys built-in patterns (all by default), independent ones in parallel: (results, seconds)."""

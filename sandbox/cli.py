@@ -469,7 +469,9 @@ def reset(settings: Settings):
 @main.command()
 @click.argument("target")
 @click.option("--stack-name", help="Stack name (default: the pattern name or the template's folder).")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Template parameter (repeatable).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Template parameter (repeatable). On a stack that exists, a parameter not given keeps the stack's "
+                   "value, as `sam deploy` does.")
 @click.option("--region", "deploy_region", help="Region to deploy into.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
@@ -486,7 +488,7 @@ def deploy(settings: Settings, target, stack_name, params, deploy_region, as_jso
     sb = get_sandbox(settings)
     try:
         result = sb.deploy(target, stack_name=stack_name, parameters=parse_params(params), region=deploy_region,
-                           on_event=show)
+                           on_event=show, keep_previous=True)
     except KeyboardInterrupt as e:
         e.sandbox_note = (": a stack already handed to CloudFormation goes on deploying in the sandbox (`sandbox "
                           "stacks` shows it; a new `sandbox deploy` waits for it, `sandbox destroy NAME` removes it)")
@@ -500,6 +502,9 @@ def deploy(settings: Settings, target, stack_name, params, deploy_region, as_jso
         return
     verb = "deployed" if result.changed else "unchanged:"
     click.echo(f"{verb} stack {result.stack_name} ({result.status}) in {result.seconds:.1f}s")
+    if result.kept:
+        kept = ", ".join(f"{k}={v}" for k, v in result.kept.items())
+        click.echo(f"  kept from the stack, not the template's default: {kept} (--param KEY=VALUE to change)")
     for warning in result.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     for key, value in result.outputs.items():

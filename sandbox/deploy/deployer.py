@@ -79,11 +79,18 @@ class DeployResult:
     builds: list[dict] = field(default_factory=list)  # what the build step did (sandbox/deploy/build.py)
     warnings: list[str] = field(default_factory=list)  # e.g. a runtime on another interpreter (function_checks.py)
     apis: dict[str, str] = field(default_factory=dict)  # local URL of each API stage (resources.api_urls)
+    kept: dict[str, str] = field(default_factory=dict)  # parameters not given that kept the stack's value (keep_previous)
 
     def as_dict(self) -> dict:
         return {"stack_name": self.stack_name, "status": self.status, "outputs": self.outputs,
                 "seconds": round(self.seconds, 2), "changed": self.changed, "builds": self.builds,
-                "warnings": self.warnings, "apis": self.apis}
+                "warnings": self.warnings, "apis": self.apis, "kept": self.kept}
+
+
+def not_default(template: dict, kept: dict[str, str]) -> dict[str, str]:
+    """The kept parameters whose value is not the template's default: those a deploy without them would have changed."""
+    declared = template.get("Parameters") or {}
+    return {k: v for k, v in kept.items() if str((declared.get(k) or {}).get("Default", "")) != v}
 
 
 def supported_resource_types() -> set[str]:
@@ -365,6 +372,26 @@ class Deployer:
             raise DeployError(f"packaging {template_path.name} failed: {e}") from None
 
     # --- stacks ----------------------------------------------------------------------------------------
+    def _previous_parameters(self, stack_name: str, template: dict, given: dict) -> tuple[dict[str, str], list[str]]:
+        """(the stack's values of the parameters the template declares and `given` leaves out, the NoEcho ones among
+        them, whose value CloudFormation hides: sent as UsePreviousValue). None for a stack whose create failed: it is
+        deleted and created again."""
+        st = self.stack(stack_name)
+        if st is None or st["StackStatus"] in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED",
+                                              "REVIEW_IN_PROGRESS", "DELETE_COMPLETE"):
+            return {}, []
+        declared = template.get("Parameters") or {}
+        kept, hidden = {}, []
+        for p in st.get("Parameters") or []:
+            key = p.get("ParameterKey")
+            if key not in declared or key in given or "ParameterValue" not in p:
+                continue
+            if (declared.get(key) or {}).get("NoEcho") in (True, "true", "True"):
+                hidden.append(key)
+            else:
+                kept[key] = p["ParameterValue"]
+        return kept, hidden
+
     def stack(self, name: str) -> dict | None:
         try:
             return self.watch.describe_stacks(StackName=name)["Stacks"][0]
@@ -380,9 +407,14 @@ class Deployer:
         parameters: dict[str, str] | None = None,
         on_event: Callable[[StackEvent], None] | None = None,
         timeout: float = 300,
+        keep_previous: bool = False,
     ) -> DeployResult:
+        """`keep_previous`: a parameter the template declares and `parameters` leaves out keeps the value the stack
+        has, as `sam deploy` and `aws cloudformation deploy` do (UsePreviousValue); otherwise it takes its default."""
         started = time.perf_counter()
         original = read_template(Path(template_path))
+        kept, hidden = self._previous_parameters(stack_name, original, parameters or {}) if keep_previous else ({}, [])
+        parameters = {**kept, **(parameters or {})} if kept or parameters else parameters
         self._check_parameters(original, parameters or {})
         # public layers it cannot serve are refused; a runtime on another interpreter is a warning
         warnings = function_checks.check(original, self.region, parameters) + custom_resource_notes(original)
@@ -398,7 +430,8 @@ class Deployer:
         expanded = self._check_resource_types(template, parameters or {})
         body = json.dumps(template)
         kwargs = {"StackName": stack_name, "Capabilities": CAPABILITIES,
-                  "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in (parameters or {}).items()]}
+                  "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in (parameters or {}).items()]
+                  + [{"ParameterKey": k, "UsePreviousValue": True} for k in hidden]}
         kwargs.update(self._template_argument(body, stack_name))
 
         existing, stuck = self._settled(stack_name, on_event, timeout)
@@ -420,7 +453,7 @@ class Deployer:
             if "No updates are to be performed" in str(e):
                 return DeployResult(stack_name, existing["StackStatus"], self._outputs(existing),
                                     time.perf_counter() - started, changed=False, builds=builds,
-                                    warnings=warnings)
+                                    warnings=warnings, kept=not_default(original, kept))
             if not existing:
                 self._forget_refused(stack_name, timeout)
             raise DeployError(f"CloudFormation refused the template: {e.response['Error']['Message']}") from None
@@ -464,7 +497,7 @@ class Deployer:
         warnings = warnings + [f"{e.logical_id} ({e.resource_type}): {e.reason[len(NOT_APPLIED):].strip()}"
                                for e in events if e.reason.startswith(NOT_APPLIED)]
         return DeployResult(stack_name, status, self._outputs(stack), time.perf_counter() - started, events=events,
-                            builds=builds, warnings=warnings, apis=apis)
+                            builds=builds, warnings=warnings, apis=apis, kept=not_default(original, kept))
 
     def destroy(self, stack_name: str, timeout: float = 300, on_event=None) -> bool:
         """Deletes the stack (once what runs on it has finished, or is stuck); False if there was none."""

@@ -489,3 +489,41 @@ def test_a_scenario_run_at_a_terminal_says_what_the_reset_removes_and_asks_first
         in err, err
     assert "not run: nothing was reset" in err
     assert sqs.get_queue_url(QueueName=url.rsplit("/", 1)[1])["QueueUrl"] == url  # still there
+
+
+KEEP_TEMPLATE = """Parameters:
+  Stage: {Type: String, Default: prod, AllowedValues: [dev, prod]}
+  Paused: {Type: String, Default: "true"}
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+Resources:
+  Jobs: {Type: AWS::SQS::Queue}
+  ProdOnly: {Type: AWS::SQS::Queue, Condition: IsProd}
+Outputs:
+  Stage: {Value: !Ref Stage}
+  Paused: {Value: !Ref Paused}
+"""
+
+
+def test_deploy_keeps_the_stacks_parameters_it_is_not_given(sandbox, tmp_path, helpers):
+    """`sandbox deploy --param Paused=false` on a stack deployed with Stage=dev keeps Stage=dev, as `sam deploy` and
+    `aws cloudformation deploy` do (UsePreviousValue), and says so. It reset Stage to its default, prod: the
+    condition switched and created ProdOnly (or, the other way round, deleted a table with its data)."""
+    (tmp_path / "template.yaml").write_text(KEEP_TEMPLATE)
+    stack = helpers.unique("keep")
+    sqs = sandbox.client("sqs")
+
+    def deploy(*params):
+        args = [a for p in params for a in ("--param", p)]
+        return run("--endpoint", sandbox.endpoint, "deploy", str(tmp_path / "template.yaml"), "--stack-name", stack,
+                   *args, check=True).stdout
+
+    deploy("Stage=dev")
+    out = deploy("Paused=false")
+    assert "kept from the stack, not the template's default: Stage=dev" in out, out
+    assert "Stage: dev" in out and "Paused: false" in out, out
+    assert not [u for u in sqs.list_queues(QueueNamePrefix=stack).get("QueueUrls", []) if "ProdOnly" in u]
+    out = deploy("Stage=prod")
+    assert "Stage: prod" in out and "kept from the stack, not the template's default: Paused=false" in out, out
+    assert [u for u in sqs.list_queues(QueueNamePrefix=stack).get("QueueUrls", []) if "ProdOnly" in u]
+    sandbox.destroy(stack)

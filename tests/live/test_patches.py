@@ -616,6 +616,21 @@ def test_a_throttled_sqs_batch_is_retried_while_its_visibility_timeout_allows(sb
 
 
 @pytest.mark.live
+def test_a_throttled_batch_is_retried_as_soon_as_the_function_is_free(sb):
+    """The last messages of a burst are held by throttled batches backing off (up to 8 s): each goes as soon as an
+    invocation ends, not at the end of its back-off. The function was left idle for seconds with messages waiting
+    (a 30-message burst: 38-40 s for 15 s of work)."""
+    from conftest import wait_for
+
+    fn, ids = _throttled_mapping(sb, seconds=0.5, visibility=30, messages=10)
+    wait_for(lambda: len(_runs_and_throttles(sb, fn)[0]) >= len(ids), timeout=60, message="every message processed")
+    runs = sorted((s["ts"], s["ts"] + s["duration_ms"] / 1000) for s in
+                  sb.events(all=True, resource=fn, limit=5000)["events"] if s.get("hop") == "lambda-exec")
+    gaps = [round(b[0] - a[1], 2) for a, b in zip(runs, runs[1:])]
+    assert len(runs) == len(ids) and max(gaps) < 2.0, gaps
+
+
+@pytest.mark.live
 def test_a_throttled_sqs_mapping_disabled_during_its_back_off_takes_nothing_more(sb):
     """Disabled while its throttled batches back off (every slot taken), the mapping stops at once and invokes
     nothing more: the poller waiting for a slot used to go on, receive one more batch and invoke it after the
@@ -1396,3 +1411,50 @@ def test_a_conditional_sam_function_switched_off_on_and_off_again(sb, tmp_path, 
     deploy("off")
     sb.destroy(stack)
     assert left() == []
+
+
+IF_READS_A_CONDITIONAL_TABLE = """Transform: AWS::Serverless-2016-10-31
+Parameters:
+  EnableTable: {Type: String, Default: "true", AllowedValues: ["true", "false"]}
+Conditions:
+  TableOn: !Equals [!Ref EnableTable, "true"]
+Resources:
+  ItemsTable:
+    Type: AWS::Serverless::SimpleTable
+    Condition: TableOn
+  ApiFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      InlineCode: "def handler(event, context):\\n    return 'ok'\\n"
+      Handler: index.handler
+      Environment:
+        Variables:
+          TABLE_ARN: !If [TableOn, !GetAtt ItemsTable.Arn, !Ref AWS::NoValue]
+      Policies:
+        - !If [TableOn, {DynamoDBCrudPolicy: {TableName: !Ref ItemsTable}}, !Ref AWS::NoValue]
+"""
+
+
+def test_an_unconditional_function_reading_a_conditional_table_through_if_follows_the_switch(sb, tmp_path, helpers):
+    """`!If [TableOn, !GetAtt ItemsTable.Arn, !Ref AWS::NoValue]` in an unconditional function's environment and a
+    policy template under `!If`, as SAM's docs write them: LocalStack evaluated both sides of the branch it picked and
+    refused the switch either way ("Unresolved resource dependencies [ItemsTable]", "[tableName]")."""
+    stack = helpers.unique("iftable")
+    (tmp_path / "template.yaml").write_text(IF_READS_A_CONDITIONAL_TABLE)
+    lam, ddb = sb.client("lambda"), sb.client("dynamodb")
+
+    def switch(on: str) -> dict:
+        sb.deploy(str(tmp_path / "template.yaml"), stack_name=stack, parameters={"EnableTable": on})
+        [fn] = [f["FunctionName"] for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(stack)]
+        tables = [t for t in ddb.list_tables()["TableNames"] if t.startswith(stack)]
+        return {"env": lam.get_function_configuration(FunctionName=fn).get("Environment", {}).get("Variables", {}),
+                "tables": tables}
+
+    on = switch("true")
+    assert on["env"]["TABLE_ARN"].endswith(f"table/{on['tables'][0]}")
+    assert switch("false") == {"env": {}, "tables": []}
+    again = switch("true")
+    assert len(again["tables"]) == 1 and again["env"]["TABLE_ARN"].endswith(f"table/{again['tables'][0]}")
+    sb.destroy(stack)
+    assert [t for t in ddb.list_tables()["TableNames"] if t.startswith(stack)] == []

@@ -38,3 +38,23 @@ def test_a_throttle_streak_that_never_ends_keeps_waiting_the_cap():
     backoff = patch.ThrottleBackoff()
     assert {backoff.next_wait(i * 1.0) for i in range(2000)} >= {patch.THROTTLE_BACKOFF_MAX}
     assert backoff.next_wait(2000.0) == patch.THROTTLE_BACKOFF_MAX
+
+
+def test_a_batch_waiting_to_retry_goes_when_an_invocation_ends_or_stops_with_its_mapping():
+    import threading
+    import time
+
+    backoff, stopped = patch.ThrottleBackoff(), threading.Event()
+    woken = []
+    waiter = threading.Thread(target=lambda: woken.append((backoff.wait_freed(30, stopped), time.monotonic())))
+    waiter.start()
+    time.sleep(0.1)
+    freed_at = time.monotonic()
+    backoff.freed()
+    waiter.join(5)
+    assert woken and woken[0][0] is True and woken[0][1] - freed_at < 1  # not the 30 s of its back-off
+
+    assert backoff.wait_freed(0.05, stopped) is True  # the back-off ran out: retry
+    stopper = threading.Timer(0.1, stopped.set)
+    stopper.start()
+    assert backoff.wait_freed(30, stopped) is False  # the mapping stopped: no retry

@@ -14,6 +14,12 @@
   condition back on failed for any resource that reads another conditional one (a conditional SAM function reads its
   role's ARN; crud-api keeps its idempotency table unconditional for this reason).
 
+- `visit_node_intrinsic_function_fn_if` picks a branch for each side, but visiting that branch evaluates both of its
+  sides: `!If [TableOn, !GetAtt Table.Arn, !Ref AWS::NoValue]` evaluated the GetAtt "after" too while turning TableOn
+  off (and its "before" while turning it on), and refused the update ("Unresolved resource dependencies [Table]",
+  "[tableName]" for a policy template under `!If`, "[AdminFunction]" for a conditional SAM function's API event,
+  whose route SAM writes under `!If`).
+
 On AWS a resource whose condition becomes false is deleted by the update, DeleteStack deletes everything the
 stack holds, and a condition turned back on creates its resources again.
 
@@ -24,7 +30,10 @@ physical id, properties, DeletionPolicy), and its properties are not evaluated a
 condition false must not resolve `!GetAtt Role.Arn` of a role under the same condition: "Unresolved resource
 dependencies"). Everything else goes through LocalStack's code as before; a resource the stack never created (its
 condition false all along) is skipped, as before. A resource coming back (not held, its condition false before and
-true after) has no "before" side anywhere in its properties, as a resource new in the template has none.
+true after) has no "before" side anywhere in its properties, as a resource new in the template has none. `Fn::If`
+evaluates the branch it picks for a side on that side only (the other side of everything visited meanwhile is left
+out, and left out of LocalStack's caches, so it is evaluated when its own side needs it; a resource visited meanwhile
+is visited whole, as its visit deploys it).
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ def apply() -> None:
     original_visit = ChangeSetModelPreproc.visit
     original_visit_output = ChangeSetModelPreproc.visit_node_output
     COMING_BACK = "_sandbox_coming_back"  # the properties' scopes of resources coming back: no "before" under them
+    ONE_SIDE = "_sandbox_one_side"  # "before" or "after" while an Fn::If branch is evaluated for that side only
 
     def held(self, name: str) -> dict | None:
         """What the stack stored of the resource, when it holds it."""
@@ -119,6 +129,9 @@ def apply() -> None:
         return original_visit_output(self, node_output)
 
     def visit(self, change_set_entity):
+        side = self.__dict__.get(ONE_SIDE)
+        if side is not None:
+            return visit_one_side(self, change_set_entity, side)
         delta = original_visit(self, change_set_entity)
         prefixes = self.__dict__.get(COMING_BACK)
         if prefixes and isinstance(delta, PreprocEntityDelta) and not is_nothing(delta.before) and \
@@ -126,7 +139,59 @@ def apply() -> None:
             return PreprocEntityDelta(before=Nothing, after=delta.after)  # it did not exist: nothing before
         return delta
 
+    def visit_one_side(self, entity, side: str):
+        """`entity` evaluated on `side` only: its other side is Nothing, and not cached (see the module's doc)."""
+        if isinstance(entity, NodeResource):  # visited whole: the executor deploys a resource when it visits it
+            self.__dict__[ONE_SIDE] = None
+            try:
+                return visit(self, entity)
+            finally:
+                self.__dict__[ONE_SIDE] = side
+        scope = entity.scope
+        cached = scope in self._before_cache and scope in self._after_cache
+        delta = original_visit(self, entity)
+        if not isinstance(delta, PreprocEntityDelta):
+            return delta
+        if not cached:  # computed without its other side: that side is computed again when it is needed
+            (self._after_cache if side == "before" else self._before_cache).pop(scope, None)
+        prefixes = self.__dict__.get(COMING_BACK)
+        before = delta.before
+        if prefixes and isinstance(scope, str) and scope.startswith(prefixes):
+            before = Nothing
+        return PreprocEntityDelta(before=before, after=Nothing) if side == "before" else \
+            PreprocEntityDelta(before=Nothing, after=delta.after)
+
+    def branch(self, node_intrinsic_function, condition_name, side: str):
+        """The value on `side` of the Fn::If branch its condition picks on that side."""
+        node_condition = self._get_node_condition_if_exists(condition_name=condition_name)
+        if is_nothing(node_condition):
+            from localstack.services.cloudformation.engine.validations import ValidationError
+
+            raise ValidationError(f"Template error: unresolved condition dependency {condition_name} in Fn::If")
+        value = getattr(visit(self, node_condition), side)
+        arguments = node_intrinsic_function.arguments.array
+        outer = self.__dict__.get(ONE_SIDE)
+        self.__dict__[ONE_SIDE] = side
+        try:
+            return getattr(self.visit(arguments[1] if value else arguments[2]), side)
+        finally:
+            self.__dict__[ONE_SIDE] = outer
+
+    def visit_node_intrinsic_function_fn_if(self, node_intrinsic_function):
+        if len(node_intrinsic_function.arguments.array) != 3:
+            raise ValueError("Incorrectly constructed Fn::If usage, expected 3 arguments, found "
+                             f"{len(node_intrinsic_function.arguments.array)}")
+        condition = self.visit(node_intrinsic_function.arguments.array[0])
+        delta = PreprocEntityDelta()
+        outer = self.__dict__.get(ONE_SIDE)
+        if not is_nothing(condition.before) and outer != "after":
+            delta.before = branch(self, node_intrinsic_function, condition.before, "before")
+        if not is_nothing(condition.after) and outer != "before":
+            delta.after = branch(self, node_intrinsic_function, condition.after, "after")
+        return delta
+
     visit_node_resources._sandbox_patch = True
+    ChangeSetModelPreproc.visit_node_intrinsic_function_fn_if = visit_node_intrinsic_function_fn_if
     ChangeSetModelPreproc.visit = visit
     ChangeSetModelPreproc.visit_node_output = visit_node_output
     ChangeSetModelPreproc.visit_node_resources = visit_node_resources
