@@ -116,7 +116,7 @@ def sandbox() -> Sandbox:
     # A SIGTERM (a CI job's timeout, `kill` of the run) ends the run as Ctrl-C does: pytest then tears the session's
     # fixtures down and the sandbox below is stopped. By default SIGTERM ended pytest at once and left the embedded
     # LocalStack and its functions running (it runs in a session of its own).
-    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     # Not under /tmp: a function gets a private /tmp only when nothing the sandbox needs lives there, and the
     # tests are to see what a user's sandbox (./.sandbox in a project) does.
     state = Path(tempfile.mkdtemp(prefix="sandbox-test-state-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None))
@@ -128,12 +128,19 @@ def sandbox() -> Sandbox:
     settings.knobs.lambda_retry_base_delay = 1
     settings.knobs.esm_max_empty_backoff = 1
     sb = Sandbox(settings)
-    sb.up(timeout=120)
+    try:
+        sb.up(timeout=120)
+    except BaseException:  # a SIGTERM or a failure while starting: what started is stopped (no teardown runs)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sb.down()
+        signal.signal(signal.SIGTERM, previous)
+        raise
     yield sb
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a SIGTERM now would cut the stop short; `down` is bounded
     # No test may have made LocalStack reach beyond loopback (test_loopback_guard_* provokes 0.0.0.0 on purpose).
     unexpected = [b for b in (sb.info() or {}).get("blocked_connections", []) if "0.0.0.0" not in b]
     stopped = sb.down()
+    signal.signal(signal.SIGTERM, previous)
     assert not unexpected, f"LocalStack tried to reach beyond loopback: {unexpected}"
     leftovers = [r for r in sb.embedded.registry.alive()]
     shutil.rmtree(state, ignore_errors=True)

@@ -90,7 +90,11 @@ class DeployResult:
 def not_default(template: dict, kept: dict[str, str]) -> dict[str, str]:
     """The kept parameters whose value is not the template's default: those a deploy without them would have changed."""
     declared = template.get("Parameters") or {}
-    return {k: v for k, v in kept.items() if str((declared.get(k) or {}).get("Default", "")) != v}
+
+    def text(value) -> str:
+        return str(value).lower() if isinstance(value, bool) else str(value)  # YAML's `Default: true` is "true"
+
+    return {k: v for k, v in kept.items() if text((declared.get(k) or {}).get("Default", "")) != v}
 
 
 def supported_resource_types() -> set[str]:
@@ -377,8 +381,9 @@ class Deployer:
         them, whose value CloudFormation hides: sent as UsePreviousValue). None for a stack whose create failed: it is
         deleted and created again."""
         st = self.stack(stack_name)
-        if st is None or st["StackStatus"] in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED",
-                                              "REVIEW_IN_PROGRESS", "DELETE_COMPLETE"):
+        # a stack still changing is settled later (`_settled`); one whose create failed is created again
+        if st is None or not st["StackStatus"].endswith("_COMPLETE") or st["StackStatus"] in (
+                "ROLLBACK_COMPLETE", "DELETE_COMPLETE"):
             return {}, []
         declared = template.get("Parameters") or {}
         kept, hidden = {}, []
@@ -386,8 +391,8 @@ class Deployer:
             key = p.get("ParameterKey")
             if key not in declared or key in given or "ParameterValue" not in p:
                 continue
-            if (declared.get(key) or {}).get("NoEcho") in (True, "true", "True"):
-                hidden.append(key)
+            if (declared.get(key) or {}).get("NoEcho") in (True, "true", "True") or p["ParameterValue"] == "****":
+                hidden.append(key)  # CloudFormation shows "****" for a value that was NoEcho: never re-sent as such
             else:
                 kept[key] = p["ParameterValue"]
         return kept, hidden
@@ -415,7 +420,7 @@ class Deployer:
         original = read_template(Path(template_path))
         kept, hidden = self._previous_parameters(stack_name, original, parameters or {}) if keep_previous else ({}, [])
         parameters = {**kept, **(parameters or {})} if kept or parameters else parameters
-        self._check_parameters(original, parameters or {})
+        self._check_parameters(original, parameters or {}, kept=set(kept), hidden=set(hidden))
         # public layers it cannot serve are refused; a runtime on another interpreter is a warning
         warnings = function_checks.check(original, self.region, parameters) + custom_resource_notes(original)
         builds: list[dict] = []
@@ -442,6 +447,9 @@ class Deployer:
         if existing and existing["StackStatus"] in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED"):
             self._delete_and_wait(stack_name, timeout)  # a failed first create cannot be updated
             existing = None
+        if existing is None and hidden:  # the stack went meanwhile: nothing to keep a NoEcho value from
+            raise DeployError(f"stack {stack_name} no longer exists: pass --param " +
+                              " ".join(f"{k}=..." for k in hidden))
         self._check_names(expanded, parameters or {}, stack_name, existing)
         seen = self._event_ids(stack_name) if existing else set()
         try:
@@ -528,8 +536,10 @@ class Deployer:
         return out
 
     # --- helpers ---------------------------------------------------------------------------------------
-    def _check_parameters(self, template: dict, parameters: dict[str, str]) -> None:
-        """Unknown names and values outside the declared constraints are refused before anything is created.
+    def _check_parameters(self, template: dict, parameters: dict[str, str], kept: set[str] = frozenset(),
+                          hidden: set[str] = frozenset()) -> None:
+        """Unknown names and values outside the declared constraints are refused before anything is created. `kept`:
+        values kept from the stack (said so when refused); `hidden`: NoEcho values the stack keeps (not checked).
 
         LocalStack 2026.3.0 does not enforce AllowedValues/AllowedPattern/Min*/Max* (cloudformation engine v2):
         a bad value would create resources and then fail obscurely, or deploy silently.
@@ -541,13 +551,16 @@ class Deployer:
             raise DeployError(f"unknown parameter(s) {', '.join(unknown)}. Valid: {valid}")
         problems = []
         for name, spec in declared.items():
-            if not isinstance(spec, dict):
+            if not isinstance(spec, dict) or name in hidden:
                 continue
             value = parameters.get(name, spec.get("Default"))
             if value is None:
                 problems.append(f"{name} has no default: pass --param {name}=...")
                 continue
-            problems += parameter_problems(name, spec, str(value))
+            found = parameter_problems(name, spec, str(value))
+            if name in kept:  # a value the user did not pass: say where it came from
+                found = [f"{problem} (kept from the stack: pass --param {name}=... to change it)" for problem in found]
+            problems += found
         if problems:
             raise DeployError("invalid parameter value(s): " + "; ".join(problems))
 

@@ -494,10 +494,11 @@ def test_a_scenario_run_at_a_terminal_says_what_the_reset_removes_and_asks_first
 KEEP_TEMPLATE = """Parameters:
   Stage: {Type: String, Default: prod, AllowedValues: [dev, prod]}
   Paused: {Type: String, Default: "true"}
+  Secret: {Type: String, NoEcho: true}
 Conditions:
   IsProd: !Equals [!Ref Stage, prod]
 Resources:
-  Jobs: {Type: AWS::SQS::Queue}
+  Jobs: {Type: AWS::SQS::Queue, Properties: {Tags: [{Key: secret, Value: !Ref Secret}]}}
   ProdOnly: {Type: AWS::SQS::Queue, Condition: IsProd}
 Outputs:
   Stage: {Value: !Ref Stage}
@@ -508,7 +509,8 @@ Outputs:
 def test_deploy_keeps_the_stacks_parameters_it_is_not_given(sandbox, tmp_path, helpers):
     """`sandbox deploy --param Paused=false` on a stack deployed with Stage=dev keeps Stage=dev, as `sam deploy` and
     `aws cloudformation deploy` do (UsePreviousValue), and says so. It reset Stage to its default, prod: the
-    condition switched and created ProdOnly (or, the other way round, deleted a table with its data)."""
+    condition switched and created ProdOnly (or, the other way round, deleted a table with its data). A NoEcho
+    parameter without a default, whose value CloudFormation hides, is kept too (UsePreviousValue)."""
     (tmp_path / "template.yaml").write_text(KEEP_TEMPLATE)
     stack = helpers.unique("keep")
     sqs = sandbox.client("sqs")
@@ -518,11 +520,13 @@ def test_deploy_keeps_the_stacks_parameters_it_is_not_given(sandbox, tmp_path, h
         return run("--endpoint", sandbox.endpoint, "deploy", str(tmp_path / "template.yaml"), "--stack-name", stack,
                    *args, check=True).stdout
 
-    deploy("Stage=dev")
+    deploy("Stage=dev", "Secret=s3cret")
     out = deploy("Paused=false")
     assert "kept from the stack, not the template's default: Stage=dev" in out, out
     assert "Stage: dev" in out and "Paused: false" in out, out
     assert not [u for u in sqs.list_queues(QueueNamePrefix=stack).get("QueueUrls", []) if "ProdOnly" in u]
+    [jobs] = [u for u in sqs.list_queues(QueueNamePrefix=stack)["QueueUrls"] if "Jobs" in u]
+    assert sqs.list_queue_tags(QueueUrl=jobs)["Tags"] == {"secret": "s3cret"} and "Secret" not in out
     out = deploy("Stage=prod")
     assert "Stage: prod" in out and "kept from the stack, not the template's default: Paused=false" in out, out
     assert [u for u in sqs.list_queues(QueueNamePrefix=stack).get("QueueUrls", []) if "ProdOnly" in u]

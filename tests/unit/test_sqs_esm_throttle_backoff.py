@@ -58,3 +58,17 @@ def test_a_batch_waiting_to_retry_goes_when_an_invocation_ends_or_stops_with_its
     stopper = threading.Timer(0.1, stopped.set)
     stopper.start()
     assert backoff.wait_freed(30, stopped) is False  # the mapping stopped: no retry
+
+
+def test_an_invocation_that_ended_before_the_wait_is_taken_by_the_next_waiter_only():
+    """Ended while a throttled batch looked up its window: that batch still goes at once (the wake-up was lost), and
+    the one after it waits (one freed environment, one retry)."""
+    import threading
+    import time
+
+    backoff, stopped = patch.ThrottleBackoff(), threading.Event()
+    backoff.freed()
+    started = time.monotonic()
+    assert backoff.wait_freed(30, stopped) is True and time.monotonic() - started < 1
+    started = time.monotonic()
+    assert backoff.wait_freed(0.3, stopped) is True and time.monotonic() - started >= 0.29  # its back-off, not a wake

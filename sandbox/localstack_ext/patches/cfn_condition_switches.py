@@ -121,7 +121,16 @@ def apply() -> None:
         return not condition.before and condition.after is True
 
     def no_before_under(self, scope: str) -> None:
-        self.__dict__[COMING_BACK] = (*self.__dict__.get(COMING_BACK, ()), scope + "/", scope)
+        self.__dict__.setdefault(COMING_BACK, set()).add(scope)
+
+    def coming_back_under(self, scope) -> bool:
+        """Whether `scope` is, or is under, the scope of a resource or output coming back ("/Outputs/Api" is not
+        over "/Outputs/ApiUrl")."""
+        scopes = self.__dict__.get(COMING_BACK)
+        if not scopes or not isinstance(scope, str):
+            return False
+        parts = scope.split("/")
+        return any("/".join(parts[:i]) in scopes for i in range(1, len(parts) + 1))
 
     def visit_node_output(self, node_output):
         if coming_back(self, node_output):  # `!GetAtt Fn.Arn` of a function coming back has no "before" either
@@ -133,9 +142,8 @@ def apply() -> None:
         if side is not None:
             return visit_one_side(self, change_set_entity, side)
         delta = original_visit(self, change_set_entity)
-        prefixes = self.__dict__.get(COMING_BACK)
-        if prefixes and isinstance(delta, PreprocEntityDelta) and not is_nothing(delta.before) and \
-                isinstance(change_set_entity.scope, str) and change_set_entity.scope.startswith(prefixes):
+        if isinstance(delta, PreprocEntityDelta) and not is_nothing(delta.before) and \
+                coming_back_under(self, change_set_entity.scope):
             return PreprocEntityDelta(before=Nothing, after=delta.after)  # it did not exist: nothing before
         return delta
 
@@ -154,10 +162,7 @@ def apply() -> None:
             return delta
         if not cached:  # computed without its other side: that side is computed again when it is needed
             (self._after_cache if side == "before" else self._before_cache).pop(scope, None)
-        prefixes = self.__dict__.get(COMING_BACK)
-        before = delta.before
-        if prefixes and isinstance(scope, str) and scope.startswith(prefixes):
-            before = Nothing
+        before = Nothing if coming_back_under(self, scope) else delta.before
         return PreprocEntityDelta(before=before, after=Nothing) if side == "before" else \
             PreprocEntityDelta(before=Nothing, after=delta.after)
 

@@ -42,6 +42,7 @@ CONCURRENCY = int(os.environ.get("SANDBOX_SQS_ESM_CONCURRENCY") or 5)
 THROTTLE_BACKOFF = 0.5  # seconds a throttled batch's slot stays taken after the mapping's first throttle
 THROTTLE_BACKOFF_MAX = 8.0
 THROTTLE_QUIET = 10.0  # seconds without a throttle after which the back-off starts over
+RETRY_MARGIN = 1.0  # seconds a retry leaves besides the function's timeout: a cold start, the messages' deletion
 
 
 TARGET = "localstack.services.lambda_.event_source_mapping.pollers.sqs_poller"
@@ -69,19 +70,28 @@ class ThrottleBackoff:
         self._lock = threading.Lock()
         self._streak, self._last = 0, float("-inf")
         self._freed = threading.Condition()
+        self._free = False  # an invocation ended that no waiting batch has taken yet (one: the environment it freed)
 
     def freed(self) -> None:
         with self._freed:
+            self._free = True
             self._freed.notify()
 
     def wait_freed(self, seconds: float, stopped: threading.Event) -> bool:
-        """Waits up to `seconds` for an invocation of the mapping to end; False if the mapping stopped meanwhile."""
+        """Waits up to `seconds` for an invocation of the mapping to end (or takes one that ended since the last
+        batch took one); False if the mapping stopped meanwhile. One waiter takes each: the others stay throttled
+        less; a batch that gives up without waiting takes nothing, and one that ended while a batch was between its
+        429 and this wait is still there to take."""
         deadline = time.monotonic() + seconds
         with self._freed:
             while not stopped.is_set():
+                if self._free:
+                    self._free = False
+                    return True
                 left = deadline - time.monotonic()
-                if left <= 0 or self._freed.wait(min(left, 0.25)):
-                    return not stopped.is_set()
+                if left <= 0:
+                    return True
+                self._freed.wait(min(left, 0.25))
         return False
 
     def next_wait(self, now: float) -> float:
@@ -93,7 +103,7 @@ class ThrottleBackoff:
 
 def retry_window(source_arn: str, function_arn: str | None) -> float:
     """Seconds after a receive within which a throttled batch may be invoked again: the queue's visibility timeout
-    less the function's timeout (a later run could outlive the messages' invisibility and be delivered twice)."""
+    less the function's timeout and RETRY_MARGIN (a later run could outlive the messages' invisibility: delivered twice)."""
     try:
         from localstack.services.lambda_.provider_utils import get_function_version_from_arn
         from localstack.services.sqs.models import sqs_stores
@@ -101,7 +111,8 @@ def retry_window(source_arn: str, function_arn: str | None) -> float:
 
         arn = parse_arn(source_arn)
         queue = sqs_stores[arn["account"]][arn["region"]].queues[arn["resource"]]
-        return float(queue.visibility_timeout) - get_function_version_from_arn(function_arn).config.timeout
+        timeout = get_function_version_from_arn(function_arn).config.timeout
+        return float(queue.visibility_timeout) - timeout - RETRY_MARGIN
     except Exception:  # noqa: BLE001 - a queue or function gone meanwhile: no retry
         return 0.0
 
