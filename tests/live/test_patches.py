@@ -1405,6 +1405,12 @@ def test_a_conditional_sam_function_switched_off_on_and_off_again(sb, tmp_path, 
     assert left() == everything
     deploy("off")
     assert left() == ["Api", "ApiRole"]
+    # removed in dependency order, what uses a resource before it (the role went first: template order reversed)
+    history = sb.client("cloudformation").describe_stack_events(StackName=stack)["StackEvents"][::-1]
+    deleted = [e["LogicalResourceId"] for e in history if e["ResourceStatus"] == "DELETE_COMPLETE"]
+    assert deleted.index("NightlyFunction") < deleted.index("NightlyFunctionRole"), deleted
+    assert deleted.index("NightlyFunction") < deleted.index("Table"), deleted
+    assert deleted.index("NightlyFunctionNightly") < deleted.index("NightlyFunction"), deleted
     result = deploy("on")
     assert left() == everything
     assert result.outputs["NightlyArn"] in {f["FunctionArn"] for f in lam.list_functions()["Functions"]}

@@ -26,7 +26,8 @@ stack holds, and a condition turned back on creates its resources again.
 Workaround: a resource the stack holds (created, with a physical id: cfn_delete_spares_foreign.holds) whose condition
 is false after the change - or which DeleteStack removes while its condition is false with the stack's parameters -
 is removed as a resource deleted from the template is: its "before" is made from what the stack stored of it (type,
-physical id, properties, DeletionPolicy), and its properties are not evaluated again (an update that turns a
+physical id, properties, DeletionPolicy), the resources it names (Ref, GetAtt, Sub, DependsOn) are visited first so
+that it is removed before them, as LocalStack's removals run in reverse, and its properties are not evaluated again (an update that turns a
 condition false must not resolve `!GetAtt Role.Arn` of a role under the same condition: "Unresolved resource
 dependencies"). Everything else goes through LocalStack's code as before; a resource the stack never created (its
 condition false all along) is skipped, as before. A resource coming back (not held, its condition false before and
@@ -42,10 +43,15 @@ TARGET = "localstack.services.cloudformation.engine.v2.change_set_model_preproc"
 
 
 def apply() -> None:
+    import re
+
     from localstack.services.cloudformation.engine.v2.change_set_model import (
         ChangeType,
+        NodeArray,
+        NodeIntrinsicFunction,
         NodeResource,
         Nothing,
+        TerminalValue,
         is_nothing,
     )
     from localstack.services.cloudformation.engine.v2.change_set_model_preproc import (
@@ -96,6 +102,12 @@ def apply() -> None:
             if coming_back(self, node_resource):
                 no_before_under(self, node_resource.properties.scope)
             return original_visit_resource(self, node_resource)
+        template = self._change_set.update_model.node_template
+        for name in sorted(named_resources(node_resource) - {node_resource.name}):
+            dependency = next((r for r in template.resources.resources if r.name == name), None)
+            if dependency is not None:
+                self.visit(dependency)  # removed after this one (a function before its role, a custom resource
+                # before its service token's function), as LocalStack orders the removals it visits
         deletion_policy = Nothing
         if not is_nothing(node_resource.deletion_policy):
             deletion_policy = self.visit(node_resource.deletion_policy).before
@@ -110,6 +122,35 @@ def apply() -> None:
             deletion_policy=deletion_policy,
         )
         return PreprocEntityDelta(before=before, after=Nothing)
+
+    def named_resources(node_resource) -> set[str]:
+        """The logical ids a resource's properties and DependsOn name (Ref, Fn::GetAtt, Fn::Sub), read from its
+        nodes without evaluating them; not all of them are resources (parameters are left out by the caller)."""
+        names, pending = set(), [node_resource.properties, node_resource.depends_on]
+        while pending:
+            node = pending.pop()
+            if is_nothing(node) or node is None:
+                continue
+            if isinstance(node, NodeIntrinsicFunction):
+                value = getattr(node.arguments, "value", None)
+                if node.intrinsic_function == "Ref" and isinstance(value, str):
+                    names.add(value)
+                elif node.intrinsic_function == "Fn::GetAtt" and isinstance(value, str):
+                    names.add(value.split(".")[0])
+                elif node.intrinsic_function == "Fn::GetAtt" and isinstance(node.arguments, NodeArray) and \
+                        node.arguments.array:
+                    names.add(getattr(node.arguments.array[0], "value", None))
+                elif node.intrinsic_function == "Fn::Sub":
+                    template = node.arguments.array[0] if isinstance(node.arguments, NodeArray) and \
+                        node.arguments.array else node.arguments
+                    if isinstance(getattr(template, "value", None), str):
+                        names.update(m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)}", template.value))
+            if isinstance(node, TerminalValue) and isinstance(node.scope, str) and "/DependsOn" in node.scope:
+                values = node.value if isinstance(node.value, list) else [node.value]
+                names.update(v for v in values if isinstance(v, str))
+            pending.extend(node.get_children())
+        names.discard(None)
+        return names
 
     def coming_back(self, node) -> bool:
         """A resource (not held) or output whose condition was false before the change and is true after it."""
