@@ -1464,3 +1464,82 @@ def test_an_unconditional_function_reading_a_conditional_table_through_if_follow
     assert len(again["tables"]) == 1 and again["env"]["TABLE_ARN"].endswith(f"table/{again['tables'][0]}")
     sb.destroy(stack)
     assert [t for t in ddb.list_tables()["TableNames"] if t.startswith(stack)] == []
+
+
+REMOVED_PROPERTIES_APP = """AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Description: a function whose settings are dropped from its template on the second deploy
+{globals}
+Resources:
+  Dlq:
+    Type: AWS::SQS::Queue
+  Shared:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: layer/
+      CompatibleRuntimes: [python3.13]
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.13
+{extra}
+Outputs:
+  Fn:
+    Value: !Ref Fn
+"""
+REMOVED_PROPERTIES_GLOBALS = """Globals:
+  Function:
+    Timeout: 30
+    MemorySize: 512
+    Environment:
+      Variables:
+        STAGE: dev
+"""
+REMOVED_PROPERTIES_EXTRA = """      Description: resizes thumbnails
+      EphemeralStorage: {Size: 1024}
+      Layers: [!Ref Shared]
+      DeadLetterQueue: {Type: SQS, TargetArn: !GetAtt Dlq.Arn}
+      Tracing: Active
+"""
+
+
+def test_properties_removed_from_a_function_template_are_reset_to_their_defaults(sb, tmp_path):
+    """cfn_lambda_removed_properties: LocalStack's update sent only the properties the template still had, and the
+    function kept the others (a dropped Timeout: 30 stayed 30 s; AWS resets it to 3)."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(
+        "import importlib.util, os\n"
+        "def handler(event, context):\n"
+        "    return {'stage': os.environ.get('STAGE'), 'memory': context.memory_limit_in_mb,\n"
+        "            'remaining_ms': context.get_remaining_time_in_millis(),\n"
+        "            'layer': importlib.util.find_spec('shared_helpers') is not None}\n")
+    (tmp_path / "layer" / "python").mkdir(parents=True)
+    (tmp_path / "layer" / "python" / "shared_helpers.py").write_text("X = 1\n")
+    path = tmp_path / "template.yaml"
+    path.write_text(REMOVED_PROPERTIES_APP.format(globals=REMOVED_PROPERTIES_GLOBALS, extra=REMOVED_PROPERTIES_EXTRA))
+    fn = sb.deploy(str(path), stack_name="removed-properties").outputs["Fn"]
+    lam = sb.client("lambda")
+
+    def invoked() -> dict:
+        return json.loads(lam.invoke(FunctionName=fn)["Payload"].read())
+
+    before = invoked()
+    assert before["stage"] == "dev" and before["memory"] == "512" and before["remaining_ms"] > 25_000
+    assert before["layer"] is True
+    config = lam.get_function_configuration(FunctionName=fn)
+    assert config["EphemeralStorage"]["Size"] == 1024 and config["DeadLetterConfig"]["TargetArn"].startswith("arn:aws:sqs:")
+    assert config["Description"] == "resizes thumbnails" and len(config["Layers"]) == 1
+
+    path.write_text(REMOVED_PROPERTIES_APP.format(globals="", extra=""))
+    sb.deploy(str(path), stack_name="removed-properties")
+    config = lam.get_function_configuration(FunctionName=fn)
+    assert config["Timeout"] == 3 and config["MemorySize"] == 128
+    assert config.get("Description", "") == "" and config.get("Layers", []) == []
+    assert config.get("Environment", {}).get("Variables", {}) == {}
+    assert "TargetArn" not in config.get("DeadLetterConfig", {}) or not config["DeadLetterConfig"]["TargetArn"]
+    assert config["EphemeralStorage"]["Size"] == 512 and config["TracingConfig"]["Mode"] == "PassThrough"
+    after = invoked()
+    assert after["stage"] is None and after["memory"] == "128" and after["remaining_ms"] <= 3_000
+    assert after["layer"] is False
