@@ -36,6 +36,8 @@ import os
 import threading
 import time
 
+from sandbox.localstack_ext import esm_wake
+
 LOG = logging.getLogger(__name__)
 
 CONCURRENCY = int(os.environ.get("SANDBOX_SQS_ESM_CONCURRENCY") or 5)
@@ -128,13 +130,12 @@ def apply() -> None:
         if isinstance(poller, SqsPoller):
             scaling = esm_config.get("ScalingConfig") or {}
             poller.__dict__["_sandbox_slot_count"] = batches_in_flight(scaling.get("MaximumConcurrency"))
-            # what a throttled batch's back-off needs: the function, and the worker's stop (set by its stop, delete
-            # and LocalStack's shutdown), which ends a back-off at once
+            # what a throttled batch's back-off needs besides the mapping's stop (esm_wake.stopped): the function
             poller.__dict__["_sandbox_function_arn"] = esm_config.get("FunctionArn")
-            poller.__dict__["_sandbox_stopped"] = self._shutdown_event
             poller.__dict__["_sandbox_throttles"] = ThrottleBackoff()
 
     EsmWorker.__init__ = worker_init
+    esm_wake.install()  # the mapping's stop, handed to its poller: ends a back-off or a wait for a slot at once
 
     original_poll_events = SqsPoller.poll_events
     original_handle_messages = SqsPoller.handle_messages
@@ -151,7 +152,7 @@ def apply() -> None:
         if self.is_fifo_queue:
             return original_poll_events(self)
         slot = slots(self)
-        stopped = self.__dict__.get("_sandbox_stopped")
+        stopped = esm_wake.stopped(self)
         while not slot.acquire(timeout=0.5):
             if stopped is not None and stopped.is_set():
                 return  # the mapping stopped while every slot was taken (batches backing off): no new batch
@@ -195,7 +196,7 @@ def apply() -> None:
 
     def back_off(poller, received: float) -> bool:
         """Waits out a throttle holding the batch's slot; True when the batch may be invoked again."""
-        throttles, stopped = poller.__dict__.get("_sandbox_throttles"), poller.__dict__.get("_sandbox_stopped")
+        throttles, stopped = poller.__dict__.get("_sandbox_throttles"), esm_wake.stopped(poller)
         if throttles is None or stopped is None:
             return False
         wait = throttles.next_wait(time.monotonic())

@@ -14,6 +14,8 @@ wait at once. A round that found records polls again at once.
 
 from __future__ import annotations
 
+import time
+
 from sandbox.localstack_ext import esm_wake
 
 TARGET = "localstack.services.lambda_.event_source_mapping.pollers.stream_poller"
@@ -34,8 +36,6 @@ def apply() -> None:
 
     def poll_events(self):
         self.__dict__["_sandbox_found"] = None
-        wake = esm_wake.wake_event(self)
-        wake.clear()  # before the poll: a stop during it sets it again, and the wait below ends at once
         try:
             return original_poll_events(self)
         finally:
@@ -46,12 +46,16 @@ def apply() -> None:
                 empty = self.__dict__["_sandbox_empty_shards"] = self.__dict__.get("_sandbox_empty_shards", 0) + 1
                 if empty >= max(1, len(self.shards or ())):  # a whole round: wait, as AWS's pollers do
                     self.__dict__["_sandbox_empty_shards"] = 0
-                    wake.wait(IDLE_POLL_SECONDS)
+                    stopped = esm_wake.stopped(self)
+                    if stopped is not None:  # a stop during the poll or the wait ends it at once
+                        stopped.wait(IDLE_POLL_SECONDS)
+                    else:
+                        time.sleep(IDLE_POLL_SECONDS)
 
     get_records._sandbox_patch = poll_events._sandbox_patch = True
     StreamPoller.get_records = get_records
     StreamPoller.poll_events = poll_events
 
     # a mapping stopped, deleted or shut down ends its wait at once: its worker then leaves the loop (a deleted
-    # mapping stayed "Deleting" through the wait; the worker's own event is not the poller's)
+    # mapping stayed "Deleting" through the wait)
     esm_wake.install()
