@@ -1506,7 +1506,7 @@ REMOVED_PROPERTIES_EXTRA = """      Description: resizes thumbnails
 
 
 def test_properties_removed_from_a_function_template_are_reset_to_their_defaults(sb, tmp_path):
-    """cfn_lambda_removed_properties: LocalStack's update sent only the properties the template still had, and the
+    """cfn_removed_properties: LocalStack's update sent only the properties the template still had, and the
     function kept the others (a dropped Timeout: 30 stayed 30 s; AWS resets it to 3)."""
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "app.py").write_text(
@@ -1543,3 +1543,121 @@ def test_properties_removed_from_a_function_template_are_reset_to_their_defaults
     after = invoked()
     assert after["stage"] is None and after["memory"] == "128" and after["remaining_ms"] <= 3_000
     assert after["layer"] is False
+
+
+REMOVED_FILTERS_APP = """AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Seen:
+    Type: AWS::Serverless::SimpleTable
+  Orders:
+    Type: AWS::SQS::Queue
+  Others:
+    Type: AWS::SQS::Queue
+  Alerts:
+    Type: AWS::SNS::Topic
+  AlertCopies:
+    Type: AWS::SQS::Queue
+  AlertCopiesPolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref AlertCopies]
+      PolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {{Service: sns.amazonaws.com}}
+            Action: sqs:SendMessage
+            Resource: !GetAtt AlertCopies.Arn
+  Copy:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref Alerts
+      Protocol: sqs
+      Endpoint: !GetAtt AlertCopies.Arn
+      RawMessageDelivery: true
+{filter_policy}
+  Recorder:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: index.handler
+      InlineCode: |
+        import json, os, boto3
+        table = boto3.resource("dynamodb").Table(os.environ["SEEN"])
+        def handler(event, context):
+            for record in event["Records"]:
+                table.put_item(Item={{"id": json.loads(record["body"])["n"], "queue": record["eventSourceARN"]}})
+            return {{"batchItemFailures": []}}
+      Environment: {{Variables: {{SEEN: !Ref Seen}}}}
+      Policies: [{{DynamoDBCrudPolicy: {{TableName: !Ref Seen}}}}]
+      Events:
+        Work:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt {queue}.Arn
+{mapping_extra}
+Outputs:
+  Seen: {{Value: !Ref Seen}}
+  Orders: {{Value: !Ref Orders}}
+  Others: {{Value: !Ref Others}}
+  Alerts: {{Value: !Ref Alerts}}
+  AlertCopies: {{Value: !Ref AlertCopies}}
+"""
+REMOVED_FILTERS_MAPPING = """            FunctionResponseTypes: [ReportBatchItemFailures]
+            FilterCriteria:
+              Filters:
+                - Pattern: '{"body": {"kind": ["order"]}}'
+"""
+REMOVED_FILTERS_POLICY = """      FilterPolicy: {severity: [high]}
+"""
+
+
+def test_filters_removed_from_a_template_stop_filtering_and_a_mapping_follows_its_new_queue(sb, tmp_path, helpers):
+    """cfn_removed_properties: a dropped FilterCriteria kept filtering (the messages it filtered out were deleted
+    unseen) and a dropped FilterPolicy too; a mapping moved to another queue is replaced (EventSourceArn is create-only)."""
+    path = tmp_path / "template.yaml"
+
+    def deploy(**parts) -> dict:
+        values = {"filter_policy": "", "mapping_extra": "", "queue": "Orders", **parts}
+        path.write_text(REMOVED_FILTERS_APP.format(**values))
+        return sb.deploy(str(path), stack_name="removed-filters").outputs
+
+    out = deploy(filter_policy=REMOVED_FILTERS_POLICY, mapping_extra=REMOVED_FILTERS_MAPPING)
+    sqs, sns, ddb = sb.client("sqs"), sb.client("sns"), sb.client("dynamodb")
+
+    def seen() -> dict[str, str]:
+        items = ddb.scan(TableName=out["Seen"])["Items"]
+        return {i["id"]["S"]: i["queue"]["S"].rsplit(":", 1)[-1] for i in items}
+
+    def copies(wait: int) -> list[str]:
+        got = sqs.receive_message(QueueUrl=out["AlertCopies"], WaitTimeSeconds=wait, MaxNumberOfMessages=10)
+        return [m["Body"] for m in got.get("Messages", [])]
+
+    def publish(body: str, severity: str) -> None:
+        sns.publish(TopicArn=out["Alerts"], Message=body,
+                    MessageAttributes={"severity": {"DataType": "String", "StringValue": severity}})
+
+    sqs.send_message(QueueUrl=out["Orders"], MessageBody='{"n": "1", "kind": "order"}')
+    sqs.send_message(QueueUrl=out["Orders"], MessageBody='{"n": "2", "kind": "other"}')
+    helpers.wait_for(lambda: "1" in seen(), message="the order")
+    publish("a", "low")
+    publish("b", "high")
+    assert copies(wait=3) == ["b"]
+    assert "2" not in seen()  # filtered out, as on AWS
+
+    orders_queue = seen()["1"]
+    deploy()  # the filters and FunctionResponseTypes gone
+    [mapping] = [m for m in sb.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+                 if m["EventSourceArn"].endswith(":" + orders_queue)]
+    assert not mapping.get("FilterCriteria", {}).get("Filters") and not mapping.get("FunctionResponseTypes")
+    sqs.send_message(QueueUrl=out["Orders"], MessageBody='{"n": "3", "kind": "other"}')
+    helpers.wait_for(lambda: "3" in seen(), message="a message the dropped filter would have deleted")
+    publish("c", "low")
+    assert copies(wait=5) == ["c"]
+
+    deploy(queue="Others")  # the event moved to another queue: AWS replaces the mapping
+    sqs.send_message(QueueUrl=out["Others"], MessageBody='{"n": "4"}')
+    helpers.wait_for(lambda: seen().get("4") == out["Others"].rsplit("/", 1)[-1], message="the new queue's message")
+    sources = [m["EventSourceArn"].rsplit(":", 1)[-1] for m in sb.client("lambda").list_event_source_mappings()[
+        "EventSourceMappings"] if m["FunctionArn"].rsplit(":", 1)[-1].startswith("removed-filters-Recorder")]
+    assert sources == [out["Others"].rsplit("/", 1)[-1]]

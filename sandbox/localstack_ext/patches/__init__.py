@@ -16,7 +16,9 @@ PATCHES = {
     "events_sfn_input_path": "EventBridge -> Step Functions targets with InputPath/InputTransformer",
     "logs_filter_pattern": "CloudWatch Logs filterPattern in FilterLogEvents, subscription and metric filters",
     "cfn_lambda_reserved_concurrency": "ReservedConcurrentExecutions of AWS::Lambda::Function in templates",
-    "cfn_lambda_removed_properties": "a property removed from a function's template (Timeout, Environment, Layers...) is reset to its default",
+    "cfn_removed_properties": "a property removed from a function's, event source mapping's or SNS subscription's template "
+                              "is reset to its default (a dropped Timeout, FilterCriteria, FilterPolicy stayed)",
+    "cfn_getatt_changes": "a !GetAtt pointed at another resource is a change (an SQS event moved to another queue kept the old one)",
     "cfn_update_rollback": "a stack update that fails is rolled back to the stack's previous state, as on AWS",
     "s3_storage_dir": "large S3 objects kept under the sandbox's state dir, not a /tmp folder shared by all",
     "sqs_esm_concurrency": "SQS event source mappings process several batches at once, as on AWS",
