@@ -247,6 +247,60 @@ def misspelt_attributes(template: dict, region: str = "us-east-1") -> list[str]:
     return out
 
 
+def sam_without_transform(template: dict) -> list[str]:
+    """AWS::Serverless::* resources in a template without SAM's transform. CloudFormation refuses it ("Unrecognized
+    resource types"); LocalStack 2026.3.0 "deployed" each as a no-op fallback: CREATE_COMPLETE, nothing made."""
+    from sandbox.deploy import transform
+
+    if transform.uses_sam(template):
+        return []
+    return [f"{logical_id} ({resource.get('Type')})" for logical_id, resource in _resources(template)
+            if str(resource.get("Type", "")).startswith("AWS::Serverless::")]
+
+
+def unknown_dependencies(template: dict, *others: dict) -> list[str]:
+    """DependsOn names no resource of the template (nor of what SAM expanded it to) has. CloudFormation refuses the
+    template; LocalStack 2026.3.0 failed the create, rolled it back, and then reported CREATE_COMPLETE."""
+    known = {logical_id for t in (template, *others) for logical_id, _ in _resources(t)}
+    out = []
+    for logical_id, resource in _resources(template):
+        depends = resource.get("DependsOn") or []
+        for name in depends if isinstance(depends, list) else [depends]:
+            if isinstance(name, str) and name not in known:
+                out.append(f"{logical_id} DependsOn {name}")
+    return out
+
+
+def misspelt_properties(template: dict, region: str = "us-east-1") -> list[str]:
+    """Properties a resource's type does not have (`VisibilityTimeOut` on a queue). CloudFormation refuses them
+    ("extraneous key [...] is not permitted"); LocalStack 2026.3.0 ignored them, so the resource silently had the
+    default. Suspected from LocalStack's provider schema, confirmed against AWS's (cfn-lint's copy); SAM's own
+    types are checked by its transform."""
+    import difflib
+
+    suspects = []
+    for logical_id, resource in _resources(template):
+        rtype, properties = str(resource.get("Type", "")), resource.get("Properties")
+        if not rtype.startswith("AWS::") or rtype.startswith("AWS::Serverless::") or not isinstance(properties, dict):
+            continue
+        names = type_properties(rtype)
+        odd = [p for p in properties if names and p not in names]
+        if odd:
+            suspects.append((logical_id, rtype, odd))
+    out = []
+    for logical_id, rtype, odd in suspects:
+        try:
+            known = set(_aws_schemas().get_resource_schema(region, rtype).schema.get("properties") or ())
+        except Exception:  # noqa: BLE001 - a type cfn-lint does not know: nothing to confirm with
+            continue
+        for name in odd:
+            if known and name not in known:
+                near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+                out.append(f"{logical_id}: {name} is not a property of {rtype}"
+                           + (f" (did you mean {near[0]}?)" if near else ""))
+    return out
+
+
 def custom_resource_notes(template: dict) -> list[str]:
     """Custom resources deploy, but LocalStack 2026.3.0's CloudFormation engine only pretends to create them (its
     "fallback"): the function behind one is never invoked, and its Fn::GetAtt attributes read "unknown". Said, not
@@ -569,6 +623,12 @@ class Deployer:
         template's own, and what SAM's transform expands it to (sandbox/deploy/transform.py)."""
         from sandbox.deploy import transform
 
+        without = sam_without_transform(template)
+        if without:
+            raise DeployError("the template uses SAM's resource types (" + ", ".join(without) + ") but has no "
+                              "`Transform: AWS::Serverless-2016-10-31` line: add it at the top level of the template, "
+                              "as SAM's examples have it (without it AWS refuses the template: \"Unrecognized resource "
+                              "types\").")
         supported = supported_resource_types()
         misspelt = misspelt_types(template, supported, self.region)
         if misspelt:
@@ -586,6 +646,16 @@ class Deployer:
             missing += [m for m in unsupported_types(expanded, supported) if m not in missing]
         else:
             expanded = template
+        unknown = unknown_dependencies(template, expanded)
+        if unknown:
+            raise DeployError("DependsOn names a resource the template does not have: " + ", ".join(unknown) + ". "
+                              "Check the logical id's spelling (AWS refuses the template: \"Unresolved resource "
+                              "dependencies\").")
+        properties = misspelt_properties(template, self.region)
+        if properties:
+            raise DeployError("unknown propert" + ("ies" if len(properties) > 1 else "y") + ": "
+                              + "; ".join(properties) + ". Property names are case-sensitive (AWS refuses the "
+                              "template: \"extraneous key ... is not permitted\").")
         if missing:
             hints = sorted({hint for m in missing for marker, hint in UNSUPPORTED_HINTS.items() if marker in m})
             raise DeployError(

@@ -447,3 +447,23 @@ Resources:
         sb.destroy("orders-core")
     assert {"orders-core", "orders-audit"} <= {s["name"] for s in sb.stacks()}
     assert sb.destroy("orders-audit") and sb.destroy("orders-core")
+
+
+@pytest.mark.parametrize("template, said", [
+    ("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: python3.13, Handler: a.b, "
+     "InlineCode: 'def b(e, c): pass'}\n", "has no `Transform: AWS::Serverless-2016-10-31` line"),
+    ("Resources:\n  Jobs: {Type: AWS::SQS::Queue, DependsOn: Missing}\n", "Jobs DependsOn Missing"),
+    ("Resources:\n  Jobs: {Type: AWS::SQS::Queue, Properties: {VisibilityTimeOut: 60}}\n",
+     "VisibilityTimeOut is not a property of AWS::SQS::Queue (did you mean VisibilityTimeout?)"),
+])
+def test_a_template_aws_refuses_is_refused_before_anything_is_created(sb, tmp_path, template, said):
+    """LocalStack 2026.3.0 'deployed' each: SAM types without the transform as no-ops, a DependsOn on nothing as a
+    rolled-back create reported CREATE_COMPLETE, a misspelt property by ignoring it (the queue had the default)."""
+    path = tmp_path / "template.yaml"
+    path.write_text(template)
+    with pytest.raises(DeployError) as err:
+        sb.deploy(str(path), stack_name="refused-template")
+    assert said in str(err.value)
+    stacks = sb.client("cloudformation").list_stacks()["StackSummaries"]
+    assert not [s for s in stacks if s["StackName"] == "refused-template" and s["StackStatus"] != "DELETE_COMPLETE"]
+    assert not sb.client("sqs").list_queues().get("QueueUrls")

@@ -125,6 +125,38 @@ Outputs:
         "Table.StreamArm (AWS::DynamoDB::Table has no attribute StreamArm: did you mean StreamArn?)"]
 
 
+def test_a_misspelt_property_is_named_with_the_one_meant_and_real_ones_pass():
+    from sandbox.deploy.deployer import misspelt_properties
+
+    template = parse("""
+Resources:
+  Jobs: {Type: AWS::SQS::Queue, Properties: {VisibilityTimeOut: 60, QueueName: jobs, RedrivePolicy: {}}}
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties: {BillingMode: PAY_PER_REQUEST, StreamSpecification: {StreamViewType: NEW_IMAGE}, Nonsense: 1}
+  Fn: {Type: AWS::Serverless::Function, Properties: {Timout: 3}}
+""")
+    assert misspelt_properties(template) == [
+        "Jobs: VisibilityTimeOut is not a property of AWS::SQS::Queue (did you mean VisibilityTimeout?)",
+        "Table: Nonsense is not a property of AWS::DynamoDB::Table"]  # SAM's own: its transform says
+
+
+def test_sam_types_without_the_transform_and_unknown_dependencies_are_named():
+    from sandbox.deploy.deployer import sam_without_transform, unknown_dependencies
+
+    template = parse("""
+Resources:
+  Fn: {Type: AWS::Serverless::Function, DependsOn: [Jobs, Missing], Properties: {}}
+  Jobs: {Type: AWS::SQS::Queue, DependsOn: FnRole}
+""")
+    assert sam_without_transform(template) == ["Fn (AWS::Serverless::Function)"]
+    assert sam_without_transform({**template, "Transform": "AWS::Serverless-2016-10-31"}) == []
+    # FnRole is what SAM expands Fn to: known once the expanded template is given
+    assert unknown_dependencies(template) == ["Fn DependsOn Missing", "Jobs DependsOn FnRole"]
+    assert unknown_dependencies(template, {"Resources": {"FnRole": {"Type": "AWS::IAM::Role"}}}) == [
+        "Fn DependsOn Missing"]
+
+
 def test_names_a_template_fixes_are_resolved_and_generated_ones_are_not():
     from sandbox.deploy.named_resources import literal, named
 
