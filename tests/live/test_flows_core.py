@@ -394,6 +394,20 @@ def handler(event, context):
     assert body["where"].endswith("python/mylib.py")
 
 
+def test_layers_are_listed_after_one_lost_its_last_version(sb, helpers):
+    """lambda_list_layers_emptied: once a layer's last version was deleted, every ListLayers failed."""
+    lam = sb.client("lambda")
+    content = {"ZipFile": helpers.zip_code({"python/lib.py": "X = 1\n"})}
+    gone, kept = helpers.unique("gone"), helpers.unique("kept")
+    lam.publish_layer_version(LayerName=gone, Content=content)
+    for _ in range(2):
+        lam.publish_layer_version(LayerName=kept, Content=content)
+    lam.delete_layer_version(LayerName=gone, VersionNumber=1)
+    listed = {layer["LayerName"]: layer["LatestMatchingVersion"]["Version"] for layer in lam.list_layers()["Layers"]}
+    assert listed.get(kept) == 2 and gone not in listed
+    assert lam.publish_layer_version(LayerName=gone, Content=content)["Version"] == 2  # never reused, as on AWS
+
+
 def test_later_layer_shadows_earlier_one_and_site_packages_follow_the_runtime(sb, helpers):
     """AWS extracts layers in order into one /opt: a later layer's file replaces an earlier layer's; the
     site-packages directory searched is the one of the function's runtime (python3.12 here), before /opt/python."""
