@@ -1027,8 +1027,8 @@ Outputs:
 
 def test_a_stack_update_applies_what_sam_apps_change_and_reports_what_it_cannot(sb, tmp_path):
     """cfn_updates_in_place: LocalStack said UPDATE_COMPLETE and kept an S3 event's filter, a rule's pattern, a function
-    URL's AuthType (NONE kept answering unsigned calls) and an EventInvokeConfig's retries; a state machine's Name read
-    "unknown" after the update; a table's change it cannot apply was not reported."""
+    URL's AuthType (NONE kept answering unsigned calls), an EventInvokeConfig's retries and a table's TTL; a state
+    machine's Name read "unknown" after the update."""
     (tmp_path / "template.yaml").write_text(UPDATED_APP)
     first = {"Suffix": ".csv", "DetailType": "OrderPlaced", "Auth": "NONE", "Retries": "0", "TtlOn": "false"}
     before = sb.deploy(str(tmp_path / "template.yaml"), stack_name="in-place", parameters=first)
@@ -1046,9 +1046,11 @@ def test_a_stack_update_applies_what_sam_apps_change_and_reports_what_it_cannot(
     assert lam.get_function_url_config(FunctionName=fn)["AuthType"] == "AWS_IAM"
     assert lam.get_function_event_invoke_config(FunctionName=fn)["MaximumRetryAttempts"] == 2
     assert after.outputs["MachineName"] == before.outputs["MachineName"] != "unknown"
-    [warning] = after.warnings
-    assert warning.startswith("Table (AWS::DynamoDB::Table): LocalStack cannot update") and \
-        "TimeToLiveSpecification is not applied" in warning
+    assert after.warnings == []
+    table = sb.client("cloudformation").describe_stack_resource(StackName="in-place", LogicalResourceId="Table")[
+        "StackResourceDetail"]["PhysicalResourceId"]
+    assert sb.client("dynamodb").describe_time_to_live(TableName=table)["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
 
 
 def test_a_number_parameter_goes_where_a_resource_wants_a_string(sb, tmp_path):
@@ -1661,3 +1663,80 @@ def test_filters_removed_from_a_template_stop_filtering_and_a_mapping_follows_it
     sources = [m["EventSourceArn"].rsplit(":", 1)[-1] for m in sb.client("lambda").list_event_source_mappings()[
         "EventSourceMappings"] if m["FunctionArn"].rsplit(":", 1)[-1].startswith("removed-filters-Recorder")]
     assert sources == [out["Others"].rsplit("/", 1)[-1]]
+
+
+TABLE_UPDATE_APP = """AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {{AttributeName: id, AttributeType: S}}
+{extra}
+  Audit:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: index.handler
+      InlineCode: |
+        def handler(event, context):
+            for record in event.get("Records", []):
+                print("AUDIT", record["eventName"], record["dynamodb"]["Keys"]["id"]["S"])
+{events}
+"""
+TABLE_UPDATE_KEY = """      KeySchema: [{AttributeName: id, KeyType: HASH}]
+"""
+TABLE_UPDATE_EXTRA = """        - {AttributeName: customer, AttributeType: S}
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}
+      TimeToLiveSpecification: {AttributeName: expiresAt, Enabled: true}
+      GlobalSecondaryIndexes:
+        - IndexName: byCustomer
+          KeySchema: [{AttributeName: customer, KeyType: HASH}]
+          Projection: {ProjectionType: ALL}
+"""
+TABLE_UPDATE_EVENTS = """      Events:
+        Changes:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt Orders.StreamArn
+            StartingPosition: LATEST
+"""
+
+
+def test_a_table_gets_a_stream_ttl_and_index_in_a_stack_update_and_a_new_stream_event_reads_it(sb, tmp_path, helpers):
+    """cfn_updates_in_place: LocalStack has no update for AWS::DynamoDB::Table, so adding a stream and a DynamoDB
+    event to it failed the update ("Provided ARN: unknown"); TTL and indexes stayed as created. AWS updates them."""
+    path = tmp_path / "template.yaml"
+    path.write_text(TABLE_UPDATE_APP.format(extra=TABLE_UPDATE_KEY, events=""))
+    sb.deploy(str(path), stack_name="table-update")
+    path.write_text(TABLE_UPDATE_APP.format(extra=TABLE_UPDATE_EXTRA, events=TABLE_UPDATE_EVENTS))
+    result = sb.deploy(str(path), stack_name="table-update")
+    assert not [w for w in result.warnings if "Orders" in w], result.warnings
+    cfn = sb.client("cloudformation")
+    table = cfn.describe_stack_resource(StackName="table-update", LogicalResourceId="Orders")[
+        "StackResourceDetail"]["PhysicalResourceId"]
+    ddb = sb.client("dynamodb")
+    described = ddb.describe_table(TableName=table)["Table"]
+    assert described["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert [g["IndexName"] for g in described["GlobalSecondaryIndexes"]] == ["byCustomer"]
+    assert ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+    fn = cfn.describe_stack_resource(StackName="table-update", LogicalResourceId="Audit")[
+        "StackResourceDetail"]["PhysicalResourceId"]
+    [mapping] = sb.client("lambda").list_event_source_mappings(FunctionName=fn)["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == described["LatestStreamArn"]
+    helpers.wait_for(lambda: sb.client("lambda").get_event_source_mapping(UUID=mapping["UUID"])["State"] == "Enabled",
+                     message="the mapping enabled")
+    ddb.put_item(TableName=table, Item={"id": {"S": "o-1"}, "customer": {"S": "c-1"}})
+    helpers.wait_for(lambda: "AUDIT INSERT o-1" in helpers.log_text(sb, fn), message="the new stream's record")
+    assert ddb.query(TableName=table, IndexName="byCustomer", KeyConditionExpression="customer = :c",
+                     ExpressionAttributeValues={":c": {"S": "c-1"}})["Count"] == 1
+
+    path.write_text(TABLE_UPDATE_APP.format(extra=TABLE_UPDATE_KEY, events=""))  # and all of it off again
+    sb.deploy(str(path), stack_name="table-update")
+    described = ddb.describe_table(TableName=table)["Table"]
+    assert not described.get("StreamSpecification", {}).get("StreamEnabled") and not described.get(
+        "GlobalSecondaryIndexes")
+    assert ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"

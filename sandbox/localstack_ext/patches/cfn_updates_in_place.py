@@ -14,6 +14,7 @@ Workarounds:
   changed: notifications, versioning, CORS, tags, website, object lock; re-applying an unchanged notification sent
   S3's test event to the queues again; its other changes, a lifecycle say, are reported as below);
   AWS::StepFunctions::StateMachine's own update kept, with its Name (it read "unknown" after any update) and RoleArn;
+  AWS::DynamoDB::Table (its stream, TTL, global secondary indexes, billing, tags; a key schema change is reported);
 * for every other type, a change LocalStack cannot apply is reported: the resource's event carries NOT_APPLIED and
   the changed properties (the deployer turns it into a warning: sandbox/deploy/deployer.py). A "Dynamic" update
   whose properties did not change says nothing.
@@ -224,10 +225,81 @@ def _update_state_machine(provider, request):
     return result
 
 
+# What a DynamoDB table's update applies (AWS updates them in place); the others are reported as not applied
+TABLE_APPLIED = frozenset({"StreamSpecification", "TimeToLiveSpecification", "GlobalSecondaryIndexes", "BillingMode",
+                           "ProvisionedThroughput", "Tags", "AttributeDefinitions"})
+GSI_FIELDS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
+
+
+def _update_table(provider, request):
+    """A table's stream (switched on, off, or to another view type), TTL, global secondary indexes (added, removed;
+    one whose definition changed is removed and added again), billing and tags, each only when it changed. The
+    stream's ARN is read back, so `!GetAtt Table.StreamArn` names the stream a new mapping reads (it read "unknown",
+    and adding a DynamoDB event to a table failed the update)."""
+    previous = request.previous_state or {}
+    model = request.desired_state
+    model["TableName"] = model.get("TableName") or previous.get("TableName")
+    ddb, table = request.aws_client_factory.dynamodb, model["TableName"]
+    changed = set(changed_properties(model, previous, _schema_properties(provider, "readOnlyProperties"),
+                                     _schema_properties(provider, "createOnlyProperties")))
+    if "StreamSpecification" in changed:
+        before, after = previous.get("StreamSpecification"), model.get("StreamSpecification")
+        if before:  # DynamoDB changes no view type in place: off, then on with the new one
+            ddb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
+        if after:
+            ddb.update_table(TableName=table, StreamSpecification={"StreamEnabled": True,
+                                                                   "StreamViewType": after["StreamViewType"]})
+    if "TimeToLiveSpecification" in changed:
+        ttl, before = model.get("TimeToLiveSpecification") or {}, previous.get("TimeToLiveSpecification") or {}
+        on, was_on = (str(t.get("Enabled")).lower() == "true" for t in (ttl, before))  # a parameter's "true" too
+        if was_on and (not on or ttl.get("AttributeName") != before["AttributeName"]):
+            ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={
+                "Enabled": False, "AttributeName": before["AttributeName"]})
+        if on and (not was_on or ttl.get("AttributeName") != before["AttributeName"]):
+            ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": ttl["AttributeName"]})
+    if "GlobalSecondaryIndexes" in changed:
+        before = {g["IndexName"]: g for g in previous.get("GlobalSecondaryIndexes") or []}
+        after = {g["IndexName"]: g for g in model.get("GlobalSecondaryIndexes") or []}
+        gone = [n for n in before if n not in after or after[n] != before[n]]
+        new = [n for n in after if n not in before or after[n] != before[n]]
+        for name in gone:  # one index per UpdateTable, as DynamoDB takes them
+            ddb.update_table(TableName=table, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": name}}])
+        for name in new:
+            ddb.update_table(TableName=table, AttributeDefinitions=model.get("AttributeDefinitions") or [],
+                             GlobalSecondaryIndexUpdates=[{"Create": {
+                                 k: v for k, v in after[name].items() if k in GSI_FIELDS}}])
+    if changed & {"BillingMode", "ProvisionedThroughput"}:
+        billing = {"BillingMode": model.get("BillingMode") or "PROVISIONED"}
+        if billing["BillingMode"] == "PROVISIONED" and model.get("ProvisionedThroughput"):
+            billing["ProvisionedThroughput"] = model["ProvisionedThroughput"]
+        ddb.update_table(TableName=table, **billing)
+    description = ddb.describe_table(TableName=table)["Table"]
+    if "Tags" in changed:
+        wanted = {t["Key"]: t["Value"] for t in model.get("Tags") or []}
+        old = [t["Key"] for t in previous.get("Tags") or [] if t["Key"] not in wanted]
+        if old:
+            ddb.untag_resource(ResourceArn=description["TableArn"], TagKeys=old)
+        if wanted:
+            ddb.tag_resource(ResourceArn=description["TableArn"],
+                             Tags=[{"Key": k, "Value": v} for k, v in wanted.items()])
+    model["Arn"] = description["TableArn"]
+    if model.get("StreamSpecification") and description.get("LatestStreamArn"):
+        model["StreamArn"] = description["LatestStreamArn"]
+    else:
+        model.pop("StreamArn", None)
+    event = _success(model)
+    left = sorted(changed - TABLE_APPLIED)
+    if left:
+        event.message = not_applied_message(request.resource_type, left)
+    return event
+
+
 _UPDATES = {
     "EventsRuleProvider": _update_rule,
     "LambdaUrlProvider": _update_url,
     "LambdaEventInvokeConfigProvider": _update_event_invoke_config,
     "S3BucketProvider": _update_bucket,
     "StepFunctionsStateMachineProvider": _update_state_machine,
+    "DynamoDBTableProvider": _update_table,
 }
