@@ -1740,3 +1740,48 @@ def test_a_table_gets_a_stream_ttl_and_index_in_a_stack_update_and_a_new_stream_
     assert not described.get("StreamSpecification", {}).get("StreamEnabled") and not described.get(
         "GlobalSecondaryIndexes")
     assert ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
+
+
+POLICIES_APP = """Transform: AWS::Serverless-2016-10-31
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: index.handler
+      InlineCode: "def handler(event, context):\\n    return 1\\n"
+      Tags: {tags}
+      Policies:
+        - SQSSendMessagePolicy: {{QueueName: !GetAtt Jobs.QueueName}}
+{more}
+"""
+
+
+def test_a_functions_new_policy_and_tags_reach_its_role_and_the_function_in_a_stack_update(sb, tmp_path):
+    """cfn_updates_in_place: LocalStack's role update left the inline policies as created (and kept the old ones in
+    the stack's record), its function update the tags."""
+    path = tmp_path / "template.yaml"
+    path.write_text(POLICIES_APP.format(tags="{team: blue, cost: web}", more=""))
+    sb.deploy(str(path), stack_name="role-update")
+    cfn, iam, lam = sb.client("cloudformation"), sb.client("iam"), sb.client("lambda")
+
+    def physical(logical: str) -> str:
+        return cfn.describe_stack_resource(StackName="role-update", LogicalResourceId=logical)[
+            "StackResourceDetail"]["PhysicalResourceId"]
+
+    role, fn = physical("FnRole"), physical("Fn")
+    assert len(iam.list_role_policies(RoleName=role)["PolicyNames"]) == 1
+    path.write_text(POLICIES_APP.format(tags="{team: red}", more="        - S3ReadPolicy: {BucketName: reports}"))
+    sb.deploy(str(path), stack_name="role-update")
+    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert len(names) == 2
+    documents = [json.dumps(iam.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"]) for n in names]
+    assert any("s3:GetObject" in d and "reports" in d for d in documents)
+    tags = lam.list_tags(Resource=lam.get_function(FunctionName=fn)["Configuration"]["FunctionArn"])["Tags"]
+    assert tags.get("team") == "red" and "cost" not in tags
+
+    path.write_text(POLICIES_APP.format(tags="{team: red}", more=""))  # and the policy off again
+    sb.deploy(str(path), stack_name="role-update")
+    assert len(iam.list_role_policies(RoleName=role)["PolicyNames"]) == 1

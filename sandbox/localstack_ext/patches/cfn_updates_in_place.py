@@ -15,6 +15,7 @@ Workarounds:
   S3's test event to the queues again; its other changes, a lifecycle say, are reported as below);
   AWS::StepFunctions::StateMachine's own update kept, with its Name (it read "unknown" after any update) and RoleArn;
   AWS::DynamoDB::Table (its stream, TTL, global secondary indexes, billing, tags; a key schema change is reported);
+  AWS::IAM::Role's inline policies and AWS::Lambda::Function's tags after LocalStack's own update, which left them;
 * for every other type, a change LocalStack cannot apply is reported: the resource's event carries NOT_APPLIED and
   the changed properties (the deployer turns it into a warning: sandbox/deploy/deployer.py). A "Dynamic" update
   whose properties did not change says nothing.
@@ -22,6 +23,7 @@ Workarounds:
 
 from __future__ import annotations
 
+import json
 import logging
 
 TARGET = "localstack.services.cloudformation.resource_provider"
@@ -295,6 +297,46 @@ def _update_table(provider, request):
     return event
 
 
+def _update_role(provider, request):
+    """LocalStack's update (it replaces the role when its name, trust policy or managed policies change), then the
+    inline policies as the template has them: LocalStack's left them as created (a SAM function's new policy
+    template, a `!If` around one), and kept the old ones in the stack's record."""
+    previous = request.previous_state or {}
+    result = provider.update(request)
+    model = result.resource_model
+    if model is previous or model == previous:  # not replaced: the template's properties, the role's ids
+        model = {**{k: v for k, v in previous.items() if k in ("RoleName", "Arn", "RoleId")},
+                 **request.desired_state}
+        model["RoleName"] = model.get("RoleName") or previous.get("RoleName")
+    iam, name = request.aws_client_factory.iam, model["RoleName"]
+    wanted = {p["PolicyName"]: p["PolicyDocument"] for p in model.get("Policies") or []}
+    for stale in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
+        if stale not in wanted:
+            iam.delete_role_policy(RoleName=name, PolicyName=stale)
+    for policy_name, document in wanted.items():
+        if isinstance(document, dict):  # as LocalStack's create writes it: SAM's policy templates name no Version
+            document = json.dumps({**document, "Version": document.get("Version") or "2012-10-17"})
+        iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=document)
+    result.resource_model = model
+    return result
+
+
+def _update_function(provider, request):
+    """LocalStack's update, then the function's tags as the template has them (LocalStack's update left them)."""
+    result = provider.update(request)
+    previous, model = request.previous_state or {}, request.desired_state
+    before = {t["Key"]: t["Value"] for t in previous.get("Tags") or []}
+    after = {t["Key"]: t["Value"] for t in model.get("Tags") or []}
+    arn = (result.resource_model or {}).get("Arn") or previous.get("Arn")
+    if before != after and arn:
+        lam = request.aws_client_factory.lambda_
+        if gone := [k for k in before if k not in after]:
+            lam.untag_resource(Resource=arn, TagKeys=gone)
+        if after:
+            lam.tag_resource(Resource=arn, Tags=after)
+    return result
+
+
 _UPDATES = {
     "EventsRuleProvider": _update_rule,
     "LambdaUrlProvider": _update_url,
@@ -302,4 +344,6 @@ _UPDATES = {
     "S3BucketProvider": _update_bucket,
     "StepFunctionsStateMachineProvider": _update_state_machine,
     "DynamoDBTableProvider": _update_table,
+    "IAMRoleProvider": _update_role,
+    "LambdaFunctionProvider": _update_function,
 }
