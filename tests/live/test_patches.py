@@ -1663,6 +1663,17 @@ def test_filters_removed_from_a_template_stop_filtering_and_a_mapping_follows_it
     sources = [m["EventSourceArn"].rsplit(":", 1)[-1] for m in sb.client("lambda").list_event_source_mappings()[
         "EventSourceMappings"] if m["FunctionArn"].rsplit(":", 1)[-1].startswith("removed-filters-Recorder")]
     assert sources == [out["Others"].rsplit("/", 1)[-1]]
+    # cfn_replacement_state: the stack lists the new mapping, and its events say the old one was deleted
+    cfn = sb.client("cloudformation")
+    [listed] = [r for r in cfn.describe_stack_resources(StackName="removed-filters")["StackResources"]
+                if r["LogicalResourceId"] == "RecorderWork"]
+    assert listed["PhysicalResourceId"] != mapping["UUID"] and listed["ResourceStatus"] == "UPDATE_COMPLETE"
+    deleted = [e["PhysicalResourceId"] for e in cfn.describe_stack_events(StackName="removed-filters")["StackEvents"]
+               if e["LogicalResourceId"] == "RecorderWork" and e["ResourceStatus"] == "DELETE_COMPLETE"]
+    assert deleted == [mapping["UUID"]]
+    sb.destroy("removed-filters")  # and the replacement goes with the stack
+    assert not [m for m in sb.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+                if m.get("State") not in ("Deleting",)]
 
 
 TABLE_UPDATE_APP = """AWSTemplateFormatVersion: '2010-09-09'
