@@ -455,6 +455,10 @@ Resources:
     ("Resources:\n  Jobs: {Type: AWS::SQS::Queue, DependsOn: Missing}\n", "Jobs DependsOn Missing"),
     ("Resources:\n  Jobs: {Type: AWS::SQS::Queue, Properties: {VisibilityTimeOut: 60}}\n",
      "VisibilityTimeOut is not a property of AWS::SQS::Queue (did you mean VisibilityTimeout?)"),
+    ("Transform: AWS::Serverless-2016-10-31\nResources:\n  Flow:\n    Type: AWS::Serverless::StateMachine\n"
+     "    Properties:\n      Definition: {StartAt: P, States: {P: {Type: Pass, Result: '${QueueUrl}', End: true}}}\n"
+     "      DefinitionSubstitutions: {JobsQueueUrl: x}\n",
+     "uses ${QueueUrl} (did you mean JobsQueueUrl?) but DefinitionSubstitutions has no such key"),
 ])
 def test_a_template_aws_refuses_is_refused_before_anything_is_created(sb, tmp_path, template, said):
     """LocalStack 2026.3.0 'deployed' each: SAM types without the transform as no-ops, a DependsOn on nothing as a

@@ -20,6 +20,7 @@ PATCHES = {
                               "is reset to its default (a dropped Timeout, FilterCriteria, FilterPolicy stayed)",
     "cfn_getatt_changes": "a !GetAtt pointed at another resource is a change (an SQS event moved to another queue kept the old one)",
     "cfn_replacement_state": "a resource replaced in a stack update stays in the stack's resource list",
+    "sfn_definition_substitutions": "a DefinitionSubstitutions key the definition's ${Token} lacks is named (it failed with 'No active exception to reraise')",
     "cfn_update_rollback": "a stack update that fails is rolled back to the stack's previous state, as on AWS",
     "s3_storage_dir": "large S3 objects kept under the sandbox's state dir, not a /tmp folder shared by all",
     "sqs_esm_concurrency": "SQS event source mappings process several batches at once, as on AWS",

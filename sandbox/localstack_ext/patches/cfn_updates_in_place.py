@@ -80,12 +80,22 @@ class _Reporting:
         return getattr(self._provider, name)
 
     def update(self, request):
+        from localstack.services.cloudformation.deployment_utils import check_not_found_exception
+        from localstack.services.cloudformation.resource_provider import OperationStatus, ProgressEvent
+
         try:
             return self._provider.update(request)
         except NotImplementedError:
             if request.previous_state is None:  # LocalStack's own fallback then creates it
                 raise
             return not_applied_event(request, self._provider)
+        except Exception as e:
+            if check_not_found_exception(e, request.resource_type, request.desired_state):
+                raise  # LocalStack's own fallback: success with the previous state
+            # LocalStack's execute_action words any failed update "Failed to delete resource with id ...": the error
+            # itself says what went wrong
+            return ProgressEvent(status=OperationStatus.FAILED, resource_model={}, message=f"update failed: {e}",
+                                 custom_context={"exception": e})
 
 
 def apply() -> None:
