@@ -473,9 +473,12 @@ def reset(settings: Settings):
               help="Template parameter (repeatable). On a stack that exists, a parameter not given keeps the stack's "
                    "value, as `sam deploy` does.")
 @click.option("--region", "deploy_region", help="Region to deploy into.")
+@click.option("--defaults", is_flag=True,
+              help="Parameters not given take the template's defaults, not the stack's values (after a scenario "
+                   "left a pattern in its variant's settings, say).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
-def deploy(settings: Settings, target, stack_name, params, deploy_region, as_json):
+def deploy(settings: Settings, target, stack_name, params, deploy_region, defaults, as_json):
     """Deploy a SAM/CloudFormation template (file or folder) or a built-in pattern by name."""
     from sandbox.deploy import DeployError
 
@@ -488,7 +491,7 @@ def deploy(settings: Settings, target, stack_name, params, deploy_region, as_jso
     sb = get_sandbox(settings)
     try:
         result = sb.deploy(target, stack_name=stack_name, parameters=parse_params(params), region=deploy_region,
-                           on_event=show, keep_previous=True)
+                           on_event=show, keep_previous=not defaults)
     except KeyboardInterrupt as e:
         e.sandbox_note = (": a stack already handed to CloudFormation goes on deploying in the sandbox (`sandbox "
                           "stacks` shows it; a new `sandbox deploy` waits for it, `sandbox destroy NAME` removes it)")
@@ -504,7 +507,8 @@ def deploy(settings: Settings, target, stack_name, params, deploy_region, as_jso
     click.echo(f"{verb} stack {result.stack_name} ({result.status}) in {result.seconds:.1f}s")
     if result.kept:
         kept = ", ".join(f"{k}={v}" for k, v in result.kept.items())
-        click.echo(f"  kept from the stack, not the template's default: {kept} (--param KEY=VALUE to change)")
+        click.echo(f"  kept from the stack, not the template's default: {kept} (--param KEY=VALUE to change one, "
+                   "--defaults for the template's defaults)")
     for warning in result.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     for key, value in result.outputs.items():

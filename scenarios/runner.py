@@ -170,6 +170,19 @@ def _caused_by_stop(error: BaseException) -> bool:
     return False
 
 
+def left_in_variant(patterns, variant) -> list[str]:
+    """What stays after a run, said: each pattern stays deployed as the last variant set it up (so it can be looked
+    at), and a later `sandbox deploy` keeps those parameters as `sam deploy` does."""
+    out = []
+    for pattern in patterns:
+        params = (variant.parameters or {}).get(pattern) or {}
+        if params:
+            settings = ", ".join(f"{k}={v}" for k, v in params.items())
+            out.append(f"{pattern} stays deployed as variant {variant.name} set it up ({settings}): "
+                       f"`sandbox deploy {pattern} --defaults` deploys it with the pattern's defaults")
+    return out
+
+
 class Runner:
     def __init__(self, sb, scenario: Scenario, seed: int = 1, params: dict[str, str] | None = None,
                  listeners: list[Callable[[ev.Event], None]] | None = None, record: bool = True):
@@ -379,7 +392,10 @@ class Runner:
             done = ["could not check what the run changed: `sandbox reset` starts afresh"]
         for text in done:
             self.emit(ev.Phase(text=text))
-        if not done:
+        left = left_in_variant(self.scenario.patterns, ctx.variant)
+        for text in left:
+            self.emit(ev.Phase(text=text))
+        if not done and not left:
             self.emit(ev.Phase(text="nothing to restore: the patterns are as the run found them"))
 
     # --- optional integrations -------------------------------------------------------------------------

@@ -530,4 +530,8 @@ def test_deploy_keeps_the_stacks_parameters_it_is_not_given(sandbox, tmp_path, h
     out = deploy("Stage=prod")
     assert "Stage: prod" in out and "kept from the stack, not the template's default: Paused=false" in out, out
     assert [u for u in sqs.list_queues(QueueNamePrefix=stack).get("QueueUrls", []) if "ProdOnly" in u]
+    out = deploy("Stage=dev")  # --defaults: what is not given takes the template's default (Paused back to true)
+    out = run("--endpoint", sandbox.endpoint, "deploy", str(tmp_path / "template.yaml"), "--stack-name", stack,
+              "--defaults", "--param", "Secret=other", check=True).stdout
+    assert "Stage: prod" in out and "Paused: true" in out and "kept from the stack" not in out, out
     sandbox.destroy(stack)

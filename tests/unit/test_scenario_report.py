@@ -50,3 +50,15 @@ def test_retries_are_the_deliveries_after_each_jobs_first():
              {"message": "Job done", "job_id": "c", "receive_count": 9}]
     assert retries_of(lines, {"a", "b", "c"}) == 0 + 1 + 2
     assert retries_of([line("a", None)], {"a"}) == 0
+
+
+def test_a_pattern_left_in_its_variants_settings_is_said_with_how_to_undo_it():
+    from scenarios.model import Variant
+    from scenarios.runner import left_in_variant
+
+    broken = Variant("broken", "retry storm", parameters={"media-pipeline": {"VisibilityTimeout": "1",
+                                                                             "Idempotency": "disabled"}})
+    assert left_in_variant(["media-pipeline", "crud-api"], broken) == [
+        "media-pipeline stays deployed as variant broken set it up (VisibilityTimeout=1, Idempotency=disabled): "
+        "`sandbox deploy media-pipeline --defaults` deploys it with the pattern's defaults"]
+    assert left_in_variant(["media-pipeline"], Variant("fixed", "as designed")) == []
