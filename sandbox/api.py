@@ -99,10 +99,20 @@ class Sandbox:
         except requests.RequestException:
             return False
 
+    def not_running_message(self) -> str:
+        """'No sandbox is running at <endpoint>: start it ...', naming the port this state dir's sandbox last ran on
+        when it is another (a TUI left open after `down` said 4566 for a sandbox of port 4621)."""
+        if self.settings.external:
+            return f"No sandbox is running at {self.endpoint}: check that it is started."
+        last = self.embedded.last_port()
+        if last is not None and last != self.settings.port:
+            return (f"No sandbox is running at {self.endpoint}; this state dir's sandbox last ran on port {last}: "
+                    f"`sandbox up --port {last}` starts it there again.")
+        return f"No sandbox is running at {self.endpoint}: start it with `sandbox up`."
+
     def require_running(self) -> None:
         if not self.is_running():
-            hint = "start it with `sandbox up`" if not self.settings.external else "check that it is started"
-            raise SandboxError(f"No sandbox is running at {self.endpoint}: {hint}.")
+            raise SandboxError(self.not_running_message())
 
     def status(self) -> dict:
         inst = None if self.settings.external else self.embedded.instance()

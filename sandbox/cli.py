@@ -325,6 +325,9 @@ def status(settings: Settings, as_json):
         return
     if not st["running"]:
         click.echo(f"not running ({st['backend']} backend, {st['endpoint']})")
+        last = None if settings.external else get_sandbox(settings).embedded.last_port()
+        if last is not None and last != settings.port:
+            click.echo(f"this state dir's sandbox last ran on port {last}: `sandbox up --port {last}` starts it there")
         if st.get("other_state_dir"):
             click.echo(f"but port {settings.port} is a sandbox started from {st['other_state_dir']}: "
                        f"`sandbox --state-dir {st['other_state_dir']} status` (or `down`) manages it")

@@ -85,6 +85,14 @@ class EmbeddedBackend:
         self.registry = ProcessRegistry(self.state_dir / "pids")
 
     # --- queries ---------------------------------------------------------------------------------------
+    def last_port(self) -> int | None:
+        """The port this state dir's sandbox ran on last (kept after `down`): a message that a sandbox is not running
+        can say where it was, when that is not the port asked for now."""
+        try:
+            return int((self.state_dir / "last-port").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
     def instance(self) -> Instance | None:
         """The running instance recorded in the state dir, or None (stale records are dropped)."""
         try:
@@ -119,6 +127,7 @@ class EmbeddedBackend:
         check_port_free(port)
         node_sdk.ensure_installed(say=lambda msg: on_progress(msg) if on_progress else None)
         make_private_dir(self.state_dir)  # function code, logs and the token: for this user only
+        (self.state_dir / "last-port").write_text(f"{port}\n")  # said by a message that it is not running
         for sub in ("localstack", "tmp", "lambda", "pids", "home"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
         self.registry.stop_all()  # environments of an instance that was killed hard

@@ -94,7 +94,7 @@ class Faults:
             resp = self.sandbox.http.request(method, url, data=None if body is None else json.dumps(body),
                                              headers={"Content-Type": "application/json"}, timeout=30)
         except requests.RequestException:
-            raise SandboxError(f"No sandbox is running at {self.sandbox.endpoint}: start it with `sandbox up`.") from None
+            raise SandboxError(self.sandbox.not_running_message()) from None
         if resp.status_code == 400:
             try:
                 message = resp.json().get("message") or resp.text

@@ -34,8 +34,7 @@ class Schedules:
             resp = self.sandbox.http.request(method, url, data=None if body is None else json.dumps(body),
                                              headers={"Content-Type": "application/json"}, timeout=timeout)
         except requests.RequestException:
-            raise SandboxError(f"No sandbox is running at {self.sandbox.endpoint}: start it with `sandbox up`.") \
-                from None
+            raise SandboxError(self.sandbox.not_running_message()) from None
         if resp.status_code in (400, 404, 409):
             try:
                 message = resp.json().get("message") or resp.text
