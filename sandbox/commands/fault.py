@@ -23,6 +23,9 @@ def _parse_rules(text: str) -> list[dict]:
     rules = data if isinstance(data, list) else [data]
     if not all(isinstance(r, dict) for r in rules):
         raise FaultError("--rule must be a JSON object or an array of objects")
+    if not rules:  # `fault add --rule '[]'` added nothing and said nothing
+        raise FaultError("--rule holds no rule: give a JSON object (a rule) or an array of them, e.g. "
+                         "'{\"service\": \"dynamodb\", \"operation\": \"PutItem\"}'")
     return rules
 
 

@@ -50,3 +50,12 @@ def test_lists_of_rules_say_which_one_is_wrong():
         R.parse_service_rules([{}, {"probability": -1}])
     with pytest.raises(R.RuleError, match="expected a JSON array"):
         R.parse_service_rules({"service": "s3"})
+
+
+def test_an_empty_rule_list_is_refused_not_added_silently():
+    from sandbox.commands.fault import _parse_rules
+    from sandbox.faults import FaultError
+
+    with pytest.raises(FaultError, match="--rule holds no rule"):
+        _parse_rules("[]")
+    assert _parse_rules('{"service": "sqs"}') == [{"service": "sqs"}]
