@@ -559,3 +559,26 @@ def test_a_check_that_could_not_measure_shows_as_a_failed_check_in_words(tmp_pat
             pane._apply([RunFinished(reports=[], error=None)])
 
     asyncio.run(scenario())
+
+
+def test_the_running_scenarios_variant_and_parameters_do_not_change_under_it(tmp_path):
+    """`v` showed another variant in the header while an all-variants run went on, and `p` opened the parameters form
+    (the next key typed landed in it); both are refused while the selected scenario runs, and work once it ends."""
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=(120, 36)) as pilot:
+            pane = await _catalog_loaded(pilot, app)
+            await _highlight(pilot, app, "workflow-retries")
+            select = q(app, "#variant", Select)
+            pane.running, pane._run_id = True, "workflow-retries"
+            before, screens = select.value, len(app.screen_stack)
+            pane.action_next_variant()
+            pane.action_edit_params()
+            await pilot.pause()
+            assert select.value == before and len(app.screen_stack) == screens
+            pane.running = False
+            pane.action_next_variant()
+            await pilot.pause()
+            assert select.value != before
+
+    asyncio.run(scenario())

@@ -385,7 +385,7 @@ class ScenariosPane(Pane):
 
     def action_edit_params(self) -> None:
         scenario = self.selected
-        if scenario is None:
+        if scenario is None or self._busy("change its parameters"):
             return
         if not scenario.params:
             self.problem(f"{scenario.id} has no parameters", "information")
@@ -405,7 +405,17 @@ class ScenariosPane(Pane):
         if event.pane.id == "narrative":
             self.call_after_refresh(self.query_one("#narrative-log", NarrativeLog).refit)
 
+    def _busy(self, what: str) -> bool:
+        """True (and said) while the selected scenario runs: the variant or parameters it runs with cannot change
+        under it (`v` showed another variant in the header while the run went on with its own)."""
+        busy = self.running and self.selected is not None and self.selected.id == self._run_id
+        if busy:
+            self.problem(f"{self._run_id} is running: {what} once it ends, or stop it first (s)", "warning")
+        return busy
+
     def action_next_variant(self) -> None:
+        if self._busy("change the variant"):
+            return
         select = self.query_one("#variant", Select)
         values = self._variant_values
         if values:
