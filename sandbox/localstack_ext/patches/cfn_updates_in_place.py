@@ -133,10 +133,21 @@ class _Updating:
         return self._update(self._provider, request)
 
 
-def _success(model):
+def _success(model, request=None, not_applied: set[str] = frozenset()):
+    """Success with `model`; the changed properties in `not_applied` are said in the event (a deploy warning)."""
     from localstack.services.cloudformation.resource_provider import OperationStatus, ProgressEvent
 
-    return ProgressEvent(status=OperationStatus.SUCCESS, resource_model=model)
+    event = ProgressEvent(status=OperationStatus.SUCCESS, resource_model=model)
+    if not_applied:
+        event.message = not_applied_message(request.resource_type, sorted(not_applied))
+    return event
+
+
+def _changed(provider, request) -> set[str]:
+    """The template properties the update changes (changed_properties, with the type's schema)."""
+    return set(changed_properties(request.desired_state, request.previous_state or {},
+                                  _schema_properties(provider, "readOnlyProperties"),
+                                  _schema_properties(provider, "createOnlyProperties")))
 
 
 def _update_rule(provider, request):
@@ -191,8 +202,7 @@ def _update_bucket(provider, request):
     model = request.desired_state
     model["BucketName"] = model.get("BucketName") or previous.get("BucketName")
     s3, bucket = request.aws_client_factory.s3, model["BucketName"]
-    changed = set(changed_properties(model, previous, _schema_properties(provider, "readOnlyProperties"),
-                                     _schema_properties(provider, "createOnlyProperties")))
+    changed = _changed(provider, request)
     if "NotificationConfiguration" in changed:
         config = provider._get_s3_bucket_notification_config(model)
         s3.put_bucket_notification_configuration(
@@ -216,11 +226,7 @@ def _update_bucket(provider, request):
     if "ObjectLockConfiguration" in changed and model.get("ObjectLockConfiguration"):
         s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=model["ObjectLockConfiguration"])
     provider._setup_post_creation_attributes(model, request.region_name)
-    event = _success(model)
-    left = sorted(changed - BUCKET_APPLIED)
-    if left:
-        event.message = not_applied_message(request.resource_type, left)
-    return event
+    return _success(model, request, changed - BUCKET_APPLIED)
 
 
 def _update_state_machine(provider, request):
@@ -252,8 +258,7 @@ def _update_table(provider, request):
     model = request.desired_state
     model["TableName"] = model.get("TableName") or previous.get("TableName")
     ddb, table = request.aws_client_factory.dynamodb, model["TableName"]
-    changed = set(changed_properties(model, previous, _schema_properties(provider, "readOnlyProperties"),
-                                     _schema_properties(provider, "createOnlyProperties")))
+    changed = _changed(provider, request)
     if "StreamSpecification" in changed:
         before, after = previous.get("StreamSpecification"), model.get("StreamSpecification")
         if before:  # DynamoDB changes no view type in place: off, then on with the new one
@@ -300,11 +305,7 @@ def _update_table(provider, request):
         model["StreamArn"] = description["LatestStreamArn"]
     else:
         model.pop("StreamArn", None)
-    event = _success(model)
-    left = sorted(changed - TABLE_APPLIED)
-    if left:
-        event.message = not_applied_message(request.resource_type, left)
-    return event
+    return _success(model, request, changed - TABLE_APPLIED)
 
 
 def _update_role(provider, request):
