@@ -284,7 +284,7 @@ def misspelt_properties(template: dict, region: str = "us-east-1") -> list[str]:
         if not rtype.startswith("AWS::") or rtype.startswith("AWS::Serverless::") or not isinstance(properties, dict):
             continue
         names = type_properties(rtype)
-        odd = [p for p in properties if names and p not in names]
+        odd = [p for p in properties if names and p not in names and not str(p).startswith("Fn::")]
         if odd:
             suspects.append((logical_id, rtype, odd))
     out = []
@@ -642,11 +642,15 @@ class Deployer:
             expanded = transform.expand(template, parameters, self.region)
         except transform.TransformError as e:
             raise DeployError(f"the template is not valid SAM: {e}") from None
+        # every logical id is known only when nothing is left to expand later: not with Fn::ForEach
+        # (AWS::LanguageExtensions), nor a SAM template whose transform could not run here
+        all_known = "AWS::LanguageExtensions" not in transform.transforms(template) and (
+            not transform.uses_sam(template) or (expanded is not None and expanded is not template))
         if expanded is not None and expanded is not template:
             missing += [m for m in unsupported_types(expanded, supported) if m not in missing]
         else:
             expanded = template
-        unknown = unknown_dependencies(template, expanded)
+        unknown = unknown_dependencies(template, expanded) if all_known else []
         if unknown:
             raise DeployError("DependsOn names a resource the template does not have: " + ", ".join(unknown) + ". "
                               "Check the logical id's spelling (AWS refuses the template: \"Unresolved resource "

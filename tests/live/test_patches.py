@@ -1796,3 +1796,46 @@ def test_a_functions_new_policy_and_tags_reach_its_role_and_the_function_in_a_st
     path.write_text(POLICIES_APP.format(tags="{team: red}", more=""))  # and the policy off again
     sb.deploy(str(path), stack_name="role-update")
     assert len(iam.list_role_policies(RoleName=role)["PolicyNames"]) == 1
+
+
+ROLLED_BACK_REPLACEMENT_APP = """Transform: AWS::Serverless-2016-10-31
+Resources:
+  Orders: {{Type: AWS::SQS::Queue}}
+  Others: {{Type: AWS::SQS::Queue}}
+  Recorder:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: index.handler
+      InlineCode: "def handler(event, context):\\n    return {{}}\\n"
+      Events:
+        Work: {{Type: SQS, Properties: {{Queue: !GetAtt {queue}.Arn}}}}
+{broken}"""
+ROLLED_BACK_BROKEN = """  Broken:
+    Type: AWS::SQS::Queue
+    DependsOn: RecorderWork
+    Properties: {FifoQueue: true, QueueName: not-a-fifo-name}
+"""
+
+
+def test_an_update_that_fails_after_replacing_a_mapping_deletes_the_replacement(sb, tmp_path):
+    """cfn_update_rollback: a replacement (the SQS event moved to another queue) made before the update failed was
+    neither deleted nor reverted: two mappings polled, and `destroy` left the new one behind."""
+    path = tmp_path / "template.yaml"
+    path.write_text(ROLLED_BACK_REPLACEMENT_APP.format(queue="Orders", broken=""))
+    sb.deploy(str(path), stack_name="replaced-rollback")
+    lam, cfn = sb.client("lambda"), sb.client("cloudformation")
+
+    def mappings() -> list[dict]:
+        return [m for m in lam.list_event_source_mappings()["EventSourceMappings"] if m.get("State") != "Deleting"]
+
+    [original] = mappings()
+    path.write_text(ROLLED_BACK_REPLACEMENT_APP.format(queue="Others", broken=ROLLED_BACK_BROKEN))
+    with pytest.raises(Exception, match="rolled back"):
+        sb.deploy(str(path), stack_name="replaced-rollback")
+    assert [m["UUID"] for m in mappings()] == [original["UUID"]]
+    [listed] = [r for r in cfn.describe_stack_resources(StackName="replaced-rollback")["StackResources"]
+                if r["LogicalResourceId"] == "RecorderWork"]
+    assert listed["PhysicalResourceId"] == original["UUID"]
+    sb.destroy("replaced-rollback")
+    assert mappings() == []

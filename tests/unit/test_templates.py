@@ -135,6 +135,9 @@ Resources:
     Type: AWS::DynamoDB::Table
     Properties: {BillingMode: PAY_PER_REQUEST, StreamSpecification: {StreamViewType: NEW_IMAGE}, Nonsense: 1}
   Fn: {Type: AWS::Serverless::Function, Properties: {Timout: 3}}
+  Included:
+    Type: AWS::SNS::Topic
+    Properties: {"Fn::Transform": {Name: AWS::Include, Parameters: {Location: s3://b/k}}}
 """)
     assert misspelt_properties(template) == [
         "Jobs: VisibilityTimeOut is not a property of AWS::SQS::Queue (did you mean VisibilityTimeout?)",
@@ -230,3 +233,24 @@ Resources:
   Fn::ForEach::Topics: [Name, [A, B], {"${Name}Topic": {Type: AWS::SNS::Topic}}]
 """)
     assert expand(template, {}, "us-east-1") is None  # applied by CloudFormation, extensions first
+
+
+def test_dependencies_are_checked_only_when_every_logical_id_is_known():
+    """Fn::ForEach (AWS::LanguageExtensions) makes its logical ids at deploy time, and a SAM template whose transform
+    cannot run here has ids SAM would make (ServerlessRestApi, FnRole): a DependsOn on them is valid."""
+    from sandbox.deploy.deployer import DeployError, Deployer
+
+    deployer = Deployer.__new__(Deployer)
+    deployer.region = "us-east-1"
+    for_each = parse("""
+Transform: AWS::LanguageExtensions
+Resources:
+  Fn::ForEach::Queues: [Name, [A, B], {"Queue${Name}": {Type: AWS::SQS::Queue}}]
+  Topic: {Type: AWS::SNS::Topic, DependsOn: QueueA}
+""")
+    assert deployer._check_resource_types(for_each, {}) is not None
+    with pytest.raises(DeployError, match="Topic DependsOn Missing"):
+        deployer._check_resource_types(parse("""
+Resources:
+  Topic: {Type: AWS::SNS::Topic, DependsOn: Missing}
+"""), {})

@@ -87,7 +87,12 @@ def apply() -> None:
         for logical_id, resource in reversed(list(self.resources.items())):
             status, rtype = resource.get("ResourceStatus"), resource.get("Type")
             previous = before.get(logical_id)
-            if logical_id not in before and status == ResourceStatus.CREATE_COMPLETE:
+            # a replacement the update made (a create-only property changed): its old resource is still there (the
+            # cleanup that deletes it runs only after a successful update), so the new one goes
+            replaced = previous is not None and status == ResourceStatus.CREATE_COMPLETE and \
+                resource.get("PhysicalResourceId") != previous.get("PhysicalResourceId")
+            kept = stack.resource_states.get(logical_id) if replaced else None
+            if (logical_id not in before or replaced) and status == ResourceStatus.CREATE_COMPLETE:
                 action, before_props, after_props = ChangeAction.Remove, resource.get("Properties"), None
             elif previous is not None and status == ResourceStatus.UPDATE_COMPLETE and \
                     previous.get("Type") == rtype and previous.get("Properties") != resource.get("Properties"):
@@ -108,6 +113,9 @@ def apply() -> None:
                 status, reason = OperationStatus.FAILED, str(e)
             self._process_event(action=action, logical_resource_id=logical_id, resource_type=rtype,
                                 event_status=status, reason=reason)
+            if replaced and kept is not None:  # the stack's resource is the old one again, not gone
+                stack.resource_states[logical_id] = {**kept, "PhysicalResourceId": previous.get("PhysicalResourceId"),
+                                                     "ResourceStatus": ResourceStatus.UPDATE_COMPLETE}
 
     def set_stack_status(self, status, reason=None):
         # UpdateStack sets UPDATE_COMPLETE after execute() returns, whatever it returned

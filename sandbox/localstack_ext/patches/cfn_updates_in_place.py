@@ -14,7 +14,8 @@ Workarounds:
   changed: notifications, versioning, CORS, tags, website, object lock; re-applying an unchanged notification sent
   S3's test event to the queues again; its other changes, a lifecycle say, are reported as below);
   AWS::StepFunctions::StateMachine's own update kept, with its Name (it read "unknown" after any update) and RoleArn;
-  AWS::DynamoDB::Table (its stream, TTL, global secondary indexes, billing, tags; a key schema change is reported);
+  AWS::DynamoDB::Table (its stream on or off, TTL, an index added or removed and index throughput, billing, tags; a
+  key schema change or a stream's new view type is reported);
   AWS::IAM::Role's inline policies and AWS::Lambda::Function's tags after LocalStack's own update, which left them;
 * for every other type, a change LocalStack cannot apply is reported: the resource's event carries NOT_APPLIED and
   the changed properties (the deployer turns it into a warning: sandbox/deploy/deployer.py). A "Dynamic" update
@@ -246,24 +247,78 @@ def _update_state_machine(provider, request):
 # What a DynamoDB table's update applies (AWS updates them in place); the others are reported as not applied
 TABLE_APPLIED = frozenset({"StreamSpecification", "TimeToLiveSpecification", "GlobalSecondaryIndexes", "BillingMode",
                            "ProvisionedThroughput", "Tags", "AttributeDefinitions"})
-GSI_FIELDS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
+GSI_DEFINITION = ("IndexName", "KeySchema", "Projection")  # what CloudFormation cannot change on an existing index
+
+
+def _capacity(throughput):
+    """ProvisionedThroughput with int units (a `Type: String` parameter gives "5"; LocalStack's create stores ints)."""
+    if not isinstance(throughput, dict):
+        return throughput
+    return {k: int(v) if k.endswith("CapacityUnits") and str(v).isdigit() else v for k, v in throughput.items()}
+
+
+def _table_as_compared(model: dict) -> dict:
+    """A table's properties as the template says them: capacities as ints, SSESpecification's `SSEEnabled` (which
+    LocalStack's create stores as `Enabled`), indexes without ContributorInsightsSpecification (its create drops
+    it), so an update compares like with like."""
+    out = dict(model)
+    if "ProvisionedThroughput" in out:
+        out["ProvisionedThroughput"] = _capacity(out["ProvisionedThroughput"])
+    if isinstance(out.get("SSESpecification"), dict) and "Enabled" in out["SSESpecification"]:
+        sse = dict(out["SSESpecification"])
+        sse.setdefault("SSEEnabled", sse.pop("Enabled"))
+        out["SSESpecification"] = sse
+    if isinstance(out.get("GlobalSecondaryIndexes"), list):
+        out["GlobalSecondaryIndexes"] = [
+            {**{k: v for k, v in g.items() if k != "ContributorInsightsSpecification"},
+             **({"ProvisionedThroughput": _capacity(g["ProvisionedThroughput"])} if "ProvisionedThroughput" in g
+                else {})} for g in out["GlobalSecondaryIndexes"] if isinstance(g, dict)]
+    return out
+
+
+def _index_updates(before: list, after: list, provisioned: bool) -> list[dict]:
+    """The GlobalSecondaryIndexUpdates from `before`'s indexes to `after`'s, refused as CloudFormation refuses them:
+    more than one index added or removed in one update, or an index's key schema or projection changed."""
+    old, new = ({g["IndexName"]: g for g in side} for side in (before, after))
+    redefined = [n for n in new if n in old and any(new[n].get(k) != old[n].get(k) for k in GSI_DEFINITION)]
+    if redefined:
+        raise ValueError("Cannot update GSI's properties other than Provisioned Throughput and Contributor Insights "
+                         f"Specification ({', '.join(redefined)}): give the changed index a new name (one update "
+                         "adds it, the next removes the old one)")
+    added, removed = [n for n in new if n not in old], [n for n in old if n not in new]
+    if len(added) + len(removed) > 1:
+        raise ValueError("Cannot perform more than one GSI creation or deletion in a single update (adds "
+                         f"{', '.join(added) or 'none'}, removes {', '.join(removed) or 'none'}): deploy one at a time")
+    updates = [{"Delete": {"IndexName": n}} for n in removed]
+    updates += [{"Create": {k: v for k, v in new[n].items() if k in (*GSI_DEFINITION, "ProvisionedThroughput")
+                            and (k != "ProvisionedThroughput" or provisioned)}} for n in added]
+    updates += [{"Update": {"IndexName": n, "ProvisionedThroughput": new[n]["ProvisionedThroughput"]}}
+                for n in new if n in old and provisioned and new[n].get("ProvisionedThroughput")
+                and new[n].get("ProvisionedThroughput") != old[n].get("ProvisionedThroughput")]
+    return updates
 
 
 def _update_table(provider, request):
-    """A table's stream (switched on, off, or to another view type), TTL, global secondary indexes (added, removed;
-    one whose definition changed is removed and added again), billing and tags, each only when it changed. The
-    stream's ARN is read back, so `!GetAtt Table.StreamArn` names the stream a new mapping reads (it read "unknown",
-    and adding a DynamoDB event to a table failed the update)."""
-    previous = request.previous_state or {}
-    model = request.desired_state
+    """A table's stream (switched on or off), TTL, global secondary indexes (one added or removed, throughput),
+    billing and tags, each only when it changed. The stream's ARN is read back, so `!GetAtt Table.StreamArn` names
+    the stream a new mapping reads (it read "unknown", and adding a DynamoDB event to a table failed the update).
+    A stream's new view type is reported, not applied: AWS makes a new stream, and its mappings are replaced with
+    it, which LocalStack cannot tell from the template (they would read the closed stream)."""
+    previous = _table_as_compared(request.previous_state or {})
+    model = request.desired_state = _table_as_compared(request.desired_state)
     model["TableName"] = model.get("TableName") or previous.get("TableName")
     ddb, table = request.aws_client_factory.dynamodb, model["TableName"]
-    changed = _changed(provider, request)
+    changed = set(changed_properties(model, previous, _schema_properties(provider, "readOnlyProperties"),
+                                     _schema_properties(provider, "createOnlyProperties")))
+    not_applied = changed - TABLE_APPLIED
     if "StreamSpecification" in changed:
         before, after = previous.get("StreamSpecification"), model.get("StreamSpecification")
-        if before:  # DynamoDB changes no view type in place: off, then on with the new one
+        if before and after:  # another view type: a new stream
+            not_applied.add("StreamSpecification")
+            model["StreamSpecification"] = before
+        elif before:
             ddb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
-        if after:
+        else:
             ddb.update_table(TableName=table, StreamSpecification={"StreamEnabled": True,
                                                                    "StreamViewType": after["StreamViewType"]})
     if "TimeToLiveSpecification" in changed:
@@ -275,25 +330,20 @@ def _update_table(provider, request):
         if on and (not was_on or ttl.get("AttributeName") != before["AttributeName"]):
             ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={
                 "Enabled": True, "AttributeName": ttl["AttributeName"]})
-    if "GlobalSecondaryIndexes" in changed:
-        before = {g["IndexName"]: g for g in previous.get("GlobalSecondaryIndexes") or []}
-        after = {g["IndexName"]: g for g in model.get("GlobalSecondaryIndexes") or []}
-        gone = [n for n in before if n not in after or after[n] != before[n]]
-        new = [n for n in after if n not in before or after[n] != before[n]]
-        for name in gone:  # one index per UpdateTable, as DynamoDB takes them
-            ddb.update_table(TableName=table, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": name}}])
-        for name in new:
-            ddb.update_table(TableName=table, AttributeDefinitions=model.get("AttributeDefinitions") or [],
-                             GlobalSecondaryIndexUpdates=[{"Create": {
-                                 k: v for k, v in after[name].items() if k in GSI_FIELDS}}])
+    provisioned = (model.get("BillingMode") or "PROVISIONED") == "PROVISIONED"
     if changed & {"BillingMode", "ProvisionedThroughput"}:
-        billing = {"BillingMode": model.get("BillingMode") or "PROVISIONED"}
-        if billing["BillingMode"] == "PROVISIONED" and model.get("ProvisionedThroughput"):
+        billing = {"BillingMode": "PROVISIONED" if provisioned else "PAY_PER_REQUEST"}
+        if provisioned and model.get("ProvisionedThroughput"):
             billing["ProvisionedThroughput"] = model["ProvisionedThroughput"]
         ddb.update_table(TableName=table, **billing)
+    if "GlobalSecondaryIndexes" in changed:
+        for update in _index_updates(previous.get("GlobalSecondaryIndexes") or [],
+                                     model.get("GlobalSecondaryIndexes") or [], provisioned):
+            ddb.update_table(TableName=table, AttributeDefinitions=model.get("AttributeDefinitions") or [],
+                             GlobalSecondaryIndexUpdates=[update])
     description = ddb.describe_table(TableName=table)["Table"]
     if "Tags" in changed:
-        wanted = {t["Key"]: t["Value"] for t in model.get("Tags") or []}
+        wanted = {t["Key"]: t.get("Value", "") for t in model.get("Tags") or []}
         old = [t["Key"] for t in previous.get("Tags") or [] if t["Key"] not in wanted]
         if old:
             ddb.untag_resource(ResourceArn=description["TableArn"], TagKeys=old)
@@ -305,7 +355,7 @@ def _update_table(provider, request):
         model["StreamArn"] = description["LatestStreamArn"]
     else:
         model.pop("StreamArn", None)
-    return _success(model, request, changed - TABLE_APPLIED)
+    return _success(model, request, not_applied)
 
 
 def _update_role(provider, request):
@@ -320,24 +370,39 @@ def _update_role(provider, request):
                  **request.desired_state}
         model["RoleName"] = model.get("RoleName") or previous.get("RoleName")
     iam, name = request.aws_client_factory.iam, model["RoleName"]
-    wanted = {p["PolicyName"]: p["PolicyDocument"] for p in model.get("Policies") or []}
+    wanted = {p["PolicyName"]: p.get("PolicyDocument") for p in model.get("Policies") or []
+              if isinstance(p, dict) and p.get("PolicyName")}  # LocalStack's create skips the others too
     for stale in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
         if stale not in wanted:
             iam.delete_role_policy(RoleName=name, PolicyName=stale)
     for policy_name, document in wanted.items():
-        if isinstance(document, dict):  # as LocalStack's create writes it: SAM's policy templates name no Version
-            document = json.dumps({**document, "Version": document.get("Version") or "2012-10-17"})
-        iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=document)
+        iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=_policy_document(document))
     result.resource_model = model
     return result
+
+
+def _policy_document(document) -> str:
+    """An inline policy as LocalStack's role create writes it: no None values, a Version (SAM's policy templates
+    name none), no empty Resource strings (what an `!If` to "" leaves)."""
+    if not isinstance(document, dict):
+        return document if isinstance(document, str) else json.dumps(document)
+    from localstack.services.cloudformation.provider_utils import remove_none_values
+
+    doc = remove_none_values(dict(document))
+    doc["Version"] = doc.get("Version") or "2012-10-17"
+    statements = doc.get("Statement")
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if isinstance(statement, dict) and isinstance(statement.get("Resource"), list):
+            statement["Resource"] = [r for r in statement["Resource"] if r]
+    return json.dumps(doc)
 
 
 def _update_function(provider, request):
     """LocalStack's update, then the function's tags as the template has them (LocalStack's update left them)."""
     result = provider.update(request)
     previous, model = request.previous_state or {}, request.desired_state
-    before = {t["Key"]: t["Value"] for t in previous.get("Tags") or []}
-    after = {t["Key"]: t["Value"] for t in model.get("Tags") or []}
+    before = {t["Key"]: t.get("Value", "") for t in previous.get("Tags") or []}
+    after = {t["Key"]: t.get("Value", "") for t in model.get("Tags") or []}
     arn = (result.resource_model or {}).get("Arn") or previous.get("Arn")
     if before != after and arn:
         lam = request.aws_client_factory.lambda_
