@@ -319,13 +319,14 @@ def down(settings: Settings):
 @click.pass_obj
 def status(settings: Settings, as_json):
     """Is the sandbox running, where, and with which services."""
-    st = get_sandbox(settings).status()
+    sb = get_sandbox(settings)
+    st = sb.status()
     if as_json:
         click.echo(json.dumps(st, indent=2))
         return
     if not st["running"]:
         click.echo(f"not running ({st['backend']} backend, {st['endpoint']})")
-        last = None if settings.external else get_sandbox(settings).embedded.last_port()
+        last = None if settings.external else sb.embedded.last_port()
         if last is not None and last != settings.port:
             click.echo(f"this state dir's sandbox last ran on port {last}: `sandbox up --port {last}` starts it there")
         if st.get("other_state_dir"):

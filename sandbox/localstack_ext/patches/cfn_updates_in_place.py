@@ -50,14 +50,18 @@ def _schema_properties(provider, kind: str) -> frozenset[str]:
     return frozenset(p.rsplit("/", 1)[-1] for p in schema_of(provider).get(kind, []))
 
 
+def changed_of(provider, desired: dict, previous: dict) -> list[str]:
+    """The template properties an update of `provider`'s type changes (changed_properties, with the type's schema)."""
+    return changed_properties(desired, previous, _schema_properties(provider, "readOnlyProperties"),
+                              _schema_properties(provider, "createOnlyProperties"))
+
+
 def not_applied_event(request, provider):
     """SUCCESS with the previous state, as LocalStack answers, but saying what was not applied; nothing said when
     nothing changed (a Dynamic update, re-evaluated because something it refers to changed, whose values did not)."""
     from localstack.services.cloudformation.resource_provider import OperationStatus, ProgressEvent
 
-    changed = changed_properties(request.desired_state or {}, request.previous_state or {},
-                                 _schema_properties(provider, "readOnlyProperties"),
-                                 _schema_properties(provider, "createOnlyProperties"))
+    changed = changed_of(provider, request.desired_state or {}, request.previous_state or {})
     if not changed:
         return ProgressEvent(status=OperationStatus.SUCCESS, resource_model=request.previous_state)
     message = not_applied_message(request.resource_type, changed)
@@ -144,12 +148,6 @@ def _success(model, request=None, not_applied: set[str] = frozenset()):
     return event
 
 
-def _changed(provider, request) -> set[str]:
-    """The template properties the update changes (changed_properties, with the type's schema)."""
-    return set(changed_properties(request.desired_state, request.previous_state or {},
-                                  _schema_properties(provider, "readOnlyProperties"),
-                                  _schema_properties(provider, "createOnlyProperties")))
-
 
 def _update_rule(provider, request):
     """PutRule again under the rule's name (Name and EventBusName are create-only: a change replaces the rule),
@@ -203,7 +201,7 @@ def _update_bucket(provider, request):
     model = request.desired_state
     model["BucketName"] = model.get("BucketName") or previous.get("BucketName")
     s3, bucket = request.aws_client_factory.s3, model["BucketName"]
-    changed = _changed(provider, request)
+    changed = set(changed_of(provider, model, previous))
     if "NotificationConfiguration" in changed:
         config = provider._get_s3_bucket_notification_config(model)
         s3.put_bucket_notification_configuration(
@@ -308,8 +306,7 @@ def _update_table(provider, request):
     model = request.desired_state = _table_as_compared(request.desired_state)
     model["TableName"] = model.get("TableName") or previous.get("TableName")
     ddb, table = request.aws_client_factory.dynamodb, model["TableName"]
-    changed = set(changed_properties(model, previous, _schema_properties(provider, "readOnlyProperties"),
-                                     _schema_properties(provider, "createOnlyProperties")))
+    changed = set(changed_of(provider, model, previous))
     not_applied = changed - TABLE_APPLIED
     if "StreamSpecification" in changed:
         before, after = previous.get("StreamSpecification"), model.get("StreamSpecification")
