@@ -22,6 +22,7 @@ PATCHES = {
     "cfn_replacement_state": "a resource replaced in a stack update stays in the stack's resource list",
     "sfn_definition_substitutions": "a DefinitionSubstitutions key the definition's ${Token} lacks is named (it failed with 'No active exception to reraise')",
     "cfn_update_rollback": "a stack update that fails is rolled back to the stack's previous state, as on AWS",
+    "cfn_outputs_before_status": "a stack's final status is shown with its new outputs and parameters (a deploy could print the old ones)",
     "s3_storage_dir": "large S3 objects kept under the sandbox's state dir, not a /tmp folder shared by all",
     "sqs_esm_concurrency": "SQS event source mappings process several batches at once, as on AWS",
     "sqs_esm_wake_on_message": "an idle SQS event source mapping is woken by its queue instead of sleeping a back-off",
