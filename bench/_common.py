@@ -111,6 +111,17 @@ def census_per_unit(before: dict | None, after: dict | None, units: int, top: in
     return out
 
 
+def py_spy_command() -> str:
+    """py-spy from this environment (a dev dependency in uv.lock), else from PATH; a clear error without it."""
+    import shutil
+
+    beside = Path(sys.executable).with_name("py-spy")
+    found = str(beside) if beside.exists() else shutil.which("py-spy")
+    if not found:
+        raise SystemExit("py-spy is not installed: `uv sync` installs it (dev dependency), or `pip install py-spy`")
+    return found
+
+
 def py_spy(sb: Sandbox, path: str | None):
     """py-spy on LocalStack until the returned process is interrupted: raw collapsed stacks, only samples that hold
     the GIL (LocalStack's CPU), one line per thread; None when no path is given.
@@ -123,7 +134,7 @@ def py_spy(sb: Sandbox, path: str | None):
         return None
     import subprocess
 
-    return subprocess.Popen(["py-spy", "record", "--gil", "--threads", "--format", "raw",
+    return subprocess.Popen([py_spy_command(), "record", "--gil", "--threads", "--format", "raw",
                              "--rate", os.environ.get("PYSPY_RATE", "100"), "--output", path,
                              "--pid", str(sb.embedded.instance().pid)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -151,7 +162,7 @@ class FunctionSpies:
         for p in psutil.Process(self.sb.embedded.instance().pid).children(recursive=True):
             if p.pid not in self.spies:
                 self.spies[p.pid] = self._subprocess.Popen(
-                    ["py-spy", "record", "--gil", "--format", "raw", "--rate", os.environ.get("PYSPY_RATE", "100"),
+                    [py_spy_command(), "record", "--gil", "--format", "raw", "--rate", os.environ.get("PYSPY_RATE", "100"),
                      "--output", str(self.folder / f"{p.pid}.txt"), "--pid", str(p.pid)],
                     stdout=self._subprocess.DEVNULL, stderr=self._subprocess.DEVNULL)
 
