@@ -1839,3 +1839,48 @@ def test_an_update_that_fails_after_replacing_a_mapping_deletes_the_replacement(
     assert listed["PhysicalResourceId"] == original["UUID"]
     sb.destroy("replaced-rollback")
     assert mappings() == []
+
+
+# --- lambda_configuration_limits: Timeout, MemorySize, ephemeral storage outside AWS's ranges --------------------------
+
+LIMITS_APP = """Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Timeout: {timeout}
+Resources:
+  Slow:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: index.handler
+      MemorySize: {memory}
+      InlineCode: "def handler(event, context):\\n    return 'ok'\\n"
+"""
+
+
+def test_a_function_outside_aws_limits_is_refused_with_aws_words(sb, helpers, tmp_path):
+    """lambda_configuration_limits: `Timeout: 1000` deployed here (AWS refuses it); the API and a stack refuse it,
+    the limits themselves are taken, and a refused update leaves the function as it was."""
+    lam = sb.client("lambda")
+    with pytest.raises(ClientError, match=r"Value '1000' at 'timeout' failed to satisfy constraint: Member must "
+                                          r"have value less than or equal to 900") as refused:
+        helpers.create_function(sb, "def handler(event, context):\n    return 1\n", timeout=1000)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    name = helpers.create_function(sb, "def handler(event, context):\n    return 1\n", timeout=900, MemorySize=10240)
+    with pytest.raises(ClientError, match="Value '20000' at 'memorySize'.*less than or equal to 10240"):
+        lam.update_function_configuration(FunctionName=name, MemorySize=20000)
+    with pytest.raises(ClientError, match="'ephemeralStorage.size'.*less than or equal to 10240"):
+        lam.update_function_configuration(FunctionName=name, EphemeralStorage={"Size": 20000})
+    assert {k: lam.get_function_configuration(FunctionName=name)[k] for k in ("Timeout", "MemorySize")} == \
+        {"Timeout": 900, "MemorySize": 10240}
+
+    path = tmp_path / "template.yaml"
+    path.write_text(LIMITS_APP.format(timeout=1000, memory=20000))
+    with pytest.raises(Exception, match=r"Slow.*2 validation errors detected: Value '1000' at 'timeout'.*"
+                                        r"Value '20000' at 'memorySize'.*less than or equal to 10240"):
+        sb.deploy(str(path), stack_name="limits")
+    path.write_text(LIMITS_APP.format(timeout=900, memory=128))
+    out = sb.deploy(str(path), stack_name="limits")
+    [fn] = [r["PhysicalResourceId"] for r in sb.client("cloudformation").describe_stack_resources(
+        StackName=out.stack_name)["StackResources"] if r["LogicalResourceId"] == "Slow"]
+    assert helpers.invoke(sb, fn)[0] == "ok"

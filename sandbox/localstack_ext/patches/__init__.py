@@ -50,6 +50,7 @@ PATCHES = {
     "s3_notifications_shutdown": "S3 notifications still queued at shutdown dropped (down waited 20 s after a burst)",
     "lambda_starting_environments": "Lambda environments starting while their function stops are stopped too (down waited 20 s)",
     "lambda_log_shipping": "Lambda's log lines handed to the gateway in process, not sent by botocore over HTTP (speed)",
+    "lambda_configuration_limits": "a function's Timeout, MemorySize and ephemeral storage outside AWS's ranges are refused, as AWS does",
     "lambda_list_layers_emptied": "ListLayers after a layer's last version was deleted (it failed for every layer)",
     "lambda_dlq_throttled_events": "async events dropped by a throttle (ZeroReservedConcurrency, EventAgeExceeded) reach the function's DLQ",
     "lambda_invoke_direct": "S3 notifications' and async invocations' Lambda Invoke handed to the gateway in process, not made by botocore (speed)",
