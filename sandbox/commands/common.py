@@ -6,8 +6,9 @@ here; nothing imports the CLI modules themselves (import-linter checks it, see p
 
 from __future__ import annotations
 
+import click
+
 from sandbox.api import Sandbox
-from sandbox.errors import SandboxError
 from sandbox.settings import Settings
 
 
@@ -17,11 +18,11 @@ def get_sandbox(settings: Settings) -> Sandbox:
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
-    """`--param KEY=VALUE` (repeatable) as a dict; a clear error for anything else."""
+    """`--param KEY=VALUE` (repeatable) as a dict; anything else is a usage error (exit 2), as click's own."""
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SandboxError(f"--param {pair!r} is not KEY=VALUE")
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--param")
         out[key] = value
     return out

@@ -21,8 +21,8 @@ def _get(scenario_id: str):
     sc = _scenarios()
     try:
         return sc.get_scenario(scenario_id)
-    except sc.UnknownScenario as e:
-        raise SandboxError(str(e)) from None
+    except sc.UnknownScenario as e:  # a usage error (exit 2), as click's own
+        raise click.BadParameter(str(e), param_hint="SCENARIO_ID") from None
 
 
 def print_event(event) -> None:
@@ -152,6 +152,9 @@ def run_cmd(settings, scenario_id, variant, seed, params, as_json, yes):
 
     sc = _scenarios()
     s = _get(scenario_id)
+    if variant != "all" and variant not in s.variant_names:
+        raise click.BadParameter(f"scenario {s.id} has no variant {variant}. Valid: {', '.join(s.variant_names)}, all",
+                                 param_hint="--variant")
     variants = s.variant_names if variant == "all" else [variant]
     given = parse_params(params)
     try:  # a bad value is a usage error (exit 2), refused before anything runs

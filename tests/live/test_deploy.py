@@ -306,7 +306,7 @@ def test_cli_deploy_stacks_destroy(sb, tmp_path):
     again = subprocess.run([*base, "destroy", "cli-app"], capture_output=True, text=True, timeout=60)
     assert again.returncode == 1 and "no stack named 'cli-app'" in again.stderr
     bad = subprocess.run([*base, "deploy", str(app), "--param", "novalue"], capture_output=True, text=True)
-    assert bad.returncode == 1 and "is not KEY=VALUE" in bad.stderr
+    assert bad.returncode == 2 and "Invalid value for --param: 'novalue' is not KEY=VALUE" in bad.stderr  # usage
 
 
 def test_parameter_constraints_are_checked_before_deploying(sb, tmp_path):

@@ -110,7 +110,7 @@ def test_unknown_scenario_variant_and_parameter_are_clear_errors(sandbox):
         Runner(sandbox, get_scenario("workflow-retries"), params={"speed": "1"})
     done = subprocess.run([str(BIN / "sandbox"), "--state-dir", str(sandbox.settings.state_dir), "scenario", "run",
                            "nope"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1 and "Valid:" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and "Valid:" in done.stderr and "Traceback" not in done.stderr  # a usage error
     with pytest.raises(ScenarioError, match="parameter redrive='maybe' must be true or false"):
         Runner(sandbox, get_scenario("poison-message"), params={"redrive": "maybe"})
 

@@ -51,6 +51,22 @@ def test_cli_refuses_a_bad_parameter_with_exit_code_2_before_needing_a_sandbox(t
     assert "Traceback" not in result.output and "No sandbox" not in result.output
 
 
+@pytest.mark.parametrize("args, message", [
+    (["scenario", "run", "nope"], "Invalid value for SCENARIO_ID: unknown scenario 'nope'. Valid: cold-starts"),
+    (["scenario", "show", "nope"], "unknown scenario 'nope'"),
+    (["scenario", "run", "retry-storm", "--variant", "shiny"],
+     "Invalid value for --variant: scenario retry-storm has no variant shiny. Valid: broken, fixed, all"),
+    (["scenario", "run", "retry-storm", "--param", "timeout"], "Invalid value for --param: 'timeout' is not KEY=VALUE"),
+])
+def test_every_bad_argument_of_a_scenario_is_a_usage_error_before_needing_a_sandbox(tmp_path, args, message):
+    """Exit 2 for each, as click's own usage errors: an unknown scenario or a malformed --param exited 1 (the code of a
+    scenario whose expectations failed), and an unknown variant asked for a running sandbox first."""
+    result = CliRunner().invoke(main, ["--state-dir", str(tmp_path), *args], env={"SANDBOX_PORT": str(free_port())})
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output and "No sandbox" not in result.output
+
+
 def test_show_lists_what_each_parameter_accepts():
     result = CliRunner().invoke(main, ["scenario", "show", "poison-message"])
     assert result.exit_code == 0, result.output
