@@ -42,6 +42,10 @@ DATA_PLANE_HOST = re.compile(r"^[a-z0-9]+\.(execute-api|lambda-url\.(us(-gov)?|a
 RESERVED_PATH_PREFIXES = ("/_localstack", "/_sandbox", "/_aws/", "/_extension", "/_pods")
 # Lambda runtime callbacks: authenticated by their environment's own secret (lambda_process.executor).
 RUNTIME_CALLBACK_PREFIX = "/_localstack_lambda/"
+# The sandbox's and LocalStack's own control endpoints (reset, the chaos API, health's kill): a state change there
+# needs the token. An AWS signature is not enough: any program on this machine, or a function (which gets
+# credentials), can make one with any key, as LocalStack accepts any.
+CONTROL_PATH_PREFIXES = ("/_localstack/", "/_sandbox/", "/_extension", "/_pods")
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # The pure checks of a peer address or a Host value keep their last answers: a request asked three of them, ~10 us
 # of parsing (ipaddress) for the same few values every time (~37 us of the guard's CPU a request in a media-pipeline
@@ -142,10 +146,16 @@ def decide(request: Request, policy: Policy, remote_auth: RemoteAuth | None = No
                         "cross-site")
     if not changes_state(request) or data_plane or request.path.startswith(RUNTIME_CALLBACK_PREFIX):
         return ALLOW
-    if token_ok or has_signature(request) or (is_s3_form_post(request) and is_s3 is not None and is_s3(request)):
+    if token_ok:
         return ALLOW
     if request.header(TOKEN_HEADER) is not None:
         return Decision(False, 403, f"the {TOKEN_HEADER} header does not match this sandbox's token", "token")
+    if request.path.startswith(CONTROL_PATH_PREFIXES) or request.path == "/_localstack":
+        return Decision(False, 403, f"the sandbox's own endpoints ({request.path}) change state only with the header "
+                                    f"{TOKEN_HEADER} (`sandbox env` prints it; the Python API and the CLI send it): an "
+                                    "AWS signature is not enough here, any program or function can make one", "token")
+    if has_signature(request) or (is_s3_form_post(request) and is_s3 is not None and is_s3(request)):
+        return ALLOW
     return Decision(False, 403, "a request that changes state must be signed (AWS SigV4 `Authorization` header, as "
                                 "every AWS SDK and CLI sends) or carry the header "
                                 f"{TOKEN_HEADER} (`sandbox env` prints it)", "unsigned")

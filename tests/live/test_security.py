@@ -408,6 +408,35 @@ def test_a_function_may_still_use_the_sandbox_and_local_services(sb, helpers):
     assert "made-by-a-function" in [b["Name"] for b in sb.client("s3").list_buckets()["Buckets"]]
 
 
+FORGER = """
+import boto3, botocore.auth, botocore.awsrequest, json, os, urllib.request
+def handler(event, context):
+    # a function holds credentials, so it can sign anything: the sandbox's own endpoints must want the token
+    out = {}
+    for path, body in (("/_localstack/chaos/faults", "[]"), ("/_sandbox/reset", "{}"),
+                       ("/_localstack/health", json.dumps({"action": "kill"}))):
+        request = botocore.awsrequest.AWSRequest("POST", os.environ["AWS_ENDPOINT_URL"] + path, data=body)
+        botocore.auth.SigV4Auth(boto3.Session().get_credentials(), "sqs", "us-east-1").add_auth(request)
+        try:
+            with urllib.request.urlopen(urllib.request.Request(request.url, data=body.encode(),
+                                        headers=dict(request.headers), method="POST"), timeout=10) as resp:
+                out[path] = resp.status
+        except urllib.error.HTTPError as e:
+            out[path] = e.code
+    return out
+"""
+
+
+def test_a_function_cannot_stop_or_empty_the_sandbox_with_its_credentials(sb, helpers):
+    """A made-up SigV4 signature was enough on /_localstack/health (kill), /_sandbox/reset and the chaos API."""
+    bucket = helpers.unique("kept")
+    sb.client("s3").create_bucket(Bucket=bucket)
+    fn = helpers.create_function(sb, FORGER)
+    out, _ = helpers.invoke(sb, fn)
+    assert out == {"/_localstack/chaos/faults": 403, "/_sandbox/reset": 403, "/_localstack/health": 403}, out
+    assert sb.is_running() and bucket in [b["Name"] for b in sb.client("s3").list_buckets()["Buckets"]]
+
+
 # --- 7. no process outlives the sandbox ---------------------------------------------------------------------------
 
 ESCAPER = """

@@ -139,13 +139,34 @@ def test_tools_pass_with_a_signature_or_the_token():
 
 
 def test_unsigned_state_changes_and_wrong_tokens_are_refused():
-    for method, path in (("POST", "/_sandbox/reset"), ("POST", "/_localstack/health"), ("DELETE", "/b/k"),
-                         ("POST", "/_localstack/chaos/faults"), ("PUT", "/2015-03-31/functions/f/code")):
+    for method, path in (("DELETE", "/b/k"), ("PUT", "/2015-03-31/functions/f/code")):
         decision = verdict(req(method, path))
         assert not decision.allowed and decision.kind == "unsigned", (method, path)
         assert "X-Sandbox-Token" in decision.reason
+    for method, path in (("POST", "/_sandbox/reset"), ("POST", "/_localstack/health"),
+                         ("POST", "/_localstack/chaos/faults"), ("DELETE", "/_sandbox/chaos/lambda")):
+        decision = verdict(req(method, path))
+        assert not decision.allowed and decision.kind == "token", (method, path)
+        assert "X-Sandbox-Token" in decision.reason
     wrong = verdict(req("POST", "/_sandbox/reset", headers={"X-Sandbox-Token": "guess"}))
     assert not wrong.allowed and wrong.kind == "token"
+
+
+def test_the_sandboxs_own_endpoints_change_state_only_with_the_token_not_a_made_up_signature():
+    """A signature with any key was accepted on /_localstack/health (kill), /_sandbox/reset and the chaos API: any
+    program on the machine, or a function (it gets credentials), could stop or empty the sandbox."""
+    for method, path in (("POST", "/_sandbox/reset"), ("POST", "/_localstack/health"), ("POST", "/_localstack"),
+                         ("POST", "/_localstack/chaos/faults"), ("PATCH", "/_localstack/chaos/effects"),
+                         ("POST", "/_sandbox/recorder"), ("POST", "/_extension/x"), ("POST", "/_pods/save")):
+        forged = verdict(req(method, path, headers={"Authorization": SIGV4}))
+        assert not forged.allowed and forged.kind == "token", (method, path, forged)
+        assert "an AWS signature is not enough" in forged.reason
+        assert verdict(req(method, path, headers={"Authorization": SIGV4, "X-Sandbox-Token": "tok-123"})).allowed
+    # what stays open: reads, the services' own APIs, LocalStack's /_aws/ service endpoints, the runtime callbacks
+    assert verdict(req("GET", "/_localstack/health", headers={"Authorization": SIGV4})).allowed
+    assert verdict(req("POST", "/", headers={"Authorization": SIGV4})).allowed
+    assert verdict(req("POST", "/_aws/sqs/messages", headers={"Authorization": SIGV4})).allowed
+    assert verdict(req("POST", "/_localstack_lambda/env/invocations/r/response")).allowed
 
 
 # --- remote peers -----------------------------------------------------------------------------------------------
