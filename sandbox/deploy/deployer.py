@@ -271,6 +271,90 @@ def unknown_dependencies(template: dict, *others: dict) -> list[str]:
     return out
 
 
+_SUB_NAME = re.compile(r"\$\{([^}!.]+)(?:\.[^}]*)?\}")
+
+
+def _referenced(node, names: set[str], out: set[str], local: frozenset[str] = frozenset()) -> None:
+    """The logical ids of `names` that `node` refers to: Ref, Fn::GetAtt and the ${Name} / ${Name.Attr} of Fn::Sub
+    (not the names Fn::Sub's own variable map defines)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                out.update({value} & names)
+            elif key == "Fn::GetAtt":
+                target = value.split(".", 1)[0] if isinstance(value, str) else \
+                    value[0] if isinstance(value, list) and value and isinstance(value[0], str) else None
+                if target in names:
+                    out.add(target)
+                _referenced(value, names, out, local)
+            elif key == "Fn::Sub":
+                body, variables = (value[0], value[1]) if isinstance(value, list) and len(value) == 2 else (value, {})
+                inner = local | frozenset(variables if isinstance(variables, dict) else ())
+                if isinstance(body, str):
+                    out.update(n for n in _SUB_NAME.findall(body) if n in names and n not in inner)
+                _referenced(variables, names, out, local)
+            else:
+                _referenced(value, names, out, local)
+    elif isinstance(node, list):
+        for item in node:
+            _referenced(item, names, out, local)
+
+
+def circular_dependencies(template: dict) -> list[list[str]]:
+    """The groups of resources that depend on each other in a circle (Ref, Fn::GetAtt, Fn::Sub, DependsOn).
+    CloudFormation refuses the template ("Circular dependency between resources"); LocalStack 2026.3.0 recursed
+    until "maximum recursion depth exceeded", rolled back, then said CREATE_COMPLETE, or with a DependsOn circle
+    made a queue twice and left one outside the stack."""
+    resources = dict(_resources(template))
+    names = set(resources)
+    edges: dict[str, set[str]] = {}
+    for logical_id, resource in resources.items():
+        found: set[str] = set()
+        _referenced(resource.get("Properties"), names, found)
+        depends = resource.get("DependsOn") or []
+        found.update(d for d in (depends if isinstance(depends, list) else [depends]) if d in names)
+        edges[logical_id] = found
+    # Tarjan's strongly connected components, iteratively (a template may have hundreds of resources)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    circles: list[list[str]] = []
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(edges[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == node:
+                        break
+                if len(group) > 1 or node in edges[node]:
+                    circles.append(sorted(group))
+    return sorted(circles)
+
+
 def misspelt_properties(template: dict, region: str = "us-east-1") -> list[str]:
     """Properties a resource's type does not have (`VisibilityTimeOut` on a queue). CloudFormation refuses them
     ("extraneous key [...] is not permitted"); LocalStack 2026.3.0 ignored them, so the resource silently had the
@@ -533,7 +617,11 @@ class Deployer:
         failed_update = existing is not None and any(
             e.status in ("CREATE_FAILED", "UPDATE_FAILED") or (e.logical_id == stack_name and "ROLLBACK" in e.status)
             for e in events)
-        if status not in TERMINAL_OK or failed_update:
+        # a create that failed a resource failed (LocalStack 2026.3.0 could end one that recursed without end in
+        # CREATE_COMPLETE after rolling it back, its resources CREATE_FAILED)
+        failed_create = existing is None and any(e.status == "CREATE_FAILED" and e.logical_id != stack_name
+                                                 for e in events)
+        if status not in TERMINAL_OK or failed_update or failed_create:
             detail = "; ".join(f"{e.logical_id} ({e.resource_type}): {e.reason or e.status}" for e in failures)
             if not detail and stack and stack.get("StackStatusReason"):
                 detail = stack["StackStatusReason"]
@@ -549,7 +637,8 @@ class Deployer:
                         + f": it may be half-updated. Fix the template and deploy again, or `sandbox destroy "
                           f"{stack_name}`.")
             raise DeployError(
-                f"deploying stack {stack_name} failed ({status if not failed_update else 'update failed'}). "
+                f"deploying stack {stack_name} failed "
+                f"({'update failed' if failed_update else 'create failed' if failed_create else status}). "
                 f"{detail or 'No resource reported a reason.'} {tail}",
                 failures=[e.__dict__ for e in failures],
             )
@@ -655,6 +744,12 @@ class Deployer:
             raise DeployError("DependsOn names a resource the template does not have: " + ", ".join(unknown) + ". "
                               "Check the logical id's spelling (AWS refuses the template: \"Unresolved resource "
                               "dependencies\").")
+        circles = circular_dependencies(expanded) if all_known else []
+        if circles:
+            raise DeployError("resources depend on each other in a circle: " + "; ".join(
+                ", ".join(c) for c in circles) + ". Break each circle: a resource cannot Ref, GetAtt, Sub or "
+                "DependsOn one that (in turn) depends on it (AWS refuses the template: \"Circular dependency between "
+                "resources\").")
         properties = misspelt_properties(template, self.region)
         if properties:
             raise DeployError("unknown propert" + ("ies" if len(properties) > 1 else "y") + ": "

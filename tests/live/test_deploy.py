@@ -453,6 +453,11 @@ Resources:
     ("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: python3.13, Handler: a.b, "
      "InlineCode: 'def b(e, c): pass'}\n", "has no `Transform: AWS::Serverless-2016-10-31` line"),
     ("Resources:\n  Jobs: {Type: AWS::SQS::Queue, DependsOn: Missing}\n", "Jobs DependsOn Missing"),
+    ("Resources:\n  A: {Type: AWS::SQS::Queue, Properties: {QueueName: !GetAtt B.QueueName}}\n"
+     "  B: {Type: AWS::SQS::Queue, Properties: {QueueName: !GetAtt A.QueueName}}\n",
+     "resources depend on each other in a circle: A, B"),
+    ("Resources:\n  A: {Type: AWS::SQS::Queue, DependsOn: B}\n  B: {Type: AWS::SQS::Queue, DependsOn: A}\n",
+     "resources depend on each other in a circle: A, B"),
     ("Resources:\n  Jobs: {Type: AWS::SQS::Queue, Properties: {VisibilityTimeOut: 60}}\n",
      "VisibilityTimeOut is not a property of AWS::SQS::Queue (did you mean VisibilityTimeout?)"),
     ("Transform: AWS::Serverless-2016-10-31\nResources:\n  Flow:\n    Type: AWS::Serverless::StateMachine\n"
@@ -462,7 +467,9 @@ Resources:
 ])
 def test_a_template_aws_refuses_is_refused_before_anything_is_created(sb, tmp_path, template, said):
     """LocalStack 2026.3.0 'deployed' each: SAM types without the transform as no-ops, a DependsOn on nothing as a
-    rolled-back create reported CREATE_COMPLETE, a misspelt property by ignoring it (the queue had the default)."""
+    rolled-back create reported CREATE_COMPLETE, a misspelt property by ignoring it (the queue had the default), a
+    GetAtt circle as "maximum recursion depth exceeded" then CREATE_COMPLETE, a DependsOn circle with a queue made twice
+    (one of them outside the stack)."""
     path = tmp_path / "template.yaml"
     path.write_text(template)
     with pytest.raises(DeployError) as err:

@@ -160,6 +160,37 @@ Resources:
         "Fn DependsOn Missing"]
 
 
+def test_resources_that_depend_on_each_other_in_a_circle_are_named():
+    """A GetAtt circle made LocalStack recurse, roll back and then say CREATE_COMPLETE (exit 0); a DependsOn circle
+    left a queue outside the stack. AWS refuses both ("Circular dependency between resources")."""
+    from sandbox.deploy.deployer import circular_dependencies
+
+    template = parse("""
+Resources:
+  A: {Type: AWS::SQS::Queue, Properties: {QueueName: !GetAtt B.QueueName}}
+  B: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub "${C}-b"}}
+  C: {Type: AWS::SQS::Queue, Properties: {Tags: [{Key: a, Value: !GetAtt [A, Arn]}]}}
+  D: {Type: AWS::SQS::Queue, DependsOn: E}
+  E: {Type: AWS::SQS::Queue, DependsOn: [D]}
+  Self: {Type: AWS::SNS::Topic, Properties: {TopicName: !Ref Self}}
+  Fine: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub ["${D}-${X}", {X: !GetAtt E.Arn}]}}
+  Local: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub ["${Local}-${Fine.QueueName}", {Local: x}]}}
+Outputs:
+  Loop: {Value: !GetAtt A.Arn}
+""")
+    assert circular_dependencies(template) == [["A", "B", "C"], ["D", "E"], ["Self"]]
+    # a chain is not a circle; parameters, pseudo parameters and Sub's own variables are not resources
+    chain = parse("""
+Parameters: {Env: {Type: String}}
+Resources:
+  Role: {Type: AWS::IAM::Role, Properties: {RoleName: !Sub "${Env}-${AWS::Region}"}}
+  Fn: {Type: AWS::Lambda::Function, DependsOn: Role, Properties: {Role: !GetAtt Role.Arn}}
+  Queue: {Type: AWS::SQS::Queue}
+  Mapping: {Type: AWS::Lambda::EventSourceMapping, Properties: {FunctionName: !Ref Fn, EventSourceArn: !GetAtt Queue.Arn}}
+""")
+    assert circular_dependencies(chain) == []
+
+
 def test_names_a_template_fixes_are_resolved_and_generated_ones_are_not():
     from sandbox.deploy.named_resources import literal, named
 
