@@ -1884,3 +1884,63 @@ def test_a_function_outside_aws_limits_is_refused_with_aws_words(sb, helpers, tm
     [fn] = [r["PhysicalResourceId"] for r in sb.client("cloudformation").describe_stack_resources(
         StackName=out.stack_name)["StackResources"] if r["LogicalResourceId"] == "Slow"]
     assert helpers.invoke(sb, fn)[0] == "ok"
+
+
+# --- form_bodies_verbatim: form bodies reach the function byte for byte ----------------------------------------------
+
+BODY_ECHO_APP = """Transform: AWS::Serverless-2016-10-31
+Resources:
+  Echo:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: index.handler
+      FunctionUrlConfig: {AuthType: NONE}
+      InlineCode: |
+        import base64, json
+        def handler(event, context):
+            body = event.get("body") or ""
+            raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+            return {"statusCode": 200, "body": json.dumps({"hex": raw.hex()})}
+      Events:
+        Post: {Type: Api, Properties: {Path: /items, Method: post}}
+Outputs:
+  Url: {Value: !GetAtt EchoUrl.FunctionUrl}
+"""
+
+
+def test_a_form_body_reaches_a_rest_api_and_a_function_url_byte_for_byte(sb, tmp_path):
+    """form_bodies_verbatim: `curl -d '{"id": "i1"}'` (curl's default type is a url-encoded form) reached the handler
+    as `%7B%22id%22...=` (json.loads failed: 502), `b=x%20y` as `b=x+y`, a multipart body two bytes longer."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    path = tmp_path / "template.yaml"
+    path.write_text(BODY_ECHO_APP)
+    result = sb.deploy(str(path), stack_name="form-bodies")
+    api = result.apis["ServerlessRestApi/Prod"]
+    url = urlsplit(result.outputs["Url"])
+    boundary = "----sandbox"
+    multipart = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--{boundary}--\r\n").encode()
+    bodies = [(b'{"id": "i1", "name": "x"}', "application/x-www-form-urlencoded"),
+              (b"a=1&b=x%20y&c=%2B&c=2", "application/x-www-form-urlencoded"),
+              (multipart, f"multipart/form-data; boundary={boundary}"),
+              (b'{"plain": true}', "application/json")]
+    for body, content_type in bodies:
+        via_api = requests.post(api.rstrip("/") + "/items", data=body, headers={"Content-Type": content_type},
+                                timeout=30)
+        assert via_api.status_code == 200, via_api.text
+        assert bytes.fromhex(via_api.json()["hex"]) == body, (content_type, via_api.text)
+        via_url = requests.post(f"http://127.0.0.1:{url.port}/", data=body, timeout=30,
+                                headers={"Host": url.netloc, "Content-Type": content_type})
+        assert via_url.status_code == 200, via_url.text
+        assert bytes.fromhex(via_url.json()["hex"]) == body, (content_type, via_url.text)
+    # the sandbox's own form requests still parse: an SQS query-protocol call is a url-encoded form
+    queue = sb.client("sqs").create_queue(QueueName="form-bodies")["QueueUrl"]
+    sent = requests.post(sb.endpoint, data={"Action": "SendMessage", "QueueUrl": queue, "MessageBody": "a b+c&d"},
+                         headers={"Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/"
+                                                   "aws4_request, SignedHeaders=host, Signature=ab"}, timeout=30)
+    assert sent.status_code == 200, sent.text
+    [message] = sb.client("sqs").receive_message(QueueUrl=queue)["Messages"]
+    assert message["Body"] == "a b+c&d"
