@@ -163,7 +163,7 @@ def run_cmd(settings, scenario_id, variant, seed, params, as_json, yes):
         raise click.BadParameter(str(e), param_hint="--param") from None
     sb = get_sandbox(settings)
     sb.require_running()
-    _announce_reset(sb, ask=not yes and not as_json and sys.stdin.isatty())
+    _announce_reset(sb, yes=yes, at_terminal=not as_json and sys.stdin.isatty())
     try:
         runner = sc.Runner(sb, s, seed=seed, params=given, listeners=[] if as_json else [print_event])
     except sc.ScenarioError as e:
@@ -185,9 +185,11 @@ def run_cmd(settings, scenario_id, variant, seed, params, as_json, yes):
     sys.exit(0 if all(r.passed for r in reports) else 1)
 
 
-def _announce_reset(sb, ask: bool) -> None:
-    """Says what the reset at the start of each variant removes; at a terminal, asks first (a script, or --yes,
-    goes on: the line stays in its output). A run already going on this sandbox is said before asking."""
+def _announce_reset(sb, yes: bool, at_terminal: bool) -> None:
+    """Says what the reset at the start of each variant removes; at a terminal, asks first. Without a terminal (a
+    script, --json) and without --yes it goes on only when the sandbox is empty: a script wiped a bucket it had
+    made unasked, where `dlq purge` and `lab reset` refuse (found by a newcomer). A run already going on this sandbox
+    is said before asking."""
     from scenarios.restore import describe_reset, reset_impact
     from scenarios.run_lock import RunBusy, RunLock
 
@@ -197,8 +199,14 @@ def _announce_reset(sb, ask: bool) -> None:
         raise SandboxError(str(e)) from None
     impact = reset_impact(sb)
     click.echo(f"Each variant starts by resetting the sandbox. {describe_reset(impact)}", err=True)
-    if ask and not click.confirm("Run it?", default=False, err=True):
-        raise SandboxError("not run: nothing was reset (`--yes` runs it without asking)")
+    if yes:
+        return
+    if at_terminal:
+        if not click.confirm("Run it?", default=False, err=True):
+            raise SandboxError("not run: nothing was reset (`--yes` runs it without asking)")
+    elif impact is None or any(impact.values()):
+        raise SandboxError("not run: nothing was reset. Without a terminal to ask at, a run that would remove what is "
+                           "in the sandbox needs `--yes` (`sandbox scenario run ... --yes`).")
 
 
 @click.command("replay")

@@ -491,6 +491,20 @@ def test_a_scenario_run_at_a_terminal_says_what_the_reset_removes_and_asks_first
     assert sqs.get_queue_url(QueueName=url.rsplit("/", 1)[1])["QueueUrl"] == url  # still there
 
 
+def test_a_scenario_run_in_a_script_does_not_empty_a_sandbox_that_holds_something_without_yes(sb, helpers):
+    """Without a terminal it reset unasked: a bucket a script had made went (found by a newcomer), where `dlq purge`
+    and `lab reset` refuse. It now needs --yes, unless the sandbox is empty."""
+    s3 = sb.client("s3")
+    bucket = helpers.unique("precious")
+    s3.create_bucket(Bucket=bucket)
+    done = subprocess.run([str(BIN / "sandbox"), "--state-dir", str(sb.settings.state_dir), "scenario", "run",
+                           "throttling", "--json"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "among it 1 bucket" in done.stderr and "needs `--yes`" in done.stderr, done.stderr
+    assert bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
 KEEP_TEMPLATE = """Parameters:
   Stage: {Type: String, Default: prod, AllowedValues: [dev, prod]}
   Paused: {Type: String, Default: "true"}
