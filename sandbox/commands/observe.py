@@ -74,7 +74,8 @@ def _check_services(service: str, events: list[dict]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
 def events(settings, follow, trace_id, service, correlation, errors, include_noise, limit, since, as_json):
-    """Requests and hops the sandbox recorded, newest last (noise hidden unless --all)."""
+    """Requests and hops the sandbox recorded, by start time, newest last (noise hidden unless --all; with
+    --follow, each as it ends)."""
     window = parse_since(f"cursor:{since.strip()}" if since and since.strip().isdigit() else since)
     since_cursor, since_ts = window.get("since"), window.get("since_ts")
     sb = get_sandbox(settings)
@@ -93,7 +94,9 @@ def events(settings, follow, trace_id, service, correlation, errors, include_noi
         else:
             console.print(render.event_line(span))
 
-    for span in got["events"]:
+    # recorded as each one ends (seq), shown by when it started: an API call before the function and the write it
+    # caused (they came out in reverse, stamped with their start times; found by a newcomer)
+    for span in sorted(got["events"], key=lambda span: (span.get("ts") or 0, span.get("seq") or 0)):
         show(span)
     if service:
         _check_services(service, got["events"])

@@ -475,6 +475,10 @@ def test_cli_events_trace_graph_cost(sb, helpers):
     assert "sqs SendMessage" in out and f"λ {fn}" in out and send["trace_id"] in out
     lines = [json.loads(line) for line in run("events", "--trace", send["trace_id"], "--json").splitlines()]
     assert {s["trace_id"] for s in lines} == {send["trace_id"]} and len(lines) >= 3
+    # by start time, as help says: the invoke before the execution and the send it caused (they end the other way)
+    assert [s["ts"] for s in lines] == sorted(s["ts"] for s in lines)
+    operations = [s["operation"] for s in lines]
+    assert operations.index("Invoke") < operations.index("SendMessage"), operations
     waterfall = run("trace", send["trace_id"])
     assert "lambda Invoke" in waterfall and "lambda Execute [lambda-exec]" in waterfall and "sqs SendMessage" in waterfall
     assert waterfall.index("lambda Invoke") < waterfall.index("lambda Execute") < waterfall.index("sqs SendMessage")
