@@ -19,6 +19,14 @@ import yaml
 from awscli.customizations.cloudformation.yamlhelper import intrinsics_multi_constructor
 
 TIMESTAMP = "tag:yaml.org,2002:timestamp"
+# CloudFormation's short forms (and AWS::LanguageExtensions'): any other `!Tag` is a typo CloudFormation refuses
+SHORT_FORMS = frozenset({"And", "Base64", "Cidr", "Condition", "Equals", "FindInMap", "GetAtt", "GetAZs", "If",
+                         "ImportValue", "Join", "Length", "Not", "Or", "Ref", "Select", "Split", "Sub",
+                         "ToJsonString", "Transform"})
+# A template expands to at most this many values: YAML aliases (`*name`) repeat what they name, and nine nested
+# aliases of nine made a 365-byte file that deploy walked for ever (CloudFormation takes no aliases at all; SAM CLI
+# expands them, so a few are fine). A 1 MB template, CloudFormation's limit, holds far fewer.
+MOST_VALUES = 1_000_000
 
 
 class CfnLoader(yaml.SafeLoader):
@@ -35,8 +43,16 @@ def _mapping(loader: CfnLoader, node: yaml.MappingNode) -> OrderedDict:
     return OrderedDict(loader.construct_pairs(node))
 
 
+def _short_form(loader: CfnLoader, tag_prefix: str, node: yaml.Node) -> dict:
+    if node.tag[1:] not in SHORT_FORMS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"unknown tag {node.tag}: CloudFormation's short forms are "
+            + ", ".join(f"!{name}" for name in sorted(SHORT_FORMS)), node.start_mark)
+    return intrinsics_multi_constructor(loader, tag_prefix, node)
+
+
 CfnLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-CfnLoader.add_multi_constructor("!", intrinsics_multi_constructor)
+CfnLoader.add_multi_constructor("!", _short_form)
 
 
 def parse(text: str) -> dict:
@@ -44,7 +60,25 @@ def parse(text: str) -> dict:
     try:
         return json.loads(text, object_pairs_hook=OrderedDict)
     except ValueError:
-        return yaml.load(text, Loader=CfnLoader) or {}
+        template = yaml.load(text, Loader=CfnLoader) or {}
+    _check_expansion(template)
+    return template
+
+
+def _check_expansion(template) -> None:
+    """ValueError when the template expands (its aliases repeated) to more than MOST_VALUES values."""
+    seen, stack = 0, [template]
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MOST_VALUES:
+            raise ValueError(f"it expands to more than {MOST_VALUES:,} values: its YAML aliases (*name) repeat what "
+                             "they name, nested in each other. CloudFormation takes no aliases; write the values out "
+                             "or use SAM's Globals")
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def load(path: Path) -> dict:

@@ -117,6 +117,7 @@ def prepare_for_traffic(ctx: RunContext) -> None:
         warmed: set[int] = set()
         for _ in range(5):
             results = kit.together(burst, lambda i: kit.invoke(ctx, fn, {"sleep": 0.3}, qualifier=ALIAS, tail=False))
+            ctx.count("invoked", sum(not r["throttled"] for r in results))  # they ran: counted and billed as such
             warmed |= {r["payload"]["env"] for r in results if not r["error"] and not r["throttled"]}
             if len(warmed) >= burst:
                 break

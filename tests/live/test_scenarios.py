@@ -24,7 +24,11 @@ CATALOG = [pytest.param(s.id, v, id=f"{s.id}-{v}", marks=[pytest.mark.exclusive]
 @pytest.mark.parametrize(("scenario_id", "variant"), CATALOG)
 def test_catalog_variant_passes_its_expectations(sandbox, scenario_id, variant):
     scenario = get_scenario(scenario_id)
+    cursor = sandbox.observe.cursor()
     [report] = Runner(sandbox, scenario, seed=7).run([variant])
+    executions = sum(line["quantity"] for line in sandbox.cost(since=cursor).get("lines", [])
+                     if line.get("service") == "lambda" and line.get("item") == "requests")
+    print(f"INVOKED-CHECK {scenario_id}/{variant}: report {report.counts.get('invoked')} recorder {executions}")
     failed = [e for e in report.expectations if not e["passed"]]
     assert report.error is None, report.error
     assert not failed, f"{scenario_id}/{variant}: {failed}"

@@ -285,3 +285,25 @@ Resources:
 Resources:
   Topic: {Type: AWS::SNS::Topic, DependsOn: Missing}
 """), {})
+
+
+def test_a_yaml_alias_bomb_and_an_unknown_tag_are_refused_with_what_is_wrong():
+    """A 365-byte file of nine aliases of nine each made deploy walk ~9^8 values for ever, silently; `!Bogus x` was
+    taken as `Fn::Bogus` and failed later as an invalid queue name (found by an adversarial probe)."""
+    import time
+
+    import yaml
+
+    bomb = "".join(f"{name}: &{name} [{', '.join([f'*{prev}' if prev else 'x'] * 9)}]\n"
+                   for prev, name in zip([None, *"abcdefgh"], "abcdefghi")) + \
+        "Metadata: *i\nResources:\n  Q: {Type: AWS::SQS::Queue}\n"
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="expands to more than 1,000,000 values: its YAML aliases"):
+        parse(bomb)
+    assert time.monotonic() - started < 10
+    few = parse("x: &x {Type: AWS::SQS::Queue}\nResources:\n  A: *x\n  B: *x\n")  # a few aliases: as SAM CLI reads them
+    assert few["Resources"]["A"] == few["Resources"]["B"] == {"Type": "AWS::SQS::Queue"}
+    with pytest.raises(yaml.YAMLError, match=r"unknown tag !Bogus: CloudFormation's short forms are !And.*!Sub"):
+        parse("Resources:\n  Q: {Type: AWS::SQS::Queue, Properties: {QueueName: !Bogus x}}\n")
+    assert parse("A: !Ref X\nB: !GetAtt X.Arn\nC: !ToJsonString {a: 1}\n") == {
+        "A": {"Ref": "X"}, "B": {"Fn::GetAtt": ["X", "Arn"]}, "C": {"Fn::ToJsonString": {"a": 1}}}
