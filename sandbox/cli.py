@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -31,6 +32,10 @@ def _option_names(command: click.Command) -> set[str]:
     for sub in getattr(command, "commands", {}).values():
         names |= _option_names(sub)
     return names
+
+
+# errno values of a state dir that cannot be written: read-only, not ours, full
+WRITE_ERRORS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
 
 
 class SandboxGroup(click.Group):
@@ -66,6 +71,14 @@ class SandboxGroup(click.Group):
             return super().invoke(ctx)
         except (SandboxError, UnsafeEndpointError) as e:
             click.secho(f"error: {e}", fg="red", err=True)
+            sys.exit(1)
+        except OSError as e:
+            if e.errno not in WRITE_ERRORS:
+                raise
+            # a read-only or full state dir: one line that names the file, not a traceback (found by a probe)
+            click.secho(f"error: cannot write {e.filename or 'a file'}: {e.strerror}. The sandbox keeps its state "
+                        "in its state dir: pass a writable one (--state-dir DIR or SANDBOX_STATE_DIR), or fix "
+                        "its permissions or free space.", fg="red", err=True)
             sys.exit(1)
         except EndpointConnectionError as e:  # a command that calls AWS before checking that the sandbox runs
             click.secho(f"error: No sandbox is answering at {e.kwargs.get('endpoint_url') or 'its endpoint'}: start "

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from sandbox.deploy import function_checks
 from sandbox.deploy.patterns import load_template
@@ -541,7 +541,20 @@ class Deployer:
         except ClientError as e:
             if "does not exist" in str(e):
                 return None
+            if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+                self._stopped_meanwhile(name)
             raise
+        except (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError):
+            self._stopped_meanwhile(name)
+            raise
+
+    def _stopped_meanwhile(self, name: str) -> None:
+        """A DeployError when the sandbox went away during an operation on stack `name` (`sandbox down` in another
+        terminal: the deploy ended in a botocore traceback, a 503 from the gateway shutting down)."""
+        if not self.sandbox.is_running():
+            raise DeployError(f"the sandbox stopped while stack {name} was being deployed or deleted (`sandbox down` "
+                              f"in another terminal?): {self.sandbox.not_running_message()} Then deploy again.") \
+                from None
 
     def deploy(
         self,

@@ -71,10 +71,11 @@ def test_timeout_kills_environment_and_next_invoke_is_fresh(sb, helpers):
 
 def test_crash_is_runtime_exit_error_and_recovers(sb, helpers):
     fn = helpers.create_function(sb, HANDLER)
-    for action in ("exit", "sysexit"):
+    for action, code in (("exit", 3), ("sysexit", 2)):  # sys.exit(2) said "exit status 1"
         body, resp = helpers.invoke(sb, fn, {"action": action})
         assert resp["FunctionError"] == "Unhandled"
         assert body["errorType"] == "Runtime.ExitError", body
+        assert f"exit status {code}" in body["errorMessage"], body
         again, resp = helpers.invoke(sb, fn)
         assert again["ok"] is True
 

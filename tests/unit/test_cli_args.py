@@ -117,3 +117,30 @@ def test_an_interrupted_deploy_says_the_stack_goes_on(tmp_path, monkeypatch):
                                 env={"SANDBOX_PORT": str(free_port())})
     assert result.exit_code == 130
     assert "Interrupted: a stack already handed to CloudFormation goes on deploying in the sandbox" in result.output
+
+
+def test_a_state_dir_that_cannot_be_written_is_one_line_naming_the_file(tmp_path, monkeypatch):
+    """`up` on a read-only state dir ended in `OSError: [Errno 30] Read-only file system` and a traceback (found by
+    an adversarial probe). Other OS errors are not hidden."""
+    import errno
+
+    import pytest
+
+    import sandbox.cli as cli
+
+    def read_only(settings):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / "state" / "last-port"))
+
+    monkeypatch.setattr(cli, "get_sandbox", read_only)
+    result = CliRunner().invoke(main, ["--state-dir", str(tmp_path / "state"), "status"])
+    assert result.exit_code == 1, result.output
+    assert f"error: cannot write {tmp_path / 'state' / 'last-port'}: Read-only file system. The sandbox keeps its " \
+           "state in its state dir: pass a writable one" in " ".join(result.output.split()).replace("\n", "")
+    assert "Traceback" not in result.output
+
+    def other(settings):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(cli, "get_sandbox", other)
+    with pytest.raises(OSError):
+        CliRunner().invoke(main, ["--state-dir", str(tmp_path / "state"), "status"], catch_exceptions=False)

@@ -307,3 +307,32 @@ def test_a_yaml_alias_bomb_and_an_unknown_tag_are_refused_with_what_is_wrong():
         parse("Resources:\n  Q: {Type: AWS::SQS::Queue, Properties: {QueueName: !Bogus x}}\n")
     assert parse("A: !Ref X\nB: !GetAtt X.Arn\nC: !ToJsonString {a: 1}\n") == {
         "A": {"Ref": "X"}, "B": {"Fn::GetAtt": ["X", "Arn"]}, "C": {"Fn::ToJsonString": {"a": 1}}}
+
+
+def test_a_deploy_whose_sandbox_stops_meanwhile_says_so_instead_of_a_traceback():
+    """`sandbox down` during a deploy ended it in ~40 lines of botocore traceback (a 503 from the gateway shutting
+    down, DescribeStacks); found by an adversarial probe. Still running: the error is the error."""
+    from types import SimpleNamespace
+
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from sandbox.deploy.deployer import Deployer, DeployError
+
+    def failing(error):
+        def describe_stacks(**_):
+            raise error
+        return SimpleNamespace(describe_stacks=describe_stacks)
+
+    unavailable = ClientError({"Error": {"Code": "ServiceUnavailable", "Message": ""},
+                               "ResponseMetadata": {"HTTPStatusCode": 503}}, "DescribeStacks")
+    deployer = Deployer.__new__(Deployer)
+    for error in (unavailable, EndpointConnectionError(endpoint_url="http://127.0.0.1:9")):
+        deployer.watch = failing(error)
+        deployer.sandbox = SimpleNamespace(is_running=lambda: False, not_running_message=lambda: "No sandbox is running "
+                                           "at http://127.0.0.1:9: start it with `sandbox up`.")
+        with pytest.raises(DeployError, match=r"the sandbox stopped while stack app was being deployed or deleted "
+                                              r"\(`sandbox down` in another terminal\?\): No sandbox is running"):
+            deployer.stack("app")
+        deployer.sandbox = SimpleNamespace(is_running=lambda: True)
+        with pytest.raises(type(error)):
+            deployer.stack("app")

@@ -172,7 +172,18 @@ def _runtime(spec: Spec, namespaces: bool, tmp_mapped: bool, report_w: int, acti
     forget_unreachable_modules(bootstrap.lambda_sys_path(env),
                                [p for p in env.get("SANDBOX_PYTHONPATH", "").split(os.pathsep) if p],
                                preloaded if preloaded is not None else {n.split(".")[0] for n in sys.modules})
-    bootstrap.Runtime(init_started=time.perf_counter()).run()
+    try:
+        bootstrap.Runtime(init_started=time.perf_counter()).run()
+    except SystemExit as e:  # sys.exit(3) in a handler: the runtime exits 3, as Python does (it was reported as 1)
+        code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+        if not isinstance(e.code, (int, type(None))):
+            print(e.code, file=sys.stderr)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code & 0xFF)
 
 
 def _location(module) -> str | None:
