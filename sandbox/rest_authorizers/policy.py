@@ -71,5 +71,21 @@ def evaluate(answer, arn: str) -> dict:
             allowed = True
     if not allowed:
         raise Denied("User is not authorized to access this resource")
-    context = {k: v for k, v in (answer.get("context") or {}).items() if isinstance(v, (str, int, float, bool))}
-    return {"principalId": answer.get("principalId"), **context}
+    return {"principalId": answer.get("principalId"), **context_values(answer.get("context"))}
+
+
+def context_values(context) -> dict[str, str]:
+    """The authorizer's `context` as API Gateway hands it to the integration: every value a string (3 -> "3", true ->
+    "true"); an object or array is a configuration error (a 500), as on AWS. They kept their JSON types here."""
+    if not isinstance(context, dict):
+        return {}
+    out = {}
+    for key, value in context.items():
+        if isinstance(value, (dict, list)):
+            raise ValueError(f"its context value {key!r} is an object or array: API Gateway takes only strings, "
+                             "numbers and booleans there")
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, (str, int, float)):
+            out[key] = str(value)
+    return out

@@ -88,13 +88,16 @@ def _call(context, authorizer: dict, arn: str) -> dict:
             cached = _cache.get(key)
         if cached and cached[0] > time.monotonic():
             answer = cached[1]
+    latency_ms = 0  # a cached answer took no time
     if answer is None:
+        started = time.perf_counter()
         answer = _invoke(context, authorizer, event, arn)
+        latency_ms = round((time.perf_counter() - started) * 1000)
         if key is not None:
             with _lock:
                 _cache[key] = (time.monotonic() + ttl, answer)
     try:
-        return policy.evaluate(answer, arn)
+        return {**policy.evaluate(answer, arn), "integrationLatency": latency_ms}
     except ValueError as e:
         LOG.warning("REST API %s: authorizer %s answered without a usable policy: %s", context.api_id,
                     authorizer.get("name"), e)
