@@ -14,6 +14,9 @@ from collections.abc import Mapping
 
 LOG = logging.getLogger(__name__)
 logging.getLogger("samtranslator.metrics").setLevel(logging.ERROR)  # "unpublished metrics": we publish none
+# "Feature 'deployment_preference_condition_fix' not available in Feature Toggle Config.": SAM's transform runs
+# here without AWS's feature-toggle service, so every deploy that asked for a feature printed it (a stray line)
+logging.getLogger("samtranslator.feature_toggle").setLevel(logging.ERROR)
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
 
