@@ -719,6 +719,26 @@ class Deployer:
             problems += found
         if problems:
             raise DeployError("invalid parameter value(s): " + "; ".join(problems))
+        missing = self._missing_ssm_parameters(declared, parameters, hidden)
+        if missing:  # LocalStack said "Parameter X should either have input value or default value"
+            raise DeployError(f"Parameters: [{', '.join(missing)}] cannot be found (as AWS words it): the template "
+                              "reads them from SSM Parameter Store (Type: AWS::SSM::Parameter::Value<...>). Create "
+                              "them first (`aws ssm put-parameter --name NAME --value ... --type String`), or pass "
+                              "--param with a name that exists.")
+
+    def _missing_ssm_parameters(self, declared: dict, parameters: dict[str, str], hidden: set[str]) -> list[str]:
+        """The SSM parameter names that parameters of type AWS::SSM::Parameter::Value<...> give and SSM lacks."""
+        names = [str(parameters.get(name, spec.get("Default"))) for name, spec in declared.items()
+                 if isinstance(spec, dict) and name not in hidden and
+                 str(spec.get("Type", "")).startswith("AWS::SSM::Parameter::Value<") and
+                 parameters.get(name, spec.get("Default")) is not None]
+        if not names:
+            return []
+        ssm = self.sandbox.client("ssm", region=self.region, observer=True)
+        missing = []
+        for start in range(0, len(names), 10):  # GetParameters takes 10 names at a time
+            missing += ssm.get_parameters(Names=names[start:start + 10]).get("InvalidParameters", [])
+        return missing
 
     def _check_resource_types(self, template: dict, parameters: dict[str, str]) -> None:
         """Every resource LocalStack would only pretend to create is refused before anything is created: the

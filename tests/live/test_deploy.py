@@ -478,3 +478,19 @@ def test_a_template_aws_refuses_is_refused_before_anything_is_created(sb, tmp_pa
     stacks = sb.client("cloudformation").list_stacks()["StackSummaries"]
     assert not [s for s in stacks if s["StackName"] == "refused-template" and s["StackStatus"] != "DELETE_COMPLETE"]
     assert not sb.client("sqs").list_queues().get("QueueUrls")
+
+
+def test_an_ssm_parameter_that_does_not_exist_is_named(sb, tmp_path):
+    """LocalStack said "Parameter Greeting should either have input value or default value" for a parameter of type
+    AWS::SSM::Parameter::Value<String> naming an SSM parameter that does not exist (found by a user's own app); AWS
+    says "Parameters: [/myapp/missing] cannot be found."."""
+    path = tmp_path / "template.yaml"
+    path.write_text("Parameters:\n  Greeting: {Type: 'AWS::SSM::Parameter::Value<String>', Default: /myapp/greeting}\n"
+                    "Resources:\n  Q: {Type: AWS::SQS::Queue, Properties: {Tags: [{Key: g, Value: !Ref Greeting}]}}\n")
+    with pytest.raises(DeployError, match=r"Parameters: \[/myapp/missing\] cannot be found \(as AWS words it\)"):
+        sb.deploy(str(path), stack_name="ssm-param", parameters={"Greeting": "/myapp/missing"})
+    assert not sb.client("sqs").list_queues().get("QueueUrls")
+    sb.client("ssm").put_parameter(Name="/myapp/greeting", Value="hello", Type="String")
+    sb.deploy(str(path), stack_name="ssm-param")
+    [url] = sb.client("sqs").list_queues()["QueueUrls"]
+    assert sb.client("sqs").list_queue_tags(QueueUrl=url)["Tags"] == {"g": "hello"}
