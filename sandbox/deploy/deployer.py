@@ -602,6 +602,8 @@ class Deployer:
             raise DeployError(f"stack {stack_name} no longer exists: pass --param " +
                               " ".join(f"{k}=..." for k in hidden))
         self._check_names(expanded, parameters or {}, stack_name, existing)
+        if existing:
+            self._check_exports_in_use(existing, template, parameters or {})
         seen = self._event_ids(stack_name) if existing else set()
         try:
             if existing:
@@ -662,6 +664,35 @@ class Deployer:
                                for e in events if e.reason.startswith(NOT_APPLIED)]
         return DeployResult(stack_name, status, self._outputs(stack), time.perf_counter() - started, events=events,
                             builds=builds, warnings=warnings, apis=apis, kept=not_default(original, kept))
+
+    def _check_exports_in_use(self, existing: dict, template: dict, parameters: dict[str, str]) -> None:
+        """AWS fails an update that removes or changes an export another stack imports ("Cannot update export X as
+        it is in use by Y"); LocalStack 2026.3.0 changed it, and the importer kept the old value. Seen from the
+        templates: the export's output gone, or its Value written differently (a change that comes only from a
+        replaced resource is not seen here)."""
+        from sandbox.deploy.imports import exported_values, importers
+
+        used = importers(self.watch, existing)
+        if not used:
+            return
+        try:
+            body = self.watch.get_template(StackName=existing["StackName"])["TemplateBody"]
+        except ClientError:
+            return
+        from sandbox.deploy import templates
+
+        before = body if isinstance(body, dict) else templates.parse(body)
+        variables = {p["ParameterKey"]: p.get("ResolvedValue") or p.get("ParameterValue", "")
+                     for p in existing.get("Parameters") or []}
+        old = exported_values(before, existing, variables)
+        new = exported_values(template, existing, {**variables, **parameters})
+        changed = [name for name in used if name in old and new.get(name) != old[name]]
+        if changed:
+            raise DeployError("; ".join(f"Cannot update export {name} as it is in use by {', '.join(used[name])}"
+                                        + (" (the template no longer exports it)" if name not in new else
+                                           " (its Value changes)") for name in changed)
+                              + f". Nothing was changed. As on AWS: update the importing stacks first so that they "
+                                f"no longer import it.")
 
     def destroy(self, stack_name: str, timeout: float = 300, on_event=None) -> bool:
         """Deletes the stack (once what runs on it has finished, or is stuck); False if there was none."""

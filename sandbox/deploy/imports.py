@@ -57,6 +57,27 @@ def _resolve(value, variables: dict[str, str]) -> str | None:
     return None
 
 
+def pseudo_parameters(stack: dict) -> dict[str, str]:
+    """The pseudo parameters of a stack (DescribeStacks' entry) that export and import names are written with."""
+    stack_id = stack.get("StackId", "")
+    region = stack_id.split(":")[3] if stack_id.count(":") >= 5 else ""
+    account = stack_id.split(":")[4] if stack_id.count(":") >= 5 else ""
+    return {"AWS::StackName": stack["StackName"], "AWS::Region": region, "AWS::AccountId": account,
+            "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+
+
+def exported_values(template, stack: dict, variables: dict[str, str]) -> dict[str, object]:
+    """{export name: the output's Value as written} of a template's outputs whose export name can be resolved."""
+    names = {**variables, **pseudo_parameters(stack)}
+    out = {}
+    for output in ((template or {}).get("Outputs") or {}).values() if isinstance(template, dict) else ():
+        if isinstance(output, dict) and isinstance(output.get("Export"), dict):
+            name = _resolve(output["Export"].get("Name"), names)
+            if name:
+                out[name] = output.get("Value")
+    return out
+
+
 def importers(cfn, stack: dict) -> dict[str, list[str]]:
     """{export name: [stacks importing it]} for the exports of `stack` (DescribeStacks' entry) that other stacks
     import."""
@@ -75,12 +96,9 @@ def importers(cfn, stack: dict) -> dict[str, list[str]]:
             except ClientError:
                 continue
             template = body if isinstance(body, dict) else _parse(body)
-            region = other["StackId"].split(":")[3] if other.get("StackId", "").count(":") >= 5 else ""
-            account = other["StackId"].split(":")[4] if other.get("StackId", "").count(":") >= 5 else ""
             variables = {p["ParameterKey"]: p.get("ResolvedValue") or p.get("ParameterValue", "")
                          for p in other.get("Parameters") or []}
-            variables.update({"AWS::StackName": other["StackName"], "AWS::Region": region,
-                              "AWS::AccountId": account, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"})
+            variables.update(pseudo_parameters(other))
             for export in imported_names(template, variables) & exports:
                 found.setdefault(export, []).append(other["StackName"])
     return found

@@ -446,6 +446,20 @@ Resources:
                                           r"Destroy orders-audit first"):
         sb.destroy("orders-core")
     assert {"orders-core", "orders-audit"} <= {s["name"] for s in sb.stacks()}
+    # an update may not change or drop an export in use (LocalStack changed it; the importer kept the old value)
+    exporter = (tmp_path / "exporter.yaml").read_text()
+    cfn = sb.client("cloudformation")
+    before = {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]}
+    for changed, why in ((exporter.replace("Value: !Ref Topic", "Value: !GetAtt Topic.TopicName"), "its Value changes"),
+                         (exporter.replace("    Export: {Name: !Sub '${AWS::StackName}-TopicArn'}\n", ""),
+                          "the template no longer exports it")):
+        (tmp_path / "exporter.yaml").write_text(changed)
+        with pytest.raises(DeployError, match=rf"Cannot update export orders-core-TopicArn as it is in use by "
+                                              rf"orders-audit \({why}\)\. Nothing was changed"):
+            sb.deploy(str(tmp_path / "exporter.yaml"), stack_name="orders-core")
+        assert {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]} == before
+    (tmp_path / "exporter.yaml").write_text(exporter + "  Other:\n    Value: !GetAtt Topic.TopicName\n")
+    sb.deploy(str(tmp_path / "exporter.yaml"), stack_name="orders-core")  # the export as it was: fine
     assert sb.destroy("orders-audit") and sb.destroy("orders-core")
 
 
