@@ -98,7 +98,7 @@ def burst(ctx: RunContext) -> None:
     ids = [j["job_id"] for j in burst_jobs.values()]
     lines = km.wait_job_lines(ctx, worker, ids, since=started)
     invocations = km.invocations_of(lines, ids)
-    ctx.observe("queue.max_receive_count", max((line.get("receive_count") or 1 for line in lines
+    ctx.observe("queue.highest_receive_count", max((line.get("receive_count") or 1 for line in lines
                                                 if line.get("job_id") in ids), default=0))
     ctx.count("invoked", invocations)
     ctx.observe("worker.invocations", invocations)
