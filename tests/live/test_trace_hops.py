@@ -386,3 +386,27 @@ def test_a_function_url_call_is_one_span_and_its_execution_is_its_child(sb, help
                              "auth_type": "NONE"}
     assert [s for s in spans_after(sb, cursor, all=True) if s["service"] == "lambda" and s["operation"] is None] == []
     assert_connected(sb, call["trace_id"], call["span_id"])
+
+
+def test_a_lambda_destination_is_called_by_the_function_not_by_an_outside_caller(sb, helpers):
+    """A failed async invoke's OnFailure destination of type Lambda: its Invoke was recorded as another attempt of
+    the outside caller (`external -> catcher` in the service map, no chain -> catcher edge; found by a user's own
+    app). It is the lambda service's call for the failed function, in the same trace."""
+    chain = helpers.create_function(sb, "def handler(event, context):\n    raise Exception('no')\n")
+    catcher = helpers.create_function(sb, ECHO)
+    lam = sb.client("lambda")
+    lam.put_function_event_invoke_config(FunctionName=chain, MaximumRetryAttempts=0, DestinationConfig={
+        "OnFailure": {"Destination": function_arn(sb, catcher)}})
+    cursor = sb.observe.cursor()
+    lam.invoke(FunctionName=chain, InvocationType="Event", Payload=b"{}")
+    delivered = find(sb, helpers, cursor, lambda s: s["operation"] == "Invoke" and s["resource_name"] == catcher
+                     and s.get("hop") is None, "the destination's Invoke")
+    assert delivered["caller"] == {"kind": "service", "name": "lambda", "source_arn": function_arn(sb, chain)}
+    first = next(s for s in spans_after(sb, cursor, all=True) if s["operation"] == "Invoke"
+                 and s["resource_name"] == chain and s.get("hop") is None)
+    assert delivered["trace_id"] == first["trace_id"]
+    attempt = find(sb, helpers, cursor, lambda s: s["operation"] == "Invoke" and s["resource_name"] == catcher
+                   and s.get("hop") == "lambda-async", "the destination's attempt")
+    assert attempt["caller"] == delivered["caller"]  # the edge of the service map: chain -> catcher
+    edges = {(e["source"], e["target"]) for e in sb.graph()["edges"]}
+    assert (function_arn(sb, chain), function_arn(sb, catcher)) in edges, edges

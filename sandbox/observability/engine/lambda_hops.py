@@ -14,7 +14,7 @@ Patched LocalStack behaviour (localstack-core 2026.3.0):
   (async) invocation: a RequestResponse Invoke through the gateway that carries the original X-Amzn-Trace-Id
   (whose Parent is the Event Invoke's span) and request id. The patch marks that call as hop "lambda-async"
   with its attempt number and the original caller, and binds the thread to the trace, so that deliveries to
-  the function's dead-letter queue or destinations join it.
+  the function's dead-letter queue or destinations join it (a destination's own Invoke without that hop).
 
 Each execution is remembered by invocation request id (`execution_of`), so what LocalStack does for it afterwards
 on other threads - shipping its logs (lambda_logs_hops) - joins its trace.
@@ -186,6 +186,27 @@ def install() -> None:
 
         handle_message._sandbox_observability = True
         poller_cls.handle_message = handle_message
+        # A destination's Invoke (OnSuccess/OnFailure of type Lambda) is made on the attempt's thread, whose hop
+        # marks every Invoke as that attempt: the destination was recorded as an attempt of an external caller
+        # (`external -> Catcher Invoke` in the service map, no Chain -> Catcher edge). It runs without the hop, so
+        # its caller is what LocalStack's call says: the lambda service for the function.
+        for name in ("process_success_destination", "process_failure_destination"):
+            setattr(poller_cls, name, _without_attempt_hop(getattr(poller_cls, name)))
+
+
+def _without_attempt_hop(original):
+    if getattr(original, "_sandbox_observability", False):
+        return original
+
+    def deliver(self, *args, **kwargs):
+        cur = propagation.current()
+        if cur is None or cur.hop_json is None:
+            return original(self, *args, **kwargs)
+        with propagation.bound(propagation.Current(cur.trace_id, cur.span_id)):
+            return original(self, *args, **kwargs)
+
+    deliver._sandbox_observability = True
+    return deliver
 
 
 def _unbuilt_execution_span(outcome, fv, invocation, exec_id, trace_id, parent_id, corr, ts, wall_ms, *_) -> dict:
