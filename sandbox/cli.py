@@ -444,10 +444,11 @@ def _function_logs(settings: Settings, functions, follow: bool, lines: int, sinc
     functions = [_function_named(f, known, by_logical_id) for f in functions]
     try:
         start = parse_since(since).get("since_ts") if since else time.time() - 3600
-    except SandboxError:
+    except click.BadParameter:
         start = None
     if start is None:
-        raise SandboxError(f"--since {since!r}: use a duration (30s, 10m, 2h, 1d) or an ISO time (2026-03-01T10:00).")
+        raise click.BadParameter(f"{since!r}: use a duration (30s, 10m, 2h, 1d) or an ISO time (2026-03-01T10:00).",
+                                 param_hint="--since")
     several = len(functions) > 1
 
     def show(line) -> None:

@@ -27,14 +27,15 @@ def parse_since(value: str | None) -> dict:
         try:
             return {"since": int(value.split(":", 1)[1])}
         except ValueError:
-            raise SandboxError(f"--since {value!r}: a cursor is cursor:<number>") from None
+            raise click.BadParameter(f"{value!r}: a cursor is cursor:<number>", param_hint="--since") from None
     found = DURATION_RE.match(value)
     if found:
         return {"since_ts": time.time() - float(found.group(1)) * UNITS[found.group(2)]}
     try:
         moment = datetime.datetime.fromisoformat(value)
     except ValueError:
-        raise SandboxError(f"--since {value!r}: use a duration (10m, 2h), an ISO time or cursor:<n>") from None
+        raise click.BadParameter(f"{value!r}: use a duration (10m, 2h), an ISO time or cursor:<n>",
+                                 param_hint="--since") from None  # a usage error: exit 2, as click's own
     if moment.tzinfo is None:
         moment = moment.astimezone()
     return {"since_ts": moment.timestamp()}

@@ -107,7 +107,7 @@ def test_logs_of_a_function_as_sam_logs_shows_them(sb, helpers):
     assert unknown.returncode == 1 and "no Lambda function named no-such-fn" in unknown.stderr and fn in unknown.stderr
     assert "name the function" in run(*base, "--since", "10m").stderr
     bad = run(*base, fn, "--since", "5")
-    assert bad.returncode == 1 and "use a duration (30s, 10m, 2h, 1d) or an ISO time" in bad.stderr
+    assert bad.returncode == 2 and "use a duration (30s, 10m, 2h, 1d) or an ISO time" in bad.stderr
     assert "cursor" not in bad.stderr
     assert run(*base, fn, "-n", "-5").returncode == 2  # refused by the option itself
     quiet = helpers.create_function(sb, "def handler(event, context):\n    return 1\n")

@@ -103,7 +103,7 @@ def test_events_since_takes_a_duration_or_a_cursor(tmp_path):
     assert ops("1") == ops("cursor:1") == ["SendMessage", "DeleteQueue"]
     assert ops("2h") == ["CreateQueue", "SendMessage", "DeleteQueue"]
     bad = CliRunner().invoke(main, ["--state-dir", str(tmp_path), "events", "--since", "yesterday"], env=env)
-    assert bad.exit_code == 1 and "use a duration (10m, 2h), an ISO time or cursor:<n>" in bad.output
+    assert bad.exit_code == 2 and "use a duration (10m, 2h), an ISO time or cursor:<n>" in bad.output  # usage
 
 
 def test_an_interrupted_deploy_says_the_stack_goes_on(tmp_path, monkeypatch):
