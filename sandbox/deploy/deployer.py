@@ -436,7 +436,22 @@ def parameter_problems(name: str, spec: dict, value: str) -> list[str]:
     return out
 
 
+# CloudFormation's quotas: a template (the file `sam deploy` uploads) of at most 1 MB, at most 500 resources once SAM
+# has expanded it. LocalStack 2026.3.0 took a 5 MB template and 560 resources (found by an adversarial probe).
+MOST_TEMPLATE_BYTES = 1_000_000
+MOST_RESOURCES = 500
+
+
 def read_template(path: Path) -> dict:
+    try:
+        size = Path(path).stat().st_size
+    except OSError as e:
+        raise DeployError(f"cannot read template {path}: {e.strerror}") from None
+    if size > MOST_TEMPLATE_BYTES:
+        raise DeployError(f"{path} is {size:,} bytes: CloudFormation takes templates of at most "
+                          f"{MOST_TEMPLATE_BYTES:,} bytes (\"Template may not exceed {MOST_TEMPLATE_BYTES} bytes in "
+                          "size\"). Split it into nested stacks (AWS::Serverless::Application) or move large inline "
+                          "code and definitions into files (CodeUri, DefinitionUri).")
     try:
         template = load_template(path)
     except OSError as e:
@@ -803,6 +818,11 @@ class Deployer:
             missing += [m for m in unsupported_types(expanded, supported) if m not in missing]
         else:
             expanded = template
+        count = sum(1 for _ in _resources(expanded))
+        if count > MOST_RESOURCES:
+            raise DeployError(f"Template format error: Number of resources, {count}, is greater than maximum allowed, "
+                              f"{MOST_RESOURCES} (as AWS words it; SAM's expansion counts). Split the template into "
+                              "nested stacks (AWS::Serverless::Application).")
         unknown = unknown_dependencies(template, expanded) if all_known else []
         if unknown:
             raise DeployError("DependsOn names a resource the template does not have: " + ", ".join(unknown) + ". "

@@ -336,3 +336,21 @@ def test_a_deploy_whose_sandbox_stops_meanwhile_says_so_instead_of_a_traceback()
         deployer.sandbox = SimpleNamespace(is_running=lambda: True)
         with pytest.raises(type(error)):
             deployer.stack("app")
+
+
+def test_templates_past_cloudformations_quotas_are_refused(tmp_path):
+    """A 5 MB template and one of 560 resources deployed (AWS: 1 MB, 500 resources); found by an adversarial probe."""
+    from sandbox.deploy.deployer import Deployer, DeployError, read_template
+
+    big = tmp_path / "big.yaml"
+    big.write_text("Resources:\n  Q: {Type: AWS::SQS::Queue}\nMetadata:\n  Pad: '" + "x" * 1_000_001 + "'\n")
+    with pytest.raises(DeployError, match=r"big.yaml is 1,000,0\d\d bytes: CloudFormation takes templates of at most "
+                                          r"1,000,000 bytes"):
+        read_template(big)
+    many = {"Resources": {f"Q{i}": {"Type": "AWS::SQS::Queue"} for i in range(501)}}
+    deployer = Deployer.__new__(Deployer)
+    deployer.region = "us-east-1"
+    with pytest.raises(DeployError, match=r"Number of resources, 501, is greater than maximum allowed, 500"):
+        deployer._check_resource_types(many, {})
+    many["Resources"].pop("Q500")
+    assert deployer._check_resource_types(many, {}) is not None
