@@ -74,6 +74,14 @@ class Sandbox:
         self._clients.clear()
         inst = self.embedded.instance()
         before = self.inventory() if inst else None  # what is discarded (or saved), counted while it still runs
+        if before is not None:  # fault rules go too, and are never saved (`down` dropped them without a word)
+            try:
+                faults = self.faults.status()
+                rules = len(faults.get("faults") or []) + len(faults.get("lambda") or [])
+            except Exception:  # noqa: BLE001 - the count is a courtesy
+                rules = 0
+            if rules:
+                before = {**before, "fault rules": rules}
         began = time.time()
         stopped = self.embedded.down()
         stopped["inventory"] = before
@@ -109,6 +117,16 @@ class Sandbox:
             return (f"No sandbox is running at {self.endpoint}; this state dir's sandbox last ran on port {last}: "
                     f"`sandbox up --port {last}` starts it there again.")
         return f"No sandbox is running at {self.endpoint}: start it with `sandbox up`."
+
+    def kept_state_notice(self) -> str | None:
+        """What to say when this sandbox was started without --persist beside a state a `--persist` one saved
+        (`sandbox up` and the TUI say the same), else None."""
+        saved = None if self.settings.external else self.embedded.saved_state()
+        if not saved:
+            return None
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved["saved_at"]))
+        return (f"started empty; a saved state from {when} is kept in {self.settings.state_dir / 'persisted'}: "
+                "`sandbox down` then `sandbox up --persist` loads it")
 
     def require_running(self) -> None:
         if not self.is_running():

@@ -231,8 +231,7 @@ def _say_persistence(sb, settings: Settings, inst) -> None:
         else:
             click.echo(f"state persists: `sandbox down` saves it into {where}, the next `sandbox up --persist` loads it")
     elif saved:
-        click.echo(f"started empty; a saved state from {time.strftime('%Y-%m-%d %H:%M', time.localtime(saved['saved_at']))}"
-                   f" is kept in {where}: `sandbox down` then `sandbox up --persist` loads it")
+        click.echo(sb.kept_state_notice())
 
 
 def _counts(inventory: dict) -> str:
@@ -340,8 +339,14 @@ def status(settings: Settings, as_json):
     if not st["running"]:
         click.echo(f"not running ({st['backend']} backend, {st['endpoint']})")
         last = None if settings.external else sb.embedded.last_port()
+        saved = None if settings.external else sb.embedded.saved_state()
+        persist = " --persist" if saved else ""  # `up` without it starts empty and leaves the saved state unused
         if last is not None and last != settings.port:
-            click.echo(f"this state dir's sandbox last ran on port {last}: `sandbox up --port {last}` starts it there")
+            click.echo(f"this state dir's sandbox last ran on port {last}: `sandbox up{persist} --port {last}` starts "
+                       "it there" + (" with the state it saved" if saved else ""))
+        elif saved:
+            click.echo(f"a state saved by `down` is in {settings.state_dir / 'persisted'}: `sandbox up --persist` "
+                       "loads it")
         if st.get("other_state_dir"):
             click.echo(f"but port {settings.port} is a sandbox started from {st['other_state_dir']}: "
                        f"`sandbox --state-dir {st['other_state_dir']} status` (or `down`) manages it")

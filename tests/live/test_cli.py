@@ -401,10 +401,16 @@ def test_up_persist_keeps_state_across_down_and_plain_up_starts_empty(tmp_path):
         url = sqs.create_queue(QueueName="scratch")["QueueUrl"]
         for body in ("one", "two"):
             sqs.send_message(QueueUrl=url, MessageBody=body)
+        sb.faults.add({"service": "sqs", "operation": "SendMessage", "probability": 0.5})
         down = run(*base, "down", check=True)
-        assert "discarded: 1 queue, 2 queued messages (state lives in memory; `sandbox up --persist` keeps it" \
-               in down.stdout, down.stdout
+        # the fault rule goes too, and is said (it went without a word)
+        assert "discarded: 1 queue, 2 queued messages, 1 fault rule (state lives in memory; `sandbox up --persist` " \
+               "keeps it" in down.stdout, down.stdout
         assert (state / "persisted" / "manifest.json").is_file()
+        # status says how to get the saved state back (it suggested a plain `up`, which starts empty)
+        stopped = run(*base, "status")
+        assert f"`sandbox up --persist --port {port}` starts it there with the state it saved" in stopped.stdout, \
+            stopped.stdout
     finally:
         run(*base, "down")
 
