@@ -58,7 +58,7 @@ def deploy(ctx: RunContext) -> None:
     if _realistic(ctx):
         model = kit.apply_cold_start_model(ctx, {label: _function(ctx, label) for label in ("slim", "fat")})
         ctx.narrate("realistic cold starts: " + ", ".join(
-            f"{label} {m['package_kb']:.0f} KB at {m['memory_mb']} MB -> +{m['startup_ms']} ms per cold start"
+            f"{label} {m['package_kb']:.{1 if m['package_kb'] < 10 else 0}f} KB at {m['memory_mb']} MB -> +{m['startup_ms']} ms per cold start"
             for label, m in model.items()))
     else:
         ctx.narrate("realistic=false: cold starts cost only what the sandbox itself spends on init")

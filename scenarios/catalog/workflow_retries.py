@@ -75,7 +75,7 @@ SCENARIO = Scenario(
     variants=[
         Variant("broken", "no Retry: RetryMaxAttempts=0",
                 parameters={"user-onboarding": {"EmailFailureMode": "transient", "RetryMaxAttempts": "0"}}),
-        Variant("fixed", "Retry with backoff and full jitter: 3 attempts, 1 s, x2",
+        Variant("fixed", "Retry with backoff and full jitter: MaxAttempts 3 (up to 3 retries, 4 attempts), 1 s, x2",
                 parameters={"user-onboarding": {"EmailFailureMode": "transient", "RetryMaxAttempts": "3",
                                                 "RetryIntervalSeconds": "1", "RetryBackoffRate": "2"}}),
     ],

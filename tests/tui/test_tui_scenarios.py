@@ -544,7 +544,7 @@ def test_a_check_that_could_not_measure_shows_as_a_failed_check_in_words(tmp_pat
             await _highlight(pilot, app, "poison-message")
             pane.running = True
             pane._reset_views(pane.selected, ["broken"])
-            name = "transcodes of the good job transcoded least"
+            name = "fewest transcodes of any good job"
             pane._apply([ev.VariantStarted(variant="broken"),
                          ev.ExpectationChecked(name=name, op=">=", target=2, observed=None, passed=False,
                                                error="could not measure: a value this check needs is missing or "
