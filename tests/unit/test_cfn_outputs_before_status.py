@@ -52,12 +52,16 @@ def stage(value: str) -> list[dict]:
     return [{"ParameterKey": "Stage", "ParameterValue": value}]
 
 
+def created_then_updated(cfn, context, name: str) -> None:
+    """The stack created with Stage=dev, then updated to Stage=prod (UpdateStack)."""
+    cfn.create_stack(context, {"StackName": name, "TemplateBody": TEMPLATE, "Parameters": stage("dev")})
+    cfn.update_stack(context, {"StackName": name, "TemplateBody": TEMPLATE, "Parameters": stage("prod")})
+
+
 @pytest.mark.parametrize("provider", [True], indirect=True)
 def test_update_stack_shows_update_complete_with_its_new_outputs(provider):
     cfn, context, seen = provider
-    name = "outputs-update"
-    cfn.create_stack(context, {"StackName": name, "TemplateBody": TEMPLATE, "Parameters": stage("dev")})
-    cfn.update_stack(context, {"StackName": name, "TemplateBody": TEMPLATE, "Parameters": stage("prod")})
+    created_then_updated(cfn, context, "outputs-update")
     assert seen[-1] == ("UPDATE_COMPLETE", ["prod"], "prod", {"prod-stage": "prod"}), seen
     assert seen[0] == ("CREATE_COMPLETE", ["dev"], "dev", {"dev-stage": "dev"}), seen
 
@@ -77,7 +81,5 @@ def test_an_executed_change_set_shows_update_complete_with_its_new_outputs(provi
 def test_without_the_patch_localstack_shows_the_previous_outputs(provider):
     """The bug the patch works around, so that a LocalStack that fixed it is noticed (the patch could go)."""
     cfn, context, seen = provider
-    name = "outputs-unpatched"
-    cfn.create_stack(context, {"StackName": name, "TemplateBody": TEMPLATE, "Parameters": stage("dev")})
-    cfn.update_stack(context, {"StackName": name, "TemplateBody": TEMPLATE, "Parameters": stage("prod")})
+    created_then_updated(cfn, context, "outputs-unpatched")
     assert seen[-1][:3] == ("UPDATE_COMPLETE", ["dev"], "dev"), seen  # the outputs and parameters of the create
