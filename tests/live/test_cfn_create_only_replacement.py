@@ -12,6 +12,9 @@ Parameters: {Suffix: {Type: String, Default: a}}
 Resources:
   Queue: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub "rq-${Suffix}"}}
   Topic: {Type: AWS::SNS::Topic, Properties: {TopicName: !Sub "rtopic-${Suffix}"}}
+  Subscription:
+    Type: AWS::SNS::Subscription
+    Properties: {TopicArn: !Ref Topic, Protocol: sqs, Endpoint: !GetAtt Queue.Arn}
   Table:
     Type: AWS::DynamoDB::Table
     Properties:
@@ -56,7 +59,7 @@ OUTPUTS = """Outputs:
 # runs after every renamed resource is replaced, and fails (a FIFO queue's name must end in .fifo)
 BROKEN = """  Broken:
     Type: AWS::SQS::Queue
-    DependsOn: [Queue, Topic, Table, Rule, Param, Bucket, Schedule, Machine]
+    DependsOn: [Queue, Topic, Subscription, Table, Rule, Param, Bucket, Schedule, Machine]
     Properties: {FifoQueue: true, QueueName: not-a-fifo-name}
 """
 
@@ -132,6 +135,8 @@ def test_a_renamed_resource_is_replaced_and_the_old_one_deleted(sb, tmp_path):
     assert routed_to(sb, out["QueueUrl"], "after-rename")
     assert sb.client("events").list_targets_by_rule(Rule="rule-b")["Targets"][0]["Arn"] == out["QueueArn"]
     assert sb.client("scheduler").get_schedule(Name="sched-b")["Target"]["Arn"] == out["QueueArn"]
+    subscriptions = sb.client("sns").list_subscriptions()["Subscriptions"]  # replaced with the topic and the queue
+    assert [(s["TopicArn"].rsplit(":", 1)[-1], s["Endpoint"]) for s in subscriptions] == [("rtopic-b", out["QueueArn"])]
     # the stack lists each resource once, with the new physical id
     resources = {r["LogicalResourceId"]: r for r in sb.client("cloudformation").describe_stack_resources(
         StackName="renamed")["StackResources"]}
@@ -141,7 +146,7 @@ def test_a_renamed_resource_is_replaced_and_the_old_one_deleted(sb, tmp_path):
     assert resources["Bucket"]["PhysicalResourceId"] == "rbucket-b-x"
 
     sb.destroy("renamed")
-    assert named(sb) == NOTHING
+    assert named(sb) == NOTHING and sb.client("sns").list_subscriptions()["Subscriptions"] == []
     # nothing leaked blocks the original app (the name-clash check, a leaked rule-a, said "taken")
     again = sb.deploy(str(path), stack_name="renamed", parameters={"Suffix": "a"})
     assert named(sb) == expected("a") and again.outputs["MachineName"] == "sm-a"
@@ -167,3 +172,78 @@ def test_a_failed_update_after_a_rename_keeps_the_old_resources(sb, tmp_path):
 
     sb.destroy("renamed-rollback")
     assert named(sb) == NOTHING
+
+
+FUNCTION_APP = """Transform: AWS::Serverless-2016-10-31
+Parameters: {Suffix: {Type: String, Default: a}}
+Resources:
+  Work: {Type: AWS::SQS::Queue}
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: !Sub "rrole-${Suffix}"
+      AssumeRolePolicyDocument:
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+      ManagedPolicyArns: [arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]
+      Policies:
+        - PolicyName: queue
+          PolicyDocument: {Statement: [{Effect: Allow, Action: "sqs:*", Resource: !GetAtt Work.Arn}]}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: !Sub "rfn-${Suffix}"
+      Role: !GetAtt Role.Arn
+      Runtime: python3.13
+      Handler: index.handler
+      InlineCode: "def handler(event, context):\\n    return 'ok'\\n"
+      FunctionUrlConfig: {AuthType: NONE}
+      Events:
+        Jobs: {Type: SQS, Properties: {Queue: !GetAtt Work.Arn}}
+Outputs:
+  FunctionArn: {Value: !GetAtt Fn.Arn}
+  RoleArn: {Value: !GetAtt Role.Arn}
+"""
+
+
+def test_a_renamed_function_and_role_are_replaced_with_what_refers_to_them(sb, tmp_path):
+    """SNS topics, functions and roles were renamed by their providers' own update (deleted and created at once);
+    now the engine's replacement: the mapping and the URL follow the new function, the old function and role go."""
+    lam, iam = sb.client("lambda"), sb.client("iam")
+
+    def functions() -> set[str]:
+        return {f["FunctionName"] for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith("rfn-")}
+
+    def roles() -> set[str]:
+        return {r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("rrole-")}
+
+    def mappings() -> list[str]:
+        return [m["FunctionArn"] for m in lam.list_event_source_mappings()["EventSourceMappings"]
+                if m.get("State") != "Deleting"]
+
+    path = tmp_path / "template.yaml"
+    path.write_text(FUNCTION_APP)
+    sb.deploy(str(path), stack_name="renamed-fn")
+    assert functions() == {"rfn-a"} and roles() == {"rrole-a"}
+    out = sb.deploy(str(path), stack_name="renamed-fn", parameters={"Suffix": "b"}).outputs
+    assert functions() == {"rfn-b"} and roles() == {"rrole-b"}
+    assert out["FunctionArn"].endswith(":function:rfn-b") and out["RoleArn"].endswith("/rrole-b")
+    assert lam.get_function(FunctionName="rfn-b")["Configuration"]["Role"] == out["RoleArn"]
+    assert iam.list_role_policies(RoleName="rrole-b")["PolicyNames"] == ["queue"]
+    assert mappings() == [out["FunctionArn"]]
+    assert lam.get_function_url_config(FunctionName="rfn-b")["FunctionUrl"]
+    sb.destroy("renamed-fn")
+    assert functions() == set() and roles() == set() and mappings() == []
+
+
+def test_changed_create_only_compares_resolved_values():
+    from sandbox.localstack_ext.patches.cfn_create_only_replacement import changed_create_only
+
+    schema = {"createOnlyProperties": ["/properties/Name", "/properties/Encryption/Type", "/properties/Fifo"]}
+    assert changed_create_only(schema, {"Name": "a", "Other": 1}, {"Name": "a", "Other": 2}) == []
+    assert changed_create_only(schema, {"Name": "a"}, {"Name": "b"}) == ["Name"]
+    assert changed_create_only(schema, {"Name": "a"}, {}) == ["Name"]  # a name left out: a generated one
+    assert changed_create_only(schema, {"Fifo": "true"}, {"Fifo": True}) == []
+    assert changed_create_only(schema, {"Encryption": {"Type": "KMS", "Key": "k1"}},
+                               {"Encryption": {"Type": "KMS", "Key": "k2"}}) == []
+    assert changed_create_only(schema, {"Encryption": {"Type": "KMS"}}, {"Encryption": {"Type": "AES"}}) == \
+        ["Encryption/Type"]

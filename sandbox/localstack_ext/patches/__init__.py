@@ -20,6 +20,8 @@ PATCHES = {
                               "is reset to its default (a dropped Timeout, FilterCriteria, FilterPolicy stayed)",
     "cfn_getatt_changes": "a !GetAtt pointed at another resource is a change (an SQS event moved to another queue kept the old one)",
     "cfn_replacement_state": "a resource replaced in a stack update stays in the stack's resource list",
+    "cfn_create_only_replacement": "a create-only property (a name) changed through a !Sub of a parameter replaces the "
+                                   "resource (it was updated in place, kept its old name or left the old one behind)",
     "sfn_definition_substitutions": "a DefinitionSubstitutions key the definition's ${Token} lacks is named (it failed with 'No active exception to reraise')",
     "cfn_update_rollback": "a stack update that fails is rolled back to the stack's previous state, as on AWS",
     "cfn_outputs_before_status": "a stack's final status is shown with its new outputs and parameters (a deploy could print the old ones)",

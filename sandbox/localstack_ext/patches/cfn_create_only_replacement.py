@@ -2,16 +2,19 @@
 updated in place, or not at all, instead of replacing the resource.
 
 `localstack.services.cloudformation.engine.v2.change_set_model.ChangeSetModel._resolve_requires_replacement`
-(localstack-core 2026.3.0) replaces a resource when one of its schema's `createOnlyProperties` changed, but it reads
-the change from the template's model, where `_resolve_intrinsic_function_fn_sub` gives a `!Sub` the change type of
-its (unchanged) string only: `QueueName: !Sub "rq-${Suffix}"` with a new `Suffix` was "unchanged", no replacement;
-the executor (`ChangeSetModelExecutor._execute_resource_change`) then sent the resolved new name to the provider's
-*update*. So: an SQS queue and a DynamoDB table kept their old names (no warning); a schedule and a state machine
-kept theirs (`!GetAtt Machine.Name` printed the new, false one); a rule's update (PutRule: cfn_updates_in_place) and
-an SSM parameter's made a second, new resource and left the old one running, which `destroy` then leaked (the
-leaked rule's name clashed with the next deploy); a bucket's update reported "NOT APPLIED" while the stack recorded
-a bucket that did not exist. SNS topics, Lambda functions and IAM roles worked only because their providers' update
-deletes and creates the resource again itself (at once, not in the cleanup; a failed update could not restore it).
+(localstack-core 2026.3.0, change_set_model.py:864) replaces a resource when one of its schema's
+`createOnlyProperties` changed, but it reads the change from the template's model, where
+`_resolve_intrinsic_function_fn_sub` (line 736) gives a `!Sub` the change type of its (unchanged) string only:
+`QueueName: !Sub "rq-${Suffix}"` with a new `Suffix` was "unchanged", no replacement; the executor, which compares
+resolved values (`ChangeSetModelExecutor.visit_node_resource`, executor line 265), sent the new name to the
+provider's *update* (line 388). So: an SQS queue and a DynamoDB table kept their old names (no warning); a schedule
+and a state machine kept theirs (`!GetAtt Machine.Name` printed the new, false one); a rule's update (PutRule:
+cfn_updates_in_place) and an SSM parameter's made a second, new resource and left the old one running, which
+`destroy` then leaked (the leaked rule's name clashed with the next deploy); a bucket's update reported "NOT
+APPLIED" while the stack recorded a bucket that did not exist. SNS topics, Lambda functions and IAM roles seemed to
+work only because their providers' update deletes and creates the resource again itself (`aws_sns_topic.py:193`,
+`aws_lambda_function.py:559`, `aws_iam_role.py:252`): at once, not in the cleanup, so a failed update could not
+restore it, and what refers to them was not replaced with them (a renamed function lost its function URL).
 
 Workaround, for every type from its own schema (as AWS): when the executor changes a resource, its resolved
 create-only properties (before and after, parameters and references resolved) are compared; one that differs
