@@ -348,11 +348,15 @@ class Runner:
                         "the run counted neither what was lost nor what was sent")
             self.emit(ev.ExpectationChecked.of(results[-1]))
         cost = self._cost_after(cursor)
-        if "invoked" not in ctx.counted and cost is not None:
-            # a scenario that does not count its invocations gets the recorder's count (Lambda executions in the
-            # run's window): "function invocations 0" in the before/after table was a count nobody made
-            ctx.counts["invoked"] = int(sum(line["quantity"] for line in cost.get("lines", [])
-                                            if line.get("service") == "lambda" and line.get("item") == "requests"))
+        if cost is not None:
+            # "function invocations" is every Lambda execution of the run's window, as the recorder (and the cost
+            # beside it) counts them: a scenario's own count was one function's (media-pipeline's worker: 24 shown
+            # for 50 run) or left a warm-up out. A scenario that did not count gets it too ("function invocations
+            # 0" was a count nobody made); a paused recorder (0) leaves a scenario's own count.
+            recorded = int(sum(line["quantity"] for line in cost.get("lines", [])
+                               if line.get("service") == "lambda" and line.get("item") == "requests"))
+            if recorded or "invoked" not in ctx.counted:
+                ctx.counts["invoked"] = recorded
         total = cost.get("total") if cost else None
         report = Report(self.scenario.id, variant.name, self.seed, ctx.started, time.perf_counter() - started,
                         dict(ctx.counts),

@@ -90,7 +90,7 @@ def deploy(ctx: RunContext) -> None:
 
 def _init_duration(ctx: RunContext, fn: str) -> float | None:
     """Init Duration of the function's first REPORT line in its log group."""
-    logs = ctx.sb.client("logs")
+    logs = ctx.sb.client("logs", observer=True)  # the run reading: noise, not billed
     try:
         pages = logs.get_paginator("filter_log_events").paginate(logGroupName=f"/aws/lambda/{fn}")
         for page in pages:

@@ -25,7 +25,7 @@ from scenarios.runner import RunContext
 def check_settings(ctx: RunContext) -> None:
     worker = ctx.output(km.PATTERN, "WorkerFunctionName")
     config = ctx.sb.client("lambda").get_function_configuration(FunctionName=worker)
-    visibility = int(ctx.sb.client("sqs").get_queue_attributes(
+    visibility = int(ctx.sb.client("sqs", observer=True).get_queue_attributes(
         QueueUrl=ctx.output(km.PATTERN, "JobsQueueUrl"), AttributeNames=["VisibilityTimeout"]
     )["Attributes"]["VisibilityTimeout"])
     transcode_s = km.storm_transcode_s()

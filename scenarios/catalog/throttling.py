@@ -48,7 +48,7 @@ def deploy(ctx: RunContext) -> None:
 
 
 def _jobs_done(ctx: RunContext) -> dict[str, dict]:
-    ddb = ctx.sb.client("dynamodb")
+    ddb = ctx.sb.client("dynamodb", observer=True)  # the run reading: noise, not billed
     done, kwargs = {}, {"TableName": ctx.output(APP, "JobsTableName"), "ConsistentRead": True}
     while True:
         page = ddb.scan(**kwargs)
@@ -136,7 +136,7 @@ def wait_for_the_work(ctx: RunContext) -> None:
     for item in done.values():
         ctx.latencies.append((float(item["done_at"]["N"]) - float(item["sent_at"]["N"])) * 1000)
     sent = ctx.counts["sent"]
-    in_dlq = int(ctx.sb.client("sqs").get_queue_attributes(
+    in_dlq = int(ctx.sb.client("sqs", observer=True).get_queue_attributes(
         QueueUrl=ctx.output(APP, "JobsDeadLetterQueueUrl"),
         AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
     retried = _internal_throttles(ctx, fn)

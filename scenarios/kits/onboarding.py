@@ -56,8 +56,8 @@ def state_transitions(events: list[dict]) -> int:
 
 
 def user_exists(ctx: RunContext, user_id: str) -> bool:
-    item = ctx.sb.client("dynamodb").get_item(TableName=ctx.output("user-onboarding", "UsersTableName"),
-                                              Key={"user_id": {"S": user_id}}, ConsistentRead=True).get("Item")
+    item = ctx.sb.client("dynamodb", observer=True).get_item(TableName=ctx.output("user-onboarding", "UsersTableName"),
+                                                             Key={"user_id": {"S": user_id}}, ConsistentRead=True).get("Item")
     return item is not None
 
 

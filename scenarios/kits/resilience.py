@@ -149,7 +149,7 @@ def lambda_fault_hits(ctx: RunContext) -> int:
 
 def queue_depth(ctx: RunContext, queue_url: str) -> int:
     """Messages in a queue: waiting plus in flight."""
-    attrs = ctx.sb.client("sqs").get_queue_attributes(
+    attrs = ctx.sb.client("sqs", observer=True).get_queue_attributes(
         QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
     return sum(int(v) for v in attrs["Attributes"].values())
 

@@ -12,7 +12,7 @@ PERMANENT = "PermanentEmailError"
 
 
 def _definition(ctx) -> dict:
-    sfn = ctx.sb.client("stepfunctions")
+    sfn = ctx.sb.client("stepfunctions", observer=True)  # the check reading: noise, not billed
     definition = json.loads(sfn.describe_state_machine(stateMachineArn=ctx.output("StateMachineArn"))["definition"])
     state = definition.get("States", {}).get("SendWelcomeEmail")
     if not state:
@@ -32,7 +32,7 @@ def _start(ctx, users: list[dict]) -> list[str]:
 
 
 def _history(ctx, arn: str) -> list[dict]:
-    return ctx.sb.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return ctx.sb.client("stepfunctions", observer=True).get_execution_history(executionArn=arn, maxResults=1000)["events"]
 
 
 def _email_attempts(events: list[dict]) -> int:
@@ -45,7 +45,7 @@ def _email_failed(events: list[dict]) -> bool:
 
 
 def _status(ctx, arn: str) -> dict:
-    return ctx.sb.client("stepfunctions").describe_execution(executionArn=arn)
+    return ctx.sb.client("stepfunctions", observer=True).describe_execution(executionArn=arn)
 
 
 def _finished(ctx, arns: list[str], timeout: float) -> dict[str, dict]:
@@ -55,8 +55,8 @@ def _finished(ctx, arns: list[str], timeout: float) -> dict[str, dict]:
 
 
 def _record(ctx, user_id: str) -> bool:
-    return "Item" in ctx.sb.client("dynamodb").get_item(TableName=ctx.output("UsersTableName"),
-                                                        Key={"user_id": {"S": user_id}}, ConsistentRead=True)
+    return "Item" in ctx.sb.client("dynamodb", observer=True).get_item(TableName=ctx.output("UsersTableName"),
+                                                                       Key={"user_id": {"S": user_id}}, ConsistentRead=True)
 
 
 def check_retry_transient(ctx):
