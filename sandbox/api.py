@@ -372,14 +372,26 @@ class Sandbox:
 
 
 class _TokenAuth(requests.auth.AuthBase):
-    """Adds the current instance token (a restarted sandbox has a new one) to each request."""
+    """Adds the current instance token (a restarted sandbox has a new one) to the requests that need it: those to
+    the sandbox's own endpoints, and every request to a remote sandbox (it authenticates them all). Not to an app's
+    API on loopback: API Gateway hands every header to the function, which then held the token (a review found it in
+    fat-lambda's events)."""
 
     def __init__(self, sb: Sandbox):
         self.sb = sb
 
     def __call__(self, request):
+        from urllib.parse import urlsplit
+
+        from sandbox.safety import is_loopback_host
+        from sandbox.security.policy import CONTROL_PATH_PREFIXES
+
         token = self.sb.token
-        if token:
+        if not token:
+            return request
+        url = urlsplit(request.url)
+        if url.path.startswith(CONTROL_PATH_PREFIXES) or url.path == "/_localstack" or \
+                not is_loopback_host(url.hostname):
             request.headers[TOKEN_HEADER] = token
         return request
 

@@ -38,6 +38,12 @@ def _option_names(command: click.Command) -> set[str]:
 WRITE_ERRORS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
 
 
+def _within(path: Path, folder: Path) -> bool:
+    """`path` is `folder` or inside it (both made absolute, links not followed: the folder may not exist yet)."""
+    path, folder = Path(os.path.abspath(path)), Path(os.path.abspath(folder))
+    return path == folder or folder in path.parents
+
+
 class SandboxGroup(click.Group):
     """Turns the sandbox's own errors into one clear line and exit code 1, instead of a traceback; takes the global
     options wherever they are written."""
@@ -73,12 +79,14 @@ class SandboxGroup(click.Group):
             click.secho(f"error: {e}", fg="red", err=True)
             sys.exit(1)
         except OSError as e:
-            if e.errno not in WRITE_ERRORS:
+            settings = ctx.obj if isinstance(ctx.obj, Settings) else None
+            if e.errno not in WRITE_ERRORS or not e.filename or settings is None or \
+                    not _within(Path(str(e.filename)), Path(settings.state_dir)):
                 raise
             # a read-only or full state dir: one line that names the file, not a traceback (found by a probe)
-            click.secho(f"error: cannot write {e.filename or 'a file'}: {e.strerror}. The sandbox keeps its state "
-                        "in its state dir: pass a writable one (--state-dir DIR or SANDBOX_STATE_DIR), or fix "
-                        "its permissions or free space.", fg="red", err=True)
+            click.secho(f"error: cannot write {e.filename}: {e.strerror}. The sandbox keeps its state in its state "
+                        "dir: pass a writable one (--state-dir DIR or SANDBOX_STATE_DIR), or fix its permissions or "
+                        "free space.", fg="red", err=True)
             sys.exit(1)
         except EndpointConnectionError as e:  # a command that calls AWS before checking that the sandbox runs
             click.secho(f"error: No sandbox is answering at {e.kwargs.get('endpoint_url') or 'its endpoint'}: start "

@@ -696,12 +696,17 @@ class Deployer:
             return
         from sandbox.deploy import templates
 
-        before = body if isinstance(body, dict) else templates.parse(body)
+        try:
+            before = body if isinstance(body, dict) else templates.parse(body)
+        except Exception:  # noqa: BLE001 - a stored template we cannot read: nothing to compare with
+            return
         variables = {p["ParameterKey"]: p.get("ResolvedValue") or p.get("ParameterValue", "")
                      for p in existing.get("Parameters") or []}
-        old = exported_values(before, existing, variables)
-        new = exported_values(template, existing, {**variables, **parameters})
-        changed = [name for name in used if name in old and new.get(name) != old[name]]
+        old, _ = exported_values(before, existing, variables)
+        new, complete = exported_values(template, existing, {**variables, **parameters})
+        # refused only when certain: an export name written in a way not resolved here may still be the same name
+        changed = [name for name in used if name in old and
+                   (new[name] != old[name] if name in new else complete)]
         if changed:
             raise DeployError("; ".join(f"Cannot update export {name} as it is in use by {', '.join(used[name])}"
                                         + (" (the template no longer exports it)" if name not in new else

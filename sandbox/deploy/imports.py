@@ -66,16 +66,29 @@ def pseudo_parameters(stack: dict) -> dict[str, str]:
             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
 
 
-def exported_values(template, stack: dict, variables: dict[str, str]) -> dict[str, object]:
-    """{export name: the output's Value as written} of a template's outputs whose export name can be resolved."""
+def exported_values(template, stack: dict, variables: dict[str, str]) -> tuple[dict[str, object], bool]:
+    """({export name: the output's Value as written, `!GetAtt A.B` and `Fn::GetAtt: A.B` alike}, whether every
+    export name of the template could be resolved)."""
     names = {**variables, **pseudo_parameters(stack)}
-    out = {}
+    out, complete = {}, True
     for output in ((template or {}).get("Outputs") or {}).values() if isinstance(template, dict) else ():
         if isinstance(output, dict) and isinstance(output.get("Export"), dict):
             name = _resolve(output["Export"].get("Name"), names)
             if name:
-                out[name] = output.get("Value")
-    return out
+                out[name] = _canonical(output.get("Value"))
+            else:
+                complete = False
+    return out, complete
+
+
+def _canonical(value):
+    """A value as written, with the two spellings of Fn::GetAtt ("A.B" and [A, B]) made one."""
+    if isinstance(value, dict):
+        return {k: (v.split(".", 1) if k == "Fn::GetAtt" and isinstance(v, str) else _canonical(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def importers(cfn, stack: dict) -> dict[str, list[str]]:

@@ -22,7 +22,9 @@ TIMESTAMP = "tag:yaml.org,2002:timestamp"
 # CloudFormation's short forms (and AWS::LanguageExtensions'): any other `!Tag` is a typo CloudFormation refuses
 SHORT_FORMS = frozenset({"And", "Base64", "Cidr", "Condition", "Equals", "FindInMap", "GetAtt", "GetAZs", "If",
                          "ImportValue", "Join", "Length", "Not", "Or", "Ref", "Select", "Split", "Sub",
-                         "ToJsonString", "Transform"})
+                         "ToJsonString", "Transform",
+                         # the rule functions of a template's Rules section
+                         "Contains", "EachMemberEquals", "EachMemberIn", "RefAll", "ValueOf", "ValueOfAll"})
 # A template expands to at most this many values: YAML aliases (`*name`) repeat what they name, and nine nested
 # aliases of nine made a 365-byte file that deploy walked for ever (CloudFormation takes no aliases at all; SAM CLI
 # expands them, so a few are fine). A 1 MB template, CloudFormation's limit, holds far fewer.

@@ -243,6 +243,9 @@ def test_changed_create_only_compares_resolved_values():
     assert changed_create_only(schema, {"Name": "a"}, {"Name": "b"}) == ["Name"]
     assert changed_create_only(schema, {"Name": "a"}, {}) == ["Name"]  # a name left out: a generated one
     assert changed_create_only(schema, {"Fifo": "true"}, {"Fifo": True}) == []
+    assert changed_create_only(schema, {"Fifo": 5}, {"Fifo": "5"}) == []
+    # names are case-sensitive: a case-only change is a rename (a review found it taken for the same name)
+    assert changed_create_only(schema, {"Name": "Jobs-Dev"}, {"Name": "jobs-dev"}) == ["Name"]
     assert changed_create_only(schema, {"Encryption": {"Type": "KMS", "Key": "k1"}},
                                {"Encryption": {"Type": "KMS", "Key": "k2"}}) == []
     assert changed_create_only(schema, {"Encryption": {"Type": "KMS"}}, {"Encryption": {"Type": "AES"}}) == \

@@ -233,7 +233,7 @@ def test_ctrl_c_stops_a_cli_run_of_all_variants(sandbox):
     import time
 
     proc = subprocess.Popen([str(BIN / "sandbox"), "--state-dir", str(sandbox.settings.state_dir), "scenario", "run",
-                             "workflow-retries", "--variant", "all"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "workflow-retries", "--variant", "all", "--yes"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     # Both pipes are read in threads: a read here never blocks past the deadline, and a full stderr pipe never
     # stalls the process. None marks the end of stdout.

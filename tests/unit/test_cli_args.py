@@ -138,6 +138,13 @@ def test_a_state_dir_that_cannot_be_written_is_one_line_naming_the_file(tmp_path
            "state in its state dir: pass a writable one" in " ".join(result.output.split()).replace("\n", "")
     assert "Traceback" not in result.output
 
+    def elsewhere(settings):  # not the state dir's: not taken for it (a review found any EACCES worded so)
+        raise PermissionError(errno.EACCES, "Permission denied", "/etc/some-users-file")
+
+    monkeypatch.setattr(cli, "get_sandbox", elsewhere)
+    with pytest.raises(PermissionError):
+        CliRunner().invoke(main, ["--state-dir", str(tmp_path / "state"), "status"], catch_exceptions=False)
+
     def other(settings):
         raise OSError(errno.EIO, "Input/output error")
 

@@ -458,3 +458,26 @@ def test_the_host_checks_keep_short_answers_only_and_answer_long_values_alike():
     assert p.split_host.cache_info().currsize < 10, "a long value was kept"
     assert p.is_loopback_address(None) and p.is_loopback_address("127.0.0.2") and not p.is_loopback_address("10.0.0.1")
     assert p.is_local_host("svc.laptop:80", {"laptop"}) and not p.is_local_host("svc.laptop:80", frozenset())
+
+
+def test_the_python_api_sends_its_token_to_the_sandbox_only_not_to_an_apps_api():
+    """`Sandbox.http` added X-Sandbox-Token to every request: an app's API behind API Gateway got it in its event's
+    headers (a review found it in fat-lambda's). It goes to the control endpoints, and everywhere on a remote sandbox
+    (which authenticates every request)."""
+    import requests
+
+    from sandbox.api import _TokenAuth
+
+    class Holder:
+        token = "tok-123"
+
+    auth = _TokenAuth(Holder())
+
+    def sent(url: str) -> bool:
+        return TOKEN in auth(requests.Request("GET", url).prepare()).headers.values()
+
+    TOKEN = "tok-123"
+    assert sent("http://127.0.0.1:4566/_sandbox/reset") and sent("http://127.0.0.1:4566/_localstack/chaos/faults")
+    assert not sent("http://127.0.0.1:4566/_aws/execute-api/abc/Prod/items")
+    assert not sent("http://abc.lambda-url.us-east-1.localhost:4566/")
+    assert sent("http://192.168.1.5:4566/_aws/execute-api/abc/Prod/items")  # remote: every request authenticates

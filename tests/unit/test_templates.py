@@ -307,6 +307,10 @@ def test_a_yaml_alias_bomb_and_an_unknown_tag_are_refused_with_what_is_wrong():
         parse("Resources:\n  Q: {Type: AWS::SQS::Queue, Properties: {QueueName: !Bogus x}}\n")
     assert parse("A: !Ref X\nB: !GetAtt X.Arn\nC: !ToJsonString {a: 1}\n") == {
         "A": {"Ref": "X"}, "B": {"Fn::GetAtt": ["X", "Arn"]}, "C": {"Fn::ToJsonString": {"a": 1}}}
+    # the rule functions of a Rules section are short forms too (a review found them refused)
+    rules = parse("Rules:\n  R: {Assertions: [{Assert: !Contains [[dev, prod], !Ref Env]},\n"
+                  "    {Assert: !EachMemberIn [!ValueOfAll ['AWS::EC2::Subnet::Id', VpcId], !RefAll 'AWS::EC2::VPC::Id']}]}\n")
+    assert rules["Rules"]["R"]["Assertions"][0] == {"Assert": {"Fn::Contains": [["dev", "prod"], {"Ref": "Env"}]}}
 
 
 def test_a_deploy_whose_sandbox_stops_meanwhile_says_so_instead_of_a_traceback():
@@ -354,3 +358,17 @@ def test_templates_past_cloudformations_quotas_are_refused(tmp_path):
         deployer._check_resource_types(many, {})
     many["Resources"].pop("Q500")
     assert deployer._check_resource_types(many, {}) is not None
+
+
+def test_an_export_written_another_way_is_the_same_export():
+    """The exports-in-use check compared values as written: `Fn::GetAtt: Q.Arn` and `!GetAtt Q.Arn` differed, and an
+    export name it could not resolve counted as dropped (found by a review)."""
+    from sandbox.deploy.imports import exported_values
+
+    stack = {"StackName": "core", "StackId": "arn:aws:cloudformation:us-east-1:000000000000:stack/core/1"}
+    short = parse("Outputs:\n  A: {Value: !GetAtt Q.Arn, Export: {Name: !Sub '${AWS::StackName}-QArn'}}\n")
+    long = parse('{"Outputs": {"A": {"Value": {"Fn::GetAtt": "Q.Arn"}, "Export": {"Name": "core-QArn"}}}}')
+    assert exported_values(short, stack, {}) == exported_values(long, stack, {}) == (
+        {"core-QArn": {"Fn::GetAtt": ["Q", "Arn"]}}, True)
+    joined = parse("Outputs:\n  A: {Value: !GetAtt Q.Arn, Export: {Name: !Join ['-', [!Ref AWS::StackName, QArn]]}}\n")
+    assert exported_values(joined, stack, {}) == ({}, False)  # not resolved here: not taken for a dropped export

@@ -178,6 +178,9 @@ def _runtime(spec: Spec, namespaces: bool, tmp_mapped: bool, report_w: int, acti
         code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
         if not isinstance(e.code, (int, type(None))):
             print(e.code, file=sys.stderr)
+        import atexit
+
+        atexit._run_exitfuncs()  # as the interpreter would at exit (a handler's telemetry flush registered there)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

@@ -58,9 +58,16 @@ def _same(a, b) -> bool:
     if a == b:
         return True
     scalar = (str, int, float, bool)
-    if isinstance(a, scalar) and isinstance(b, scalar):
+    if not (isinstance(a, scalar) and isinstance(b, scalar)):
+        return False
+    if isinstance(a, bool) or isinstance(b, bool):  # true and "true"; names are case-sensitive: only booleans fold
         return str(a).lower() == str(b).lower()
-    return False
+    if isinstance(a, (int, float)) or isinstance(b, (int, float)):
+        try:
+            return float(a) == float(b)
+        except ValueError:
+            return False
+    return False  # two different strings (`Jobs-Dev` and `jobs-dev` are two queues)
 
 
 def changed_create_only(schema: dict, before: dict | None, after: dict | None) -> list[str]:

@@ -9,7 +9,7 @@ reads `request.form`, which consumes the stream), and the REST API's invocation
 parsed fields. API Gateway and function URLs hand the body over byte for byte.
 
 Workaround: when werkzeug parses a form (`werkzeug.wrappers.request.Request._load_form_data`), it parses it from the raw body
-read first and kept on the request (url-encoded forms, and multipart bodies up to API Gateway's 10 MB payload limit);
+read first and kept on the request (form bodies up to API Gateway's 10 MB payload limit);
 `request.data` stays empty, as before. `restore_payload` in those modules (and in LocalStack's request logger) hands
 back the kept bytes.
 """
@@ -25,14 +25,11 @@ RAW = "_sandbox_raw_body"  # the request's body as received, kept while its form
 
 
 def _kept(request) -> bool:
-    """Whether a request's raw body is kept: a url-encoded form (werkzeug reads it into memory anyway), a multipart
-    body of a known length up to KEPT_UP_TO."""
-    if getattr(request, "shallow", False):
+    """Whether a request's raw body is kept: a form body of a known length up to KEPT_UP_TO (a second copy of it is
+    held while the request is served; a bigger or chunked one is parsed as before)."""
+    if getattr(request, "shallow", False) or request.mimetype not in FORM_TYPES:
         return False
-    if request.mimetype == FORM_TYPES[0]:
-        return True
-    return request.mimetype == FORM_TYPES[1] and request.content_length is not None and \
-        request.content_length <= KEPT_UP_TO
+    return request.content_length is not None and request.content_length <= KEPT_UP_TO
 
 
 def raw_body(request) -> bytes | None:
