@@ -20,7 +20,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from tui.backend import Backend, LiveBackend, ReplayBackend
 from tui.cost.pane import CostPane
@@ -37,6 +37,7 @@ from tui.pane import Pane, palette_commands
 from tui.patterns.pane import PatternsPane
 from tui.scenarios.pane import ScenariosPane
 from tui.startup.screen import StartupScreen
+from tui.widgets import ConfirmScreen
 
 PANES: tuple[type[Pane], ...] = (ScenariosPane, DlqPane, FaultsPane, LogsPane, FlowPane, PatternsPane, CostPane, LabsPane)
 DARK, LIGHT = "textual-dark", "textual-light"
@@ -68,6 +69,7 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="λ")
+        yield Static("", id="sandbox-down")  # shown while the sandbox does not answer (app.sandbox_stopped)
         with MainTabs(id="main-tabs", initial=PANES[0].TAB_ID):
             for i, pane in enumerate(PANES, 1):
                 with TabPane(f"{i} {pane.TAB_TITLE}", id=pane.TAB_ID):
@@ -102,9 +104,11 @@ class SandboxApp(App):
                 "help/help.tcss"]
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help"),
-        Binding("ctrl+t", "toggle_theme", "Theme"),
+        # not in the footer: at 80 columns it pushed "q Quit" out of it (? and ctrl+p list it)
+        Binding("ctrl+t", "toggle_theme", "Theme", show=False),
         Binding("q", "quit", "Quit"),
     ]
+    HEALTH_SECONDS = 3.0  # how often the live sandbox is asked whether it still answers (a GET on loopback)
 
     def __init__(self, sandbox=None, replay: str | Path | None = None, *, backend: Backend | None = None,
                  start_backend: bool = True, theme: str = DARK):
@@ -121,6 +125,10 @@ class SandboxApp(App):
         self.main_screen: MainScreen | None = None
         self.theme = theme
         self.sub_title = self.backend.label
+        self.sandbox_down: str | None = None  # why the live sandbox does not answer now (None: it does)
+        self.goodbye: list[str] = []  # lines to print once the TUI has quit (a run it stopped), before exit_hint
+        self._quitting = False  # quit confirmed during a run: the app exits once the run has stopped
+        self._health_timer = None
 
     @property
     def replay_mode(self) -> bool:
@@ -177,6 +185,58 @@ class SandboxApp(App):
             return
         self.post_message(BackendReady(detail))
 
+    # --- the sandbox stopping (or coming back) under the TUI ---------------------------------------------------
+    def check_sandbox(self) -> None:
+        """Asks (in a thread) whether the live sandbox still answers; panes call this when a refresh fails."""
+        if self.backend.live and self.backend_ready and self.is_running:
+            self._check_health()
+
+    @work(thread=True, exclusive=True, group="health")
+    def _check_health(self) -> None:
+        try:
+            running = self.backend.is_running()
+            why = None if running else self.backend.not_running_message()
+        except Exception:  # noqa: BLE001 - a check that cannot tell says nothing
+            return
+        try:
+            self.call_from_thread(self._health, why)
+        except RuntimeError:  # the app is closing
+            pass
+
+    def _health(self, why: str | None) -> None:
+        if why is not None:
+            self.sandbox_stopped(why)
+        elif self.sandbox_down is not None:
+            self.sandbox_back()
+
+    def sandbox_stopped(self, why: str) -> None:
+        """The sandbox does not answer (stopped from another terminal): said above the tabs until it is back; the
+        panes refuse what needs it (`Pane.sandbox_missing`)."""
+        first = self.sandbox_down is None
+        self.sandbox_down = why
+        self.sub_title = f"{self.backend.label.split(' · ')[0]} · not running"
+        self._show_down_banner()
+        if first:
+            self.notify(why, title="The sandbox stopped", severity="error", timeout=10)
+            for pane in self.panes:
+                pane.sandbox_stopped(why)
+
+    def sandbox_back(self) -> None:
+        self.sandbox_down = None
+        self.sub_title = self.backend.label
+        self._show_down_banner()
+        self.notify(f"the sandbox answers again at {self.backend.label.split(' · ')[-1]}", timeout=5)
+        for pane in self.panes:
+            pane.sandbox_back()
+
+    def _show_down_banner(self) -> None:
+        if self.main_screen is None:
+            return
+        banner = self.main_screen.query_one("#sandbox-down", Static)
+        banner.update(f"⚠ {self.sandbox_down}  The TUI carries on by itself once it answers again."
+                      if self.sandbox_down else "")
+        banner.set_class(self.sandbox_down is not None, "-shown")
+
     def on_startup_progress(self, message: StartupProgress) -> None:
         if isinstance(self.screen, StartupScreen):
             self.screen.add_lines(message.lines)
@@ -202,11 +262,46 @@ class SandboxApp(App):
             pane.backend_ready()
         if not self.replay_mode:
             self.notify(message.detail, timeout=4)
+            for notice in self.backend.start_notices():  # what `sandbox up` would have said too
+                self.notify(notice, severity="warning", timeout=15)
+        if self.backend.live and self._health_timer is None:
+            self._health_timer = self.set_interval(self.HEALTH_SECONDS, self.check_sandbox, name="sandbox-health")
 
     def retry_start(self) -> None:
         self._start_backend()
 
     # --- actions ---------------------------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """Quits, after asking when a scenario run is going on: it is stopped first (its faults cleared), and a line
+        on the terminal says so once the TUI is gone."""
+        scenarios = self.pane(ScenariosPane.TAB_ID)
+        if scenarios is None or not scenarios.running or self._quitting:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return  # already asking (q again, or ctrl+q)
+
+        def answered(yes: bool | None) -> None:
+            if yes and scenarios.running:
+                self._quitting = True
+                self.notify("stopping the run; the TUI quits once it has stopped (q again: quit now)", timeout=30)
+                scenarios.stop_to_quit()
+            elif yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen("Quit", f"A run is in progress ({scenarios.run_id}): stop it and quit?",
+                                       "Stop and quit"), answered)
+
+    def run_stopped_to_quit(self, line: str) -> None:
+        """The run the quit waited for has ended: leave, and say so on the terminal."""
+        self.goodbye.append(line)
+        self.exit()
+
+    def exit_lines(self) -> list[str]:
+        """What to print on the terminal after the TUI quit: a run it stopped, then the backend's hint."""
+        hint = self.backend.exit_hint()
+        return self.goodbye + ([hint] if hint else [])
+
     def action_show_tab(self, tab_id: str) -> None:
         if self.screen is not self.main_screen:
             return  # a modal is up
@@ -250,6 +345,5 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     app = SandboxApp(replay=args.replay)
     app.run()
-    hint = app.backend.exit_hint()
-    if hint:
-        print(hint)
+    for line in app.exit_lines():
+        print(line)

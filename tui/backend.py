@@ -84,6 +84,14 @@ class Backend(abc.ABC):
     def is_running(self) -> bool:
         return True
 
+    def not_running_message(self) -> str:
+        """What to tell when the sandbox stopped under the TUI: where it is not running and how to start it."""
+        return "The sandbox is not running."
+
+    def start_notices(self) -> list[str]:
+        """Lines to show once `start` returned, beside its own line (a saved state left unloaded)."""
+        return []
+
     def exit_hint(self) -> str | None:
         """The line to print once the TUI has quit (None: nothing to say)."""
         return None
@@ -241,9 +249,14 @@ class LiveBackend(Backend):
             sb = Sandbox()  # the CLI's defaults: ./.sandbox, or SANDBOX_ENDPOINT
         self.sb = sb
         self.external = sb.settings.external
-        self.label = f"{sb.backend} · {sb.endpoint}"
         self.started_here = False  # whether `start` started the embedded backend (it keeps running after)
         self._opened: float | None = self.clock()  # the TUI was opened: the first start is timed from here
+        self._notices: list[str] = []
+
+    @property
+    def label(self) -> str:
+        """'embedded · <endpoint>': read each time, as the endpoint moves with the instance (a restart elsewhere)."""
+        return f"{self.sb.backend} · {self.sb.endpoint}"
 
     @property
     def region(self) -> str:
@@ -251,6 +264,12 @@ class LiveBackend(Backend):
 
     def is_running(self) -> bool:
         return self.sb.is_running()
+
+    def not_running_message(self) -> str:
+        return self.sb.not_running_message()
+
+    def start_notices(self) -> list[str]:
+        return list(self._notices)
 
     def start(self, on_progress) -> str:
         """Starts the embedded backend when nothing is running (progress lines to `on_progress`). The time it
@@ -265,7 +284,8 @@ class LiveBackend(Backend):
         on_progress(f"starting LocalStack on {self.sb.endpoint} (state in {self.sb.settings.state_dir}) ...")
         inst, seconds, started = self.sb.up(on_progress=on_progress)
         self.started_here = self.started_here or started
-        self.label = f"{self.sb.backend} · {self.sb.endpoint}"
+        if started and not getattr(inst, "persist", False):  # what `sandbox up` says beside it (a state saved by `up --persist`)
+            self._notices = [n for n in [self.sb.kept_state_notice()] if n]
         if not started:
             return f"connected to {inst.endpoint}"
         return (f"sandbox ready at {inst.endpoint}: started in {self.clock() - begun:.1f}s, from {since} to the "

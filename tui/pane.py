@@ -53,6 +53,20 @@ class Pane(Vertical):
     def problem(self, text: str, severity: str = "error") -> None:
         self.app.notify(text, severity=severity, timeout=6)
 
+    # --- the sandbox stopping under the TUI (`sandbox down` elsewhere): the app tells every pane ---------------
+    def sandbox_stopped(self, why: str) -> None:
+        """The live sandbox stopped answering (`why`: where, and how to start it)."""
+
+    def sandbox_back(self) -> None:
+        """It answers again."""
+
+    def sandbox_missing(self) -> bool:
+        """True, and said, when the sandbox is known not to run: actions that need it call this first."""
+        why = getattr(self.app, "sandbox_down", None)
+        if why:
+            self.problem(why)
+        return bool(why)
+
 
 class PollingPane(Pane):
     """A pane that reloads its data every REFRESH_SECONDS while its tab is shown (live mode only), on activation,
@@ -95,6 +109,7 @@ class PollingPane(Pane):
         except Exception as e:  # noqa: BLE001 - shown, unless a quiet refresh
             if not quiet:
                 self.app.call_from_thread(self.problem, f"{self.FAILED}: {e}")
+            self.app.call_from_thread(self.app.check_sandbox)  # stopped? the app says so (and how to start it)
             return
         self.app.call_from_thread(self._show, data)
 
@@ -108,3 +123,7 @@ class PollingPane(Pane):
     def _unavailable(self, text: str) -> None:
         """The backend cannot answer this (replay mode, no recorder): say so in place of the view."""
         self.problem(text, "warning")
+
+    def sandbox_back(self) -> None:
+        if self.ready:
+            self._load(quiet=True)

@@ -26,9 +26,8 @@ def launch_tui(settings, replay: str | None = None) -> None:
 
         app = SandboxApp(sandbox=get_sandbox(settings))
     app.run()
-    hint = app.backend.exit_hint()
-    if hint:
-        click.echo(hint)
+    for line in app.exit_lines():  # a run it stopped on quitting, that the sandbox it started still runs
+        click.echo(line)
     if app.return_code:
         raise SystemExit(app.return_code)
 
@@ -52,7 +51,10 @@ def serve_web_tui(settings, replay: str | None, port: int | None) -> None:
             sb.require_running()
         elif not sb.embedded.instance():
             click.echo(f"starting LocalStack (state in {settings.state_dir}) ...", err=True)
-            _, _, started_here = sb.up(on_progress=lambda msg: click.echo(msg, err=True))
+            inst, _, started_here = sb.up(on_progress=lambda msg: click.echo(msg, err=True))
+            notice = sb.kept_state_notice() if started_here and not inst.persist else None
+            if notice:  # as `sandbox up` says it
+                click.echo(notice, err=True)
     try:
         server = WebTui(tui_argv(settings.state_dir, settings.region, settings.endpoint, settings.allow_remote,
                                  replay), port=port or 0)
@@ -79,11 +81,18 @@ def serve_web_tui(settings, replay: str | None, port: int | None) -> None:
 @click.option("--web", is_flag=True,
               help="Serve the TUI in a browser on 127.0.0.1 instead (a URL with a per-launch token is printed).")
 @click.option("--port", type=int, help="With --web: the port on 127.0.0.1 (default: a free one).")
+@click.option("--persist", is_flag=True,
+              help="When the TUI starts the sandbox: as `sandbox up --persist` (loads the state a `--persist` "
+                   "sandbox saved at `down`, and saves it at the next `down`).")
 @click.pass_obj
-def tui_cmd(settings, replay, web, port):
+def tui_cmd(settings, replay, web, port, persist):
     """The terminal UI: scenarios, DLQs, faults, logs, request flow, patterns, cost, workshop labs."""
     if port is not None and not web:
         raise SandboxError("--port is for --web (the terminal TUI listens nowhere)")
+    if persist:
+        if replay is not None or settings.external:
+            raise SandboxError("--persist is for the embedded sandbox the TUI starts (not --replay, not --endpoint)")
+        settings.persist = True
     if web:
         serve_web_tui(settings, replay, port)
     else:

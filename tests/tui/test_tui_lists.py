@@ -149,3 +149,69 @@ def test_flow_filter_enter_enter_opens_a_trace_and_lists_always_have_a_cursor():
             assert 0 <= flow.cursor < flow.shown_count
 
     asyncio.run(scenario())
+
+
+# --- at 80x24 and 100x30: the footer keeps "q Quit", every DLQ column shows, a lab's task titles are whole ------
+def _quit_key_shown(app) -> bool:
+    """Whether the footer's "q Quit" is wholly on screen, left of the docked "^p palette"."""
+    from textual.widgets._footer import FooterKey
+
+    keys = list(app.screen.query(FooterKey))
+    quit_key = next((k for k in keys if k.key == "q"), None)
+    palette = next((k for k in keys if k.action == "command_palette"), None)
+    limit = palette.region.x if palette is not None else app.size.width
+    return quit_key is not None and quit_key.region.width > 0 and quit_key.region.right <= limit
+
+
+class _LongDlqs(_Dlqs):
+    def __init__(self):
+        from sandbox.dlq import DlqSource
+
+        self.queues = [DeadLetterQueue("media-pipeline-IngestDeadLetterQueue-eb970613", "arn:aws:sqs:us-east-1:0:a",
+                                       "us-east-1", "http://q", visible=2,
+                                       sources=[DlqSource("sqs-redrive", "media-pipeline-UploadsQueue-0123abcd",
+                                                          "arn:aws:sqs:us-east-1:0:b", max_receive_count=3)])]
+
+
+def test_at_80x24_and_100x30_quit_stays_in_the_footer_and_the_dlq_sources_show():
+    async def scenario(size):
+        app = SandboxApp(backend=_LongDlqs())
+        async with app.run_test(size=size) as pilot:
+            await until(pilot, lambda: app.backend_ready and app.screen is app.main_screen, 10, "the app")
+            for tab in "12345678":
+                await pilot.press(tab)
+                await pilot.pause(0.2)
+                assert _quit_key_shown(app), f"tab {tab} at {size}: q Quit is cut off the footer"
+            await pilot.press("2")
+            queues = q(app, "#dlq-queues", DataTable)
+            await until(pilot, lambda: queues.row_count == 1, 10, "the queue")
+            await pilot.pause(0.2)
+            header = queues.render_line(0).text
+            assert "sources" in header, header
+            row = queues.render_line(1).text
+            assert "queue media-pipelin" in row and "depth" in header, row  # the sources, cut with "…" if need be
+            assert "media-pipeline-UploadsQueue-0123abcd" in str(queues.get_cell_at((0, 4)))  # held whole
+
+    asyncio.run(scenario((80, 24)))
+    asyncio.run(scenario((100, 30)))
+
+
+def test_a_labs_task_titles_are_whole_at_100x30(tmp_path, monkeypatch):
+    """The tasks list read "task▏" and "(solution appl": the title first, the id after it."""
+    from tests.tui.test_tui_labs import labs_shown, started_backend
+
+    backend = started_backend(tmp_path, monkeypatch)
+
+    async def scenario():
+        app = SandboxApp(backend=backend)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await labs_shown(pilot, app)
+            tasks = q(app, "#labs-tasks", DataTable)
+            await until(pilot, lambda: tasks.row_count == 2, 10, "the tasks")
+            await pilot.pause(0.2)
+            header = tasks.render_line(0).text
+            assert header.split()[:1] == ["task"], header
+            for i, task in enumerate(app.pane("labs").status["tasks"], 1):
+                assert task["title"] in tasks.render_line(i).text, (task["title"], tasks.render_line(i).text)
+
+    asyncio.run(scenario())

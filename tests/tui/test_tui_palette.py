@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 from textual.command import CommandList, CommandPalette
 from textual.widgets import OptionList
 
 from tests.tui.test_tui import RECORDING, active_tab, q, replay_loaded, until
 from tui.app import SandboxApp
+from tui.backend import Backend
 from tui.palette import recent_traces
 from tui.widgets import VirtualList
 
@@ -191,5 +193,38 @@ def test_palette_offers_destroy_for_a_deployed_pattern(sb):
             await pilot.press("n")
             await until(pilot, lambda: app.screen is app.main_screen, 10, "the confirmation to close")
             assert any(s["name"] == "crud-api" for s in sb.stacks())  # still there: the answer was no
+
+    asyncio.run(scenario())
+
+
+class _SlowRecorder(Backend):
+    """A live sandbox whose recorder is slow to answer: the Patterns tab's first refresh has not drawn anything yet."""
+
+    live, label = True, "fake"
+
+    def __init__(self):
+        self.release = threading.Event()
+
+    def start(self, on_progress) -> str:
+        return "fake backend"
+
+    def graph(self, since_ts=None) -> dict:
+        self.release.wait(30)
+        return {"nodes": [], "edges": []}
+
+
+def test_deploy_entries_are_in_the_palette_from_the_start():
+    """A fresh TUI, ctrl+p, "crud": "No matches found" until the Patterns tab had been opened once."""
+    async def scenario():
+        backend = _SlowRecorder()
+        app = SandboxApp(backend=backend)
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await until(pilot, lambda: app.backend_ready and app.screen is app.main_screen, 10, "the main screen")
+                await _search(pilot, "crud")
+                await _searched(pilot)
+                assert "Deploy crud-api" in _hits(app), _hits(app)
+        finally:
+            backend.release.set()
 
     asyncio.run(scenario())

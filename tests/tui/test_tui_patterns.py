@@ -9,10 +9,10 @@ import re
 
 import pytest
 import requests
-from textual.widgets import OptionList, RichLog
+from textual.widgets import DataTable, OptionList, RichLog, Static
 
 from sandbox.deploy.patterns import list_patterns, load_template
-from tests.tui.test_tui import RECORDING, in_thread, q, until
+from tests.tui.test_tui import RECORDING, in_thread, plain, q, until
 from tui.app import SandboxApp
 from tui.backend import Backend
 from tui.patterns.activity import Activity
@@ -278,6 +278,62 @@ def test_a_failed_deploy_says_what_failed_and_keeps_its_log_open():
             await until(pilot, lambda: pane.diagram.nodes["Items"].status == "CREATE_FAILED", 10,
                         "the failed resource on the diagram")
             await until(pilot, lambda: "FAILED" in box_text(pane.view, "Items"), 10, "its box says so, in red")
+
+    asyncio.run(scenario())
+
+
+class ResetElsewhere(Backend):
+    """Deploys crud-api at once; `sandbox reset` from the CLI is `stacks.clear()`."""
+
+    live, label = True, "fake"
+
+    def __init__(self):
+        self.stack_list: list[dict] = []
+
+    def start(self, on_progress) -> str:
+        return "fake backend"
+
+    def stacks(self) -> list[dict]:
+        return list(self.stack_list)
+
+    def deploy(self, pattern: str, on_progress) -> list[dict]:
+        self.stack_list.append({"name": pattern, "status": "CREATE_COMPLETE", "outputs": {},
+                                "created": "2099-01-01T00:00:00+00:00"})
+        return [{"stack": pattern, "seconds": 3.5}]
+
+    def stack_resources(self, stack: str) -> list[dict]:
+        return [{"logical_id": "Items", "physical_id": "crud-api-Items-GONEAFTERRESET",
+                 "type": "AWS::DynamoDB::Table"}]
+
+    def gauges(self, resources: list[dict]) -> dict[str, dict]:
+        return {}
+
+
+def test_a_stack_deleted_elsewhere_leaves_no_deployed_line_nor_its_physical_ids():
+    """After `sandbox reset` from the CLI the header read "crud-api deployed in 3.5s   not deployed · d deploys it"
+    and the resources table still listed the deleted physical ids."""
+    async def scenario():
+        backend = ResetElsewhere()
+        app = SandboxApp(backend=backend)
+        async with app.run_test(size=(120, 40)) as pilot:
+            pane = await show_pattern(pilot, "crud-api")
+            await pilot.press("d")
+            await until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", 10, "the confirmation")
+            await pilot.press("y")
+            info = q(app, "#pattern-info", Static)
+            await until(pilot, lambda: "deployed in 3.5s" in plain(info) and "CREATE_COMPLETE" in plain(info), 10,
+                        "the deployed line")
+            if not q(app, "#pattern-details").display:
+                await pilot.press("t")
+            table = q(app, "#pattern-resources", DataTable)
+            cells = lambda: " ".join(str(c) for row in range(table.row_count) for c in table.get_row_at(row))  # noqa: E731
+            await until(pilot, lambda: "GONEAFTERRESET" in cells(), 10, "the physical ids")
+
+            backend.stack_list.clear()  # `sandbox reset` in another terminal
+            await until(pilot, lambda: "not deployed" in plain(info), 10, "the tab refreshed")
+            await pilot.pause(0.3)
+            assert "deployed in" not in plain(info), plain(info)
+            assert "GONEAFTERRESET" not in cells(), cells()
 
     asyncio.run(scenario())
 

@@ -523,6 +523,43 @@ def test_params_form_names_the_range_refuses_a_bad_value_and_says_on_or_off(tmp_
     asyncio.run(scenario())
 
 
+def test_params_form_keeps_every_key_typed_refuses_out_of_range_with_the_range_and_clears_the_error_once_fixed(
+        tmp_path):
+    """A newcomer typed 12 and saw 1, typed 0 and saw nothing, and the refusal stayed on screen once 9 was typed:
+    every key shows, apply refuses what the CLI refuses (with the range), the error goes once the field is right."""
+    from textual.widgets import Input, Static
+
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = await _catalog_loaded(pilot, app)
+            await _highlight(pilot, app, "poison-message")
+            pane.action_edit_params()
+            form = await eventually(pilot, lambda: _is_form(app.screen))
+            field = form.query_one("#param-good", Input)
+            field.focus()
+            await pilot.press("end", "backspace", *"1.5x")
+            await eventually(pilot, lambda: _equal(field.value, "1.5x"))
+            await pilot.press("backspace", "backspace", "backspace", "2")
+            await eventually(pilot, lambda: _equal(field.value, "12"))
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            error = form.query_one("#params-error", Static)
+            assert "parameter good='12' must be a whole number from 1 to 9" in plain(error), plain(error)
+            assert app.screen is form and pane.params_of(pane.selected) == {}
+            await pilot.press("backspace", "backspace", "0")
+            await eventually(pilot, lambda: _equal(field.value, "0"))
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert "parameter good='0' must be a whole number from 1 to 9" in plain(error), plain(error)
+            await pilot.press("backspace", "9")
+            await eventually(pilot, lambda: _equal(plain(error).strip(), ""))
+            await pilot.press("ctrl+s")
+            await eventually(pilot, lambda: _equal(pane.params_of(pane.selected), {"good": "9"}))
+
+    asyncio.run(scenario())
+
+
 def _is_form(screen):
     from tui.scenarios.params import ScenarioParamsScreen
 

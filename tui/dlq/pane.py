@@ -30,6 +30,11 @@ def _attribute(name: str, value) -> str:
     return str(value)
 
 
+def _cut(text: str, width: int, style: str = "") -> Text:
+    """`text` whole (what the cell holds), drawn in `width` cells ending in "…" when it is longer."""
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+
 class DlqPane(PollingPane):
     """Dead-letter queues: depth, sources, messages with their errors; redrive and purge."""
 
@@ -89,7 +94,17 @@ class DlqPane(PollingPane):
     def _fetch(self) -> list:
         return self.backend.dlqs()
 
+    def sandbox_stopped(self, why: str) -> None:
+        """Not "No dead-letter queues ... deploy a pattern": the queues are not known while it is stopped."""
+        self.query_one("#dlq-notice", Notice).show(f"{why}\nIts dead-letter queues show here once it answers again.",
+                                                   warning=True)
+        self.query_one("#dlq-top").display = False
+        self.query_one("#dlq-bottom").display = False
+        self._forget_messages()
+
     def _show(self, found: list) -> None:
+        if self.app.sandbox_down:  # a list read before it stopped, landing after
+            return
         self._show_queues(found)
 
     def _unavailable(self, text: str) -> None:
@@ -109,15 +124,20 @@ class DlqPane(PollingPane):
         self.queues = found
         table = self.query_one("#dlq-queues", DataTable)
         selected = self.selected_queue
-        table.clear()
+        name_w, sources_w = self._text_widths(found)
+        table.clear(columns=True)  # the widths follow the pane's: every column shows, long texts end in "…"
+        for label, key, width in (("queue", "name", name_w), ("depth", "depth", None), ("visible", "visible", None),
+                                  ("in flight", "in_flight", None), ("sources", "sources", sources_w)):
+            table.add_column(label, key=key, width=width)
         for q in found:
+            sources = "; ".join(s.describe() for s in q.sources) or "-"
             if not q.exists:
-                table.add_row(Text(q.name, style="red"), Text("MISSING", style="bold red"), "-", "-",
-                              "; ".join(s.describe() for s in q.sources), key=q.arn)
+                table.add_row(_cut(q.name, name_w, "red"), Text("MISSING", style="bold red"), "-", "-",
+                              _cut(sources, sources_w), key=q.arn)
                 continue
             depth = Text(str(q.depth), style="bold yellow" if q.depth else "green")
-            table.add_row(q.name, depth, str(q.visible), str(q.in_flight),
-                          "; ".join(s.describe() for s in q.sources) or "-", key=q.arn)
+            table.add_row(_cut(q.name, name_w), depth, str(q.visible), str(q.in_flight), _cut(sources, sources_w),
+                          key=q.arn)
         if selected is not None:
             for i, q in enumerate(found):
                 if q.arn == selected.arn:
@@ -125,6 +145,22 @@ class DlqPane(PollingPane):
         total = sum(q.depth for q in found if q.exists)
         self.query_one("#dlq-count", Label).update(f"{len(found)} queue(s), {total} message(s)")
         self._select_wanted()
+
+    NUMBERS_WIDTH = 5 + 7 + 9 + 3 * 2 + 2 * 2 + 1  # depth, visible, in flight with their padding; the scrollbar
+
+    def _text_widths(self, found: list) -> tuple[int, int]:
+        """The widths of the queue and sources columns, so that every column shows (at 80 columns the sources were
+        cut to "sourc"): the queue names first, cut with "…" only when they would leave the sources under 20."""
+        room = max(self.size.width, 40) - self.NUMBERS_WIDTH
+        self._widths_for = self.size.width
+        names = max((len(q.name) for q in found), default=5)
+        sources = max((len("; ".join(s.describe() for s in q.sources) or "-") for q in found), default=7)
+        name_w = max(16, min(names, room - min(sources, 20)))
+        return name_w, max(7, room - name_w)
+
+    def on_resize(self) -> None:
+        if self.queues and self.size.width != getattr(self, "_widths_for", None):
+            self._show_queues(self.queues)
 
     def show_queue(self, name: str) -> None:
         """Puts the cursor on the queue `name` (the palette's "Open DLQ <name>"); a queue the list does not have
@@ -154,6 +190,8 @@ class DlqPane(PollingPane):
 
     # --- messages --------------------------------------------------------------------------------------------
     def action_peek(self) -> None:
+        if self.sandbox_missing():
+            return
         queue = self.selected_queue
         if queue is None:
             self.problem("no dead-letter queue selected", "warning")
@@ -233,6 +271,8 @@ class DlqPane(PollingPane):
 
     # --- redrive / purge -------------------------------------------------------------------------------------
     def action_redrive(self) -> None:
+        if self.sandbox_missing():
+            return
         queue = self.selected_queue
         if queue is None or not queue.exists:
             self.problem("select an existing dead-letter queue first", "warning")
@@ -257,6 +297,8 @@ class DlqPane(PollingPane):
         self.app.push_screen(ConfirmScreen(f"Redrive {queue.name}", body, "Redrive", danger=False), answered)
 
     def action_purge(self) -> None:
+        if self.sandbox_missing():
+            return
         queue = self.selected_queue
         if queue is None or not queue.exists:
             self.problem("select an existing dead-letter queue first", "warning")

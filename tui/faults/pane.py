@@ -134,7 +134,7 @@ class FaultsPane(PollingPane):
         if not self.backend.live:
             self.problem("replay mode: fault rules can only be changed on the live sandbox", "warning")
             return False
-        return self.ready
+        return self.ready and not self.sandbox_missing()
 
     def action_add(self) -> None:
         if not self._live_only():

@@ -58,10 +58,11 @@ class LabsPane(Pane):
         Binding("s", "start", "Start lab", tooltip="Start the selected lab: its starter copied to ./labs/ID and "
                                                    "deployed (as `sandbox lab start`)"),
         Binding("c", "check", "Check", tooltip="Deploy your workspace and check the selected task"),
-        Binding("a", "check_all", "Check all", tooltip="Deploy your workspace and check every task"),
+        # a and l are left out of the footer (? and ctrl+p list them): at 80 columns it cut "q Quit" off
+        Binding("a", "check_all", "Check all", show=False, tooltip="Deploy your workspace and check every task"),
         Binding("h", "hint", "Hint", tooltip="Reveal the next hint of the selected task"),
         Binding("x", "solve", "Solve", tooltip="Apply the solution up to the selected task (asks first)"),
-        Binding("l", "labs", "All labs", tooltip="The list of labs, to start or switch to another one"),
+        Binding("l", "labs", "All labs", show=False, tooltip="The list of labs, to start or switch to another one"),
         Binding("w", "watch", "Watch", tooltip="Check again when you save a file or traffic arrives (on/off)"),
     ]
 
@@ -97,8 +98,8 @@ class LabsPane(Pane):
             catalog.add_column(label, key=key)
         tasks = self.query_one("#labs-tasks", DataTable)
         tasks.add_column(" ", key="mark")
-        tasks.add_column("task", key="id")
-        tasks.add_column("title", key="title")
+        tasks.add_column("task", key="title")  # what it asks first; its id (for `sandbox lab check ID`) after
+        tasks.add_column("id", key="id")
         self.query_one("#labs-notice", Notice).hide()
         self.set_class(True, "-no-lab")
 
@@ -181,8 +182,8 @@ class LabsPane(Pane):
             mark, style = MARKS[result["passed"] if result else None]
             title = Text(task["title"])
             if task.get("solved"):
-                title.append("  (solution applied)", style="dim")
-            tasks.add_row(Text(mark, style=style), task["id"], title, key=task["id"])
+                title.append(" (solution applied)", style="dim")
+            tasks.add_row(Text(mark, style=style), title, Text(task["id"], style="dim"), key=task["id"])
         current = self.status.get("current_task")
         ids = [t["id"] for t in self.status["tasks"]]
         tasks.move_cursor(row=keep if 0 < keep < len(ids) else (ids.index(current) if current in ids else 0))
@@ -287,6 +288,8 @@ class LabsPane(Pane):
         if self.busy:
             self.problem("a lab step is still running: wait for its result", "warning")
             return
+        if self.sandbox_missing():
+            return
         if not self.showing_catalog:
             self._show(catalog=True)
             return
@@ -314,11 +317,11 @@ class LabsPane(Pane):
         self.app.call_from_thread(self.app.notify, f"{lab_id}: {verb} workspace {started['workspace']}", timeout=6)
 
     def action_check(self) -> None:
-        if self._needs_lab():
+        if self._needs_lab() and not self.sandbox_missing():
             self._begin_check(self.selected_task, False, True, "c")
 
     def action_check_all(self) -> None:
-        if self._needs_lab():
+        if self._needs_lab() and not self.sandbox_missing():
             self._begin_check(None, True, True, "a")
 
     def _begin_check(self, task: str | None, all_tasks: bool, deploy: bool, why: str) -> None:
@@ -458,7 +461,7 @@ class LabsPane(Pane):
 
     # --- watching ------------------------------------------------------------------------------------------
     def _watch_tick(self) -> None:
-        if self.busy or self.status is None or not self.watch.enabled or not self.ready:
+        if self.busy or self.status is None or not self.watch.enabled or not self.ready or self.app.sandbox_down:
             return
         if all((self.results.get(t["id"]) or {}).get("passed") for t in self.status["tasks"]):
             return  # nothing left to tick

@@ -116,6 +116,8 @@ class LogsPane(Pane):
             except Exception:  # noqa: BLE001 - the sandbox restarting: try again, slower
                 failures += 1
                 lines = []
+                if failures == 1:  # stopped? the app says so, and how to start it
+                    self.app.call_from_thread(self.app.check_sandbox)
             if lines:
                 self._pump.extend(lines)
             if not self.backend.live:

@@ -117,6 +117,7 @@ class PatternsPane(PollingPane):
         self._details_before_zoom = False
         self._pump: Pump | None = None
         self._next_redraw: float | None = None
+        self._outcome_seen = False  # a refresh after the last deploy/destroy saw its outcome (the stack or none)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="patterns-body"):
@@ -139,6 +140,24 @@ class PatternsPane(PollingPane):
         self.query_one("#pattern-details").display = False
         self.query_one("#pattern-diagram", DiagramView).border_title = "diagram"
         self.set_interval(0.25, self._tick, name="patterns-tick")
+        self._read_catalog()
+
+    @work(thread=True, group="patterns-catalog")
+    def _read_catalog(self) -> None:
+        """The built-in patterns (files of this checkout), known from the start: the palette offers "Deploy <name>"
+        before the first refresh, which waits for the sandbox and its recorder, has drawn anything."""
+        try:
+            found = self.backend.patterns()
+        except Exception:  # noqa: BLE001 - the first refresh says what is wrong
+            return
+        try:
+            self.app.call_from_thread(self._catalog_read, found)
+        except RuntimeError:  # the app is closing
+            pass
+
+    def _catalog_read(self, found: list) -> None:
+        if not self.patterns:
+            self.patterns = found
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.height < SHORT, "-short")
@@ -187,6 +206,7 @@ class PatternsPane(PollingPane):
         except Exception as e:  # noqa: BLE001
             if not quiet:
                 self.app.call_from_thread(self.problem, f"listing patterns failed: {e}")
+            self.app.call_from_thread(self.app.check_sandbox)  # stopped? the app says so
             return
         templates = dict(self.templates)
         for pattern in patterns:  # one unreadable template leaves out its diagram, not the tab
@@ -243,6 +263,15 @@ class PatternsPane(PollingPane):
         self.stacks, self.graph, self.graph_error = snapshot.stacks, snapshot.graph, snapshot.graph_error
         self._gauges, self._throttles_seen = snapshot.gauges, snapshot.throttles
         self._stack_resources.update(snapshot.resources)
+        for gone in [name for name in self._stack_resources if name not in self.stacks]:
+            del self._stack_resources[gone]  # deleted elsewhere (`sandbox reset`, `destroy`): its physical ids too
+        op = self.operation
+        if op is not None and op.finished is not None and not op.error:
+            agrees = (op.pattern in self.stacks) == (op.kind == "deploy")
+            if agrees:
+                self._outcome_seen = True
+            elif self._outcome_seen:  # changed since, elsewhere (`sandbox reset`): "deployed in 3.5s" beside "not
+                self.operation = None  # deployed" no more; a refresh that began before the outcome does not count
         options = self.query_one("#pattern-list", OptionList)
         signature = tuple((p.name, p.name in self.stacks) for p in self.patterns)
         if signature != self._list_signature:
@@ -443,7 +472,7 @@ class PatternsPane(PollingPane):
         if not self.backend.live:
             self._run(kind, pattern.name)  # the backend says why it cannot
             return False
-        return True
+        return not self.sandbox_missing()
 
     def action_deploy(self) -> None:
         pattern = self.selected
@@ -488,6 +517,7 @@ class PatternsPane(PollingPane):
 
     def _start(self, kind: str, name: str) -> None:
         op = self.operation = Operation(kind, name)
+        self._outcome_seen = False
         if kind == "destroy" and (arch := self._architecture(name)) is not None:
             op.statuses[name] = {k: "DELETE_IN_PROGRESS" for k, n in arch.nodes.items() if not n.outside}
         self._pump = Pump(self, OperationProgress).start()

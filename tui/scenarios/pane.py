@@ -99,6 +99,7 @@ class ScenariosPane(Pane):
         self._checks_width = 0
         self._variants_of: str | None = None  # the scenario whose variants the selector offers
         self._query = ""  # the catalog filter
+        self._quit_when_done = False  # the app quits once the run has stopped (q during a run, confirmed)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="scenarios-body"):
@@ -360,12 +361,18 @@ class ScenariosPane(Pane):
         return True
 
     def _update_controls(self) -> None:
-        can_run = self.ready and self.backend.live and self.selected is not None
+        can_run = self.ready and self.backend.live and self.selected is not None and not self.app.sandbox_down
         self.query_one("#run", Button).disabled = self.running or not can_run
         self.query_one("#stop", Button).disabled = not self.running
 
     def backend_ready(self) -> None:
         super().backend_ready()
+        self._update_controls()
+
+    def sandbox_stopped(self, why: str) -> None:
+        self._update_controls()
+
+    def sandbox_back(self) -> None:
         self._update_controls()
 
     def focus_main(self) -> None:
@@ -432,7 +439,7 @@ class ScenariosPane(Pane):
         if not self.ready:
             self.problem("the sandbox is not ready yet", "warning")
             return
-        if self.selected is None:
+        if self.selected is None or self.sandbox_missing():
             return
         value = self.query_one("#variant", Select).value
         variants = self.selected.variant_names if value == ALL else [value]
@@ -441,7 +448,12 @@ class ScenariosPane(Pane):
     @work(thread=True, exclusive=True, group="scenario-confirm")
     def _ask_to_run(self, scenario, variants: list[str], params: dict[str, str]) -> None:
         """Counts what the reset at the start of each variant removes (in a worker: it asks the sandbox), then
-        asks before running."""
+        asks before running. A sandbox that stopped since the last health check is refused here, not counted."""
+        if not self.backend.is_running():
+            why = self.backend.not_running_message()
+            self.app.call_from_thread(self.app.sandbox_stopped, why)
+            self.app.call_from_thread(self.problem, f"cannot run {scenario.id}: {why}")
+            return
         try:
             impact, error = self.backend.reset_impact(), None
         except Exception as e:  # noqa: BLE001 - still ask, saying what could not be counted
@@ -462,7 +474,7 @@ class ScenariosPane(Pane):
         self.app.push_screen(ConfirmScreen(f"Run {scenario.id}", body, "Reset and run"), answered)
 
     def _start_run(self, scenario, variants: list[str], params: dict[str, str]) -> None:
-        if self.running:
+        if self.running or self.sandbox_missing():  # it stopped while the dialog was up: no run, no recording
             return
         try:  # here, not in the worker: a stop pressed at once then finds the runner (and bad parameters show now)
             self._runner = self.backend.runner(scenario, variants, self._pump.put, params)
@@ -476,9 +488,22 @@ class ScenariosPane(Pane):
         self._update_controls()
         self._run(self._runner, variants)
 
+    @property
+    def run_id(self) -> str | None:
+        """The scenario of the running (or last) run."""
+        return self._run_id
+
+    def stop_to_quit(self) -> None:
+        """The app's quit, confirmed during a run: stop it; once it has ended, the app exits (`_finish`)."""
+        self._quit_when_done = True
+        self.action_stop()
+
     def on_unmount(self) -> None:
         if self._runner is not None:  # quitting mid-run: end it (the runner clears its faults)
             self._runner.stop()
+            if self.running:  # q again while the confirmed quit waited for the run: say so on the terminal
+                self.app.goodbye.append(f"Quit during the run of {self._run_id}: it was told to stop (the current "
+                                        "step ends at its next wait) and clears its faults as it ends.")
 
     def action_stop(self) -> None:
         if self._runner is not None and self.running:
@@ -490,6 +515,11 @@ class ScenariosPane(Pane):
     def _run(self, runner, variants: list[str]) -> None:
         reports, error = [], None
         try:
+            if not self.backend.is_running():  # stopped since the dialog opened: no run, no recording of a failure
+                why = self.backend.not_running_message()
+                self.app.call_from_thread(self.app.sandbox_stopped, why)
+                error = f"not run: {why}"
+                return
             reports = runner.run(variants)
         except Exception as e:  # noqa: BLE001 - shown in the pane
             error = f"{type(e).__name__}: {e}"
@@ -682,8 +712,13 @@ class ScenariosPane(Pane):
         view = self._view(self._run_id)
         shown = self._shown(self._run_id) or self._run_scenario is None
         self.running = False
+        runner = self._runner
         if not replayed:
             self._runner = None
+        if self._quit_when_done and not replayed:
+            self._quit_when_done = False
+            self.app.run_stopped_to_quit(self._stopped_line(runner, view, error))
+            return
         self._update_controls()
         for report in reports:
             view.reports[report.variant] = report
@@ -720,6 +755,23 @@ class ScenariosPane(Pane):
         self._set_status(status)
         if shown:
             self.action_show("report")
+
+    def _stopped_line(self, runner, view: RunView, error: str | None) -> str:
+        """What the terminal says after a quit that stopped the run: what ran, that its faults were cleared, where
+        its recording is."""
+        not_run = list(view.stopped.not_run) if view.stopped else []
+        line = f"Stopped the run of {self._run_id} before quitting"
+        if view.stopped is not None and view.stopped.variant:
+            line += f" (variant {view.stopped.variant})"
+        if not_run:
+            line += f"; not run: {', '.join(not_run)}"
+        if error:
+            line += f"; it had failed: {error}"
+        line += "; its faults were cleared"
+        recording = getattr(runner, "recording", None)
+        if recording:
+            line += f"; its recording: {recording}"
+        return line + "."
 
     # --- the status line -------------------------------------------------------------------------------------
     def _set_status(self, text: Text) -> None:

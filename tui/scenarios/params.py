@@ -56,6 +56,7 @@ class ScenarioParamsScreen(FormScreen[dict[str, str] | None]):
         super().__init__()
         self.scenario = scenario
         self.current = dict(current)
+        self._refused: list[str] = []  # what the last apply refused (cleared as the fields are fixed)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="params-box"):
@@ -73,11 +74,9 @@ class ScenarioParamsScreen(FormScreen[dict[str, str] | None]):
                             on = value.strip().lower() in ("true", "1", "yes", "on")
                             yield Switch(value=on, id=f"param-{name}", classes="param")
                             yield Label(switch_text(on), id=f"state-{name}", classes="param-state")
-                        else:
-                            numeric = isinstance(default, (int, float))
-                            yield Input(value, id=f"param-{name}", classes="param", compact=True,
-                                        type=("integer" if isinstance(default, int) else "number") if numeric
-                                        else "text")
+                        else:  # a text field: every key typed shows (an integer field dropped some without
+                            # a word); what is out of range or not a number is marked, and refused on apply
+                            yield Input(value, id=f"param-{name}", classes="param", compact=True)
                         yield Label(Text(allowed_text(spec), style="dim"), id=f"allowed-{name}",
                                     classes="param-allowed")
             yield Static("", id="params-error")
@@ -102,6 +101,15 @@ class ScenarioParamsScreen(FormScreen[dict[str, str] | None]):
         self.query_one(f"#allowed-{name}", Label).update(
             Text(allowed_text(spec), style="bold red" if refused else "dim"))
         event.input.set_class(bool(refused), "-invalid")
+        if self._refused:  # the refusal an apply showed: kept only for what is still wrong
+            self._show_refusals()
+
+    def _refusals(self) -> list[str]:
+        return [r for name, value in self.values().items() if (r := refusal_of(self.scenario, name, value))]
+
+    def _show_refusals(self) -> None:
+        self._refused = self._refusals()
+        self.query_one("#params-error", Static).update(Text("\n".join(self._refused), style="bold red"))
 
     def on_mount(self) -> None:
         first = next(iter(self.query(".param")), None)
@@ -119,12 +127,10 @@ class ScenarioParamsScreen(FormScreen[dict[str, str] | None]):
         return out
 
     def action_apply(self) -> None:
-        given = self.values()
-        refused = [r for name, value in given.items() if (r := refusal_of(self.scenario, name, value))]
-        if refused:  # every bad field at once, in the words `sandbox scenario run --param` uses
-            self.query_one("#params-error", Static).update(Text("\n".join(refused), style="bold red"))
+        self._show_refusals()
+        if self._refused:  # every bad field at once, in the words `sandbox scenario run --param` uses
             return
-        self.dismiss(given)
+        self.dismiss(self.values())
 
     def action_defaults(self) -> None:
         for name, default in self.scenario.params.items():
@@ -133,4 +139,5 @@ class ScenarioParamsScreen(FormScreen[dict[str, str] | None]):
                 widget.value = bool(default)
             else:
                 widget.value = as_text(default)
+        self._refused = []
         self.query_one("#params-error", Static).update("")
