@@ -254,6 +254,39 @@ def test_before_after_keeps_each_variants_last_report_and_labels_its_counts(tmp_
     asyncio.run(scenario())
 
 
+def test_columns_run_with_other_parameters_are_marked(tmp_path):
+    """A newcomer ran fixed with defaults, then broken with good=9 and redrive off: the table set them side by side
+    without a word. The parameters that differ get a row, and the summary says so; runs with the same ones do not."""
+    async def scenario():
+        app = SandboxApp(replay=_empty_recording(tmp_path))
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await _catalog_loaded(pilot, app)
+            await _highlight(pilot, app, "workflow-retries")
+            wr = pane.selected
+            report = q(app, "#report-table", DataTable)
+
+            def run(variant: str, params: dict) -> None:
+                pane.running = True
+                pane._reset_views(wr, [variant])
+                reports = [e.report for e in _events(variant) if e.kind == "report"]
+                started = ev.RunStarted(scenario=wr.id, title=wr.title, variants=[variant], params=params)
+                pane._apply([started] + _events(variant) + [RunFinished(reports=reports, error=None)])
+
+            run("fixed", {"users": 2, "redrive": True})
+            run("broken", {"users": 2, "redrive": True})
+            await pilot.pause()
+            rows = {str(report.get_row_at(i)[0]) for i in range(report.row_count)}
+            assert "parameters" not in rows and "different parameters" not in plain(q(app, "#report-summary"))
+            run("broken", {"users": 9, "redrive": False})
+            await pilot.pause()
+            rows = {str(report.get_row_at(i)[0]): [str(c) for c in report.get_row_at(i)[1:]]
+                    for i in range(report.row_count)}
+            assert rows["parameters"] == ["redrive=False, users=9", "redrive=True, users=2"], rows
+            assert "the columns were run with different parameters" in plain(q(app, "#report-summary"))
+
+    asyncio.run(scenario())
+
+
 # --- 4. checklist columns: sized to the width, long values cut with "…", the highlighted check in full --------
 @pytest.mark.parametrize("size", [(80, 24), (160, 45)])
 def test_checklist_columns_fit_the_width(size, tmp_path):

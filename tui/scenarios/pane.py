@@ -56,6 +56,8 @@ class RunView:
     # the checklist of the newest run: key (variant, NUL, name) -> {"mark", "variant", "name", "expected", "observed"}
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     reports: dict[str, Report] = field(default_factory=dict)  # variant -> its last report, this run or an earlier
+    run_params: dict = field(default_factory=dict)  # the parameters of the newest run (its RunStarted)
+    report_params: dict[str, dict] = field(default_factory=dict)  # variant -> the parameters its report was made with
     latest: set[str] = field(default_factory=set)  # the variants whose column comes from the newest run
     status: Text | None = None
     variant: str | None = None  # the variant running now
@@ -584,7 +586,8 @@ class ScenariosPane(Pane):
             summary.update("No run yet: press r to run the selected variant." if not self.running or
                            not self._shown(self._run_id) else "The before/after table appears when a variant ends.")
             return
-        summary.update(fill_report_table(table, view.reports, view.variants, view.latest, self._when))
+        summary.update(fill_report_table(table, view.reports, view.variants, view.latest, self._when,
+                                         view.report_params))
 
     def _when(self, ts: float) -> str:
         """When an earlier run started (wall clock; a replay has one run, so no time to compare with)."""
@@ -633,6 +636,7 @@ class ScenariosPane(Pane):
         for event in events:
             match event:
                 case ev.RunStarted():
+                    view.run_params = dict(event.params)
                     line = Text(event.title, style="bold")
                     line.append(f"  [{event.scenario}, seed {event.seed}]", style="dim")
                     say(line)
@@ -689,6 +693,7 @@ class ScenariosPane(Pane):
                         say(mark)
                 case ev.ReportReady(report=report):
                     view.reports[report.variant] = report
+                    view.report_params[report.variant] = view.run_params
                     view.latest.add(report.variant)
                     reports_changed = True
                     line = Text(f"  {report.variant}: ", style="bold")
@@ -722,6 +727,7 @@ class ScenariosPane(Pane):
         self._update_controls()
         for report in reports:
             view.reports[report.variant] = report
+            view.report_params[report.variant] = view.run_params
             view.latest.add(report.variant)
         checklist.settle(view.checks)
         if shown:
