@@ -51,7 +51,9 @@ def test_dlq_after_a_reset_shows_an_empty_state_not_the_gone_queue():
             await pilot.press("enter")  # peek
             messages = q(app, "#dlq-messages", DataTable)
             await until(pilot, lambda: messages.row_count == 1, 10, "the message")
-            assert DLQ_NAME in str(q(app, "#dlq-messages-title", Label).render())
+            title = str(q(app, "#dlq-messages-title", Label).render())
+            # what the list is: this peek's view (a refresh does not peek again: a peek counts as a receive)
+            assert DLQ_NAME in title and ", as peeked at " in title and "(p peeks again)" in title, title
             backend.reset()
             pane.action_refresh()
             await until(pilot, lambda: "0 queue(s)" in str(q(app, "#dlq-count", Label).render()), 10, "the refresh")

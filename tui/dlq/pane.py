@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 
 from rich.text import Text
 from textual import on, work
@@ -196,7 +197,9 @@ class DlqPane(PollingPane):
         if queue is None:
             self.problem("no dead-letter queue selected", "warning")
             return
-        self.query_one("#dlq-messages-title", Label).update(f"Messages of {queue.name}")
+        # the list is what this peek saw: a refresh does not peek again (a peek receives the messages: it counts)
+        self.query_one("#dlq-messages-title", Label).update(
+            f"Messages of {queue.name}, as peeked at {time.strftime('%H:%M:%S')} (p peeks again)")
         self._peeked = queue.arn
         self._peek(queue.name)
 
