@@ -19,8 +19,10 @@ TEMPLATE = json.dumps({
 
 
 @pytest.fixture
-def provider(monkeypatch, request):
-    """LocalStack's v2 CloudFormation provider with inline workers, and the stack's values at each final status."""
+def provider(monkeypatch, request, no_host_profile):
+    """LocalStack's v2 CloudFormation provider with inline workers, and the stack's values at each final status.
+    (`no_host_profile`: its resource providers make boto3 clients in this process, which the live tests' stand-in
+    host profile failed in CI, "config profile ... could not be found".)"""
     from localstack.aws.api import RequestContext
     from localstack.aws.api.cloudformation import StackStatus
     from localstack.services.cloudformation.engine.v2.change_set_model_executor import ChangeSetModelExecutor
