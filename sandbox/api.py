@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 from functools import cached_property
 
 import requests
@@ -18,8 +19,8 @@ import requests.auth
 from sandbox.clients import make_client
 from sandbox.embedded import EmbeddedBackend, Instance
 from sandbox.errors import SandboxError
-from sandbox.safety import check_endpoint
-from sandbox.security.policy import TOKEN_HEADER
+from sandbox.safety import check_endpoint, is_loopback_host
+from sandbox.security.policy import CONTROL_PATH_PREFIXES, TOKEN_HEADER
 from sandbox.settings import Settings
 
 
@@ -74,14 +75,9 @@ class Sandbox:
         self._clients.clear()
         inst = self.embedded.instance()
         before = self.inventory() if inst else None  # what is discarded (or saved), counted while it still runs
-        if before is not None:  # fault rules go too, and are never saved (`down` dropped them without a word)
-            try:
-                faults = self.faults.status()
-                rules = len(faults.get("faults") or []) + len(faults.get("lambda") or [])
-            except Exception:  # noqa: BLE001 - the count is a courtesy
-                rules = 0
-            if rules:
-                before = {**before, "fault rules": rules}
+        rules = self.faults.rule_count() if before is not None else 0
+        if rules:  # fault rules go too, and are never saved (`down` dropped them without a word)
+            before = {**before, "fault rules": rules}
         began = time.time()
         stopped = self.embedded.down()
         stopped["inventory"] = before
@@ -381,11 +377,6 @@ class _TokenAuth(requests.auth.AuthBase):
         self.sb = sb
 
     def __call__(self, request):
-        from urllib.parse import urlsplit
-
-        from sandbox.safety import is_loopback_host
-        from sandbox.security.policy import CONTROL_PATH_PREFIXES
-
         token = self.sb.token
         if not token:
             return request

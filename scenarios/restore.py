@@ -82,11 +82,7 @@ def reset_impact(sb) -> dict[str, int] | None:
     if inventory is None:
         return None
     impact = {k: int(v) for k, v in inventory.items() if isinstance(v, int) and v}
-    try:
-        faults = sb.faults.status()
-        rules = len(faults.get("faults") or []) + len(faults.get("lambda") or [])
-    except Exception:  # noqa: BLE001 - the faults' count is a courtesy
-        rules = 0
+    rules = sb.faults.rule_count()
     if rules:
         impact["fault rules"] = rules
     return impact

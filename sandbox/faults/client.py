@@ -159,6 +159,15 @@ class Faults:
                 raise
             return {"faults": self.list(), "effects": self.effects(), "lambda": [], "injected": {}}
 
+    def rule_count(self) -> int:
+        """How many fault rules (service and Lambda) are set; 0 when the sandbox cannot tell (a courtesy count:
+        what a reset or `down` removes)."""
+        try:
+            found = self.status()
+        except Exception:  # noqa: BLE001 - the count is a courtesy
+            return 0
+        return len(found.get("faults") or []) + len(found.get("lambda") or [])
+
     def clear(self) -> None:
         """Every service fault, Lambda fault and effect gone."""
         try:

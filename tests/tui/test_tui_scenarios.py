@@ -222,6 +222,16 @@ def test_browsing_the_catalog_during_a_run_shows_each_scenarios_own_views(tmp_pa
     asyncio.run(scenario())
 
 
+def _replay_run(pane, scenario, variant: str, params: dict | None = None) -> None:
+    """One single-variant run of the recording played into the pane (with its RunStarted when `params` is given)."""
+    pane.running = True
+    pane._reset_views(scenario, [variant])
+    reports = [e.report for e in _events(variant) if e.kind == "report"]
+    started = [] if params is None else [ev.RunStarted(scenario=scenario.id, title=scenario.title,
+                                                       variants=[variant], params=params)]
+    pane._apply(started + _events(variant) + [RunFinished(reports=reports, error=None)])
+
+
 # --- 4. the before/after table keeps the last report of each variant; clear labels, no "None" -----------------
 def test_before_after_keeps_each_variants_last_report_and_labels_its_counts(tmp_path):
     async def scenario():
@@ -232,10 +242,7 @@ def test_before_after_keeps_each_variants_last_report_and_labels_its_counts(tmp_
             wr = pane.selected
             report = q(app, "#report-table", DataTable)
             for variant in ("broken", "fixed"):  # two single-variant runs, one after the other
-                pane.running = True
-                pane._reset_views(wr, [variant])
-                reports = [e.report for e in _events(variant) if e.kind == "report"]
-                pane._apply(_events(variant) + [RunFinished(reports=reports, error=None)])
+                _replay_run(pane, wr, variant)
                 assert not pane.running
                 await pilot.pause()
             columns = ["measure", "broken", "fixed"]
@@ -266,11 +273,7 @@ def test_columns_run_with_other_parameters_are_marked(tmp_path):
             report = q(app, "#report-table", DataTable)
 
             def run(variant: str, params: dict) -> None:
-                pane.running = True
-                pane._reset_views(wr, [variant])
-                reports = [e.report for e in _events(variant) if e.kind == "report"]
-                started = ev.RunStarted(scenario=wr.id, title=wr.title, variants=[variant], params=params)
-                pane._apply([started] + _events(variant) + [RunFinished(reports=reports, error=None)])
+                _replay_run(pane, wr, variant, params)
 
             run("fixed", {"users": 2, "redrive": True})
             run("broken", {"users": 2, "redrive": True})
