@@ -20,7 +20,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
-from sandbox.deploy import function_checks
+from sandbox.deploy import function_checks, intrinsics
 from sandbox.deploy.patterns import load_template
 from sandbox.localstack_ext.patches.cfn_updates_in_place import NOT_APPLIED
 from sandbox.lambda_process import public_layers
@@ -271,9 +271,6 @@ def unknown_dependencies(template: dict, *others: dict) -> list[str]:
     return out
 
 
-_SUB_NAME = re.compile(r"\$\{([^}!.]+)(?:\.[^}]*)?\}")
-
-
 def _referenced(node, names: set[str], out: set[str], local: frozenset[str] = frozenset()) -> None:
     """The logical ids of `names` that `node` refers to: Ref, Fn::GetAtt and the ${Name} / ${Name.Attr} of Fn::Sub
     (not the names Fn::Sub's own variable map defines)."""
@@ -288,10 +285,11 @@ def _referenced(node, names: set[str], out: set[str], local: frozenset[str] = fr
                     out.add(target)
                 _referenced(value, names, out, local)
             elif key == "Fn::Sub":
-                body, variables = (value[0], value[1]) if isinstance(value, list) and len(value) == 2 else (value, {})
-                inner = local | frozenset(variables if isinstance(variables, dict) else ())
-                if isinstance(body, str):
-                    out.update(n for n in _SUB_NAME.findall(body) if n in names and n not in inner)
+                body, variables = intrinsics.sub_parts(value) or (None, {})
+                inner = local | frozenset(variables)
+                if body is not None:
+                    out.update(n for n in map(intrinsics.logical_id, intrinsics.sub_names(body))
+                               if n in names and n not in inner)
                 _referenced(variables, names, out, local)
             else:
                 _referenced(value, names, out, local)

@@ -12,35 +12,14 @@ Runs on the host, on the template as written (before packaging and building): SA
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from sandbox import node_sdk
+from sandbox.deploy.intrinsics import literal
 from sandbox.lambda_process import interpreters, public_layers
-
-_SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
 
 
 def _node_powertools() -> bool:
     return (node_sdk.NODE_POWERTOOLS_DIR / "node_modules").is_dir()
-
-
-def _resolve(value, values: dict[str, str]) -> str | None:
-    """A plain string, or a Fn::Sub of pseudo parameters and parameters; None for anything else (a Ref to a
-    layer of the template, GetAtt, ...: this account's own layers)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and len(value) == 1 and "Fn::Sub" in value:
-        body = value["Fn::Sub"]
-        extra = {}
-        if isinstance(body, list) and len(body) == 2 and isinstance(body[1], dict):
-            body, extra = body[0], {k: v for k, v in body[1].items() if isinstance(v, str)}
-        if not isinstance(body, str):
-            return None
-        known = {**values, **extra}
-        if any(name not in known for name in _SUB_VARIABLE.findall(body)):
-            return None
-        return _SUB_VARIABLE.sub(lambda m: known[m[1]], body)
-    return None
 
 
 FUNCTION_TYPES = ("AWS::Lambda::Function", "AWS::Serverless::Function")
@@ -90,7 +69,7 @@ def refused_layers(template: dict, region: str, parameters: dict[str, str] | Non
     for function, props in functions(template):
         layers = props.get("Layers")
         for raw in layers if isinstance(layers, list) else ():
-            layer = public_layers.classify(_resolve(raw, values) or "", account)
+            layer = public_layers.classify(literal(raw, values) or "", account)
             if layer is not None and layer.bundle == public_layers.POWERTOOLS_TYPESCRIPT and not _node_powertools():
                 layer = dataclasses.replace(layer, bundle=None, reason=(
                     "its bundled copy is not installed: run `npm ci --prefix "

@@ -4,18 +4,16 @@ LocalStack 2026.3.0 (cloudformation engine v2) deletes it and records no imports
 the importer kept running on a deleted topic's ARN. The deployer asks this module before a destroy. Imports are found
 in the other stacks' templates: `Fn::ImportValue` of a literal name, or of a `Fn::Sub` over the importing stack's
 parameters and pseudo parameters (`!ImportValue !Sub "${NetworkStack}-VpcId"`), which is how templates write them.
-An import through other functions (`Fn::Join`...) is not resolved: that stack is not seen as an importer.
+Names are read by sandbox/deploy/intrinsics.py (Ref, Fn::Sub, Fn::Join); an import through other functions is not
+resolved: that stack is not seen as an importer.
 """
 
 from __future__ import annotations
 
-import re
-
 from botocore.exceptions import ClientError
 
 from sandbox.deploy import templates
-
-SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+from sandbox.deploy.intrinsics import literal
 
 
 def imported_names(template, variables: dict[str, str]) -> set[str]:
@@ -26,7 +24,7 @@ def imported_names(template, variables: dict[str, str]) -> set[str]:
         if isinstance(node, dict):
             for key, value in node.items():
                 if key == "Fn::ImportValue":
-                    name = _resolve(value, variables)
+                    name = literal(value, variables)
                     if name:
                         found.add(name)
                 else:
@@ -37,24 +35,6 @@ def imported_names(template, variables: dict[str, str]) -> set[str]:
 
     walk(template)
     return found
-
-
-def _resolve(value, variables: dict[str, str]) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and len(value) == 1:
-        ((function, argument),) = value.items()
-        if function == "Ref" and isinstance(argument, str):
-            return variables.get(argument)
-        if function == "Fn::Sub":
-            text, local = (argument, {}) if isinstance(argument, str) else \
-                (argument[0], argument[1]) if isinstance(argument, list) and len(argument) == 2 else (None, {})
-            if not isinstance(text, str) or not isinstance(local, dict):
-                return None
-            names = {**variables, **{k: v for k, v in local.items() if isinstance(v, str)}}
-            missing = [m for m in SUB_VARIABLE.findall(text) if m not in names]
-            return None if missing else SUB_VARIABLE.sub(lambda m: names[m.group(1)], text)
-    return None
 
 
 def pseudo_parameters(stack: dict) -> dict[str, str]:
@@ -73,7 +53,7 @@ def exported_values(template, stack: dict, variables: dict[str, str]) -> tuple[d
     out, complete = {}, True
     for output in ((template or {}).get("Outputs") or {}).values() if isinstance(template, dict) else ():
         if isinstance(output, dict) and isinstance(output.get("Export"), dict):
-            name = _resolve(output["Export"].get("Name"), names)
+            name = literal(output["Export"].get("Name"), names)
             if name:
                 out[name] = _canonical(output.get("Value"))
             else:

@@ -12,9 +12,9 @@ checked; a generated name cannot collide.
 
 from __future__ import annotations
 
-import re
-
 from botocore.exceptions import ClientError
+
+from sandbox.deploy.intrinsics import literal
 
 # type -> the property that names it
 NAME_PROPERTIES = {
@@ -23,37 +23,6 @@ NAME_PROPERTIES = {
     "AWS::S3::Bucket": "BucketName",
     "AWS::Events::Rule": "Name",
 }
-
-
-def literal(value, values: dict[str, str]) -> str | None:
-    """`value` as a string when the template fixes it (`values`: parameters and pseudo parameters), else None."""
-    if isinstance(value, str):
-        return value
-    if not isinstance(value, dict) or len(value) != 1:
-        return None
-    (fn, arg), = value.items()
-    if fn == "Ref" and isinstance(arg, str):
-        return values.get(arg)
-    if fn == "Fn::Sub":
-        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1]) if isinstance(arg, list) and \
-            len(arg) == 2 and isinstance(arg[0], str) and isinstance(arg[1], dict) else (None, {})
-        if text is None:
-            return None
-        names = {**values, **{k: literal(v, values) for k, v in extra.items()}}
-        unknown = False
-
-        def put(match: re.Match) -> str:
-            nonlocal unknown
-            found = names.get(match.group(1))
-            unknown = unknown or found is None
-            return found or ""
-
-        out = re.sub(r"\$\{([^}!][^}]*)\}", put, text)
-        return None if unknown else out.replace("${!", "${")
-    if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
-        parts = [literal(part, values) for part in arg[1]]
-        return None if any(p is None for p in parts) or not isinstance(arg[0], str) else arg[0].join(parts)
-    return None
 
 
 def named(template: dict, values: dict[str, str]) -> list[tuple[str, str, str, dict]]:

@@ -61,6 +61,17 @@ def test_deploy_refuses_a_public_layer_by_function_and_arn_from_globals_and_sub(
     assert "arn:aws:lambda:eu-central-1:770693421928:layer:Klayers-p313-requests:4" in str(refused.value)
 
 
+def test_a_public_layer_given_as_a_parameter_is_refused_too():
+    """The layer checks once read Fn::Sub only: a Ref to a parameter holding a public layer's ARN went unseen (and
+    LocalStack failed the function deep in the stack)."""
+    template = _template({"Runtime": "python3.13", "Layers": [{"Ref": "RequestsLayer"}]})
+    template["Parameters"] = {"RequestsLayer": {
+        "Type": "String", "Default": "arn:aws:lambda:us-east-1:770693421928:layer:Klayers-p313-requests:4"}}
+    assert function_checks.refused_layers(template, "us-east-1")
+    assert "Klayers-p313-requests:9" in " ".join(function_checks.refused_layers(
+        template, "us-east-1", {"RequestsLayer": "arn:aws:lambda:us-east-1:770693421928:layer:Klayers-p313-requests:9"}))
+
+
 def test_deploy_accepts_powertools_and_own_layers():
     template = _template({"Runtime": "python3.13", "Layers": [
         {"Fn::Sub": ["arn:aws:lambda:${AWS::Region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-${Py}-x86_64:18",

@@ -19,6 +19,9 @@ Resources:
       ByRef: !ImportValue {Ref: Net}
       Joined: !ImportValue {'Fn::Join': ['-', [a, b]]}
       Unknown: !ImportValue {'Fn::Sub': '${Nope}-Z'}
+      ByMap: !ImportValue {'Fn::Sub': ['${S}-Arn', {S: {Ref: Net}}]}
+      Escaped: !ImportValue {'Fn::Sub': '${!Net}-${Net}'}
 """)
     assert imported_names(template, {"Net": "crud-api", "AWS::StackName": "audit"}) == {
-        "orders-core-TopicArn", "crud-api-QueueArn", "audit-Own", "lit-Y", "crud-api"}
+        "orders-core-TopicArn", "crud-api-QueueArn", "audit-Own", "lit-Y", "crud-api", "a-b", "crud-api-Arn",
+        "${Net}-crud-api"}

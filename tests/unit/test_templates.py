@@ -175,6 +175,7 @@ Resources:
   Self: {Type: AWS::SNS::Topic, Properties: {TopicName: !Ref Self}}
   Fine: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub ["${D}-${X}", {X: !GetAtt E.Arn}]}}
   Local: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub ["${Local}-${Fine.QueueName}", {Local: x}]}}
+  Escaped: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub "${!Escaped}-q"}}
 Outputs:
   Loop: {Value: !GetAtt A.Arn}
 """)
@@ -192,7 +193,8 @@ Resources:
 
 
 def test_names_a_template_fixes_are_resolved_and_generated_ones_are_not():
-    from sandbox.deploy.named_resources import literal, named
+    from sandbox.deploy.intrinsics import literal
+    from sandbox.deploy.named_resources import named
 
     values = {"Env": "dev", "AWS::StackName": "orders", "AWS::Region": "us-east-1"}
     assert literal("jobs", values) == "jobs"
@@ -203,6 +205,8 @@ def test_names_a_template_fixes_are_resolved_and_generated_ones_are_not():
     assert literal({"Fn::Sub": "q-${!Literal}"}, values) == "q-${Literal}"
     assert literal({"Fn::Join": ["-", ["a", {"Ref": "Env"}]]}, values) == "a-dev"
     assert literal({"Fn::GetAtt": ["X", "Name"]}, values) is None
+    assert literal({"Fn::Sub": ["${A}", {"A": {"Fn::GetAtt": ["X", "Name"]}}]}, values) is None
+    assert literal({"Fn::Sub": ["${Env}", "not a map"]}, values) is None
     template = parse("""
 Resources:
   Q: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub "${AWS::StackName}-q"}}
@@ -371,4 +375,6 @@ def test_an_export_written_another_way_is_the_same_export():
     assert exported_values(short, stack, {}) == exported_values(long, stack, {}) == (
         {"core-QArn": {"Fn::GetAtt": ["Q", "Arn"]}}, True)
     joined = parse("Outputs:\n  A: {Value: !GetAtt Q.Arn, Export: {Name: !Join ['-', [!Ref AWS::StackName, QArn]]}}\n")
-    assert exported_values(joined, stack, {}) == ({}, False)  # not resolved here: not taken for a dropped export
+    assert exported_values(joined, stack, {}) == exported_values(long, stack, {})
+    unknown = parse("Outputs:\n  A: {Value: !GetAtt Q.Arn, Export: {Name: !GetAtt Q.QueueName}}\n")
+    assert exported_values(unknown, stack, {}) == ({}, False)  # not resolved here: not taken for a dropped export
