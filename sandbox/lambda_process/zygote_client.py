@@ -26,6 +26,11 @@ def enabled() -> bool:
     return os.environ.get("SANDBOX_LAMBDA_ZYGOTE", "1") not in ("0", "false", "no")
 
 
+def sdk_speedups() -> bool:
+    """Whether the fork server does botocore's unchanging per-call work once (environment/sdk_speedups.py)."""
+    return os.environ.get("SANDBOX_LAMBDA_SDK_SPEEDUPS", "1") not in ("0", "false", "no")
+
+
 class ZygoteError(Exception):
     pass
 
@@ -71,7 +76,9 @@ class Zygote:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             proc = subprocess.Popen(
-                [self.executable, "-s", "-u", str(ZYGOTE)],
+                # an argument, not a variable: what the fork server's environment holds, every function's
+                # /proc/self/environ shows
+                [self.executable, "-s", "-u", str(ZYGOTE), *(() if sdk_speedups() else ("--no-sdk-speedups",))],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,

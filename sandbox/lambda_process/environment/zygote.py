@@ -45,6 +45,10 @@ def preload() -> None:
         except Exception:  # noqa: BLE001 - an optional module missing only costs speed
             pass
     share_botocore_loader()
+    if "--no-sdk-speedups" not in sys.argv:  # SANDBOX_LAMBDA_SDK_SPEEDUPS=0 (zygote_client.py)
+        import sdk_speedups
+
+        sdk_speedups.apply()
 
 
 def share_botocore_loader() -> None:
