@@ -7,6 +7,7 @@ import base64
 import json
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -236,13 +237,24 @@ def test_an_invalid_sam_template_is_explained(sb, tmp_path):
 
 def test_rest_api_lambda_authorizers_are_applied(sb):
     """A probe found REST API authorizers stored but never called (LocalStack's community edition): every request
-    passed. TOKEN (with its validation expression and the documented 'Unauthorized' error), REQUEST, NONE, IAM."""
+    passed. TOKEN (with its validation expression and the documented 'Unauthorized' error), REQUEST, NONE, IAM.
+    Its gateway responses were lost at import (the CORS headers a browser needs on a 401 never came)."""
     api = sb.deploy(str(APPS / "rest-authorizer"), stack_name="rest-auth").outputs["ApiUrl"].rstrip("/")
 
     def get(path, method="GET", **headers):
         return requests.request(method, f"{api}{path}", headers=headers, timeout=30)
 
-    assert get("/items/1").status_code == 401  # no token: the authorizer is not even called
+    origin = f"http://localhost:{urlsplit(api).port}"  # a page the sandbox serves: not refused as cross-site
+    r = get("/items/1", Origin=origin)
+    assert r.status_code == 401  # no token: the authorizer is not even called
+    # its UNAUTHORIZED gateway response: headers mapped from the request and literals, its own body
+    assert r.headers["Access-Control-Allow-Origin"] == origin
+    assert r.headers["WWW-Authenticate"] == 'Bearer realm="items"'
+    assert r.json() == {"error": "unauthorized", "detail": "Unauthorized", "type": "UNAUTHORIZED"}, r.text
+    denied = get("/items/1", Authorization="Bearer nobody")
+    # DEFAULT_4XX for the types the app did not configure: an explicit Deny, a missing signature (below)
+    assert denied.headers.get("Access-Control-Allow-Origin") == "*", denied.headers
+    assert denied.json() == {"Message": "User is not authorized to access this resource with an explicit deny"}
     assert get("/items/1", Authorization="Token abc").status_code == 401  # fails the validation expression
     assert get("/items/1", Authorization="Bearer stranger").status_code == 401  # raise Exception("Unauthorized")
     assert get("/items/1", Authorization="Bearer nobody").status_code == 403  # explicit Deny
@@ -261,7 +273,10 @@ def test_rest_api_lambda_authorizers_are_applied(sb):
     assert r.status_code == 200 and r.json()["authorizer"]["team"] == "blue", r.text
 
     assert get("/health").status_code == 200  # Authorizer: NONE
-    assert get("/admin").status_code == 403  # AWS_IAM without a signature: "Missing Authentication Token"
+    unsigned = get("/admin")
+    assert unsigned.status_code == 403  # AWS_IAM without a signature: "Missing Authentication Token"
+    assert unsigned.headers.get("Access-Control-Allow-Headers") == "Content-Type,Authorization,X-Api-Team"
+    assert "Access-Control-Allow-Origin" not in get("/items/1", Authorization="Bearer nested").headers  # a 5XX
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
