@@ -124,6 +124,15 @@ class Sandbox:
         return (f"started empty; a saved state from {when} is kept in {self.settings.state_dir / 'persisted'}: "
                 "`sandbox down` then `sandbox up --persist` loads it")
 
+    def not_persisting_notice(self) -> str | None:
+        """What to say when --persist was asked of a sandbox already running without it (`sandbox up` and
+        `sandbox tui --persist` say the same), else None."""
+        inst = None if self.settings.external or not self.settings.persist else self.embedded.instance()
+        if inst is None or inst.persist:
+            return None
+        return ("warning: it was started without --persist: its state is discarded at `down`. "
+                "`sandbox down` then `sandbox up --persist` to keep state from then on.")
+
     def require_running(self) -> None:
         if not self.is_running():
             raise SandboxError(self.not_running_message())

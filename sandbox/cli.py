@@ -196,10 +196,8 @@ def up(settings: Settings, port, retry_base_delay, keepalive_ms, esm_poll_interv
                 if port and port != inst.port:
                     click.secho(f"note: it runs on port {inst.port}, not {port}: `sandbox down` first to move it, "
                                 "or `--state-dir` elsewhere for a second sandbox", fg="yellow", err=True)
-                if settings.persist and not inst.persist:
-                    click.secho("warning: it was started without --persist: its state is discarded at `down`. "
-                                "`sandbox down` then `sandbox up --persist` to keep state from then on.",
-                                fg="yellow", err=True)
+                if notice := sb.not_persisting_notice():
+                    click.secho(notice, fg="yellow", err=True)
             else:
                 click.echo(f"sandbox ready at {inst.endpoint} in {seconds:.1f}s (pid {inst.pid})")
                 _say_persistence(sb, settings, inst)

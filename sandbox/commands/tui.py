@@ -24,7 +24,10 @@ def launch_tui(settings, replay: str | None = None) -> None:
     else:
         from sandbox.commands.common import get_sandbox
 
-        app = SandboxApp(sandbox=get_sandbox(settings))
+        sb = get_sandbox(settings)
+        if notice := sb.not_persisting_notice():  # said before the screen is taken, as `sandbox up` says it
+            click.secho(notice, fg="yellow", err=True)
+        app = SandboxApp(sandbox=sb)
     app.run()
     for line in app.exit_lines():  # a run it stopped on quitting, that the sandbox it started still runs
         click.echo(line)
@@ -49,6 +52,8 @@ def serve_web_tui(settings, replay: str | None, port: int | None) -> None:
         sb = get_sandbox(settings)
         if settings.external:
             sb.require_running()
+        elif notice := sb.not_persisting_notice():
+            click.secho(notice, fg="yellow", err=True)
         elif not sb.embedded.instance():
             click.echo(f"starting LocalStack (state in {settings.state_dir}) ...", err=True)
             inst, _, started_here = sb.up(on_progress=lambda msg: click.echo(msg, err=True))

@@ -262,3 +262,25 @@ def test_sandbox_tui_persist_starts_it_as_up_persist(monkeypatch, tmp_path):
     result = CliRunner().invoke(main, ["--state-dir", str(tmp_path), "tui", "--persist"])
     assert result.exit_code == 0, result.output
     assert seen == [True]
+
+
+def test_tui_persist_on_a_sandbox_running_without_it_warns_as_up_does(monkeypatch, tmp_path):
+    """`sandbox tui --persist` beside a sandbox started without --persist said nothing: its state was still discarded
+    at `down` (found by a newcomer)."""
+    from click.testing import CliRunner
+
+    import sandbox.embedded
+    from sandbox.cli import main
+
+    running = SimpleNamespace(endpoint="http://127.0.0.1:4599", persist=False, port=4599, pid=1, listen="127.0.0.1")
+    monkeypatch.setattr(sandbox.embedded.EmbeddedBackend, "instance", lambda self: running)
+    monkeypatch.setattr(SandboxApp, "run", lambda self: None)
+    result = CliRunner().invoke(main, ["--state-dir", str(tmp_path), "tui", "--persist"])
+    assert result.exit_code == 0, result.output
+    assert "started without --persist: its state is discarded at `down`" in result.stderr
+    running.persist = True
+    quiet = CliRunner().invoke(main, ["--state-dir", str(tmp_path), "tui", "--persist"])
+    assert quiet.exit_code == 0 and "without --persist" not in quiet.stderr
+    running.persist = False
+    alone = CliRunner().invoke(main, ["--state-dir", str(tmp_path), "tui"])  # not asked: not said
+    assert alone.exit_code == 0 and "without --persist" not in alone.stderr
