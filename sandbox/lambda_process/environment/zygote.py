@@ -46,9 +46,12 @@ def preload() -> None:
             pass
     share_botocore_loader()
     if "--no-sdk-speedups" not in sys.argv:  # SANDBOX_LAMBDA_SDK_SPEEDUPS=0 (zygote_client.py)
-        import sdk_speedups
+        try:
+            import sdk_speedups
 
-        sdk_speedups.apply()
+            sdk_speedups.apply()
+        except Exception as e:  # noqa: BLE001 - only speed is lost; the functions run on botocore as shipped
+            print(f"sdk speed-ups not applied: {e!r}", file=sys.stderr)
 
 
 def share_botocore_loader() -> None:
