@@ -50,3 +50,55 @@ def test_imported_put_and_dropped_gateway_responses_shape_the_answers(sb):
     missing = http.get(f"{url}/nowhere", timeout=30)
     assert missing.status_code == 403 and missing.headers["X-From"] == "spec, again", missing.headers
     assert missing.json() == {"message": "Missing Authentication Token"}
+
+
+def test_what_api_gateway_refuses_is_refused_before_anything_changes(sb):
+    """An unquoted "*" (SAM's common slip) deployed and the header never came; a malformed extension was a 500 that
+    clients retried, with the spec's paths applied anyway; a status code 99 was stored and answered as
+    `HTTP/1.1 99 UNKNOWN`, which no client can read."""
+    import pytest
+    from botocore.exceptions import ClientError
+
+    apigw = sb.client("apigateway")
+    api = apigw.create_rest_api(name="refusals")["id"]
+    with pytest.raises(ClientError) as refused:
+        apigw.put_rest_api(restApiId=api, mode="overwrite", body=_spec({
+            "DEFAULT_4XX": {"responseParameters": {"gatewayresponse.header.Access-Control-Allow-Origin": "*"}}}))
+    assert refused.value.response["Error"]["Code"] == "BadRequestException"
+    assert "Invalid mapping expression specified: *" in str(refused.value)
+    assert [r["path"] for r in apigw.get_resources(restApiId=api)["items"]] == ["/"]  # /ping not imported
+    with pytest.raises(ClientError) as refused:
+        apigw.put_rest_api(restApiId=api, mode="overwrite", body=_spec({"DEFAULT_4XX": {"responseTemplates": "x"}}))
+    assert refused.value.response["Error"]["Code"] == "BadRequestException"
+    with pytest.raises(ClientError) as refused:
+        apigw.put_gateway_response(restApiId=api, responseType="DEFAULT_5XX", statusCode="99")
+    assert "Invalid status code '99'" in str(refused.value)
+    assert not [r for r in apigw.get_gateway_responses(restApiId=api)["items"] if not r["defaultResponse"]]
+
+
+def test_a_stack_update_of_a_gateway_response_is_applied(sb, tmp_path):
+    """LocalStack has no update for AWS::ApiGateway::GatewayResponse: the deploy warned "not applied" and the old
+    status and body stayed."""
+    template = tmp_path / "template.yaml"
+    template.write_text("""Parameters:
+  Status: {Type: String}
+Resources:
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: gateway-response-update}
+  NotFound:
+    Type: AWS::ApiGateway::GatewayResponse
+    Properties:
+      RestApiId: !Ref Api
+      ResponseType: MISSING_AUTHENTICATION_TOKEN
+      StatusCode: !Ref Status
+      ResponseTemplates: {application/json: !Sub '{"status": "${Status}"}'}
+Outputs:
+  ApiId: {Value: !Ref Api}
+""")
+    api = sb.deploy(str(template), stack_name="gr-update", parameters={"Status": "404"}).outputs["ApiId"]
+    update = sb.deploy(str(template), stack_name="gr-update", parameters={"Status": "410"})
+    assert not [w for w in update.warnings if "cannot update" in w], update.warnings
+    response = sb.client("apigateway").get_gateway_response(restApiId=api, responseType="MISSING_AUTHENTICATION_TOKEN")
+    assert (response["statusCode"], response["responseTemplates"]) == ("410", {"application/json": '{"status": "410"}'})
+    sb.destroy("gr-update")

@@ -7,105 +7,151 @@ their own. LocalStack 2026.3.0 applied none of that:
 * `localstack/services/apigateway/helpers.py` `import_api_from_openapi_spec` never reads the OpenAPI extension
   `x-amazon-apigateway-gateway-responses` (it only names it, `OpenAPIExt.GATEWAY_RESPONSES`): SAM writes its
   GatewayResponses there, so they were lost at import. Here the spec's responses become the API's, as if put by
-  PutGatewayResponse; a type an earlier spec declared and the new one does not is dropped (a SAM update that
-  removes one), those put otherwise stay.
+  PutGatewayResponse, after the checks API Gateway makes (a mapping expression it does not know, such as SAM's
+  common slip `Access-Control-Allow-Origin: "*"` without the inner quotes, fails the import, as on AWS). A type an
+  earlier spec declared and a new one does not is dropped (a SAM update that removes one), unless the new spec is
+  put with `mode=merge`; a response put since by PutGatewayResponse stays.
 * `next_gen/execute_api/handlers/gateway_exception.py` `GatewayExceptionHandler.create_exception_response` takes a
   configured response's status code only ("TODO apply responseParameters", "TODO apply responseTemplates"), for
   responses put by PutGatewayResponse or `AWS::ApiGateway::GatewayResponse` too. Here the answer is built as API
-  Gateway builds it: `gatewayresponse.header.<name>` parameters from a quoted literal ('*'), a request header, query
-  string or path parameter (`method.request.header.Origin`), a stage variable or a context variable; the body from
-  the response's template for application/json (else its first), where `$context.error.message`,
+  Gateway builds it: `gatewayresponse.header.<name>` from a quoted literal, a request header, query string or path
+  parameter, a stage or context variable (looked up by LocalStack's own ParametersMapper, as its integrations do);
+  the body from the response's template for application/json (else its first), where `$context.error.message`,
   `$context.error.messageString` (the message quoted as JSON), `$context.error.responseType`, other `$context.*`
   variables and `$stageVariables.*` are substituted (API Gateway does not run Velocity on these templates; neither
-  does this). A type the API did not configure falls back to its DEFAULT_4XX or DEFAULT_5XX; without either,
-  LocalStack's answer is left as it was.
+  does this). A type the API did not configure falls back to its DEFAULT_4XX or DEFAULT_5XX; a DEFAULT_4XX/5XX
+  status code applies to every response of its class without one of its own (AWS's documented rule); without any,
+  LocalStack's answer is left as it was. Anything unexpected while building the answer gives LocalStack's answer
+  (an exception handler that raises would leave an empty 200).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import re
 
+LOG = logging.getLogger(__name__)
 TARGET = ("localstack.services.apigateway.legacy.provider",
+          "localstack.services.apigateway.next_gen.provider",
           "localstack.services.apigateway.next_gen.execute_api.handlers.gateway_exception")
 EXTENSION = "x-amazon-apigateway-gateway-responses"
 HEADER_PREFIX = "gatewayresponse.header."
 DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'  # API Gateway's, for every type
-# (account, region, API id) -> the response types its last imported spec declared: a new spec without one drops it;
-# responses put otherwise (PutGatewayResponse, AWS::ApiGateway::GatewayResponse) stay
-_IMPORTED: dict[tuple[str, str, str], set[str]] = {}
+# the response types the container's last imported spec declared (kept on the container: persisted with it, gone with
+# the API): a new spec without one drops it
+IMPORTED_ATTR = "sandbox_imported_gateway_responses"
+_PARAMETER = re.compile(r"gatewayresponse\.(header|querystring|path)\.[^.\s]+")
+_SOURCE = re.compile(r"'[^']*'|method\.request\.(header|querystring|path|multivalueheader|multivaluequerystring)\.[^.\s]+"
+                     r"|stageVariables\.[A-Za-z0-9_]+|context(\.[A-Za-z0-9_]+)+")
+_STATUS = re.compile(r"[1-5]\d\d")
 # $context.error.messageString, ${context.requestId}, $stageVariables.name
 _VARIABLE = re.compile(r"\$(?:\{((?:context|stageVariables)(?:\.[A-Za-z0-9_-]+)+)\}|"
                        r"((?:context|stageVariables)(?:\.[A-Za-z0-9_]+)+))")
 
 
+class InvalidGatewayResponse(ValueError):
+    """What API Gateway's import would refuse, in its words and with the fix."""
+
+
 def imported(spec, known=None) -> dict[str, dict] | None:
     """The gateway responses an OpenAPI document declares, as PutGatewayResponse stores them (of the `known` types,
-    when given); None when it declares none."""
+    when given: others are left out); None when it declares none. Raises InvalidGatewayResponse for what API
+    Gateway refuses."""
     declared = spec.get(EXTENSION) if isinstance(spec, dict) else None
-    if not isinstance(declared, dict):
+    if declared is None:
         return None
+    if not isinstance(declared, dict):
+        raise InvalidGatewayResponse(f"{EXTENSION} must be a map of response types to gateway responses")
     out = {}
     for response_type, body in declared.items():
         if known is not None and response_type not in known:
-            continue  # API Gateway's importer ignores it too (SAM refuses it before)
-        body = body if isinstance(body, dict) else {}
+            continue
+        if not isinstance(body, dict):
+            raise InvalidGatewayResponse(f"gateway response {response_type} must be a map (statusCode, "
+                                         "responseParameters, responseTemplates)")
         status = body.get("statusCode")
+        parameters, templates = body.get("responseParameters") or {}, body.get("responseTemplates") or {}
+        check(response_type, status, parameters, templates)
         out[str(response_type)] = {
             "responseType": str(response_type),
             "statusCode": str(status) if status not in (None, "") else None,
-            "responseParameters": {str(k): str(v) for k, v in (body.get("responseParameters") or {}).items()},
-            "responseTemplates": {str(k): str(v) for k, v in (body.get("responseTemplates") or {}).items()},
+            "responseParameters": {str(k): v.strip() for k, v in parameters.items()},
+            "responseTemplates": {str(k): str(v) for k, v in templates.items()},
             "defaultResponse": False,
         }
     return out
 
 
-def _lookup(path: str, request: dict, stage_variables: dict, context_variables: dict) -> str | None:
-    """A mapping expression's value (`method.request.header.Origin`, `stageVariables.x`, `context.requestId`)."""
-    if path.startswith("method.request."):
-        source, _, name = path[len("method.request."):].partition(".")
-        if source == "header":
-            headers = request.get("headers")
-            return headers.get(name) if headers is not None else None
-        if source == "querystring":
-            return (request.get("query_string_parameters") or {}).get(name)
-        if source == "path":
-            return (request.get("path_parameters") or {}).get(name)
-        return None
-    if path.startswith("stageVariables."):
-        return (stage_variables or {}).get(path[len("stageVariables."):])
-    if path.startswith("context."):
-        value = context_variables
-        for part in path[len("context."):].split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        return value if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
-    return None
+def check(response_type, status, parameters, templates) -> None:
+    """Raises InvalidGatewayResponse for what API Gateway refuses in a gateway response (import or put)."""
+    if status not in (None, "") and not _STATUS.fullmatch(str(status)):
+        raise InvalidGatewayResponse(f"Invalid status code {status!r} in gateway response {response_type}: "
+                                     "give a three-digit HTTP status from 100 to 599")
+    if not isinstance(parameters, dict) or not isinstance(templates, dict):
+        raise InvalidGatewayResponse(f"gateway response {response_type}: responseParameters and "
+                                     "responseTemplates must be maps")
+    for key, value in parameters.items():
+        if not _PARAMETER.fullmatch(str(key)) or not isinstance(value, str) or not _SOURCE.fullmatch(value.strip()):
+            raise InvalidGatewayResponse(
+                f"Invalid mapping expression specified: Validation Result: warnings : [], errors : [Invalid "
+                f"mapping expression specified: {value}] (gateway response {response_type}, {key}): a literal "
+                f"value is quoted inside the string (\"'*'\"), a mapped one names its source "
+                "(method.request.header.Origin, stageVariables.name, context.requestId)")
 
 
 def headers_of(parameters: dict, request: dict, stage_variables: dict, context_variables: dict) -> dict[str, str]:
+    """`gatewayresponse.header.*` of a response, looked up as LocalStack maps an integration's parameters (header
+    names as the client sent them, the last of repeated values); a value a header cannot carry is left out."""
+    from localstack.services.apigateway.next_gen.execute_api.header_utils import build_multi_value_headers
+    from localstack.services.apigateway.next_gen.execute_api.parameters_mapping import ParametersMapper
+
+    mapper = ParametersMapper()
+    headers = build_multi_value_headers(request["headers"]) if request.get("headers") is not None else {}
+    request = {"path_parameters": {}, "multi_value_query_string_parameters": {}, **request}
     out = {}
     for key, expression in parameters.items():
         if not key.startswith(HEADER_PREFIX):
             continue
-        expression = expression.strip()
-        if len(expression) >= 2 and expression[0] == expression[-1] == "'":
-            value = expression[1:-1]
+        if expression.startswith("method.request."):
+            value = mapper._retrieve_parameter_from_invocation_request(
+                expression[len("method.request."):], request, headers)
         else:
-            value = _lookup(expression, request, stage_variables, context_variables)
-        if value is not None:
-            out[key[len(HEADER_PREFIX):]] = str(value)
+            value = mapper._retrieve_parameter_from_variables_and_static(expression, context_variables,
+                                                                         stage_variables)
+        if isinstance(value, list):
+            value = ",".join(value)
+        if value is None or value == "":
+            continue
+        value = str(value)
+        if "\r" in value or "\n" in value or not value.isascii() and not _latin1(value):
+            continue  # werkzeug refuses a line break in a header (an empty 200 followed); HTTP/1.1 carries latin-1
+        out[key[len(HEADER_PREFIX):]] = value
     return out
 
 
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def body_of(template: str, error: dict, stage_variables: dict, context_variables: dict) -> str:
+    """The template with `$context.error.*`, `$context.*` and `$stageVariables.*` substituted (unknown: empty)."""
     def put(match: re.Match) -> str:
         path = match.group(1) or match.group(2)
         if path.startswith("context.error."):
             value = error.get(path[len("context.error."):])
+        elif path.startswith("stageVariables."):
+            value = (stage_variables or {}).get(path[len("stageVariables."):])
         else:
-            value = _lookup(path, {}, stage_variables, context_variables)
-        return "" if value is None else str(value)
+            value = context_variables
+            for part in path[len("context."):].split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+        return "" if value is None or isinstance(value, (dict, list)) else str(value)
 
     return _VARIABLE.sub(put, template)
 
@@ -121,33 +167,67 @@ def _template(templates: dict) -> tuple[str, str]:
 def apply(target: str) -> None:
     if target.endswith("legacy.provider"):
         _apply_import()
+    elif target.endswith("next_gen.provider"):
+        _apply_put()
     else:
         _apply_answers()
 
 
 def _apply_import() -> None:
-    from localstack.aws.api.apigateway import GatewayResponseType
+    from localstack.aws.api.apigateway import BadRequestException, GatewayResponseType
     from localstack.services.apigateway import helpers
     from localstack.services.apigateway.legacy import provider
 
     known = {member.value for member in GatewayResponseType}
-
     original = provider.import_api_from_openapi_spec
 
     def import_api_from_openapi_spec(rest_api, context, open_api_spec, mode):
+        try:  # before the import: LocalStack's keeps whatever it changed before a failure
+            declared = imported(open_api_spec, known)
+        except InvalidGatewayResponse as e:
+            raise BadRequestException(f"Errors found during import:\n\t{e}") from None
         result = original(rest_api, context, open_api_spec, mode)
         container = helpers.get_apigateway_store(context=context).rest_apis.get(result[0].id)
-        if container is not None:
-            key = (context.account_id, context.region, result[0].id)
-            for response_type in _IMPORTED.pop(key, ()):  # a spec's own, dropped from the new spec
+        if container is None:
+            return result
+        merge = str((context.service_request or {}).get("mode") or "").lower() == "merge"  # asked for, not defaulted
+        before = container.__dict__.get(IMPORTED_ATTR) or set()
+        if not merge:
+            for response_type in before - set(declared or ()):
                 container.gateway_responses.pop(response_type, None)
-            declared = imported(open_api_spec, known)
-            if declared:
-                container.gateway_responses.update(declared)
-                _IMPORTED[key] = set(declared)
+        container.gateway_responses.update(declared or {})
+        container.__dict__[IMPORTED_ATTR] = (before if merge else set()) | set(declared or ())
         return result
 
     provider.import_api_from_openapi_spec = import_api_from_openapi_spec
+
+
+def _apply_put() -> None:
+    """PutGatewayResponse refuses what API Gateway refuses (LocalStack stored a status code 99 and answered
+    `HTTP/1.1 99 UNKNOWN`, which clients cannot read). A response put or deleted through the API is the API's own
+    from then on: a later spec does not drop it."""
+    from localstack.aws.api.apigateway import BadRequestException
+    from localstack.services.apigateway.helpers import get_apigateway_store
+    from localstack.services.apigateway.next_gen.provider import ApigatewayNextGenProvider
+
+    for name in ("put_gateway_response", "delete_gateway_response"):
+        original = getattr(ApigatewayNextGenProvider, name)
+
+        @functools.wraps(original)  # keeps LocalStack's @handler marks: the skeleton dispatches by them
+        def wrapper(self, context, rest_api_id, response_type, *args, _original=original, **kwargs):
+            if "status_code" in kwargs or "response_parameters" in kwargs or "response_templates" in kwargs:
+                try:
+                    check(response_type, kwargs.get("status_code"), kwargs.get("response_parameters") or {},
+                          kwargs.get("response_templates") or {})
+                except InvalidGatewayResponse as e:
+                    raise BadRequestException(str(e)) from None
+            result = _original(self, context, rest_api_id, response_type, *args, **kwargs)
+            container = get_apigateway_store(context=context).rest_apis.get(rest_api_id)
+            if container is not None:
+                (container.__dict__.get(IMPORTED_ATTR) or set()).discard(response_type)
+            return result
+
+        setattr(ApigatewayNextGenProvider, name, wrapper)
 
 
 def _apply_answers() -> None:
@@ -162,45 +242,52 @@ def _apply_answers() -> None:
     original = GatewayExceptionHandler.create_exception_response
 
     def create_exception_response(self, exception, context):
-        configured = _configured(exception, context)
-        if configured is None:
+        try:
+            found = _configured(exception, context)
+            if found is None:
+                return original(self, exception, context)
+            configured, status = found
+            stage_variables = context.stage_variables or {}
+            variables = dict(context.context_variables or {})
+            message = exception.message
+            error = {"message": message, "messageString": json.dumps(message),
+                     "responseType": str(getattr(exception.type, "value", exception.type)),
+                     "validationErrorString": ""}
+            variables["error"] = error
+            content_type, template = _template(configured.get("responseTemplates") or {})
+            if template.strip() == DEFAULT_TEMPLATE and isinstance(exception, AccessDeniedError):
+                # as LocalStack answers (gateway_exception.py): API Gateway capitalizes this one's key
+                body = json.dumps({"Message": message}, separators=(",", ":"))
+            else:
+                body = body_of(template, error, stage_variables, variables)
+            headers = Headers({"Content-Type": content_type, "x-amzn-ErrorType": exception.code})
+            for name, value in headers_of(configured.get("responseParameters") or {},
+                                          context.invocation_request or {}, stage_variables, variables).items():
+                headers[name] = value
+            return Response(response=body, headers=headers, status=int(status or exception.status_code or 500))
+        except Exception:  # noqa: BLE001 - raised here, the client would get an empty 200
+            LOG.exception("could not apply the API's gateway response; answering API Gateway's default")
             return original(self, exception, context)
-        request = context.invocation_request or {}
-        stage_variables = context.stage_variables or {}
-        variables = dict(context.context_variables or {})
-        message = exception.message
-        error = {"message": message, "messageString": json.dumps(message),
-                 "responseType": str(getattr(exception.type, "value", exception.type)), "validationErrorString": ""}
-        variables["error"] = error
-        content_type, template = _template(configured.get("responseTemplates") or {})
-        if template.strip() == DEFAULT_TEMPLATE and isinstance(exception, AccessDeniedError):
-            # as LocalStack answers (gateway_exception.py): API Gateway capitalizes this one's key
-            body = json.dumps({"Message": message}, separators=(",", ":"))
-        else:
-            body = body_of(template, error, stage_variables, variables)
-        headers = Headers({"Content-Type": content_type, "x-amzn-ErrorType": exception.code})
-        for name, value in headers_of(configured.get("responseParameters") or {}, request, stage_variables,
-                                      variables).items():
-            headers[name] = value
-        status = configured.get("statusCode")
-        return Response(response=body, headers=headers,
-                        status=int(status) if str(status).isdigit() else int(exception.status_code or 500))
 
     GatewayExceptionHandler.create_exception_response = create_exception_response
 
 
-def _configured(exception, context) -> dict | None:
-    """The API's own gateway response for the exception's type, else its DEFAULT_5XX or DEFAULT_4XX by the type's
-    status; None when the API configured none that applies (LocalStack's answer then, as before)."""
+def _configured(exception, context) -> tuple[dict, str | None] | None:
+    """(the API's own gateway response for the exception's type, else its DEFAULT_5XX or DEFAULT_4XX by the type's
+    class; the status code: the response's own, else its class's DEFAULT's); None when the API configured none that
+    applies (LocalStack's answer then, as before)."""
     from localstack.services.apigateway.next_gen.execute_api.gateway_response import GatewayResponseCode
 
     deployment = getattr(context, "deployment", None)
     responses = getattr(getattr(deployment, "rest_api", None), "gateway_responses", None)
     if not responses or exception.type is None:
         return None
-    if exception.type in responses:
-        return responses[exception.type]
     code = GatewayResponseCode[exception.type]
-    if code == "":
+    if code == "":  # DEFAULT_4XX or DEFAULT_5XX itself
+        own = responses.get(exception.type)
+        return (own, own.get("statusCode")) if own else None
+    fallback = responses.get("DEFAULT_5XX" if code >= "500" else "DEFAULT_4XX")
+    chosen = responses.get(exception.type) or fallback
+    if chosen is None:
         return None
-    return responses.get("DEFAULT_5XX" if code >= "500" else "DEFAULT_4XX")
+    return chosen, chosen.get("statusCode") or (fallback or {}).get("statusCode")

@@ -17,6 +17,7 @@ Workarounds:
   AWS::DynamoDB::Table (its stream on or off, TTL, an index added or removed and index throughput, billing, tags; a
   key schema change or a stream's new view type is reported);
   AWS::IAM::Role's inline policies and AWS::Lambda::Function's tags after LocalStack's own update, which left them;
+  AWS::ApiGateway::GatewayResponse (PutGatewayResponse again);
 * for every other type, a change LocalStack cannot apply is reported: the resource's event carries NOT_APPLIED and
   the changed properties (the deployer turns it into a warning: sandbox/deploy/deployer.py). A "Dynamic" update
   whose properties did not change says nothing.
@@ -183,6 +184,21 @@ def _update_event_invoke_config(provider, request):
     model = request.desired_state
     params = {k: v for k, v in model.items() if k != "Id"}
     request.aws_client_factory.lambda_.put_function_event_invoke_config(**params)
+    model["Id"] = (request.previous_state or {}).get("Id")
+    return _success(model)
+
+
+def _update_gateway_response(provider, request):
+    """PutGatewayResponse again: it replaces the whole response (a StatusCode the template removed is removed).
+    ResponseType and RestApiId are create-only: a change of either replaces the resource. As on AWS, the API's
+    stages answer with it from their next deployment."""
+    model = request.desired_state
+    params = {"restApiId": model["RestApiId"], "responseType": model["ResponseType"]}
+    for key, name in (("StatusCode", "statusCode"), ("ResponseParameters", "responseParameters"),
+                      ("ResponseTemplates", "responseTemplates")):
+        if model.get(key) is not None:
+            params[name] = model[key]
+    request.aws_client_factory.apigateway.put_gateway_response(**params)
     model["Id"] = (request.previous_state or {}).get("Id")
     return _success(model)
 
@@ -419,4 +435,5 @@ _UPDATES = {
     "DynamoDBTableProvider": _update_table,
     "IAMRoleProvider": _update_role,
     "LambdaFunctionProvider": _update_function,
+    "ApiGatewayGatewayResponseProvider": _update_gateway_response,
 }
