@@ -378,3 +378,22 @@ def test_an_export_written_another_way_is_the_same_export():
     assert exported_values(joined, stack, {}) == exported_values(long, stack, {})
     unknown = parse("Outputs:\n  A: {Value: !GetAtt Q.Arn, Export: {Name: !GetAtt Q.QueueName}}\n")
     assert exported_values(unknown, stack, {}) == ({}, False)  # not resolved here: not taken for a dropped export
+
+
+def test_only_a_template_with_fn_transform_is_evaluated_before_the_sam_transform():
+    """cfn_sam_generated_refs skips LocalStack's look for Fn::Transform (which evaluates the template as written, and
+    failed on `!Ref MyApi.Stage`) when there is none to find."""
+    from sandbox.localstack_ext.patches.cfn_sam_generated_refs import has_local_transform
+
+    sam = parse("""Transform: AWS::Serverless-2016-10-31
+Resources:
+  Plan: {Type: AWS::ApiGateway::UsagePlan, Properties: {ApiStages: [{ApiId: !Ref Api, Stage: !Ref Api.Stage}]}}
+""")
+    included = parse("""Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      Fn::Transform: {Name: AWS::Include, Parameters: {Location: s3://b/k.yaml}}
+""")
+    assert not has_local_transform(sam) and has_local_transform(included)
+    assert not has_local_transform(None) and has_local_transform([{"a": [{"Fn::Transform": {}}]}])

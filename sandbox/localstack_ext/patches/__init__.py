@@ -34,6 +34,7 @@ PATCHES = {
     "lambda_keepalive_timers": "one shared timer thread for Lambda environments' keep-alive, not a thread per invoke",
     "logs_stream_of_filtered_group": "CreateLogStream in a log group with a subscription filter",
     "apigateway_iam_methods": "REST methods with AWS_IAM security imported as AWS_IAM, not NONE",
+    "cfn_sam_generated_refs": "SAM's references to its generated resources (!Ref MyApi.Stage, MyFunction.Alias) deploy",
     "cfn_sub_escapes": "${!Literal} in a Fn::Sub written as ${Literal} (the deploy failed: unresolved dependency)",
     "apigateway_gateway_responses": "REST gateway responses (SAM GatewayResponses) imported and applied: headers, bodies, codes",
     "lambda_esm_deletion": "deleted event source mappings removed, not left 'Deleting' for ever",
