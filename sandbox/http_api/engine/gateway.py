@@ -13,6 +13,7 @@ from localstack.http import Request, Response
 
 from sandbox.http_api import access, mapping, payloads, routes
 from sandbox.http_api.payloads import Incoming, Outgoing
+from sandbox.localstack_ext.deadlines import DeadlineExceeded, call_within
 
 LOG = logging.getLogger(__name__)
 EXECUTE_API_PREFIX = "/_aws/execute-api/"
@@ -26,6 +27,8 @@ def _json(status: int, message: str, extra: list[tuple[str, str]] = ()) -> Outgo
 
 
 NOT_FOUND_MESSAGE = "Not Found"
+DEFAULT_TIMEOUT_MS = 30_000  # an HTTP API integration's timeout unless set (TimeoutInMillis)
+SERVICE_UNAVAILABLE = Outgoing(503, [("content-type", "application/json")], b'{"message":"Service Unavailable"}')
 
 
 def find_api(api_id: str):
@@ -217,7 +220,13 @@ def _integrate(api, integration, req: Incoming, route_key: str, path_params: dic
         build = payloads.event_v2 if version == "2.0" else payloads.event_v1
         event = build(req, route_key, path_params, stage_vars, authorizer)
         uri = mapping.substitute_stage_variables(integration.integration_uri, stage_vars)
-        body, failed = _invoke(uri, event, req, route_key)
+        try:  # API Gateway stops waiting at the integration's timeout (30 s unless set); the function runs on
+            body, failed = call_within((integration.timeout_in_millis or DEFAULT_TIMEOUT_MS) / 1000, _invoke, uri,
+                                       event, req, route_key)
+        except DeadlineExceeded:
+            LOG.info("HTTP API %s %s: no answer from the function within the integration's timeout", api.api_id,
+                     route_key)
+            return SERVICE_UNAVAILABLE
         if failed:
             LOG.info("HTTP API %s %s: the function failed: %s", api.api_id, route_key, body[:500])
             return payloads.INTERNAL_ERROR

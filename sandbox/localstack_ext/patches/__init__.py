@@ -36,6 +36,7 @@ PATCHES = {
     "apigateway_iam_methods": "REST methods with AWS_IAM security imported as AWS_IAM, not NONE",
     "cfn_sam_generated_refs": "SAM's references to its generated resources (!Ref MyApi.Stage, MyFunction.Alias) deploy",
     "cfn_sub_escapes": "${!Literal} in a Fn::Sub written as ${Literal} (the deploy failed: unresolved dependency)",
+    "apigateway_integration_timeout": "a REST API stops waiting for its integration at timeoutInMillis (29 s): 504",
     "apigateway_gateway_responses": "REST gateway responses (SAM GatewayResponses) imported and applied: headers, bodies, codes",
     "lambda_esm_deletion": "deleted event source mappings removed, not left 'Deleting' for ever",
     "events_schedule_jobs": "scheduled EventBridge rules fired by the sandbox's schedule engine, not LocalStack's",
