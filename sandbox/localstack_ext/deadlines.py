@@ -14,7 +14,10 @@ bound to the recorder's span of the request, so what it calls is still traced as
 
 from __future__ import annotations
 
+import logging
 import threading
+
+LOG = logging.getLogger(__name__)
 
 
 class DeadlineExceeded(Exception):
@@ -26,19 +29,22 @@ def call_within(seconds: float, fn, *args, **kwargs):
     from sandbox.observability.engine import propagation
 
     outcome: dict = {}
-    done = threading.Event()
+    done, given_up = threading.Event(), threading.Event()
 
     def run() -> None:
         try:
             outcome["value"] = fn(*args, **kwargs)
         except BaseException as e:  # noqa: BLE001 - handed to the caller as raised
             outcome["error"] = e
+            if given_up.is_set():  # nobody waits for it any more: said here, or it would leave no trace
+                LOG.info("a call given up on at its deadline (%g s) failed later: %r", seconds, e)
         finally:
             done.set()
 
     threading.Thread(target=propagation.carrying(run, propagation.current()), name="sandbox-integration-call",
                      daemon=True).start()
     if not done.wait(seconds):
+        given_up.set()
         raise DeadlineExceeded(f"no answer within {seconds:g} s")
     if "error" in outcome:
         raise outcome["error"]

@@ -3,6 +3,7 @@ PutGatewayResponse, a new spec that drops one, each seen in GetGatewayResponses 
 stage. (A SAM app's: tests/live/test_real_apps.py::test_rest_api_lambda_authorizers_are_applied.)"""
 
 import json
+import time
 
 import requests
 
@@ -74,6 +75,30 @@ def test_what_api_gateway_refuses_is_refused_before_anything_changes(sb):
         apigw.put_gateway_response(restApiId=api, responseType="DEFAULT_5XX", statusCode="99")
     assert "Invalid status code '99'" in str(refused.value)
     assert not [r for r in apigw.get_gateway_responses(restApiId=api)["items"] if not r["defaultResponse"]]
+    with pytest.raises(ClientError) as refused:
+        apigw.put_gateway_response(restApiId=api, responseType="DEFAULT_5XX", statusCode="500")
+        apigw.update_gateway_response(restApiId=api, responseType="DEFAULT_5XX", patchOperations=[
+            {"op": "replace", "path": "/statusCode", "value": "99"}])
+    assert "Invalid status code '99'" in str(refused.value)
+    assert apigw.get_gateway_response(restApiId=api, responseType="DEFAULT_5XX")["statusCode"] == "500"  # kept
+    # ImportRestApi and a stack's RestApi create the API before its definition is refused: nothing may stay
+    apis = {a["id"] for a in apigw.get_rest_apis()["items"]}
+    bad = _spec({"DEFAULT_4XX": {"statusCode": "4XX"}})
+    with pytest.raises(ClientError) as refused:
+        apigw.import_rest_api(body=bad)
+    assert refused.value.response["Error"]["Code"] == "BadRequestException"
+    template = {"Resources": {"Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {
+        "Name": "refused", "Body": json.loads(bad)}}}}
+    cfn = sb.client("cloudformation")
+    cfn.create_stack(StackName="refused-body", TemplateBody=json.dumps(template))
+    for _ in range(120):
+        status = cfn.describe_stacks(StackName="refused-body")["Stacks"][0]["StackStatus"]
+        if not status.endswith("IN_PROGRESS"):
+            break
+        time.sleep(0.5)
+    assert status in ("CREATE_FAILED", "ROLLBACK_COMPLETE"), status
+    assert {a["id"] for a in apigw.get_rest_apis()["items"]} == apis
+    cfn.delete_stack(StackName="refused-body")
 
 
 def test_a_stack_update_of_a_gateway_response_is_applied(sb, tmp_path):

@@ -27,3 +27,17 @@ def test_an_escaped_sub_variable_is_written_literally(sb, tmp_path):
     assert outputs["Policy"] == "arn:aws:s3:::home-us-east-1/${aws:username}/*"
     assert outputs["Dotted"] == "echo ${Shell.Var} ${Policy}"  # not the resource Policy
     sb.destroy("sub-escapes")
+
+
+def test_a_change_set_with_escaped_sub_variables_can_be_described(sb):
+    """sam deploy and aws cloudformation deploy describe the change set first; LocalStack's describer resolves the
+    values after the change its own way, and `${!Shell.Var}` failed it ("Unresolved resource dependencies [!Shell]")."""
+    cfn = sb.client("cloudformation")
+    cfn.create_change_set(StackName="sub-escapes-described", ChangeSetName="first", TemplateBody=TEMPLATE,
+                          ChangeSetType="CREATE")
+    cfn.get_waiter("change_set_create_complete").wait(StackName="sub-escapes-described", ChangeSetName="first",
+                                                       WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    described = cfn.describe_change_set(StackName="sub-escapes-described", ChangeSetName="first")
+    assert described["Status"] == "CREATE_COMPLETE", described.get("StatusReason")
+    assert {c["ResourceChange"]["LogicalResourceId"] for c in described["Changes"]} == {"Policy", "Dotted"}
+    cfn.delete_stack(StackName="sub-escapes-described")

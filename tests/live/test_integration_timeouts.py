@@ -3,6 +3,7 @@ REST APIs, sandbox/http_api for HTTP APIs): the sync-chain trap of a function wh
 function runs on; the client gets API Gateway's answer at the timeout."""
 
 import time
+from urllib.parse import urlsplit
 
 import requests
 
@@ -13,6 +14,10 @@ Globals:
     Handler: index.handler
     Timeout: 20
 Resources:
+  WithCors:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      CorsConfiguration: {AllowOrigins: ["*"]}
   Slow:
     Type: AWS::Serverless::Function
     Properties:
@@ -24,6 +29,7 @@ Resources:
       Events:
         Rest: {Type: Api, Properties: {Path: /slow, Method: get, TimeoutInMillis: 1000}}
         Http: {Type: HttpApi, Properties: {Path: /slow, Method: get, TimeoutInMillis: 1000}}
+        CorsHttp: {Type: HttpApi, Properties: {ApiId: !Ref WithCors, Path: /slow, Method: get, TimeoutInMillis: 1000}}
   Quick:
     Type: AWS::Serverless::Function
     Properties:
@@ -36,6 +42,7 @@ Resources:
 Outputs:
   RestUrl: {Value: !Sub "https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod"}
   HttpUrl: {Value: !Sub "https://${ServerlessHttpApi}.execute-api.${AWS::Region}.amazonaws.com"}
+  CorsUrl: {Value: !Sub "https://${WithCors}.execute-api.${AWS::Region}.amazonaws.com"}
 """
 
 
@@ -58,4 +65,11 @@ def test_rest_and_http_apis_stop_waiting_at_the_integration_timeout(sb, tmp_path
     waited = time.monotonic() - started
     assert (answer.status_code, answer.json()) == (503, {"message": "Service Unavailable"}), answer.text
     assert waited < 6, f"answered after {waited:.1f} s: the function's 8 s were waited for"
+    # with an Origin, the API's CORS headers; not on another API's answer afterwards (the shared 503 and 500 answers
+    # kept the first API's headers for every later request)
+    origin = f"http://localhost:{urlsplit(http_url).port}"
+    cors = http.get(f"{outputs['CorsUrl'].rstrip('/')}/slow", headers={"Origin": origin}, timeout=60)
+    assert cors.status_code == 503 and cors.headers.get("access-control-allow-origin") == "*", cors.headers
+    plain = http.get(f"{http_url}/slow", headers={"Origin": origin}, timeout=60)
+    assert plain.status_code == 503 and "access-control-allow-origin" not in plain.headers, plain.headers
     sb.destroy("integration-timeouts")

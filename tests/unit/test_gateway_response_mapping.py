@@ -33,7 +33,9 @@ def test_header_values_come_from_literals_the_request_and_variables():
                "multi_value_query_string_parameters": {"lang": ["en", "de"], "q": ["a\nb"]}, "path_parameters": {"id": "7"}}
     parameters = {
         "gatewayresponse.header.Access-Control-Allow-Origin": "method.request.header.Origin",
-        "gatewayresponse.header.X-Lower": "method.request.header.origin",  # as LocalStack maps: names as sent
+        "gatewayresponse.header.X-Lower": "method.request.header.origin",  # in any case (HTTP/2 sends lower case)
+        "gatewayresponse.header.X-Absent": "method.request.multivaluequerystring.none",  # LocalStack's mapper raised
+        "gatewayresponse.header.X-Epoch": "context.requestTimeEpoch",  # not a string: still a header
         "gatewayresponse.header.X-All": "method.request.multivalueheader.X-Multi",
         "gatewayresponse.header.X-Line": "method.request.querystring.q",  # a line break cannot be sent in a header
         "gatewayresponse.header.X-Snowman": "method.request.header.X-Bad",  # nor what latin-1 cannot write
@@ -45,9 +47,9 @@ def test_header_values_come_from_literals_the_request_and_variables():
         "gatewayresponse.header.X-Missing": "method.request.header.X-Nope",
         "gatewayresponse.querystring.ignored": "'x'",
     }
-    assert headers_of(parameters, request, {"env": "dev"}, {"requestId": "r-1"}) == {
-        "Access-Control-Allow-Origin": "https://app.example", "X-All": "a,b", "X-Lang": "de", "X-Id": "7",
-        "X-Stage": "dev",
+    assert headers_of(parameters, request, {"env": "dev"}, {"requestId": "r-1", "requestTimeEpoch": 1700000000}) == {
+        "Access-Control-Allow-Origin": "https://app.example", "X-Lower": "https://app.example", "X-All": "a,b",
+        "X-Epoch": "1700000000", "X-Lang": "de", "X-Id": "7", "X-Stage": "dev",
         "X-Request": "r-1", "Vary": "Origin"}
 
 

@@ -4,6 +4,7 @@ no stage segment)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -88,7 +89,10 @@ def handle(request: Request, api_id: str) -> Response | None:
     # what the recorder's span says, and the cost meter reads: API Gateway bills what reached an integration
     request.environ[ENVIRON_KEY].update(route_key=route_key, integration=integrated)
     if api.cors_configuration and not any(k.lower() == "access-control-allow-origin" for k, _ in out.headers):
-        out.headers += access.cors_response_headers(_cors(api), incoming.header("origin"))
+        # a new answer: `out` may be a shared one (payloads.INTERNAL_ERROR, SERVICE_UNAVAILABLE), whose headers a
+        # `+=` changed for every later request of any API (one API's allowed origin in another's 500s)
+        out = dataclasses.replace(out, headers=[*out.headers,
+                                                *access.cors_response_headers(_cors(api), incoming.header("origin"))])
     return _to_response(out, request_id)
 
 

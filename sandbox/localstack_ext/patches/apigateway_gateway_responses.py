@@ -28,6 +28,7 @@ their own. LocalStack 2026.3.0 applied none of that:
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import re
@@ -35,7 +36,8 @@ import re
 LOG = logging.getLogger(__name__)
 TARGET = ("localstack.services.apigateway.legacy.provider",
           "localstack.services.apigateway.next_gen.provider",
-          "localstack.services.apigateway.next_gen.execute_api.handlers.gateway_exception")
+          "localstack.services.apigateway.next_gen.execute_api.handlers.gateway_exception",
+          "localstack.services.apigateway.resource_providers.aws_apigateway_restapi")
 EXTENSION = "x-amazon-apigateway-gateway-responses"
 HEADER_PREFIX = "gatewayresponse.header."
 DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'  # API Gateway's, for every type
@@ -102,8 +104,10 @@ def check(response_type, status, parameters, templates) -> None:
 
 
 def headers_of(parameters: dict, request: dict, stage_variables: dict, context_variables: dict) -> dict[str, str]:
-    """`gatewayresponse.header.*` of a response, looked up as LocalStack maps an integration's parameters (header
-    names as the client sent them, the last of repeated values); a value a header cannot carry is left out."""
+    """`gatewayresponse.header.*` of a response: request values looked up as LocalStack maps an integration's
+    parameters (its ParametersMapper: the last of repeated values), a header name matched as written first, then in
+    any case (HTTP/2 clients send them in lower case); a value a header cannot carry, or that cannot be found, is
+    left out (the other headers still go)."""
     from localstack.services.apigateway.next_gen.execute_api.header_utils import build_multi_value_headers
     from localstack.services.apigateway.next_gen.execute_api.parameters_mapping import ParametersMapper
 
@@ -114,12 +118,11 @@ def headers_of(parameters: dict, request: dict, stage_variables: dict, context_v
     for key, expression in parameters.items():
         if not key.startswith(HEADER_PREFIX):
             continue
-        if expression.startswith("method.request."):
-            value = mapper._retrieve_parameter_from_invocation_request(
-                expression[len("method.request."):], request, headers)
-        else:
-            value = mapper._retrieve_parameter_from_variables_and_static(expression, context_variables,
-                                                                         stage_variables)
+        try:
+            value = _value_of(expression, mapper, request, headers, stage_variables, context_variables)
+        except Exception:  # noqa: BLE001 - e.g. LocalStack's mapper on an absent multi-value query string
+            LOG.debug("gateway response header %s: %s not found", key, expression, exc_info=True)
+            continue
         if isinstance(value, list):
             value = ",".join(value)
         if value is None or value == "":
@@ -129,6 +132,28 @@ def headers_of(parameters: dict, request: dict, stage_variables: dict, context_v
             continue  # werkzeug refuses a line break in a header (an empty 200 followed); HTTP/1.1 carries latin-1
         out[key[len(HEADER_PREFIX):]] = value
     return out
+
+
+def _value_of(expression: str, mapper, request: dict, headers: dict, stage_variables: dict, context_variables: dict):
+    if expression.startswith("method.request."):
+        source, _, name = expression[len("method.request."):].partition(".")
+        value = mapper._retrieve_parameter_from_invocation_request(f"{source}.{name}", request, headers)
+        if value is None and source in ("header", "multivalueheader"):
+            found = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+            value = (found[-1] if source == "header" else ",".join(found)) if found else None
+        return value
+    if expression.startswith("context."):
+        return _context_value(context_variables, expression[len("context."):])
+    return mapper._retrieve_parameter_from_variables_and_static(expression, context_variables, stage_variables)
+
+
+def _context_value(context_variables: dict, path: str) -> str | None:
+    """A context variable (`requestId`, `identity.sourceIp`, `requestTimeEpoch`) as text; None when absent or not a
+    single value."""
+    value = context_variables
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return None if value is None or isinstance(value, (dict, list)) else str(value)
 
 
 def _latin1(value: str) -> bool:
@@ -148,10 +173,8 @@ def body_of(template: str, error: dict, stage_variables: dict, context_variables
         elif path.startswith("stageVariables."):
             value = (stage_variables or {}).get(path[len("stageVariables."):])
         else:
-            value = context_variables
-            for part in path[len("context."):].split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-        return "" if value is None or isinstance(value, (dict, list)) else str(value)
+            value = _context_value(context_variables, path[len("context."):])
+        return "" if value is None else str(value)
 
     return _VARIABLE.sub(put, template)
 
@@ -169,6 +192,8 @@ def apply(target: str) -> None:
         _apply_import()
     elif target.endswith("next_gen.provider"):
         _apply_put()
+    elif target.endswith("aws_apigateway_restapi"):
+        _apply_stack_create()
     else:
         _apply_answers()
 
@@ -177,6 +202,7 @@ def _apply_import() -> None:
     from localstack.aws.api.apigateway import BadRequestException, GatewayResponseType
     from localstack.services.apigateway import helpers
     from localstack.services.apigateway.legacy import provider
+    from localstack.utils.json import parse_json_or_yaml
 
     known = {member.value for member in GatewayResponseType}
     original = provider.import_api_from_openapi_spec
@@ -201,33 +227,93 @@ def _apply_import() -> None:
 
     provider.import_api_from_openapi_spec = import_api_from_openapi_spec
 
+    # ImportRestApi creates the API, then imports its definition: a definition refused then left an empty API behind
+    import_rest_api = provider.ApigatewayProvider.import_rest_api
+
+    @functools.wraps(import_rest_api)
+    def checked_import_rest_api(self, context, body, *args, **kwargs):
+        data = body.read() if hasattr(body, "read") else body
+        try:
+            imported(parse_json_or_yaml(data.decode() if isinstance(data, bytes) else str(data)), known)
+        except InvalidGatewayResponse as e:
+            raise BadRequestException(f"Errors found during import:\n\t{e}") from None
+        except Exception:  # noqa: BLE001 - not parsable: LocalStack's own error, as before
+            pass
+        return import_rest_api(self, context, io.BytesIO(data if isinstance(data, bytes) else str(data).encode()),
+                               *args, **kwargs)
+
+    provider.ApigatewayProvider.import_rest_api = checked_import_rest_api
+
+
+def _apply_stack_create() -> None:
+    """A stack's AWS::ApiGateway::RestApi is created, then its Body put: a Body refused (by the checks above, or
+    LocalStack's own) left the created API behind, outside the stack (nothing recorded it to delete)."""
+    from localstack.services.apigateway.resource_providers.aws_apigateway_restapi import ApiGatewayRestApiProvider
+
+    create = ApiGatewayRestApiProvider.create
+
+    def create_or_leave_nothing(self, request):
+        try:
+            return create(self, request)
+        except Exception:
+            api_id = (request.desired_state or {}).get("RestApiId")
+            if api_id:
+                try:
+                    request.aws_client_factory.apigateway.delete_rest_api(restApiId=api_id)
+                except Exception:  # noqa: BLE001 - the first error is the one to report
+                    LOG.warning("could not delete REST API %s after its failed create", api_id)
+            raise
+
+    ApiGatewayRestApiProvider.create = create_or_leave_nothing
+
 
 def _apply_put() -> None:
-    """PutGatewayResponse refuses what API Gateway refuses (LocalStack stored a status code 99 and answered
-    `HTTP/1.1 99 UNKNOWN`, which clients cannot read). A response put or deleted through the API is the API's own
-    from then on: a later spec does not drop it."""
+    """PutGatewayResponse and UpdateGatewayResponse refuse what API Gateway refuses (LocalStack stored a status code
+    99 and answered `HTTP/1.1 99 UNKNOWN`, which clients cannot read). A response put, updated or deleted through the
+    API is the API's own from then on: a later spec does not drop it."""
+    import copy
+
     from localstack.aws.api.apigateway import BadRequestException
     from localstack.services.apigateway.helpers import get_apigateway_store
     from localstack.services.apigateway.next_gen.provider import ApigatewayNextGenProvider
 
-    for name in ("put_gateway_response", "delete_gateway_response"):
+    def checked(name: str):
         original = getattr(ApigatewayNextGenProvider, name)
 
-        @functools.wraps(original)  # keeps LocalStack's @handler marks: the skeleton dispatches by them
-        def wrapper(self, context, rest_api_id, response_type, *args, _original=original, **kwargs):
-            if "status_code" in kwargs or "response_parameters" in kwargs or "response_templates" in kwargs:
-                try:
-                    check(response_type, kwargs.get("status_code"), kwargs.get("response_parameters") or {},
-                          kwargs.get("response_templates") or {})
-                except InvalidGatewayResponse as e:
-                    raise BadRequestException(str(e)) from None
-            result = _original(self, context, rest_api_id, response_type, *args, **kwargs)
+        @functools.wraps(original)
+        def wrapper(self, context, rest_api_id, response_type, *args, **kwargs):
             container = get_apigateway_store(context=context).rest_apis.get(rest_api_id)
+            if name == "put_gateway_response":
+                _refuse_invalid(response_type, kwargs.get("status_code"), kwargs.get("response_parameters"),
+                                kwargs.get("response_templates"), BadRequestException)
+            before = copy.deepcopy(container.gateway_responses.get(response_type)) if container else None
+            result = original(self, context, rest_api_id, response_type, *args, **kwargs)
+            if container is not None and name == "update_gateway_response":
+                stored = container.gateway_responses.get(response_type) or {}
+                try:
+                    _refuse_invalid(response_type, stored.get("statusCode"), stored.get("responseParameters"),
+                                    stored.get("responseTemplates"), BadRequestException)
+                except BadRequestException:
+                    if before is None:
+                        container.gateway_responses.pop(response_type, None)
+                    else:
+                        container.gateway_responses[response_type] = before
+                    raise
             if container is not None:
                 (container.__dict__.get(IMPORTED_ATTR) or set()).discard(response_type)
             return result
 
         setattr(ApigatewayNextGenProvider, name, wrapper)
+
+    for operation in ("put_gateway_response", "update_gateway_response", "delete_gateway_response"):
+        checked(operation)
+
+
+def _refuse_invalid(response_type, status, parameters, templates, error: type) -> None:
+    try:
+        check(response_type, status, parameters or {}, templates or {})
+    except InvalidGatewayResponse as e:
+        raise error(str(e)) from None
 
 
 def _apply_answers() -> None:

@@ -15,11 +15,13 @@ DEFAULT_TIMEOUT_MS = 29_000
 
 
 def timeout_seconds(integration: dict) -> float:
+    """The integration's timeoutInMillis (a number or, as imported from OpenAPI, a string); 29 s when unset, not a
+    number or not above 0; at least API Gateway's minimum of 50 ms."""
     try:
-        millis = int(integration.get("timeoutInMillis") or DEFAULT_TIMEOUT_MS)
+        millis = int(integration.get("timeoutInMillis") or 0)
     except (TypeError, ValueError):
-        millis = DEFAULT_TIMEOUT_MS
-    return max(millis, 50) / 1000
+        millis = 0
+    return max(millis if millis > 0 else DEFAULT_TIMEOUT_MS, 50) / 1000
 
 
 def apply() -> None:
