@@ -278,6 +278,8 @@ class LiveBackend(Backend):
         begun, since = (self._opened, "opening the TUI") if self._opened is not None else (self.clock(), "retrying")
         self._opened = None
         if self.sb.is_running():
+            # `sandbox tui --persist` beside a sandbox started without it: said in the TUI, as `sandbox up` says it
+            self._notices = [n for n in [self.sb.not_persisting_notice()] if n]
             return f"connected to {self.sb.endpoint}"
         if self.sb.settings.external:
             self.sb.require_running()  # raises a clear SandboxError

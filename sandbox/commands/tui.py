@@ -24,10 +24,7 @@ def launch_tui(settings, replay: str | None = None) -> None:
     else:
         from sandbox.commands.common import get_sandbox
 
-        sb = get_sandbox(settings)
-        if notice := sb.not_persisting_notice():  # said before the screen is taken, as `sandbox up` says it
-            click.secho(notice, fg="yellow", err=True)
-        app = SandboxApp(sandbox=sb)
+        app = SandboxApp(sandbox=get_sandbox(settings))  # it says what `sandbox up` would (tui/backend.py)
     app.run()
     for line in app.exit_lines():  # a run it stopped on quitting, that the sandbox it started still runs
         click.echo(line)
