@@ -3,6 +3,8 @@
 import contextlib
 import json
 import os
+import re
+import select
 import signal
 import subprocess
 import sys
@@ -93,13 +95,15 @@ def test_logs_of_a_function_as_sam_logs_shows_them(sb, helpers):
     assert run(*base, fn, "-n", "1", check=True).stdout.count("\n") == 1
     follower = subprocess.Popen([str(BIN / "sandbox"), *base, fn, "-f", "-n", "0"], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(1.5)
-        helpers.invoke(sb, fn, {"n": 2})
-        seen = ""
-        deadline = time.monotonic() + 30
-        while "marker 2" not in seen and time.monotonic() < deadline:
-            seen += follower.stdout.readline()
-        assert "marker 2" in seen and "marker 1" not in seen
+        # -n 0 follows from when the follower has started, which a loaded host can take seconds to do: invoke until
+        # a new line shows (a blocking readline hung the test once the only invoke came before the follower started)
+        seen, n, deadline = "", 2, time.monotonic() + 60
+        while "marker" not in seen and time.monotonic() < deadline:
+            helpers.invoke(sb, fn, {"n": n})
+            n += 1
+            if select.select([follower.stdout], [], [], 2)[0]:
+                seen += follower.stdout.readline()
+        assert "marker" in seen and not re.search(r"marker 1\b", seen), seen
     finally:
         follower.terminate()
         follower.wait(10)
