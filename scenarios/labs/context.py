@@ -38,12 +38,17 @@ class CheckContext:
         """Numbers that go with the result, passed or not (the board and --json show them)."""
         self.details.update(details)
 
-    def wait_until(self, condition, timeout: float, interval: float = 0.3):
+    def wait_until(self, condition, timeout: float, interval: float = 0.3, steady: float = 0):
         """Polls `condition` until truthy; returns its last value (falsy when the time ran out: the check then says
-        what it saw, which is the useful message)."""
+        what it saw, which is the useful message). With `steady`, a truthy value counts once `condition` has returned
+        the same one for that many seconds: work still under way (a retried batch's next records) can change it."""
         deadline = time.monotonic() + timeout
-        value = condition()
-        while not value and time.monotonic() < deadline:
+        value, since = condition(), time.monotonic()
+        while time.monotonic() < deadline:
+            if value and time.monotonic() - since >= steady:
+                return value
             time.sleep(interval)
-            value = condition()
+            latest = condition()
+            if latest != value:
+                value, since = latest, time.monotonic()
         return value

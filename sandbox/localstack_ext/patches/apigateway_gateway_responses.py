@@ -207,11 +207,14 @@ def _apply_import() -> None:
     known = {member.value for member in GatewayResponseType}
     original = provider.import_api_from_openapi_spec
 
-    def import_api_from_openapi_spec(rest_api, context, open_api_spec, mode):
-        try:  # before the import: LocalStack's keeps whatever it changed before a failure
-            declared = imported(open_api_spec, known)
+    def refused_or_imported(spec) -> dict[str, dict] | None:
+        try:
+            return imported(spec, known)
         except InvalidGatewayResponse as e:
             raise BadRequestException(f"Errors found during import:\n\t{e}") from None
+
+    def import_api_from_openapi_spec(rest_api, context, open_api_spec, mode):
+        declared = refused_or_imported(open_api_spec)  # before the import: LocalStack's keeps what it changed
         result = original(rest_api, context, open_api_spec, mode)
         container = helpers.get_apigateway_store(context=context).rest_apis.get(result[0].id)
         if container is None:
@@ -234,11 +237,10 @@ def _apply_import() -> None:
     def checked_import_rest_api(self, context, body, *args, **kwargs):
         data = body.read() if hasattr(body, "read") else body
         try:
-            imported(parse_json_or_yaml(data.decode() if isinstance(data, bytes) else str(data)), known)
-        except InvalidGatewayResponse as e:
-            raise BadRequestException(f"Errors found during import:\n\t{e}") from None
+            spec = parse_json_or_yaml(data.decode() if isinstance(data, bytes) else str(data))
         except Exception:  # noqa: BLE001 - not parsable: LocalStack's own error, as before
-            pass
+            spec = None
+        refused_or_imported(spec)
         return import_rest_api(self, context, io.BytesIO(data if isinstance(data, bytes) else str(data).encode()),
                                *args, **kwargs)
 
