@@ -35,6 +35,7 @@ SPEED_SWITCHES: dict[str, tuple[str, str]] = {
     "SANDBOX_LAMBDA_LOGS_DIRECT": ("1", "0: Lambda's logs go by botocore over HTTP"),
     "SANDBOX_LAMBDA_INVOKE_DIRECT": ("1", "0: async invokes made by botocore clients"),
     "SANDBOX_LAMBDA_SDK_SPEEDUPS": ("1", "0: functions' botocore redoes fixed work"),
+    "SANDBOX_LAMBDA_LEAN_HTTP": ("1", "0: functions' calls go by urllib3"),
     "SANDBOX_EDGE_ROUTER_PREFILTER": ("1", "0: every request matched by the edge router"),
     "SANDBOX_IN_PROCESS_PARSED": ("1", "0: in-process requests parsed back"),
     "SANDBOX_JSON_SHAPE_PARSERS": ("1", "0: JSON requests parsed member by member"),

@@ -31,6 +31,17 @@ def sdk_speedups() -> bool:
     return os.environ.get("SANDBOX_LAMBDA_SDK_SPEEDUPS", "1") not in ("0", "false", "no")
 
 
+def lean_http() -> bool:
+    """Whether functions' boto3 calls to the sandbox skip urllib3 and http.client (environment/lean_http.py)."""
+    return os.environ.get("SANDBOX_LAMBDA_LEAN_HTTP", "1") not in ("0", "false", "no")
+
+
+def zygote_flags() -> tuple[str, ...]:
+    """The fork server's switches, as arguments: what its environment holds, every function's /proc/self/environ
+    shows."""
+    return (*(() if sdk_speedups() else ("--no-sdk-speedups",)), *(() if lean_http() else ("--no-lean-http",)))
+
+
 class ZygoteError(Exception):
     pass
 
@@ -76,9 +87,7 @@ class Zygote:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             proc = subprocess.Popen(
-                # an argument, not a variable: what the fork server's environment holds, every function's
-                # /proc/self/environ shows
-                [self.executable, "-s", "-u", str(ZYGOTE), *(() if sdk_speedups() else ("--no-sdk-speedups",))],
+                [self.executable, "-s", "-u", str(ZYGOTE), *zygote_flags()],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,

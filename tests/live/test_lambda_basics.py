@@ -304,3 +304,51 @@ def test_invocation_metrics_reach_cloudwatch(sb, helpers):
 
     helpers.wait_for(lambda: total("Invocations") == 3 and total("Errors") == 1, timeout=15,
                      message="Invocations=3 and Errors=1 in CloudWatch")
+
+
+def test_a_functions_sdk_calls_go_over_the_lean_connection_and_answer_as_botocore_does(sb, helpers):
+    """lean_http.py in a real function against the sandbox: S3 with and without 100-continue, a streamed body read
+    in parts, errors as botocore's exceptions, JSON and query protocols; one kept-alive socket per client."""
+    code = '''
+import io, uuid
+import boto3, botocore.httpsession
+def handler(event, context):
+    bucket = event["bucket"]
+    s3, ddb, sqs = boto3.client("s3"), boto3.client("dynamodb"), boto3.client("sqs")
+    s3.create_bucket(Bucket=bucket)
+    media = bytes(range(256)) * 300
+    s3.put_object(Bucket=bucket, Key="up/a b+ä.bin", Body=media)
+    s3.put_object(Bucket=bucket, Key="up/file.bin", Body=io.BytesIO(media[:5000]))
+    body = s3.get_object(Bucket=bucket, Key="up/a b+ä.bin")["Body"]
+    parts = body.read(10) + b"".join(body.iter_chunks(4096))
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="up/")["Contents"]]
+    try:
+        s3.head_object(Bucket=bucket, Key="missing")
+        missing = "found"
+    except s3.exceptions.ClientError as e:
+        missing = e.response["Error"]["Code"]
+    try:
+        ddb.describe_table(TableName="no-such-table-" + uuid.uuid4().hex[:6])
+        table = "found"
+    except ddb.exceptions.ResourceNotFoundException as e:
+        table = type(e).__name__
+    queue = sqs.create_queue(QueueName=bucket)["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody="héllo")
+    received = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"][0]["Body"]
+    caller = boto3.client("sts").get_caller_identity()["Account"]
+    pools = s3._endpoint.http_session.__dict__.get("_sandbox_lean_pools", {})
+    return {"same": parts == media, "file": s3.get_object(Bucket=bucket, Key="up/file.bin")["Body"].read() == media[:5000],
+            "listed": listed, "missing": missing, "table": table, "received": received, "account": caller,
+            "lean": getattr(botocore.httpsession.URLLib3Session, "_sandbox_lean", False),
+            "s3_sockets": sum(len(p.idle) for p in pools.values())}
+'''
+    fn = helpers.create_function(sb, code, timeout=20)
+    body, resp = helpers.invoke(sb, fn, {"bucket": "lean-calls"})
+    assert "FunctionError" not in resp, body
+    assert body["lean"] is True and body["s3_sockets"] == 1
+    assert body["same"] is True and body["file"] is True
+    assert body["listed"] == ["up/a b+ä.bin", "up/file.bin"]
+    assert body["missing"] == "404" and body["table"] == "ResourceNotFoundException"
+    assert body["received"] == "héllo" and body["account"] == "000000000000"
+    stored = sb.client("s3").get_object(Bucket="lean-calls", Key="up/a b+ä.bin")["Body"].read()
+    assert stored == bytes(range(256)) * 300

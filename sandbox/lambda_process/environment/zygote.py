@@ -52,6 +52,13 @@ def preload() -> None:
             sdk_speedups.apply()
         except Exception as e:  # noqa: BLE001 - only speed is lost; the functions run on botocore as shipped
             print(f"sdk speed-ups not applied: {e!r}", file=sys.stderr)
+    if "--no-lean-http" not in sys.argv:  # SANDBOX_LAMBDA_LEAN_HTTP=0 (zygote_client.py)
+        try:
+            import lean_http
+
+            lean_http.apply()
+        except Exception as e:  # noqa: BLE001 - only speed is lost; the functions' calls go by urllib3
+            print(f"lean HTTP not applied: {e!r}", file=sys.stderr)
 
 
 def share_botocore_loader() -> None:
