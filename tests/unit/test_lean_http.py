@@ -123,7 +123,7 @@ def prepared(service: str, operation: str, port: int, **params):
     return seen["request"]
 
 
-def both(server: RawServer, request, answer, read=None, timeout=None, settle=0.0):
+def both(server: RawServer, request, answer, timeout=None, settle=0.0):
     """(what urllib3 gave, what lean gave): each (request bytes received `settle` s after the answer, response or
     error)."""
     assert lean_http.eligible(URLLib3Session(), request)
@@ -140,7 +140,7 @@ def both(server: RawServer, request, answer, read=None, timeout=None, settle=0.0
             else:
                 response = lean_http.send(session, request, URLLib3Session.send)
             result = (response.status_code, list(response.headers.items()),
-                      read(response) if read else response.content)
+                      response.content)
         except Exception as e:  # noqa: BLE001 - the error is what is compared
             result = (type(e).__name__, type(getattr(e, "kwargs", {}).get("error")).__name__)
         time.sleep(settle)

@@ -53,11 +53,10 @@ class _Unsupported(Exception):
 class _Connection:
     """One kept-alive socket to the sandbox and its read buffer."""
 
-    __slots__ = ("sock", "rfile", "pool")
+    __slots__ = ("sock", "rfile")
 
-    def __init__(self, sock: socket.socket, pool: "_Pool"):
-        self.sock, self.pool = sock, pool
-        self.rfile = sock.makefile("rb", buffering=READ_SIZE)
+    def __init__(self, sock: socket.socket):
+        self.sock, self.rfile = sock, None  # a reader per answer (_exchange)
 
     def dropped(self) -> bool:
         """Readable while idle: the server closed it (or sent something unasked): not reusable (urllib3's check)."""
@@ -66,7 +65,8 @@ class _Connection:
     def close(self) -> None:
         for part in (self.rfile, self.sock):
             try:
-                part.close()
+                if part is not None:
+                    part.close()
             except OSError:
                 pass
 
@@ -101,7 +101,7 @@ class _Pool:
         sock = socket.create_connection((self.host, self.port), timeout=connect_timeout)
         for option in socket_options:
             sock.setsockopt(*option)
-        return _Connection(sock, self)
+        return _Connection(sock)
 
     def put(self, conn: _Connection) -> None:
         with self.lock:
@@ -171,131 +171,49 @@ def request_head(method: str, target: str, host: str, port: int, headers, body_l
     return b"\r\n".join(lines)
 
 
-class LeanBody:
-    """The body of one answer, read from the connection by `send` (through AWSResponse.content, as URLLib3Session
-    does). The connection goes back to its pool once the body has been read to its end; closed before, it is closed."""
+def _read_body(rfile, length: int | None, chunked: bool) -> bytes:
+    """The whole body, framed as http.client frames it (`length` None: until the server closes). A body cut short is
+    urllib3's ProtocolError, as urllib3 reports it to URLLib3Session."""
+    if not chunked:
+        data = rfile.read() if length is None else rfile.read(length)
+        if length is not None and len(data) < length:
+            error = _lib.IncompleteRead(len(data), length - len(data))
+            raise _lib.ProtocolError(f"Connection broken: {error!r}", error)
+        return data
+    parts = []
+    while True:
+        line = rfile.readline(MAX_LINE + 1)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise _lib.ProtocolError(f"Connection broken: InvalidChunkLength(got length {line!r})") from None
+        if size == 0:
+            while rfile.readline(MAX_LINE + 1) not in (b"\r\n", b"\n", b""):  # trailers, then the blank line
+                pass
+            return b"".join(parts)
+        chunk = rfile.read(size)
+        if len(chunk) < size:
+            raise _lib.ProtocolError("Connection broken: the answer ended inside a chunk")
+        parts.append(chunk)
+        rfile.readline(MAX_LINE + 1)  # the chunk's CRLF
 
-    def __init__(self, conn: _Connection, length: int | None, chunked: bool, reusable: bool):
-        self._conn, self._left, self._chunked, self._reusable = conn, length, chunked, reusable
-        self._chunk_left = 0
-        self._done = length == 0 and not chunked
-        self._read = 0
-        if self._done:
-            self._release()
 
-    # --- what StreamingBody, AWSResponse.content and EventStream call
-    def readable(self) -> bool:
-        return True
+class _Read:
+    """An answer's body, read: the `raw` of the AWSResponse (botocore reads `content`, which joins `stream()`)."""
 
-    def tell(self) -> int:
-        return self._read
-
-    def read(self, amt: int | None = None) -> bytes:
-        if amt is None or amt < 0:
-            parts = []
-            while True:
-                part = self._next(READ_SIZE * 16)
-                if not part:
-                    return b"".join(parts)
-                parts.append(part)
-        out, wanted = [], amt
-        while wanted > 0:
-            part = self._next(wanted)
-            if not part:
-                break
-            out.append(part)
-            wanted -= len(part)
-        return b"".join(out)
+    def __init__(self, data: bytes):
+        self.data = data
 
     def stream(self, amt: int = 2**16, decode_content=None):
-        while True:
-            part = self.read(amt)
-            if not part:
-                return
-            yield part
+        if self.data:
+            yield self.data
 
-    def release_conn(self) -> None:
-        self.close()
+    def read(self, amt: int | None = None) -> bytes:
+        data, self.data = self.data, b""
+        return data
 
     def close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            conn.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._conn is None
-
-    # --- the framing
-    def _next(self, wanted: int) -> bytes:
-        """Up to `wanted` bytes of the body, b"" at its end."""
-        if self._done or self._conn is None:
-            return b""
-        try:
-            data = self._chunked_part(wanted) if self._chunked else self._plain_part(wanted)
-        except TimeoutError as e:
-            self.close()
-            raise _lib.URLLib3ReadTimeoutError(None, None, f"Read timed out. ({e})") from e
-        except OSError as e:
-            self.close()
-            raise _lib.ProtocolError(f"Connection broken: {e!r}", e) from e
-        self._read += len(data)
-        if self._done:
-            self._release()
-        return data
-
-    def _plain_part(self, wanted: int) -> bytes:
-        if self._left is None:  # until the server closes (no length, no chunks: http.client reads to the end)
-            data = self._conn.rfile.read1(wanted)
-            if not data:
-                self._done = True
-            return data
-        data = self._conn.rfile.read1(min(wanted, self._left))
-        if not data:
-            read, left = self._read, self._left
-            self.close()
-            error = _lib.IncompleteRead(read, left)
-            raise _lib.ProtocolError(f"Connection broken: {error!r}", error)
-        self._left -= len(data)
-        if self._left == 0:
-            self._done = True
-        return data
-
-    def _chunked_part(self, wanted: int) -> bytes:
-        rfile = self._conn.rfile
-        if self._chunk_left == 0:
-            line = rfile.readline(MAX_LINE + 1)
-            size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                self.close()
-                raise _lib.ProtocolError(f"Connection broken: InvalidChunkLength(got length {line!r})") from None
-            if size == 0:
-                while True:  # trailers, then the blank line
-                    trailer = rfile.readline(MAX_LINE + 1)
-                    if trailer in (b"\r\n", b"\n", b""):
-                        break
-                self._done = True
-                return b""
-            self._chunk_left = size
-        data = rfile.read1(min(wanted, self._chunk_left))
-        if not data:
-            self.close()
-            raise _lib.ProtocolError("Connection broken: the answer ended inside a chunk")
-        self._chunk_left -= len(data)
-        if self._chunk_left == 0:
-            rfile.readline(MAX_LINE + 1)  # the chunk's CRLF
-        return data
-
-    def _release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        if self._reusable:
-            conn.pool.put(conn)
-        else:
-            conn.close()
+        pass
 
 
 def _read_head(rfile, status_line: bytes | None = None) -> tuple[str, int, list[tuple[str, str]]]:
@@ -458,6 +376,12 @@ def send(session, request, original_send):
     try:
         version, status, pairs, spent = _exchange(conn, head, body, _expects_continue(request.headers),
                                                   connect_timeout, read_timeout)
+        headers, first = _lib.HTTPHeaderDict(), {}
+        for name, value in pairs:
+            headers.add(name, value)
+            first.setdefault(name.lower(), value)  # http.client decides the framing by a header's first value
+        length, chunked, will_close = _framing(request.method, status, version, first)
+        data = _read_body(conn.rfile, length, chunked)
     except _WriteStalled as e:
         conn.close()
         raise _lib.ConnectionClosedError(error=_lib.ProtocolError("Connection aborted.", e.__cause__),
@@ -466,6 +390,9 @@ def send(session, request, original_send):
         conn.close()
         error = _lib.URLLib3ReadTimeoutError(None, request.url, f"Read timed out. (read timeout={read_timeout})")
         raise _lib.ReadTimeoutError(endpoint_url=request.url, error=error) from e
+    except _lib.ProtocolError as e:  # a body cut short or badly chunked
+        conn.close()
+        raise _lib.ConnectionClosedError(error=e, request=request, endpoint_url=request.url) from e
     except (OSError, http.client.HTTPException) as e:
         conn.close()
         raise _lib.ConnectionClosedError(error=_lib.ProtocolError("Connection aborted.", e), request=request,
@@ -473,21 +400,11 @@ def send(session, request, original_send):
     except Exception as e:  # a file body whose read() fails: URLLib3Session.send's answer to any other error
         conn.close()
         raise _lib.HTTPClientError(error=e) from e
-    headers, first = _lib.HTTPHeaderDict(), {}
-    for name, value in pairs:
-        headers.add(name, value)
-        first.setdefault(name.lower(), value)  # http.client decides the framing by a header's first value
-    length, chunked, will_close = _framing(request.method, status, version, first)
-    raw = LeanBody(conn, length, chunked, reusable=not (will_close or spent))
-    response = _lib.AWSResponse(request.url, status, headers, raw)
-    if not request.stream_output:
-        try:
-            response.content
-        except _lib.ProtocolError as e:
-            raise _lib.ConnectionClosedError(error=e, request=request, endpoint_url=request.url) from e
-        except _lib.URLLib3ReadTimeoutError as e:
-            raise _lib.ReadTimeoutError(endpoint_url=request.url, error=e) from e
-    return response
+    if will_close or spent:
+        conn.close()
+    else:
+        pool.put(conn)
+    return _lib.AWSResponse(request.url, status, headers, _Read(data))
 
 
 def _framing(method: str, status: int, version: str, headers: dict) -> tuple[int | None, bool, bool]:
@@ -550,10 +467,14 @@ def apply() -> bool:
     session_class = getattr(httpsession, "URLLib3Session", None)
     if session_class is None or getattr(session_class, "_sandbox_lean", False) or not bind():
         return False
+    probe = session_class()  # the attributes `send` reads are set by __init__: looked for once, not per call
+    if not all(hasattr(probe, name) for name in NEEDED):
+        return False
+    probe.close()
     original_send, original_close = session_class.send, session_class.close
 
     def lean_send(self, request):
-        if not all(hasattr(self, name) for name in NEEDED) or not eligible(self, request):
+        if not eligible(self, request):
             return original_send(self, request)
         return send(self, request, original_send)
 

@@ -45,20 +45,14 @@ def preload() -> None:
         except Exception:  # noqa: BLE001 - an optional module missing only costs speed
             pass
     share_botocore_loader()
-    if "--no-sdk-speedups" not in sys.argv:  # SANDBOX_LAMBDA_SDK_SPEEDUPS=0 (zygote_client.py)
-        try:
-            import sdk_speedups
-
-            sdk_speedups.apply()
-        except Exception as e:  # noqa: BLE001 - only speed is lost; the functions run on botocore as shipped
-            print(f"sdk speed-ups not applied: {e!r}", file=sys.stderr)
-    if "--no-lean-http" not in sys.argv:  # SANDBOX_LAMBDA_LEAN_HTTP=0 (zygote_client.py)
-        try:
-            import lean_http
-
-            lean_http.apply()
-        except Exception as e:  # noqa: BLE001 - only speed is lost; the functions' calls go by urllib3
-            print(f"lean HTTP not applied: {e!r}", file=sys.stderr)
+    # botocore patched for speed, each unless its switch is off (zygote_client.zygote_flags): sdk_speedups.py,
+    # lean_http.py. A failure only costs speed: the functions then run on botocore as shipped.
+    for flag, module in (("--no-sdk-speedups", "sdk_speedups"), ("--no-lean-http", "lean_http")):
+        if flag not in sys.argv:
+            try:
+                importlib.import_module(module).apply()
+            except Exception as e:  # noqa: BLE001
+                print(f"{module} not applied: {e!r}", file=sys.stderr)
 
 
 def share_botocore_loader() -> None:
